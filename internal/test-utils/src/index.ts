@@ -1,0 +1,2 @@
+export { fixturePath, readFixture, listFixtures } from './fixtures.ts';
+export { chunksOf, splitAt, toAsyncIterable } from './streams.ts';

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Every test tier, from a fresh clone: toolchain, install, build, lint, typecheck, unit tests, package checks,
+# the changeset independence check, then the real local cluster tier (built and started by the repository's own
+# scripts, or any cluster given through KUBECONFIG), and the end-to-end tier on a real Paperclip server.
+# Usage: scripts/test-all.sh            (all tiers)
+#        CK8S_TIERS="static unit" scripts/test-all.sh   (a subset: static unit package cluster e2e)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=scripts/toolchain.sh
+source scripts/toolchain.sh
+TIERS="${CK8S_TIERS:-static unit package cluster e2e}"
+has_tier() { [[ " $TIERS " == *" $1 "* ]]; }
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+started=$SECONDS
+
+step "install (pnpm $(pnpm --version), node $(node --version))"
+pnpm install --frozen-lockfile
+
+if has_tier static; then
+  step "build, lint, typecheck"
+  pnpm turbo run build lint typecheck
+  step "format and workspace consistency"
+  pnpm format:check
+  pnpm check:workspace
+fi
+
+if has_tier unit; then
+  step "unit and fake-apiserver tests"
+  pnpm turbo run test
+fi
+
+if has_tier package; then
+  step "release artifact checks (pack, publint, attw) and changeset independence"
+  pnpm turbo run check:package
+  node scripts/check-changeset-independence.mjs
+fi
+
+if has_tier cluster; then
+  step "cluster tier"
+  scripts/with-cluster.sh pnpm turbo run test:cluster --concurrency=1
+fi
+
+if has_tier e2e; then
+  step "end-to-end tier (real Paperclip server on the cluster)"
+  if [[ -x scripts/test-e2e.sh ]]; then scripts/test-e2e.sh; else echo "e2e tier: not present yet"; fi
+fi
+
+step "all requested tiers passed in $((SECONDS - started)) s: $TIERS"

@@ -1,0 +1,16 @@
+import { defaultServerConditions } from 'vite';
+import { configDefaults, type ViteUserConfig } from 'vitest/config';
+
+const conditions = ['@claude-k8s/source', ...defaultServerConditions];
+
+/** Shared Vitest settings: the source condition (tests never wait for a build), restored mocks. */
+export const sharedTestConfig: ViteUserConfig = {
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
+  test: {
+    restoreMocks: true,
+    passWithNoTests: false,
+    exclude: [...configDefaults.exclude, '**/*.cluster.test.ts', '**/dist/**'],
+    testTimeout: 20_000,
+  },
+};
