@@ -1,0 +1,4 @@
+import { request } from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
+
+export const tools = { request, KubeConfig };

@@ -1,0 +1,3 @@
+import { VERSION } from '../../../packages/kube-runtime/src/version.ts';
+
+export const runtimeVersion = VERSION;

@@ -1,0 +1,3 @@
+import type { AdapterExecutionContext } from '@paperclipai/adapter-utils';
+
+export type Context = AdapterExecutionContext;

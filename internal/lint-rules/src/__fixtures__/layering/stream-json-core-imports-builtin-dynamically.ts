@@ -1,0 +1,3 @@
+export async function loadFs(): Promise<unknown> {
+  return import('node:fs');
+}

@@ -1,0 +1,3 @@
+import { VERSION } from '@claude-k8s/kube-runtime';
+
+export const runtimeVersion = VERSION;
