@@ -26,6 +26,7 @@ if has_tier static; then
 fi
 
 if has_tier unit; then
+  scripts/ensure-system-deps.sh browser
   step "unit and fake-apiserver tests"
   pnpm turbo run test
 fi
@@ -36,14 +37,9 @@ if has_tier package; then
   node scripts/check-changeset-independence.mjs
 fi
 
-if has_tier cluster; then
-  step "cluster tier"
-  scripts/with-cluster.sh pnpm turbo run test:cluster --concurrency=1
-fi
-
-if has_tier e2e; then
-  step "end-to-end tier (real Paperclip server on the cluster)"
-  if [[ -x scripts/test-e2e.sh ]]; then scripts/test-e2e.sh; else echo "e2e tier: not present yet"; fi
+if has_tier cluster || has_tier e2e; then
+  step "cluster and end-to-end tiers (the local cluster, or the cluster of KUBECONFIG)"
+  CK8S_TIERS="$TIERS" scripts/with-cluster.sh scripts/test-cluster-tiers.sh
 fi
 
 step "all requested tiers passed in $((SECONDS - started)) s: $TIERS"

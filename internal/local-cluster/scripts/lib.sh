@@ -50,7 +50,8 @@ lc_kubectl() { "$K8S_BIN/kubectl" --kubeconfig "$LC_STATE/pki/admin.kubeconfig" 
 # Start a daemon in its own session, stdout+stderr to logs/NAME.log, pid to pids/NAME.pid.
 lc_start_daemon() {
   local name=$1; shift
-  mkdir -p "$LC_STATE/logs" "$LC_STATE/pids"
+  mkdir -p "$LC_STATE/logs" "$LC_STATE/pids" "$LC_STATE/cmd"
+  printf '%s\0' "$@" > "$LC_STATE/cmd/$name"
   setsid "$@" >>"$LC_STATE/logs/$name.log" 2>&1 < /dev/null 9>&- &
   echo $! > "$LC_STATE/pids/$name.pid"
 }

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs inside scripts/with-cluster.sh (KUBECONFIG set): the cluster tier of every package, then the end-to-end tier.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TIERS="${CK8S_TIERS:-cluster e2e}"
+echo "[tiers] cluster: ${CK8S_CLUSTER:-?} at KUBECONFIG=$KUBECONFIG, image ${CK8S_TEST_IMAGE:-?}"
+if [[ " $TIERS " == *" cluster "* ]]; then
+  pnpm turbo run test:cluster --concurrency=1
+fi
+if [[ " $TIERS " == *" e2e "* ]]; then
+  pnpm turbo run test:e2e --concurrency=1
+fi
