@@ -2,6 +2,7 @@
 // internal/lint-rules tests prove that each ban fires on a deliberately bad fixture.
 import { builtinModules } from 'node:module';
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 const bareBuiltins = builtinModules.filter((name) => !name.startsWith('_'));
@@ -23,13 +24,13 @@ const deepImportBan = {
     '@claude-k8s/*/dist/**',
     '**/packages/*/src/**',
     '**/internal/*/src/**',
-     
+    '../../*/src/**',
     '../../../*/src/**',
   ],
   message: "Import another package through its public entry ('@claude-k8s/<name>'), never its src or dist.",
 };
 const privateBan = {
-  group: ['@nothing/x'],
+  group: privatePackages,
   message: 'Published code never imports a private workspace package (tests may).',
 };
 const paperclipBan = {
@@ -66,6 +67,8 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js', '**/*.mjs', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
+  // Plain JavaScript (scripts, tool configs) runs on Node; TypeScript files get their globals from @types/node.
+  { files: ['**/*.js', '**/*.mjs', '**/*.cjs'], languageOptions: { globals: globals.node } },
   // Config files of tools that require a default export.
   { files: ['**/*.config.ts', '**/*.config.js', '**/*.config.mjs', 'eslint.config.js'], rules: { 'no-restricted-syntax': 'off' } },
 
