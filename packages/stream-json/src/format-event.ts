@@ -110,9 +110,17 @@ export function createFormatter(options: FormatterOptions = {}): Formatter {
         out += `${indent}${style === null ? raw : paint(style, raw)}\n`;
         continue;
       }
-      for (let start = 0; start < raw.length; start += room) {
-        const piece = raw.slice(start, start + room);
+      let start = 0;
+      while (start < raw.length) {
+        let end = Math.min(raw.length, start + room);
+        if (end < raw.length) {
+          // Break after the last space that fits, else hard-break a long word.
+          const space = raw.lastIndexOf(' ', end);
+          if (space > start) end = space + 1;
+        }
+        const piece = raw.slice(start, end).trimEnd();
         out += `${indent}${style === null ? piece : paint(style, piece)}\n`;
+        start = end;
       }
     }
     return out;
@@ -218,7 +226,7 @@ export function createFormatter(options: FormatterOptions = {}): Formatter {
         out += `${paint('red', paint('bold', `✗ run failed: ${summary.failure.code}`))}${summary.failure.message.length > 0 ? ` ${cut(summary.failure.message, width - summary.failure.code.length - 16)}` : ''}\n`;
         out += `${paint('yellow', `  hint: ${summary.failure.hint}`)}\n`;
       }
-      out += paint('dim', `  session ${summary.sessionId ?? '?'} · model ${summary.models.join(', ') || '?'} · ${summary.numTurns ?? '?'} turns · ${formatDuration(summary.durationMs)}`) + '\n';
+      out += paint('dim', `  session ${summary.sessionId ?? '?'} · model ${summary.models.join(', ') || '?'} · ${summary.numTurns ?? '?'} turn${summary.numTurns === 1 ? '' : 's'} · ${formatDuration(summary.durationMs)}`) + '\n';
       out += paint('dim', `  this run: ${formatTokens(summary.usage)} · ${formatCost(summary.costUsd)}`) + '\n';
       if (summary.sessionCumulative.totalCostUsd !== null) out += paint('dim', `  session total: ${formatCost(summary.sessionCumulative.totalCostUsd)}`) + '\n';
       if (summary.parseErrorCount > 0) out += paint('red', `  ${summary.parseErrorCount} malformed line${summary.parseErrorCount === 1 ? '' : 's'}`) + '\n';
