@@ -25,10 +25,10 @@ shim_pids() { pgrep -f -- "containerd-shim-runc-v2 .*-address $SOCK" || true; }
 for pid in $(shim_pids); do kill -TERM "$pid" 2>/dev/null || true; done
 sleep 0.3
 for pid in $(shim_pids); do kill -KILL "$pid" 2>/dev/null || true; done
-lc_stop_daemon containerd 15
+lc_stop_daemon containerd 2  # the state is discarded: no need to wait for a graceful exit
 lc_stop_daemon kube-scheduler 10
 lc_stop_daemon kube-controller-manager 10
-lc_stop_daemon kube-apiserver 15
+lc_stop_daemon kube-apiserver 2
 lc_stop_daemon etcd 10
 
 # Container processes still in the node's cgroups (should be none) are killed, then the cgroups removed.
