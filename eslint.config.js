@@ -51,12 +51,29 @@ const coreBuiltinMessage = 'The stream-json core runs in browsers: no Node.js bu
 const testFiles = ['**/*.test.ts', '**/*.test-d.ts', '**/test/**', '**/__fixtures__/**'];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/.cache/**', '**/node_modules/**', '**/coverage/**', '**/__fixtures__/**', '**/__snapshots__/**', '**/.artifacts/**', '**/.turbo/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/.cache/**',
+      '**/node_modules/**',
+      '**/coverage/**',
+      '**/__fixtures__/**',
+      '**/__snapshots__/**',
+      '**/.artifacts/**',
+      '**/.turbo/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', '*.mjs', 'scripts/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: {
+          allowDefaultProject: ['*.js', '*.mjs', 'scripts/*.mjs', 'vitest.shared.ts'],
+          defaultProject: 'tsconfig.base.json',
+        },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
@@ -70,7 +87,10 @@ export default tseslint.config(
   // Plain JavaScript (scripts, tool configs) runs on Node; TypeScript files get their globals from @types/node.
   { files: ['**/*.js', '**/*.mjs', '**/*.cjs'], languageOptions: { globals: globals.node } },
   // Config files of tools that require a default export.
-  { files: ['**/*.config.ts', '**/*.config.js', '**/*.config.mjs', 'eslint.config.js'], rules: { 'no-restricted-syntax': 'off' } },
+  {
+    files: ['**/*.config.ts', '**/*.config.js', '**/*.config.mjs', 'eslint.config.js'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
 
   // Layer 1: stream-json is pure: no node: modules or Node globals (except its CLI) and no other workspace package.
   {
@@ -79,28 +99,42 @@ export default tseslint.config(
     rules: {
       ...layer([
         { group: nodeBuiltins, message: coreBuiltinMessage },
-        { group: ['@claude-k8s/*', '!@claude-k8s/stream-json'], message: 'stream-json imports no other workspace package.' },
+        {
+          group: ['@claude-k8s/*', '!@claude-k8s/stream-json'],
+          message: 'stream-json imports no other workspace package.',
+        },
         paperclipBan,
       ]),
       'no-restricted-syntax': [
         'error',
         namedExportsOnly,
         { selector: `ImportExpression > Literal.source[value=${builtinSpecifier}]`, message: coreBuiltinMessage },
-        { selector: `CallExpression[callee.name='require'] > Literal[value=${builtinSpecifier}]`, message: coreBuiltinMessage },
+        {
+          selector: `CallExpression[callee.name='require'] > Literal[value=${builtinSpecifier}]`,
+          message: coreBuiltinMessage,
+        },
       ],
       'no-restricted-globals': [
         'error',
-        ...['Buffer', 'process', 'global', '__dirname', '__filename', 'require', 'setImmediate', 'clearImmediate'].map((name) => ({
-          name,
-          message: `The stream-json core runs in browsers: '${name}' is a Node.js global (only src/cli.ts may use it).`,
-        })),
+        ...['Buffer', 'process', 'global', '__dirname', '__filename', 'require', 'setImmediate', 'clearImmediate'].map(
+          (name) => ({
+            name,
+            message: `The stream-json core runs in browsers: '${name}' is a Node.js global (only src/cli.ts may use it).`,
+          }),
+        ),
       ],
     },
   },
   {
     files: ['packages/stream-json/src/cli.ts', 'packages/stream-json/src/cli/**/*.ts'],
     ignores: testFiles,
-    rules: layer([{ group: ['@claude-k8s/*', '!@claude-k8s/stream-json'], message: 'stream-json imports no other workspace package.' }, paperclipBan]),
+    rules: layer([
+      {
+        group: ['@claude-k8s/*', '!@claude-k8s/stream-json'],
+        message: 'stream-json imports no other workspace package.',
+      },
+      paperclipBan,
+    ]),
   },
 
   // Layer 2: kube-runtime knows Kubernetes only: never stream-json, the adapter or Paperclip.
@@ -109,8 +143,14 @@ export default tseslint.config(
     ignores: testFiles,
     rules: layer([
       {
-        group: ['@claude-k8s/stream-json', '@claude-k8s/stream-json/**', '@claude-k8s/paperclip-adapter', '@claude-k8s/paperclip-adapter/**'],
-        message: 'kube-runtime never imports stream-json or paperclip-adapter (lower layers never import higher ones, and the two lower layers are independent).',
+        group: [
+          '@claude-k8s/stream-json',
+          '@claude-k8s/stream-json/**',
+          '@claude-k8s/paperclip-adapter',
+          '@claude-k8s/paperclip-adapter/**',
+        ],
+        message:
+          'kube-runtime never imports stream-json or paperclip-adapter (lower layers never import higher ones, and the two lower layers are independent).',
       },
       paperclipBan,
     ]),
@@ -120,7 +160,10 @@ export default tseslint.config(
   { files: ['packages/paperclip-adapter/src/**/*.ts'], ignores: testFiles, rules: layer() },
 
   // Tests of published packages may use private helpers, but still no deep imports.
-  { files: testFiles.map((glob) => `packages/${glob}`), rules: { 'no-restricted-imports': ['error', { patterns: [deepImportBan] }] } },
+  {
+    files: testFiles.map((glob) => `packages/${glob}`),
+    rules: { 'no-restricted-imports': ['error', { patterns: [deepImportBan] }] },
+  },
 
   // Private packages may import anything public, but never another package's src or dist.
   { files: ['internal/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImportBan] }] } },

@@ -15,12 +15,23 @@ const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8
 const label = `${manifest.name}@${manifest.version}`;
 
 /** Files that may exist in src but must never be published. */
-const forbiddenInTarball = [/\.test\.ts$/, /\.test-d\.ts$/, /(^|\/)__fixtures__\//, /(^|\/)__snapshots__\//, /(^|\/)\.turbo\//, /\.tgz$/];
+const forbiddenInTarball = [
+  /\.test\.ts$/,
+  /\.test-d\.ts$/,
+  /(^|\/)__fixtures__\//,
+  /(^|\/)__snapshots__\//,
+  /(^|\/)\.turbo\//,
+  /\.tgz$/,
+];
 
 const problems = [];
 
 function run(tool, command, args) {
-  const result = spawnSync(command, args, { cwd: packageDir, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' } });
+  const result = spawnSync(command, args, {
+    cwd: packageDir,
+    encoding: 'utf8',
+    env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+  });
   if (result.error) throw new Error(`${label}: could not start ${tool} (${command}): ${result.error.message}`);
   return { ok: result.status === 0, output: `${result.stdout ?? ''}${result.stderr ?? ''}`.trim() };
 }
@@ -41,13 +52,15 @@ try {
 
   // 2. What is inside: no tests, fixtures or snapshots; every runtime target present; no workspace: ranges left.
   for (const file of files) {
-    if (forbiddenInTarball.some((pattern) => pattern.test(file))) problems.push(`tarball contains ${file}, which must not be published (check "files" in package.json)`);
+    if (forbiddenInTarball.some((pattern) => pattern.test(file)))
+      problems.push(`tarball contains ${file}, which must not be published (check "files" in package.json)`);
   }
   for (const required of ['package.json', 'dist/index.js', 'dist/index.d.ts']) {
     if (!files.includes(required)) problems.push(`tarball lacks ${required} (was the package built?)`);
   }
   const packedManifest = run('tar', 'tar', ['-xOzf', tarball, 'package/package.json']);
-  if (!packedManifest.ok) throw new Error(`${label}: could not read package.json from ${tarball}:\n${packedManifest.output}`);
+  if (!packedManifest.ok)
+    throw new Error(`${label}: could not read package.json from ${tarball}:\n${packedManifest.output}`);
   for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
     for (const [name, range] of Object.entries(JSON.parse(packedManifest.output)[field] ?? {})) {
       if (String(range).startsWith('workspace:')) problems.push(`packed ${field}.${name} is still "${range}"`);
@@ -59,7 +72,15 @@ try {
   if (!publint.ok) problems.push(`publint --strict failed:\n${indent(publint.output)}`);
 
   // 4. Are the types wrong? Resolution of every entry point for node16 (ESM) and bundler consumers.
-  const attw = run('attw', join(repoRoot, 'node_modules/.bin/attw'), [tarball, '--profile', 'esm-only', '--format', 'table-flipped', '--no-emoji', '--no-color']);
+  const attw = run('attw', join(repoRoot, 'node_modules/.bin/attw'), [
+    tarball,
+    '--profile',
+    'esm-only',
+    '--format',
+    'table-flipped',
+    '--no-emoji',
+    '--no-color',
+  ]);
   if (!attw.ok) problems.push(`@arethetypeswrong/cli --profile esm-only failed:\n${indent(attw.output)}`);
 
   if (problems.length > 0) {
@@ -72,7 +93,9 @@ try {
       mkdirSync(keepDir, { recursive: true });
       copyFileSync(tarball, join(keepDir, basename(tarball)));
     }
-    console.log(`check:package ${label}: ${files.length} files packed; publint --strict and attw --profile esm-only clean${keepDir ? `; kept in ${keepDir}` : ''}`);
+    console.log(
+      `check:package ${label}: ${files.length} files packed; publint --strict and attw --profile esm-only clean${keepDir ? `; kept in ${keepDir}` : ''}`,
+    );
   }
 } catch (error) {
   console.error(`check:package ${error instanceof Error ? error.message : String(error)}`);

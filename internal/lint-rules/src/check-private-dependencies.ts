@@ -12,5 +12,7 @@ if (violations.length > 0) {
   process.exitCode = 1;
 } else {
   const published = packages.filter(({ manifest }) => manifest.private !== true).length;
-  console.log(`dependency check: ${published} published and ${packages.length - published} private packages; published packages use private ones only as devDependencies`);
+  console.log(
+    `dependency check: ${published} published and ${packages.length - published} private packages; published packages use private ones only as devDependencies`,
+  );
 }

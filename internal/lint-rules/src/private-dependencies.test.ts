@@ -37,7 +37,9 @@ describe('findDependencyViolations', () => {
 
 describe('parseWorkspaceGlobs', () => {
   it('reads the packages list and stops at the next key', () => {
-    expect(parseWorkspaceGlobs("packages:\n  - packages/*\n  - 'internal/*' # private\n\nallowBuilds:\n  esbuild: true\n")).toEqual(['packages/*', 'internal/*']);
+    expect(
+      parseWorkspaceGlobs("packages:\n  - packages/*\n  - 'internal/*' # private\n\nallowBuilds:\n  esbuild: true\n"),
+    ).toEqual(['packages/*', 'internal/*']);
   });
 });
 

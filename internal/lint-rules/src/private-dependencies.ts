@@ -34,7 +34,9 @@ const runtimeFields = ['dependencies', 'peerDependencies', 'optionalDependencies
  * rewrites it to a caret or tilde range on publish, so versions stay independent; `workspace:*` would pin exactly).
  */
 export function findDependencyViolations(packages: readonly WorkspacePackage[]): DependencyViolation[] {
-  const privateNames = new Set(packages.filter(({ manifest }) => manifest.private === true).map(({ manifest }) => manifest.name));
+  const privateNames = new Set(
+    packages.filter(({ manifest }) => manifest.private === true).map(({ manifest }) => manifest.name),
+  );
   const workspaceNames = new Set(packages.map(({ manifest }) => manifest.name));
   const violations: DependencyViolation[] = [];
   for (const { directory, manifest } of packages) {
@@ -71,7 +73,12 @@ export function parseWorkspaceGlobs(yaml: string): string[] {
     if (/^packages:\s*$/.test(line)) {
       inPackages = true;
     } else if (inPackages && /^\s+-\s+/.test(line)) {
-      globs.push(line.replace(/^\s+-\s+/, '').replace(/\s+#.*$/, '').replace(/^['"]|['"]$/g, ''));
+      globs.push(
+        line
+          .replace(/^\s+-\s+/, '')
+          .replace(/\s+#.*$/, '')
+          .replace(/^['"]|['"]$/g, ''),
+      );
     } else if (inPackages && /^\S/.test(line)) {
       inPackages = false;
     }
