@@ -36,7 +36,7 @@ case "$(uname -s)-$(uname -m)" in
   *) fail "unsupported platform $(uname -s)-$(uname -m)" ;;
 esac
 # Alpine and other musl systems need the -musl platform package.
-if [[ "$platform" == linux-* ]] && ! ldd --version 2>&1 | grep -qiE 'glibc|gnu libc'; then
+if [[ "$platform" == linux-* && "$(ldd --version 2>&1 || true)" != *[Gg][Ll][Ii][Bb][Cc]* && "$(ldd --version 2>&1 || true)" != *"GNU libc"* ]]; then
   platform="$platform-musl"
 fi
 
@@ -53,9 +53,18 @@ trap 'rm -rf "$staging"' EXIT
 
 log "installing $package@$version into $dest (first run downloads ~100 MB and takes a while)"
 started=$SECONDS
-# --allow-scripts is npm 11's allow-list for dependency install scripts; older npm ignores the unknown flag.
+# npm 11 keeps an allow-list of dependency install scripts in package.json ("allowScripts"; the --allow-scripts flag
+# is refused for project installs). Older npm ignores the field and runs the script anyway.
+cat > "$staging/package.json" <<JSON
+{
+  "name": "ck8s-claude-code",
+  "private": true,
+  "dependencies": { "$package": "$version" },
+  "allowScripts": { "$package@$version": true }
+}
+JSON
 if ! (cd "$staging" && npm install --prefix "$staging" --no-audit --no-fund --no-update-notifier --loglevel=error \
-  --allow-scripts="$package" "$package@$version" >&2); then
+  --save-exact "$package@$version" >&2); then
   fail "npm install $package@$version failed (is the npm registry reachable?)"
 fi
 
@@ -81,6 +90,7 @@ reported="$(HOME="$staging" DISABLE_AUTOUPDATER=1 "$staging/bin/claude" --versio
 [[ "$reported" == "$version"* ]] || fail "installed CLI reports '$reported', expected $version"
 
 printf '%s\n' "$version" > "$staging/.ck8s-installed"
+chmod 755 "$staging" # mktemp -d made it 0700; a non-root user (e.g. in the agent image) must be able to run the CLI
 rm -rf "$staging/.claude" "$staging/.claude.json" "$staging"/.claude.json.* 2>/dev/null || true
 rm -rf "$dest"
 mv "$staging" "$dest"
