@@ -1,0 +1,365 @@
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { ensurePaperclipInstalled, type PaperclipInstall } from './ensure-paperclip-installed.ts';
+import { PaperclipServerError, PortInUseError } from './paperclip-server-error.ts';
+import { findFreePort, isPortFree } from './ports.ts';
+import { describeProcess, isRunning, listDescendants, readRssBytes, signalProcess, waitForExit, type TrackedProcess } from './processes.ts';
+import { defaultArtifactsDir, resolveNode24 } from './repo-paths.ts';
+import { ensureServiceUser, DEFAULT_SERVICE_USER, type ServiceUser } from './service-user.ts';
+
+const execFileAsync = promisify(execFile);
+
+/** Options of {@link startPaperclipServer}. */
+export interface StartPaperclipServerOptions {
+  /** HTTP port (API, UI, WebSocket) on 127.0.0.1. Fails with `PortInUseError` when taken. @default a free port */
+  port?: number;
+  /** Embedded PostgreSQL port on 127.0.0.1. Fails with `PortInUseError` when taken. @default a free port */
+  databasePort?: number;
+  /** `PAPERCLIP_HOME`: config, database, logs, run logs, adapter store. Created and given to the service user. @default a new `ck8s-paperclip-*` dir in `os.tmpdir()` */
+  dataDir?: string;
+  /** Keep `dataDir` when stopping. @default false */
+  keepDataDir?: boolean;
+  /** Extra environment for the server process (and so for in-process adapters), e.g. `KUBECONFIG`. Files it names must be readable by the service user: see `grantReadAccess`. */
+  env?: Record<string, string>;
+  /** Paperclip version, installed on demand. @default '2026.916.1' */
+  version?: string;
+  /** Install cache. @default `<repo>/.cache/paperclip` */
+  cacheDir?: string;
+  /** An install from `ensurePaperclipInstalled` (skips the install check). */
+  install?: PaperclipInstall;
+  /** The non-root account the server runs as (ignored when this process is not root: it runs as the current user). @default 'ck8s-paperclip' */
+  user?: string;
+  /** Node >= 24.11 binary. @default the current Node when new enough, else the repo toolchain's */
+  nodePath?: string;
+  /** Server stdout+stderr. @default `<repo>/.artifacts/paperclip-server/server-<port>-<time>.log` */
+  logFile?: string;
+  /** How long to wait for `GET /api/health` to answer `status: ok`, in milliseconds. @default 120_000 */
+  startTimeoutMs?: number;
+}
+
+/** How a stop went. */
+export interface PaperclipStopReport {
+  /** The node process exited on SIGTERM within the grace period. */
+  graceful: boolean;
+  /** Processes that needed a signal after the node process was gone (orphaned PostgreSQL) or a SIGKILL. */
+  forced: TrackedProcess[];
+  /** Every process of the server that was seen (all gone now). */
+  processes: TrackedProcess[];
+  durationMs: number;
+  dataDirRemoved: boolean;
+}
+
+/** A running Paperclip server. `await using server = await startPaperclipServer()` stops it at scope end. */
+export interface PaperclipServer extends AsyncDisposable {
+  /** `http://127.0.0.1:<port>`: the UI. */
+  url: string;
+  /** `<url>/api`. */
+  apiUrl: string;
+  port: number;
+  databasePort: number;
+  /** `PAPERCLIP_HOME`. */
+  dataDir: string;
+  /** `<dataDir>/instances/default`: config.json, db/, logs/, data/run-logs/. */
+  instanceDir: string;
+  /** Pid of the server's node process. */
+  pid: number;
+  logFile: string;
+  user: ServiceUser;
+  install: PaperclipInstall;
+  /** Milliseconds from spawn to a healthy `/api/health`. */
+  startDurationMs: number;
+  /** The node process, its descendants and the PostgreSQL postmaster, as of now. */
+  processes(): TrackedProcess[];
+  /** Resident memory in bytes: the node process alone, and summed over all its processes (shared memory counted repeatedly). */
+  readRss(): { server: number; total: number };
+  /** The last `lines` lines of the server log. */
+  readLogTail(lines?: number): string;
+  /** SIGTERM, wait, SIGKILL if needed, then stop a surviving PostgreSQL by its postmaster pid; throws if anything stays. Idempotent. */
+  stop(options?: { keepDataDir?: boolean; gracefulTimeoutMs?: number }): Promise<PaperclipStopReport>;
+}
+
+/**
+ * Starts a real Paperclip server (`paperclipai onboard -y --bind loopback --no-install-service --run`) as a non-root
+ * user, on the given or free ports, in `local_trusted` mode on 127.0.0.1, and waits until it is healthy.
+ */
+export async function startPaperclipServer(options: StartPaperclipServerOptions = {}): Promise<PaperclipServer> {
+  const user = process.getuid?.() === 0 ? await ensureServiceUser(options.user ?? DEFAULT_SERVICE_USER) : await currentUser();
+  const install = options.install ?? (await ensurePaperclipInstalled({ version: options.version, cacheDir: options.cacheDir, user }));
+  const nodePath = options.nodePath ?? resolveNode24();
+
+  const port = await claimPort(options.port, 'paperclip http');
+  let databasePort = await claimPort(options.databasePort, 'embedded postgres');
+  while (databasePort === port) databasePort = await claimPort(undefined, 'embedded postgres');
+
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ck8s-paperclip-')));
+  const instanceDir = join(dataDir, 'instances', 'default');
+  await mkdir(instanceDir, { recursive: true });
+  await writeConfig(instanceDir, port, databasePort);
+  await execFileAsync('chown', ['-R', `${user.uid}:${user.gid}`, dataDir]);
+  await execFileAsync('chmod', ['0700', dataDir]);
+
+  const logFile = options.logFile ?? join(defaultArtifactsDir(), `server-${port}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+  await mkdir(dirname(logFile), { recursive: true });
+  const logFd = openSync(logFile, 'a');
+
+  const env: Record<string, string> = {
+    PATH: `${dirname(nodePath)}:/usr/local/bin:/usr/bin:/bin`,
+    HOME: user.home,
+    PAPERCLIP_HOME: dataDir,
+    PAPERCLIP_TELEMETRY_DISABLED: '1',
+    DO_NOT_TRACK: '1',
+    PAPERCLIP_UPDATE_CHECK: '0',
+    NO_COLOR: '1',
+    PORT: String(port),
+    ...options.env,
+  };
+  const started = performance.now();
+  const child = spawn(nodePath, [install.entry, 'onboard', '-y', '--bind', 'loopback', '--no-install-service', '--run'], {
+    cwd: dataDir,
+    env,
+    stdio: ['ignore', logFd, logFd],
+    detached: true,
+    ...(user.uid === process.getuid?.() ? {} : { uid: user.uid, gid: user.gid }),
+  });
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  let exitInfo: string | undefined;
+  child.once('exit', (code, signal) => {
+    exitInfo = `exited ${code ?? signal}`;
+  });
+  const nodeProcess = await new Promise<TrackedProcess>((resolve, reject) => {
+    child.once('spawn', () => {
+      const described = child.pid === undefined ? undefined : describeProcess(child.pid);
+      if (described) resolve(described);
+      else reject(new PaperclipServerError(`start paperclip: the server process vanished right after spawn; see ${logFile}`));
+    });
+    void spawnError.then((error) => reject(new PaperclipServerError(`start paperclip: spawn ${nodePath}: ${error.message}`, { cause: error })));
+  });
+
+  const url = `http://127.0.0.1:${port}`;
+  const postgresPidFile = join(instanceDir, 'db', 'postmaster.pid');
+  const seen = new Map<string, TrackedProcess>();
+  const track = (list: readonly TrackedProcess[]): void => {
+    for (const item of list) seen.set(`${item.pid}:${item.startTime}`, item);
+  };
+  const snapshot = (): TrackedProcess[] => {
+    track([nodeProcess]);
+    if (isRunning(nodeProcess)) track(listDescendants(nodeProcess.pid));
+    const postmaster = readPostmaster(postgresPidFile, instanceDir);
+    if (postmaster) {
+      track([postmaster]);
+      track(listDescendants(postmaster.pid));
+    }
+    return [...seen.values()].filter(isRunning);
+  };
+  const readLogTail = (lines = 40): string => readTail(logFile, lines);
+
+  let stopPromise: Promise<PaperclipStopReport> | undefined;
+  const stop = (stopOptions: { keepDataDir?: boolean; gracefulTimeoutMs?: number } = {}): Promise<PaperclipStopReport> => {
+    stopPromise ??= stopServer({
+      nodeProcess,
+      snapshot,
+      postgresPidFile,
+      instanceDir,
+      gracefulTimeoutMs: stopOptions.gracefulTimeoutMs ?? 20_000,
+    }).then(async (report) => {
+      process.off('exit', emergencyStop);
+      closeSync(logFd);
+      const keep = stopOptions.keepDataDir ?? options.keepDataDir ?? false;
+      if (!keep) await rm(dataDir, { recursive: true, force: true });
+      return { ...report, dataDirRemoved: !keep };
+    });
+    return stopPromise;
+  };
+  // Last resort if the caller never stops us: signal what we started (synchronously, so no waiting).
+  const emergencyStop = (): void => {
+    for (const item of snapshot()) signalProcess(item, item.pid === nodeProcess.pid ? 'SIGTERM' : 'SIGINT');
+  };
+  process.once('exit', emergencyStop);
+
+  try {
+    await waitForHealthy({ url, port, databasePort, timeoutMs: options.startTimeoutMs ?? 120_000, logFile, exited: () => exitInfo, onPoll: snapshot });
+    await verifyRuntimeInfo(instanceDir, nodeProcess.pid, port, logFile);
+  } catch (error) {
+    await stop({ keepDataDir: true }).catch(() => undefined);
+    throw error;
+  }
+  const startDurationMs = Math.round(performance.now() - started);
+  snapshot();
+
+  return {
+    url,
+    apiUrl: `${url}/api`,
+    port,
+    databasePort,
+    dataDir,
+    instanceDir,
+    pid: nodeProcess.pid,
+    logFile,
+    user,
+    install,
+    startDurationMs,
+    processes: snapshot,
+    readRss: () => {
+      const all = snapshot();
+      return { server: readRssBytes(nodeProcess.pid), total: all.reduce((sum, item) => sum + readRssBytes(item.pid), 0) };
+    },
+    readLogTail,
+    stop,
+    [Symbol.asyncDispose]: async () => {
+      await stop();
+    },
+  };
+}
+
+async function currentUser(): Promise<ServiceUser> {
+  const { stdout } = await execFileAsync('id', ['-un']);
+  return { name: stdout.trim(), uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, home: process.env['HOME'] ?? tmpdir() };
+}
+
+async function claimPort(requested: number | undefined, purpose: string): Promise<number> {
+  if (requested === undefined) return findFreePort();
+  if (!(await isPortFree(requested))) throw new PortInUseError(requested, purpose);
+  return requested;
+}
+
+/** Writes the config `onboard -y --bind loopback` would write, with our ports; onboard then keeps it ("existing config preserved"). */
+async function writeConfig(instanceDir: string, port: number, databasePort: number): Promise<void> {
+  const configFile = join(instanceDir, 'config.json');
+  if (existsSync(configFile)) {
+    const config = JSON.parse(await readFile(configFile, 'utf8')) as { server: { port: number }; database: { embeddedPostgresPort: number } };
+    config.server.port = port;
+    config.database.embeddedPostgresPort = databasePort;
+    await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
+    return;
+  }
+  const config = {
+    $meta: { version: 1, updatedAt: new Date().toISOString(), source: 'onboard' },
+    database: {
+      mode: 'embedded-postgres',
+      embeddedPostgresDataDir: join(instanceDir, 'db'),
+      embeddedPostgresPort: databasePort,
+      backup: { enabled: false, intervalMinutes: 60, retentionDays: 30, dir: join(instanceDir, 'data', 'backups') },
+    },
+    logging: { mode: 'file', logDir: join(instanceDir, 'logs') },
+    server: { deploymentMode: 'local_trusted', exposure: 'private', bind: 'loopback', host: '127.0.0.1', port, allowedHostnames: [], serveUi: true },
+    telemetry: { enabled: false },
+    updates: { checkEnabled: false },
+    auth: { baseUrlMode: 'auto', disableSignUp: false },
+    storage: {
+      provider: 'local_disk',
+      localDisk: { baseDir: join(instanceDir, 'data', 'storage') },
+      s3: { bucket: 'paperclip', region: 'us-east-1', prefix: '', forcePathStyle: false },
+    },
+    secrets: { provider: 'local_encrypted', strictMode: false, localEncrypted: { keyFilePath: join(instanceDir, 'secrets', 'master.key') } },
+  };
+  await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
+}
+
+function readPostmaster(pidFile: string, instanceDir: string): TrackedProcess | undefined {
+  try {
+    const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+    const described = Number.isInteger(pid) && pid > 0 ? describeProcess(pid) : undefined;
+    // Only ours: a postgres serving this instance's data directory.
+    return described?.command.includes(join(instanceDir, 'db')) ? described : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readTail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function waitForHealthy(input: {
+  url: string;
+  port: number;
+  databasePort: number;
+  timeoutMs: number;
+  logFile: string;
+  exited: () => string | undefined;
+  onPoll: () => void;
+}): Promise<void> {
+  const deadline = Date.now() + input.timeoutMs;
+  let last = 'no answer yet';
+  for (;;) {
+    input.onPoll();
+    const exited = input.exited();
+    if (exited) throw new PaperclipServerError(`start paperclip ${input.url}: server ${exited} before it was healthy; log ${input.logFile}:\n${readTail(input.logFile, 40)}`);
+    const log = readTail(input.logFile, 400);
+    if (/Embedded PostgreSQL port is in use/.test(log)) {
+      throw new PortInUseError(input.databasePort, 'embedded postgres (taken while the server started)');
+    }
+    try {
+      const response = await fetch(`${input.url}/api/health`, { signal: AbortSignal.timeout(3_000) });
+      const body = (await response.json().catch(() => ({}))) as { status?: string };
+      if (response.ok && body.status === 'ok') return;
+      last = `${response.status} ${JSON.stringify(body).slice(0, 200)}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (Date.now() >= deadline) {
+      throw new PaperclipServerError(`start paperclip ${input.url}: not healthy after ${input.timeoutMs} ms (last: ${last}); log ${input.logFile}:\n${readTail(input.logFile, 40)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Paperclip silently moves to the next free port when its port is taken; make sure the healthy server is ours. */
+async function verifyRuntimeInfo(instanceDir: string, pid: number, port: number, logFile: string): Promise<void> {
+  try {
+    const info = JSON.parse(await readFile(join(instanceDir, 'runtime-info.json'), 'utf8')) as { pid?: number; port?: number };
+    if (info.port !== port) throw new PortInUseError(port, `paperclip http (the server moved to ${info.port})`);
+    if (info.pid !== pid) throw new PaperclipServerError(`start paperclip: runtime-info.json names pid ${info.pid}, expected ${pid}; log ${logFile}`);
+  } catch (error) {
+    if (PaperclipServerError.isInstance(error)) throw error;
+    // runtime-info.json is informational; older/newer versions may not write it.
+  }
+}
+
+async function stopServer(input: {
+  nodeProcess: TrackedProcess;
+  snapshot: () => TrackedProcess[];
+  postgresPidFile: string;
+  instanceDir: string;
+  gracefulTimeoutMs: number;
+}): Promise<Omit<PaperclipStopReport, 'dataDirRemoved'>> {
+  const started = performance.now();
+  const forced: TrackedProcess[] = [];
+  const initial = input.snapshot();
+  signalProcess(input.nodeProcess, 'SIGTERM');
+  let graceful = (await waitForExit([input.nodeProcess], input.gracefulTimeoutMs)).length === 0;
+  if (!graceful) {
+    forced.push(input.nodeProcess);
+    signalProcess(input.nodeProcess, 'SIGKILL');
+    await waitForExit([input.nodeProcess], 5_000);
+  }
+  // The server stops the PostgreSQL it started; one it reused or one orphaned by SIGKILL stays: stop it by pid.
+  // SIGINT = PostgreSQL "fast shutdown", then SIGQUIT (immediate), then SIGKILL.
+  for (const [signal, waitMs] of [['SIGINT', 10_000], ['SIGQUIT', 5_000], ['SIGKILL', 5_000]] as const) {
+    const postmaster = readPostmaster(input.postgresPidFile, input.instanceDir) ?? initial.find((item) => /\/postgres\s+-D\s/.test(item.command) && isRunning(item));
+    if (!postmaster || !isRunning(postmaster)) break;
+    graceful = false;
+    forced.push(postmaster);
+    signalProcess(postmaster, signal);
+    await waitForExit([postmaster], waitMs);
+  }
+  const all = [...initial, ...input.snapshot()];
+  for (const item of all.filter(isRunning)) {
+    forced.push(item);
+    signalProcess(item, 'SIGKILL');
+  }
+  const left = await waitForExit(all, 5_000);
+  if (left.length > 0) {
+    throw new PaperclipServerError(`stop paperclip: processes still running after SIGKILL: ${left.map((item) => `${item.pid} (${item.command})`).join(', ')}`);
+  }
+  const unique = new Map(all.map((item) => [`${item.pid}:${item.startTime}`, item]));
+  return { graceful, forced, processes: [...unique.values()], durationMs: Math.round(performance.now() - started) };
+}
