@@ -18,9 +18,9 @@ step "install (pnpm $(pnpm --version), node $(node --version))"
 pnpm install --frozen-lockfile
 
 if has_tier static; then
-  step "build, lint, typecheck"
-  pnpm turbo run build lint typecheck
-  step "format and workspace consistency"
+  step "build, lint (packages and root scripts), typecheck"
+  pnpm turbo run build lint lint:root typecheck
+  step "format, workspace consistency (sherif), unused code and dependencies (knip), dependency rules"
   pnpm format:check
   pnpm check:workspace
 fi
@@ -34,7 +34,7 @@ fi
 if has_tier package; then
   step "release artifact checks (pack, publint, attw) and changeset independence"
   pnpm turbo run check:package
-  node scripts/check-changeset-independence.mjs
+  pnpm check:changesets
 fi
 
 if has_tier cluster || has_tier e2e; then
