@@ -56,11 +56,12 @@ mv "$work/layer.tar.gz" "$blobs/$layer_hex"
 
 # 2. Config.
 created="$(date -u -d "@$SDE" +%Y-%m-%dT%H:%M:%SZ)"
-to_json_array() { if [[ $# -eq 0 ]]; then echo null; else printf '%s\0' "$@" | jq -Rsc 'split("\u0000")[:-1]'; fi; }
+# Each argument JSON-encoded on its own (jq 1.6 would parse a "--version" after --args as its own option).
+to_json_array() { if [[ $# -eq 0 ]]; then echo null; else local a; for a in "$@"; do printf '%s' "$a" | jq -Rs .; done | jq -sc .; fi; }
 env_json="$(to_json_array "${envs[@]}")"
 cmd_json="$(to_json_array "${cmd[@]}")"
 ep_json="$(to_json_array "${entrypoint[@]}")"
-labels_json="$(if [[ ${#labels[@]} -eq 0 ]]; then echo null; else printf '%s\0' "${labels[@]}" | jq -Rsc 'split("\u0000")[:-1] | map(capture("^(?<key>[^=]+)=(?<value>.*)$")) | from_entries'; fi)"
+labels_json="$(if [[ ${#labels[@]} -eq 0 ]]; then echo null; else to_json_array "${labels[@]}" | jq -c 'map(capture("^(?<key>[^=]+)=(?<value>.*)$")) | from_entries'; fi)"
 jq -ncS --arg created "$created" --arg user "$user" --arg wd "$workdir" --arg diff "$diff_id" \
   --argjson env "$env_json" --argjson cmd "$cmd_json" --argjson ep "$ep_json" --argjson labels "$labels_json" '
   { architecture: "amd64", os: "linux", created: $created,
