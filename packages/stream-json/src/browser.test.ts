@@ -84,8 +84,8 @@ describe('in a real headless Chromium', () => {
       const consoleErrors: string[] = [];
       page.on('pageerror', (error) => consoleErrors.push(String(error)));
       await page.goto(server.url);
-      await page.waitForFunction(() => (window as unknown as { __done?: unknown }).__done !== undefined, undefined, { timeout: 20_000 });
-      const done = await page.evaluate(() => (window as unknown as { __done: Record<string, unknown> }).__done);
+      await page.waitForFunction(() => (globalThis as unknown as { __done?: unknown }).__done !== undefined, undefined, { timeout: 20_000 });
+      const done = await page.evaluate(() => (globalThis as unknown as { __done: Record<string, unknown> }).__done);
       expect(done['error']).toBeUndefined();
       expect(consoleErrors).toEqual([]);
       const summary = done['summary'] as ReturnType<typeof summarizeRun>;

@@ -79,6 +79,7 @@ describe('classic-script UI parser bundle (Paperclip UI worker form, spec §4.2)
     // The worker: new Function("exports","module","self","globalThis", source), with network APIs removed.
     const module: { exports: Record<string, unknown> } = { exports: {} };
     const sandbox = Object.freeze({ fetch: undefined, XMLHttpRequest: undefined, WebSocket: undefined, importScripts: undefined });
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- evaluating the bundle exactly as Paperclip's UI worker does is the point
     const evaluate = new Function('exports', 'module', 'self', 'globalThis', source) as (...args: unknown[]) => void;
     evaluate(module.exports, module, sandbox, sandbox);
     const parse = module.exports['parseStdoutLine'] as typeof parseStdoutLine;
@@ -96,6 +97,7 @@ describe('classic-script UI parser bundle (Paperclip UI worker form, spec §4.2)
   it('also works when only `exports` is given', async () => {
     await using bundles = await buildBundles();
     const exportsObject: Record<string, unknown> = {};
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- as above
     (new Function('exports', 'module', 'self', 'globalThis', readFileSync(bundles.uiParserPath, 'utf8')) as (...args: unknown[]) => void)(exportsObject, undefined, {}, {});
     expect(typeof exportsObject['parseStdoutLine']).toBe('function');
   });
