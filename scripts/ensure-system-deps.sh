@@ -5,7 +5,7 @@
 #   scripts/ensure-system-deps.sh image     mmdebstrap, busybox-static (for building the agent image)
 set -euo pipefail
 declare -A GROUPS_=(
-  [cluster]="containerd runc containernetworking-plugins jq iproute2 util-linux openssl procps"
+  [cluster]="containerd runc containernetworking-plugins jq iproute2 util-linux openssl procps socat curl"
   [browser]="chromium"
   [image]="mmdebstrap busybox-static jq"
 )

@@ -29,7 +29,7 @@ cert() {
   openssl_q x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile "$name.ext" -out "$name.crt"
   rm -f "$name.csr" "$name.ext"
 }
-cert apiserver kube-apiserver "" "IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" server
+cert apiserver kube-apiserver "" "IP:127.0.0.1,IP:10.0.0.1,IP:$LC_POD_GATEWAY,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" server
 cert apiserver-kubelet-client kube-apiserver-kubelet-client system:masters "" client
 cert admin claude-k8s-admin system:masters "" client
 cert controller-manager system:kube-controller-manager "" "" client

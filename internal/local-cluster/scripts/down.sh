@@ -10,6 +10,7 @@ flock -w 60 9 || lc_die "another local-cluster up/down holds $LC_STATE/.lock"
 NODE="$LC_STATE/node"
 SOCK="$NODE/containerd/containerd.sock"
 
+for pidfile in "$LC_STATE"/pids/portal-*.pid; do [[ -e "$pidfile" ]] && lc_stop_daemon "$(basename "$pidfile" .pid)" 2; done
 lc_stop_daemon kubelet 15
 # Kill every container task through containerd, then the shims that served this containerd (they outlive it).
 if lc_pid_alive containerd && [[ -S "$SOCK" ]]; then
@@ -47,6 +48,7 @@ done
 if [[ -f "$LC_STATE/created-host-dirs" ]]; then
   while read -r dir; do [[ -n "$dir" ]] && rmdir "$dir" 2>/dev/null; done < "$LC_STATE/created-host-dirs"
 fi
+if [[ -f "$LC_STATE/created-netns" ]]; then ip netns del "$(cat "$LC_STATE/created-netns")" 2>/dev/null; fi
 flock -u 9
 rm -rf "$LC_STATE"
 lc_log "down in $(( $(lc_now_ms) - started_ms )) ms"

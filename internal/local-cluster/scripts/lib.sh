@@ -16,6 +16,12 @@ LC_SCHED_PORT="${CK8S_SCHEDULER_PORT:-10359}"
 LC_KUBELET_PORT="${CK8S_KUBELET_PORT:-10250}"
 LC_KUBELET_HEALTHZ_PORT="${CK8S_KUBELET_HEALTHZ_PORT:-10248}"
 LC_NODE_NAME=127.0.0.1
+# containerd and the pods live in a network namespace the cluster creates (no host interface, route or rule changes).
+# Pods get addresses on a bridge inside it; host services on 127.0.0.1 are exposed to pods at LC_POD_GATEWAY through
+# socat forwarders joined by a Unix socket (expose.sh).
+LC_NETNS="${CK8S_NETNS:-claude-k8s-node}"
+LC_POD_CIDR=10.88.0.0/24
+LC_POD_GATEWAY=10.88.0.1
 LC_CLUSTER_NAME=claude-k8s-local
 LC_SANDBOX_IMAGE="${CK8S_SANDBOX_IMAGE:-localhost/pause:3.10-ck8s}"
 # Small enough that the log tests exercise rotation (see docs/decisions.md, "kubelet log rotation").
@@ -44,6 +50,8 @@ lc_wait_for() {
     sleep 0.2
   done
 }
+
+lc_in_netns() { nsenter --net="/run/netns/$LC_NETNS" "$@"; }
 
 lc_kubectl() { "$K8S_BIN/kubectl" --kubeconfig "$LC_STATE/pki/admin.kubeconfig" "$@"; }
 

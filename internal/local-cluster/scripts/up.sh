@@ -94,8 +94,21 @@ mkdir -p "$NODE/containerd" "$NODE/cni/net.d" "$NODE/kubelet-plugins"
 for dir in "${LC_SHADOW_DIRS[@]}"; do
   if [[ ! -e "$dir" ]]; then mkdir -p "$dir"; echo "$dir" >> "$LC_STATE/created-host-dirs"; fi
 done
-cat > "$NODE/cni/net.d/10-loopback.conflist" <<'CNI'
-{"cniVersion": "0.4.0", "name": "claude-k8s-loopback", "plugins": [{"type": "loopback"}]}
+# The node's network namespace: loopback plus a bridge for the pods, nothing else (no route out of it).
+if ! ip netns list | grep -qw "$LC_NETNS"; then ip netns add "$LC_NETNS"; fi
+echo "$LC_NETNS" > "$LC_STATE/created-netns"
+ip -n "$LC_NETNS" link set lo up
+if ! ip -n "$LC_NETNS" link show ck8s0 >/dev/null 2>&1; then
+  ip -n "$LC_NETNS" link add ck8s0 type bridge
+  ip -n "$LC_NETNS" addr add "$LC_POD_GATEWAY/24" dev ck8s0
+  ip -n "$LC_NETNS" link set ck8s0 up
+fi
+cat > "$NODE/cni/net.d/10-ck8s-bridge.conflist" <<CNI
+{"cniVersion": "0.4.0", "name": "claude-k8s-pods", "plugins": [
+  {"type": "bridge", "bridge": "ck8s0", "isGateway": true, "ipMasq": false, "hairpinMode": false,
+   "ipam": {"type": "host-local", "dataDir": "$NODE/cni/ipam", "ranges": [[{"subnet": "$LC_POD_CIDR", "gateway": "$LC_POD_GATEWAY"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+  {"type": "loopback"}
+]}
 CNI
 cat > "$NODE/containerd.toml" <<TOML
 version = 2
@@ -133,7 +146,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     bin_dir = "/usr/lib/cni"
     conf_dir = "$NODE/cni/net.d"
 TOML
-lc_start_daemon containerd unshare -m --propagation private "$SCRIPTS/node-ns.sh"
+lc_start_daemon containerd nsenter --net="/run/netns/$LC_NETNS" unshare -m --propagation private "$SCRIPTS/node-ns.sh"
 SOCK="$NODE/containerd/containerd.sock"
 lc_wait_for containerd 30 ctr -a "$SOCK" version || lc_die "containerd did not start in 30 s (log: $LC_STATE/logs/containerd.log)"
 
@@ -192,6 +205,8 @@ KUBELET
 lc_wait_for "node registered" 60 lc_kubectl get node "$LC_NODE_NAME" || lc_die "the kubelet did not register node $LC_NODE_NAME in 60 s (log: $LC_STATE/logs/kubelet.log)"
 lc_kubectl wait --for=condition=Ready "node/$LC_NODE_NAME" --timeout=120s >/dev/null || lc_die "node $LC_NODE_NAME not Ready in 120 s (log: $LC_STATE/logs/kubelet.log)"
 lc_wait_for "default service account" 60 lc_kubectl -n default get serviceaccount default || lc_die "the default ServiceAccount did not appear in 60 s (log: $LC_STATE/logs/kube-controller-manager.log)"
+step "exposing the apiserver to pods at $LC_POD_GATEWAY:$LC_APISERVER_PORT"
+"$SCRIPTS/expose.sh" "$LC_APISERVER_PORT" >/dev/null
 step "checking Pod Security admission"
 probe_ns="ck8s-psa-probe-$$"
 lc_kubectl create namespace "$probe_ns" >/dev/null

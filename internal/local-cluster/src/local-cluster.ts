@@ -93,3 +93,11 @@ export async function restartComponent(component: ClusterComponent, downtimeSeco
 export async function stopComponent(component: ClusterComponent, options: LocalClusterOptions = {}): Promise<void> {
   await runScript('restart.sh', [component, '--stop-only'], options);
 }
+
+/**
+ * Make a service on this machine's 127.0.0.1:`port` reachable from the local cluster's pods; returns the base URL
+ * pods use (`http://10.88.0.1:<port>`: the pod bridge's gateway in the node's network namespace).
+ */
+export async function exposeToPods(port: number, options: LocalClusterOptions = {}): Promise<string> {
+  return (await runScript('expose.sh', [String(port)], options)).trim();
+}

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { exposeToPods } from './local-cluster.ts';
 
 /** The cluster a test tier runs against. */
 export interface TestCluster {
@@ -8,6 +9,12 @@ export interface TestCluster {
   server: string;
   /** The agent image to run (`CK8S_TEST_IMAGE`). */
   image: string;
+  /**
+   * The base URL at which pods reach a service on this machine's loopback `port`: on the local cluster through its
+   * portal (`exposeToPods`); on another cluster `CK8S_POD_HOST` must name an address of this machine pods can reach
+   * (and the service must listen there).
+   */
+  reachFromPods(port: number): Promise<string>;
 }
 
 /**
@@ -23,5 +30,11 @@ export function resolveTestCluster(env: NodeJS.ProcessEnv = process.env): TestCl
   const server = /server:\s*(\S+)/.exec(text)?.[1] ?? 'unknown';
   const kind = env['CK8S_CLUSTER'] === 'local' ? 'local' : 'external';
   const image = env['CK8S_TEST_IMAGE'] ?? 'localhost/claude-k8s-agent:dev';
-  return { kind, kubeconfig, server, image };
+  const podHost = env['CK8S_POD_HOST'];
+  const reachFromPods = async (port: number): Promise<string> => {
+    if (kind === 'local') return exposeToPods(port);
+    if (!podHost) throw new Error('On an external cluster, set CK8S_POD_HOST to an address of this machine that pods can reach (tests that run the CLI need the fake model API).');
+    return `http://${podHost}:${port}`;
+  };
+  return { kind, kubeconfig, server, image, reachFromPods };
 }

@@ -27,7 +27,7 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
   }
 }
 
-/** A Job that runs the real Claude Code CLI in the agent image, restricted Pod Security, against the fake model. */
+/** A Job that runs the real Claude Code CLI in the agent image, in a namespace enforcing Pod Security `restricted`, against the fake model. */
 function claudeJob(name: string, prompt: string, modelUrl: string, extraEnv: Record<string, string> = {}): V1Job {
   const env = {
     ANTHROPIC_BASE_URL: modelUrl,
@@ -51,8 +51,6 @@ function claudeJob(name: string, prompt: string, modelUrl: string, extraEnv: Rec
         metadata: { labels: { app: 'ck8s-tier' } },
         spec: {
           restartPolicy: 'Never',
-          hostNetwork: true,
-          dnsPolicy: 'Default',
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
@@ -128,9 +126,11 @@ function resultLine(text: string): Record<string, unknown> {
 
 describe(`local cluster tier (${cluster.kind}: ${cluster.server})`, () => {
   let fakeModel: Awaited<ReturnType<typeof createFakeModelApi>>;
+  let modelUrl: string;
 
   beforeAll(async () => {
-    fakeModel = await createFakeModelApi({ host: '127.0.0.1', port: 0 });
+    fakeModel = await createFakeModelApi({ host: cluster.kind === 'local' ? '127.0.0.1' : '0.0.0.0', port: 0 });
+    modelUrl = await cluster.reachFromPods(fakeModel.port);
     await core.createNamespace({
       body: { metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' } } },
     });
@@ -162,7 +162,7 @@ describe(`local cluster tier (${cluster.kind}: ${cluster.server})`, () => {
   });
 
   it('a Job runs the real claude CLI against the fake model; stream-json arrives through pods/log and the exit code is 0', async () => {
-    await batch.createNamespacedJob({ namespace, body: claudeJob('claude-text', 'Say hello [[text:hello from the cluster tier]]', fakeModel.url) });
+    await batch.createNamespacedJob({ namespace, body: claudeJob('claude-text', 'Say hello [[text:hello from the cluster tier]]', modelUrl) });
     const pod = await podOfJob('claude-text');
     const text = await followLog(pod.metadata!.name!);
     const lines = text.split('\n').filter((line) => line !== '');
@@ -184,7 +184,7 @@ describe(`local cluster tier (${cluster.kind}: ${cluster.server})`, () => {
   it('a failing scenario exits non-zero with is_error true in the stream', async () => {
     await batch.createNamespacedJob({
       namespace,
-      body: claudeJob('claude-401', 'Hello [[err:401]]', fakeModel.url, { CLAUDE_CODE_MAX_RETRIES: '0' }),
+      body: claudeJob('claude-401', 'Hello [[err:401]]', modelUrl, { CLAUDE_CODE_MAX_RETRIES: '0' }),
     });
     const pod = await podOfJob('claude-401');
     const text = await followLog(pod.metadata!.name!);

@@ -1,0 +1,2 @@
+export { prepareTenant } from './tenant.ts';
+export type { Tenant, TenantOptions } from './tenant.ts';

@@ -1,0 +1,204 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
+import { createFakeModelApi } from '@claude-k8s/fake-model-api';
+import { clusterDown, clusterUp, exposeToPods } from '@claude-k8s/local-cluster';
+import { createPaperclipClient, grantReadAccess, startPaperclipServer, type PaperclipClient, type PaperclipServer } from '@claude-k8s/paperclip-server';
+import { prepareTenant, type Tenant } from './tenant.ts';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** The adapter package directory Paperclip installs (local-path install of the built package). */
+export const adapterPackageDir = join(repoRoot, 'packages', 'paperclip-adapter');
+export const ADAPTER_TYPE = 'claude_k8s';
+export const ADAPTER_SERVICE_ACCOUNT = 'claude-k8s-adapter';
+
+/** A step's progress, for the terminal. */
+export interface StackProgress {
+  step(name: string): void;
+  done(name: string, detail?: string): void;
+  info(line: string): void;
+}
+
+/** How to start the whole product locally. */
+export interface StackOptions {
+  /** An external cluster's kubeconfig; the local cluster is built and started when absent. */
+  kubeconfig?: string;
+  /** The agent image on an external cluster (the local cluster imports its own). */
+  image?: string;
+  namespace?: string;
+  /** A real model API key (stored in a Secret); without it the fake model API serves a scripted task. */
+  modelApiKey?: string;
+  /**
+   * On an external cluster: the Paperclip API URL pods use to call the server back (the server listens on this
+   * machine's loopback; pods of another cluster need a tunnel or proxy to reach it).
+   */
+  paperclipUrlForPods?: string;
+  progress: StackProgress;
+}
+
+/** Everything that runs, with one `stop()`. */
+export interface Stack {
+  clusterKind: 'local' | 'external';
+  adminKubeconfig: string;
+  image: string;
+  tenant: Tenant;
+  fakeModelUrl?: string;
+  fakeModel?: Awaited<ReturnType<typeof createFakeModelApi>>;
+  server: PaperclipServer;
+  client: PaperclipClient;
+  /** The adapter config an agent of this stack uses. */
+  adapterConfig: Record<string, unknown>;
+  stop(options?: { keepCluster?: boolean }): Promise<void>;
+}
+
+/** Fails with a clear message when the kubeconfig's cluster does not answer. */
+async function assertClusterReachable(kubeconfig: string): Promise<string> {
+  const config = new KubeConfig();
+  try {
+    config.loadFromFile(kubeconfig);
+  } catch (error) {
+    throw new Error(`cannot read the kubeconfig ${kubeconfig}: ${(error as Error).message}`, { cause: error });
+  }
+  const server = config.getCurrentCluster()?.server ?? '(no current cluster)';
+  try {
+    const version = await Promise.race([
+      config.makeApiClient(VersionApi).getCode(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000)),
+    ]);
+    return `${server} (Kubernetes ${version.gitVersion})`;
+  } catch (error) {
+    throw new Error(`the cluster of ${kubeconfig} (${server}) does not answer: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+async function namespaceExists(kubeconfig: string, namespace: string): Promise<boolean> {
+  const config = new KubeConfig();
+  config.loadFromFile(kubeconfig);
+  try {
+    await config.makeApiClient(CoreV1Api).readNamespace({ name: namespace });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Start the product end to end: the cluster (local unless a kubeconfig is given), the namespace with the adapter's
+ * RBAC and a token-only kubeconfig, the model (fake unless a key is given), a real Paperclip server with the adapter
+ * installed from `packages/paperclip-adapter`.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { progress } = options;
+  const namespace = options.namespace ?? 'claude-k8s-agents';
+  const cleanups: (() => Promise<void>)[] = [];
+  const stop = async (stopOptions: { keepCluster?: boolean } = {}) => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => progress.info(`cleanup: ${(error as Error).message}`));
+    cleanups.length = 0;
+    if (!stopOptions.keepCluster && startedCluster) {
+      progress.step('stopping the local cluster');
+      await clusterDown({ onProgress: () => undefined });
+      progress.done('stopping the local cluster');
+    }
+  };
+  let startedCluster = false;
+  try {
+    let adminKubeconfig: string;
+    let image: string;
+    let clusterKind: 'local' | 'external';
+    if (options.kubeconfig) {
+      clusterKind = 'external';
+      progress.step('checking the cluster of KUBECONFIG');
+      const where = await assertClusterReachable(options.kubeconfig);
+      progress.done('checking the cluster of KUBECONFIG', where);
+      if (!options.image) throw new Error('with KUBECONFIG, give the agent image the cluster can pull (--image or CK8S_AGENT_IMAGE)');
+      adminKubeconfig = options.kubeconfig;
+      image = options.image;
+    } else {
+      clusterKind = 'local';
+      progress.step('local cluster: build or reuse Kubernetes, images, bring up');
+      const status = await clusterUp({ onProgress: (line) => progress.info(line) });
+      startedCluster = true;
+      if (!status.images) throw new Error('the local cluster reports no images');
+      adminKubeconfig = status.kubeconfig;
+      image = status.images.agent.ref;
+      progress.done('local cluster: build or reuse Kubernetes, images, bring up', `${status.server}, image ${image}`);
+    }
+
+    let fakeModel: Stack['fakeModel'];
+    let modelApiKey = options.modelApiKey;
+    if (!modelApiKey) {
+      fakeModel = await createFakeModelApi({ host: '127.0.0.1', port: 0 });
+      cleanups.push(() => fakeModel!.close());
+      modelApiKey = 'fake-model-key';
+    }
+
+    progress.step(`namespace ${namespace}: Pod Security restricted, adapter RBAC, model key Secret`);
+    const runtimeDir = await mkdtemp(join(tmpdir(), 'ck8s-stack-'));
+    if (clusterKind === 'external' && !(await namespaceExists(adminKubeconfig, namespace))) {
+      progress.info(`creating namespace ${namespace} (nothing is created outside it)`);
+    }
+    const tenant = await prepareTenant({
+      adminKubeconfig,
+      namespace,
+      manifestsDir: join(repoRoot, 'deploy', 'rbac'),
+      serviceAccount: ADAPTER_SERVICE_ACCOUNT,
+      outputDir: runtimeDir,
+      modelApiKey,
+      ...(clusterKind === 'local' ? { sessionHostPath: join(runtimeDir, 'sessions') } : {}),
+    });
+    progress.done(`namespace ${namespace}: Pod Security restricted, adapter RBAC, model key Secret`);
+
+    progress.step('Paperclip server (real, as a non-root user, on 127.0.0.1)');
+    await grantReadAccess(tenant.kubeconfigPath);
+    const server = await startPaperclipServer({ env: { KUBECONFIG: tenant.kubeconfigPath } });
+    cleanups.push(async () => {
+      await server.stop();
+    });
+    const client = createPaperclipClient(server.apiUrl);
+    progress.done('Paperclip server (real, as a non-root user, on 127.0.0.1)', `${server.url} in ${server.startDurationMs} ms`);
+
+    progress.step('installing the adapter into Paperclip (POST /api/adapters/install, local path)');
+    await grantReadAccess(adapterPackageDir);
+    const installed = await client.installLocalAdapter(adapterPackageDir);
+    progress.done('installing the adapter into Paperclip (POST /api/adapters/install, local path)', `${installed.type} ${String(installed['version'] ?? '')}`);
+
+    // Pods reach this machine's loopback services through the local cluster's portal (see docs/decisions.md).
+    const paperclipUrlForPods =
+      clusterKind === 'local' ? await exposeToPods(server.port) : (options.paperclipUrlForPods ?? server.url);
+    const modelUrlForPods = fakeModel ? (clusterKind === 'local' ? await exposeToPods(fakeModel.port) : undefined) : undefined;
+    if (fakeModel && !modelUrlForPods) throw new Error('the fake model API can only serve the local cluster; give a model API key for an external cluster');
+    const adapterConfig: Record<string, unknown> = {
+      namespace,
+      kubeconfig: tenant.kubeconfigPath,
+      image,
+      imagePullPolicy: clusterKind === 'local' ? 'Never' : 'IfNotPresent',
+      paperclipApiUrl: paperclipUrlForPods,
+      anthropicApiKeySecret: tenant.modelApiKeySecret,
+      ...(modelUrlForPods ? { anthropicBaseUrl: modelUrlForPods } : {}),
+      ...(tenant.sessionClaim ? { sessionVolume: { claimName: tenant.sessionClaim, mountAs: 'home' } } : {}),
+      timeoutSec: 900,
+      graceSec: 20,
+    };
+    return {
+      clusterKind,
+      adminKubeconfig,
+      image,
+      tenant,
+      ...(fakeModel ? { fakeModel, fakeModelUrl: fakeModel.url } : {}),
+      server,
+      client,
+      adapterConfig,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The README text of a file next to the repo root, e.g. for a demo task description. */
+export async function readRepoFile(path: string): Promise<string> {
+  return readFile(join(repoRoot, path), 'utf8');
+}

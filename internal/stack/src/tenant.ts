@@ -1,0 +1,150 @@
+import { chmod, chown, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
+
+/** What the stack needs in the namespace the agents run in. */
+export interface TenantOptions {
+  /** A kubeconfig allowed to create the namespace and its RBAC (cluster admin on the local cluster). */
+  adminKubeconfig: string;
+  namespace: string;
+  /** Directory of YAML files (ServiceAccount, Role, RoleBinding, NetworkPolicy) applied into the namespace. */
+  manifestsDir: string;
+  /** The ServiceAccount the adapter acts as (from the manifests). */
+  serviceAccount: string;
+  /** Where to write the adapter's kubeconfig (a ServiceAccount token, not admin credentials). */
+  outputDir: string;
+  /** Lifetime of the adapter's token, in seconds. @default 86400 */
+  tokenSeconds?: number;
+  /** The model API key stored in a Secret the agent pods reference (never printed). */
+  modelApiKey: string;
+  /** Create a host-path PersistentVolume and a claim for sessions (local cluster only): the host directory. */
+  sessionHostPath?: string;
+}
+
+/** What `prepareTenant` created. */
+export interface Tenant {
+  namespace: string;
+  /** Kubeconfig with the ServiceAccount's token: the adapter's only credentials. */
+  kubeconfigPath: string;
+  modelApiKeySecret: { name: string; key: string };
+  /** The PersistentVolumeClaim for session state, when one was created. */
+  sessionClaim?: string;
+}
+
+const MODEL_SECRET = { name: 'claude-k8s-model-api-key', key: 'api-key' } as const;
+
+function hasStatus(error: unknown, code: number): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}
+
+async function createOrReplace(objects: KubernetesObjectApi, object: KubernetesObject): Promise<void> {
+  try {
+    await objects.create(object);
+  } catch (error) {
+    if (!hasStatus(error, 409)) throw error;
+    const current = await objects.read({ apiVersion: object.apiVersion!, kind: object.kind!, metadata: { name: object.metadata!.name!, namespace: object.metadata?.namespace ?? '' } });
+    await objects.replace({ ...object, metadata: { ...object.metadata, resourceVersion: current.metadata?.resourceVersion } });
+  }
+}
+
+/**
+ * Prepare the namespace the adapter runs Jobs in: Pod Security `restricted`, the deployment RBAC from `deploy/`,
+ * a Secret with the model API key, optionally a session volume, and a kubeconfig holding only the adapter
+ * ServiceAccount's token.
+ */
+export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
+  const admin = new KubeConfig();
+  admin.loadFromFile(options.adminKubeconfig);
+  const core = admin.makeApiClient(CoreV1Api);
+  const objects = KubernetesObjectApi.makeApiClient(admin);
+  const { namespace } = options;
+
+  try {
+    await core.createNamespace({
+      body: {
+        metadata: {
+          name: namespace,
+          labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest', 'app.kubernetes.io/part-of': 'claude-k8s' },
+        },
+      },
+    });
+  } catch (error) {
+    if (!hasStatus(error, 409)) throw error;
+  }
+
+  for (const file of (await readdir(options.manifestsDir)).filter((name) => /\.ya?ml$/.test(name)).sort()) {
+    for (const document of loadAllYaml(await readFile(join(options.manifestsDir, file), 'utf8')) as KubernetesObject[]) {
+      if (!document?.kind) continue;
+      const object: KubernetesObject & { subjects?: { kind: string; namespace?: string }[] } = { ...document, metadata: { ...document.metadata, namespace } };
+      for (const subject of object.subjects ?? []) if (subject.kind === 'ServiceAccount') subject.namespace = namespace;
+      await createOrReplace(objects, object);
+    }
+  }
+
+  await createOrReplace(objects, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: MODEL_SECRET.name, namespace, labels: { 'app.kubernetes.io/part-of': 'claude-k8s' } },
+    type: 'Opaque',
+    stringData: { [MODEL_SECRET.key]: options.modelApiKey },
+  } as KubernetesObject);
+
+  let sessionClaim: string | undefined;
+  if (options.sessionHostPath) {
+    await mkdir(options.sessionHostPath, { recursive: true });
+    await chown(options.sessionHostPath, 1000, 1000);
+    await chmod(options.sessionHostPath, 0o770);
+    const volumeName = `claude-k8s-sessions-${namespace}`;
+    sessionClaim = 'claude-k8s-sessions';
+    await createOrReplace(objects, {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: volumeName, labels: { 'app.kubernetes.io/part-of': 'claude-k8s' } },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        storageClassName: 'claude-k8s-local',
+        hostPath: { path: options.sessionHostPath, type: 'Directory' },
+        claimRef: { namespace, name: sessionClaim },
+      },
+    } as KubernetesObject);
+    await createOrReplace(objects, {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: sessionClaim, namespace },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'claude-k8s-local', volumeName, resources: { requests: { storage: '1Gi' } } },
+    } as KubernetesObject);
+  }
+
+  const token = await core.createNamespacedServiceAccountToken({
+    name: options.serviceAccount,
+    namespace,
+    body: { spec: { expirationSeconds: options.tokenSeconds ?? 86_400, audiences: [] } },
+  });
+  const cluster = admin.getCurrentCluster();
+  if (!cluster) throw new Error(`${options.adminKubeconfig} has no current cluster`);
+  const caData = cluster.caData ?? (cluster.caFile ? (await readFile(cluster.caFile)).toString('base64') : undefined);
+  await mkdir(options.outputDir, { recursive: true });
+  const kubeconfigPath = join(options.outputDir, `adapter-${namespace}.kubeconfig`);
+  const kubeconfig = [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    `- name: cluster`,
+    `  cluster:`,
+    `    server: ${cluster.server}`,
+    ...(caData ? [`    certificate-authority-data: ${caData}`] : []),
+    'users:',
+    `- name: ${options.serviceAccount}`,
+    `  user:`,
+    `    token: ${token.status?.token ?? ''}`,
+    'contexts:',
+    `- name: adapter`,
+    `  context: {cluster: cluster, user: ${options.serviceAccount}, namespace: ${namespace}}`,
+    'current-context: adapter',
+    '',
+  ].join('\n');
+  await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
+  return { namespace, kubeconfigPath, modelApiKeySecret: { ...MODEL_SECRET }, ...(sessionClaim ? { sessionClaim } : {}) };
+}
