@@ -1,5 +1,22 @@
+import { writeFile } from 'node:fs/promises';
 import { defineConfig } from 'tsup';
 import packageJson from './package.json' with { type: 'json' };
+
+// Types of the classic-script bundle: a CommonJS-style script, so `export =` (what Node.js sees when it is required).
+const UI_PARSER_TYPES = `/** Paperclip-style transcript entry (see TranscriptEntry in @claude-k8s/stream-json). */
+type TranscriptEntry = { kind: string; ts: string } & Record<string, unknown>;
+interface StdoutParser {
+  parseLine(line: string, ts: string): TranscriptEntry[];
+  reset(): void;
+}
+declare const uiParser: {
+  /** One stdout line of Claude Code stream-json to transcript entries; never throws. */
+  parseStdoutLine(line: string, ts: string): TranscriptEntry[];
+  /** A stateful parser that remembers tool names across lines. */
+  createStdoutParser(): StdoutParser;
+};
+export = uiParser;
+`;
 
 const define = { __PACKAGE_VERSION__: JSON.stringify(packageJson.version) };
 
@@ -10,7 +27,7 @@ export default defineConfig([
     format: ['esm'],
     dts: true,
     sourcemap: true,
-    clean: true,
+    // No `clean`: the entries build in parallel and a clean in one could delete another's output; the build script empties dist first.
     target: 'es2022',
     platform: 'neutral',
     define,
@@ -35,5 +52,6 @@ export default defineConfig([
     platform: 'browser',
     minify: false,
     define,
+    onSuccess: () => writeFile('dist/ui-parser.d.cts', UI_PARSER_TYPES),
   },
 ]);

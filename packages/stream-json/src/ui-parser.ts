@@ -3,22 +3,18 @@
  * with `new Function("exports", "module", "self", "globalThis", source)`; it must be a plain script that assigns
  * `parseStdoutLine` and `createStdoutParser` onto `exports` / `module.exports`. The build wraps this file in an
  * IIFE with no imports.
+ *
+ * The assignments are written literally as `exports.name = …` so Node.js (cjs-module-lexer) also sees the named
+ * exports when the file is imported from ESM.
  */
+/* eslint-disable @typescript-eslint/no-unsafe-member-access -- `exports`/`module` are the wrapper's untyped parameters */
 import { createStdoutParser, parseStdoutLine } from './transcript-entry.ts';
 
-interface ExportsTarget {
-  parseStdoutLine?: unknown;
-  createStdoutParser?: unknown;
+if (typeof exports === 'object' && exports !== null) {
+  exports.parseStdoutLine = parseStdoutLine;
+  exports.createStdoutParser = createStdoutParser;
 }
-
-function assign(target: unknown): void {
-  if ((typeof target === 'object' && target !== null) || typeof target === 'function') {
-    const exportsTarget = target as ExportsTarget;
-    exportsTarget.parseStdoutLine = parseStdoutLine;
-    exportsTarget.createStdoutParser = createStdoutParser;
-  }
+if (typeof module === 'object' && module !== null && typeof module.exports === 'object' && module.exports !== null && module.exports !== exports) {
+  module.exports.parseStdoutLine = parseStdoutLine;
+  module.exports.createStdoutParser = createStdoutParser;
 }
-
-// `exports` and `module` are the wrapper's parameters (or CommonJS's, when the file is required).
-assign(typeof exports === 'undefined' ? undefined : (exports as unknown));
-assign(typeof module === 'undefined' ? undefined : (module as { exports?: unknown }).exports);
