@@ -50,13 +50,14 @@ try {
   const tarball = packed.filename;
   const files = packed.files.map((file) => file.path);
 
-  // 2. What is inside: no tests, fixtures or snapshots; every runtime target present; no workspace: ranges left.
+  // 2. What is inside: no tests, fixtures or snapshots; README and the main entry present; no workspace: ranges left.
   for (const file of files) {
     if (forbiddenInTarball.some((pattern) => pattern.test(file)))
       problems.push(`tarball contains ${file}, which must not be published (check "files" in package.json)`);
   }
-  for (const required of ['package.json', 'dist/index.js', 'dist/index.d.ts']) {
-    if (!files.includes(required)) problems.push(`tarball lacks ${required} (was the package built?)`);
+  for (const required of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts']) {
+    if (!files.includes(required))
+      problems.push(`tarball lacks ${required}${required.startsWith('dist/') ? ' (was the package built?)' : ''}`);
   }
   const packedManifest = run('tar', 'tar', ['-xOzf', tarball, 'package/package.json']);
   if (!packedManifest.ok)
