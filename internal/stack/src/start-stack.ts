@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { createFakeModelApi } from '@claude-k8s/fake-model-api';
-import { clusterDown, clusterUp, exposeToPods } from '@claude-k8s/local-cluster';
+import { clusterDown, clusterStatus, clusterUp, exposeToPods } from '@claude-k8s/local-cluster';
 import { createPaperclipClient, grantReadAccess, startPaperclipServer, type PaperclipClient, type PaperclipServer } from '@claude-k8s/paperclip-server';
 import { prepareTenant, type Tenant } from './tenant.ts';
 
@@ -107,14 +107,26 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     let adminKubeconfig: string;
     let image: string;
     let clusterKind: 'local' | 'external';
+    /** Whether pods reach this machine's loopback through the local cluster's portal. */
+    let portal = false;
     if (options.kubeconfig) {
       clusterKind = 'external';
       progress.step('checking the cluster of KUBECONFIG');
       const where = await assertClusterReachable(options.kubeconfig);
       progress.done('checking the cluster of KUBECONFIG', where);
-      if (!options.image) throw new Error('with KUBECONFIG, give the agent image the cluster can pull (--image or CK8S_AGENT_IMAGE)');
       adminKubeconfig = options.kubeconfig;
-      image = options.image;
+      // The repository's local cluster given through KUBECONFIG keeps its portal and its imported agent image.
+      const local = await clusterStatus();
+      const given = new KubeConfig();
+      given.loadFromFile(options.kubeconfig);
+      if (local?.running && local.server === given.getCurrentCluster()?.server) {
+        portal = true;
+        progress.info(`KUBECONFIG points at the running local cluster (${local.server}); its pod portal is used`);
+      }
+      const localImage = portal ? local?.images?.agent.ref : undefined;
+      const chosen = options.image ?? localImage;
+      if (!chosen) throw new Error('with KUBECONFIG, give the agent image the cluster can pull (--image or CK8S_AGENT_IMAGE)');
+      image = chosen;
     } else {
       clusterKind = 'local';
       progress.step('local cluster: build or reuse Kubernetes, images, bring up');
@@ -123,6 +135,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       if (!status.images) throw new Error('the local cluster reports no images');
       adminKubeconfig = status.kubeconfig;
       image = status.images.agent.ref;
+      portal = true;
       progress.done('local cluster: build or reuse Kubernetes, images, bring up', `${status.server}, image ${image}`);
     }
 
@@ -146,7 +159,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       serviceAccount: ADAPTER_SERVICE_ACCOUNT,
       outputDir: runtimeDir,
       modelApiKey,
-      ...(clusterKind === 'local' ? { sessionHostPath: join(runtimeDir, 'sessions') } : {}),
+      ...(portal ? { sessionHostPath: join(runtimeDir, 'sessions') } : {}),
     });
     progress.done(`namespace ${namespace}: Pod Security restricted, adapter RBAC, model key Secret`);
 
@@ -165,15 +178,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     progress.done('installing the adapter into Paperclip (POST /api/adapters/install, local path)', `${installed.type} ${String(installed['version'] ?? '')}`);
 
     // Pods reach this machine's loopback services through the local cluster's portal (see docs/decisions.md).
-    const paperclipUrlForPods =
-      clusterKind === 'local' ? await exposeToPods(server.port) : (options.paperclipUrlForPods ?? server.url);
-    const modelUrlForPods = fakeModel ? (clusterKind === 'local' ? await exposeToPods(fakeModel.port) : undefined) : undefined;
+    const paperclipUrlForPods = portal ? await exposeToPods(server.port) : (options.paperclipUrlForPods ?? server.url);
+    const modelUrlForPods = fakeModel && portal ? await exposeToPods(fakeModel.port) : undefined;
     if (fakeModel && !modelUrlForPods) throw new Error('the fake model API can only serve the local cluster; give a model API key for an external cluster');
     const adapterConfig: Record<string, unknown> = {
       namespace,
       kubeconfig: tenant.kubeconfigPath,
       image,
-      imagePullPolicy: clusterKind === 'local' ? 'Never' : 'IfNotPresent',
+      imagePullPolicy: portal ? 'Never' : 'IfNotPresent',
       paperclipApiUrl: paperclipUrlForPods,
       anthropicApiKeySecret: tenant.modelApiKeySecret,
       ...(modelUrlForPods ? { anthropicBaseUrl: modelUrlForPods } : {}),

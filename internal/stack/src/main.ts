@@ -1,0 +1,203 @@
+// The main job: one Claude Code agent run as a Kubernetes Job through a real Paperclip server, streamed to the
+// terminal. Run by scripts/demo.sh; `--help` lists the options.
+import { parseArgs } from 'node:util';
+import { createFormatter, createRunAccumulator, createStreamParser, type RunSummary } from '@claude-k8s/stream-json';
+import { ADAPTER_TYPE, startStack, type Stack, type StackProgress } from './start-stack.ts';
+
+const HELP = `Usage: scripts/demo.sh [options]
+
+Runs one Claude Code agent run as a Kubernetes Job through a real Paperclip server and streams its transcript.
+Without KUBECONFIG it builds (or reuses) and starts the repository's local cluster; with KUBECONFIG it uses that
+cluster and creates nothing outside the namespace.
+
+Options:
+  --once                 run once, print the summary and stop everything (default: keep the server running until Ctrl-C)
+  --namespace NAME       namespace for the agent Jobs (default: claude-k8s-agents)
+  --image REF            agent image on an external cluster (default: the local cluster's imported image)
+  --paperclip-url URL    URL at which pods of an external cluster reach this Paperclip server
+  --task TEXT            the task given to the agent
+  --no-color             plain text output
+  -h, --help             this text
+
+Environment:
+  KUBECONFIG             use this cluster instead of the local one
+  ANTHROPIC_API_KEY      use the real model (stored in a Secret in the namespace, never printed); otherwise a fake
+                         model API on this machine answers with a scripted task
+`;
+
+interface Timing {
+  name: string;
+  ms: number;
+}
+
+function createProgress(timings: Timing[]): StackProgress {
+  const started = new Map<string, number>();
+  return {
+    step(name) {
+      started.set(name, performance.now());
+      process.stderr.write(`\u25b8 ${name} ...\n`);
+    },
+    done(name, detail) {
+      const ms = Math.round(performance.now() - (started.get(name) ?? performance.now()));
+      timings.push({ name, ms });
+      process.stderr.write(`\u2714 ${name} (${(ms / 1000).toFixed(1)} s)${detail ? `: ${detail}` : ''}\n`);
+    },
+    info(line) {
+      process.stderr.write(`    ${line}\n`);
+    },
+  };
+}
+
+function formatUsd(value: number | null | undefined): string {
+  return typeof value === 'number' ? `$${value.toFixed(4)}` : 'unknown';
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      once: { type: 'boolean', default: false },
+      namespace: { type: 'string' },
+      image: { type: 'string' },
+      'paperclip-url': { type: 'string' },
+      task: { type: 'string' },
+      'no-color': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const timings: Timing[] = [];
+  const progress = createProgress(timings);
+  const color = !values['no-color'] && process.stdout.isTTY === true;
+  const modelApiKey = process.env['ANTHROPIC_API_KEY'];
+  const kubeconfig = process.env['KUBECONFIG'];
+  const image = values.image ?? process.env['CK8S_AGENT_IMAGE'];
+  const started = performance.now();
+
+  if (!modelApiKey) {
+    process.stderr.write('\nNote: no ANTHROPIC_API_KEY given, so the agent talks to a FAKE model API on this machine that answers with a scripted task.\n\n');
+  }
+  const stack: Stack = await startStack({
+    ...(kubeconfig ? { kubeconfig } : {}),
+    ...(image ? { image } : {}),
+    ...(values.namespace ? { namespace: values.namespace } : {}),
+    ...(modelApiKey ? { modelApiKey } : {}),
+    ...(values['paperclip-url'] ? { paperclipUrlForPods: values['paperclip-url'] } : {}),
+    progress,
+  });
+  let stopping = false;
+  const stopAll = async () => {
+    if (stopping) return;
+    stopping = true;
+    progress.step('stopping');
+    await stack.stop({ keepCluster: !values.once });
+    progress.done('stopping');
+  };
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void stopAll().then(() => process.exit(143)));
+
+  try {
+    const { client } = stack;
+    progress.step('demo company, agent and task');
+    const company = await client.createCompany({ name: 'claude-k8s demo' });
+    const agent = await client.createAgent(company.id, {
+      name: 'k8s-agent',
+      adapterType: ADAPTER_TYPE,
+      adapterConfig: stack.adapterConfig,
+    });
+    const task =
+      values.task ??
+      (modelApiKey
+        ? 'List the files in your working directory with a shell command and summarise what you see in one sentence.'
+        : 'Run a shell command in your pod and report its output. [[bash:echo hello from a Kubernetes Job; id -u]]');
+    const issue = await client.createIssue(company.id, { title: 'claude-k8s demo task', description: task });
+    progress.done('demo company, agent and task', `company ${company.id}, agent ${agent.id}, task ${String(issue['identifier'] ?? issue.id)}`);
+
+    progress.step('running the agent as a Kubernetes Job');
+    const run = await client.wakeupAgent(agent.id, {
+      source: 'on_demand',
+      triggerDetail: 'manual',
+      reason: 'claude-k8s demo',
+      payload: { issueId: issue.id, taskDescription: task },
+    });
+    process.stderr.write(`    run ${run.id}: transcript follows\n\n`);
+
+    const formatter = createFormatter({ color, width: process.stdout.columns ?? 100 });
+    const parser = createStreamParser();
+    const accumulator = createRunAccumulator();
+    let seen = 0;
+    let finalRun = run;
+    for (;;) {
+      const log = await client.getRunLog(run.id).catch(() => undefined);
+      for (const record of (log?.records ?? []).slice(seen)) {
+        seen += 1;
+        if (record.stream === 'stdout') {
+          for (const event of parser.push(record.chunk)) {
+            accumulator.add(event);
+            process.stdout.write(formatter.format(event));
+          }
+        } else if (record.stream === 'stderr') {
+          process.stdout.write(record.chunk.replace(/^/gm, '  [stderr] '));
+        }
+      }
+      finalRun = await client.getRun(run.id);
+      if (['succeeded', 'failed', 'timed_out', 'cancelled', 'interrupted'].includes(String(finalRun.status))) {
+        const tail = await client.getRunLog(run.id).catch(() => undefined);
+        if ((tail?.records.length ?? 0) === seen) break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    for (const event of parser.end()) {
+      accumulator.add(event);
+      process.stdout.write(formatter.format(event));
+    }
+    const summary: RunSummary = accumulator.summary();
+    process.stdout.write(formatter.formatSummary(summary));
+    progress.done('running the agent as a Kubernetes Job');
+
+    const events = await client.getRunEvents(run.id).catch(() => []);
+    const invoke = events.find((event) => event.eventType === 'adapter.invoke');
+    const invokePayload = (invoke?.['payload'] ?? {}) as Record<string, unknown>;
+    const jobName = String((invokePayload['context'] as Record<string, unknown> | undefined)?.['jobName'] ?? invokePayload['jobName'] ?? (finalRun.resultJson as Record<string, unknown> | undefined)?.['jobName'] ?? 'unknown');
+    const usage = (finalRun['usageJson'] ?? {}) as Record<string, unknown>;
+    const seconds = (Date.parse(String(finalRun['finishedAt'] ?? '')) - Date.parse(String(finalRun['startedAt'] ?? ''))) / 1000;
+    const lines = [
+      '',
+      '── summary ─────────────────────────────────────────────',
+      `status:      ${String(finalRun.status)}${finalRun['errorCode'] ? ` (${String(finalRun['errorCode'])}: ${String(finalRun['error'] ?? '')})` : ''}`,
+      `job:         ${stack.tenant.namespace}/${jobName}`,
+      `session id:  ${String(finalRun['sessionIdAfter'] ?? summary.sessionId ?? 'none')}`,
+      `tokens:      input ${String(usage['inputTokens'] ?? summary.usage.inputTokens)}, output ${String(usage['outputTokens'] ?? summary.usage.outputTokens)}, cached ${String(usage['cachedInputTokens'] ?? summary.usage.cacheReadInputTokens)}`,
+      `cost:        ${formatUsd((usage['costUsd'] as number | undefined) ?? summary.costUsd)}`,
+      `duration:    ${Number.isFinite(seconds) ? `${seconds.toFixed(1)} s` : 'unknown'}`,
+      `model:       ${modelApiKey ? 'real (ANTHROPIC_API_KEY)' : 'FAKE model API (scripted task)'}`,
+      `open:        ${stack.server.url}/ (company ${company.id}, run ${run.id})`,
+      `steps:       ${timings.map((timing) => `${timing.name.split(':')[0]} ${(timing.ms / 1000).toFixed(1)} s`).join('; ')}`,
+      `total:       ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      '',
+    ];
+    process.stdout.write(lines.join('\n'));
+    const ok = finalRun.status === 'succeeded';
+    if (values.once) {
+      await stopAll();
+      return ok ? 0 : 1;
+    }
+    process.stderr.write(`Paperclip keeps running at ${stack.server.url}/ - press Ctrl-C to stop everything.\n`);
+    await new Promise<never>(() => undefined);
+    return 0;
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`\nclaude-k8s demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
