@@ -1,0 +1,508 @@
+/**
+ * The ONE schema of the adapter configuration (`adapterConfig` of a `claude_k8s` agent). The validator
+ * ({@link parseAdapterConfig}), the TypeScript type ({@link AdapterConfig}), Paperclip's form schema
+ * ({@link getConfigSchema}) and the markdown doc ({@link agentConfigurationDoc}) are all derived from it.
+ */
+import type { AdapterConfigSchema, ConfigFieldSchema } from '@paperclipai/adapter-utils';
+import {
+  checkDnsLabel,
+  checkDnsSubdomain,
+  checkHttpUrl,
+  isLoopbackUrl,
+  parseEnv,
+  parseJsonObject,
+  parseQuantity,
+  parseSecretNameList,
+  parseStringList,
+  parseStringMap,
+  parseTolerations,
+  type EnvValue,
+  type Toleration,
+} from './kube-values.ts';
+import { normalizeLegacyConfig } from './legacy-config.ts';
+import { MODELS } from './models.ts';
+import {
+  boolean,
+  custom,
+  enumeration,
+  isRecord,
+  listLeaves,
+  number,
+  object,
+  parseObjectNode,
+  string,
+  type ConfigIssue,
+  type InferSchema,
+  type ParseContext,
+} from './schema-builder.ts';
+
+/** Where the session volume is mounted: `home` (the agent's HOME) or an absolute path. */
+export type SessionVolumeMount = 'home' | (string & {});
+
+const RESERVED_LABEL_PREFIXES = ['app.kubernetes.io/', 'paperclip.io/', 'claude-k8s.io/'];
+const CONTROLLED_CLI_FLAGS = ['-p', '--print', '--output-format', '--input-format', '--resume', '-r', '--continue', '-c', '--verbose', '--mcp-config', '--strict-mcp-config'];
+
+function quantity(example: string, label: string, hint: string) {
+  return custom<string>({
+    label,
+    hint,
+    group: 'Kubernetes',
+    typeLabel: 'Kubernetes quantity',
+    formControl: 'text',
+    parse: parseQuantity(example),
+    see: 'https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/',
+  });
+}
+
+/** The configuration schema tree. Order = form order. */
+export const CONFIG_SCHEMA = object({
+  // ---------------------------------------------------------------- Claude Code
+  model: string({
+    label: 'Model',
+    hint: 'Model id passed as --model. Empty: the CLI default. Any id is accepted.',
+    group: 'Claude Code',
+    ui: 'combobox',
+    options: MODELS.map((model) => ({ label: model.label, value: model.id })),
+  }),
+  effort: enumeration(['low', 'medium', 'high'], {
+    label: 'Effort',
+    hint: 'Passed as --effort. Empty: the CLI default.',
+    group: 'Claude Code',
+  }),
+  maxTurnsPerRun: number({
+    label: 'Max turns per run',
+    hint: 'Passed as --max-turns when greater than 0; 0 means no limit. A run that hits it ends with claude_max_turns and a fresh session next time.',
+    group: 'Claude Code',
+    unit: 'turns',
+    min: 0,
+    default: 0,
+  }),
+  dangerouslySkipPermissions: boolean({
+    label: 'Skip permission prompts',
+    hint: 'Passes --dangerously-skip-permissions. Runs are unattended and the pod runs as a non-root user, so the CLI accepts the flag (as root it needs IS_SANDBOX=1).',
+    group: 'Claude Code',
+    default: true,
+  }),
+  instructionsFilePath: string({
+    label: 'Instructions file',
+    hint: 'Path on the Paperclip server of the agent instructions (AGENTS.md); Paperclip fills it for managed bundles. Shipped into the pod and passed with --append-system-prompt-file on fresh sessions.',
+    group: 'Claude Code',
+  }),
+  extraArgs: custom<string[]>({
+    label: 'Extra CLI arguments',
+    hint: 'Appended to the claude command line, one per line (or a JSON array). Flags the adapter controls (--print, --output-format, --resume, --mcp-config, ...) are refused.',
+    group: 'Claude Code',
+    typeLabel: 'list of strings',
+    formControl: 'textarea',
+    parse: parseExtraArgs,
+    default: [],
+  }),
+  mcpServers: custom<Record<string, unknown>>({
+    label: 'MCP servers',
+    hint: 'Extra MCP servers as a JSON object of name → Claude MCP server config (the .mcp.json "mcpServers" shape). Merged with the Paperclip-managed servers of the run.',
+    group: 'Claude Code',
+    typeLabel: 'JSON object',
+    formControl: 'textarea',
+    parse: parseMcpServers,
+  }),
+  env: custom<Record<string, EnvValue>>({
+    label: 'Environment',
+    hint: 'Extra environment of the claude container: KEY=value lines or a JSON object. Plain values travel in the per-run Secret, never in the Job object; {"secretKeyRef": {"name", "key"}} and {"configMapKeyRef": ...} values stay references.',
+    group: 'Claude Code',
+    typeLabel: 'environment map',
+    formControl: 'textarea',
+    parse: parseEnv,
+    default: {},
+  }),
+  // ---------------------------------------------------------------- Prompt
+  promptTemplate: string({
+    label: 'Prompt template',
+    hint: 'Rendered into every prompt; {{agent.id}}, {{agent.name}}, {{agentId}}, {{companyId}}, {{runId}}, {{run.id}}, {{context.*}} are replaced. Empty: the built-in template.',
+    group: 'Prompt',
+    ui: 'textarea',
+  }),
+  bootstrapPromptTemplate: string({
+    label: 'Bootstrap prompt template',
+    hint: 'Rendered at the start of the prompt on fresh sessions only (same variables as the prompt template).',
+    group: 'Prompt',
+    ui: 'textarea',
+  }),
+  cwd: string({
+    label: 'Working directory',
+    hint: 'Absolute path inside the pod. Empty: <HOME>/workspace. Paths of the Paperclip host are not used: the pod has its own filesystem.',
+    group: 'Prompt',
+    check: checkAbsolutePath,
+  }),
+  // ---------------------------------------------------------------- Kubernetes
+  namespace: string({
+    label: 'Namespace',
+    hint: 'Namespace of the Jobs and their Secrets. Empty: the namespace Paperclip runs in.',
+    group: 'Kubernetes',
+    check: checkDnsLabel,
+    see: 'https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/object-meta/#ObjectMeta',
+  }),
+  kubeconfig: string({
+    label: 'Kubeconfig path',
+    hint: 'Path on the Paperclip server of a kubeconfig file. Empty: the in-cluster service account.',
+    group: 'Kubernetes',
+  }),
+  image: string({
+    label: 'Image',
+    hint: 'Container image with the claude CLI, running as a non-root user.',
+    group: 'Kubernetes',
+    required: true,
+    see: 'https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#Container',
+  }),
+  imagePullPolicy: enumeration(['IfNotPresent', 'Always', 'Never'], {
+    label: 'Image pull policy',
+    hint: 'imagePullPolicy of the claude container.',
+    group: 'Kubernetes',
+    default: 'IfNotPresent',
+  }),
+  imagePullSecrets: custom<string[]>({
+    label: 'Image pull Secrets',
+    hint: 'Names of Secrets (in the Job namespace) used to pull the image, one per line.',
+    group: 'Kubernetes',
+    typeLabel: 'list of Secret names',
+    formControl: 'textarea',
+    parse: parseSecretNameList,
+    default: [],
+  }),
+  serviceAccountName: string({
+    label: 'Service account',
+    hint: "serviceAccountName of the agent pod. Empty: the namespace's default service account.",
+    group: 'Kubernetes',
+    check: checkDnsSubdomain,
+  }),
+  automountServiceAccountToken: boolean({
+    label: 'Mount service account token',
+    hint: 'Mount a Kubernetes API token into the agent pod. Off by default: the agent does not need the Kubernetes API.',
+    group: 'Kubernetes',
+    default: false,
+  }),
+  resources: object({
+    requests: object({
+      cpu: quantity('500m', 'CPU request', 'CPU the pod is guaranteed, e.g. 500m or 1.'),
+      memory: quantity('512Mi', 'Memory request', 'Memory the pod is guaranteed, e.g. 1Gi.'),
+    }),
+    limits: object({
+      cpu: quantity('500m', 'CPU limit', 'CPU limit, e.g. 2. Empty: no limit.'),
+      memory: quantity('512Mi', 'Memory limit', 'Memory limit, e.g. 4Gi; the container is OOM-killed above it. Empty: no limit.'),
+    }),
+  }),
+  labels: custom<Record<string, string>>({
+    label: 'Labels',
+    hint: 'Extra labels of the Job and pod: key=value lines or a JSON object. Keys under app.kubernetes.io/, paperclip.io/ and claude-k8s.io/ are reserved and dropped.',
+    group: 'Kubernetes',
+    typeLabel: 'map of strings',
+    formControl: 'textarea',
+    parse: parseStringMap('labels'),
+    default: {},
+  }),
+  annotations: custom<Record<string, string>>({
+    label: 'Annotations',
+    hint: 'Extra annotations of the Job and pod: key=value lines or a JSON object.',
+    group: 'Kubernetes',
+    typeLabel: 'map of strings',
+    formControl: 'textarea',
+    parse: parseStringMap('annotations'),
+    default: {},
+  }),
+  podSpecPatch: custom<Record<string, unknown>>({
+    label: 'Pod spec patch',
+    hint: 'Escape hatch: a JSON merge patch (RFC 7386) applied to the generated pod spec last. Use with care; it can undo security settings.',
+    group: 'Kubernetes',
+    typeLabel: 'JSON object',
+    formControl: 'textarea',
+    parse: parseJsonObject('a pod spec patch'),
+  }),
+  // ---------------------------------------------------------------- Scheduling
+  nodeSelector: custom<Record<string, string>>({
+    label: 'Node selector',
+    hint: 'key=value lines or a JSON object.',
+    group: 'Scheduling',
+    typeLabel: 'map of strings',
+    formControl: 'textarea',
+    parse: parseStringMap('node-selector'),
+    default: {},
+    see: 'https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#scheduling',
+  }),
+  tolerations: custom<Toleration[]>({
+    label: 'Tolerations',
+    hint: 'JSON array of tolerations, e.g. [{"key":"agents","operator":"Exists","effect":"NoSchedule"}].',
+    group: 'Scheduling',
+    typeLabel: 'JSON array',
+    formControl: 'textarea',
+    parse: parseTolerations,
+    default: [],
+    see: 'https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#scheduling',
+  }),
+  affinity: custom<Record<string, unknown>>({
+    label: 'Affinity',
+    hint: 'JSON object with nodeAffinity, podAffinity and/or podAntiAffinity.',
+    group: 'Scheduling',
+    typeLabel: 'JSON object',
+    formControl: 'textarea',
+    parse: parseJsonObject('an affinity', ['nodeAffinity', 'podAffinity', 'podAntiAffinity']),
+  }),
+  runtimeClassName: string({ label: 'Runtime class', hint: 'runtimeClassName of the pod (e.g. gvisor, kata).', group: 'Scheduling', check: checkDnsSubdomain }),
+  priorityClassName: string({ label: 'Priority class', hint: 'priorityClassName of the pod.', group: 'Scheduling', check: checkDnsSubdomain }),
+  // ---------------------------------------------------------------- Session & lifecycle
+  sessionVolume: object({
+    claimName: string({
+      label: 'Session volume claim',
+      hint: 'PersistentVolumeClaim that keeps HOME (Claude sessions under ~/.claude) between runs; needed to resume sessions. Empty: every run starts a fresh session.',
+      group: 'Session & lifecycle',
+      check: checkDnsSubdomain,
+    }),
+    mountAs: string({
+      label: 'Session volume mount',
+      hint: '"home" mounts the claim as the agent HOME (/home/agent); an absolute path mounts it there and makes that path HOME.',
+      group: 'Session & lifecycle',
+      check: (value) => (value === 'home' ? null : checkAbsolutePath(value)),
+      default: 'home',
+    }),
+  }),
+  timeoutSec: number({
+    label: 'Timeout',
+    hint: 'Run time limit, enforced as the Job activeDeadlineSeconds; 0 means no limit. A run that hits it ends as timed out.',
+    group: 'Session & lifecycle',
+    unit: 'seconds',
+    min: 0,
+    default: 0,
+    see: 'https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/job-v1/#JobSpec',
+  }),
+  graceSec: number({
+    label: 'Grace period',
+    hint: 'Time claude gets between SIGTERM and SIGKILL on cancel or timeout (terminationGracePeriodSeconds); the adapter waits this long past the deadline too.',
+    group: 'Session & lifecycle',
+    unit: 'seconds',
+    min: 0,
+    default: 30,
+  }),
+  lockPolicy: enumeration(['wait', 'adopt', 'reject'], {
+    label: 'When a Job of this agent is still running',
+    hint: 'wait: queue behind it (up to lock wait); adopt: take over a leftover Job of the same task and session; reject: fail the run at once.',
+    group: 'Session & lifecycle',
+    default: 'wait',
+  }),
+  lockWaitSeconds: number({
+    label: 'Lock wait',
+    hint: 'How long the wait policy queues before failing with k8s_lock_timeout.',
+    group: 'Session & lifecycle',
+    unit: 'seconds',
+    min: 0,
+    default: 600,
+  }),
+  unschedulableGraceSec: number({
+    label: 'Unschedulable grace',
+    hint: 'How long a pod may stay unschedulable (e.g. while a cluster autoscaler adds a node) before the run fails with k8s_unschedulable.',
+    group: 'Session & lifecycle',
+    unit: 'seconds',
+    min: 0,
+    default: 300,
+  }),
+  imagePullGraceSec: number({
+    label: 'Image pull grace',
+    hint: 'How long image pull errors (ErrImagePull, ImagePullBackOff) are tolerated before the run fails with k8s_image_pull.',
+    group: 'Session & lifecycle',
+    unit: 'seconds',
+    min: 0,
+    default: 120,
+  }),
+  retention: object({
+    onSuccess: enumeration(['delete', 'keep'], {
+      label: 'Keep succeeded Jobs',
+      hint: 'delete: remove the Job (and its Secret) as soon as the run ends; keep: leave it for ttlSecondsAfterFinished.',
+      group: 'Session & lifecycle',
+      default: 'delete',
+    }),
+    onFailure: enumeration(['delete', 'keep'], {
+      label: 'Keep failed Jobs',
+      hint: 'keep: leave a failed Job and its pod for inspection for keepFailedSeconds; delete: remove it at once.',
+      group: 'Session & lifecycle',
+      default: 'keep',
+    }),
+    keepFailedSeconds: number({
+      label: 'Keep failed Jobs for',
+      hint: 'How long a kept failed Job stays (its ttlSecondsAfterFinished is set to this when it fails).',
+      group: 'Session & lifecycle',
+      unit: 'seconds',
+      min: 0,
+      default: 86_400,
+    }),
+  }),
+  ttlSecondsAfterFinished: number({
+    label: 'Job TTL after finish',
+    hint: 'Safety net: Kubernetes deletes a finished Job after this long even when the adapter could not (e.g. Paperclip restarted).',
+    group: 'Session & lifecycle',
+    unit: 'seconds',
+    min: 0,
+    default: 3_600,
+    see: 'https://kubernetes.io/docs/concepts/workloads/controllers/ttlafterfinished/',
+  }),
+  // ---------------------------------------------------------------- Connectivity & credentials
+  paperclipApiUrl: string({
+    label: 'Paperclip API URL for pods',
+    hint: "URL the agent pod uses to call Paperclip back (PAPERCLIP_API_URL, MCP URLs). Must be reachable from the pod: the server's loopback address is not. Empty: the server's PAPERCLIP_API_URL when it is not a loopback URL.",
+    group: 'Connectivity & credentials',
+    check: checkHttpUrl,
+  }),
+  anthropicBaseUrl: string({
+    label: 'Model API base URL',
+    hint: 'ANTHROPIC_BASE_URL of the claude container (a gateway or proxy). Empty: the CLI default.',
+    group: 'Connectivity & credentials',
+    check: checkHttpUrl,
+  }),
+  anthropicApiKeySecret: object({
+    name: string({
+      label: 'API key Secret',
+      hint: 'Name of the Secret (in the Job namespace) holding the model API key, given to claude as ANTHROPIC_API_KEY through a secretKeyRef. The key never passes through Paperclip.',
+      group: 'Connectivity & credentials',
+      check: checkDnsSubdomain,
+    }),
+    key: string({
+      label: 'API key Secret key',
+      hint: 'Key inside that Secret.',
+      group: 'Connectivity & credentials',
+      default: 'ANTHROPIC_API_KEY',
+    }),
+  }),
+});
+
+/** The validated adapter configuration, with defaults applied. */
+export type AdapterConfig = InferSchema<typeof CONFIG_SCHEMA>;
+
+/** Result of {@link parseAdapterConfig}. */
+export type ParseAdapterConfigResult = { success: true; value: AdapterConfig; warnings: string[] } | { success: false; issues: ConfigIssue[]; warnings: string[] };
+
+/** Keys Paperclip itself writes into `adapterConfig`/`ctx.config`; accepted without a warning and not validated. */
+export const PAPERCLIP_MANAGED_KEYS: readonly string[] = [
+  'paperclipSkillSync',
+  'paperclipRuntimeSkills',
+  'paperclipConnectorSkillDigest',
+  'instructionsRootPath',
+  'instructionsEntryFile',
+  'instructionsBundleMode',
+];
+
+function checkAbsolutePath(value: string): string | null {
+  return value.startsWith('/') ? null : 'expected an absolute path such as /home/agent/workspace';
+}
+
+function parseExtraArgs(raw: unknown, path: string, context: ParseContext): string[] | undefined {
+  const args = parseStringList(raw, path, context);
+  if (args === undefined) return undefined;
+  let failed = false;
+  for (const [index, arg] of args.entries()) {
+    const flag = arg.split('=')[0] ?? arg;
+    if (CONTROLLED_CLI_FLAGS.includes(flag)) {
+      context.issues.push({ path: `${path}.${index}`, message: `${flag} is set by the adapter and cannot be overridden` });
+      failed = true;
+    }
+  }
+  return failed ? undefined : args;
+}
+
+function parseMcpServers(raw: unknown, path: string, context: ParseContext): Record<string, unknown> | undefined {
+  const parsed = parseJsonObject('an object of MCP servers')(raw, path, context);
+  if (parsed === undefined) return undefined;
+  const servers = isRecord(parsed['mcpServers']) && Object.keys(parsed).length === 1 ? parsed['mcpServers'] : parsed;
+  let failed = false;
+  for (const [name, server] of Object.entries(servers)) {
+    if (!isRecord(server) || (typeof server['command'] !== 'string' && typeof server['url'] !== 'string')) {
+      context.issues.push({ path: `${path}.${name}`, message: 'expected an MCP server with "command" (stdio) or "url" (http/sse)' });
+      failed = true;
+    }
+  }
+  return failed ? undefined : servers;
+}
+
+/**
+ * Validates an agent's `adapterConfig` (or `ctx.config`). Accepts nested objects, the flat dotted keys Paperclip's
+ * form stores (`resources.limits.memory`), and the predecessor's keys (mapped, with a warning each). Returns every
+ * issue at once, each with its dot-path.
+ */
+export function parseAdapterConfig(input: unknown): ParseAdapterConfigResult {
+  if (input !== undefined && input !== null && !isRecord(input)) {
+    return { success: false, issues: [{ path: '', message: 'expected an object' }], warnings: [] };
+  }
+  const normalized = normalizeLegacyConfig(input ?? {});
+  const context: ParseContext = { issues: [], warnings: [...normalized.warnings] };
+  const value = parseObjectNode(CONFIG_SCHEMA, normalized.config, '', context, (path) => {
+    if (PAPERCLIP_MANAGED_KEYS.includes(path) || path.startsWith('__')) return;
+    context.warnings.push(`${path}: unknown setting, ignored`);
+  });
+  for (const key of Object.keys(value.labels)) {
+    if (RESERVED_LABEL_PREFIXES.some((prefix) => key.startsWith(prefix))) {
+      context.warnings.push(`labels.${key}: reserved label prefix, dropped`);
+      delete value.labels[key];
+    }
+  }
+  if (value.paperclipApiUrl !== undefined && isLoopbackUrl(value.paperclipApiUrl)) {
+    context.issues.push({ path: 'paperclipApiUrl', message: 'expected a URL reachable from the pod; a loopback address points at the pod itself' });
+  }
+  if (context.issues.length > 0) return { success: false, issues: context.issues, warnings: context.warnings };
+  return { success: true, value, warnings: context.warnings };
+}
+
+/** Formats issues as one message: `path: message; path: message`. */
+export function formatConfigIssues(issues: readonly ConfigIssue[]): string {
+  return issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join('; ');
+}
+
+function defaultForForm(value: unknown): unknown {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) return value.length === 0 ? '' : value.join('\n');
+  if (isRecord(value)) return Object.keys(value).length === 0 ? '' : JSON.stringify(value);
+  return value;
+}
+
+/** Paperclip's declarative form: one field per schema leaf, keyed by its dot-path. */
+export function getConfigSchema(): AdapterConfigSchema {
+  const fields: ConfigFieldSchema[] = listLeaves(CONFIG_SCHEMA).map(({ path, leaf }) => {
+    const field: ConfigFieldSchema = { key: path, label: leaf.meta.label, type: leaf.formControl, hint: leaf.meta.hint, group: leaf.meta.group };
+    const options = leaf.meta.options ?? leaf.enumValues?.map((value) => ({ label: value, value }));
+    if (options !== undefined) field.options = leaf.meta.required === true || leaf.defaultValue !== undefined || leaf.formControl === 'combobox' ? [...options] : [{ label: '(default)', value: '' }, ...options];
+    const formDefault = defaultForForm(leaf.defaultValue);
+    if (formDefault !== undefined && formDefault !== '') field.default = formDefault;
+    if (leaf.meta.required === true) field.required = true;
+    const meta: Record<string, unknown> = { valueType: leaf.typeLabel };
+    if (leaf.meta.unit !== undefined) meta['unit'] = leaf.meta.unit;
+    if (leaf.meta.see !== undefined) meta['see'] = leaf.meta.see;
+    field.meta = meta;
+    return field;
+  });
+  return { fields };
+}
+
+function formatDefault(value: unknown): string {
+  if (value === undefined) return '—';
+  if (Array.isArray(value) && value.length === 0) return '`[]`';
+  if (isRecord(value) && Object.keys(value).length === 0) return '`{}`';
+  return `\`${JSON.stringify(value)}\``;
+}
+
+/** Builds the markdown configuration doc from the schema. */
+export function buildAgentConfigurationDoc(): string {
+  const lines: string[] = [
+    '# claude_k8s agent configuration',
+    '',
+    'Runs Claude Code for each heartbeat run as a Kubernetes Job. Keys may be nested (`resources: {limits: {memory}}`) or flat dotted (`"resources.limits.memory"`, as the form stores them).',
+  ];
+  let group = '';
+  for (const { path, leaf } of listLeaves(CONFIG_SCHEMA)) {
+    if (leaf.meta.group !== group) {
+      group = leaf.meta.group;
+      lines.push('', `## ${group}`, '', '| key | type | default | meaning |', '| --- | --- | --- | --- |');
+    }
+    const type = `${leaf.typeLabel}${leaf.meta.unit === undefined ? '' : `, ${leaf.meta.unit}`}`;
+    const meaning = `${leaf.meta.required === true ? '**Required.** ' : ''}${leaf.meta.hint}`.replace(/\|/g, '\\|');
+    lines.push(`| \`${path}\` | ${type} | ${formatDefault(leaf.defaultValue)} | ${meaning} |`);
+  }
+  lines.push('', 'The model API key is never configured as a value: point `anthropicApiKeySecret` at a Secret, or add `env` entries with `secretKeyRef`.', '');
+  return lines.join('\n');
+}
+
+/** The markdown configuration doc (Paperclip's `agentConfigurationDoc`). */
+export const agentConfigurationDoc: string = buildAgentConfigurationDoc();
