@@ -1,5 +1,6 @@
 // One lint setup for the whole workspace. The layering of the packages is encoded here as import bans;
 // internal/lint-rules tests prove that each ban fires on a deliberately bad fixture.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import globals from 'globals';
@@ -7,14 +8,15 @@ import tseslint from 'typescript-eslint';
 
 const bareBuiltins = builtinModules.filter((name) => !name.startsWith('_'));
 const nodeBuiltins = [...bareBuiltins, ...builtinModules.map((name) => `node:${name}`)];
-const privatePackages = [
-  '@claude-k8s/test-utils',
-  '@claude-k8s/kube-fakes',
-  '@claude-k8s/local-cluster',
-  '@claude-k8s/fake-model-api',
-  '@claude-k8s/paperclip-server',
-  '@claude-k8s/lint-rules',
-];
+// Published packages are the non-private ones under packages/; every other @claude-k8s/* name (internal/*, and any
+// private package added later) is private tooling that published source must not import.
+const publishedPackages = readdirSync(new URL('./packages/', import.meta.url), { withFileTypes: true })
+  .filter(
+    (entry) => entry.isDirectory() && existsSync(new URL(`./packages/${entry.name}/package.json`, import.meta.url)),
+  )
+  .map((entry) => JSON.parse(readFileSync(new URL(`./packages/${entry.name}/package.json`, import.meta.url), 'utf8')))
+  .filter((manifest) => manifest.private !== true)
+  .map((manifest) => manifest.name);
 
 const deepImportBan = {
   group: [
@@ -30,7 +32,7 @@ const deepImportBan = {
   message: "Import another package through its public entry ('@claude-k8s/<name>'), never its src or dist.",
 };
 const privateBan = {
-  group: privatePackages,
+  group: ['@claude-k8s/*', ...publishedPackages.map((name) => `!${name}`)],
   message: 'Published code never imports a private workspace package (tests may).',
 };
 const paperclipBan = {

@@ -120,6 +120,19 @@ const badCases: Case[] = [
     rule: 'no-restricted-imports',
     message: /never imports a private workspace package/,
   },
+  // Any @claude-k8s/* name that is not a published package counts as private, including ones added later.
+  {
+    fixture: 'published-imports-new-private-package.ts',
+    filePath: 'packages/stream-json/src/cli.ts',
+    rule: 'no-restricted-imports',
+    message: /never imports a private workspace package/,
+  },
+  {
+    fixture: 'published-imports-new-private-package.ts',
+    filePath: 'packages/paperclip-adapter/src/start.ts',
+    rule: 'no-restricted-imports',
+    message: /never imports a private workspace package/,
+  },
 ];
 
 const goodCases: Omit<Case, 'rule' | 'message'>[] = [
