@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { PaperclipServerError } from './paperclip-server-error.ts';
 import { DEFAULT_PAPERCLIP_VERSION, defaultPaperclipCacheDir, resolveNode24 } from './repo-paths.ts';
-import { assertReadableBy, ensureServiceUser, runAsUser, type ServiceUser } from './service-user.ts';
+import { assertReadableBy, resolveServerUser, runAsUser, type ServiceUser } from './service-user.ts';
 
 const execFileAsync = promisify(execFile);
 const MARKER = '.ck8s-install.json';
@@ -18,7 +18,7 @@ export interface EnsurePaperclipInstalledOptions {
   cacheDir?: string;
   /** The Node 24 binary npm and the install scripts run with. @default the current Node when >= 24.11, else the repo toolchain's */
   nodePath?: string;
-  /** The user that must be able to run the install (verified). @default the `ck8s-paperclip` system user (created when missing) */
+  /** The user that must be able to run the install (verified). @default the `ck8s-paperclip` system user (created when missing) when root, else the current user */
   user?: ServiceUser;
   /** Progress lines. @default writes to stderr */
   log?: (line: string) => void;
@@ -63,7 +63,7 @@ export async function ensurePaperclipInstalled(options: EnsurePaperclipInstalled
   const cacheDir = options.cacheDir ?? defaultPaperclipCacheDir();
   const nodePath = options.nodePath ?? resolveNode24();
   const log = options.log ?? ((line: string) => process.stderr.write(`[paperclip-install] ${line}\n`));
-  const user = options.user ?? (await ensureServiceUser());
+  const user = options.user ?? (await resolveServerUser());
   const dir = join(cacheDir, version);
 
   const existing = await readMarker(dir);
@@ -140,12 +140,14 @@ async function checkRegistry(version: string, env: NodeJS.ProcessEnv): Promise<v
     if (!stdout.trim()) throw new PaperclipServerError(`install paperclipai@${version}: ${registry}: version ${version} not found`);
   } catch (error) {
     if (PaperclipServerError.isInstance(error)) throw error;
-    const detail = String((error as { stderr?: string }).stderr ?? (error as Error).message).trim().split('\n').slice(-3).join(' ');
-    const unreachable = /ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|ECONNRESET|network|socket/i.test(detail) || (error as { killed?: boolean }).killed === true;
+    const stderr = String((error as { stderr?: string }).stderr ?? (error as Error).message);
+    const lines = stderr.split('\n').filter((line) => line.startsWith('npm error') && !/^npm error\s+at /.test(line));
+    const detail = (lines.find((line) => /FetchError|request to/.test(line)) ?? lines[0] ?? stderr.trim().split('\n').at(-1) ?? '').replace(/^npm error\s*/, '');
+    const unreachable = /ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|ECONNRESET|ENETUNREACH|EHOSTUNREACH|FetchError/.test(stderr) || (error as { killed?: boolean }).killed === true;
     throw new PaperclipServerError(
       unreachable
-        ? `install paperclipai@${version}: ${registry} unreachable: ${detail} (the first install needs the npm registry; later runs use ${'<repo>/.cache/paperclip'})`
-        : `install paperclipai@${version}: npm view failed at ${registry}: ${detail}`,
+        ? `install paperclipai@${version}: npm registry ${registry} unreachable: ${detail} (the first install of each version needs the registry; later runs use the cache)`
+        : `install paperclipai@${version}: npm view at ${registry} failed: ${detail}`,
       { cause: error },
     );
   }

@@ -254,7 +254,7 @@ export function createPaperclipClient(apiUrl: string, options: PaperclipClientOp
       const search = new URLSearchParams();
       if (query.agentId) search.set('agentId', query.agentId);
       if (query.limit !== undefined) search.set('limit', String(query.limit));
-      const suffix = search.size > 0 ? `?${search}` : '';
+      const suffix = search.size > 0 ? `?${search.toString()}` : '';
       return call('GET', `/companies/${id(companyId)}/heartbeat-runs${suffix}`);
     },
     createIssue: (companyId, input) => call('POST', `/companies/${id(companyId)}/issues`, input),

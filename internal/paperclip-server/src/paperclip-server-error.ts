@@ -37,7 +37,7 @@ export class PaperclipApiError extends PaperclipServerError {
 
   constructor(method: string, path: string, status: number, statusText: string, body: unknown) {
     const detail = typeof body === 'string' ? body : JSON.stringify(body);
-    super(`${method} ${path}: ${status} ${statusText}: ${detail.slice(0, 500)}`);
+    super(`${method} ${path}: ${status}${statusText ? ` ${statusText}` : ''}: ${detail.slice(0, 500)}`);
     this.name = 'PaperclipApiError';
     this.method = method;
     this.path = path;

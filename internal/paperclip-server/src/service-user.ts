@@ -52,6 +52,16 @@ export async function ensureServiceUser(name: string = DEFAULT_SERVICE_USER): Pr
   return created;
 }
 
+/**
+ * The account Paperclip runs as: the service user (created when missing) when this process is root, else the
+ * current user (already non-root, so the embedded PostgreSQL accepts it).
+ */
+export async function resolveServerUser(name: string = DEFAULT_SERVICE_USER): Promise<ServiceUser> {
+  if (process.getuid?.() === 0) return ensureServiceUser(name);
+  const { stdout } = await execFileAsync('id', ['-un']);
+  return { name: stdout.trim(), uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, home: process.env['HOME'] ?? '/tmp' };
+}
+
 /** Runs `command` as `user` (uid/gid switch by Node itself, supplementary groups dropped); resolves to its stdout. */
 export async function runAsUser(user: ServiceUser, command: string, args: readonly string[], options: { timeoutMs?: number } = {}): Promise<string> {
   const { stdout } = await execFileAsync(command, args, {
@@ -99,7 +109,7 @@ async function findUntraversableAncestor(user: ServiceUser, path: string): Promi
  * Use it for files the Paperclip server process must read: a kubeconfig, a local-path adapter package, fixtures.
  */
 export async function grantReadAccess(path: string, options: { user?: ServiceUser } = {}): Promise<void> {
-  const user = options.user ?? (await ensureServiceUser());
+  const user = options.user ?? (await resolveServerUser());
   await grantTree(resolve(path), user.gid);
   await assertReadableBy(user, path);
 }
@@ -107,7 +117,7 @@ export async function grantReadAccess(path: string, options: { user?: ServiceUse
 async function grantTree(path: string, gid: number): Promise<void> {
   const info = await lstat(path);
   if (info.isSymbolicLink()) return;
-  await chown(path, info.uid, gid);
+  if (info.gid !== gid) await chown(path, info.uid, gid);
   const ownerExecute = (info.mode & 0o100) !== 0;
   const groupBits = info.isDirectory() || ownerExecute ? 0o050 : 0o040;
   await chmod(path, (info.mode & 0o7777) | groupBits);

@@ -146,12 +146,13 @@ describe('a real Paperclip server', { timeout: 300_000 }, () => {
     const page = await browser.newPage();
     const response = await page.goto(server.url, { waitUntil: 'domcontentloaded' });
     expect(response?.status()).toBe(200);
-    await expect.poll(() => page.title(), { timeout: 30_000 }).toBe('Paperclip');
-    // The React app mounts into #root and renders real content.
-    await page.waitForFunction(() => (document.querySelector('#root')?.childElementCount ?? 0) > 0, undefined, { timeout: 30_000 });
-    await page.waitForLoadState('networkidle').catch(() => undefined);
-    const text = await page.locator('#root').innerText();
-    expect(text.length).toBeGreaterThan(0);
+    // The SPA routes to the (only) company's dashboard and sets the title to "Dashboard • <company> • Paperclip".
+    await expect.poll(() => page.title(), { timeout: 30_000 }).toBe(`Dashboard • ${company.name} • Paperclip`);
+    await page.getByRole('link', { name: 'Agents', exact: true }).first().waitFor({ state: 'visible' });
+    await page.getByText(company.name).first().waitFor({ state: 'visible' });
+    // The agent created through the API shows on the dashboard.
+    await page.getByText('echo agent').first().waitFor({ state: 'visible' });
+    expect(new URL(page.url()).pathname).toBe(`/${company.issuePrefix}/dashboard`);
     const screenshot = join(defaultArtifactsDir(), 'paperclip-ui.png');
     await mkdir(defaultArtifactsDir(), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: true });
@@ -162,11 +163,30 @@ describe('a real Paperclip server', { timeout: 300_000 }, () => {
     expect(processesBeforeStop.length).toBeGreaterThan(1);
     const rss = server.readRss();
     expect(rss.server).toBeGreaterThan(50 * 1024 * 1024);
+    console.info(`paperclip ${server.install.version}: started in ${server.startDurationMs} ms; RSS node ${(rss.server / 2 ** 20).toFixed(0)} MiB, all ${processesBeforeStop.length} processes ${(rss.total / 2 ** 20).toFixed(0)} MiB`);
     const report = await server.stop();
     expect(report.processes.length).toBeGreaterThanOrEqual(processesBeforeStop.length);
     expect(processesBeforeStop.filter(isRunning)).toEqual([]);
     expect(await isPortFree(server.port)).toBe(true);
     expect(await isPortFree(server.databasePort)).toBe(true);
     expect(report.dataDirRemoved).toBe(true);
+  });
+});
+
+describe('stop after the node process was SIGKILLed', { timeout: 300_000 }, () => {
+  it('stops the orphaned embedded PostgreSQL by its postmaster pid', async () => {
+    const server = await startPaperclipServer();
+    const before = server.processes();
+    const postmaster = before.find((item) => item.command.includes(`-p ${server.databasePort}`));
+    expect(postmaster).toBeDefined();
+    process.kill(server.pid, 'SIGKILL');
+    await expect.poll(() => before.find((item) => item.pid === server.pid && isRunning(item)), { timeout: 10_000 }).toBeUndefined();
+    // PostgreSQL survives the SIGKILL of its parent (re-parented to init).
+    expect(isRunning(postmaster!)).toBe(true);
+    const report = await server.stop();
+    expect(report.graceful).toBe(false);
+    expect(report.forced.map((item) => item.pid)).toContain(postmaster!.pid);
+    expect(before.filter(isRunning)).toEqual([]);
+    expect(await isPortFree(server.databasePort)).toBe(true);
   });
 });

@@ -9,7 +9,7 @@ import { PaperclipServerError, PortInUseError } from './paperclip-server-error.t
 import { findFreePort, isPortFree } from './ports.ts';
 import { describeProcess, isRunning, listDescendants, readRssBytes, signalProcess, waitForExit, type TrackedProcess } from './processes.ts';
 import { defaultArtifactsDir, resolveNode24 } from './repo-paths.ts';
-import { ensureServiceUser, DEFAULT_SERVICE_USER, type ServiceUser } from './service-user.ts';
+import { resolveServerUser, DEFAULT_SERVICE_USER, type ServiceUser } from './service-user.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -87,7 +87,7 @@ export interface PaperclipServer extends AsyncDisposable {
  * user, on the given or free ports, in `local_trusted` mode on 127.0.0.1, and waits until it is healthy.
  */
 export async function startPaperclipServer(options: StartPaperclipServerOptions = {}): Promise<PaperclipServer> {
-  const user = process.getuid?.() === 0 ? await ensureServiceUser(options.user ?? DEFAULT_SERVICE_USER) : await currentUser();
+  const user = await resolveServerUser(options.user ?? DEFAULT_SERVICE_USER);
   const install = options.install ?? (await ensurePaperclipInstalled({ version: options.version, cacheDir: options.cacheDir, user }));
   const nodePath = options.nodePath ?? resolveNode24();
 
@@ -215,11 +215,6 @@ export async function startPaperclipServer(options: StartPaperclipServerOptions 
   };
 }
 
-async function currentUser(): Promise<ServiceUser> {
-  const { stdout } = await execFileAsync('id', ['-un']);
-  return { name: stdout.trim(), uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, home: process.env['HOME'] ?? tmpdir() };
-}
-
 async function claimPort(requested: number | undefined, purpose: string): Promise<number> {
   if (requested === undefined) return findFreePort();
   if (!(await isPortFree(requested))) throw new PortInUseError(requested, purpose);
@@ -288,8 +283,8 @@ async function waitForHealthy(input: {
   onPoll: () => void;
 }): Promise<void> {
   const deadline = Date.now() + input.timeoutMs;
-  let last = 'no answer yet';
   for (;;) {
+    let last: string;
     input.onPoll();
     const exited = input.exited();
     if (exited) throw new PaperclipServerError(`start paperclip ${input.url}: server ${exited} before it was healthy; log ${input.logFile}:\n${readTail(input.logFile, 40)}`);
