@@ -1,0 +1,2 @@
+import { answer } from "./index.ts";
+console.log(answer);
