@@ -36,13 +36,17 @@ async function main(): Promise<void> {
       dataDir: values['data-dir'],
       keepDataDir: values['keep-data-dir'],
     });
-    process.stdout.write(`paperclip ${server.install.version} at ${server.url} (pid ${server.pid}, postgres :${server.databasePort}, data ${server.dataDir}, log ${server.logFile}) in ${server.startDurationMs} ms\n`);
+    process.stdout.write(
+      `paperclip ${server.install.version} at ${server.url} (pid ${server.pid}, postgres :${server.databasePort}, data ${server.dataDir}, log ${server.logFile}) in ${server.startDurationMs} ms\n`,
+    );
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
     const report = await server.stop();
-    process.stdout.write(`stopped (graceful: ${report.graceful}, ${report.processes.length} processes, ${report.durationMs} ms)\n`);
+    process.stdout.write(
+      `stopped (graceful: ${report.graceful}, ${report.processes.length} processes, ${report.durationMs} ms)\n`,
+    );
     return;
   }
   throw new Error(`unknown command ${command}; use install or start`);

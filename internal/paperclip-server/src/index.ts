@@ -26,7 +26,13 @@ export type {
 } from './paperclip-client.ts';
 export { launchBrowser, CHROMIUM_FLAGS, DEFAULT_CHROMIUM_PATH } from './launch-browser.ts';
 export type { BrowserHarness, LaunchBrowserOptions } from './launch-browser.ts';
-export { DEFAULT_SERVICE_USER, ensureServiceUser, resolveServerUser, grantReadAccess, assertReadableBy } from './service-user.ts';
+export {
+  DEFAULT_SERVICE_USER,
+  ensureServiceUser,
+  resolveServerUser,
+  grantReadAccess,
+  assertReadableBy,
+} from './service-user.ts';
 export type { ServiceUser } from './service-user.ts';
 export { findFreePort, isPortFree } from './ports.ts';
 export { isRunning } from './processes.ts';

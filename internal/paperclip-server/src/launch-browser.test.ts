@@ -3,6 +3,8 @@ import { launchBrowser } from './index.ts';
 
 describe('launchBrowser', () => {
   it('fails loudly when Chromium is missing', async () => {
-    await expect(launchBrowser({ executablePath: '/nonexistent/chromium' })).rejects.toThrow(/\/nonexistent\/chromium not found.*apt-get install -y --no-install-recommends chromium/);
+    await expect(launchBrowser({ executablePath: '/nonexistent/chromium' })).rejects.toThrow(
+      /\/nonexistent\/chromium not found.*apt-get install -y --no-install-recommends chromium/,
+    );
   });
 });

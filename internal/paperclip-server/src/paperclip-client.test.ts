@@ -3,7 +3,8 @@ import { createPaperclipClient, PaperclipApiError, PaperclipServerError, parseRu
 
 describe('parseRunLog', () => {
   it('parses NDJSON records and skips blank lines', () => {
-    const content = '{"ts":"2026-11-24T00:00:00.000Z","stream":"stdout","chunk":"a\\n","seq":1}\n\n{"ts":"2026-11-24T00:00:01.000Z","stream":"stderr","chunk":"b","seq":2}\n';
+    const content =
+      '{"ts":"2026-11-24T00:00:00.000Z","stream":"stdout","chunk":"a\\n","seq":1}\n\n{"ts":"2026-11-24T00:00:01.000Z","stream":"stderr","chunk":"b","seq":2}\n';
     expect(parseRunLog(content)).toEqual([
       { ts: '2026-11-24T00:00:00.000Z', stream: 'stdout', chunk: 'a\n', seq: 1 },
       { ts: '2026-11-24T00:00:01.000Z', stream: 'stderr', chunk: 'b', seq: 2 },
@@ -11,21 +12,35 @@ describe('parseRunLog', () => {
   });
 
   it('reports a malformed line with its number instead of dropping it', () => {
-    expect(() => parseRunLog('{"ts":"x","stream":"stdout","chunk":"a","seq":1}\nnot json\n')).toThrow(/line 2: not JSON/);
+    expect(() => parseRunLog('{"ts":"x","stream":"stdout","chunk":"a","seq":1}\nnot json\n')).toThrow(
+      /line 2: not JSON/,
+    );
     expect(() => parseRunLog('{"ts":"x"}')).toThrow(PaperclipServerError);
   });
 });
 
 describe('createPaperclipClient', () => {
-  const fakeFetch = (status: number, body: unknown, contentType = 'application/json'): typeof fetch => () =>
-    Promise.resolve(new Response(typeof body === 'string' ? body : JSON.stringify(body), { status, statusText: status === 422 ? 'Unprocessable Entity' : '', headers: { 'content-type': contentType } }));
+  const fakeFetch =
+    (status: number, body: unknown, contentType = 'application/json'): typeof fetch =>
+    () =>
+      Promise.resolve(
+        new Response(typeof body === 'string' ? body : JSON.stringify(body), {
+          status,
+          statusText: status === 422 ? 'Unprocessable Entity' : '',
+          headers: { 'content-type': contentType },
+        }),
+      );
 
   it('turns a non-2xx answer into a PaperclipApiError naming the route', async () => {
-    const client = createPaperclipClient('http://127.0.0.1:1/api/', { fetch: fakeFetch(422, { error: 'Unknown adapter type' }) });
+    const client = createPaperclipClient('http://127.0.0.1:1/api/', {
+      fetch: fakeFetch(422, { error: 'Unknown adapter type' }),
+    });
     const error = await client.createAgent('c1', { name: 'a', adapterType: 'nope' }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(PaperclipApiError);
     expect(PaperclipServerError.isInstance(error)).toBe(true);
-    expect((error as PaperclipApiError).message).toBe('POST /companies/c1/agents: 422 Unprocessable Entity: {"error":"Unknown adapter type"}');
+    expect((error as PaperclipApiError).message).toBe(
+      'POST /companies/c1/agents: 422 Unprocessable Entity: {"error":"Unknown adapter type"}',
+    );
   });
 
   it('answers undefined for a missing ui-parser', async () => {
@@ -34,7 +49,11 @@ describe('createPaperclipClient', () => {
   });
 
   it('stops waiting when a run ends in another terminal status', async () => {
-    const client = createPaperclipClient('http://127.0.0.1:1/api', { fetch: fakeFetch(200, { id: 'r1', status: 'failed', error: 'boom', errorCode: 'adapter_failed' }) });
-    await expect(client.waitForRun('r1', { until: ['succeeded'] })).rejects.toThrow('wait for run r1: ended failed, expected succeeded: adapter_failed boom');
+    const client = createPaperclipClient('http://127.0.0.1:1/api', {
+      fetch: fakeFetch(200, { id: 'r1', status: 'failed', error: 'boom', errorCode: 'adapter_failed' }),
+    });
+    await expect(client.waitForRun('r1', { until: ['succeeded'] })).rejects.toThrow(
+      'wait for run r1: ended failed, expected succeeded: adapter_failed boom',
+    );
   });
 });

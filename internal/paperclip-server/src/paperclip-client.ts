@@ -4,7 +4,8 @@ import { PaperclipApiError, PaperclipServerError } from './paperclip-server-erro
 export const TERMINAL_RUN_STATUSES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'interrupted'] as const;
 
 /** A heartbeat run status (`queued -> running -> terminal`; `scheduled_retry` for bounded retries). */
-export type RunStatus = 'queued' | 'running' | 'scheduled_retry' | (typeof TERMINAL_RUN_STATUSES)[number] | (string & {});
+export type RunStatus =
+  'queued' | 'running' | 'scheduled_retry' | (typeof TERMINAL_RUN_STATUSES)[number] | (string & {});
 
 /** Loose JSON record: Paperclip rows carry many more fields than the harness names. */
 export type JsonRecord = Record<string, unknown>;
@@ -154,7 +155,11 @@ export interface PaperclipClient {
   getAdapterConfigSchema(type: string): Promise<{ fields: JsonRecord[] }>;
   /** The adapter's UI transcript parser source; `undefined` on 404. */
   getAdapterUiParser(type: string): Promise<string | undefined>;
-  testEnvironment(companyId: string, type: string, input: { adapterConfig: JsonRecord; agentId?: string }): Promise<EnvironmentTestResult>;
+  testEnvironment(
+    companyId: string,
+    type: string,
+    input: { adapterConfig: JsonRecord; agentId?: string },
+  ): Promise<EnvironmentTestResult>;
   listModels(companyId: string, type: string): Promise<{ id: string; label: string }[]>;
   createAgent(companyId: string, input: CreateAgentInput): Promise<Agent>;
   /** `adapterConfig` is merged into the stored one unless `replaceAdapterConfig: true`. */
@@ -183,11 +188,20 @@ export function parseRunLog(content: string): RunLogRecord[] {
     try {
       value = JSON.parse(line);
     } catch (error) {
-      throw new PaperclipServerError(`parse run log: line ${index + 1}: not JSON: ${line.slice(0, 200)}`, { cause: error });
+      throw new PaperclipServerError(`parse run log: line ${index + 1}: not JSON: ${line.slice(0, 200)}`, {
+        cause: error,
+      });
     }
     const record = value as Partial<RunLogRecord>;
-    if (typeof record.ts !== 'string' || typeof record.stream !== 'string' || typeof record.chunk !== 'string' || typeof record.seq !== 'number') {
-      throw new PaperclipServerError(`parse run log: line ${index + 1}: expected {ts, stream, chunk, seq}: ${line.slice(0, 200)}`);
+    if (
+      typeof record.ts !== 'string' ||
+      typeof record.stream !== 'string' ||
+      typeof record.chunk !== 'string' ||
+      typeof record.seq !== 'number'
+    ) {
+      throw new PaperclipServerError(
+        `parse run log: line ${index + 1}: expected {ts, stream, chunk, seq}: ${line.slice(0, 200)}`,
+      );
     }
     records.push({ ts: record.ts, stream: record.stream, chunk: record.chunk, seq: record.seq });
   });
@@ -203,7 +217,10 @@ export function createPaperclipClient(apiUrl: string, options: PaperclipClientOp
     const fetchImpl = options.fetch ?? globalThis.fetch;
     const response = await fetchImpl(`${base}${path}`, {
       method,
-      headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json', accept: 'application/json' },
+      headers:
+        body === undefined
+          ? { accept: 'application/json' }
+          : { 'content-type': 'application/json', accept: 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -220,7 +237,8 @@ export function createPaperclipClient(apiUrl: string, options: PaperclipClientOp
     if (!response.ok) throw new PaperclipApiError(method, path, response.status, response.statusText, parsed);
     return parsed as T;
   }
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => (await request<T>(method, path, body)) as T;
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> =>
+    (await request<T>(method, path, body)) as T;
   const id = encodeURIComponent;
 
   const client: PaperclipClient = {
@@ -229,12 +247,14 @@ export function createPaperclipClient(apiUrl: string, options: PaperclipClientOp
     createCompany: (input) => call('POST', '/companies', input),
     listAdapters: () => call('GET', '/adapters'),
     getAdapter: (type) => call('GET', `/adapters/${id(type)}`),
-    installLocalAdapter: (directory) => call('POST', '/adapters/install', { packageName: directory, isLocalPath: true }),
+    installLocalAdapter: (directory) =>
+      call('POST', '/adapters/install', { packageName: directory, isLocalPath: true }),
     reloadAdapter: (type) => call('POST', `/adapters/${id(type)}/reload`, {}),
     deleteAdapter: (type) => call('DELETE', `/adapters/${id(type)}`),
     getAdapterConfigSchema: (type) => call('GET', `/adapters/${id(type)}/config-schema`),
     getAdapterUiParser: (type) => request<string>('GET', `/adapters/${id(type)}/ui-parser.js`, undefined, true),
-    testEnvironment: (companyId, type, input) => call('POST', `/companies/${id(companyId)}/adapters/${id(type)}/test-environment`, input),
+    testEnvironment: (companyId, type, input) =>
+      call('POST', `/companies/${id(companyId)}/adapters/${id(type)}/test-environment`, input),
     listModels: (companyId, type) => call('GET', `/companies/${id(companyId)}/adapters/${id(type)}/models`),
     createAgent: (companyId, input) => call('POST', `/companies/${id(companyId)}/agents`, input),
     patchAgent: (agentId, patch) => call('PATCH', `/agents/${id(agentId)}`, patch),
@@ -266,9 +286,14 @@ export function createPaperclipClient(apiUrl: string, options: PaperclipClientOp
         const run = await client.getRun(runId);
         if (until.includes(run.status)) return run;
         if ((TERMINAL_RUN_STATUSES as readonly string[]).includes(run.status)) {
-          throw new PaperclipServerError(`wait for run ${runId}: ended ${run.status}, expected ${until.join('|')}: ${run.errorCode ?? ''} ${run.error ?? ''}`.trim());
+          throw new PaperclipServerError(
+            `wait for run ${runId}: ended ${run.status}, expected ${until.join('|')}: ${run.errorCode ?? ''} ${run.error ?? ''}`.trim(),
+          );
         }
-        if (Date.now() >= deadline) throw new PaperclipServerError(`wait for run ${runId}: still ${run.status} after ${timeout} ms, expected ${until.join('|')}`);
+        if (Date.now() >= deadline)
+          throw new PaperclipServerError(
+            `wait for run ${runId}: still ${run.status} after ${timeout} ms, expected ${until.join('|')}`,
+          );
         await new Promise((resolve) => setTimeout(resolve, waitOptions.intervalMs ?? 200));
       }
     },

@@ -21,7 +21,9 @@ export class PortInUseError extends PaperclipServerError {
   readonly purpose: string;
 
   constructor(port: number, purpose: string) {
-    super(`start paperclip: ${purpose} port 127.0.0.1:${port}: in use by another process (a stale server? see \`ss -ltnp 'sport = :${port}'\`)`);
+    super(
+      `start paperclip: ${purpose} port 127.0.0.1:${port}: in use by another process (a stale server? see \`ss -ltnp 'sport = :${port}'\`)`,
+    );
     this.name = 'PortInUseError';
     this.port = port;
     this.purpose = purpose;

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 export const DEFAULT_PAPERCLIP_VERSION = '2026.916.1';
 
 /** The monorepo root: the nearest ancestor of this file with a `pnpm-workspace.yaml`. */
-export function findRepoRoot(start: string = dirname(fileURLToPath(import.meta.url))): string {
+function findRepoRoot(start: string = dirname(fileURLToPath(import.meta.url))): string {
   let directory = resolve(start);
   for (;;) {
     if (existsSync(join(directory, 'pnpm-workspace.yaml'))) return directory;
@@ -35,5 +35,7 @@ export function resolveNode24(): string {
   if (major > 24 || (major === 24 && minor >= 11)) return process.execPath;
   const toolchain = join(findRepoRoot(), '.cache', 'toolchain', 'bin', 'node');
   if (existsSync(toolchain)) return realpathSync(toolchain);
-  throw new Error(`resolve node: Node ${process.versions.node} is too old for Paperclip (needs >= 24.11); run \`source scripts/toolchain.sh\``);
+  throw new Error(
+    `resolve node: Node ${process.versions.node} is too old for Paperclip (needs >= 24.11); run \`source scripts/toolchain.sh\``,
+  );
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { lstat, readdir, chown, chmod, stat } from 'node:fs/promises';
+import { lstat, readdir, chown, chmod } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { PaperclipServerError } from './paperclip-server-error.ts';
@@ -18,7 +18,7 @@ export interface ServiceUser {
 }
 
 /** Looks up a local account; `undefined` when it does not exist. */
-export async function readServiceUser(name: string = DEFAULT_SERVICE_USER): Promise<ServiceUser | undefined> {
+async function readServiceUser(name: string = DEFAULT_SERVICE_USER): Promise<ServiceUser | undefined> {
   try {
     const { stdout } = await execFileAsync('getent', ['passwd', name]);
     const [, , uid, gid, , home] = stdout.trim().split(':');
@@ -37,7 +37,9 @@ export async function ensureServiceUser(name: string = DEFAULT_SERVICE_USER): Pr
   const existing = await readServiceUser(name);
   if (existing) return existing;
   if (process.getuid?.() !== 0) {
-    throw new PaperclipServerError(`create user ${name}: not root; create it once with \`sudo useradd --system --create-home ${name}\``);
+    throw new PaperclipServerError(
+      `create user ${name}: not root; create it once with \`sudo useradd --system --create-home ${name}\``,
+    );
   }
   try {
     await execFileAsync('useradd', ['--system', '--create-home', '--shell', '/usr/sbin/nologin', name]);
@@ -45,10 +47,13 @@ export async function ensureServiceUser(name: string = DEFAULT_SERVICE_USER): Pr
     // Another process may have created it at the same time.
     const raced = await readServiceUser(name);
     if (raced) return raced;
-    throw new PaperclipServerError(`create user ${name}: useradd failed: ${(error as Error).message}`, { cause: error });
+    throw new PaperclipServerError(`create user ${name}: useradd failed: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const created = await readServiceUser(name);
-  if (!created) throw new PaperclipServerError(`create user ${name}: useradd succeeded but getent does not see the user`);
+  if (!created)
+    throw new PaperclipServerError(`create user ${name}: useradd succeeded but getent does not see the user`);
   return created;
 }
 
@@ -59,11 +64,21 @@ export async function ensureServiceUser(name: string = DEFAULT_SERVICE_USER): Pr
 export async function resolveServerUser(name: string = DEFAULT_SERVICE_USER): Promise<ServiceUser> {
   if (process.getuid?.() === 0) return ensureServiceUser(name);
   const { stdout } = await execFileAsync('id', ['-un']);
-  return { name: stdout.trim(), uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, home: process.env['HOME'] ?? '/tmp' };
+  return {
+    name: stdout.trim(),
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+    home: process.env['HOME'] ?? '/tmp',
+  };
 }
 
 /** Runs `command` as `user` (uid/gid switch by Node itself, supplementary groups dropped); resolves to its stdout. */
-export async function runAsUser(user: ServiceUser, command: string, args: readonly string[], options: { timeoutMs?: number } = {}): Promise<string> {
+export async function runAsUser(
+  user: ServiceUser,
+  command: string,
+  args: readonly string[],
+  options: { timeoutMs?: number } = {},
+): Promise<string> {
   const { stdout } = await execFileAsync(command, args, {
     uid: user.uid,
     gid: user.gid,
@@ -80,8 +95,12 @@ export async function assertReadableBy(user: ServiceUser, path: string, what: st
     await runAsUser(user, 'test', ['-r', path]);
   } catch {
     const blocker = await findUntraversableAncestor(user, path);
-    const hint = blocker ? `directory ${blocker} is not traversable by ${user.name}` : `${path} is not readable by ${user.name}`;
-    throw new PaperclipServerError(`check access ${what}: ${hint}; place it under a readable directory or call grantReadAccess()`);
+    const hint = blocker
+      ? `directory ${blocker} is not traversable by ${user.name}`
+      : `${path} is not readable by ${user.name}`;
+    throw new PaperclipServerError(
+      `check access ${what}: ${hint}; place it under a readable directory or call grantReadAccess()`,
+    );
   }
 }
 
@@ -124,10 +143,4 @@ async function grantTree(path: string, gid: number): Promise<void> {
   if (info.isDirectory()) {
     for (const entry of await readdir(path)) await grantTree(join(path, entry), gid);
   }
-}
-
-/** Gives `path` (created by root) to the service user, so it can own and write it (e.g. `PAPERCLIP_HOME`). */
-export async function giveToUser(path: string, user: ServiceUser): Promise<void> {
-  const info = await stat(path);
-  if (info.uid !== user.uid) await chown(path, user.uid, user.gid);
 }

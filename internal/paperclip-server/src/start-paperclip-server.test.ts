@@ -27,7 +27,14 @@ const ADAPTER_TYPE = 'ck8s_harness_echo';
 /** A throwaway external adapter: two stream-json-like stdout lines, one stderr line, then a result. */
 async function writeEchoAdapter(directory: string): Promise<void> {
   await mkdir(join(directory, 'dist'), { recursive: true });
-  await writeFile(join(directory, 'package.json'), JSON.stringify({ name: 'ck8s-harness-echo', version: '0.0.1', type: 'module', exports: { '.': './dist/index.js' } }, null, 2));
+  await writeFile(
+    join(directory, 'package.json'),
+    JSON.stringify(
+      { name: 'ck8s-harness-echo', version: '0.0.1', type: 'module', exports: { '.': './dist/index.js' } },
+      null,
+      2,
+    ),
+  );
   await writeFile(
     join(directory, 'dist', 'index.js'),
     `export function createServerAdapter() {
@@ -91,7 +98,9 @@ describe('a real Paperclip server', { timeout: 300_000 }, () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      await expect(startPaperclipServer({ install, port })).rejects.toSatisfy((error: unknown) => error instanceof PortInUseError && error.port === port && /in use/.test(error.message));
+      await expect(startPaperclipServer({ install, port })).rejects.toSatisfy(
+        (error: unknown) => error instanceof PortInUseError && error.port === port && /in use/.test(error.message),
+      );
     } finally {
       blocker.close();
     }
@@ -107,12 +116,21 @@ describe('a real Paperclip server', { timeout: 300_000 }, () => {
     const installed = await client.installLocalAdapter(adapterDir);
     expect(installed).toMatchObject({ type: ADAPTER_TYPE, requiresRestart: false });
     const adapters = await client.listAdapters();
-    expect(adapters.find((adapter) => adapter.type === ADAPTER_TYPE)).toMatchObject({ source: 'external', isLocalPath: true });
+    expect(adapters.find((adapter) => adapter.type === ADAPTER_TYPE)).toMatchObject({
+      source: 'external',
+      isLocalPath: true,
+    });
     expect(await client.getAdapterUiParser(ADAPTER_TYPE)).toBeUndefined();
     expect(await client.listModels(company.id, ADAPTER_TYPE)).toEqual([{ id: 'echo-1', label: 'Echo 1' }]);
-    expect(await client.testEnvironment(company.id, ADAPTER_TYPE, { adapterConfig: {} })).toMatchObject({ status: 'pass' });
+    expect(await client.testEnvironment(company.id, ADAPTER_TYPE, { adapterConfig: {} })).toMatchObject({
+      status: 'pass',
+    });
 
-    const agent = await client.createAgent(company.id, { name: 'echo agent', adapterType: ADAPTER_TYPE, adapterConfig: { greeting: 'hi' } });
+    const agent = await client.createAgent(company.id, {
+      name: 'echo agent',
+      adapterType: ADAPTER_TYPE,
+      adapterConfig: { greeting: 'hi' },
+    });
     expect(agent.adapterType).toBe(ADAPTER_TYPE);
     const patched = await client.patchAgent(agent.id, { adapterConfig: { extra: 1 } });
     expect(patched.adapterConfig).toMatchObject({ greeting: 'hi', extra: 1 });
@@ -125,8 +143,14 @@ describe('a real Paperclip server', { timeout: 300_000 }, () => {
     const log = await client.getRunLog(run.id);
     const adapterChunks = log.records.filter((record) => !record.chunk.startsWith('[paperclip]'));
     expect(adapterChunks.map((record) => [record.stream, record.chunk])).toEqual([
-      ['stdout', `${JSON.stringify({ type: 'system', subtype: 'init', session_id: 'echo-session', model: 'echo-1' })}\n`],
-      ['stdout', `${JSON.stringify({ type: 'assistant', message: { content: [{ type: 'text', text: `hello from ${run.id}` }] } })}\n`],
+      [
+        'stdout',
+        `${JSON.stringify({ type: 'system', subtype: 'init', session_id: 'echo-session', model: 'echo-1' })}\n`,
+      ],
+      [
+        'stdout',
+        `${JSON.stringify({ type: 'assistant', message: { content: [{ type: 'text', text: `hello from ${run.id}` }] } })}\n`,
+      ],
       ['stderr', 'echo: done\n'],
     ]);
     const seqs = log.records.map((record) => record.seq);
@@ -163,7 +187,9 @@ describe('a real Paperclip server', { timeout: 300_000 }, () => {
     expect(processesBeforeStop.length).toBeGreaterThan(1);
     const rss = server.readRss();
     expect(rss.server).toBeGreaterThan(50 * 1024 * 1024);
-    console.info(`paperclip ${server.install.version}: started in ${server.startDurationMs} ms; RSS node ${(rss.server / 2 ** 20).toFixed(0)} MiB, all ${processesBeforeStop.length} processes ${(rss.total / 2 ** 20).toFixed(0)} MiB`);
+    console.info(
+      `paperclip ${server.install.version}: started in ${server.startDurationMs} ms; RSS node ${(rss.server / 2 ** 20).toFixed(0)} MiB, all ${processesBeforeStop.length} processes ${(rss.total / 2 ** 20).toFixed(0)} MiB`,
+    );
     const report = await server.stop();
     expect(report.processes.length).toBeGreaterThanOrEqual(processesBeforeStop.length);
     expect(processesBeforeStop.filter(isRunning)).toEqual([]);
@@ -180,7 +206,9 @@ describe('stop after the node process was SIGKILLed', { timeout: 300_000 }, () =
     const postmaster = before.find((item) => item.command.includes(`-p ${server.databasePort}`));
     expect(postmaster).toBeDefined();
     process.kill(server.pid, 'SIGKILL');
-    await expect.poll(() => before.find((item) => item.pid === server.pid && isRunning(item)), { timeout: 10_000 }).toBeUndefined();
+    await expect
+      .poll(() => before.find((item) => item.pid === server.pid && isRunning(item)), { timeout: 10_000 })
+      .toBeUndefined();
     // PostgreSQL survives the SIGKILL of its parent (re-parented to init).
     expect(isRunning(postmaster!)).toBe(true);
     const report = await server.stop();

@@ -7,7 +7,15 @@ import { promisify } from 'node:util';
 import { ensurePaperclipInstalled, type PaperclipInstall } from './ensure-paperclip-installed.ts';
 import { PaperclipServerError, PortInUseError } from './paperclip-server-error.ts';
 import { findFreePort, isPortFree } from './ports.ts';
-import { describeProcess, isRunning, listDescendants, readRssBytes, signalProcess, waitForExit, type TrackedProcess } from './processes.ts';
+import {
+  describeProcess,
+  isRunning,
+  listDescendants,
+  readRssBytes,
+  signalProcess,
+  waitForExit,
+  type TrackedProcess,
+} from './processes.ts';
 import { defaultArtifactsDir, resolveNode24 } from './repo-paths.ts';
 import { resolveServerUser, DEFAULT_SERVICE_USER, type ServiceUser } from './service-user.ts';
 
@@ -88,7 +96,8 @@ export interface PaperclipServer extends AsyncDisposable {
  */
 export async function startPaperclipServer(options: StartPaperclipServerOptions = {}): Promise<PaperclipServer> {
   const user = await resolveServerUser(options.user ?? DEFAULT_SERVICE_USER);
-  const install = options.install ?? (await ensurePaperclipInstalled({ version: options.version, cacheDir: options.cacheDir, user }));
+  const install =
+    options.install ?? (await ensurePaperclipInstalled({ version: options.version, cacheDir: options.cacheDir, user }));
   const nodePath = options.nodePath ?? resolveNode24();
 
   const port = await claimPort(options.port, 'paperclip http');
@@ -102,7 +111,9 @@ export async function startPaperclipServer(options: StartPaperclipServerOptions 
   await execFileAsync('chown', ['-R', `${user.uid}:${user.gid}`, dataDir]);
   await execFileAsync('chmod', ['0700', dataDir]);
 
-  const logFile = options.logFile ?? join(defaultArtifactsDir(), `server-${port}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+  const logFile =
+    options.logFile ??
+    join(defaultArtifactsDir(), `server-${port}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
   await mkdir(dirname(logFile), { recursive: true });
   const logFd = openSync(logFile, 'a');
 
@@ -118,13 +129,17 @@ export async function startPaperclipServer(options: StartPaperclipServerOptions 
     ...options.env,
   };
   const started = performance.now();
-  const child = spawn(nodePath, [install.entry, 'onboard', '-y', '--bind', 'loopback', '--no-install-service', '--run'], {
-    cwd: dataDir,
-    env,
-    stdio: ['ignore', logFd, logFd],
-    detached: true,
-    ...(user.uid === process.getuid?.() ? {} : { uid: user.uid, gid: user.gid }),
-  });
+  const child = spawn(
+    nodePath,
+    [install.entry, 'onboard', '-y', '--bind', 'loopback', '--no-install-service', '--run'],
+    {
+      cwd: dataDir,
+      env,
+      stdio: ['ignore', logFd, logFd],
+      detached: true,
+      ...(user.uid === process.getuid?.() ? {} : { uid: user.uid, gid: user.gid }),
+    },
+  );
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   let exitInfo: string | undefined;
   child.once('exit', (code, signal) => {
@@ -134,9 +149,14 @@ export async function startPaperclipServer(options: StartPaperclipServerOptions 
     child.once('spawn', () => {
       const described = child.pid === undefined ? undefined : describeProcess(child.pid);
       if (described) resolve(described);
-      else reject(new PaperclipServerError(`start paperclip: the server process vanished right after spawn; see ${logFile}`));
+      else
+        reject(
+          new PaperclipServerError(`start paperclip: the server process vanished right after spawn; see ${logFile}`),
+        );
     });
-    void spawnError.then((error) => reject(new PaperclipServerError(`start paperclip: spawn ${nodePath}: ${error.message}`, { cause: error })));
+    void spawnError.then((error) =>
+      reject(new PaperclipServerError(`start paperclip: spawn ${nodePath}: ${error.message}`, { cause: error })),
+    );
   });
 
   const url = `http://127.0.0.1:${port}`;
@@ -158,7 +178,9 @@ export async function startPaperclipServer(options: StartPaperclipServerOptions 
   const readLogTail = (lines = 40): string => readTail(logFile, lines);
 
   let stopPromise: Promise<PaperclipStopReport> | undefined;
-  const stop = (stopOptions: { keepDataDir?: boolean; gracefulTimeoutMs?: number } = {}): Promise<PaperclipStopReport> => {
+  const stop = (
+    stopOptions: { keepDataDir?: boolean; gracefulTimeoutMs?: number } = {},
+  ): Promise<PaperclipStopReport> => {
     stopPromise ??= stopServer({
       nodeProcess,
       snapshot,
@@ -181,7 +203,15 @@ export async function startPaperclipServer(options: StartPaperclipServerOptions 
   process.once('exit', emergencyStop);
 
   try {
-    await waitForHealthy({ url, port, databasePort, timeoutMs: options.startTimeoutMs ?? 120_000, logFile, exited: () => exitInfo, onPoll: snapshot });
+    await waitForHealthy({
+      url,
+      port,
+      databasePort,
+      timeoutMs: options.startTimeoutMs ?? 120_000,
+      logFile,
+      exited: () => exitInfo,
+      onPoll: snapshot,
+    });
     await verifyRuntimeInfo(instanceDir, nodeProcess.pid, port, logFile);
   } catch (error) {
     await stop({ keepDataDir: true }).catch(() => undefined);
@@ -205,7 +235,10 @@ export async function startPaperclipServer(options: StartPaperclipServerOptions 
     processes: snapshot,
     readRss: () => {
       const all = snapshot();
-      return { server: readRssBytes(nodeProcess.pid), total: all.reduce((sum, item) => sum + readRssBytes(item.pid), 0) };
+      return {
+        server: readRssBytes(nodeProcess.pid),
+        total: all.reduce((sum, item) => sum + readRssBytes(item.pid), 0),
+      };
     },
     readLogTail,
     stop,
@@ -225,7 +258,10 @@ async function claimPort(requested: number | undefined, purpose: string): Promis
 async function writeConfig(instanceDir: string, port: number, databasePort: number): Promise<void> {
   const configFile = join(instanceDir, 'config.json');
   if (existsSync(configFile)) {
-    const config = JSON.parse(await readFile(configFile, 'utf8')) as { server: { port: number }; database: { embeddedPostgresPort: number } };
+    const config = JSON.parse(await readFile(configFile, 'utf8')) as {
+      server: { port: number };
+      database: { embeddedPostgresPort: number };
+    };
     config.server.port = port;
     config.database.embeddedPostgresPort = databasePort;
     await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
@@ -240,7 +276,15 @@ async function writeConfig(instanceDir: string, port: number, databasePort: numb
       backup: { enabled: false, intervalMinutes: 60, retentionDays: 30, dir: join(instanceDir, 'data', 'backups') },
     },
     logging: { mode: 'file', logDir: join(instanceDir, 'logs') },
-    server: { deploymentMode: 'local_trusted', exposure: 'private', bind: 'loopback', host: '127.0.0.1', port, allowedHostnames: [], serveUi: true },
+    server: {
+      deploymentMode: 'local_trusted',
+      exposure: 'private',
+      bind: 'loopback',
+      host: '127.0.0.1',
+      port,
+      allowedHostnames: [],
+      serveUi: true,
+    },
     telemetry: { enabled: false },
     updates: { checkEnabled: false },
     auth: { baseUrlMode: 'auto', disableSignUp: false },
@@ -249,7 +293,11 @@ async function writeConfig(instanceDir: string, port: number, databasePort: numb
       localDisk: { baseDir: join(instanceDir, 'data', 'storage') },
       s3: { bucket: 'paperclip', region: 'us-east-1', prefix: '', forcePathStyle: false },
     },
-    secrets: { provider: 'local_encrypted', strictMode: false, localEncrypted: { keyFilePath: join(instanceDir, 'secrets', 'master.key') } },
+    secrets: {
+      provider: 'local_encrypted',
+      strictMode: false,
+      localEncrypted: { keyFilePath: join(instanceDir, 'secrets', 'master.key') },
+    },
   };
   await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
 }
@@ -287,7 +335,10 @@ async function waitForHealthy(input: {
     let last: string;
     input.onPoll();
     const exited = input.exited();
-    if (exited) throw new PaperclipServerError(`start paperclip ${input.url}: server ${exited} before it was healthy; log ${input.logFile}:\n${readTail(input.logFile, 40)}`);
+    if (exited)
+      throw new PaperclipServerError(
+        `start paperclip ${input.url}: server ${exited} before it was healthy; log ${input.logFile}:\n${readTail(input.logFile, 40)}`,
+      );
     const log = readTail(input.logFile, 400);
     if (/Embedded PostgreSQL port is in use/.test(log)) {
       throw new PortInUseError(input.databasePort, 'embedded postgres (taken while the server started)');
@@ -301,7 +352,9 @@ async function waitForHealthy(input: {
       last = (error as Error).message;
     }
     if (Date.now() >= deadline) {
-      throw new PaperclipServerError(`start paperclip ${input.url}: not healthy after ${input.timeoutMs} ms (last: ${last}); log ${input.logFile}:\n${readTail(input.logFile, 40)}`);
+      throw new PaperclipServerError(
+        `start paperclip ${input.url}: not healthy after ${input.timeoutMs} ms (last: ${last}); log ${input.logFile}:\n${readTail(input.logFile, 40)}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -310,9 +363,15 @@ async function waitForHealthy(input: {
 /** Paperclip silently moves to the next free port when its port is taken; make sure the healthy server is ours. */
 async function verifyRuntimeInfo(instanceDir: string, pid: number, port: number, logFile: string): Promise<void> {
   try {
-    const info = JSON.parse(await readFile(join(instanceDir, 'runtime-info.json'), 'utf8')) as { pid?: number; port?: number };
+    const info = JSON.parse(await readFile(join(instanceDir, 'runtime-info.json'), 'utf8')) as {
+      pid?: number;
+      port?: number;
+    };
     if (info.port !== port) throw new PortInUseError(port, `paperclip http (the server moved to ${info.port})`);
-    if (info.pid !== pid) throw new PaperclipServerError(`start paperclip: runtime-info.json names pid ${info.pid}, expected ${pid}; log ${logFile}`);
+    if (info.pid !== pid)
+      throw new PaperclipServerError(
+        `start paperclip: runtime-info.json names pid ${info.pid}, expected ${pid}; log ${logFile}`,
+      );
   } catch (error) {
     if (PaperclipServerError.isInstance(error)) throw error;
     // runtime-info.json is informational; older/newer versions may not write it.
@@ -338,8 +397,14 @@ async function stopServer(input: {
   }
   // The server stops the PostgreSQL it started; one it reused or one orphaned by SIGKILL stays: stop it by pid.
   // SIGINT = PostgreSQL "fast shutdown", then SIGQUIT (immediate), then SIGKILL.
-  for (const [signal, waitMs] of [['SIGINT', 10_000], ['SIGQUIT', 5_000], ['SIGKILL', 5_000]] as const) {
-    const postmaster = readPostmaster(input.postgresPidFile, input.instanceDir) ?? initial.find((item) => /\/postgres\s+-D\s/.test(item.command) && isRunning(item));
+  for (const [signal, waitMs] of [
+    ['SIGINT', 10_000],
+    ['SIGQUIT', 5_000],
+    ['SIGKILL', 5_000],
+  ] as const) {
+    const postmaster =
+      readPostmaster(input.postgresPidFile, input.instanceDir) ??
+      initial.find((item) => /\/postgres\s+-D\s/.test(item.command) && isRunning(item));
     if (!postmaster || !isRunning(postmaster)) break;
     graceful = false;
     forced.push(postmaster);
@@ -353,7 +418,9 @@ async function stopServer(input: {
   }
   const left = await waitForExit(all, 5_000);
   if (left.length > 0) {
-    throw new PaperclipServerError(`stop paperclip: processes still running after SIGKILL: ${left.map((item) => `${item.pid} (${item.command})`).join(', ')}`);
+    throw new PaperclipServerError(
+      `stop paperclip: processes still running after SIGKILL: ${left.map((item) => `${item.pid} (${item.command})`).join(', ')}`,
+    );
   }
   const unique = new Map(all.map((item) => [`${item.pid}:${item.startTime}`, item]));
   return { graceful, forced, processes: [...unique.values()], durationMs: Math.round(performance.now() - started) };
