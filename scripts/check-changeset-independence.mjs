@@ -10,16 +10,18 @@
 // Both a minor and a patch changeset are applied, each in a fresh scratch copy (git-initialised, as changesets expects).
 // The only change to the config is the changelog generator: changelog-github calls the GitHub API, so the scratch
 // copy writes no changelog. Nothing in the repository is modified.
-//   node scripts/check-changeset-independence.mjs            (minor and patch)
+//   node scripts/check-changeset-independence.mjs [workspace root]      (minor and patch)
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
-const repoRoot = resolve(import.meta.dirname, '..');
+const toolRoot = resolve(import.meta.dirname, '..');
+// The workspace to copy: this repository, or another root given as the first argument (the tests use fixtures).
+const repoRoot = resolve(process.argv[2] ?? toolRoot);
 const targetName = '@claude-k8s/stream-json';
-const changesetCli = join(repoRoot, 'node_modules/@changesets/cli/bin.js');
+const changesetCli = join(toolRoot, 'node_modules/@changesets/cli/bin.js');
 const runtimeFields = ['dependencies', 'peerDependencies', 'optionalDependencies'];
 
 /** Workspace package folders, from the `packages:` globs of pnpm-workspace.yaml (only `dir/*` globs are used here). */
