@@ -18,11 +18,17 @@ step "install (pnpm $(pnpm --version), node $(node --version))"
 pnpm install --frozen-lockfile
 
 if has_tier static; then
+  # Every static check runs even when an earlier one fails, so one run reports all problems; the tier fails at the end.
+  static_failed=()
   step "build, lint (packages and root scripts), typecheck"
-  pnpm turbo run build lint lint:root typecheck
+  pnpm turbo run build lint lint:root typecheck --continue || static_failed+=("build/lint/typecheck")
   step "format, workspace consistency (sherif), unused code and dependencies (knip), dependency rules"
-  pnpm format:check
-  pnpm check:workspace
+  pnpm format:check || static_failed+=("format:check (run: pnpm format)")
+  pnpm check:workspace || static_failed+=("check:workspace")
+  if (( ${#static_failed[@]} > 0 )); then
+    printf 'static tier failed: %s\n' "${static_failed[@]}" >&2
+    exit 1
+  fi
 fi
 
 if has_tier unit; then
