@@ -51,8 +51,8 @@ export const ERROR_CODES = {
   k8s_lock_conflict: { hint: 'Another Job of this agent is running and lockPolicy is reject (or it could not be adopted).', bootstrap: true },
   k8s_api_error: { hint: 'The Kubernetes API refused or failed a request: check RBAC (see deploy/rbac.yaml) and connectivity.', bootstrap: true },
   // Before anything ran
-  adapter_config_invalid: { hint: 'The agent configuration is invalid: every problem is listed with its field path.', bootstrap: true },
-  adapter_files_too_large: { hint: 'Prompt, instructions, skills and MCP config exceed what a Secret can hold (1 MiB): trim the skills.', bootstrap: true },
+  adapter_config_invalid: { hint: 'The agent configuration is invalid: every problem is listed with its field path.' },
+  adapter_files_too_large: { hint: 'Prompt, instructions, skills and MCP config exceed what a Secret can hold (1 MiB): trim the skills.' },
   adapter_host_file_unreadable: { hint: 'A file on the Paperclip server (instructions or skills) could not be read.', bootstrap: true },
   adapter_internal_error: { hint: 'An unexpected adapter error: see the message and report it.' },
   // Paperclip's own

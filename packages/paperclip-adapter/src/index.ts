@@ -1,1 +1,68 @@
+export { createServerAdapter, ADAPTER_TYPE, type CreateServerAdapterOptions } from './create-server-adapter.ts';
+export {
+  CONFIG_SCHEMA,
+  PAPERCLIP_MANAGED_KEYS,
+  agentConfigurationDoc,
+  buildAgentConfigurationDoc,
+  formatConfigIssues,
+  getConfigSchema,
+  parseAdapterConfig,
+  type AdapterConfig,
+  type ParseAdapterConfigResult,
+} from './config-schema.ts';
+export type { ConfigIssue } from './schema-builder.ts';
+export type { EnvValue, KeyReference, Toleration } from './kube-values.ts';
+export { LEGACY_KEY_MAPPINGS, type LegacyKeyMapping } from './legacy-config.ts';
+export {
+  decideResume,
+  decodeSessionParams,
+  encodeSessionParams,
+  sessionCodec,
+  type DecodeSessionResult,
+  type ResumeDecision,
+  type SessionMatchTarget,
+  type SessionParams,
+  type SessionVolumeIdentity,
+} from './session-codec.ts';
+export { DEFAULT_PROMPT_TEMPLATE, buildPrompt, joinPromptSections, renderTemplate, renderWakePrompt, type BuiltPrompt, type PromptInput } from './prompt.ts';
+export {
+  DEFAULT_HOME,
+  FILES_MOUNT_PATH,
+  LAUNCH_SCRIPT,
+  SCRATCH_DIR,
+  buildInvocation,
+  buildInvocationMeta,
+  describeEnvVar,
+  resolvePaperclipApiUrl,
+  rewritePaperclipUrl,
+  type BuildInvocationOptions,
+  type BuildInvocationResult,
+  type RunInvocation,
+} from './build-invocation.ts';
+export { chooseRunFailure, mapEarlyFailure, mapRunResult, type BillingInfo, type MapRunResultInput, type RunFailureChoice } from './result-mapping.ts';
+export { ERROR_CODES, claudeErrorCode, describeErrorCode, type ErrorCode, type ErrorFamily } from './error-codes.ts';
+export { MODELS, listModels } from './models.ts';
+export { buildSkillSnapshot, listSkills, syncSkills } from './skills.ts';
+export { REQUIRED_PERMISSIONS, type RequiredPermission } from './permissions.ts';
+export { createExecute, deriveBilling, type ExecuteDependencies } from './execute.ts';
+export { createTestEnvironment, type EnvironmentProbe, type EnvironmentTestDependencies } from './environment-test.ts';
+export { createNodeHostFiles } from './node-host-files.ts';
+export { PaperclipAdapterError } from './paperclip-adapter-error.ts';
+export type {
+  Clock,
+  EnvVarSpec,
+  HostFile,
+  HostFiles,
+  Logger,
+  RunAccumulatorLike,
+  RunFailureLike,
+  RunFile,
+  RunHandle,
+  RunLaunchRequest,
+  RunLauncher,
+  RunOutcomeCode,
+  RunOutcomeLike,
+  RunSummaryLike,
+  TokenUsageLike,
+} from './ports.ts';
 export { VERSION } from './version.ts';

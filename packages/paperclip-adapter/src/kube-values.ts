@@ -208,14 +208,16 @@ export function parseTolerations(raw: unknown, path: string, context: ParseConte
       }
     }
     const { key, operator, value, effect, tolerationSeconds } = item;
-    if (key !== undefined && typeof key !== 'string') ((failed = true), context.issues.push({ path: `${itemPath}.key`, message: 'expected a string' }));
-    if (operator !== undefined && operator !== 'Exists' && operator !== 'Equal') ((failed = true), context.issues.push({ path: `${itemPath}.operator`, message: 'expected Exists or Equal' }));
-    if (value !== undefined && typeof value !== 'string') ((failed = true), context.issues.push({ path: `${itemPath}.value`, message: 'expected a string' }));
-    if (effect !== undefined && effect !== '' && effect !== 'NoSchedule' && effect !== 'PreferNoSchedule' && effect !== 'NoExecute')
-      ((failed = true), context.issues.push({ path: `${itemPath}.effect`, message: 'expected NoSchedule, PreferNoSchedule or NoExecute' }));
-    if (tolerationSeconds !== undefined && !(typeof tolerationSeconds === 'number' && Number.isInteger(tolerationSeconds)))
-      ((failed = true), context.issues.push({ path: `${itemPath}.tolerationSeconds`, message: 'expected an integer (seconds)' }));
-    output.push(item as Toleration);
+    const fail = (field: string, message: string): void => {
+      context.issues.push({ path: `${itemPath}.${field}`, message });
+      failed = true;
+    };
+    if (key !== undefined && typeof key !== 'string') fail('key', 'expected a string');
+    if (operator !== undefined && operator !== 'Exists' && operator !== 'Equal') fail('operator', 'expected Exists or Equal');
+    if (value !== undefined && typeof value !== 'string') fail('value', 'expected a string');
+    if (effect !== undefined && effect !== '' && effect !== 'NoSchedule' && effect !== 'PreferNoSchedule' && effect !== 'NoExecute') fail('effect', 'expected NoSchedule, PreferNoSchedule or NoExecute');
+    if (tolerationSeconds !== undefined && !(typeof tolerationSeconds === 'number' && Number.isInteger(tolerationSeconds))) fail('tolerationSeconds', 'expected an integer (seconds)');
+    output.push(item);
   }
   return failed ? undefined : output;
 }

@@ -188,9 +188,12 @@ export interface RunAccumulatorLike {
 
 // ------------------------------------------------------------------------------------------------ host
 
-/** Time (looked up at call time, so fake timers work). */
+/** Time (the default looks the globals up at call time, so fake timers work). */
 export interface Clock {
+  /** Milliseconds since the epoch. */
   now(): number;
+  setTimeout(callback: () => void, delayMs: number): unknown;
+  clearTimeout(handle: unknown): void;
 }
 
 /** Operational log of the adapter (not the run's log). */

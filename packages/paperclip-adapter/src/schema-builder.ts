@@ -201,7 +201,8 @@ export function describe(raw: unknown): string {
   if (Array.isArray(raw)) return 'an array';
   if (typeof raw === 'string') return raw.length > 40 ? `a string of ${raw.length} characters` : JSON.stringify(raw);
   if (typeof raw === 'object') return 'an object';
-  return `${typeof raw} ${String(raw)}`;
+  if (typeof raw === 'number' || typeof raw === 'boolean' || typeof raw === 'bigint') return `${typeof raw} ${raw}`;
+  return typeof raw;
 }
 
 /** True for a plain object (not an array, not null). */
@@ -223,7 +224,7 @@ export function parseObjectNode<Fields extends Record<string, SchemaNode>>(
   onUnknownKey: (path: string) => void,
 ): InferSchema<ObjectNode<Fields>> {
   const output: Record<string, unknown> = {};
-  for (const [key, child] of Object.entries(node.fields) as [string, SchemaNode][]) {
+  for (const [key, child] of Object.entries<SchemaNode>(node.fields)) {
     const path = prefix ? `${prefix}.${key}` : key;
     const raw = input[key];
     if (child.kind === 'object') {

@@ -1,0 +1,37 @@
+/**
+ * The Kubernetes permissions the adapter uses in the Job namespace, verb by verb, each with its purpose. The same
+ * list is in `deploy/rbac.yaml` (a test keeps the two equal) and the environment test checks each one with a
+ * SelfSubjectAccessReview (allowed to every authenticated user by default, so it needs no rule itself).
+ */
+export interface RequiredPermission {
+  /** API group: `''` for the core group. */
+  group: '' | 'batch' | 'coordination.k8s.io';
+  resource: string;
+  subresource?: string;
+  verb: 'create' | 'get' | 'list' | 'watch' | 'update' | 'patch' | 'delete';
+  /** Why the adapter needs it. */
+  purpose: string;
+}
+
+export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = Object.freeze([
+  { group: 'batch', resource: 'jobs', verb: 'create', purpose: 'create the Job of a run' },
+  { group: 'batch', resource: 'jobs', verb: 'get', purpose: 'read a Job (status, owner uid for the Secret)' },
+  { group: 'batch', resource: 'jobs', verb: 'list', purpose: 'find Jobs of an agent or run by label (adopt after restart, lock holder)' },
+  { group: 'batch', resource: 'jobs', verb: 'watch', purpose: 'follow Job conditions instead of polling' },
+  { group: 'batch', resource: 'jobs', verb: 'patch', purpose: 'set ttlSecondsAfterFinished of a kept failed Job; relabel an adopted Job' },
+  { group: 'batch', resource: 'jobs', verb: 'delete', purpose: 'cancel a run, apply the retention policy' },
+  { group: '', resource: 'pods', verb: 'get', purpose: 'read the pod of a Job (container state, exit code, OOMKilled)' },
+  { group: '', resource: 'pods', verb: 'list', purpose: 'find the pod of a Job by its job-name label' },
+  { group: '', resource: 'pods', verb: 'watch', purpose: 'follow scheduling, image pull and container state' },
+  { group: '', resource: 'pods', subresource: 'log', verb: 'get', purpose: 'stream the claude container output' },
+  { group: '', resource: 'secrets', verb: 'create', purpose: 'create the per-run Secret (prompt, run token, files), owned by the Job' },
+  { group: '', resource: 'secrets', verb: 'get', purpose: 'check that the model API key Secret exists (environment test)' },
+  { group: '', resource: 'secrets', verb: 'delete', purpose: 'remove the per-run Secret when the Job could not be created' },
+  { group: '', resource: 'events', verb: 'list', purpose: 'name the reason of a failure (FailedScheduling, FailedMount, quota)' },
+  { group: '', resource: 'events', verb: 'watch', purpose: 'notice failure events while waiting for the pod' },
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'create', purpose: "take an agent's run lock" },
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'get', purpose: 'read the lock holder' },
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', purpose: 'renew or take over an expired lock' },
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'delete', purpose: 'release the lock when the run ends' },
+  { group: '', resource: 'persistentvolumeclaims', verb: 'get', purpose: 'check that the session volume claim exists (environment test)' },
+]);
