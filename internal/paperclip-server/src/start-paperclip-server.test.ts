@@ -160,7 +160,10 @@ describe('a real Paperclip server', { timeout: 300_000 }, () => {
     expect(events.map((event) => event.eventType)).toContain('lifecycle');
     const runs = await client.listCompanyRuns(company.id, { agentId: agent.id, limit: 5 });
     expect(runs.map((item) => item.id)).toContain(run.id);
-    expect(await client.getRuntimeState(agent.id)).toMatchObject({ agentId: agent.id, lastRunId: run.id });
+    // The runtime state is updated just after the run row turns terminal.
+    await expect
+      .poll(() => client.getRuntimeState(agent.id), { timeout: 10_000 })
+      .toMatchObject({ agentId: agent.id, lastRunId: run.id });
     expect(Array.isArray(await client.getTaskSessions(agent.id))).toBe(true);
     expect(await client.getSkills(agent.id)).toMatchObject({ supported: false });
   });
@@ -199,9 +202,17 @@ describe('a real Paperclip server', { timeout: 300_000 }, () => {
   });
 });
 
-describe('stop after the node process was SIGKILLed', { timeout: 300_000 }, () => {
-  it('stops the orphaned embedded PostgreSQL by its postmaster pid', async () => {
-    const server = await startPaperclipServer();
+describe('two servers side by side, one SIGKILLed', { timeout: 300_000 }, () => {
+  it('run on distinct free ports, and stop stops the orphaned embedded PostgreSQL by its postmaster pid', async () => {
+    const install = await ensurePaperclipInstalled();
+    const [server, neighbour] = await Promise.all([
+      startPaperclipServer({ install }),
+      startPaperclipServer({ install }),
+    ]);
+    await using _neighbour = neighbour;
+    expect(new Set([server.port, server.databasePort, neighbour.port, neighbour.databasePort]).size).toBe(4);
+    expect((await createPaperclipClient(neighbour.apiUrl).health()).status).toBe('ok');
+
     const before = server.processes();
     const postmaster = before.find((item) => item.command.includes(`-p ${server.databasePort}`));
     expect(postmaster).toBeDefined();
@@ -216,5 +227,8 @@ describe('stop after the node process was SIGKILLed', { timeout: 300_000 }, () =
     expect(report.forced.map((item) => item.pid)).toContain(postmaster!.pid);
     expect(before.filter(isRunning)).toEqual([]);
     expect(await isPortFree(server.databasePort)).toBe(true);
+    // The neighbour is untouched.
+    expect((await createPaperclipClient(neighbour.apiUrl).health()).status).toBe('ok');
+    expect(neighbour.processes().length).toBeGreaterThan(1);
   });
 });

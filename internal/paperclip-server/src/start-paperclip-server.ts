@@ -125,6 +125,7 @@ export async function startPaperclipServer(options: StartPaperclipServerOptions 
     DO_NOT_TRACK: '1',
     PAPERCLIP_UPDATE_CHECK: '0',
     NO_COLOR: '1',
+    FORCE_COLOR: '0',
     PORT: String(port),
     ...options.env,
   };
@@ -214,7 +215,7 @@ export async function startPaperclipServer(options: StartPaperclipServerOptions 
     });
     await verifyRuntimeInfo(instanceDir, nodeProcess.pid, port, logFile);
   } catch (error) {
-    await stop({ keepDataDir: true }).catch(() => undefined);
+    await stop().catch(() => undefined);
     throw error;
   }
   const startDurationMs = Math.round(performance.now() - started);
