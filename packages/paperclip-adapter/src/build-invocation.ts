@@ -14,6 +14,8 @@ import { buildPrompt, type BuiltPrompt } from './prompt.ts';
 import { isRecord } from './schema-builder.ts';
 import { decideResume, type ResumeDecision, type SessionMatchTarget, type SessionVolumeIdentity } from './session-codec.ts';
 
+/** Label every agent pod carries (the NetworkPolicy in deploy/ selects on it). */
+export const AGENT_POD_LABEL = 'claude-k8s.io/agent-pod';
 /** Where the per-run Secret is mounted in the claude container. */
 export const FILES_MOUNT_PATH = '/run/ck8s/files';
 /** HOME of the agent when the session volume is mounted as `home` (and without a session volume). */
@@ -216,7 +218,7 @@ export async function buildInvocation(ctx: AdapterExecutionContext, config: Adap
   const namespace = config.namespace ?? options.defaultNamespace;
   const claimName = config.sessionVolume.claimName ?? null;
   const homePath = config.sessionVolume.mountAs === 'home' || claimName === null ? DEFAULT_HOME : config.sessionVolume.mountAs.replace(/\/+$/, '');
-  const cwd = config.cwd ?? `${homePath}/workspace`;
+  const cwd = config.cwd ?? `${homePath}/workspaces/${ctx.agent.id.replace(/[^A-Za-z0-9._-]/g, '-')}`;
   const sessionVolume: SessionVolumeIdentity | null = claimName === null ? null : { namespace, claimName, mountPath: homePath };
 
   // Host files: instructions and skills.
@@ -372,7 +374,7 @@ export async function buildInvocation(ctx: AdapterExecutionContext, config: Adap
       affinity: config.affinity ?? null,
       runtimeClassName: config.runtimeClassName ?? null,
       priorityClassName: config.priorityClassName ?? null,
-      labels: config.labels,
+      labels: { ...config.labels, [AGENT_POD_LABEL]: 'true' },
       annotations: config.annotations,
       podSpecPatch: config.podSpecPatch ?? null,
     },

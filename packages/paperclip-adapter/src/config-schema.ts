@@ -129,7 +129,7 @@ export const CONFIG_SCHEMA = object({
   }),
   cwd: string({
     label: 'Working directory',
-    hint: 'Absolute path inside the pod. Empty: <HOME>/workspace. Paths of the Paperclip host are not used: the pod has its own filesystem.',
+    hint: 'Absolute path inside the pod. Empty: <HOME>/workspaces/<agent id>. Paths of the Paperclip host are not used: the pod has its own filesystem.',
     group: 'Prompt',
     check: checkAbsolutePath,
   }),

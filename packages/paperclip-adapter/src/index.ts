@@ -26,6 +26,7 @@ export {
 } from './session-codec.ts';
 export { DEFAULT_PROMPT_TEMPLATE, buildPrompt, joinPromptSections, renderTemplate, renderWakePrompt, type BuiltPrompt, type PromptInput } from './prompt.ts';
 export {
+  AGENT_POD_LABEL,
   DEFAULT_HOME,
   FILES_MOUNT_PATH,
   LAUNCH_SCRIPT,
