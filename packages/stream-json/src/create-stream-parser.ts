@@ -4,9 +4,21 @@ import { parseJsonLine } from './parse-line.ts';
 import type { StreamEvent } from './stream-event.ts';
 import { translateMessage } from './translate-message.ts';
 
+/** Options of {@link createStreamParser}. */
+export interface StreamParserOptions {
+  /**
+   * Receive each event as soon as its line is parsed, instead of in the arrays `push` and `end` return (they are
+   * then always empty). Saves the per-chunk array and lets each parsed line be garbage right away.
+   */
+  onEvent?: (event: StreamEvent) => void;
+}
+
 /** Incremental parser: chunks in, events out. */
 export interface StreamParser {
-  /** Feed one chunk (text, or UTF-8 bytes split anywhere). Returns the events of the lines it completed. */
+  /**
+   * Feed one chunk (text, or UTF-8 bytes split anywhere). Returns the events of the lines it completed (an empty
+   * array when an `onEvent` callback was given).
+   */
   push(chunk: StreamChunk): StreamEvent[];
   /**
    * End of input. Returns the events of a final line that had no newline: parsed normally when it is complete
@@ -20,14 +32,17 @@ export interface StreamParser {
 }
 
 /** Creates a {@link StreamParser}: chunks → lines → JSON values → typed events, all pure. */
-export function createStreamParser(): StreamParser {
+export function createStreamParser(options: StreamParserOptions = {}): StreamParser {
   let splitter = createLineSplitter();
   let lineNumber = 0;
   let parseErrorCount = 0;
   let out: StreamEvent[] = [];
-  const emit = (event: StreamEvent): void => {
-    out.push(event);
-  };
+  const onEvent = options.onEvent;
+  const emit =
+    onEvent ??
+    ((event: StreamEvent): void => {
+      out.push(event);
+    });
   const onLine = (line: string): void => {
     handleLine(line, false);
   };
@@ -37,7 +52,7 @@ export function createStreamParser(): StreamParser {
     if (parsed.success === true) translateMessage(parsed.value, lineNumber, emit);
     else if (parsed.success === false) {
       parseErrorCount++;
-      out.push(parsed.error);
+      emit(parsed.error);
     }
   }
   return {

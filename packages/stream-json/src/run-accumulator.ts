@@ -19,11 +19,11 @@ export interface RunSummary {
   failure: RunFailure | null;
   /** The last session id seen (`--resume` keeps it; an unknown resume target reports the requested id). */
   sessionId: string | null;
-  /** Every distinct session id seen, in order of appearance. */
+  /** Every distinct session id seen, in order of appearance (at most the last 100). */
   sessionIds: string[];
   /** The model of the last `system/init` (or of the first real assistant message). */
   model: string | null;
-  /** Every distinct model seen (init, messages, usage keys); `<synthetic>` error messages are left out. */
+  /** Every distinct model seen (init, messages, usage keys; at most the last 100); `<synthetic>` is left out. */
   models: string[];
   /** True when a `result` line was seen. */
   hasResult: boolean;
@@ -41,13 +41,15 @@ export interface RunSummary {
   lastAssistantText: string | null;
   /** The run's answer: the result text when not empty, else the last main-agent assistant text. */
   summary: string | null;
-  /** `errors` of all results, in order, without repeats. */
+  /** `errors` of all results, in order, without repeats (at most the last 100). */
   errors: string[];
-  /** The CLI's synthetic API-error messages. */
+  /** Number of the CLI's synthetic API-error messages. */
+  apiErrorCount: number;
+  /** The CLI's synthetic API-error messages (the last 100). */
   apiErrors: { text: string; status: number | null; errorType: string | null; error: string | null }[];
   /** Number of `api_retry` lines. */
   apiRetryCount: number;
-  /** Permission denials of the last result (or from `permission_denied` lines when there is no result). */
+  /** Permission denials of the last result (else the last 100 `permission_denied` lines). */
   permissionDenials: PermissionDenial[];
   /** `num_turns` of the last result. */
   numTurns: number | null;
@@ -107,6 +109,8 @@ export interface RunAccumulator {
 
 const STDERR_LIMIT = 64 * 1024;
 const PARSE_ERROR_LIMIT = 20;
+/** Lists kept by the accumulator hold at most this many entries (the latest), so memory stays flat on any input. */
+const LIST_LIMIT = 100;
 
 function zeroUsage(): TokenUsage {
   return { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 };
@@ -135,6 +139,7 @@ export function createRunAccumulator(): RunAccumulator {
   const errors: string[] = [];
   const apiErrors: RunSummary['apiErrors'] = [];
   let apiRetryCount = 0;
+  let apiErrorCount = 0;
   const deniedFromLines: PermissionDenial[] = [];
   let streamStopReason: string | null = null;
   const usage = zeroUsage();
@@ -148,16 +153,24 @@ export function createRunAccumulator(): RunAccumulator {
   let stderr = '';
 
   function seeSession(id: string | null): void {
-    if (id !== null && sessionIds.at(-1) !== id && !sessionIds.includes(id)) sessionIds.push(id);
+    if (id === null || sessionIds.at(-1) === id || sessionIds.includes(id)) return;
+    if (sessionIds.length >= LIST_LIMIT) sessionIds.shift();
+    sessionIds.push(id);
   }
   function seeModel(model: string | null): void {
-    if (model !== null && model !== '<synthetic>' && !models.includes(model)) models.push(model);
+    if (model === null || model === '<synthetic>' || models.includes(model)) return;
+    if (models.length >= LIST_LIMIT) models.shift();
+    models.push(model);
   }
   function addResult(event: ResultEvent): void {
     resultCount++;
     lastResult = event;
     seeSession(event.sessionId);
-    for (const error of event.errors) if (!errors.includes(error)) errors.push(error);
+    for (const error of event.errors) {
+      if (errors.includes(error)) continue;
+      if (errors.length >= LIST_LIMIT) errors.shift();
+      errors.push(error);
+    }
     const since = event.modelUsageSinceLastResult;
     if (since !== null && Object.keys(since).length > 0) {
       for (const [model, entry] of Object.entries(since)) {
@@ -196,12 +209,15 @@ export function createRunAccumulator(): RunAccumulator {
           if (event.parentToolUseId === null) lastAssistantText = event.text;
           return;
         case 'api-error':
+          apiErrorCount++;
+          if (apiErrors.length >= LIST_LIMIT) apiErrors.shift();
           apiErrors.push({ text: event.text, status: event.status, errorType: event.errorType, error: event.error });
           return;
         case 'api-retry':
           apiRetryCount++;
           return;
         case 'permission-denied':
+          if (deniedFromLines.length >= LIST_LIMIT) deniedFromLines.shift();
           deniedFromLines.push({ toolName: event.toolName, toolUseId: event.toolUseId, toolInput: undefined });
           return;
         case 'stream-event':
@@ -268,6 +284,7 @@ export function createRunAccumulator(): RunAccumulator {
         lastAssistantText,
         summary: summaryText,
         errors: facts.errors,
+        apiErrorCount,
         apiErrors: facts.apiErrors,
         apiRetryCount,
         permissionDenials: result !== null ? [...result.permissionDenials] : [...deniedFromLines],
