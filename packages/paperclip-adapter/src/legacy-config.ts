@@ -23,14 +23,14 @@ export const LEGACY_KEY_MAPPINGS: readonly LegacyKeyMapping[] = [
   { key: 'workspaceMountPath', mapsTo: 'sessionVolume.mountAs', note: 'the mount path, which also becomes HOME' },
   { key: 'secretRef', mapsTo: 'anthropicApiKeySecret.name', note: 'the Secret is now actually used: its ANTHROPIC_API_KEY key is given to claude by reference' },
   { key: 'args', mapsTo: 'extraArgs', note: 'same list' },
-  { key: 'enableDocker', mapsTo: null, note: 'no privileged Docker-in-Docker sidecar; add a sidecar through podSpecPatch if you must' },
-  { key: 'dockerImage', mapsTo: null, note: 'ignored (no Docker sidecar)' },
-  { key: 'dockerCpuLimit', mapsTo: null, note: 'ignored (no Docker sidecar)' },
-  { key: 'dockerMemoryLimit', mapsTo: null, note: 'ignored (no Docker sidecar)' },
-  { key: 'secretsNamespace', mapsTo: null, note: 'ignored (it was never used); Secrets are read from the Job namespace' },
-  { key: 'providers', mapsTo: null, note: 'providers.anthropic.accounts (ccrotate account pools) is not supported; use anthropicApiKeySecret' },
-  { key: 'enableRtk', mapsTo: null, note: 'ignored (removed in the predecessor 0.2.0)' },
-  { key: 'rtkMaxOutputBytes', mapsTo: null, note: 'ignored (removed in the predecessor 0.2.0)' },
+  { key: 'enableDocker', mapsTo: null, note: 'ignored: there is no privileged Docker-in-Docker sidecar; add a sidecar through podSpecPatch if you must' },
+  { key: 'dockerImage', mapsTo: null, note: 'ignored: there is no Docker sidecar' },
+  { key: 'dockerCpuLimit', mapsTo: null, note: 'ignored: there is no Docker sidecar' },
+  { key: 'dockerMemoryLimit', mapsTo: null, note: 'ignored: there is no Docker sidecar' },
+  { key: 'secretsNamespace', mapsTo: null, note: 'ignored: it was never used; Secrets are read from the Job namespace' },
+  { key: 'providers', mapsTo: null, note: 'ignored: providers.anthropic.accounts (ccrotate account pools) is not supported; use anthropicApiKeySecret' },
+  { key: 'enableRtk', mapsTo: null, note: 'ignored: it was removed in the predecessor 0.2.0' },
+  { key: 'rtkMaxOutputBytes', mapsTo: null, note: 'ignored: it was removed in the predecessor 0.2.0' },
   { key: 'command', mapsTo: null, note: 'ignored: the image provides claude' },
   { key: 'engine', mapsTo: null, note: 'ignored: this adapter always runs the CLI with stream-json output' },
   { key: 'chrome', mapsTo: null, note: 'ignored: no browser in the pod' },
@@ -130,7 +130,7 @@ export function normalizeLegacyConfig(input: Record<string, unknown>): Normalize
         mapped(mapping.key, 'extraArgs', value);
         break;
       default:
-        warnings.push(`${mapping.key}: no longer supported, ignored (${mapping.note})`);
+        warnings.push(`${mapping.key}: no longer supported, ${mapping.note}`);
     }
   }
   return { config, warnings };

@@ -1,0 +1,268 @@
+/**
+ * Test doubles of the adapter's ports: a launcher that replays recorded transcripts, a minimal stream-json
+ * accumulator (the real one is @claude-k8s/stream-json, wired later), in-memory host files, a manual clock, and a
+ * Paperclip execution context that records every callback in order.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { AdapterExecutionContext, AdapterInvocationMeta } from '@paperclipai/adapter-utils';
+import type { Clock, HostFile, HostFiles, RunAccumulatorLike, RunHandle, RunLaunchRequest, RunLauncher, RunOutcomeLike, RunSummaryLike } from '../src/index.ts';
+
+const fixtures = fileURLToPath(new URL('../src/__fixtures__/', import.meta.url));
+
+/** A recorded transcript: stdout text and exit code. */
+export function loadTranscript(name: string): { stdout: string; exitCode: number } {
+  return { stdout: readFileSync(`${fixtures}${name}.jsonl`, 'utf8'), exitCode: Number(readFileSync(`${fixtures}${name}.exitcode`, 'utf8').trim()) };
+}
+
+/** Splits text into chunks of `size` characters (never line-aligned on purpose). */
+export function chunk(text: string, size: number): string[] {
+  const chunks: string[] = [];
+  for (let index = 0; index < text.length; index += size) chunks.push(text.slice(index, index + size));
+  return chunks;
+}
+
+/** One scripted attempt of the fake launcher. */
+export interface ScriptedAttempt {
+  /** Transcript to replay, or raw stdout. */
+  transcript?: string;
+  stdout?: string;
+  /** Outcome; default: `succeeded` for exit 0, `exit-code` otherwise. */
+  outcome?: Partial<RunOutcomeLike>;
+  /** Reject `start` with this error. */
+  startError?: Error;
+  /** Wait for the abort signal before ending (then report `cancelled`). */
+  waitForAbort?: boolean;
+  /** Never settle on its own (for watchdog tests). */
+  hang?: boolean;
+}
+
+/** A launcher that replays scripted attempts in order and records the requests. */
+export function createFakeLauncher(attempts: ScriptedAttempt[]): RunLauncher & { requests: RunLaunchRequest[]; cancelled: string[] } {
+  const requests: RunLaunchRequest[] = [];
+  const cancelled: string[] = [];
+  return {
+    requests,
+    cancelled,
+    start(request) {
+      requests.push(request);
+      const script = attempts[requests.length - 1];
+      if (script === undefined) return Promise.reject(new Error('no scripted attempt left'));
+      if (script.startError !== undefined) return Promise.reject(script.startError);
+      const jobName = `run-${request.runId.slice(0, 8)}-${request.attempt}`;
+      const namespace = request.target.namespace;
+      let cancelCalled: (() => void) | null = null;
+      const cancelledPromise = new Promise<void>((resolve) => {
+        cancelCalled = resolve;
+      });
+      const outcome = (async (): Promise<RunOutcomeLike> => {
+        const recorded = script.transcript === undefined ? null : loadTranscript(script.transcript);
+        const stdout = script.stdout ?? recorded?.stdout ?? '';
+        for (const piece of chunk(stdout, 97)) await request.onOutput(piece);
+        if (script.hang === true) {
+          await cancelledPromise;
+          return { code: 'cancelled', jobName, namespace };
+        }
+        if (script.waitForAbort === true) {
+          await new Promise<void>((resolve) => {
+            if (request.signal.aborted) resolve();
+            else request.signal.addEventListener('abort', () => resolve(), { once: true });
+          });
+          return { code: 'cancelled', signal: 'SIGTERM', exitCode: null, jobName, namespace, cancelledAt: '2026-11-24T15:00:00.000Z' };
+        }
+        const exitCode = recorded?.exitCode ?? 0;
+        return { code: exitCode === 0 ? 'succeeded' : 'exit-code', exitCode, jobName, namespace, ...script.outcome };
+      })();
+      const handle: RunHandle = {
+        jobName,
+        namespace,
+        outcome,
+        cancel(reason) {
+          cancelled.push(reason);
+          cancelCalled?.();
+          return Promise.resolve();
+        },
+      };
+      return Promise.resolve(handle);
+    },
+  };
+}
+
+interface ResultLine {
+  type?: string;
+  subtype?: string;
+  is_error?: boolean;
+  result?: string;
+  session_id?: string;
+  model?: string;
+  total_cost_usd?: number;
+  num_turns?: number;
+  errors?: string[];
+  terminal_reason?: string;
+  api_error_status?: number;
+  usage?: { input_tokens?: number; output_tokens?: number; cache_creation_input_tokens?: number; cache_read_input_tokens?: number };
+}
+
+/** A deliberately small stream-json accumulator for tests (classification of the fixtures used here only). */
+export function createFakeAccumulator(): RunAccumulatorLike & { chunks: string[] } {
+  const chunks: string[] = [];
+  return {
+    chunks,
+    push(piece) {
+      chunks.push(piece);
+    },
+    finish(exit) {
+      const lines = chunks
+        .join('')
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => {
+          try {
+            return JSON.parse(line) as ResultLine;
+          } catch {
+            return {} as ResultLine;
+          }
+        });
+      const init = lines.find((line) => line.type === 'system' && line.subtype === 'init');
+      const result = lines.findLast((line) => line.type === 'result');
+      const summary: RunSummaryLike = {
+        sessionId: result?.session_id ?? init?.session_id ?? null,
+        model: init?.model ?? null,
+        hasResult: result !== undefined,
+        isError: result?.is_error ?? true,
+        resultSubtype: result?.subtype ?? null,
+        resultText: result?.result ?? null,
+        summary: result?.result ?? null,
+        errors: result?.errors ?? [],
+        usage: {
+          inputTokens: result?.usage?.input_tokens ?? 0,
+          outputTokens: result?.usage?.output_tokens ?? 0,
+          cacheCreationInputTokens: result?.usage?.cache_creation_input_tokens ?? 0,
+          cacheReadInputTokens: result?.usage?.cache_read_input_tokens ?? 0,
+        },
+        costUsd: result?.total_cost_usd ?? null,
+        numTurns: result?.num_turns ?? null,
+        terminalReason: result?.terminal_reason ?? null,
+        failure: null,
+      };
+      const message = result?.errors?.[0] ?? result?.result ?? 'no result';
+      if (result === undefined) summary.failure = { code: 'truncated-stream', hint: 'h', message: `the output ended without a result line (exit ${exit.exitCode})` };
+      else if (result.is_error === true) {
+        const code = /No conversation found/.test(message)
+          ? 'unknown-session'
+          : result.subtype === 'error_max_turns'
+            ? 'max-turns'
+            : result.api_error_status === 401
+              ? 'authentication'
+              : result.api_error_status === 529
+                ? 'overloaded'
+                : 'execution-error';
+        summary.failure = { code, hint: 'h', message };
+      }
+      return summary;
+    },
+  };
+}
+
+/** In-memory host files. */
+export function createMemoryHostFiles(files: Record<string, string>): HostFiles & { reads: string[] } {
+  const reads: string[] = [];
+  const encoder = new TextEncoder();
+  return {
+    reads,
+    readFile(path) {
+      reads.push(path);
+      const content = files[path];
+      return content === undefined ? Promise.reject(new Error(`ENOENT: ${path}`)) : Promise.resolve(encoder.encode(content));
+    },
+    readDirectory(path) {
+      reads.push(path);
+      const prefix = `${path.replace(/\/+$/, '')}/`;
+      const entries: HostFile[] = Object.entries(files)
+        .filter(([name]) => name.startsWith(prefix))
+        .map(([name, content]) => ({ path: name.slice(prefix.length), content: encoder.encode(content) }));
+      return entries.length === 0 ? Promise.reject(new Error(`ENOENT: ${path}`)) : Promise.resolve(entries);
+    },
+  };
+}
+
+/** A clock whose timers run only when `advance` is called. */
+export function createManualClock(start = Date.parse('2026-11-24T15:00:00.000Z')): Clock & { advance(ms: number): void } {
+  let now = start;
+  let nextId = 1;
+  const timers = new Map<number, { at: number; callback: () => void }>();
+  return {
+    now: () => now,
+    setTimeout(callback, delayMs) {
+      const id = nextId++;
+      timers.set(id, { at: now + delayMs, callback });
+      return id;
+    },
+    clearTimeout(handle) {
+      timers.delete(handle as number);
+    },
+    advance(ms) {
+      now += ms;
+      for (const [id, timer] of [...timers]) {
+        if (timer.at <= now) {
+          timers.delete(id);
+          timer.callback();
+        }
+      }
+    },
+  };
+}
+
+/** A recorded callback of the fake context. */
+export type CallbackRecord =
+  | { kind: 'cancellation-ready' }
+  | { kind: 'dispatch' }
+  | { kind: 'meta'; meta: AdapterInvocationMeta }
+  | { kind: 'log'; stream: 'stdout' | 'stderr'; chunk: string }
+  | { kind: 'event'; message: string };
+
+/** A Paperclip execution context that records callbacks in order. */
+export function createFakeContext(overrides: Partial<AdapterExecutionContext> & { configOverrides?: Record<string, unknown> } = {}): AdapterExecutionContext & { records: CallbackRecord[]; controller: AbortController } {
+  const records: CallbackRecord[] = [];
+  const controller = new AbortController();
+  const { configOverrides, ...rest } = overrides;
+  const context: AdapterExecutionContext & { records: CallbackRecord[]; controller: AbortController } = {
+    records,
+    controller,
+    runId: '5d0c5a8e-1111-4222-8333-444455556666',
+    agent: { id: 'agent-1', companyId: 'company-1', name: 'Builder', adapterType: 'claude_k8s', adapterConfig: {} },
+    runtime: { sessionId: null, sessionParams: null, sessionDisplayId: null, taskKey: 'issue-1' },
+    config: {
+      image: 'registry.example/claude:2.1.331',
+      namespace: 'agents',
+      paperclipApiUrl: 'http://paperclip.paperclip.svc:3100',
+      anthropicApiKeySecret: { name: 'anthropic-api-key' },
+      sessionVolume: { claimName: 'claude-sessions' },
+      ...configOverrides,
+    },
+    context: { wakeReason: 'issue_assigned', taskId: 'issue-1', paperclipTaskMarkdown: '# Task\n\nDo the thing.' },
+    authToken: 'eyJhbGciOiJIUzI1NiJ9.run-token.signature',
+    signal: controller.signal,
+    onCancellationReady: () => {
+      records.push({ kind: 'cancellation-ready' });
+      return Promise.resolve();
+    },
+    onDispatch: () => {
+      records.push({ kind: 'dispatch' });
+    },
+    onMeta: (meta) => {
+      records.push({ kind: 'meta', meta });
+      return Promise.resolve();
+    },
+    onLog: async (stream, piece) => {
+      await Promise.resolve();
+      records.push({ kind: 'log', stream, chunk: piece });
+    },
+    onEvent: (event) => {
+      records.push({ kind: 'event', message: event.message ?? '' });
+      return Promise.resolve();
+    },
+    ...rest,
+  };
+  return context;
+}
