@@ -46,7 +46,7 @@ function createFloor(): { push(chunk: Uint8Array): void; readonly parsed: number
   return {
     push(chunk) {
       const text = decoder.decode(chunk, { stream: true });
-      let start = 0;
+      let start: number;
       let newline = text.indexOf('\n');
       if (newline === -1) {
         carry += text;

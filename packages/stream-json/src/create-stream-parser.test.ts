@@ -54,6 +54,15 @@ describe('createStreamParser', () => {
     expect(cut.end()).toMatchObject([{ type: 'parse-error', lineNumber: 2, reason: 'truncated', line: '{"type":"assis' }]);
   });
 
+  it('delivers events to onEvent as lines complete (push/end then return nothing)', () => {
+    const seen: string[] = [];
+    const parser = createStreamParser({ onEvent: (event) => seen.push(`${event.type}@${event.lineNumber}`) });
+    expect(parser.push(`${init}\nbad\n{"type":"result"}`)).toEqual([]);
+    expect(seen).toEqual(['session-init@1', 'parse-error@2']);
+    expect(parser.end()).toEqual([]);
+    expect(seen).toEqual(['session-init@1', 'parse-error@2', 'result@3']);
+  });
+
   it('passes unknown types, subtypes and content blocks through', () => {
     const events = [
       ...parseLine('{"type":"hook_event","x":1}'),
