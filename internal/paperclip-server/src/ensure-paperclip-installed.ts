@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { PaperclipServerError } from './paperclip-server-error.ts';
 import { DEFAULT_PAPERCLIP_VERSION, defaultPaperclipCacheDir, resolveNode24 } from './repo-paths.ts';
-import { assertReadableBy, resolveServerUser, runAsUser, type ServiceUser } from './service-user.ts';
+import { ensureReadableCopy } from './readable-copy.ts';
+import { resolveServerUser, runAsUser, type ServiceUser } from './service-user.ts';
 
 const execFileAsync = promisify(execFile);
 const MARKER = '.ck8s-install.json';
@@ -31,7 +32,12 @@ export interface PaperclipInstall {
   version: string;
   /** The npm prefix: `<cacheDir>/<version>`. */
   dir: string;
-  /** `<dir>/node_modules/paperclipai/dist/index.js`, the CLI run with `node <entry> onboard ...`. */
+  /**
+   * Where the server runs it from: `dir` itself, or a hard-linked copy under `/var/tmp/ck8s-paperclip` when the server
+   * user cannot traverse to `dir` (a checkout under a private home directory).
+   */
+  runDir: string;
+  /** `<runDir>/node_modules/paperclipai/dist/index.js`, the CLI run with `node <entry> onboard ...`. */
   entry: string;
   /** Directory of the embedded PostgreSQL binaries (`postgres`, `initdb`, `pg_ctl`). */
   postgresBinDir: string;
@@ -70,14 +76,11 @@ export async function ensurePaperclipInstalled(
 
   const existing = await readMarker(dir);
   if (existing && existsSync(entryOf(dir))) {
-    const postgresBinDir = await findPostgresBinDir(dir);
-    const postgresVersion = await verifyInstall(dir, postgresBinDir, user);
+    const verified = await verifyInstall(dir, version, user);
     return {
       version,
       dir,
-      entry: entryOf(dir),
-      postgresBinDir,
-      postgresVersion,
+      ...verified,
       cached: true,
       installDurationMs: existing.installDurationMs,
       sizeBytes: existing.sizeBytes,
@@ -129,8 +132,8 @@ export async function ensurePaperclipInstalled(
     throw error;
   }
 
-  const postgresBinDir = await findPostgresBinDir(dir);
-  const postgresVersion = await verifyInstall(dir, postgresBinDir, user);
+  const verified = await verifyInstall(dir, version, user);
+  const { postgresVersion } = verified;
   const installDurationMs = Math.round(performance.now() - started);
   const sizeBytes = await diskUsage(dir);
   const marker: InstallMarker = { version, installedAt: new Date().toISOString(), installDurationMs, sizeBytes };
@@ -141,9 +144,7 @@ export async function ensurePaperclipInstalled(
   return {
     version,
     dir,
-    entry: entryOf(dir),
-    postgresBinDir,
-    postgresVersion,
+    ...verified,
     cached: false,
     installDurationMs,
     sizeBytes,
@@ -228,8 +229,13 @@ async function findPostgresBinDir(prefix: string): Promise<string> {
   );
 }
 
-async function verifyInstall(dir: string, postgresBinDir: string, user: ServiceUser): Promise<string> {
-  await assertReadableBy(user, entryOf(dir), 'paperclip install');
+async function verifyInstall(
+  dir: string,
+  version: string,
+  user: ServiceUser,
+): Promise<{ runDir: string; entry: string; postgresBinDir: string; postgresVersion: string }> {
+  const runDir = await ensureReadableCopy(dir, { user, hardlink: true, cacheKey: version });
+  const postgresBinDir = await findPostgresBinDir(runDir);
   const versions: string[] = [];
   for (const binary of ['postgres', 'initdb']) {
     try {
@@ -242,7 +248,7 @@ async function verifyInstall(dir: string, postgresBinDir: string, user: ServiceU
       );
     }
   }
-  return versions[0] ?? '';
+  return { runDir, entry: entryOf(runDir), postgresBinDir, postgresVersion: versions[0] ?? '' };
 }
 
 async function diskUsage(dir: string): Promise<number> {

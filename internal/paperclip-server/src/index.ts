@@ -35,6 +35,8 @@ export {
 } from './service-user.ts';
 export type { ServiceUser } from './service-user.ts';
 export { findFreePort, isPortFree } from './ports.ts';
+export { ensureReadableCopy, DEFAULT_MIRROR_ROOT } from './readable-copy.ts';
+export type { EnsureReadableCopyOptions } from './readable-copy.ts';
 export { isRunning } from './processes.ts';
 export type { TrackedProcess } from './processes.ts';
 export { DEFAULT_PAPERCLIP_VERSION, defaultArtifactsDir, defaultPaperclipCacheDir } from './repo-paths.ts';

@@ -2,11 +2,12 @@ import { execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensurePaperclipInstalled, type PaperclipInstall } from './ensure-paperclip-installed.ts';
 import { PaperclipServerError, PortInUseError } from './paperclip-server-error.ts';
 import { findFreePort, isPortFree } from './ports.ts';
+import { ensureReadableCopy } from './readable-copy.ts';
 import {
   describeProcess,
   isRunning,
@@ -98,7 +99,14 @@ export async function startPaperclipServer(options: StartPaperclipServerOptions 
   const user = await resolveServerUser(options.user ?? DEFAULT_SERVICE_USER);
   const install =
     options.install ?? (await ensurePaperclipInstalled({ version: options.version, cacheDir: options.cacheDir, user }));
-  const nodePath = options.nodePath ?? resolveNode24();
+  // A toolchain under a non-traversable home (CI runners) is not reachable by the server user: run a hard-linked copy.
+  const nodeSource = options.nodePath ?? resolveNode24();
+  const nodeDir = await ensureReadableCopy(dirname(nodeSource), {
+    user,
+    hardlink: true,
+    cacheKey: `node-${process.versions.node}`,
+  });
+  const nodePath = join(nodeDir, basename(nodeSource));
 
   const port = await claimPort(options.port, 'paperclip http');
   let databasePort = await claimPort(options.databasePort, 'embedded postgres');
