@@ -85,6 +85,11 @@ function str(value: unknown): string | null {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
 }
 
+/** Code-unit order: deterministic across locales (file order feeds the bundle hash). */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function sha256(...parts: (string | Uint8Array)[]): string {
   const hash = createHash('sha256');
   for (const part of parts) {
@@ -163,7 +168,7 @@ function readRuntimeSkills(rawConfig: Record<string, unknown>, notes: string[]):
     }
     skills.push({ key, runtimeName, source });
   }
-  return skills.sort((a, b) => a.runtimeName.localeCompare(b.runtimeName));
+  return skills.sort((a, b) => compareText(a.runtimeName, b.runtimeName));
 }
 
 function paperclipEnv(ctx: AdapterExecutionContext, apiUrl: string, cwd: string): EnvVarSpec[] {
@@ -241,7 +246,7 @@ export async function buildInvocation(ctx: AdapterExecutionContext, config: Adap
     } catch (error) {
       return { success: false, code: 'adapter_host_file_unreadable', message: `read skill ${skill.key} at ${skill.source}: ${error instanceof Error ? error.message : String(error)}` };
     }
-    const sorted = [...entries].sort((a, b) => a.path.localeCompare(b.path));
+    const sorted = [...entries].sort((a, b) => compareText(a.path, b.path));
     for (const [fileIndex, entry] of sorted.entries()) {
       const relative = entry.path.split('/').filter((segment) => segment !== '' && segment !== '.' && segment !== '..').join('/');
       if (relative === '') continue;
