@@ -28,6 +28,9 @@ cpid="" nsref=""
 cleanup() {
   local rc=$? p left=0
   if [[ -n $cpid ]] && kill -0 "$cpid" 2>/dev/null; then
+    # Tasks still running (e.g. after a failed check): kill and delete them through containerd first.
+    for p in $(c tasks ls -q 2>/dev/null); do c tasks kill -s SIGKILL "$p" >/dev/null 2>&1 || true; done
+    for p in $(c containers ls -q 2>/dev/null); do c tasks delete -f "$p" >/dev/null 2>&1 || true; c containers rm "$p" >/dev/null 2>&1 || true; done
     kill -TERM "$cpid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$cpid" 2>/dev/null && kill -KILL "$cpid" 2>/dev/null || true
@@ -41,6 +44,11 @@ cleanup() {
     done
     [[ $left == 1 ]] && sleep 0.5
   fi
+  # Container processes (other mount namespaces) left in our unique cgroup parent are ours too.
+  for p in $(cat /sys/fs/cgroup/pids/"$cg"/*/cgroup.procs 2>/dev/null); do
+    img_log "stopping leftover container pid $p"; kill -KILL "$p" 2>/dev/null || true; left=1
+  done
+  [[ $left == 1 ]] && sleep 0.5
   find /sys/fs/cgroup/*/"$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
   if ls -d /sys/fs/cgroup/*/"$cg" >/dev/null 2>&1; then img_log "warning: cgroup dirs left: $(ls -d /sys/fs/cgroup/*/"$cg")"; fi
   rm -rf "$work" 2>/dev/null || { sleep 1; rm -rf "$work" || img_log "warning: could not remove $work"; }
@@ -123,6 +131,16 @@ runpid=$!
 for _ in $(seq 100); do c tasks ls 2>/dev/null | grep -q '^p1 .*RUNNING' && break; sleep 0.1; done
 state="$(c tasks ls 2>/dev/null | awk '$1 == "p1" {print $3}')"
 check "pause running ($(c tasks ps p1 2>/dev/null | awk 'NR == 2 {print "pid " $1}'))" '^RUNNING$' "$state"
+# Zombie reaping: an exec'd shell leaves an orphan `sleep 1`; the kernel re-parents it to the pause PID 1, which must
+# reap it when it exits (else it stays a zombie, state Z, under the pause process). The orphan must not hold the exec's
+# stdio, or ctr would wait for it.
+ppid1="$(c tasks ls 2>/dev/null | awk '$1 == "p1" {print $2}')"
+exec_out="$(c tasks exec --exec-id z1 p1 /bin/sh -c 'sleep 1 </dev/null >/dev/null 2>&1 & exit 0' </dev/null 2>&1)" || echo "  (exec: $exec_out)"
+sleep 0.5
+orphan="$(for f in /proc/[0-9]*; do if [[ "$(awk '{print $4}' "$f/stat" 2>/dev/null)" == "$ppid1" && "$(tr '\0' ' ' <"$f/cmdline" 2>/dev/null)" == "sleep 1 " ]]; then echo "${f#/proc/}"; fi; done)"
+sleep 1.5
+zombies="$(awk -v p="$ppid1" '$4 == p && $3 == "Z"' /proc/[0-9]*/stat 2>/dev/null | wc -l)"
+check "pause reaps orphans (orphan pid ${orphan:-none} re-parented to pause pid $ppid1; zombies after exit)" '^0$' "$([[ -n $orphan ]] && echo "$zombies" || echo no-orphan-seen)"
 t1="$(img_now)"; c tasks kill -s SIGTERM p1 >/dev/null 2>&1 || true
 rc=0; wait "$runpid" || rc=$?
 check "pause exits on SIGTERM (exit code, after $(img_elapsed "$t1") s)" '^0$' "$rc"
