@@ -1,4 +1,5 @@
-import { fc, test } from '@fast-check/vitest';
+import { test } from '@fast-check/vitest';
+import * as fc from 'fast-check';
 import { splitAt } from '@claude-k8s/test-utils';
 import { describe, expect } from 'vitest';
 import { createStreamParser, type StreamEvent } from '@claude-k8s/stream-json';
