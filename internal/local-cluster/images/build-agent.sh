@@ -119,7 +119,7 @@ fi
 img_log "agent: mmdebstrap done in $(img_elapsed "$t0") s"
 # The mirror must not have moved between computing the tag and the build.
 for s in "${SUITES[@]}"; do
-  f="$(ls "$work/lists/"*"_dists_${s}_InRelease" 2>/dev/null | head -n 1)"
+  f="$(find "$work/lists" -name "*_dists_${s}_InRelease" | head -n 1)"
   [[ -n $f && "$(packages_sha "$f")" == "$(packages_sha "$work/inrelease/$s")" ]] || img_die "the Debian mirror changed during the build ($s); run again"
 done
 chroot "$rootfs" dpkg-query -W -f='${Package} ${Version} ${Architecture}\n' | sort >"$work/packages.txt"
@@ -141,6 +141,7 @@ echo 'agent:*::' >>"$rootfs/etc/gshadow"
 install -d -m 0755 -o 1000 -g 1000 "$rootfs/home/agent"
 
 # Trim and make reproducible: no caches, logs, backup files, host identity or device nodes.
+[[ -n $rootfs && $rootfs != / && -d $rootfs/etc ]] || img_die "bad rootfs path '$rootfs'"
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/var/cache/debconf/*-old \
   "$rootfs"/var/lib/dpkg/*-old "$rootfs"/var/cache/ldconfig/aux-cache "$rootfs"/var/log/* \
   "$rootfs"/etc/passwd- "$rootfs"/etc/group- "$rootfs"/etc/shadow- "$rootfs"/etc/gshadow- \
