@@ -99,6 +99,7 @@ describe('parseStream', () => {
       },
     });
     expect(await collect(stream)).toEqual(expected);
+    expect(await collect(text)).toEqual(expected);
   });
 });
 

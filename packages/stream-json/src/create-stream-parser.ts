@@ -100,7 +100,7 @@ export interface ReadableStreamLike<T> {
   getReader(): { read(): Promise<{ done: true; value?: unknown } | { done: false; value: T }>; releaseLock(): void };
 }
 
-/** Input accepted by {@link parseStream}: an async (or sync) iterable of chunks, or a web `ReadableStream`. */
+/** Input accepted by {@link parseStream}: an async (or sync) iterable of chunks, a web `ReadableStream`, or one string. */
 export type ChunkSource = AsyncIterable<StreamChunk> | Iterable<StreamChunk> | ReadableStreamLike<StreamChunk>;
 
 async function* readerChunks(stream: ReadableStreamLike<StreamChunk>): AsyncGenerator<StreamChunk> {
@@ -127,7 +127,13 @@ function isReadableStreamLike(source: ChunkSource): source is ReadableStreamLike
 export async function* parseStream(source: ChunkSource): AsyncGenerator<StreamEvent, void, undefined> {
   const parser = createStreamParser();
   const iterable: AsyncIterable<StreamChunk> | Iterable<StreamChunk> =
-    Symbol.asyncIterator in source || Symbol.iterator in source ? (source as AsyncIterable<StreamChunk>) : isReadableStreamLike(source) ? readerChunks(source) : (source as AsyncIterable<StreamChunk>);
+    typeof source === 'string'
+      ? [source]
+      : Symbol.asyncIterator in source || Symbol.iterator in source
+        ? (source as AsyncIterable<StreamChunk>)
+        : isReadableStreamLike(source)
+          ? readerChunks(source)
+          : (source as AsyncIterable<StreamChunk>);
   for await (const chunk of iterable) {
     const events = parser.push(chunk);
     for (const event of events) yield event;
