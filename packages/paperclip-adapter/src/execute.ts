@@ -55,17 +55,21 @@ export function createExecute(dependencies: ExecuteDependencies): (ctx: AdapterE
     if (config.timeoutSec <= 0) return handle.outcome;
     const limitMs = (config.timeoutSec + config.graceSec) * 1000 + DEADLINE_SLACK_MS;
     return new Promise<RunOutcomeLike>((resolve, reject) => {
+      let fired = false;
       const timer = clock.setTimeout(() => {
+        fired = true;
         logger.warn('the Job outlived its deadline; cancelling it', { jobName: handle.jobName });
+        const deadline = (message: string): RunOutcomeLike => ({ code: 'deadline-exceeded', reason: 'DeadlineExceeded', message, jobName: handle.jobName, namespace: handle.namespace });
         handle.cancel('deadline exceeded').then(
-          () => resolve({ code: 'deadline-exceeded', reason: 'DeadlineExceeded', message: 'the adapter stopped the Job after timeoutSec + graceSec', jobName: handle.jobName, namespace: handle.namespace }),
-          (error: unknown) => resolve({ code: 'deadline-exceeded', reason: 'DeadlineExceeded', message: `the adapter could not delete the Job: ${errorText(error)}`, jobName: handle.jobName, namespace: handle.namespace }),
+          () => resolve(deadline('the adapter stopped the Job after timeoutSec + graceSec')),
+          (error: unknown) => resolve(deadline(`the adapter could not delete the Job: ${errorText(error)}`)),
         );
       }, limitMs);
       handle.outcome.then(
         (outcome) => {
           clock.clearTimeout(timer);
-          resolve(outcome);
+          // A cancellation the watchdog caused is a timeout, not an operator cancel.
+          resolve(fired && outcome.code === 'cancelled' ? { ...outcome, code: 'deadline-exceeded', reason: 'DeadlineExceeded' } : outcome);
         },
         (error: unknown) => {
           clock.clearTimeout(timer);
@@ -108,6 +112,11 @@ export function createExecute(dependencies: ExecuteDependencies): (ctx: AdapterE
       }
 
       const accumulator = dependencies.createAccumulator();
+      // Output can arrive before start() returns; hold it until onMeta went out, so the invocation card comes first.
+      let openGate: () => void = () => undefined;
+      const metaSent = new Promise<void>((resolve) => {
+        openGate = resolve;
+      });
       let handle: RunHandle;
       try {
         handle = await launcher.start({
@@ -116,14 +125,20 @@ export function createExecute(dependencies: ExecuteDependencies): (ctx: AdapterE
           signal,
           onOutput: async (chunk) => {
             accumulator.push(chunk);
+            await metaSent;
             await ctx.onLog('stdout', chunk);
           },
           onProgress: (message) => notice(ctx, 'info', message),
         });
       } catch (error) {
+        openGate();
         return mapEarlyFailure('k8s_api_error', `start the Job of run ${ctx.runId}: ${errorText(error)}`, billing, { attempt });
       }
-      await ctx.onMeta?.(buildInvocationMeta(invocation, { jobName: handle.jobName, namespace: handle.namespace, attempt }));
+      try {
+        await ctx.onMeta?.(buildInvocationMeta(invocation, { jobName: handle.jobName, namespace: handle.namespace, attempt }));
+      } finally {
+        openGate();
+      }
 
       let outcome: RunOutcomeLike;
       try {

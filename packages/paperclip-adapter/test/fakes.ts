@@ -120,7 +120,7 @@ export function createFakeAccumulator(): RunAccumulatorLike & { chunks: string[]
           try {
             return JSON.parse(line) as ResultLine;
           } catch {
-            return {} as ResultLine;
+            return {};
           }
         });
       const init = lines.find((line) => line.type === 'system' && line.subtype === 'init');

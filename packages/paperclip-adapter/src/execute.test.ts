@@ -1,0 +1,175 @@
+import { describe, expect, it, vi } from 'vitest';
+import { createFakeAccumulator, createFakeContext, createFakeLauncher, createManualClock, createMemoryHostFiles, loadTranscript, type ScriptedAttempt } from '../test/fakes.ts';
+import { createServerAdapter, encodeSessionParams, type SessionMatchTarget } from './index.ts';
+
+const FIRST_SESSION = 'ef4396a5-b2f7-468b-9c86-9d272562d804';
+const UNKNOWN_SESSION = '00000000-0000-4000-8000-000000000000';
+
+function setup(attempts: ScriptedAttempt[]) {
+  const launcher = createFakeLauncher(attempts);
+  const clock = createManualClock();
+  const adapter = createServerAdapter({
+    runtimeFactory: () => launcher,
+    createAccumulator: createFakeAccumulator,
+    hostFiles: createMemoryHostFiles({}),
+    clock,
+    serverEnv: {},
+  });
+  return { adapter, launcher, clock };
+}
+
+function stdoutOf(records: ReturnType<typeof createFakeContext>['records']): string {
+  return records.flatMap((record) => (record.kind === 'log' && record.stream === 'stdout' ? [record.chunk] : [])).join('');
+}
+
+/** Target matching the fake context's defaults, for building stored session params. */
+const defaultTarget: SessionMatchTarget = {
+  cwd: '/home/agent/workspaces/agent-1',
+  promptBundleKey: null,
+  mcpServerIdentity: null,
+  sessionVolume: { namespace: 'agents', claimName: 'claude-sessions', mountPath: '/home/agent' },
+};
+
+describe('execute', () => {
+  it('calls back in order, streams stdout unchanged, and maps a successful run', async () => {
+    const { adapter, launcher } = setup([{ transcript: 'a_plain_text' }]);
+    const context = createFakeContext();
+    const result = await adapter.execute(context);
+
+    const kinds = context.records.map((record) => record.kind).filter((kind, index, all) => kind !== all[index - 1]);
+    expect(kinds).toEqual(['cancellation-ready', 'dispatch', 'meta', 'log']);
+    expect(stdoutOf(context.records)).toBe(loadTranscript('a_plain_text').stdout);
+    expect(context.records.filter((record) => record.kind === 'log').length).toBeGreaterThan(10);
+
+    expect(launcher.requests).toHaveLength(1);
+    expect(launcher.requests[0]).toMatchObject({ runId: context.runId, attempt: 1, agentId: 'agent-1', taskKey: 'issue-1' });
+    expect(launcher.requests[0]?.signal).toBe(context.signal);
+    expect(result).toMatchObject({ exitCode: 0, signal: null, timedOut: false, sessionId: '0b84e97d-3abb-4507-9c93-d061ff77aec6', usageBasis: 'per_run', provider: 'anthropic', billingType: 'metered_api' });
+    expect(result.errorCode).toBeUndefined();
+    expect(result.sessionParams).toMatchObject({ v: 1, cwd: '/home/agent/workspaces/agent-1', sessionVolume: defaultTarget.sessionVolume, image: 'registry.example/claude:2.1.331' });
+
+    const meta = context.records.find((record) => record.kind === 'meta');
+    expect(meta?.kind === 'meta' && meta.meta.context).toMatchObject({ jobName: 'run-5d0c5a8e-1', namespace: 'agents', attempt: 1 });
+    expect(JSON.stringify(meta)).not.toContain(context.authToken);
+  });
+
+  it('keeps multi-byte text intact through arbitrary chunking', async () => {
+    const { adapter } = setup([{ transcript: 'k_unicode' }]);
+    const context = createFakeContext();
+    await adapter.execute(context);
+    expect(stdoutOf(context.records)).toBe(loadTranscript('k_unicode').stdout);
+  });
+
+  it('returns every config issue before touching the cluster', async () => {
+    const { adapter, launcher } = setup([]);
+    const context = createFakeContext({ configOverrides: { image: '', 'resources.limits.memory': 'lots' } });
+    const result = await adapter.execute(context);
+    expect(result).toMatchObject({ errorCode: 'adapter_config_invalid', errorMessage: 'invalid claude_k8s configuration: image: required; resources.limits.memory: expected a Kubernetes quantity such as 512Mi, got "lots"' });
+    expect(launcher.requests).toHaveLength(0);
+    expect(context.records).toEqual([]);
+  });
+
+  it('reports config warnings as run events', async () => {
+    const { adapter } = setup([{ transcript: 'a_plain_text' }]);
+    const context = createFakeContext({ configOverrides: { retainJobs: true } });
+    await adapter.execute(context);
+    expect(context.records.filter((record) => record.kind === 'event').map((record) => record.kind === 'event' && record.message)).toContain('config: retainJobs: deprecated predecessor setting, mapped to retention.onSuccess');
+  });
+
+  it('retries once without --resume when the session is unknown, and stores the new session', async () => {
+    const { adapter, launcher } = setup([{ transcript: 'f_resume_3_unknown_id' }, { transcript: 'f_resume_1_first' }]);
+    const context = createFakeContext();
+    context.runtime = { sessionId: UNKNOWN_SESSION, sessionDisplayId: UNKNOWN_SESSION, taskKey: 'issue-1', sessionParams: encodeSessionParams({ sessionId: UNKNOWN_SESSION, ...defaultTarget }) };
+    const result = await adapter.execute(context);
+
+    expect(launcher.requests.map((request) => request.attempt)).toEqual([1, 2]);
+    expect(launcher.requests[0]?.container.command).toContain('--resume');
+    expect(launcher.requests[1]?.container.command).not.toContain('--resume');
+    expect(context.records.filter((record) => record.kind === 'dispatch')).toHaveLength(1);
+    expect(context.records.filter((record) => record.kind === 'meta')).toHaveLength(2);
+    expect(context.records).toContainEqual({ kind: 'log', stream: 'stderr', chunk: `[claude-k8s] session ${UNKNOWN_SESSION} was not found on the session volume; retrying with a fresh session\n` });
+    expect(result.errorCode).toBeUndefined();
+    expect(result.sessionId).toBe(FIRST_SESSION);
+    expect(result.clearSession).toBeUndefined();
+    expect(result.resultJson?.['freshSessionRetry']).toBe(true);
+  });
+
+  it('clears the session when the fresh retry produced none', async () => {
+    const { adapter } = setup([{ transcript: 'f_resume_3_unknown_id' }, { stdout: '', outcome: { code: 'exit-code', exitCode: 1 } }]);
+    const context = createFakeContext();
+    context.runtime = { sessionId: null, sessionDisplayId: null, taskKey: 'issue-1', sessionParams: encodeSessionParams({ sessionId: UNKNOWN_SESSION, ...defaultTarget }) };
+    const result = await adapter.execute(context);
+    expect(result.clearSession).toBe(true);
+    expect(result.errorCode).toBe('k8s_exit_code');
+  });
+
+  it.each([
+    ['d_max_turns', 'claude_max_turns', true],
+    ['e_api_error_529', 'claude_overloaded', false],
+    ['e_api_error_401', 'claude_auth_required', false],
+  ])('maps the recorded %s run to %s', async (transcript, errorCode, clear) => {
+    const { adapter } = setup([{ transcript }]);
+    const result = await adapter.execute(createFakeContext());
+    expect(result.errorCode).toBe(errorCode);
+    expect(result.exitCode).toBe(1);
+    expect(result.clearSession === true).toBe(clear);
+  });
+
+  it('cancels: the abort reaches the launcher and the result acknowledges the cancellation', async () => {
+    const { adapter, launcher } = setup([{ transcript: 'a_plain_text', waitForAbort: true }]);
+    const context = createFakeContext();
+    const pending = adapter.execute(context);
+    await vi.waitFor(() => expect(context.records.some((record) => record.kind === 'meta')).toBe(true));
+    context.controller.abort(new Error('Cancelled by a board operator'));
+    const result = await pending;
+    expect(launcher.requests[0]?.signal.aborted).toBe(true);
+    expect(result).toMatchObject({ errorCode: 'cancelled', signal: 'SIGTERM', exitCode: null, timedOut: false });
+    expect(result.resultJson?.['executionCancellation']).toMatchObject({ state: 'acknowledged', acknowledgedAt: '2026-11-24T15:00:00.000Z' });
+  });
+
+  it('cancelled before dispatch: no Job, acknowledged at once', async () => {
+    const { adapter, launcher } = setup([{ transcript: 'a_plain_text' }]);
+    const context = createFakeContext();
+    context.onCancellationReady = () => {
+      context.controller.abort();
+      return Promise.resolve();
+    };
+    const result = await adapter.execute(context);
+    expect(launcher.requests).toHaveLength(0);
+    expect(result.errorCode).toBe('cancelled');
+    expect(result.resultJson?.['executionCancellation']).toMatchObject({ state: 'acknowledged', proof: 'cancelled before any Job was created' });
+    expect(context.records.some((record) => record.kind === 'dispatch')).toBe(false);
+  });
+
+  it('a Job that outlives timeoutSec + graceSec is cancelled and reported as timed out', async () => {
+    const { adapter, launcher, clock } = setup([{ stdout: '{"type":"system","subtype":"init","session_id":"x"}\n', hang: true }]);
+    const context = createFakeContext({ configOverrides: { timeoutSec: 10, graceSec: 5 } });
+    const pending = adapter.execute(context);
+    await vi.waitFor(() => expect(context.records.some((record) => record.kind === 'meta')).toBe(true));
+    clock.advance(44_999);
+    expect(launcher.cancelled).toEqual([]);
+    clock.advance(1);
+    const result = await pending;
+    expect(launcher.cancelled).toEqual(['deadline exceeded']);
+    expect(result).toMatchObject({ timedOut: true, errorCode: 'timeout' });
+  });
+
+  it('a Job that could not be created is safe to retry', async () => {
+    const { adapter } = setup([{ startError: new Error('create job agents/run-1: 403 Forbidden') }]);
+    const result = await adapter.execute(createFakeContext());
+    expect(result).toMatchObject({ errorCode: 'k8s_api_error', executionRecovery: { kind: 'bootstrap', providerWorkStarted: false } });
+    expect(result.errorMessage).toMatch(/403 Forbidden/);
+  });
+
+  it('a pod that never started is safe to retry', async () => {
+    const { adapter } = setup([{ stdout: '', outcome: { code: 'image-pull', exitCode: null, reason: 'ImagePullBackOff' } }]);
+    const result = await adapter.execute(createFakeContext());
+    expect(result).toMatchObject({ errorCode: 'k8s_image_pull', executionRecovery: { kind: 'bootstrap', providerWorkStarted: false } });
+  });
+
+  it('fails clearly when no runtime is wired (the module Paperclip loads before wiring)', async () => {
+    const adapter = createServerAdapter({ hostFiles: createMemoryHostFiles({}), serverEnv: {} });
+    const result = await adapter.execute(createFakeContext());
+    expect(result).toMatchObject({ errorCode: 'adapter_internal_error' });
+  });
+});
