@@ -1,5 +1,6 @@
 import type { RunSummary } from './run-accumulator.ts';
 import type { StreamEvent, TokenUsage } from './stream-event.ts';
+import { truncateToWidth, wrapToWidth } from './text-width.ts';
 
 /** Options of {@link createFormatter}. */
 export interface FormatterOptions {
@@ -89,9 +90,7 @@ export function createFormatter(options: FormatterOptions = {}): Formatter {
     return depth === 0 ? '' : '  '.repeat(depth) + (color ? `${ANSI.dim}│${ANSI.reset} ` : '│ ');
   }
   function cut(text: string, room: number): string {
-    const oneLine = text.replace(/\s*\n\s*/g, ' ⏎ ');
-    const max = Math.max(8, room);
-    return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
+    return truncateToWidth(text.replace(/\s*\n\s*/g, ' ⏎ '), Math.max(8, room));
   }
   /** One line, cut to the width. */
   function line(depth: number, marker: string, style: Style, text: string): string {
@@ -106,22 +105,7 @@ export function createFormatter(options: FormatterOptions = {}): Formatter {
     const room = Math.max(10, width - 2 * depth - (depth > 0 ? 2 : 0));
     let out = '';
     for (const raw of text.split('\n')) {
-      if (raw.length <= room) {
-        out += `${indent}${style === null ? raw : paint(style, raw)}\n`;
-        continue;
-      }
-      let start = 0;
-      while (start < raw.length) {
-        let end = Math.min(raw.length, start + room);
-        if (end < raw.length) {
-          // Break after the last space that fits, else hard-break a long word.
-          const space = raw.lastIndexOf(' ', end);
-          if (space > start) end = space + 1;
-        }
-        const piece = raw.slice(start, end).trimEnd();
-        out += `${indent}${style === null ? piece : paint(style, piece)}\n`;
-        start = end;
-      }
+      for (const piece of wrapToWidth(raw, room)) out += `${indent}${style === null ? piece : paint(style, piece)}\n`;
     }
     return out;
   }
