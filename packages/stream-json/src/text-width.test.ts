@@ -16,7 +16,7 @@ describe('text width', () => {
     const cut = truncateToWidth(text, 11);
     expect(cut).toBe(`${'😀'.repeat(5)}…`);
     for (const piece of wrapToWidth(text, 7)) {
-      expect(piece).toBe(piece.toWellFormed());
+      expect(piece).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
       expect(displayWidth(piece)).toBeLessThanOrEqual(7);
     }
     expect(wrapToWidth(text, 7).join('')).toBe(text);
