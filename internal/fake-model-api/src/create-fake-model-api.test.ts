@@ -14,8 +14,8 @@ function textOf(events: ReturnType<typeof parseSseBody>, index = 0): string {
   return events
     .filter((entry) => entry.event === 'content_block_delta' && entry.data['index'] === index)
     .map((entry) => {
-      const delta = entry.data['delta'] as Record<string, unknown>;
-      return String(delta['text'] ?? delta['thinking'] ?? delta['partial_json'] ?? '');
+      const delta = entry.data['delta'] as { text?: string; thinking?: string; partial_json?: string };
+      return delta.text ?? delta.thinking ?? delta.partial_json ?? '';
     })
     .join('');
 }

@@ -43,7 +43,10 @@ export interface FakeRequestRecord {
   scenario: ScenarioSelection | undefined;
   /** True when the request asked for SSE. */
   streaming: boolean;
-  /** Usage reported for a scripted message (also for cut and sse-error replies, whose `message_start` carried it). */
+  /**
+   * Usage reported for a scripted message. For a stream cut or ended by an SSE error it is the `message_start`
+   * usage, the only one the client saw (`output_tokens: 1`).
+   */
   usage: FakeUsage | undefined;
   /** HTTP status sent (0 until the response head is written). */
   status: number;
@@ -289,7 +292,11 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
           return;
         }
         if (fault !== undefined && deltasSent >= fault.afterDeltas) {
+          // The client only ever saw message_start's usage (output_tokens 1): record what was reported.
+          record.usage = { ...usage, output_tokens: 1 };
           if (fault.type === 'cut') {
+            // Let the client take in what was sent first, so the cut always lands after message_start was read.
+            await wait(100);
             response.socket?.destroy();
             finish(record, 'cut');
             return;
