@@ -2,16 +2,29 @@
 // Behaviour asserted here matches the captured transcripts in /work/shared/transcripts (see the README table).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, inject, it } from 'vitest';
-import { computeInputTokens, createFakeModelApi, DEFAULT_TEXT, type FakeModelApi, type FakeRequestRecord, type RequestOutcome } from './index.ts';
+import {
+  computeInputTokens,
+  createFakeModelApi,
+  DEFAULT_TEXT,
+  type FakeModelApi,
+  type FakeRequestRecord,
+  type RequestOutcome,
+} from './index.ts';
 import { runClaude, type ClaudeRun } from './test/run-claude.ts';
 
 const claudePath = inject('claudeCliPath');
 
 /** The usage the CLI should report: the sum over the requests whose `message_start` it counted. */
-function sumUsage(records: readonly FakeRequestRecord[], outcomes: readonly RequestOutcome[] = ['completed']): Record<string, number> {
-  const counted = records.filter((record) => record.usage !== undefined && record.outcome !== undefined && outcomes.includes(record.outcome));
-  const sum = (key: 'input_tokens' | 'output_tokens' | 'cache_creation_input_tokens' | 'cache_read_input_tokens'): number =>
-    counted.reduce((total, record) => total + (record.usage?.[key] ?? 0), 0);
+function sumUsage(
+  records: readonly FakeRequestRecord[],
+  outcomes: readonly RequestOutcome[] = ['completed'],
+): Record<string, number> {
+  const counted = records.filter(
+    (record) => record.usage !== undefined && record.outcome !== undefined && outcomes.includes(record.outcome),
+  );
+  const sum = (
+    key: 'input_tokens' | 'output_tokens' | 'cache_creation_input_tokens' | 'cache_read_input_tokens',
+  ): number => counted.reduce((total, record) => total + (record.usage?.[key] ?? 0), 0);
   return {
     input_tokens: sum('input_tokens'),
     output_tokens: sum('output_tokens'),
@@ -25,10 +38,16 @@ function linesOf(run: ClaudeRun, type: string, subtype?: string): Record<string,
 }
 
 function assistantContent(run: ClaudeRun): Record<string, unknown>[] {
-  return linesOf(run, 'assistant').flatMap((line) => (line['message'] as { content: Record<string, unknown>[] }).content);
+  return linesOf(run, 'assistant').flatMap(
+    (line) => (line['message'] as { content: Record<string, unknown>[] }).content,
+  );
 }
 
-function run(api: FakeModelApi, prompt: string, options: { args?: string[]; env?: Record<string, string> } = {}): Promise<ClaudeRun> {
+function run(
+  api: FakeModelApi,
+  prompt: string,
+  options: { args?: string[]; env?: Record<string, string> } = {},
+): Promise<ClaudeRun> {
   return runClaude({ claudePath, baseUrl: api.url, prompt, ...options });
 }
 
@@ -44,8 +63,16 @@ describe('the real Claude Code CLI against the fake', { timeout: 90_000 }, () =>
     await using api = await createFakeModelApi();
     const result = await run(api, 'Say hello [[text]]');
     expect(result.code, result.stderr).toBe(0);
-    expect(result.lines.map((line) => `${line['type'] as string}/${(line['subtype'] as string | undefined) ?? ''}`)).toEqual(['system/init', 'assistant/', 'result/success']);
-    expect(result.result).toMatchObject({ subtype: 'success', is_error: false, result: DEFAULT_TEXT, num_turns: 1, stop_reason: 'end_turn' });
+    expect(
+      result.lines.map((line) => `${line['type'] as string}/${(line['subtype'] as string | undefined) ?? ''}`),
+    ).toEqual(['system/init', 'assistant/', 'result/success']);
+    expect(result.result).toMatchObject({
+      subtype: 'success',
+      is_error: false,
+      result: DEFAULT_TEXT,
+      num_turns: 1,
+      stop_reason: 'end_turn',
+    });
     expect(result.result?.['usage']).toMatchObject(sumUsage(api.requests));
     expectOnlyMessagesRequests(api);
     expect(api.requests).toHaveLength(1);
@@ -67,9 +94,21 @@ describe('the real Claude Code CLI against the fake', { timeout: 90_000 }, () =>
     expect(linesOf(result, 'system', 'init')[0]?.['permissionMode']).toBe('bypassPermissions');
     const toolUse = assistantContent(result).find((block) => block['type'] === 'tool_use');
     expect(toolUse).toMatchObject({ name: 'Bash', input: { command: 'echo hello' } });
-    const toolResult = linesOf(result, 'user').flatMap((line) => (line['message'] as { content: Record<string, unknown>[] }).content)[0];
-    expect(toolResult).toMatchObject({ type: 'tool_result', tool_use_id: toolUse?.['id'], content: 'hello', is_error: false });
-    expect(result.result).toMatchObject({ subtype: 'success', is_error: false, result: 'The tool returned: hello', num_turns: 2 });
+    const toolResult = linesOf(result, 'user').flatMap(
+      (line) => (line['message'] as { content: Record<string, unknown>[] }).content,
+    )[0];
+    expect(toolResult).toMatchObject({
+      type: 'tool_result',
+      tool_use_id: toolUse?.['id'],
+      content: 'hello',
+      is_error: false,
+    });
+    expect(result.result).toMatchObject({
+      subtype: 'success',
+      is_error: false,
+      result: 'The tool returned: hello',
+      num_turns: 2,
+    });
     expect(api.requests).toHaveLength(2);
     expect(result.result?.['usage']).toMatchObject(sumUsage(api.requests));
     expectOnlyMessagesRequests(api);
@@ -80,7 +119,11 @@ describe('the real Claude Code CLI against the fake', { timeout: 90_000 }, () =>
     const result = await run(api, 'Hello [[err:401]]', { env: { CLAUDE_CODE_MAX_RETRIES: '0' } });
     expect(result.code).toBe(1);
     const assistant = linesOf(result, 'assistant')[0];
-    expect(assistant).toMatchObject({ is_api_error_message: true, error: 'authentication_failed', api_error_status: 401 });
+    expect(assistant).toMatchObject({
+      is_api_error_message: true,
+      error: 'authentication_failed',
+      api_error_status: 401,
+    });
     expect(result.result).toMatchObject({
       subtype: 'success',
       is_error: true,
@@ -103,7 +146,13 @@ describe('the real Claude Code CLI against the fake', { timeout: 90_000 }, () =>
       [1, 529, 'overloaded'],
       [2, 529, 'overloaded'],
     ]);
-    expect(result.result).toMatchObject({ subtype: 'success', is_error: true, api_error_status: 529, api_error_type: 'overloaded_error', terminal_reason: 'api_error' });
+    expect(result.result).toMatchObject({
+      subtype: 'success',
+      is_error: true,
+      api_error_status: 529,
+      api_error_type: 'overloaded_error',
+      terminal_reason: 'api_error',
+    });
     expect(String(result.result?.['result'])).toContain('Repeated 529 Overloaded errors');
     expect(api.requests).toHaveLength(3);
   });
@@ -143,7 +192,11 @@ describe('the real Claude Code CLI against the fake', { timeout: 90_000 }, () =>
       [true, 'cut'],
       [false, 'completed'],
     ]);
-    expect(result.result).toMatchObject({ subtype: 'success', is_error: false, result: 'Recovered after the cut stream.' });
+    expect(result.result).toMatchObject({
+      subtype: 'success',
+      is_error: false,
+      result: 'Recovered after the cut stream.',
+    });
     // Counted: every cut stream's message_start usage (output_tokens 1 each) plus the non-streaming answer.
     expect(result.result?.['usage']).toMatchObject(sumUsage(api.requests, ['completed', 'cut']));
   });
@@ -157,7 +210,11 @@ describe('the real Claude Code CLI against the fake', { timeout: 90_000 }, () =>
       [true, 'sse-error'],
       [false, 'completed'],
     ]);
-    expect(result.result).toMatchObject({ subtype: 'success', is_error: false, result: 'Recovered without streaming.' });
+    expect(result.result).toMatchObject({
+      subtype: 'success',
+      is_error: false,
+      result: 'Recovered without streaming.',
+    });
     // Unlike a cut stream, the errored stream's message_start usage is counted too.
     expect(result.result?.['usage']).toMatchObject(sumUsage(api.requests, ['completed', 'sse-error']));
   });
@@ -166,7 +223,12 @@ describe('the real Claude Code CLI against the fake', { timeout: 90_000 }, () =>
     await using api = await createFakeModelApi();
     const result = await run(api, 'Hello [[sseerror:529]]', { env: { CLAUDE_CODE_MAX_RETRIES: '1' } });
     expect(result.code).toBe(1);
-    expect(result.result).toMatchObject({ subtype: 'success', is_error: true, api_error_status: 529, terminal_reason: 'api_error' });
+    expect(result.result).toMatchObject({
+      subtype: 'success',
+      is_error: true,
+      api_error_status: 529,
+      terminal_reason: 'api_error',
+    });
     expect(result.stdout).not.toContain('must never be shown');
   });
 
@@ -179,7 +241,12 @@ describe('the real Claude Code CLI against the fake', { timeout: 90_000 }, () =>
       args: ['--include-partial-messages'],
       onSpawn: (send) => (kill = send),
     });
-    await expect.poll(() => api.requests.some((record) => record.status === 200 && record.scenario?.name === 'slow'), { timeout: 30_000, interval: 50 }).toBe(true);
+    await expect
+      .poll(() => api.requests.some((record) => record.status === 200 && record.scenario?.name === 'slow'), {
+        timeout: 30_000,
+        interval: 50,
+      })
+      .toBe(true);
     await sleep(1000);
     kill?.(signal);
     return running;
@@ -191,7 +258,11 @@ describe('the real Claude Code CLI against the fake', { timeout: 90_000 }, () =>
     expect(result.code, result.stderr).toBe(0);
     expect(linesOf(result, 'stream_event').length).toBeGreaterThan(3);
     expect(linesOf(result, 'assistant').at(-1)).toMatchObject({ aborted: true });
-    expect(result.result).toMatchObject({ subtype: 'error_during_execution', is_error: true, terminal_reason: 'aborted_streaming' });
+    expect(result.result).toMatchObject({
+      subtype: 'error_during_execution',
+      is_error: true,
+      terminal_reason: 'aborted_streaming',
+    });
     expect(result.lines.at(-1)?.['type']).toBe('result');
     await expect.poll(() => api.requests[0]?.outcome).toBe('client-closed');
   });
@@ -199,7 +270,10 @@ describe('the real Claude Code CLI against the fake', { timeout: 90_000 }, () =>
   it('[[slow:30]] + SIGTERM: output stops without a result line; killed by the signal', async () => {
     await using api = await createFakeModelApi();
     const result = await runSlowAndSignal(api, 'SIGTERM');
-    expect(result.signal === 'SIGTERM' || result.code === 143, `code ${String(result.code)} signal ${String(result.signal)}`).toBe(true);
+    expect(
+      result.signal === 'SIGTERM' || result.code === 143,
+      `code ${String(result.code)} signal ${String(result.signal)}`,
+    ).toBe(true);
     expect(result.result).toBeUndefined();
     expect(linesOf(result, 'stream_event').length).toBeGreaterThan(3);
   });

@@ -30,17 +30,22 @@ function startCli(args: string[]): {
 }
 
 describe('cli.ts', () => {
-  it.each(['SIGTERM', 'SIGINT'] as const)('prints {url,port,pid}, logs requests to stderr and exits 0 on %s', async (signal) => {
-    const cli = startCli(['--port', '0']);
-    const info = await cli.ready;
-    expect(info.url).toBe(`http://127.0.0.1:${info.port}`);
-    expect(info.pid).toBeGreaterThan(0);
-    const response = await postMessages(info.url, 'Hello [[text:from the cli]]', { stream: false });
-    expect(((await response.json()) as { content: { text: string }[] }).content[0]?.text).toBe('from the cli');
-    await expect.poll(() => cli.stderr()).toContain('POST /v1/messages?beta=true -> 200 completed [[text:from the cli]] (marker)');
-    cli.kill(signal);
-    expect(await cli.exited).toEqual({ code: 0, signal: null });
-  });
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'prints {url,port,pid}, logs requests to stderr and exits 0 on %s',
+    async (signal) => {
+      const cli = startCli(['--port', '0']);
+      const info = await cli.ready;
+      expect(info.url).toBe(`http://127.0.0.1:${info.port}`);
+      expect(info.pid).toBeGreaterThan(0);
+      const response = await postMessages(info.url, 'Hello [[text:from the cli]]', { stream: false });
+      expect(((await response.json()) as { content: { text: string }[] }).content[0]?.text).toBe('from the cli');
+      await expect
+        .poll(() => cli.stderr())
+        .toContain('POST /v1/messages?beta=true -> 200 completed [[text:from the cli]] (marker)');
+      cli.kill(signal);
+      expect(await cli.exited).toEqual({ code: 0, signal: null });
+    },
+  );
 
   it('exits 1 with a message for a bad port', async () => {
     const cli = startCli(['--port', 'abc']);

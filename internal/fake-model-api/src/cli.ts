@@ -7,7 +7,10 @@ import { createFakeModelApi, type FakeRequestRecord } from './create-fake-model-
 import { FakeModelApiError } from './fake-model-api-error.ts';
 
 function formatRecord(record: FakeRequestRecord): string {
-  const scenario = record.scenario === undefined ? '' : ` [[${record.scenario.name}${record.scenario.argument === undefined ? '' : `:${record.scenario.argument}`}]] (${record.scenario.source})`;
+  const scenario =
+    record.scenario === undefined
+      ? ''
+      : ` [[${record.scenario.name}${record.scenario.argument === undefined ? '' : `:${record.scenario.argument}`}]] (${record.scenario.source})`;
   const stream = record.streaming ? ' stream' : '';
   return `[fake-model-api] ${record.timestamp} #${record.index} ${record.method} ${record.path} -> ${record.status} ${record.outcome ?? ''}${stream}${scenario}\n`;
 }

@@ -48,7 +48,14 @@ describe('createFakeModelApi', () => {
     const record = api.requests[0];
     const messages = (record?.body as { messages: unknown }).messages;
     const start = events[0]?.data['message'] as Record<string, unknown>;
-    expect(start).toMatchObject({ type: 'message', role: 'assistant', model: 'claude-test-model', content: [], stop_reason: null, stop_sequence: null });
+    expect(start).toMatchObject({
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-test-model',
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+    });
     expect(start['id']).toMatch(/^msg_/);
     expect(start['usage']).toEqual({
       input_tokens: computeInputTokens(messages),
@@ -71,7 +78,12 @@ describe('createFakeModelApi', () => {
       streaming: true,
       status: 200,
       outcome: 'completed',
-      usage: { input_tokens: computeInputTokens(messages), output_tokens: 16, cache_creation_input_tokens: 120, cache_read_input_tokens: 3000 },
+      usage: {
+        input_tokens: computeInputTokens(messages),
+        output_tokens: 16,
+        cache_creation_input_tokens: 120,
+        cache_read_input_tokens: 3000,
+      },
     });
     expect(record?.headers['x-api-key']).toBe('[redacted]');
     expect(JSON.stringify(api.requests)).not.toContain('secret-key-value');
@@ -99,11 +111,16 @@ describe('createFakeModelApi', () => {
     const block = toolStart?.data['content_block'] as Record<string, unknown>;
     expect(block).toMatchObject({ type: 'tool_use', name: 'Bash', input: {} });
     expect(JSON.parse(textOf(first, 1))).toEqual({ command: 'echo hello', description: 'Run the scripted command' });
-    expect((first.find((entry) => entry.event === 'message_delta')?.data['delta'] as Record<string, unknown>)['stop_reason']).toBe('tool_use');
+    expect(
+      (first.find((entry) => entry.event === 'message_delta')?.data['delta'] as Record<string, unknown>)['stop_reason'],
+    ).toBe('tool_use');
 
     const followUp = [
       { role: 'user', content: [{ type: 'text', text: 'Run it [[bash:echo hello]]' }] },
-      { role: 'assistant', content: [{ type: 'tool_use', id: block['id'], name: 'Bash', input: { command: 'echo hello' } }] },
+      {
+        role: 'assistant',
+        content: [{ type: 'tool_use', id: block['id'], name: 'Bash', input: { command: 'echo hello' } }],
+      },
       { role: 'user', content: [{ type: 'tool_result', tool_use_id: block['id'], content: 'hello', is_error: false }] },
     ];
     const second = parseSseBody(await (await postMessages(api.url, followUp)).text());
@@ -114,8 +131,14 @@ describe('createFakeModelApi', () => {
   it('streams a thinking block with thinking and signature deltas before the text', async () => {
     await using api = await createFakeModelApi();
     const events = parseSseBody(await (await postMessages(api.url, 'What is 2+2? [[thinking]]')).text());
-    expect(events.find((entry) => entry.event === 'content_block_start')?.data['content_block']).toEqual({ type: 'thinking', thinking: '', signature: '' });
-    const deltaTypes = events.filter((entry) => entry.event === 'content_block_delta').map((entry) => (entry.data['delta'] as { type: string }).type);
+    expect(events.find((entry) => entry.event === 'content_block_start')?.data['content_block']).toEqual({
+      type: 'thinking',
+      thinking: '',
+      signature: '',
+    });
+    const deltaTypes = events
+      .filter((entry) => entry.event === 'content_block_delta')
+      .map((entry) => (entry.data['delta'] as { type: string }).type);
     expect(deltaTypes).toContain('thinking_delta');
     expect(deltaTypes).toContain('signature_delta');
     expect(deltaTypes.at(-1)).toBe('text_delta');
@@ -123,7 +146,9 @@ describe('createFakeModelApi', () => {
 
   it('answers [[long:N]] with N lines', async () => {
     await using api = await createFakeModelApi();
-    const message = (await (await postMessages(api.url, '[[long:2000]]', { stream: false })).json()) as { content: { text: string }[] };
+    const message = (await (await postMessages(api.url, '[[long:2000]]', { stream: false })).json()) as {
+      content: { text: string }[];
+    };
     const lines = message.content[0]?.text.split('\n') ?? [];
     expect(lines).toHaveLength(2000);
     expect(lines.at(-1)).toBe('line 2000');
@@ -154,15 +179,26 @@ describe('createFakeModelApi', () => {
     const response = await postMessages(api.url, 'Hello [[cut]]');
     await expect(response.text()).rejects.toThrow();
     expect(api.requests[0]?.outcome).toBe('cut');
-    const retry = (await (await postMessages(api.url, 'Hello [[cut]]', { stream: false })).json()) as { content: { text: string }[] };
+    const retry = (await (await postMessages(api.url, 'Hello [[cut]]', { stream: false })).json()) as {
+      content: { text: string }[];
+    };
     expect(retry.content[0]?.text).toBe('Recovered after the cut stream.');
   });
 
   it('sends an SSE error event for [[sseerror]] and, with a status, fails the non-streaming retry', async () => {
     await using api = await createFakeModelApi();
     const events = parseSseBody(await (await postMessages(api.url, '[[sseerror:529]]')).text());
-    expect(events.map((entry) => entry.event)).toEqual(['message_start', 'ping', 'content_block_start', 'content_block_delta', 'error']);
-    expect(events.at(-1)?.data).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+    expect(events.map((entry) => entry.event)).toEqual([
+      'message_start',
+      'ping',
+      'content_block_start',
+      'content_block_delta',
+      'error',
+    ]);
+    expect(events.at(-1)?.data).toMatchObject({
+      type: 'error',
+      error: { type: 'overloaded_error', message: 'Overloaded' },
+    });
     expect((await postMessages(api.url, '[[sseerror:529]]', { stream: false })).status).toBe(529);
     expect((await postMessages(api.url, '[[sseerror]]', { stream: false })).status).toBe(200);
   });
@@ -198,7 +234,9 @@ describe('createFakeModelApi', () => {
 
   it('uses the default scenario without a marker and rejects an unknown marker with a 400', async () => {
     await using api = await createFakeModelApi({ defaultScenario: 'text:default words' });
-    const message = (await (await postMessages(api.url, 'no marker', { stream: false })).json()) as { content: { text: string }[] };
+    const message = (await (await postMessages(api.url, 'no marker', { stream: false })).json()) as {
+      content: { text: string }[];
+    };
     expect(message.content[0]?.text).toBe('default words');
     const unknown = await postMessages(api.url, '[[nosuch]]');
     expect(unknown.status).toBe(400);
@@ -208,16 +246,27 @@ describe('createFakeModelApi', () => {
 
   it('accepts custom scenarios', async () => {
     await using api = await createFakeModelApi({
-      scenarios: { echo: ({ argument }) => ({ type: 'message', content: [{ type: 'text', text: `echo ${argument ?? ''}` }], stopReason: 'end_turn' }) },
+      scenarios: {
+        echo: ({ argument }) => ({
+          type: 'message',
+          content: [{ type: 'text', text: `echo ${argument ?? ''}` }],
+          stopReason: 'end_turn',
+        }),
+      },
     });
-    const message = (await (await postMessages(api.url, '[[echo:abc]]', { stream: false })).json()) as { content: { text: string }[] };
+    const message = (await (await postMessages(api.url, '[[echo:abc]]', { stream: false })).json()) as {
+      content: { text: string }[];
+    };
     expect(message.content[0]?.text).toBe('echo abc');
   });
 
   it('answers count_tokens with the input formula, lists models and 404s anything else (recorded)', async () => {
     await using api = await createFakeModelApi();
     const messages = [{ role: 'user', content: 'count me' }];
-    const counted = await fetch(`${api.url}/v1/messages/count_tokens?beta=true`, { method: 'POST', body: JSON.stringify({ messages }) });
+    const counted = await fetch(`${api.url}/v1/messages/count_tokens?beta=true`, {
+      method: 'POST',
+      body: JSON.stringify({ messages }),
+    });
     expect(await counted.json()).toEqual({ input_tokens: computeInputTokens(messages) });
     const models = (await (await fetch(`${api.url}/v1/models`)).json()) as { data: unknown[] };
     expect(models.data.length).toBeGreaterThan(0);
@@ -230,20 +279,29 @@ describe('createFakeModelApi', () => {
   it('refuses and records CONNECT requests (HTTPS_PROXY traffic for other hosts)', async () => {
     await using api = await createFakeModelApi();
     const reply = await new Promise<string>((resolve, reject) => {
-      const socket = connect(api.port, '127.0.0.1', () => socket.write('CONNECT api.anthropic.com:443 HTTP/1.1\r\nhost: api.anthropic.com:443\r\n\r\n'));
+      const socket = connect(api.port, '127.0.0.1', () =>
+        socket.write('CONNECT api.anthropic.com:443 HTTP/1.1\r\nhost: api.anthropic.com:443\r\n\r\n'),
+      );
       let text = '';
       socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
       socket.on('end', () => resolve(text));
       socket.on('error', reject);
     });
     expect(reply).toMatch(/^HTTP\/1\.1 403 /);
-    expect(api.requests[0]).toMatchObject({ method: 'CONNECT', path: 'api.anthropic.com:443', status: 403, outcome: 'refused' });
+    expect(api.requests[0]).toMatchObject({
+      method: 'CONNECT',
+      path: 'api.anthropic.com:443',
+      status: 403,
+      outcome: 'refused',
+    });
   });
 
   it('refuses absolute-URL proxy requests instead of forwarding them', async () => {
     await using api = await createFakeModelApi();
     const reply = await new Promise<string>((resolve, reject) => {
-      const socket = connect(api.port, '127.0.0.1', () => socket.write('GET http://example.com/ HTTP/1.1\r\nhost: example.com\r\nconnection: close\r\n\r\n'));
+      const socket = connect(api.port, '127.0.0.1', () =>
+        socket.write('GET http://example.com/ HTTP/1.1\r\nhost: example.com\r\nconnection: close\r\n\r\n'),
+      );
       let text = '';
       socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
       socket.on('end', () => resolve(text));

@@ -231,7 +231,13 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
     options.onRequest?.(record);
   }
 
-  function sendJson(response: ServerResponse, record: FakeRequestRecord, status: number, value: unknown, headers: Record<string, string>): void {
+  function sendJson(
+    response: ServerResponse,
+    record: FakeRequestRecord,
+    status: number,
+    value: unknown,
+    headers: Record<string, string>,
+  ): void {
     record.status = status;
     const text = JSON.stringify(value);
     response.writeHead(status, {
@@ -282,7 +288,10 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
     const fault = reply.streamFault;
     let deltasSent = 0;
 
-    await write('message_start', { type: 'message_start', message: { ...message, content: [], stop_reason: null, usage: buildUsageObject(usage, 1) } });
+    await write('message_start', {
+      type: 'message_start',
+      message: { ...message, content: [], stop_reason: null, usage: buildUsageObject(usage, 1) },
+    });
     await write('ping', { type: 'ping' });
     for (const [index, block] of blocks.entries()) {
       await write('content_block_start', { type: 'content_block_start', index, content_block: buildStartBlock(block) });
@@ -301,7 +310,11 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
             finish(record, 'cut');
             return;
           }
-          await write('error', { type: 'error', error: { type: fault.errorType, message: fault.message }, request_id: requestId });
+          await write('error', {
+            type: 'error',
+            error: { type: fault.errorType, message: fault.message },
+            request_id: requestId,
+          });
           response.end();
           finish(record, 'sse-error');
           return;
@@ -326,7 +339,13 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
     const body = record.body;
     const requestId = generateId('req');
     if (!isRecord(body)) {
-      sendJson(response, record, 400, buildErrorBody('invalid_request_error', 'request body must be a JSON object', requestId), { 'request-id': requestId });
+      sendJson(
+        response,
+        record,
+        400,
+        buildErrorBody('invalid_request_error', 'request body must be a JSON object', requestId),
+        { 'request-id': requestId },
+      );
       finish(record, 'bad-request');
       return;
     }
@@ -341,7 +360,11 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
         response,
         record,
         400,
-        buildErrorBody('invalid_request_error', `fake model api: unknown scenario [[${selection.name}]] (known: ${known})`, requestId),
+        buildErrorBody(
+          'invalid_request_error',
+          `fake model api: unknown scenario [[${selection.name}]] (known: ${known})`,
+          requestId,
+        ),
         { 'request-id': requestId, 'x-should-retry': 'false' },
       );
       finish(record, 'bad-request');
@@ -403,7 +426,13 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
     }));
     const id = decodeURIComponent(pathname.slice('/v1/models/'.length));
     if (pathname === '/v1/models' || pathname === '/v1/models/') {
-      sendJson(response, record, 200, { data: models, has_more: false, first_id: models[0]?.id, last_id: models.at(-1)?.id }, {});
+      sendJson(
+        response,
+        record,
+        200,
+        { data: models, has_more: false, first_id: models[0]?.id, last_id: models.at(-1)?.id },
+        {},
+      );
     } else {
       sendJson(response, record, 200, { type: 'model', id, display_name: id, created_at: '2026-01-01T00:00:00Z' }, {});
     }
@@ -427,7 +456,13 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
     const target = request.url ?? '/';
     if (/^[a-z]+:\/\//i.test(target)) {
       // A plain-HTTP request sent to us as a proxy (HTTP_PROXY): never forward it.
-      sendJson(response, record, 403, buildErrorBody('permission_error', `fake model api: refusing to proxy ${target}`, generateId('req')), { connection: 'close' });
+      sendJson(
+        response,
+        record,
+        403,
+        buildErrorBody('permission_error', `fake model api: refusing to proxy ${target}`, generateId('req')),
+        { connection: 'close' },
+      );
       finish(record, 'refused');
       return;
     }
@@ -442,7 +477,13 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
     } else if (method === 'GET' && pathname.startsWith('/v1/models')) {
       handleModels(response, record, pathname);
     } else {
-      sendJson(response, record, 404, buildErrorBody('not_found_error', `fake model api: no route for ${method} ${pathname}`, generateId('req')), {});
+      sendJson(
+        response,
+        record,
+        404,
+        buildErrorBody('not_found_error', `fake model api: no route for ${method} ${pathname}`, generateId('req')),
+        {},
+      );
       finish(record, 'not-found');
     }
   }
@@ -451,7 +492,9 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
     handle(request, response).catch((error: unknown) => {
       if (!response.headersSent) {
         response.writeHead(500, { 'content-type': 'application/json' });
-        response.end(JSON.stringify(buildErrorBody('api_error', `fake model api: ${String(error)}`, 'req_fake_internal')));
+        response.end(
+          JSON.stringify(buildErrorBody('api_error', `fake model api: ${String(error)}`, 'req_fake_internal')),
+        );
       } else {
         response.destroy();
       }
@@ -466,7 +509,9 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
     const record = createRecord(request, undefined);
     record.status = 403;
     socket.on('error', () => undefined);
-    socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 38\r\nconnection: close\r\n\r\nfake model api: CONNECT is not allowed');
+    socket.end(
+      'HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 38\r\nconnection: close\r\n\r\nfake model api: CONNECT is not allowed',
+    );
     finish(record, 'refused');
   });
   server.on('clientError', (_error, socket) => {
@@ -475,7 +520,11 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error): void => {
-      reject(new FakeModelApiError(`start fake model api: listen ${host}:${options.port ?? 0}: ${error.message}`, { cause: error }));
+      reject(
+        new FakeModelApiError(`start fake model api: listen ${host}:${options.port ?? 0}: ${error.message}`, {
+          cause: error,
+        }),
+      );
     };
     server.once('error', onError);
     server.listen(options.port ?? 0, host, () => {
@@ -505,7 +554,9 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
     forceScenario(spec, forceOptions) {
       const parsed = parseScenarioSpec(spec);
       if (scenarios[parsed.name] === undefined) {
-        throw new FakeModelApiError(`force scenario '${spec}': no such scenario (known: ${Object.keys(scenarios).sort().join(', ')})`);
+        throw new FakeModelApiError(
+          `force scenario '${spec}': no such scenario (known: ${Object.keys(scenarios).sort().join(', ')})`,
+        );
       }
       const count = forceOptions?.count ?? 1;
       for (let index = 0; index < count; index += 1) forced.push(parsed);

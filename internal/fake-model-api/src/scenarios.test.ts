@@ -1,11 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { computeInputTokens, computeOutputTokens, findMarker, findRequestMarker, parseScenarioSpec, readToolResults } from './index.ts';
+import {
+  computeInputTokens,
+  computeOutputTokens,
+  findMarker,
+  findRequestMarker,
+  parseScenarioSpec,
+  readToolResults,
+} from './index.ts';
 
 describe('findMarker', () => {
   it('finds a bare marker and one with an argument', () => {
     expect(findMarker('Say hello [[text]]')).toEqual({ name: 'text', argument: undefined });
     expect(findMarker('Run [[bash:echo hello]] now')).toEqual({ name: 'bash', argument: 'echo hello' });
-    expect(findMarker('[[text:custom words: with colon]]')).toEqual({ name: 'text', argument: 'custom words: with colon' });
+    expect(findMarker('[[text:custom words: with colon]]')).toEqual({
+      name: 'text',
+      argument: 'custom words: with colon',
+    });
   });
 
   it('takes the last marker of the text', () => {
@@ -20,7 +30,13 @@ describe('findMarker', () => {
 describe('findRequestMarker', () => {
   it('reads string content and text blocks of the latest user message with a marker, skipping tool results', () => {
     const messages = [
-      { role: 'user', content: [{ type: 'text', text: '<system-reminder>x</system-reminder>' }, { type: 'text', text: 'Run [[bash:echo hi]]' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: '<system-reminder>x</system-reminder>' },
+          { type: 'text', text: 'Run [[bash:echo hi]]' },
+        ],
+      },
       { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'echo hi' } }] },
       { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'output mentioning [[err:500]]' }] },
     ];
@@ -39,7 +55,15 @@ describe('readToolResults', () => {
         role: 'user',
         content: [
           { type: 'tool_result', tool_use_id: 'a', content: 'hello', is_error: false },
-          { type: 'tool_result', tool_use_id: 'b', content: [{ type: 'text', text: 'one' }, { type: 'text', text: 'two' }], is_error: true },
+          {
+            type: 'tool_result',
+            tool_use_id: 'b',
+            content: [
+              { type: 'text', text: 'one' },
+              { type: 'text', text: 'two' },
+            ],
+            is_error: true,
+          },
           { type: 'text', text: 'reminder' },
         ],
       },
@@ -68,7 +92,12 @@ describe('usage formula', () => {
 
   it('counts output tokens over text, thinking and tool input, at least 1', () => {
     expect(computeOutputTokens([{ type: 'text', text: 'abcdefghi' }])).toBe(3);
-    expect(computeOutputTokens([{ type: 'thinking', thinking: 'abcd', signature: 'ignored' }, { type: 'tool_use', name: 'Bash', input: { a: 1 } }])).toBe(3);
+    expect(
+      computeOutputTokens([
+        { type: 'thinking', thinking: 'abcd', signature: 'ignored' },
+        { type: 'tool_use', name: 'Bash', input: { a: 1 } },
+      ]),
+    ).toBe(3);
     expect(computeOutputTokens([{ type: 'text', text: '' }])).toBe(1);
   });
 });

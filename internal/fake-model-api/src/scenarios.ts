@@ -70,7 +70,9 @@ const markerPattern = /\[\[([a-z][a-z0-9_-]*)(?::([\s\S]*?))?\]\]/g;
 /** Parse `name` or `name:argument` (the inside of a marker, as given to `forceScenario`). */
 export function parseScenarioSpec(spec: string): { name: string; argument: string | undefined } {
   const colon = spec.indexOf(':');
-  return colon === -1 ? { name: spec, argument: undefined } : { name: spec.slice(0, colon), argument: spec.slice(colon + 1) };
+  return colon === -1
+    ? { name: spec, argument: undefined }
+    : { name: spec.slice(0, colon), argument: spec.slice(colon + 1) };
 }
 
 /** The last `[[name]]` / `[[name:argument]]` marker in `text`, or undefined. */
@@ -219,13 +221,26 @@ export const UNICODE_TEXT =
 export function createBuiltinScenarios(): Record<string, Scenario> {
   return {
     text: ({ argument }) => text(argument === undefined || argument === '' ? DEFAULT_TEXT : argument),
-    bash: toolScenario('Bash', (command) => ({ command, description: 'Run the scripted command' }), 'I will run a command.'),
+    bash: toolScenario(
+      'Bash',
+      (command) => ({ command, description: 'Run the scripted command' }),
+      'I will run a command.',
+    ),
     read: toolScenario('Read', (path) => ({ file_path: path }), undefined),
-    write: toolScenario('Write', (path) => ({ file_path: path, content: 'written by the fake model\n' }), 'I will write a file.'),
+    write: toolScenario(
+      'Write',
+      (path) => ({ file_path: path, content: 'written by the fake model\n' }),
+      'I will write a file.',
+    ),
     long: ({ argument }) => {
       const count = Math.floor(parsePositiveNumber(argument, 100));
       const lines = Array.from({ length: count }, (_, index) => `line ${index + 1}`);
-      return { type: 'message', content: [{ type: 'text', text: lines.join('\n') }], stopReason: 'end_turn', chunkSize: 4096 };
+      return {
+        type: 'message',
+        content: [{ type: 'text', text: lines.join('\n') }],
+        stopReason: 'end_turn',
+        chunkSize: 4096,
+      };
     },
     slow: ({ argument }) => {
       const seconds = parsePositiveNumber(argument, 10);
@@ -242,7 +257,11 @@ export function createBuiltinScenarios(): Record<string, Scenario> {
     thinking: () => ({
       type: 'message',
       content: [
-        { type: 'thinking', thinking: 'Let me think about this.\nThe answer is 4.', signature: 'fake-signature-AAAABBBBCCCCDDDD' },
+        {
+          type: 'thinking',
+          thinking: 'Let me think about this.\nThe answer is 4.',
+          signature: 'fake-signature-AAAABBBBCCCCDDDD',
+        },
         { type: 'text', text: '2 + 2 = 4.' },
       ],
       stopReason: 'end_turn',
@@ -259,7 +278,9 @@ export function createBuiltinScenarios(): Record<string, Scenario> {
     },
     cut: ({ streaming }) => {
       const reply = text('This answer is cut off in the middle of the stream and never finishes.');
-      return streaming && reply.type === 'message' ? { ...reply, chunkSize: 8, streamFault: { type: 'cut', afterDeltas: 2 } } : text('Recovered after the cut stream.');
+      return streaming && reply.type === 'message'
+        ? { ...reply, chunkSize: 8, streamFault: { type: 'cut', afterDeltas: 2 } }
+        : text('Recovered after the cut stream.');
     },
     sseerror: ({ argument, streaming }) => {
       if (!streaming) {

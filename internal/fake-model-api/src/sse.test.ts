@@ -3,12 +3,19 @@ import { encodeSseEvent, splitIntoChunks } from './index.ts';
 
 describe('encodeSseEvent', () => {
   it('writes an event line, one data line of JSON and a blank line', () => {
-    expect(encodeSseEvent('message_stop', { type: 'message_stop' })).toBe('event: message_stop\ndata: {"type":"message_stop"}\n\n');
+    expect(encodeSseEvent('message_stop', { type: 'message_stop' })).toBe(
+      'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+    );
   });
 
   it('keeps newlines inside strings escaped, so the data stays on one line', () => {
     const encoded = encodeSseEvent('content_block_delta', { type: 'content_block_delta', delta: { text: 'a\nb' } });
-    expect(encoded.split('\n')).toEqual(['event: content_block_delta', 'data: {"type":"content_block_delta","delta":{"text":"a\\nb"}}', '', '']);
+    expect(encoded.split('\n')).toEqual([
+      'event: content_block_delta',
+      'data: {"type":"content_block_delta","delta":{"text":"a\\nb"}}',
+      '',
+      '',
+    ]);
   });
 });
 

@@ -24,6 +24,7 @@ export function setup(project: TestProject): void {
     );
   }
   const seconds = (Date.now() - started) / 1000;
-  if (seconds > 2) process.stderr.write(`[fake-model-api tests] installed the Claude Code CLI in ${seconds.toFixed(1)} s: ${path}\n`);
+  if (seconds > 2)
+    process.stderr.write(`[fake-model-api tests] installed the Claude Code CLI in ${seconds.toFixed(1)} s: ${path}\n`);
   project.provide('claudeCliPath', path);
 }

@@ -21,11 +21,21 @@ export function parseSseBody(body: string): ParsedSseEvent[] {
 }
 
 /** POST /v1/messages?beta=true with a user prompt, as the CLI does. */
-export function postMessages(url: string, prompt: string | unknown[], options: { stream?: boolean; extra?: Record<string, unknown> } = {}): Promise<Response> {
+export function postMessages(
+  url: string,
+  prompt: string | unknown[],
+  options: { stream?: boolean; extra?: Record<string, unknown> } = {},
+): Promise<Response> {
   const messages = typeof prompt === 'string' ? [{ role: 'user', content: [{ type: 'text', text: prompt }] }] : prompt;
   return fetch(`${url}/v1/messages?beta=true`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-api-key': 'secret-key-value', 'anthropic-version': '2023-06-01' },
-    body: JSON.stringify({ model: 'claude-test-model', max_tokens: 1000, messages, stream: options.stream ?? true, ...options.extra }),
+    body: JSON.stringify({
+      model: 'claude-test-model',
+      max_tokens: 1000,
+      messages,
+      stream: options.stream ?? true,
+      ...options.extra,
+    }),
   });
 }
