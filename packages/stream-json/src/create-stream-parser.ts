@@ -49,7 +49,7 @@ export function createStreamParser(options: StreamParserOptions = {}): StreamPar
   function handleLine(line: string, truncated: boolean): void {
     lineNumber++;
     const parsed = parseJsonLine(line, lineNumber, truncated);
-    if (parsed.success === true) translateMessage(parsed.value, lineNumber, emit);
+    if (parsed.success === true) translateMessage(parsed.value, lineNumber, emit, line);
     else if (parsed.success === false) {
       parseErrorCount++;
       emit(parsed.error);
@@ -91,7 +91,7 @@ export function parseLine(line: string, lineNumber = 1): StreamEvent[] {
   if (parsed.success === 'blank') return [];
   if (parsed.success === false) return [parsed.error];
   const events: StreamEvent[] = [];
-  translateMessage(parsed.value, lineNumber, (event) => events.push(event));
+  translateMessage(parsed.value, lineNumber, (event) => events.push(event), line);
   return events;
 }
 

@@ -194,7 +194,7 @@ export function createFormatter(options: FormatterOptions = {}): Formatter {
         case 'result':
           return formatResultLine(event);
         case 'unknown-message':
-          if (rawUnknown) return `${JSON.stringify(event.value)}\n`;
+          if (rawUnknown) return `${event.line}\n`;
           return line(0, '?', 'yellow', `unknown line (type ${event.messageType ?? 'missing'}${event.subtype === null ? '' : `, subtype ${event.subtype}`})`);
         case 'unknown-content':
           if (rawUnknown) return `${JSON.stringify(event.block)}\n`;

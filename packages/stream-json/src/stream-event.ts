@@ -246,6 +246,8 @@ export interface UnknownMessageEvent {
   subtype: string | null;
   /** The parsed line. */
   value: Record<string, unknown>;
+  /** The raw text of the line, for passing it through unchanged. */
+  line: string;
 }
 
 /** A content block of an unknown `type` inside an `assistant` or `user` message. */

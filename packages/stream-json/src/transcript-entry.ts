@@ -134,7 +134,7 @@ export function createTranscriptMapper(): TranscriptMapper {
           ];
         }
         case 'unknown-message':
-          return [{ kind: 'stdout', ts, text: JSON.stringify(event.value) }];
+          return [{ kind: 'stdout', ts, text: event.line }];
         case 'unknown-content':
           return [{ kind: 'system', ts, text: `Unknown ${event.role} content block: ${event.blockType ?? 'no type'}` }];
         case 'parse-error':

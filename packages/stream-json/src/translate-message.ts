@@ -64,11 +64,11 @@ export function normalizeModelUsage(value: unknown): Record<string, ModelUsage> 
   return out;
 }
 
-function unknownMessage(value: JsonObject, lineNumber: number): StreamEvent {
-  return { type: 'unknown-message', lineNumber, messageType: str(value['type']), subtype: str(value['subtype']), value };
+function unknownMessage(value: JsonObject, lineNumber: number, line: string | undefined): StreamEvent {
+  return { type: 'unknown-message', lineNumber, messageType: str(value['type']), subtype: str(value['subtype']), value, line: line ?? JSON.stringify(value) };
 }
 
-function translateSystem(value: JsonObject, lineNumber: number, emit: EmitEvent): void {
+function translateSystem(value: JsonObject, lineNumber: number, emit: EmitEvent, line: string | undefined): void {
   const subtype = str(value['subtype']);
   switch (subtype) {
     case 'init': {
@@ -130,7 +130,7 @@ function translateSystem(value: JsonObject, lineNumber: number, emit: EmitEvent)
       emit({ type: 'system-status', lineNumber, subtype, status: str(value['status']), estimatedTokens: num(value['estimated_tokens']) });
       return;
     default:
-      emit(unknownMessage(value, lineNumber));
+      emit(unknownMessage(value, lineNumber, line));
   }
 }
 
@@ -279,17 +279,18 @@ function translateStreamEvent(value: JsonObject, lineNumber: number, emit: EmitE
  * @param value - the parsed line
  * @param lineNumber - its 1-based line number
  * @param emit - called once per event, in order
+ * @param line - the raw line, kept on `unknown-message` events (re-serialised from `value` when not given)
  */
-export function translateMessage(value: Record<string, unknown>, lineNumber: number, emit: EmitEvent): void {
+export function translateMessage(value: Record<string, unknown>, lineNumber: number, emit: EmitEvent, line?: string): void {
   switch (value['type']) {
     case 'system':
-      translateSystem(value, lineNumber, emit);
+      translateSystem(value, lineNumber, emit, line);
       return;
     case 'assistant':
-      if (translateAssistant(value, lineNumber, emit) === 0) emit(unknownMessage(value, lineNumber));
+      if (translateAssistant(value, lineNumber, emit) === 0) emit(unknownMessage(value, lineNumber, line));
       return;
     case 'user':
-      if (translateUser(value, lineNumber, emit) === 0) emit(unknownMessage(value, lineNumber));
+      if (translateUser(value, lineNumber, emit) === 0) emit(unknownMessage(value, lineNumber, line));
       return;
     case 'result':
       translateResult(value, lineNumber, emit);
@@ -298,6 +299,6 @@ export function translateMessage(value: Record<string, unknown>, lineNumber: num
       translateStreamEvent(value, lineNumber, emit);
       return;
     default:
-      emit(unknownMessage(value, lineNumber));
+      emit(unknownMessage(value, lineNumber, line));
   }
 }

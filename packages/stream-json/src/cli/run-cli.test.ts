@@ -57,11 +57,11 @@ describe('runCli', () => {
   });
 
   it('exits 2 for malformed input even when the run succeeded; --raw passes unknown lines through', async () => {
-    const text = `${new TextDecoder().decode(fixtureBytes('a_plain_text'))}garbage line\n{"type":"brand_new","x":1}\n`;
+    const text = `${new TextDecoder().decode(fixtureBytes('a_plain_text'))}garbage line\n{"type":"brand_new",  "x":1}\n`;
     const cli = io(once(new TextEncoder().encode(text)));
     expect(await runCli(['--raw'], cli)).toBe(EXIT_CODES.malformedInput);
     expect(cli.stdout.text).toContain('line 4: invalid-json: garbage line');
-    expect(cli.stdout.text).toContain('{"type":"brand_new","x":1}\n');
+    expect(cli.stdout.text).toContain('{"type":"brand_new",  "x":1}\n');
   });
 
   it('reads a file argument and a --stderr file (argument errors have no JSON at all)', async () => {
