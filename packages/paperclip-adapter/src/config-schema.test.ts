@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { agentConfigurationDoc, CONFIG_SCHEMA, getConfigSchema, LEGACY_KEY_MAPPINGS, parseAdapterConfig, type AdapterConfig } from './index.ts';
 import { listLeaves } from './schema-builder.ts';
 
@@ -248,5 +248,17 @@ describe('agentConfigurationDoc', () => {
   it('documents every key with its default and unit', () => {
     for (const { path } of listLeaves(CONFIG_SCHEMA)) expect(agentConfigurationDoc).toContain(`| \`${path}\` |`);
     expect(agentConfigurationDoc).toContain('| `timeoutSec` | integer (≥ 0), seconds | `0` |');
+  });
+});
+
+describe('AdapterConfig type', () => {
+  it('is derived from the schema: defaulted fields are required, others optional', () => {
+    expectTypeOf<AdapterConfig['timeoutSec']>().toEqualTypeOf<number>();
+    expectTypeOf<AdapterConfig['lockPolicy']>().toEqualTypeOf<'wait' | 'adopt' | 'reject'>();
+    expectTypeOf<AdapterConfig['model']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<AdapterConfig['resources']['limits']['memory']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<AdapterConfig['retention']['onFailure']>().toEqualTypeOf<'delete' | 'keep'>();
+    expectTypeOf<AdapterConfig['sessionVolume']['claimName']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<AdapterConfig['extraArgs']>().toEqualTypeOf<string[]>();
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createFakeAccumulator, createFakeContext, createFakeLauncher, createManualClock, createMemoryHostFiles, loadTranscript, type ScriptedAttempt } from '../test/fakes.ts';
-import { createServerAdapter, encodeSessionParams, type SessionMatchTarget } from './index.ts';
+import { createServerAdapter, deriveBilling, encodeSessionParams, type SessionMatchTarget } from './index.ts';
 
 const FIRST_SESSION = 'ef4396a5-b2f7-468b-9c86-9d272562d804';
 const UNKNOWN_SESSION = '00000000-0000-4000-8000-000000000000';
@@ -171,5 +171,18 @@ describe('execute', () => {
     const adapter = createServerAdapter({ hostFiles: createMemoryHostFiles({}), serverEnv: {} });
     const result = await adapter.execute(createFakeContext());
     expect(result).toMatchObject({ errorCode: 'adapter_internal_error' });
+  });
+});
+
+describe('deriveBilling', () => {
+  const none = { env: {}, anthropicApiKeySecret: { key: 'ANTHROPIC_API_KEY' } };
+  it.each([
+    ['an API key Secret', { ...none, anthropicApiKeySecret: { name: 'k', key: 'ANTHROPIC_API_KEY' } }, { biller: 'anthropic', billingType: 'metered_api' }],
+    ['an API key env reference', { ...none, env: { ANTHROPIC_API_KEY: { secretKeyRef: { name: 'k', key: 'v' } } } }, { biller: 'anthropic', billingType: 'metered_api' }],
+    ['only an OAuth token', { ...none, env: { CLAUDE_CODE_OAUTH_TOKEN: { value: 't' } } }, { biller: 'anthropic', billingType: 'subscription_included' }],
+    ['Bedrock', { ...none, env: { CLAUDE_CODE_USE_BEDROCK: { value: '1' } } }, { biller: 'aws_bedrock', billingType: 'metered_api' }],
+    ['nothing', none, { biller: 'anthropic', billingType: 'unknown' }],
+  ])('%s', (_name, config, expected) => {
+    expect(deriveBilling(config)).toEqual(expected);
   });
 });

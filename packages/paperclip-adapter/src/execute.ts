@@ -25,13 +25,15 @@ export interface ExecuteDependencies {
   resolveDefaultNamespace: () => Promise<string>;
 }
 
-/** Billing facts derived from the configured credentials. */
-export function deriveBilling(rawConfig: Record<string, unknown>): BillingInfo {
-  const env = isRecord(rawConfig['env']) ? rawConfig['env'] : {};
-  const secret = isRecord(rawConfig['anthropicApiKeySecret']) ? rawConfig['anthropicApiKeySecret'] : {};
-  const bedrock = env['CLAUDE_CODE_USE_BEDROCK'] === '1' || env['CLAUDE_CODE_USE_BEDROCK'] === 'true';
-  const apiKey = typeof secret['name'] === 'string' || typeof rawConfig['anthropicApiKeySecret.name'] === 'string' || 'ANTHROPIC_API_KEY' in env || typeof rawConfig['secretRef'] === 'string';
-  const oauth = 'CLAUDE_CODE_OAUTH_TOKEN' in env;
+/**
+ * Billing facts derived from the configured credentials: an API key (Secret or env) is metered API use; only a
+ * Claude OAuth token is a subscription; Bedrock is billed by AWS.
+ */
+export function deriveBilling(config: Pick<AdapterConfig, 'env' | 'anthropicApiKeySecret'>): BillingInfo {
+  const bedrockFlag = config.env['CLAUDE_CODE_USE_BEDROCK'];
+  const bedrock = bedrockFlag !== undefined && 'value' in bedrockFlag && (bedrockFlag.value === '1' || bedrockFlag.value === 'true');
+  const apiKey = config.anthropicApiKeySecret.name !== undefined || 'ANTHROPIC_API_KEY' in config.env;
+  const oauth = 'CLAUDE_CODE_OAUTH_TOKEN' in config.env;
   return {
     biller: bedrock ? 'aws_bedrock' : 'anthropic',
     billingType: apiKey || bedrock ? 'metered_api' : oauth ? 'subscription_included' : 'unknown',
@@ -80,10 +82,12 @@ export function createExecute(dependencies: ExecuteDependencies): (ctx: AdapterE
   }
 
   return async function execute(ctx: AdapterExecutionContext): Promise<AdapterExecutionResult> {
-    const billing = deriveBilling(ctx.config);
     const parsed = parseAdapterConfig(ctx.config);
     for (const warning of parsed.warnings) await notice(ctx, 'warn', `config: ${warning}`);
-    if (!parsed.success) return mapEarlyFailure('adapter_config_invalid', `invalid claude_k8s configuration: ${formatConfigIssues(parsed.issues)}`, billing, { issues: parsed.issues });
+    if (!parsed.success) {
+      return mapEarlyFailure('adapter_config_invalid', `invalid claude_k8s configuration: ${formatConfigIssues(parsed.issues)}`, { biller: 'anthropic', billingType: 'unknown' }, { issues: parsed.issues });
+    }
+    const billing = deriveBilling(parsed.value);
     const config = parsed.value;
     const launcher = dependencies.getLauncher(config);
     if (launcher === null) return mapEarlyFailure('adapter_internal_error', 'no Kubernetes runtime is wired into this adapter build', billing);
