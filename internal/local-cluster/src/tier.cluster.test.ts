@@ -34,7 +34,7 @@ function claudeJob(name: string, prompt: string, modelUrl: string, extraEnv: Rec
     ANTHROPIC_API_KEY: 'test-key-not-secret',
     HTTPS_PROXY: modelUrl,
     HTTP_PROXY: modelUrl,
-    NO_PROXY: '127.0.0.1,localhost',
+    NO_PROXY: `127.0.0.1,localhost,${new URL(modelUrl).hostname}`,
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     DISABLE_TELEMETRY: '1',
     DISABLE_AUTOUPDATER: '1',
@@ -157,8 +157,14 @@ describe(`local cluster tier (${cluster.kind}: ${cluster.server})`, () => {
         spec: { containers: [{ name: 'main', image: cluster.image, securityContext: { privileged: true } }] },
       },
     });
-    await expect(attempt).rejects.toMatchObject({ code: 403 });
-    await expect(attempt).rejects.toThrow(/violates PodSecurity "restricted:latest".*privileged/s);
+    const error: unknown = await attempt.then(
+      () => new Error('the privileged pod was admitted'),
+      (rejection: unknown) => rejection,
+    );
+    expect(error).toMatchObject({ code: 403 });
+    const status = JSON.parse((error as { body: string }).body) as { reason: string; message: string };
+    expect(status.reason).toBe('Forbidden');
+    expect(status.message).toMatch(/violates PodSecurity "restricted:latest": privileged \(container "main" must not set securityContext.privileged=true\)/);
   });
 
   it('a Job runs the real claude CLI against the fake model; stream-json arrives through pods/log and the exit code is 0', async () => {
