@@ -78,7 +78,10 @@ export interface RunLaunchRequest {
     retention: { onSuccess: 'delete' | 'keep'; onFailure: 'delete' | 'keep'; keepFailedSeconds: number };
     ttlSecondsAfterFinished: number;
   };
-  /** Called with each chunk of the container's stdout, in order, exactly once; the launcher awaits each call. */
+  /**
+   * Called with each chunk of the container's output (UTF-8 text; a multi-byte character is never split across
+   * chunks), in order, exactly once per byte; the launcher awaits each call (back-pressure).
+   */
   onOutput: (chunk: string) => Promise<void>;
   /** Called with lines about the Job's progress ("pod scheduled", "pulling image"); optional. */
   onProgress?: (message: string) => Promise<void>;
