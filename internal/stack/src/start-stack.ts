@@ -12,7 +12,8 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 /** The adapter package directory Paperclip installs (local-path install of the built package). */
 export const adapterPackageDir = join(repoRoot, 'packages', 'paperclip-adapter');
 export const ADAPTER_TYPE = 'claude_k8s';
-export const ADAPTER_SERVICE_ACCOUNT = 'claude-k8s-adapter';
+/** The ServiceAccount of `deploy/rbac.yaml` the Paperclip server (and so the adapter) acts as. */
+export const ADAPTER_SERVICE_ACCOUNT = 'paperclip';
 
 /** A step's progress, for the terminal. */
 export interface StackProgress {
@@ -130,8 +131,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     } else {
       clusterKind = 'local';
       progress.step('local cluster: build or reuse Kubernetes, images, bring up');
+      const before = await clusterStatus();
       const status = await clusterUp({ onProgress: (line) => progress.info(line) });
-      startedCluster = true;
+      // Only a cluster this call started is stopped again; a running one is reused and left running.
+      startedCluster = !before?.running;
       if (!status.images) throw new Error('the local cluster reports no images');
       adminKubeconfig = status.kubeconfig;
       image = status.images.agent.ref;
@@ -155,7 +158,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const tenant = await prepareTenant({
       adminKubeconfig,
       namespace,
-      manifestsDir: join(repoRoot, 'deploy', 'rbac'),
+      manifestFiles: [join(repoRoot, 'deploy', 'rbac.yaml'), join(repoRoot, 'deploy', 'network-policy.yaml')],
       serviceAccount: ADAPTER_SERVICE_ACCOUNT,
       outputDir: runtimeDir,
       modelApiKey,

@@ -1,4 +1,4 @@
-import { chmod, chown, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
 
@@ -7,8 +7,8 @@ export interface TenantOptions {
   /** A kubeconfig allowed to create the namespace and its RBAC (cluster admin on the local cluster). */
   adminKubeconfig: string;
   namespace: string;
-  /** Directory of YAML files (ServiceAccount, Role, RoleBinding, NetworkPolicy) applied into the namespace. */
-  manifestsDir: string;
+  /** YAML files (ServiceAccount, Role, RoleBinding, NetworkPolicy) applied into the namespace. */
+  manifestFiles: readonly string[];
   /** The ServiceAccount the adapter acts as (from the manifests). */
   serviceAccount: string;
   /** Where to write the adapter's kubeconfig (a ServiceAccount token, not admin credentials). */
@@ -72,8 +72,8 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
     if (!hasStatus(error, 409)) throw error;
   }
 
-  for (const file of (await readdir(options.manifestsDir)).filter((name) => /\.ya?ml$/.test(name)).sort()) {
-    for (const document of loadAllYaml(await readFile(join(options.manifestsDir, file), 'utf8')) as KubernetesObject[]) {
+  for (const file of options.manifestFiles) {
+    for (const document of loadAllYaml(await readFile(file, 'utf8')) as KubernetesObject[]) {
       if (!document?.kind) continue;
       const object: KubernetesObject & { subjects?: { kind: string; namespace?: string }[] } = { ...document, metadata: { ...document.metadata, namespace } };
       for (const subject of object.subjects ?? []) if (subject.kind === 'ServiceAccount') subject.namespace = namespace;

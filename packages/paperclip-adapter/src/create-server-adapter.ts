@@ -6,6 +6,7 @@ import { listModels, MODELS } from './models.ts';
 import { createNodeHostFiles } from './node-host-files.ts';
 import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunLauncher } from './ports.ts';
 import { sessionCodec } from './session-codec.ts';
+import { createStreamJsonAccumulator } from './stream-json-accumulator.ts';
 import { listSkills, syncSkills } from './skills.ts';
 
 /** The adapter type, the same as the predecessor's. */
@@ -17,7 +18,7 @@ const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceac
 export interface CreateServerAdapterOptions {
   /** Returns the launcher for a config (e.g. one per kubeconfig path). Without it, `execute` fails with `adapter_internal_error`. */
   runtimeFactory?: (config: AdapterConfig) => RunLauncher;
-  /** Creates the stream-json accumulator of one attempt. Required together with `runtimeFactory`. */
+  /** Creates the stream-json accumulator of one attempt. @default {@link createStreamJsonAccumulator} */
   createAccumulator?: () => RunAccumulatorLike;
   /** Returns the cluster probe of the environment test. */
   probeFactory?: (config: AdapterConfig) => EnvironmentProbe;
@@ -37,9 +38,6 @@ const defaultClock: Clock = {
 
 const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-const missingAccumulator = (): RunAccumulatorLike => {
-  throw new Error('no stream-json accumulator is wired into this adapter build');
-};
 
 /**
  * Creates the Paperclip server adapter module (`type: "claude_k8s"`). Paperclip's plugin loader calls this named
@@ -72,7 +70,7 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
     type: ADAPTER_TYPE,
     execute: createExecute({
       getLauncher: (config) => (runtimeFactory === undefined ? null : runtimeFactory(config)),
-      createAccumulator: options.createAccumulator ?? missingAccumulator,
+      createAccumulator: options.createAccumulator ?? createStreamJsonAccumulator,
       hostFiles,
       clock,
       logger,

@@ -67,3 +67,6 @@ export type {
   TokenUsageLike,
 } from './ports.ts';
 export { VERSION } from './version.ts';
+export { createStreamJsonAccumulator } from './stream-json-accumulator.ts';
+export { createCliAdapter, formatStdoutEvent } from './cli-formatter.ts';
+export type { CliAdapterModule, CliAdapterOptions } from './cli-formatter.ts';
