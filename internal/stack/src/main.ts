@@ -48,6 +48,11 @@ function createProgress(timings: Timing[]): StackProgress {
   };
 }
 
+/** A string or number as text; anything else as `fallback`. */
+function text(value: unknown, fallback = 'unknown'): string {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : fallback;
+}
+
 function formatUsd(value: number | null | undefined): string {
   return typeof value === 'number' ? `$${value.toFixed(4)}` : 'unknown';
 }
@@ -114,7 +119,7 @@ async function main(): Promise<number> {
         ? 'List the files in your working directory with a shell command and summarise what you see in one sentence.'
         : 'Run a shell command in your pod and report its output. [[bash:echo hello from a Kubernetes Job; id -u]]');
     const issue = await client.createIssue(company.id, { title: 'claude-k8s demo task', description: task });
-    progress.done('demo company, agent and task', `company ${company.id}, agent ${agent.id}, task ${String(issue['identifier'] ?? issue.id)}`);
+    progress.done('demo company, agent and task', `company ${company.id}, agent ${agent.id}, task ${text(issue['identifier'], issue.id)}`);
 
     progress.step('running the agent as a Kubernetes Job');
     const run = await client.wakeupAgent(agent.id, {
@@ -161,16 +166,16 @@ async function main(): Promise<number> {
     const events = await client.getRunEvents(run.id).catch(() => []);
     const invoke = events.find((event) => event.eventType === 'adapter.invoke');
     const invokePayload = (invoke?.['payload'] ?? {}) as Record<string, unknown>;
-    const jobName = String((invokePayload['context'] as Record<string, unknown> | undefined)?.['jobName'] ?? invokePayload['jobName'] ?? (finalRun.resultJson as Record<string, unknown> | undefined)?.['jobName'] ?? 'unknown');
+    const jobName = /"jobName":"([a-z0-9-]+)"/.exec(JSON.stringify([invokePayload, finalRun['resultJson'] ?? null]))?.[1] ?? 'unknown';
     const usage = (finalRun['usageJson'] ?? {}) as Record<string, unknown>;
-    const seconds = (Date.parse(String(finalRun['finishedAt'] ?? '')) - Date.parse(String(finalRun['startedAt'] ?? ''))) / 1000;
+    const seconds = (Date.parse(text(finalRun['finishedAt'], '')) - Date.parse(text(finalRun['startedAt'], ''))) / 1000;
     const lines = [
       '',
       '── summary ─────────────────────────────────────────────',
-      `status:      ${String(finalRun.status)}${finalRun['errorCode'] ? ` (${String(finalRun['errorCode'])}: ${String(finalRun['error'] ?? '')})` : ''}`,
+      `status:      ${text(finalRun.status)}${finalRun['errorCode'] ? ` (${text(finalRun['errorCode'])}: ${text(finalRun['error'], '')})` : ''}`,
       `job:         ${stack.tenant.namespace}/${jobName}`,
-      `session id:  ${String(finalRun['sessionIdAfter'] ?? summary.sessionId ?? 'none')}`,
-      `tokens:      input ${String(usage['inputTokens'] ?? summary.usage.inputTokens)}, output ${String(usage['outputTokens'] ?? summary.usage.outputTokens)}, cached ${String(usage['cachedInputTokens'] ?? summary.usage.cacheReadInputTokens)}`,
+      `session id:  ${text(finalRun['sessionIdAfter'], summary.sessionId ?? 'none')}`,
+      `tokens:      input ${text(usage['inputTokens'], String(summary.usage.inputTokens))}, output ${text(usage['outputTokens'], String(summary.usage.outputTokens))}, cached ${text(usage['cachedInputTokens'], String(summary.usage.cacheReadInputTokens))}`,
       `cost:        ${formatUsd((usage['costUsd'] as number | undefined) ?? summary.costUsd)}`,
       `duration:    ${Number.isFinite(seconds) ? `${seconds.toFixed(1)} s` : 'unknown'}`,
       `model:       ${modelApiKey ? 'real (ANTHROPIC_API_KEY)' : 'FAKE model API (scripted task)'}`,

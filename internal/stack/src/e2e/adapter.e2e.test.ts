@@ -1,0 +1,150 @@
+// End to end: the adapter installed into a real Paperclip server (POST /api/adapters/install, the built package),
+// running real agent runs as Jobs on the real cluster with the real Claude Code CLI against the fake model API.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Company, HeartbeatRun } from '@claude-k8s/paperclip-server';
+import { ADAPTER_TYPE, type Stack } from '../start-stack.ts';
+import { adminClients, jobNameOf, podsOfJob, startTestStack, storedStdout, waitUntil } from './harness.ts';
+
+const namespace = `ck8s-e2e-${process.pid}`;
+let stack: Stack;
+let company: Company;
+
+beforeAll(async () => {
+  stack = await startTestStack(namespace);
+  company = await stack.client.createCompany({ name: `e2e ${process.pid}` });
+});
+
+afterAll(async () => {
+  if (!stack) return;
+  const { core } = adminClients(stack);
+  await stack.stop({ keepCluster: true });
+  await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+});
+
+/** An agent of type claude_k8s whose prompt ends with the fake model's scenario marker. */
+async function createAgent(name: string, marker: string, overrides: Record<string, unknown> = {}) {
+  return stack.client.createAgent(company.id, {
+    name,
+    adapterType: ADAPTER_TYPE,
+    adapterConfig: {
+      ...stack.adapterConfig,
+      promptTemplate: `You are {{agent.name}}. Do the task. ${marker}`,
+      ...overrides,
+    },
+  });
+}
+
+const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled', 'interrupted'] as const;
+
+async function wakeAndWait(agentId: string, timeoutMs = 240_000): Promise<HeartbeatRun> {
+  const queued = await stack.client.wakeupAgent(agentId, { source: 'on_demand', triggerDetail: 'manual', reason: 'e2e' });
+  return stack.client.waitForRun(queued.id, { timeoutMs, until: TERMINAL });
+}
+
+function usageOf(run: HeartbeatRun): Record<string, number> {
+  return (run['usageJson'] ?? {}) as Record<string, number>;
+}
+
+describe(`claude_k8s on a real Paperclip server (namespace ${namespace})`, () => {
+  it('is installed through the install route and exposes its config schema and UI parser', async () => {
+    const adapters = await stack.client.listAdapters();
+    const info = adapters.find((adapter) => adapter['type'] === ADAPTER_TYPE);
+    expect(info).toMatchObject({ type: ADAPTER_TYPE, source: 'external', loaded: true });
+    const schema = await stack.client.getAdapterConfigSchema(ADAPTER_TYPE);
+    const keys = schema.fields.map((field) => field['key']);
+    expect(keys).toEqual(expect.arrayContaining(['namespace', 'image', 'model', 'timeoutSec', 'sessionVolume.claimName']));
+    const parser = await stack.client.getAdapterUiParser(ADAPTER_TYPE);
+    expect(parser).toContain('parseStdoutLine');
+    expect(parser).not.toMatch(/^\s*(import|export)\s/m);
+  });
+
+  it('runs an agent as a Job: succeeded, stored log equal to what the CLI printed, usage, cost and summary from the fake model', async () => {
+    const agent = await createAgent('text-agent', '[[text:hello from a Kubernetes Job]]', {
+      retention: { onSuccess: 'keep', onFailure: 'keep', keepFailedSeconds: 600 },
+    });
+    const requestsBefore = stack.fakeModel!.requests.length;
+    const run = await wakeAndWait(agent.id);
+    expect(run.status, String(run['error'] ?? '')).toBe('succeeded');
+    expect(run['exitCode']).toBe(0);
+    expect(JSON.stringify(run['resultJson'])).toContain('hello from a Kubernetes Job');
+
+    // The stored log is exactly the container's output, once, in order: compare with the kubelet's copy.
+    const stdout = storedStdout((await stack.client.getRunLog(run.id)).records);
+    const jobName = await jobNameOf(stack, run);
+    expect(jobName).toBeDefined();
+    const { core } = adminClients(stack);
+    const [pod] = await podsOfJob(core, namespace, jobName!);
+    expect(pod).toBeDefined();
+    const containerLog = await core.readNamespacedPodLog({ name: pod!.metadata!.name!, namespace, container: pod!.spec!.containers[0]!.name });
+    expect(stdout).toBe(containerLog);
+    const lines = stdout.split('\n').filter((line) => line !== '');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ type: 'system', subtype: 'init' });
+    const result = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+    expect(result).toMatchObject({ type: 'result', is_error: false });
+
+    // Usage: what the fake model says it served; cost: the CLI's own figure for this run.
+    const served = stack.fakeModel!.requests.slice(requestsBefore).filter((request) => request.outcome === 'completed');
+    expect(served.length).toBeGreaterThan(0);
+    const sum = (pick: (usage: Record<string, number>) => number) =>
+      served.reduce((total, request) => total + pick(request.usage as unknown as Record<string, number>), 0);
+    const usage = usageOf(run);
+    expect(usage['inputTokens']).toBe(sum((u) => (u['input_tokens'] ?? 0) + (u['cache_creation_input_tokens'] ?? 0)));
+    expect(usage['outputTokens']).toBe(sum((u) => u['output_tokens'] ?? 0));
+    expect(usage['cachedInputTokens']).toBe(sum((u) => u['cache_read_input_tokens'] ?? 0));
+    expect(usage['costUsd']).toBeCloseTo(result['total_cost_usd'] as number, 6);
+    expect(run['sessionIdAfter']).toBe(result['session_id']);
+  });
+
+  it('a second run of the same agent resumes the session', async () => {
+    const agent = await createAgent('resume-agent', '[[text:first]]');
+    const first = await wakeAndWait(agent.id);
+    expect(first.status, String(first['error'] ?? '')).toBe('succeeded');
+    const second = await wakeAndWait(agent.id);
+    expect(second.status, String(second['error'] ?? '')).toBe('succeeded');
+    expect(second['sessionIdBefore']).toBe(first['sessionIdAfter']);
+    expect(second['sessionIdAfter']).toBe(first['sessionIdAfter']);
+  });
+
+  it('a 401 from the model ends failed with the authentication error code', async () => {
+    const agent = await createAgent('auth-agent', '[[err:401]]', { env: { CLAUDE_CODE_MAX_RETRIES: '0' } });
+    const run = await wakeAndWait(agent.id);
+    expect(run.status).toBe('failed');
+    expect(run['errorCode']).toBe('claude_auth_required');
+  });
+
+  it('an image that cannot run ends failed with the Kubernetes reason in the message', async () => {
+    const agent = await createAgent('image-agent', '[[text]]', {
+      image: 'localhost/claude-k8s-no-such-image:1',
+      imagePullPolicy: 'Never',
+      imagePullGraceSec: 5,
+    });
+    const run = await wakeAndWait(agent.id);
+    expect(run.status).toBe('failed');
+    expect(run['errorCode']).toBe('k8s_image_pull');
+    expect(String(run['error'])).toMatch(/ErrImageNeverPull/);
+  });
+
+  it('a cancel through the API stops the Job and the run ends cancelled', async () => {
+    const agent = await createAgent('slow-agent', '[[slow:120]]');
+    const queued = await stack.client.wakeupAgent(agent.id, { source: 'on_demand', triggerDetail: 'manual', reason: 'e2e cancel' });
+    await waitUntil('the run to print its init line', 120_000, async () => {
+      const log = await stack.client.getRunLog(queued.id).catch(() => undefined);
+      return log && storedStdout(log.records).includes('"subtype":"init"') ? true : undefined;
+    });
+    const jobName = await waitUntil('the job name', 30_000, async () => jobNameOf(stack, await stack.client.getRun(queued.id)));
+    const cancelled = await stack.client.cancelRun(queued.id);
+    expect(cancelled.status).toBe('cancelled');
+    const final = await stack.client.waitForRun(queued.id, { timeoutMs: 120_000, until: ['cancelled'] });
+    expect(final['errorCode']).toBe('cancelled');
+    expect(final['resultJson']).toMatchObject({ executionCancellation: { state: 'acknowledged' } });
+    const { batch } = adminClients(stack);
+    await waitUntil('the job to be deleted', 60_000, async () => {
+      try {
+        await batch.readNamespacedJob({ name: jobName, namespace });
+        return undefined;
+      } catch {
+        return true;
+      }
+    });
+  });
+});

@@ -1,0 +1,59 @@
+import { BatchV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { HeartbeatRun, RunLogRecord } from '@claude-k8s/paperclip-server';
+import { startStack, type Stack } from '../start-stack.ts';
+
+/** Progress of the stack in tests: lines on stderr with a prefix. */
+export const testProgress = {
+  step: (name: string) => void process.stderr.write(`[e2e] ${name}\n`),
+  done: (name: string, detail?: string) => void process.stderr.write(`[e2e] done: ${name}${detail ? ` (${detail})` : ''}\n`),
+  info: (line: string) => void process.stderr.write(`[e2e]   ${line}\n`),
+};
+
+/** The stack for an e2e file: the cluster of KUBECONFIG (set by scripts/with-cluster.sh), a real Paperclip, the adapter. */
+export async function startTestStack(namespace: string): Promise<Stack> {
+  const kubeconfig = process.env['KUBECONFIG'];
+  if (!kubeconfig) throw new Error('The e2e tier needs a cluster: run it through scripts/with-cluster.sh, or set KUBECONFIG.');
+  return startStack({ kubeconfig, namespace, progress: testProgress });
+}
+
+/** Kubernetes clients with the admin kubeconfig (for assertions only; the adapter uses its own ServiceAccount token). */
+export function adminClients(stack: Stack): { core: CoreV1Api; batch: BatchV1Api } {
+  const config = new KubeConfig();
+  config.loadFromFile(stack.adminKubeconfig);
+  return { core: config.makeApiClient(CoreV1Api), batch: config.makeApiClient(BatchV1Api) };
+}
+
+/** The stdout the run stored in Paperclip, concatenated in `seq` order. */
+export function storedStdout(records: readonly RunLogRecord[]): string {
+  return [...records]
+    .sort((a, b) => a.seq - b.seq)
+    .filter((record) => record.stream === 'stdout')
+    .map((record) => record.chunk)
+    .join('');
+}
+
+/** The pods of a run's Job (label `job-name`). */
+export async function podsOfJob(core: CoreV1Api, namespace: string, jobName: string): Promise<V1Pod[]> {
+  return (await core.listNamespacedPod({ namespace, labelSelector: `job-name=${jobName}` })).items;
+}
+
+/** The Job name the adapter reported for a run (in the `adapter.invoke` event from `onMeta`, or in `resultJson`). */
+export async function jobNameOf(stack: Stack, run: HeartbeatRun): Promise<string | undefined> {
+  const pattern = /"jobName":"([a-z0-9-]+)"/;
+  for (const event of await stack.client.getRunEvents(run.id)) {
+    const match = pattern.exec(JSON.stringify(event));
+    if (match) return match[1];
+  }
+  return pattern.exec(JSON.stringify(run['resultJson'] ?? {}))?.[1];
+}
+
+/** Polls `probe` every 300 ms until it returns a value. */
+export async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
