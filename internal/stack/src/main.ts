@@ -108,16 +108,19 @@ async function main(): Promise<number> {
     const { client } = stack;
     progress.step('demo company, agent and task');
     const company = await client.createCompany({ name: 'claude-k8s demo' });
-    const agent = await client.createAgent(company.id, {
-      name: 'k8s-agent',
-      adapterType: ADAPTER_TYPE,
-      adapterConfig: stack.adapterConfig,
-    });
     const task =
       values.task ??
       (modelApiKey
         ? 'List the files in your working directory with a shell command and summarise what you see in one sentence.'
         : 'Run a shell command in your pod and report its output. [[bash:echo hello from a Kubernetes Job; id -u]]');
+    const agent = await client.createAgent(company.id, {
+      name: 'k8s-agent',
+      adapterType: ADAPTER_TYPE,
+      adapterConfig: {
+        ...stack.adapterConfig,
+        promptTemplate: `You are {{agent.name}}, a Paperclip agent running as a Kubernetes Job (run {{run.id}}).\n\nYour task: ${task}`,
+      },
+    });
     const issue = await client.createIssue(company.id, { title: 'claude-k8s demo task', description: task });
     progress.done('demo company, agent and task', `company ${company.id}, agent ${agent.id}, task ${text(issue['identifier'], issue.id)}`);
 
