@@ -4,6 +4,8 @@
 // files that must never ship. Run from the package folder (its `check:package` script does), after its build.
 //   node ../../scripts/check-package.mjs            check the package in the current folder
 //   CK8S_PACK_DIR=/some/dir ...                      also keep the checked tarball there (the cluster tier installs it)
+// A deliberate exception to attw (e.g. an entry point that is a classic script without types) goes in the package's
+// own .attw.json, which attw reads from the package folder: { "excludeEntrypoints": ["./ui-parser"] }.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
