@@ -39,8 +39,13 @@ fi
 
 if has_tier package; then
   step "release artifact checks (pack, publint, attw) and changeset independence"
-  pnpm turbo run check:package
-  pnpm check:changesets
+  package_failed=()
+  pnpm turbo run check:package --continue || package_failed+=("check:package")
+  pnpm check:changesets || package_failed+=("check:changesets")
+  if (( ${#package_failed[@]} > 0 )); then
+    printf 'package tier failed: %s\n' "${package_failed[@]}" >&2
+    exit 1
+  fi
 fi
 
 if has_tier cluster || has_tier e2e; then
