@@ -10,7 +10,13 @@ export const sharedTestConfig: ViteUserConfig = {
   test: {
     restoreMocks: true,
     passWithNoTests: false,
-    exclude: [...configDefaults.exclude, '**/*.cluster.test.ts', '**/*.e2e.test.ts', '**/dist/**', '**/__fixtures__/**'],
+    exclude: [
+      ...configDefaults.exclude,
+      '**/*.cluster.test.ts',
+      '**/*.e2e.test.ts',
+      '**/dist/**',
+      '**/__fixtures__/**',
+    ],
     testTimeout: 20_000,
   },
 };
