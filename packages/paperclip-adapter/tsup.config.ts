@@ -1,5 +1,22 @@
+import { writeFile } from 'node:fs/promises';
 import { defineConfig } from 'tsup';
 import packageJson from './package.json' with { type: 'json' };
+
+// Types of the classic-script UI parser: a CommonJS-style script (what Node.js sees when it is required).
+const UI_PARSER_TYPES = `/** A Paperclip transcript entry (TranscriptEntry of @claude-k8s/stream-json). */
+type TranscriptEntry = { kind: string; ts: string } & Record<string, unknown>;
+interface StdoutParser {
+  parseLine(line: string, ts: string): TranscriptEntry[];
+  reset(): void;
+}
+declare const uiParser: {
+  /** One stdout line of Claude Code stream-json to transcript entries; never throws. */
+  parseStdoutLine(line: string, ts: string): TranscriptEntry[];
+  /** A stateful parser that remembers tool names across lines. */
+  createStdoutParser(): StdoutParser;
+};
+export = uiParser;
+`;
 
 const define = { __PACKAGE_VERSION__: JSON.stringify(packageJson.version) };
 
@@ -24,5 +41,6 @@ export default defineConfig([
     platform: 'browser',
     noExternal: ['@claude-k8s/stream-json'],
     define,
+    onSuccess: () => writeFile('dist/ui-parser.d.cts', UI_PARSER_TYPES),
   },
 ]);

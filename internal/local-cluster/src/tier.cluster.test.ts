@@ -14,7 +14,7 @@ const namespace = `ck8s-tier-${process.pid}`;
 console.info(`[cluster tier] ${cluster.kind} cluster at ${cluster.server}, image ${cluster.image}`);
 
 function isApiStatus(error: unknown, code: number): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error && (error as { code: unknown }).code === code;
+  return typeof error === 'object' && error !== null && 'code' in error && error.code === code;
 }
 
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
