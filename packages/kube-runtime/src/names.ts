@@ -1,0 +1,64 @@
+/** Deterministic, DNS-safe names and label values derived from raw ids. */
+import { createHash } from 'node:crypto';
+
+/** Label prefix of everything this runtime writes. */
+export const LABEL_PREFIX = 'claude-k8s.io';
+export const LABELS = {
+  managedBy: 'app.kubernetes.io/managed-by',
+  component: 'app.kubernetes.io/component',
+  runId: `${LABEL_PREFIX}/run-id`,
+  agentId: `${LABEL_PREFIX}/agent-id`,
+  runtimeId: `${LABEL_PREFIX}/runtime-id`,
+} as const;
+export const ANNOTATIONS = {
+  runId: `${LABEL_PREFIX}/run-id`,
+  agentId: `${LABEL_PREFIX}/agent-id`,
+  /** Written on the Job just before this runtime deletes it for a cancel: tells cancel from external deletion. */
+  cancelRequested: `${LABEL_PREFIX}/cancel-requested`,
+  /** Until when a failed Job is kept (ISO time), read by the sweeper. */
+  keepUntil: `${LABEL_PREFIX}/keep-until`,
+} as const;
+export const MANAGED_BY = 'claude-k8s';
+
+export function shortHash(text: string, length = 8): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length);
+}
+
+/** Lower-case `[a-z0-9-]` slug of at most `max` characters, never starting or ending with `-`. */
+export function slug(text: string, max: number): string {
+  const cleaned = text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, max)
+    .replace(/-+$/, '');
+  return cleaned;
+}
+
+/** The Job name of a run: `ck8s-<agent>-<run>-<hash>`, at most 52 characters (pod names add 6, labels allow 63). */
+export function jobNameFor(agentId: string, runId: string): string {
+  const agent = slug(agentId, 12);
+  const run = slug(runId, 24);
+  const parts = ['ck8s', agent, run, shortHash(`${agentId}\u0000${runId}`)].filter((part) => part !== '');
+  return parts.join('-');
+}
+
+/** The Lease name of an agent's lock. */
+export function leaseNameFor(agentId: string): string {
+  const agent = slug(agentId, 40);
+  return ['ck8s-agent', agent, shortHash(agentId)].filter((part) => part !== '').join('-');
+}
+
+const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** The raw id when it is a valid label value, else `<slug>-<hash>` (deterministic, so it can be selected on). */
+export function labelValue(raw: string): string {
+  if (LABEL_VALUE.test(raw)) return raw;
+  const base = slug(raw, 50);
+  return base === '' ? `h-${shortHash(raw, 12)}` : `${base}-${shortHash(raw, 12)}`;
+}
+
+/** True when `value` is a valid label value. */
+export function isLabelValue(value: string): boolean {
+  return LABEL_VALUE.test(value);
+}
