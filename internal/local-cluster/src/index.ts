@@ -1,4 +1,11 @@
-export { clusterDown, clusterStatus, clusterUp, exposeToPods, restartComponent, stopComponent } from './local-cluster.ts';
+export {
+  clusterDown,
+  clusterStatus,
+  clusterUp,
+  exposeToPods,
+  restartComponent,
+  stopComponent,
+} from './local-cluster.ts';
 export type { ClusterComponent, ClusterImage, ClusterStatus, LocalClusterOptions } from './local-cluster.ts';
 export { resolveTestCluster } from './test-cluster.ts';
 export type { TestCluster } from './test-cluster.ts';

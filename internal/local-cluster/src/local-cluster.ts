@@ -47,13 +47,20 @@ function runScript(script: string, args: readonly string[], options: LocalCluste
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderrTail = (stderrTail + chunk).slice(-4000);
-      if (options.onProgress) for (const line of chunk.split('\n')) if (line) options.onProgress(line);
-      else process.stderr.write(chunk);
+      if (options.onProgress)
+        for (const line of chunk.split('\n'))
+          if (line) options.onProgress(line);
+          else process.stderr.write(chunk);
     });
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve(stdout);
-      else reject(new Error(`local-cluster ${script} ${args.join(' ')} failed with exit code ${code}: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`));
+      else
+        reject(
+          new Error(
+            `local-cluster ${script} ${args.join(' ')} failed with exit code ${code}: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`,
+          ),
+        );
     });
   });
 }
@@ -76,7 +83,9 @@ export async function clusterDown(options: LocalClusterOptions = {}): Promise<vo
 /** The cluster's state; `running` and `nodeReady` are false when it is not up. */
 export async function clusterStatus(options: LocalClusterOptions = {}): Promise<ClusterStatus | null> {
   try {
-    const { stdout } = await execFileAsync(join(scriptsDir, 'status.sh'), ['--quiet'], { env: { ...process.env, ...options.env } });
+    const { stdout } = await execFileAsync(join(scriptsDir, 'status.sh'), ['--quiet'], {
+      env: { ...process.env, ...options.env },
+    });
     return parseStatus(stdout);
   } catch (error) {
     const stdout = (error as { stdout?: string }).stdout;
@@ -85,7 +94,11 @@ export async function clusterStatus(options: LocalClusterOptions = {}): Promise<
 }
 
 /** Restart one component with its original command line, after `downtimeSeconds` of absence. */
-export async function restartComponent(component: ClusterComponent, downtimeSeconds = 0, options: LocalClusterOptions = {}): Promise<void> {
+export async function restartComponent(
+  component: ClusterComponent,
+  downtimeSeconds = 0,
+  options: LocalClusterOptions = {},
+): Promise<void> {
   await runScript('restart.sh', [component, String(downtimeSeconds)], options);
 }
 

@@ -24,7 +24,9 @@ export interface TestCluster {
 export function resolveTestCluster(env: NodeJS.ProcessEnv = process.env): TestCluster {
   const kubeconfig = env['KUBECONFIG'];
   if (!kubeconfig) {
-    throw new Error('The cluster tier needs a cluster: run it through scripts/with-cluster.sh (starts the local cluster), or set KUBECONFIG to an existing cluster.');
+    throw new Error(
+      'The cluster tier needs a cluster: run it through scripts/with-cluster.sh (starts the local cluster), or set KUBECONFIG to an existing cluster.',
+    );
   }
   const text = readFileSync(kubeconfig.split(':')[0] ?? kubeconfig, 'utf8');
   const server = /server:\s*(\S+)/.exec(text)?.[1] ?? 'unknown';
@@ -33,7 +35,10 @@ export function resolveTestCluster(env: NodeJS.ProcessEnv = process.env): TestCl
   const podHost = env['CK8S_POD_HOST'];
   const reachFromPods = async (port: number): Promise<string> => {
     if (kind === 'local') return exposeToPods(port);
-    if (!podHost) throw new Error('On an external cluster, set CK8S_POD_HOST to an address of this machine that pods can reach (tests that run the CLI need the fake model API).');
+    if (!podHost)
+      throw new Error(
+        'On an external cluster, set CK8S_POD_HOST to an address of this machine that pods can reach (tests that run the CLI need the fake model API).',
+      );
     return `http://${podHost}:${port}`;
   };
   return { kind, kubeconfig, server, image, reachFromPods };

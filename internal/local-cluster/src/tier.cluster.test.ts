@@ -53,16 +53,29 @@ function claudeJob(name: string, prompt: string, modelUrl: string, extraEnv: Rec
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
           enableServiceLinks: false,
-          securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1000,
+            runAsGroup: 1000,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           containers: [
             {
               name: 'claude',
               image: cluster.image,
               imagePullPolicy: cluster.kind === 'local' ? 'Never' : 'IfNotPresent',
               workingDir: '/home/agent/project',
-              command: ['sh', '-c', 'mkdir -p /home/agent/project && cd /home/agent/project && exec claude -p --output-format stream-json --verbose "$PROMPT"'],
+              command: [
+                'sh',
+                '-c',
+                'mkdir -p /home/agent/project && cd /home/agent/project && exec claude -p --output-format stream-json --verbose "$PROMPT"',
+              ],
               env: Object.entries({ ...env, PROMPT: prompt }).map(([envName, value]) => ({ name: envName, value })),
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
               resources: { limits: { memory: '1Gi' }, requests: { cpu: '100m', memory: '128Mi' } },
               volumeMounts: [
                 { name: 'home', mountPath: '/home/agent' },
@@ -132,7 +145,15 @@ describe(`local cluster tier (${cluster.kind}: ${cluster.server})`, () => {
     fakeModel = await createFakeModelApi({ host: cluster.kind === 'local' ? '127.0.0.1' : '0.0.0.0', port: 0 });
     modelUrl = await cluster.reachFromPods(fakeModel.port);
     await core.createNamespace({
-      body: { metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' } } },
+      body: {
+        metadata: {
+          name: namespace,
+          labels: {
+            'pod-security.kubernetes.io/enforce': 'restricted',
+            'pod-security.kubernetes.io/enforce-version': 'latest',
+          },
+        },
+      },
     });
     await waitFor('the default service account', 60_000, async () => {
       try {
@@ -164,11 +185,16 @@ describe(`local cluster tier (${cluster.kind}: ${cluster.server})`, () => {
     expect(error).toMatchObject({ code: 403 });
     const status = JSON.parse((error as { body: string }).body) as { reason: string; message: string };
     expect(status.reason).toBe('Forbidden');
-    expect(status.message).toMatch(/violates PodSecurity "restricted:latest": privileged \(container "main" must not set securityContext.privileged=true\)/);
+    expect(status.message).toMatch(
+      /violates PodSecurity "restricted:latest": privileged \(container "main" must not set securityContext.privileged=true\)/,
+    );
   });
 
   it('a Job runs the real claude CLI against the fake model; stream-json arrives through pods/log and the exit code is 0', async () => {
-    await batch.createNamespacedJob({ namespace, body: claudeJob('claude-text', 'Say hello [[text:hello from the cluster tier]]', modelUrl) });
+    await batch.createNamespacedJob({
+      namespace,
+      body: claudeJob('claude-text', 'Say hello [[text:hello from the cluster tier]]', modelUrl),
+    });
     const pod = await podOfJob('claude-text');
     const text = await followLog(pod.metadata!.name!);
     const lines = text.split('\n').filter((line) => line !== '');
@@ -181,7 +207,11 @@ describe(`local cluster tier (${cluster.kind}: ${cluster.server})`, () => {
     expect(await terminatedExitCode(pod.metadata!.name!)).toBe(0);
     const job = await waitFor('job claude-text to complete', 60_000, async () => {
       const current = await batch.readNamespacedJob({ name: 'claude-text', namespace });
-      return current.status?.conditions?.some((condition) => condition.type === 'Complete' && condition.status === 'True') ? current : undefined;
+      return current.status?.conditions?.some(
+        (condition) => condition.type === 'Complete' && condition.status === 'True',
+      )
+        ? current
+        : undefined;
     });
     expect(job.status?.succeeded).toBe(1);
     expect(fakeModel.requests.some((request) => request.path.startsWith('/v1/messages'))).toBe(true);

@@ -83,7 +83,9 @@ async function main(): Promise<number> {
   const started = performance.now();
 
   if (!modelApiKey) {
-    process.stderr.write('\nNote: no ANTHROPIC_API_KEY given, so the agent talks to a FAKE model API on this machine that answers with a scripted task.\n\n');
+    process.stderr.write(
+      '\nNote: no ANTHROPIC_API_KEY given, so the agent talks to a FAKE model API on this machine that answers with a scripted task.\n\n',
+    );
   }
   const stack: Stack = await startStack({
     ...(kubeconfig ? { kubeconfig } : {}),
@@ -122,7 +124,10 @@ async function main(): Promise<number> {
       },
     });
     const issue = await client.createIssue(company.id, { title: 'claude-k8s demo task', description: task });
-    progress.done('demo company, agent and task', `company ${company.id}, agent ${agent.id}, task ${text(issue['identifier'], issue.id)}`);
+    progress.done(
+      'demo company, agent and task',
+      `company ${company.id}, agent ${agent.id}, task ${text(issue['identifier'], issue.id)}`,
+    );
 
     progress.step('running the agent as a Kubernetes Job');
     const run = await client.wakeupAgent(agent.id, {
@@ -169,7 +174,9 @@ async function main(): Promise<number> {
     const events = await client.getRunEvents(run.id).catch(() => []);
     const invoke = events.find((event) => event.eventType === 'adapter.invoke');
     const invokePayload = (invoke?.['payload'] ?? {}) as Record<string, unknown>;
-    const jobName = /"jobName":"([a-z0-9-]+)"/.exec(JSON.stringify([invokePayload, finalRun['resultJson'] ?? null]))?.[1] ?? 'unknown';
+    const jobName =
+      /"jobName":"([a-z0-9-]+)"/.exec(JSON.stringify([invokePayload, finalRun['resultJson'] ?? null]))?.[1] ??
+      'unknown';
     const usage = (finalRun['usageJson'] ?? {}) as Record<string, unknown>;
     const seconds = (Date.parse(text(finalRun['finishedAt'], '')) - Date.parse(text(finalRun['startedAt'], ''))) / 1000;
     const lines = [

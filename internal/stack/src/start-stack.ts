@@ -5,7 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { createFakeModelApi } from '@claude-k8s/fake-model-api';
 import { clusterDown, clusterStatus, clusterUp, exposeToPods } from '@claude-k8s/local-cluster';
-import { createPaperclipClient, grantReadAccess, startPaperclipServer, type PaperclipClient, type PaperclipServer } from '@claude-k8s/paperclip-server';
+import {
+  createPaperclipClient,
+  grantReadAccess,
+  startPaperclipServer,
+  type PaperclipClient,
+  type PaperclipServer,
+} from '@claude-k8s/paperclip-server';
 import { prepareTenant, type Tenant } from './tenant.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -70,7 +76,9 @@ async function assertClusterReachable(kubeconfig: string): Promise<string> {
     ]);
     return `${server} (Kubernetes ${version.gitVersion})`;
   } catch (error) {
-    throw new Error(`the cluster of ${kubeconfig} (${server}) does not answer: ${(error as Error).message}`, { cause: error });
+    throw new Error(`the cluster of ${kubeconfig} (${server}) does not answer: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -95,7 +103,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const namespace = options.namespace ?? 'claude-k8s-agents';
   const cleanups: (() => Promise<void>)[] = [];
   const stop = async (stopOptions: { keepCluster?: boolean } = {}) => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => progress.info(`cleanup: ${(error as Error).message}`));
+    for (const cleanup of cleanups.reverse())
+      await cleanup().catch((error: unknown) => progress.info(`cleanup: ${(error as Error).message}`));
     cleanups.length = 0;
     if (!stopOptions.keepCluster && startedCluster) {
       progress.step('stopping the local cluster');
@@ -126,7 +135,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       }
       const localImage = portal ? local?.images?.agent.ref : undefined;
       const chosen = options.image ?? localImage;
-      if (!chosen) throw new Error('with KUBECONFIG, give the agent image the cluster can pull (--image or CK8S_AGENT_IMAGE)');
+      if (!chosen)
+        throw new Error('with KUBECONFIG, give the agent image the cluster can pull (--image or CK8S_AGENT_IMAGE)');
       image = chosen;
     } else {
       clusterKind = 'local';
@@ -173,17 +183,26 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await server.stop();
     });
     const client = createPaperclipClient(server.apiUrl);
-    progress.done('Paperclip server (real, as a non-root user, on 127.0.0.1)', `${server.url} in ${server.startDurationMs} ms`);
+    progress.done(
+      'Paperclip server (real, as a non-root user, on 127.0.0.1)',
+      `${server.url} in ${server.startDurationMs} ms`,
+    );
 
     progress.step('installing the adapter into Paperclip (POST /api/adapters/install, local path)');
     await grantReadAccess(adapterPackageDir);
     const installed = await client.installLocalAdapter(adapterPackageDir);
-    progress.done('installing the adapter into Paperclip (POST /api/adapters/install, local path)', `${installed.type} ${String(installed['version'] ?? '')}`);
+    progress.done(
+      'installing the adapter into Paperclip (POST /api/adapters/install, local path)',
+      `${installed.type} ${String(installed['version'] ?? '')}`,
+    );
 
     // Pods reach this machine's loopback services through the local cluster's portal (see docs/decisions.md).
     const paperclipUrlForPods = portal ? await exposeToPods(server.port) : (options.paperclipUrlForPods ?? server.url);
     const modelUrlForPods = fakeModel && portal ? await exposeToPods(fakeModel.port) : undefined;
-    if (fakeModel && !modelUrlForPods) throw new Error('the fake model API can only serve the local cluster; give a model API key for an external cluster');
+    if (fakeModel && !modelUrlForPods)
+      throw new Error(
+        'the fake model API can only serve the local cluster; give a model API key for an external cluster',
+      );
     const adapterConfig: Record<string, unknown> = {
       namespace,
       kubeconfig: tenant.kubeconfigPath,

@@ -1,6 +1,12 @@
 import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  loadAllYaml,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 
 /** What the stack needs in the namespace the agents run in. */
 export interface TenantOptions {
@@ -42,8 +48,15 @@ async function createOrReplace(objects: KubernetesObjectApi, object: KubernetesO
     await objects.create(object);
   } catch (error) {
     if (!hasStatus(error, 409)) throw error;
-    const current = await objects.read({ apiVersion: object.apiVersion!, kind: object.kind!, metadata: { name: object.metadata!.name!, namespace: object.metadata?.namespace ?? '' } });
-    await objects.replace({ ...object, metadata: { ...object.metadata, resourceVersion: current.metadata?.resourceVersion } });
+    const current = await objects.read({
+      apiVersion: object.apiVersion!,
+      kind: object.kind!,
+      metadata: { name: object.metadata!.name!, namespace: object.metadata?.namespace ?? '' },
+    });
+    await objects.replace({
+      ...object,
+      metadata: { ...object.metadata, resourceVersion: current.metadata?.resourceVersion },
+    });
   }
 }
 
@@ -64,7 +77,11 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
       body: {
         metadata: {
           name: namespace,
-          labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest', 'app.kubernetes.io/part-of': 'claude-k8s' },
+          labels: {
+            'pod-security.kubernetes.io/enforce': 'restricted',
+            'pod-security.kubernetes.io/enforce-version': 'latest',
+            'app.kubernetes.io/part-of': 'claude-k8s',
+          },
         },
       },
     });
@@ -75,7 +92,10 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
   for (const file of options.manifestFiles) {
     for (const document of loadAllYaml(await readFile(file, 'utf8')) as KubernetesObject[]) {
       if (!document?.kind) continue;
-      const object: KubernetesObject & { subjects?: { kind: string; namespace?: string }[] } = { ...document, metadata: { ...document.metadata, namespace } };
+      const object: KubernetesObject & { subjects?: { kind: string; namespace?: string }[] } = {
+        ...document,
+        metadata: { ...document.metadata, namespace },
+      };
       for (const subject of object.subjects ?? []) if (subject.kind === 'ServiceAccount') subject.namespace = namespace;
       await createOrReplace(objects, object);
     }
@@ -113,7 +133,12 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       metadata: { name: sessionClaim, namespace },
-      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'claude-k8s-local', volumeName, resources: { requests: { storage: '1Gi' } } },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'claude-k8s-local',
+        volumeName,
+        resources: { requests: { storage: '1Gi' } },
+      },
     } as KubernetesObject);
   }
 
@@ -146,5 +171,10 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
     '',
   ].join('\n');
   await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
-  return { namespace, kubeconfigPath, modelApiKeySecret: { ...MODEL_SECRET }, ...(sessionClaim ? { sessionClaim } : {}) };
+  return {
+    namespace,
+    kubeconfigPath,
+    modelApiKeySecret: { ...MODEL_SECRET },
+    ...(sessionClaim ? { sessionClaim } : {}),
+  };
 }

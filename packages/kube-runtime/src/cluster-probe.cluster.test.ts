@@ -14,11 +14,17 @@ const image = process.env['CK8S_TEST_IMAGE'] ?? 'localhost/claude-k8s-agent:dev'
 /** A kubeconfig for a ServiceAccount of the test namespace: a real, limited identity. */
 async function serviceAccountConfig(name: string): Promise<KubeConfig> {
   await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
-  const token = await core.createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+  const token = await core.createNamespacedServiceAccountToken({
+    name,
+    namespace,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
   const cluster = admin.getCurrentCluster()!;
   const config = new KubeConfig();
   config.loadFromOptions({
-    clusters: [{ name: 'c', server: cluster.server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: false }],
+    clusters: [
+      { name: 'c', server: cluster.server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: false },
+    ],
     users: [{ name: 'u', token: token.status?.token ?? '' }],
     contexts: [{ name: 'x', cluster: 'c', user: 'u', namespace }],
     currentContext: 'x',
@@ -28,11 +34,19 @@ async function serviceAccountConfig(name: string): Promise<KubeConfig> {
 
 describe('cluster probe (real apiserver)', () => {
   beforeAll(async () => {
-    await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } } });
-    await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'model-key' }, stringData: { 'api-key': 'not-a-real-key' } } });
+    await core.createNamespace({
+      body: { metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } },
+    });
+    await core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: 'model-key' }, stringData: { 'api-key': 'not-a-real-key' } },
+    });
     await rbac.createNamespacedRole({
       namespace,
-      body: { metadata: { name: 'jobs-only' }, rules: [{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'get'] }] },
+      body: {
+        metadata: { name: 'jobs-only' },
+        rules: [{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'get'] }],
+      },
     });
     await rbac.createNamespacedRoleBinding({
       namespace,
@@ -81,7 +95,9 @@ describe('cluster probe (real apiserver)', () => {
         template: {
           spec: {
             restartPolicy: 'Never',
-            securityContext: privileged ? {} : { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+            securityContext: privileged
+              ? {}
+              : { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
             containers: [
               {
                 name: 'main',
@@ -99,7 +115,9 @@ describe('cluster probe (real apiserver)', () => {
     const problems = await probe.dryRunJob(job(true));
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^pod: 403: .*violates PodSecurity "restricted:latest": privileged/);
-    const jobs = await admin.makeApiClient((await import('@kubernetes/client-node')).BatchV1Api).listNamespacedJob({ namespace });
+    const jobs = await admin
+      .makeApiClient((await import('@kubernetes/client-node')).BatchV1Api)
+      .listNamespacedJob({ namespace });
     expect(jobs.items).toHaveLength(0);
   });
 });

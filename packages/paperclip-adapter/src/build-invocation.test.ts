@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { createFakeContext, createMemoryHostFiles } from '../test/fakes.ts';
-import { buildInvocation, buildInvocationMeta, encodeSessionParams, LAUNCH_SCRIPT, parseAdapterConfig, rewritePaperclipUrl, type AdapterConfig, type RunInvocation } from './index.ts';
+import {
+  buildInvocation,
+  buildInvocationMeta,
+  encodeSessionParams,
+  LAUNCH_SCRIPT,
+  parseAdapterConfig,
+  rewritePaperclipUrl,
+  type AdapterConfig,
+  type RunInvocation,
+} from './index.ts';
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.run-token.signature';
 const MCP_TOKEN = 'mcp-secret-token';
@@ -26,7 +35,12 @@ function richContext(extra: Record<string, unknown> = {}) {
       effort: 'high',
       maxTurnsPerRun: 25,
       extraArgs: ['--append-system-prompt', 'Be brief.'],
-      env: { FOO: 'bar', GH_TOKEN: { secretKeyRef: { name: 'gh', key: 'token' } }, TMPDIR: '/srv/paperclip/tmp/run', PAPERCLIP_RUN_SCRATCH_DIR: '/srv/scratch' },
+      env: {
+        FOO: 'bar',
+        GH_TOKEN: { secretKeyRef: { name: 'gh', key: 'token' } },
+        TMPDIR: '/srv/paperclip/tmp/run',
+        PAPERCLIP_RUN_SCRATCH_DIR: '/srv/scratch',
+      },
       mcpServers: { docs: { type: 'http', url: 'https://docs.example/mcp' } },
       paperclipRuntimeSkills: [
         { key: 'paperclipai/paperclip/paperclip', runtimeName: 'paperclip', source: '/srv/skills/paperclip' },
@@ -35,21 +49,44 @@ function richContext(extra: Record<string, unknown> = {}) {
       paperclipSkillSync: { desiredSkills: ['paperclipai/paperclip/paperclip'] },
       ...extra,
     },
-    runtimeMcp: { getServers: () => [{ name: 'paperclip-projects', url: 'http://127.0.0.1:3100/api/mcp/project-tools?x=1', token: MCP_TOKEN, connectionId: 'c1' }] },
+    runtimeMcp: {
+      getServers: () => [
+        {
+          name: 'paperclip-projects',
+          url: 'http://127.0.0.1:3100/api/mcp/project-tools?x=1',
+          token: MCP_TOKEN,
+          connectionId: 'c1',
+        },
+      ],
+    },
     context: {
       wakeReason: 'issue_assigned',
       taskId: 'issue-1',
       paperclipTaskMarkdown: '# Task',
       paperclipIssue: { id: 'issue-1', workMode: 'standard' },
       paperclipWake: { reason: 'issue_assigned', issue: { id: 'issue-1', identifier: 'KST-1', title: 'Build it' } },
-      paperclipWorkspace: { cwd: '/srv/paperclip/workspaces/a1', source: 'project', repoUrl: 'https://git.example/repo', repoRef: 'main', workspaceId: 'ws-1' },
+      paperclipWorkspace: {
+        cwd: '/srv/paperclip/workspaces/a1',
+        source: 'project',
+        repoUrl: 'https://git.example/repo',
+        repoRef: 'main',
+        workspaceId: 'ws-1',
+      },
       issueIds: ['issue-1', 'issue-2'],
     },
   });
 }
 
-async function build(context = richContext(), options: { forceFreshSession?: boolean; serverEnv?: Record<string, string> } = {}): Promise<RunInvocation> {
-  const result = await buildInvocation(context, configOf(context.config), { hostFiles, serverEnv: options.serverEnv ?? {}, defaultNamespace: 'paperclip', forceFreshSession: options.forceFreshSession ?? false });
+async function build(
+  context = richContext(),
+  options: { forceFreshSession?: boolean; serverEnv?: Record<string, string> } = {},
+): Promise<RunInvocation> {
+  const result = await buildInvocation(context, configOf(context.config), {
+    hostFiles,
+    serverEnv: options.serverEnv ?? {},
+    defaultNamespace: 'paperclip',
+    forceFreshSession: options.forceFreshSession ?? false,
+  });
   if (!result.success) throw new Error(result.message);
   return result.value;
 }
@@ -58,15 +95,36 @@ describe('buildInvocation: command line', () => {
   it('fresh session: the full claude argv in order, wrapped in the launch script', async () => {
     const invocation = await build();
     expect(invocation.claudeArgs).toEqual([
-      'claude', '--print', '--output-format', 'stream-json', '--verbose',
+      'claude',
+      '--print',
+      '--output-format',
+      'stream-json',
+      '--verbose',
       '--dangerously-skip-permissions',
-      '--model', 'claude-sonnet-5', '--effort', 'high', '--max-turns', '25',
-      '--append-system-prompt-file', '/run/ck8s/files/instructions.md',
-      '--mcp-config', '/run/ck8s/files/mcp-config.json', '--strict-mcp-config',
-      '--add-dir', '/run/ck8s/files/skills',
-      '--append-system-prompt', 'Be brief.',
+      '--model',
+      'claude-sonnet-5',
+      '--effort',
+      'high',
+      '--max-turns',
+      '25',
+      '--append-system-prompt-file',
+      '/run/ck8s/files/instructions.md',
+      '--mcp-config',
+      '/run/ck8s/files/mcp-config.json',
+      '--strict-mcp-config',
+      '--add-dir',
+      '/run/ck8s/files/skills',
+      '--append-system-prompt',
+      'Be brief.',
     ]);
-    expect(invocation.request.container.command).toEqual(['/bin/sh', '-c', LAUNCH_SCRIPT, 'ck8s-launch', '/home/agent/workspaces/agent-1', ...invocation.claudeArgs]);
+    expect(invocation.request.container.command).toEqual([
+      '/bin/sh',
+      '-c',
+      LAUNCH_SCRIPT,
+      'ck8s-launch',
+      '/home/agent/workspaces/agent-1',
+      ...invocation.claudeArgs,
+    ]);
     expect(LAUNCH_SCRIPT).toContain('exec "$@" < /run/ck8s/files/prompt.md');
     expect(invocation.resume).toEqual({ resume: false, reason: null });
   });
@@ -74,7 +132,12 @@ describe('buildInvocation: command line', () => {
   it('resumes a matching session: --resume, no instructions file, compact prompt', async () => {
     const first = await build();
     const context = richContext();
-    context.runtime = { sessionId: null, sessionDisplayId: null, taskKey: 'issue-1', sessionParams: encodeSessionParams({ sessionId: 'ef4396a5-b2f7-468b-9c86-9d272562d804', ...first.sessionTarget }) };
+    context.runtime = {
+      sessionId: null,
+      sessionDisplayId: null,
+      taskKey: 'issue-1',
+      sessionParams: encodeSessionParams({ sessionId: 'ef4396a5-b2f7-468b-9c86-9d272562d804', ...first.sessionTarget }),
+    };
     const invocation = await build(context);
     expect(invocation.resume).toEqual({ resume: true, sessionId: 'ef4396a5-b2f7-468b-9c86-9d272562d804' });
     expect(invocation.claudeArgs.slice(5, 7)).toEqual(['--resume', 'ef4396a5-b2f7-468b-9c86-9d272562d804']);
@@ -85,7 +148,18 @@ describe('buildInvocation: command line', () => {
 
   it('starts fresh and says why when the stored session does not match, or when forced', async () => {
     const context = richContext();
-    context.runtime = { sessionId: null, sessionDisplayId: null, taskKey: 'issue-1', sessionParams: encodeSessionParams({ sessionId: 'ef4396a5-b2f7-468b-9c86-9d272562d804', cwd: '/elsewhere', promptBundleKey: null, mcpServerIdentity: null, sessionVolume: { namespace: 'agents', claimName: 'claude-sessions', mountPath: '/home/agent' } }) };
+    context.runtime = {
+      sessionId: null,
+      sessionDisplayId: null,
+      taskKey: 'issue-1',
+      sessionParams: encodeSessionParams({
+        sessionId: 'ef4396a5-b2f7-468b-9c86-9d272562d804',
+        cwd: '/elsewhere',
+        promptBundleKey: null,
+        mcpServerIdentity: null,
+        sessionVolume: { namespace: 'agents', claimName: 'claude-sessions', mountPath: '/home/agent' },
+      }),
+    };
     const invocation = await build(context);
     expect(invocation.claudeArgs).not.toContain('--resume');
     expect(invocation.notes[0]).toMatch(/not resumed: working directory changed from \/elsewhere/);
@@ -95,16 +169,32 @@ describe('buildInvocation: command line', () => {
 
   it('says why a bare legacy session id is not resumed', async () => {
     const context = createFakeContext();
-    context.runtime = { sessionId: 'ef4396a5-b2f7-468b-9c86-9d272562d804', sessionParams: null, sessionDisplayId: null, taskKey: null };
+    context.runtime = {
+      sessionId: 'ef4396a5-b2f7-468b-9c86-9d272562d804',
+      sessionParams: null,
+      sessionDisplayId: null,
+      taskKey: null,
+    };
     expect((await build(context)).notes[0]).toMatch(/only a bare session id was stored/);
   });
 
   it('omits optional flags when unset and honours a custom cwd and session mount path', async () => {
-    const context = createFakeContext({ configOverrides: { dangerouslySkipPermissions: false, cwd: '/data/project', sessionVolume: { claimName: 'sessions', mountAs: '/data' } } });
+    const context = createFakeContext({
+      configOverrides: {
+        dangerouslySkipPermissions: false,
+        cwd: '/data/project',
+        sessionVolume: { claimName: 'sessions', mountAs: '/data' },
+      },
+    });
     const invocation = await build(context);
     expect(invocation.claudeArgs).toEqual(['claude', '--print', '--output-format', 'stream-json', '--verbose']);
     expect(invocation.request.home).toEqual({ mountPath: '/data', claimName: 'sessions' });
-    expect(invocation.sessionTarget).toEqual({ cwd: '/data/project', promptBundleKey: null, mcpServerIdentity: null, sessionVolume: { namespace: 'agents', claimName: 'sessions', mountPath: '/data' } });
+    expect(invocation.sessionTarget).toEqual({
+      cwd: '/data/project',
+      promptBundleKey: null,
+      mcpServerIdentity: null,
+      sessionVolume: { namespace: 'agents', claimName: 'sessions', mountPath: '/data' },
+    });
     expect(invocation.request.container.env).toContainEqual({ name: 'HOME', value: '/data' });
   });
 });
@@ -116,13 +206,20 @@ describe('buildInvocation: files and env', () => {
     expect(invocation.request.files.mountPath).toBe('/run/ck8s/files');
     expect(files['prompt.md']?.content).toBe(invocation.prompt.text);
     expect(files['instructions.md']?.content).toBe('# Be careful');
-    expect(Object.values(files).filter((file) => file.key.startsWith('skill-')).map((file) => file.path)).toEqual([
-      'skills/.claude/skills/paperclip/SKILL.md',
-      'skills/.claude/skills/paperclip/scripts/helper.sh',
-    ]);
-    const mcp = JSON.parse(files['mcp-config.json']?.content as string) as { mcpServers: Record<string, { url: string; headers?: Record<string, string> }> };
+    expect(
+      Object.values(files)
+        .filter((file) => file.key.startsWith('skill-'))
+        .map((file) => file.path),
+    ).toEqual(['skills/.claude/skills/paperclip/SKILL.md', 'skills/.claude/skills/paperclip/scripts/helper.sh']);
+    const mcp = JSON.parse(files['mcp-config.json']?.content as string) as {
+      mcpServers: Record<string, { url: string; headers?: Record<string, string> }>;
+    };
     expect(mcp.mcpServers['docs']?.url).toBe('https://docs.example/mcp');
-    expect(mcp.mcpServers['paperclip-projects']).toEqual({ type: 'http', url: 'http://paperclip.paperclip.svc:3100/api/mcp/project-tools?x=1', headers: { Authorization: `Bearer ${MCP_TOKEN}` } });
+    expect(mcp.mcpServers['paperclip-projects']).toEqual({
+      type: 'http',
+      url: 'http://paperclip.paperclip.svc:3100/api/mcp/project-tools?x=1',
+      headers: { Authorization: `Bearer ${MCP_TOKEN}` },
+    });
     expect(files['mcp-config.json']?.sensitive).toBe(true);
     expect(files['paperclip-api-key']).toMatchObject({ path: null, content: TOKEN, sensitive: true });
   });
@@ -131,7 +228,10 @@ describe('buildInvocation: files and env', () => {
     const invocation = await build();
     const env = invocation.request.container.env;
     expect(env).toContainEqual({ name: 'PAPERCLIP_API_KEY', runFileKey: 'paperclip-api-key' });
-    expect(env).toContainEqual({ name: 'ANTHROPIC_API_KEY', secretKeyRef: { name: 'anthropic-api-key', key: 'ANTHROPIC_API_KEY' } });
+    expect(env).toContainEqual({
+      name: 'ANTHROPIC_API_KEY',
+      secretKeyRef: { name: 'anthropic-api-key', key: 'ANTHROPIC_API_KEY' },
+    });
     expect(env).toContainEqual({ name: 'FOO', runFileKey: 'env-FOO' });
     expect(env).toContainEqual({ name: 'GH_TOKEN', secretKeyRef: { name: 'gh', key: 'token' } });
     expect(env).toContainEqual({ name: 'PAPERCLIP_WAKE_PAYLOAD_JSON', runFileKey: 'wake-payload.json' });
@@ -139,11 +239,15 @@ describe('buildInvocation: files and env', () => {
     expect(plain.join('\n')).not.toContain(TOKEN);
     expect(plain).not.toContain('bar');
     expect(env.map((entry) => entry.name)).not.toContain('TMPDIR');
-    expect(invocation.notes).toContain('env not passed to the pod (set by the adapter, or paths of the Paperclip host): PAPERCLIP_RUN_SCRATCH_DIR, TMPDIR');
+    expect(invocation.notes).toContain(
+      'env not passed to the pod (set by the adapter, or paths of the Paperclip host): PAPERCLIP_RUN_SCRATCH_DIR, TMPDIR',
+    );
   });
 
   it('sets the Paperclip run context and pod-side paths as plain values', async () => {
-    const env = Object.fromEntries((await build()).request.container.env.flatMap((entry) => ('value' in entry ? [[entry.name, entry.value]] : [])));
+    const env = Object.fromEntries(
+      (await build()).request.container.env.flatMap((entry) => ('value' in entry ? [[entry.name, entry.value]] : [])),
+    );
     expect(env).toMatchObject({
       HOME: '/home/agent',
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
@@ -163,7 +267,15 @@ describe('buildInvocation: files and env', () => {
   });
 
   it('passes pod settings through and adds the agent-pod label', async () => {
-    const context = createFakeContext({ configOverrides: { nodeSelector: 'pool=agents', labels: { team: 'x' }, 'resources.limits.memory': '4Gi', timeoutSec: 900, kubeconfig: '/etc/kube/config' } });
+    const context = createFakeContext({
+      configOverrides: {
+        nodeSelector: 'pool=agents',
+        labels: { team: 'x' },
+        'resources.limits.memory': '4Gi',
+        timeoutSec: 900,
+        kubeconfig: '/etc/kube/config',
+      },
+    });
     const request = (await build(context)).request;
     expect(request.pod.nodeSelector).toEqual({ pool: 'agents' });
     expect(request.pod.labels).toEqual({ team: 'x', 'claude-k8s.io/agent-pod': 'true' });
@@ -182,7 +294,12 @@ describe('buildInvocation: files and env', () => {
     expect(text).not.toContain('"bar"');
     expect(meta.env?.['PAPERCLIP_API_KEY']).toBe('<per-run Secret key paperclip-api-key>');
     expect(meta.env?.['ANTHROPIC_API_KEY']).toBe('<Secret anthropic-api-key key ANTHROPIC_API_KEY>');
-    expect(meta).toMatchObject({ adapterType: 'claude_k8s', command: 'claude', cwd: '/home/agent/workspaces/agent-1', prompt: invocation.prompt.text });
+    expect(meta).toMatchObject({
+      adapterType: 'claude_k8s',
+      command: 'claude',
+      cwd: '/home/agent/workspaces/agent-1',
+      prompt: invocation.prompt.text,
+    });
   });
 });
 
@@ -190,16 +307,30 @@ describe('buildInvocation: failures as values', () => {
   it('needs a Paperclip URL pods can reach', async () => {
     const context = createFakeContext({ configOverrides: { paperclipApiUrl: undefined } });
     const config = configOf(context.config);
-    expect(await buildInvocation(context, config, { hostFiles, serverEnv: { PAPERCLIP_API_URL: 'http://127.0.0.1:3100' }, defaultNamespace: 'x' })).toMatchObject({ success: false, code: 'adapter_config_invalid' });
-    const fromServer = await buildInvocation(context, config, { hostFiles, serverEnv: { PAPERCLIP_API_URL: 'http://paperclip.svc:3100/' }, defaultNamespace: 'x' });
+    expect(
+      await buildInvocation(context, config, {
+        hostFiles,
+        serverEnv: { PAPERCLIP_API_URL: 'http://127.0.0.1:3100' },
+        defaultNamespace: 'x',
+      }),
+    ).toMatchObject({ success: false, code: 'adapter_config_invalid' });
+    const fromServer = await buildInvocation(context, config, {
+      hostFiles,
+      serverEnv: { PAPERCLIP_API_URL: 'http://paperclip.svc:3100/' },
+      defaultNamespace: 'x',
+    });
     expect(fromServer.success && fromServer.value.paperclipApiUrl).toBe('http://paperclip.svc:3100');
   });
 
   it('reports unreadable instructions and oversized files', async () => {
     const missing = createFakeContext({ configOverrides: { instructionsFilePath: '/nope.md' } });
-    expect(await buildInvocation(missing, configOf(missing.config), { hostFiles, serverEnv: {}, defaultNamespace: 'x' })).toMatchObject({ success: false, code: 'adapter_host_file_unreadable' });
+    expect(
+      await buildInvocation(missing, configOf(missing.config), { hostFiles, serverEnv: {}, defaultNamespace: 'x' }),
+    ).toMatchObject({ success: false, code: 'adapter_host_file_unreadable' });
     const huge = createFakeContext({ context: { paperclipTaskMarkdown: 'x'.repeat(1_000_000) } });
-    expect(await buildInvocation(huge, configOf(huge.config), { hostFiles, serverEnv: {}, defaultNamespace: 'x' })).toMatchObject({ success: false, code: 'adapter_files_too_large' });
+    expect(
+      await buildInvocation(huge, configOf(huge.config), { hostFiles, serverEnv: {}, defaultNamespace: 'x' }),
+    ).toMatchObject({ success: false, code: 'adapter_files_too_large' });
   });
 
   it('uses the default namespace when the config names none', async () => {
@@ -210,7 +341,9 @@ describe('buildInvocation: failures as values', () => {
 
 describe('rewritePaperclipUrl', () => {
   it('rewrites loopback URLs onto the pod-reachable base, keeping path and query', () => {
-    expect(rewritePaperclipUrl('http://localhost:3100/mcp/runtime-tools?t=1', 'https://pc.example/base')).toBe('https://pc.example/base/mcp/runtime-tools?t=1');
+    expect(rewritePaperclipUrl('http://localhost:3100/mcp/runtime-tools?t=1', 'https://pc.example/base')).toBe(
+      'https://pc.example/base/mcp/runtime-tools?t=1',
+    );
     expect(rewritePaperclipUrl('https://other.example/x', 'https://pc.example')).toBe('https://other.example/x');
   });
 });

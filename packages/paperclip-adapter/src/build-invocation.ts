@@ -12,7 +12,12 @@ import { isLoopbackUrl } from './kube-values.ts';
 import type { EnvVarSpec, HostFiles, RunFile, RunLaunchRequest } from './ports.ts';
 import { buildPrompt, type BuiltPrompt } from './prompt.ts';
 import { isRecord } from './schema-builder.ts';
-import { decideResume, type ResumeDecision, type SessionMatchTarget, type SessionVolumeIdentity } from './session-codec.ts';
+import {
+  decideResume,
+  type ResumeDecision,
+  type SessionMatchTarget,
+  type SessionVolumeIdentity,
+} from './session-codec.ts';
 
 /** Label every agent pod carries (the NetworkPolicy in deploy/ selects on it). */
 export const AGENT_POD_LABEL = 'claude-k8s.io/agent-pod';
@@ -37,7 +42,16 @@ const FILE = {
 } as const;
 
 /** Server-host-only variables Paperclip injects into `config.env`; meaningless in a pod, so dropped. */
-const HOST_ONLY_ENV = new Set(['TMPDIR', 'TEMP', 'TMP', 'PAPERCLIP_RUN_SCRATCH_DIR', 'PAPERCLIP_SCRATCH_DIR', 'GH_CONFIG_DIR', 'HOME', 'PATH']);
+const HOST_ONLY_ENV = new Set([
+  'TMPDIR',
+  'TEMP',
+  'TMP',
+  'PAPERCLIP_RUN_SCRATCH_DIR',
+  'PAPERCLIP_SCRATCH_DIR',
+  'GH_CONFIG_DIR',
+  'HOME',
+  'PATH',
+]);
 const HOST_ONLY_ENV_PREFIXES = ['PAPERCLIP_RUNNER_NETWORK_'];
 
 /**
@@ -79,7 +93,8 @@ export interface RunInvocation {
 }
 
 /** Result of {@link buildInvocation}. */
-export type BuildInvocationResult = { success: true; value: RunInvocation } | { success: false; code: ErrorCode; message: string };
+export type BuildInvocationResult =
+  { success: true; value: RunInvocation } | { success: false; code: ErrorCode; message: string };
 
 function str(value: unknown): string | null {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
@@ -104,7 +119,10 @@ function byteLength(content: string | Uint8Array): number {
 }
 
 /** Resolves the URL pods use to reach Paperclip: config, else the server's non-loopback `PAPERCLIP_API_URL`. */
-export function resolvePaperclipApiUrl(config: AdapterConfig, serverEnv: Readonly<Record<string, string | undefined>>): string | null {
+export function resolvePaperclipApiUrl(
+  config: AdapterConfig,
+  serverEnv: Readonly<Record<string, string | undefined>>,
+): string | null {
   if (config.paperclipApiUrl !== undefined) return config.paperclipApiUrl.replace(/\/+$/, '');
   for (const name of ['PAPERCLIP_API_URL', 'PAPERCLIP_RUNTIME_API_URL']) {
     const value = serverEnv[name];
@@ -128,19 +146,37 @@ interface McpBuild {
   names: string[];
 }
 
-function buildMcpConfig(ctx: AdapterExecutionContext, config: AdapterConfig, apiUrl: string, notes: string[]): McpBuild {
+function buildMcpConfig(
+  ctx: AdapterExecutionContext,
+  config: AdapterConfig,
+  apiUrl: string,
+  notes: string[],
+): McpBuild {
   const servers: Record<string, unknown> = {};
   for (const [name, server] of Object.entries(config.mcpServers ?? {})) servers[name] = server;
   for (const server of ctx.runtimeMcp?.getServers() ?? []) {
-    if (server.name in servers) notes.push(`MCP server "${server.name}" from mcpServers is replaced by the Paperclip-managed server of the same name`);
-    servers[server.name] = { type: 'http', url: rewritePaperclipUrl(server.url, apiUrl), headers: { Authorization: `Bearer ${server.token}` } };
+    if (server.name in servers)
+      notes.push(
+        `MCP server "${server.name}" from mcpServers is replaced by the Paperclip-managed server of the same name`,
+      );
+    servers[server.name] = {
+      type: 'http',
+      url: rewritePaperclipUrl(server.url, apiUrl),
+      headers: { Authorization: `Bearer ${server.token}` },
+    };
   }
   const names = Object.keys(servers).sort();
   if (names.length === 0) return { config: null, identity: null, names };
   const identityParts = names.map((serverName) => {
     const server = servers[serverName];
     const record = isRecord(server) ? server : {};
-    return JSON.stringify([serverName, record['type'] ?? null, record['url'] ?? null, record['command'] ?? null, record['args'] ?? null]);
+    return JSON.stringify([
+      serverName,
+      record['type'] ?? null,
+      record['url'] ?? null,
+      record['command'] ?? null,
+      record['args'] ?? null,
+    ]);
   });
   return { config: { mcpServers: servers }, identity: sha256(...identityParts).slice(0, 32), names };
 }
@@ -152,9 +188,14 @@ interface RuntimeSkill {
 }
 
 function readRuntimeSkills(rawConfig: Record<string, unknown>, notes: string[]): RuntimeSkill[] {
-  const entries = Array.isArray(rawConfig['paperclipRuntimeSkills']) ? rawConfig['paperclipRuntimeSkills'].filter(isRecord) : [];
+  const entries = Array.isArray(rawConfig['paperclipRuntimeSkills'])
+    ? rawConfig['paperclipRuntimeSkills'].filter(isRecord)
+    : [];
   const sync = isRecord(rawConfig['paperclipSkillSync']) ? rawConfig['paperclipSkillSync'] : null;
-  const desired = sync !== null && Array.isArray(sync['desiredSkills']) ? new Set(sync['desiredSkills'].filter((item): item is string => typeof item === 'string')) : null;
+  const desired =
+    sync !== null && Array.isArray(sync['desiredSkills'])
+      ? new Set(sync['desiredSkills'].filter((item): item is string => typeof item === 'string'))
+      : null;
   const skills: RuntimeSkill[] = [];
   for (const entry of entries) {
     const key = str(entry['key']);
@@ -163,7 +204,9 @@ function readRuntimeSkills(rawConfig: Record<string, unknown>, notes: string[]):
     if (key === null || source === null || runtimeName === '') continue;
     if (desired !== null && !desired.has(key)) continue;
     if (entry['sourceStatus'] === 'missing') {
-      notes.push(`skill ${key} skipped: its source is missing on the Paperclip server${str(entry['missingDetail']) === null ? '' : ` (${str(entry['missingDetail'])})`}`);
+      notes.push(
+        `skill ${key} skipped: its source is missing on the Paperclip server${str(entry['missingDetail']) === null ? '' : ` (${str(entry['missingDetail'])})`}`,
+      );
       continue;
     }
     skills.push({ key, runtimeName, source });
@@ -189,7 +232,9 @@ function paperclipEnv(ctx: AdapterExecutionContext, apiUrl: string, cwd: string)
   add('PAPERCLIP_WAKE_COMMENT_ID', str(context['wakeCommentId']) ?? str(context['commentId']));
   add('PAPERCLIP_APPROVAL_ID', str(context['approvalId']));
   add('PAPERCLIP_APPROVAL_STATUS', str(context['approvalStatus']));
-  const linked = Array.isArray(context['issueIds']) ? context['issueIds'].filter((item): item is string => typeof item === 'string' && item.trim() !== '') : [];
+  const linked = Array.isArray(context['issueIds'])
+    ? context['issueIds'].filter((item): item is string => typeof item === 'string' && item.trim() !== '')
+    : [];
   add('PAPERCLIP_LINKED_ISSUE_IDS', linked.length > 0 ? linked.join(',') : null);
   const workspace = isRecord(context['paperclipWorkspace']) ? context['paperclipWorkspace'] : null;
   if (workspace !== null) {
@@ -210,21 +255,30 @@ function paperclipEnv(ctx: AdapterExecutionContext, apiUrl: string, cwd: string)
  * Builds one attempt of a run. Fails (as a value) when no Paperclip URL is reachable from pods, when host files
  * cannot be read, or when the files exceed what a Secret can hold.
  */
-export async function buildInvocation(ctx: AdapterExecutionContext, config: AdapterConfig, options: BuildInvocationOptions): Promise<BuildInvocationResult> {
+export async function buildInvocation(
+  ctx: AdapterExecutionContext,
+  config: AdapterConfig,
+  options: BuildInvocationOptions,
+): Promise<BuildInvocationResult> {
   const notes: string[] = [];
   const apiUrl = resolvePaperclipApiUrl(config, options.serverEnv);
   if (apiUrl === null) {
     return {
       success: false,
       code: 'adapter_config_invalid',
-      message: "paperclipApiUrl: required: set the URL pods use to reach Paperclip (the server's PAPERCLIP_API_URL is unset or a loopback address)",
+      message:
+        "paperclipApiUrl: required: set the URL pods use to reach Paperclip (the server's PAPERCLIP_API_URL is unset or a loopback address)",
     };
   }
   const namespace = config.namespace ?? options.defaultNamespace;
   const claimName = config.sessionVolume.claimName ?? null;
-  const homePath = config.sessionVolume.mountAs === 'home' || claimName === null ? DEFAULT_HOME : config.sessionVolume.mountAs.replace(/\/+$/, '');
+  const homePath =
+    config.sessionVolume.mountAs === 'home' || claimName === null
+      ? DEFAULT_HOME
+      : config.sessionVolume.mountAs.replace(/\/+$/, '');
   const cwd = config.cwd ?? `${homePath}/workspaces/${ctx.agent.id.replace(/[^A-Za-z0-9._-]/g, '-')}`;
-  const sessionVolume: SessionVolumeIdentity | null = claimName === null ? null : { namespace, claimName, mountPath: homePath };
+  const sessionVolume: SessionVolumeIdentity | null =
+    claimName === null ? null : { namespace, claimName, mountPath: homePath };
 
   // Host files: instructions and skills.
   const files: RunFile[] = [];
@@ -233,7 +287,11 @@ export async function buildInvocation(ctx: AdapterExecutionContext, config: Adap
     try {
       instructions = new TextDecoder().decode(await options.hostFiles.readFile(config.instructionsFilePath));
     } catch (error) {
-      return { success: false, code: 'adapter_host_file_unreadable', message: `read instructions ${config.instructionsFilePath}: ${error instanceof Error ? error.message : String(error)}` };
+      return {
+        success: false,
+        code: 'adapter_host_file_unreadable',
+        message: `read instructions ${config.instructionsFilePath}: ${error instanceof Error ? error.message : String(error)}`,
+      };
     }
   }
   const skills = readRuntimeSkills(ctx.config, notes);
@@ -244,13 +302,25 @@ export async function buildInvocation(ctx: AdapterExecutionContext, config: Adap
     try {
       entries = await options.hostFiles.readDirectory(skill.source);
     } catch (error) {
-      return { success: false, code: 'adapter_host_file_unreadable', message: `read skill ${skill.key} at ${skill.source}: ${error instanceof Error ? error.message : String(error)}` };
+      return {
+        success: false,
+        code: 'adapter_host_file_unreadable',
+        message: `read skill ${skill.key} at ${skill.source}: ${error instanceof Error ? error.message : String(error)}`,
+      };
     }
     const sorted = [...entries].sort((a, b) => compareText(a.path, b.path));
     for (const [fileIndex, entry] of sorted.entries()) {
-      const relative = entry.path.split('/').filter((segment) => segment !== '' && segment !== '.' && segment !== '..').join('/');
+      const relative = entry.path
+        .split('/')
+        .filter((segment) => segment !== '' && segment !== '.' && segment !== '..')
+        .join('/');
       if (relative === '') continue;
-      skillFiles.push({ key: `skill-${skillIndex}-${fileIndex}`, path: `${FILE.skillsDir}/.claude/skills/${skill.runtimeName}/${relative}`, content: entry.content, sensitive: false });
+      skillFiles.push({
+        key: `skill-${skillIndex}-${fileIndex}`,
+        path: `${FILE.skillsDir}/.claude/skills/${skill.runtimeName}/${relative}`,
+        content: entry.content,
+        sensitive: false,
+      });
       bundleParts.push(`${skill.runtimeName}/${relative}`, sha256(entry.content));
     }
   }
@@ -259,9 +329,21 @@ export async function buildInvocation(ctx: AdapterExecutionContext, config: Adap
 
   // Resume decision.
   const sessionTarget: SessionMatchTarget = { cwd, promptBundleKey, mcpServerIdentity: mcp.identity, sessionVolume };
-  let resume: ResumeDecision = options.forceFreshSession === true ? { resume: false, reason: 'retrying with a fresh session' } : decideResume(ctx.runtime.sessionParams, sessionTarget);
-  if (!resume.resume && resume.reason === null && options.forceFreshSession !== true && ctx.runtime.sessionId !== null && ctx.runtime.sessionParams === null) {
-    resume = { resume: false, reason: `session ${ctx.runtime.sessionId} not resumed: only a bare session id was stored (no working directory or session volume)` };
+  let resume: ResumeDecision =
+    options.forceFreshSession === true
+      ? { resume: false, reason: 'retrying with a fresh session' }
+      : decideResume(ctx.runtime.sessionParams, sessionTarget);
+  if (
+    !resume.resume &&
+    resume.reason === null &&
+    options.forceFreshSession !== true &&
+    ctx.runtime.sessionId !== null &&
+    ctx.runtime.sessionParams === null
+  ) {
+    resume = {
+      resume: false,
+      reason: `session ${ctx.runtime.sessionId} not resumed: only a bare session id was stored (no working directory or session volume)`,
+    };
   }
   if (!resume.resume && resume.reason !== null) notes.push(resume.reason);
   if (resume.resume) notes.push(`resuming session ${resume.sessionId}`);
@@ -277,7 +359,13 @@ export async function buildInvocation(ctx: AdapterExecutionContext, config: Adap
     run: { id: ctx.runId, source: str(ctx.context['wakeSource']) ?? 'on_demand' },
     context: ctx.context,
   };
-  const prompt = buildPrompt({ resumed: resume.resume, promptTemplate: config.promptTemplate, bootstrapPromptTemplate: config.bootstrapPromptTemplate, variables, context: ctx.context });
+  const prompt = buildPrompt({
+    resumed: resume.resume,
+    promptTemplate: config.promptTemplate,
+    bootstrapPromptTemplate: config.bootstrapPromptTemplate,
+    variables,
+    context: ctx.context,
+  });
 
   // claude's command line.
   const claudeArgs = ['claude', '--print', '--output-format', 'stream-json', '--verbose'];
@@ -286,15 +374,24 @@ export async function buildInvocation(ctx: AdapterExecutionContext, config: Adap
   if (config.model !== undefined) claudeArgs.push('--model', config.model);
   if (config.effort !== undefined) claudeArgs.push('--effort', config.effort);
   if (config.maxTurnsPerRun > 0) claudeArgs.push('--max-turns', String(config.maxTurnsPerRun));
-  if (instructions !== null && !resume.resume) claudeArgs.push('--append-system-prompt-file', `${FILES_MOUNT_PATH}/${FILE.instructions}`);
-  if (mcp.config !== null) claudeArgs.push('--mcp-config', `${FILES_MOUNT_PATH}/${FILE.mcpConfig}`, '--strict-mcp-config');
+  if (instructions !== null && !resume.resume)
+    claudeArgs.push('--append-system-prompt-file', `${FILES_MOUNT_PATH}/${FILE.instructions}`);
+  if (mcp.config !== null)
+    claudeArgs.push('--mcp-config', `${FILES_MOUNT_PATH}/${FILE.mcpConfig}`, '--strict-mcp-config');
   if (skillFiles.length > 0) claudeArgs.push('--add-dir', `${FILES_MOUNT_PATH}/${FILE.skillsDir}`);
   claudeArgs.push(...config.extraArgs);
 
   // Files of the per-run Secret.
   files.push({ key: FILE.prompt, path: FILE.prompt, content: prompt.text, sensitive: false });
-  if (instructions !== null && !resume.resume) files.push({ key: FILE.instructions, path: FILE.instructions, content: instructions, sensitive: false });
-  if (mcp.config !== null) files.push({ key: FILE.mcpConfig, path: FILE.mcpConfig, content: `${JSON.stringify(mcp.config, null, 2)}\n`, sensitive: true });
+  if (instructions !== null && !resume.resume)
+    files.push({ key: FILE.instructions, path: FILE.instructions, content: instructions, sensitive: false });
+  if (mcp.config !== null)
+    files.push({
+      key: FILE.mcpConfig,
+      path: FILE.mcpConfig,
+      content: `${JSON.stringify(mcp.config, null, 2)}\n`,
+      sensitive: true,
+    });
   files.push(...skillFiles);
 
   // Env: Paperclip run context (plain), run token and config values (per-run Secret), references (kept).
@@ -311,17 +408,29 @@ export async function buildInvocation(ctx: AdapterExecutionContext, config: Adap
     const wakeJson = JSON.stringify(wake);
     files.push({ key: FILE.wakePayload, path: FILE.wakePayload, content: wakeJson, sensitive: false });
     env.push({ name: 'PAPERCLIP_WAKE_PAYLOAD_PATH', value: `${FILES_MOUNT_PATH}/${FILE.wakePayload}` });
-    if (byteLength(wakeJson) <= MAX_WAKE_PAYLOAD_ENV_BYTES) env.push({ name: 'PAPERCLIP_WAKE_PAYLOAD_JSON', runFileKey: FILE.wakePayload });
-    else notes.push(`wake payload is ${byteLength(wakeJson)} bytes: only available as the file $PAPERCLIP_WAKE_PAYLOAD_PATH`);
+    if (byteLength(wakeJson) <= MAX_WAKE_PAYLOAD_ENV_BYTES)
+      env.push({ name: 'PAPERCLIP_WAKE_PAYLOAD_JSON', runFileKey: FILE.wakePayload });
+    else
+      notes.push(
+        `wake payload is ${byteLength(wakeJson)} bytes: only available as the file $PAPERCLIP_WAKE_PAYLOAD_PATH`,
+      );
   }
   const taken = new Set(env.map((entry) => entry.name));
   if (config.anthropicApiKeySecret.name !== undefined) {
-    env.push({ name: 'ANTHROPIC_API_KEY', secretKeyRef: { name: config.anthropicApiKeySecret.name, key: config.anthropicApiKeySecret.key } });
+    env.push({
+      name: 'ANTHROPIC_API_KEY',
+      secretKeyRef: { name: config.anthropicApiKeySecret.name, key: config.anthropicApiKeySecret.key },
+    });
     taken.add('ANTHROPIC_API_KEY');
   }
   const dropped: string[] = [];
   for (const [name, value] of Object.entries(config.env)) {
-    if (HOST_ONLY_ENV.has(name) || HOST_ONLY_ENV_PREFIXES.some((prefix) => name.startsWith(prefix)) || taken.has(name) || name === 'PAPERCLIP_API_KEY') {
+    if (
+      HOST_ONLY_ENV.has(name) ||
+      HOST_ONLY_ENV_PREFIXES.some((prefix) => name.startsWith(prefix)) ||
+      taken.has(name) ||
+      name === 'PAPERCLIP_API_KEY'
+    ) {
       dropped.push(name);
       continue;
     }
@@ -335,7 +444,10 @@ export async function buildInvocation(ctx: AdapterExecutionContext, config: Adap
       env.push({ name, configMapKeyRef: value.configMapKeyRef });
     }
   }
-  if (dropped.length > 0) notes.push(`env not passed to the pod (set by the adapter, or paths of the Paperclip host): ${dropped.sort().join(', ')}`);
+  if (dropped.length > 0)
+    notes.push(
+      `env not passed to the pod (set by the adapter, or paths of the Paperclip host): ${dropped.sort().join(', ')}`,
+    );
   if (ctx.authToken !== undefined && ctx.authToken !== '') {
     files.push({ key: FILE.runToken, path: null, content: ctx.authToken, sensitive: true });
     env.push({ name: 'PAPERCLIP_API_KEY', runFileKey: FILE.runToken });
@@ -364,8 +476,14 @@ export async function buildInvocation(ctx: AdapterExecutionContext, config: Adap
       command: ['/bin/sh', '-c', LAUNCH_SCRIPT, 'ck8s-launch', cwd, ...claudeArgs],
       env,
       resources: {
-        requests: { ...(config.resources.requests.cpu === undefined ? {} : { cpu: config.resources.requests.cpu }), ...(config.resources.requests.memory === undefined ? {} : { memory: config.resources.requests.memory }) },
-        limits: { ...(config.resources.limits.cpu === undefined ? {} : { cpu: config.resources.limits.cpu }), ...(config.resources.limits.memory === undefined ? {} : { memory: config.resources.limits.memory }) },
+        requests: {
+          ...(config.resources.requests.cpu === undefined ? {} : { cpu: config.resources.requests.cpu }),
+          ...(config.resources.requests.memory === undefined ? {} : { memory: config.resources.requests.memory }),
+        },
+        limits: {
+          ...(config.resources.limits.cpu === undefined ? {} : { cpu: config.resources.limits.cpu }),
+          ...(config.resources.limits.memory === undefined ? {} : { memory: config.resources.limits.memory }),
+        },
       },
     },
     files: { mountPath: FILES_MOUNT_PATH, entries: files },
@@ -394,7 +512,10 @@ export async function buildInvocation(ctx: AdapterExecutionContext, config: Adap
       ttlSecondsAfterFinished: config.ttlSecondsAfterFinished,
     },
   };
-  return { success: true, value: { request, claudeArgs, prompt, resume, sessionTarget, notes, paperclipApiUrl: apiUrl } };
+  return {
+    success: true,
+    value: { request, claudeArgs, prompt, resume, sessionTarget, notes, paperclipApiUrl: apiUrl },
+  };
 }
 
 /** Renders an env entry for display: plain values as is, everything else as a reference, never a secret value. */
@@ -406,7 +527,10 @@ export function describeEnvVar(entry: EnvVarSpec): string {
 }
 
 /** The `onMeta` payload of an attempt: command, env and prompt, with every secret shown as a reference only. */
-export function buildInvocationMeta(invocation: RunInvocation, started: { jobName: string; namespace: string; attempt: number }): AdapterInvocationMeta {
+export function buildInvocationMeta(
+  invocation: RunInvocation,
+  started: { jobName: string; namespace: string; attempt: number },
+): AdapterInvocationMeta {
   const env: Record<string, string> = {};
   for (const entry of invocation.request.container.env) env[entry.name] = describeEnvVar(entry);
   return {
@@ -414,7 +538,10 @@ export function buildInvocationMeta(invocation: RunInvocation, started: { jobNam
     command: 'claude',
     cwd: invocation.sessionTarget.cwd,
     commandArgs: invocation.claudeArgs.slice(1),
-    commandNotes: [...invocation.notes, `Job ${started.namespace}/${started.jobName} (attempt ${started.attempt}), image ${invocation.request.container.image}; prompt read from ${FILES_MOUNT_PATH}/${FILE.prompt} on stdin`],
+    commandNotes: [
+      ...invocation.notes,
+      `Job ${started.namespace}/${started.jobName} (attempt ${started.attempt}), image ${invocation.request.container.image}; prompt read from ${FILES_MOUNT_PATH}/${FILE.prompt} on stdin`,
+    ],
     env,
     prompt: invocation.prompt.text,
     promptMetrics: invocation.prompt.metrics,
@@ -425,7 +552,12 @@ export function buildInvocationMeta(invocation: RunInvocation, started: { jobNam
       image: invocation.request.container.image,
       home: invocation.request.home,
       resumedSessionId: invocation.resume.resume ? invocation.resume.sessionId : null,
-      files: invocation.request.files.entries.map((file) => ({ key: file.key, path: file.path, bytes: byteLength(file.content), sensitive: file.sensitive })),
+      files: invocation.request.files.entries.map((file) => ({
+        key: file.key,
+        path: file.path,
+        bytes: byteLength(file.content),
+        sensitive: file.sensitive,
+      })),
       paperclipApiUrl: invocation.paperclipApiUrl,
     },
   };

@@ -1,5 +1,12 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { agentConfigurationDoc, CONFIG_SCHEMA, getConfigSchema, LEGACY_KEY_MAPPINGS, parseAdapterConfig, type AdapterConfig } from './index.ts';
+import {
+  agentConfigurationDoc,
+  CONFIG_SCHEMA,
+  getConfigSchema,
+  LEGACY_KEY_MAPPINGS,
+  parseAdapterConfig,
+  type AdapterConfig,
+} from './index.ts';
 import { listLeaves } from './schema-builder.ts';
 
 function parsed(input: unknown): AdapterConfig {
@@ -70,20 +77,36 @@ describe('parseAdapterConfig', () => {
   });
 
   it('rejects a non-object', () => {
-    expect(parseAdapterConfig('x')).toEqual({ success: false, issues: [{ path: '', message: 'expected an object' }], warnings: [] });
+    expect(parseAdapterConfig('x')).toEqual({
+      success: false,
+      issues: [{ path: '', message: 'expected an object' }],
+      warnings: [],
+    });
   });
 
   it('accepts the flat dotted keys the form stores, and numbers as quantities and numeric strings', () => {
-    const value = parsed({ ...minimal, 'resources.limits.memory': '4Gi', 'resources.requests.cpu': 2, 'sessionVolume.claimName': 'sessions', timeoutSec: '600' });
+    const value = parsed({
+      ...minimal,
+      'resources.limits.memory': '4Gi',
+      'resources.requests.cpu': 2,
+      'sessionVolume.claimName': 'sessions',
+      timeoutSec: '600',
+    });
     expect(value.resources).toEqual({ requests: { cpu: '2' }, limits: { memory: '4Gi' } });
     expect(value.sessionVolume.claimName).toBe('sessions');
     expect(value.timeoutSec).toBe(600);
   });
 
   it('lets the flat key win over a nested one, with a warning', () => {
-    const result = parseAdapterConfig({ ...minimal, resources: { limits: { memory: '1Gi' } }, 'resources.limits.memory': '2Gi' });
+    const result = parseAdapterConfig({
+      ...minimal,
+      resources: { limits: { memory: '1Gi' } },
+      'resources.limits.memory': '2Gi',
+    });
     expect(result.success && result.value.resources.limits.memory).toBe('2Gi');
-    expect(result.warnings).toContain("resources.limits.memory: set both as a flat key and nested; the flat key (the form's value) wins");
+    expect(result.warnings).toContain(
+      "resources.limits.memory: set both as a flat key and nested; the flat key (the form's value) wins",
+    );
   });
 
   it('parses text-area forms: key=value lines, JSON strings, one item per line', () => {
@@ -121,24 +144,43 @@ describe('parseAdapterConfig', () => {
       MODE: { configMapKeyRef: { name: 'settings', key: 'mode', optional: true } },
       PLAIN: { value: 'x' },
     });
-    expect(result.warnings).toContain('env.PAPERCLIP_API_KEY: ignored; the run token is always minted by Paperclip for each run');
+    expect(result.warnings).toContain(
+      'env.PAPERCLIP_API_KEY: ignored; the run token is always minted by Paperclip for each run',
+    );
   });
 
   it('reports bad env entries and bad label values with their paths', () => {
-    const result = parseAdapterConfig({ ...minimal, env: { '1BAD': 'x', REF: { secretKeyRef: { name: 'Bad_Name', key: 'k' } } }, labels: { team: 'has spaces' } });
+    const result = parseAdapterConfig({
+      ...minimal,
+      env: { '1BAD': 'x', REF: { secretKeyRef: { name: 'Bad_Name', key: 'k' } } },
+      labels: { team: 'has spaces' },
+    });
     expect(result.success).toBe(false);
     if (result.success) return;
     expect(result.issues.map((issue) => issue.path)).toEqual(['env.1BAD', 'env.REF.secretKeyRef.name', 'labels.team']);
   });
 
   it('drops reserved label prefixes and warns about unknown keys, but not about keys Paperclip manages', () => {
-    const result = parseAdapterConfig({ ...minimal, labels: { 'app.kubernetes.io/name': 'x', ok: 'y' }, surprise: 1, paperclipRuntimeSkills: [], __paperclipConfigHash: 'abc' });
+    const result = parseAdapterConfig({
+      ...minimal,
+      labels: { 'app.kubernetes.io/name': 'x', ok: 'y' },
+      surprise: 1,
+      paperclipRuntimeSkills: [],
+      __paperclipConfigHash: 'abc',
+    });
     expect(result.success && result.value.labels).toEqual({ ok: 'y' });
-    expect(result.warnings).toEqual(['surprise: unknown setting, ignored', 'labels.app.kubernetes.io/name: reserved label prefix, dropped']);
+    expect(result.warnings).toEqual([
+      'surprise: unknown setting, ignored',
+      'labels.app.kubernetes.io/name: reserved label prefix, dropped',
+    ]);
   });
 
   it('validates mcpServers entries and affinity keys', () => {
-    const result = parseAdapterConfig({ ...minimal, mcpServers: { broken: { type: 'http' } }, affinity: { nodeAfinity: {} } });
+    const result = parseAdapterConfig({
+      ...minimal,
+      mcpServers: { broken: { type: 'http' } },
+      affinity: { nodeAfinity: {} },
+    });
     expect(result.success).toBe(false);
     if (result.success) return;
     expect(result.issues.map((issue) => issue.path)).toEqual(['mcpServers.broken', 'affinity.nodeAfinity']);
@@ -207,14 +249,32 @@ describe('predecessor configuration', () => {
   });
 
   it('maps reattachOrphanedJobs false to reject, and leaves an explicit current key alone', () => {
-    const result = parseAdapterConfig({ ...minimal, reattachOrphanedJobs: false, secretRef: 'old', anthropicApiKeySecret: { name: 'new' } });
+    const result = parseAdapterConfig({
+      ...minimal,
+      reattachOrphanedJobs: false,
+      secretRef: 'old',
+      anthropicApiKeySecret: { name: 'new' },
+    });
     expect(result.success && result.value.lockPolicy).toBe('reject');
     expect(result.success && result.value.anthropicApiKeySecret.name).toBe('new');
-    expect(result.warnings).toContain('secretRef: deprecated predecessor setting, ignored because anthropicApiKeySecret.name is set');
+    expect(result.warnings).toContain(
+      'secretRef: deprecated predecessor setting, ignored because anthropicApiKeySecret.name is set',
+    );
   });
 
   it('lists a mapping for every predecessor key it handles', () => {
-    expect(LEGACY_KEY_MAPPINGS.map((mapping) => mapping.key)).toEqual(expect.arrayContaining(['retainJobs', 'reattachOrphanedJobs', 'enableDocker', 'dockerImage', 'secretRef', 'secretsNamespace', 'workspaceVolumeClaim', 'workspaceMountPath']));
+    expect(LEGACY_KEY_MAPPINGS.map((mapping) => mapping.key)).toEqual(
+      expect.arrayContaining([
+        'retainJobs',
+        'reattachOrphanedJobs',
+        'enableDocker',
+        'dockerImage',
+        'secretRef',
+        'secretsNamespace',
+        'workspaceVolumeClaim',
+        'workspaceMountPath',
+      ]),
+    );
   });
 });
 
@@ -227,19 +287,32 @@ describe('getConfigSchema', () => {
       expect(field.hint).not.toBe('');
       expect(field.group).toBeDefined();
     }
-    expect(schema.fields.find((field) => field.key === 'resources.limits.memory')).toMatchObject({ type: 'text', group: 'Kubernetes' });
-    expect(schema.fields.find((field) => field.key === 'timeoutSec')).toMatchObject({ type: 'number', default: 0, meta: { unit: 'seconds' } });
+    expect(schema.fields.find((field) => field.key === 'resources.limits.memory')).toMatchObject({
+      type: 'text',
+      group: 'Kubernetes',
+    });
+    expect(schema.fields.find((field) => field.key === 'timeoutSec')).toMatchObject({
+      type: 'number',
+      default: 0,
+      meta: { unit: 'seconds' },
+    });
     expect(schema.fields.find((field) => field.key === 'image')).toMatchObject({ required: true });
-    expect(schema.fields.find((field) => field.key === 'effort')?.options?.[0]).toEqual({ label: '(default)', value: '' });
+    expect(schema.fields.find((field) => field.key === 'effort')?.options?.[0]).toEqual({
+      label: '(default)',
+      value: '',
+    });
   });
 
   it('matches the committed golden file', async () => {
-    await expect(`${JSON.stringify(getConfigSchema(), null, 2)}\n`).toMatchFileSnapshot('./__fixtures__/config-schema.golden.json');
+    await expect(`${JSON.stringify(getConfigSchema(), null, 2)}\n`).toMatchFileSnapshot(
+      './__fixtures__/config-schema.golden.json',
+    );
   });
 
   it('round-trips: form defaults parse to the same config as no input', () => {
     const formValues: Record<string, unknown> = { image: 'x' };
-    for (const field of getConfigSchema().fields) if (field.default !== undefined) formValues[field.key] = field.default;
+    for (const field of getConfigSchema().fields)
+      if (field.default !== undefined) formValues[field.key] = field.default;
     expect(parsed(formValues)).toEqual(parsed({ image: 'x' }));
   });
 });

@@ -40,7 +40,19 @@ import {
 export type SessionVolumeMount = 'home' | (string & {});
 
 const RESERVED_LABEL_PREFIXES = ['app.kubernetes.io/', 'paperclip.io/', 'claude-k8s.io/'];
-const CONTROLLED_CLI_FLAGS = ['-p', '--print', '--output-format', '--input-format', '--resume', '-r', '--continue', '-c', '--verbose', '--mcp-config', '--strict-mcp-config'];
+const CONTROLLED_CLI_FLAGS = [
+  '-p',
+  '--print',
+  '--output-format',
+  '--input-format',
+  '--resume',
+  '-r',
+  '--continue',
+  '-c',
+  '--verbose',
+  '--mcp-config',
+  '--strict-mcp-config',
+];
 
 function quantity(example: string, label: string, hint: string) {
   return custom<string>({
@@ -187,7 +199,11 @@ export const CONFIG_SCHEMA = object({
     }),
     limits: object({
       cpu: quantity('500m', 'CPU limit', 'CPU limit, e.g. 2. Empty: no limit.'),
-      memory: quantity('512Mi', 'Memory limit', 'Memory limit, e.g. 4Gi; the container is OOM-killed above it. Empty: no limit.'),
+      memory: quantity(
+        '512Mi',
+        'Memory limit',
+        'Memory limit, e.g. 4Gi; the container is OOM-killed above it. Empty: no limit.',
+      ),
     }),
   }),
   labels: custom<Record<string, string>>({
@@ -245,8 +261,18 @@ export const CONFIG_SCHEMA = object({
     formControl: 'textarea',
     parse: parseJsonObject('an affinity', ['nodeAffinity', 'podAffinity', 'podAntiAffinity']),
   }),
-  runtimeClassName: string({ label: 'Runtime class', hint: 'runtimeClassName of the pod (e.g. gvisor, kata).', group: 'Scheduling', check: checkDnsSubdomain }),
-  priorityClassName: string({ label: 'Priority class', hint: 'priorityClassName of the pod.', group: 'Scheduling', check: checkDnsSubdomain }),
+  runtimeClassName: string({
+    label: 'Runtime class',
+    hint: 'runtimeClassName of the pod (e.g. gvisor, kata).',
+    group: 'Scheduling',
+    check: checkDnsSubdomain,
+  }),
+  priorityClassName: string({
+    label: 'Priority class',
+    hint: 'priorityClassName of the pod.',
+    group: 'Scheduling',
+    check: checkDnsSubdomain,
+  }),
   // ---------------------------------------------------------------- Session & lifecycle
   sessionVolume: object({
     claimName: string({
@@ -374,7 +400,9 @@ export const CONFIG_SCHEMA = object({
 export type AdapterConfig = InferSchema<typeof CONFIG_SCHEMA>;
 
 /** Result of {@link parseAdapterConfig}. */
-export type ParseAdapterConfigResult = { success: true; value: AdapterConfig; warnings: string[] } | { success: false; issues: ConfigIssue[]; warnings: string[] };
+export type ParseAdapterConfigResult =
+  | { success: true; value: AdapterConfig; warnings: string[] }
+  | { success: false; issues: ConfigIssue[]; warnings: string[] };
 
 /** Keys Paperclip itself writes into `adapterConfig`/`ctx.config`; accepted without a warning and not validated. */
 export const PAPERCLIP_MANAGED_KEYS: readonly string[] = [
@@ -397,7 +425,10 @@ function parseExtraArgs(raw: unknown, path: string, context: ParseContext): stri
   for (const [index, arg] of args.entries()) {
     const flag = arg.split('=')[0] ?? arg;
     if (CONTROLLED_CLI_FLAGS.includes(flag)) {
-      context.issues.push({ path: `${path}.${index}`, message: `${flag} is set by the adapter and cannot be overridden` });
+      context.issues.push({
+        path: `${path}.${index}`,
+        message: `${flag} is set by the adapter and cannot be overridden`,
+      });
       failed = true;
     }
   }
@@ -411,7 +442,10 @@ function parseMcpServers(raw: unknown, path: string, context: ParseContext): Rec
   let failed = false;
   for (const [name, server] of Object.entries(servers)) {
     if (!isRecord(server) || (typeof server['command'] !== 'string' && typeof server['url'] !== 'string')) {
-      context.issues.push({ path: `${path}.${name}`, message: 'expected an MCP server with "command" (stdio) or "url" (http/sse)' });
+      context.issues.push({
+        path: `${path}.${name}`,
+        message: 'expected an MCP server with "command" (stdio) or "url" (http/sse)',
+      });
       failed = true;
     }
   }
@@ -440,7 +474,10 @@ export function parseAdapterConfig(input: unknown): ParseAdapterConfigResult {
     }
   }
   if (value.paperclipApiUrl !== undefined && isLoopbackUrl(value.paperclipApiUrl)) {
-    context.issues.push({ path: 'paperclipApiUrl', message: 'expected a URL reachable from the pod; a loopback address points at the pod itself' });
+    context.issues.push({
+      path: 'paperclipApiUrl',
+      message: 'expected a URL reachable from the pod; a loopback address points at the pod itself',
+    });
   }
   if (context.issues.length > 0) return { success: false, issues: context.issues, warnings: context.warnings };
   return { success: true, value, warnings: context.warnings };
@@ -461,9 +498,19 @@ function defaultForForm(value: unknown): unknown {
 /** Paperclip's declarative form: one field per schema leaf, keyed by its dot-path. */
 export function getConfigSchema(): AdapterConfigSchema {
   const fields: ConfigFieldSchema[] = listLeaves(CONFIG_SCHEMA).map(({ path, leaf }) => {
-    const field: ConfigFieldSchema = { key: path, label: leaf.meta.label, type: leaf.formControl, hint: leaf.meta.hint, group: leaf.meta.group };
+    const field: ConfigFieldSchema = {
+      key: path,
+      label: leaf.meta.label,
+      type: leaf.formControl,
+      hint: leaf.meta.hint,
+      group: leaf.meta.group,
+    };
     const options = leaf.meta.options ?? leaf.enumValues?.map((value) => ({ label: value, value }));
-    if (options !== undefined) field.options = leaf.meta.required === true || leaf.defaultValue !== undefined || leaf.formControl === 'combobox' ? [...options] : [{ label: '(default)', value: '' }, ...options];
+    if (options !== undefined)
+      field.options =
+        leaf.meta.required === true || leaf.defaultValue !== undefined || leaf.formControl === 'combobox'
+          ? [...options]
+          : [{ label: '(default)', value: '' }, ...options];
     const formDefault = defaultForForm(leaf.defaultValue);
     if (formDefault !== undefined && formDefault !== '') field.default = formDefault;
     if (leaf.meta.required === true) field.required = true;
@@ -500,7 +547,11 @@ export function buildAgentConfigurationDoc(): string {
     const meaning = `${leaf.meta.required === true ? '**Required.** ' : ''}${leaf.meta.hint}`.replace(/\|/g, '\\|');
     lines.push(`| \`${path}\` | ${type} | ${formatDefault(leaf.defaultValue)} | ${meaning} |`);
   }
-  lines.push('', 'The model API key is never configured as a value: point `anthropicApiKeySecret` at a Secret, or add `env` entries with `secretKeyRef`.', '');
+  lines.push(
+    '',
+    'The model API key is never configured as a value: point `anthropicApiKeySecret` at a Secret, or add `env` entries with `secretKeyRef`.',
+    '',
+  );
   return lines.join('\n');
 }
 

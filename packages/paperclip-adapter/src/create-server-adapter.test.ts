@@ -1,8 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '../test/fakes.ts';
-import { buildSkillSnapshot, createServerAdapter, listModels, MODELS, REQUIRED_PERMISSIONS, type EnvironmentProbe, type RequiredPermission } from './index.ts';
+import {
+  buildSkillSnapshot,
+  createServerAdapter,
+  listModels,
+  MODELS,
+  REQUIRED_PERMISSIONS,
+  type EnvironmentProbe,
+  type RequiredPermission,
+} from './index.ts';
 
 describe('createServerAdapter', () => {
   it('returns the module Paperclip expects, with no arguments', () => {
@@ -15,7 +24,15 @@ describe('createServerAdapter', () => {
       requiresMaterializedRuntimeSkills: false,
       runtimeToolDelivery: 'native_mcp',
     });
-    for (const member of ['execute', 'testEnvironment', 'listModels', 'listSkills', 'syncSkills', 'getConfigSchema'] as const) expect(typeof adapter[member]).toBe('function');
+    for (const member of [
+      'execute',
+      'testEnvironment',
+      'listModels',
+      'listSkills',
+      'syncSkills',
+      'getConfigSchema',
+    ] as const)
+      expect(typeof adapter[member]).toBe('function');
     expect(adapter.sessionCodec).toBeDefined();
     expect(adapter.models).toEqual(MODELS);
     expect(adapter.agentConfigurationDoc).toMatch(/^# claude_k8s agent configuration/);
@@ -34,7 +51,12 @@ describe('models', () => {
 describe('skills', () => {
   const config = {
     paperclipRuntimeSkills: [
-      { key: 'paperclipai/paperclip/paperclip', runtimeName: 'paperclip', source: '/srv/skills/paperclip', versionId: 'v1' },
+      {
+        key: 'paperclipai/paperclip/paperclip',
+        runtimeName: 'paperclip',
+        source: '/srv/skills/paperclip',
+        versionId: 'v1',
+      },
       { key: 'company/review', runtimeName: 'review', source: '/srv/skills/review' },
       { key: 'company/gone', runtimeName: 'gone', source: '/srv/skills/gone', sourceStatus: 'missing' },
     ],
@@ -42,15 +64,30 @@ describe('skills', () => {
   };
 
   it('lists skills as ephemeral, shipped into each run pod', async () => {
-    const snapshot = await createServerAdapter().listSkills?.({ agentId: 'a', companyId: 'c', adapterType: 'claude_k8s', config });
-    expect(snapshot).toMatchObject({ adapterType: 'claude_k8s', supported: true, mode: 'ephemeral', desiredSkills: ['paperclipai/paperclip/paperclip', 'company/gone', 'company/unknown'] });
+    const snapshot = await createServerAdapter().listSkills?.({
+      agentId: 'a',
+      companyId: 'c',
+      adapterType: 'claude_k8s',
+      config,
+    });
+    expect(snapshot).toMatchObject({
+      adapterType: 'claude_k8s',
+      supported: true,
+      mode: 'ephemeral',
+      desiredSkills: ['paperclipai/paperclip/paperclip', 'company/gone', 'company/unknown'],
+    });
     expect(snapshot?.entries.map((entry) => [entry.key, entry.state, entry.desired])).toEqual([
       ['paperclipai/paperclip/paperclip', 'configured', true],
       ['company/review', 'available', false],
       ['company/gone', 'missing', true],
       ['company/unknown', 'missing', true],
     ]);
-    expect(snapshot?.entries[0]).toMatchObject({ targetPath: '/run/ck8s/files/skills/.claude/skills/paperclip', sourcePath: '/srv/skills/paperclip', versionId: 'v1', managed: true });
+    expect(snapshot?.entries[0]).toMatchObject({
+      targetPath: '/run/ck8s/files/skills/.claude/skills/paperclip',
+      sourcePath: '/srv/skills/paperclip',
+      versionId: 'v1',
+      managed: true,
+    });
     expect(snapshot?.warnings).toEqual([
       'skill company/gone: its source is missing on the Paperclip server; runs skip it',
       'skill company/unknown is desired but Paperclip offers no files for it',
@@ -58,27 +95,43 @@ describe('skills', () => {
   });
 
   it('sync reports the snapshot for the new desired set; no desired set means all', async () => {
-    const snapshot = await createServerAdapter().syncSkills?.({ agentId: 'a', companyId: 'c', adapterType: 'claude_k8s', config }, ['company/review']);
+    const snapshot = await createServerAdapter().syncSkills?.(
+      { agentId: 'a', companyId: 'c', adapterType: 'claude_k8s', config },
+      ['company/review'],
+    );
     expect(snapshot?.entries.filter((entry) => entry.desired).map((entry) => entry.key)).toEqual(['company/review']);
-    expect(buildSkillSnapshot({ paperclipRuntimeSkills: config.paperclipRuntimeSkills }, null).desiredSkills).toEqual(['paperclipai/paperclip/paperclip', 'company/review', 'company/gone']);
+    expect(buildSkillSnapshot({ paperclipRuntimeSkills: config.paperclipRuntimeSkills }, null).desiredSkills).toEqual([
+      'paperclipai/paperclip/paperclip',
+      'company/review',
+      'company/gone',
+    ]);
   });
 });
 
-/** Reads the rules of the Role in deploy/rbac.yaml (a small reader for that file's own layout). */
+/** Reads the rules of the Role in deploy/rbac.yaml with a YAML parser (any formatting of the file). */
 function readRoleRules(): RequiredPermission[] {
   const text = readFileSync(fileURLToPath(new URL('../../../deploy/rbac.yaml', import.meta.url)), 'utf8');
-  const role = text.split('\n---\n').find((document) => /\nkind: Role\n/.test(document)) ?? '';
+  const role = parseAllDocuments(text)
+    .map(
+      (document) =>
+        document.toJS() as { kind?: string; rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[] },
+    )
+    .find((document) => document.kind === 'Role');
   const permissions: RequiredPermission[] = [];
-  const list = (line: string): string[] => [...line.matchAll(/"([^"]*)"/g)].map((match) => match[1] ?? '');
-  const blocks = role.split(/\n {2}- apiGroups: /).slice(1);
-  for (const block of blocks) {
-    const lines = block.split('\n');
-    const group = list(lines[0] ?? '')[0] ?? '';
-    const resources = list(lines.find((line) => line.trim().startsWith('resources:')) ?? '');
-    const verbs = list(lines.find((line) => line.trim().startsWith('verbs:')) ?? '');
-    for (const resource of resources) {
-      const [name = '', subresource] = resource.split('/');
-      for (const verb of verbs) permissions.push({ group: group as RequiredPermission['group'], resource: name, ...(subresource === undefined ? {} : { subresource }), verb: verb as RequiredPermission['verb'], purpose: '' });
+  for (const rule of role?.rules ?? []) {
+    for (const group of rule.apiGroups) {
+      for (const resource of rule.resources) {
+        const [name = '', subresource] = resource.split('/');
+        for (const verb of rule.verbs) {
+          permissions.push({
+            group: group as RequiredPermission['group'],
+            resource: name,
+            ...(subresource === undefined ? {} : { subresource }),
+            verb: verb as RequiredPermission['verb'],
+            purpose: '',
+          });
+        }
+      }
     }
   }
   return permissions;
@@ -86,12 +139,15 @@ function readRoleRules(): RequiredPermission[] {
 
 describe('REQUIRED_PERMISSIONS', () => {
   it('equals the Role in deploy/rbac.yaml, verb by verb', () => {
-    const key = (permission: RequiredPermission) => `${permission.group}/${permission.resource}${permission.subresource === undefined ? '' : `/${permission.subresource}`}:${permission.verb}`;
+    const key = (permission: RequiredPermission) =>
+      `${permission.group}/${permission.resource}${permission.subresource === undefined ? '' : `/${permission.subresource}`}:${permission.verb}`;
     expect(readRoleRules().map(key).sort()).toEqual(REQUIRED_PERMISSIONS.map(key).sort());
   });
 
   it('gives a purpose for every permission and has no duplicates', () => {
-    const keys = REQUIRED_PERMISSIONS.map((permission) => `${permission.group}/${permission.resource}/${permission.subresource ?? ''}:${permission.verb}`);
+    const keys = REQUIRED_PERMISSIONS.map(
+      (permission) => `${permission.group}/${permission.resource}/${permission.subresource ?? ''}:${permission.verb}`,
+    );
     expect(new Set(keys).size).toBe(keys.length);
     for (const permission of REQUIRED_PERMISSIONS) expect(permission.purpose.length).toBeGreaterThan(10);
   });
@@ -99,26 +155,52 @@ describe('REQUIRED_PERMISSIONS', () => {
 
 describe('testEnvironment', () => {
   const clock = createManualClock();
-  const base = { image: 'img:1', namespace: 'agents', paperclipApiUrl: 'http://paperclip.svc:3100', anthropicApiKeySecret: { name: 'anthropic-api-key' }, sessionVolume: { claimName: 'claude-sessions' } };
+  const base = {
+    image: 'img:1',
+    namespace: 'agents',
+    paperclipApiUrl: 'http://paperclip.svc:3100',
+    anthropicApiKeySecret: { name: 'anthropic-api-key' },
+    sessionVolume: { claimName: 'claude-sessions' },
+  };
   const probe = (denied: string[] = []): EnvironmentProbe => ({
-    checkPermissions: (_namespace, permissions) => Promise.resolve(permissions.map((permission) => ({ permission, allowed: !denied.includes(`${permission.resource}:${permission.verb}`), reason: 'RBAC: denied' }))),
+    checkPermissions: (_namespace, permissions) =>
+      Promise.resolve(
+        permissions.map((permission) => ({
+          permission,
+          allowed: !denied.includes(`${permission.resource}:${permission.verb}`),
+          reason: 'RBAC: denied',
+        })),
+      ),
     secretHasKey: (_namespace, name) => Promise.resolve(name === 'anthropic-api-key'),
     claimExists: () => Promise.resolve(false),
   });
 
   it('fails with every config issue as an error check', async () => {
-    const result = await createServerAdapter({ clock, serverEnv: {} }).testEnvironment({ companyId: 'c', adapterType: 'claude_k8s', config: { 'resources.limits.cpu': 'x' } });
+    const result = await createServerAdapter({ clock, serverEnv: {} }).testEnvironment({
+      companyId: 'c',
+      adapterType: 'claude_k8s',
+      config: { 'resources.limits.cpu': 'x' },
+    });
     expect(result.status).toBe('fail');
-    expect(result.checks.map((check) => check.message)).toEqual(['image: required', 'resources.limits.cpu: expected a Kubernetes quantity such as 500m, got "x"']);
+    expect(result.checks.map((check) => check.message)).toEqual([
+      'image: required',
+      'resources.limits.cpu: expected a Kubernetes quantity such as 500m, got "x"',
+    ]);
     expect(result.testedAt).toBe('2026-11-24T15:00:00.000Z');
   });
 
   it('checks every permission and names the missing ones, and the Secret and the claim', async () => {
-    const adapter = createServerAdapter({ clock, serverEnv: {}, probeFactory: () => probe(['jobs:patch', 'leases:create']) });
+    const adapter = createServerAdapter({
+      clock,
+      serverEnv: {},
+      probeFactory: () => probe(['jobs:patch', 'leases:create']),
+    });
     const result = await adapter.testEnvironment({ companyId: 'c', adapterType: 'claude_k8s', config: base });
     expect(result.status).toBe('fail');
-    expect(result.checks.filter((check) => check.code === 'claude_k8s_rbac_denied').map((check) => check.message)).toEqual([
-      "missing permission in agents: patch jobs.batch (needed to set ttlSecondsAfterFinished of a kept failed Job; relabel an adopted Job)",
+    expect(
+      result.checks.filter((check) => check.code === 'claude_k8s_rbac_denied').map((check) => check.message),
+    ).toEqual([
+      'missing permission in agents: patch jobs.batch (needed to set ttlSecondsAfterFinished of a kept failed Job; relabel an adopted Job)',
       "missing permission in agents: create leases.coordination.k8s.io (needed to take an agent's run lock)",
     ]);
     expect(result.checks.map((check) => check.code)).toContain('claude_k8s_session_claim_missing');
@@ -126,15 +208,27 @@ describe('testEnvironment', () => {
   });
 
   it('warns when the cluster cannot be checked in this build', async () => {
-    const result = await createServerAdapter({ clock, serverEnv: {} }).testEnvironment({ companyId: 'c', adapterType: 'claude_k8s', config: base });
+    const result = await createServerAdapter({ clock, serverEnv: {} }).testEnvironment({
+      companyId: 'c',
+      adapterType: 'claude_k8s',
+      config: base,
+    });
     expect(result.status).toBe('warn');
     expect(result.checks.at(-1)?.code).toBe('claude_k8s_cluster_unchecked');
   });
 
   it('passes when everything is in place', async () => {
-    const adapter = createServerAdapter({ clock, serverEnv: {}, probeFactory: () => ({ ...probe(), claimExists: () => Promise.resolve(true) }) });
+    const adapter = createServerAdapter({
+      clock,
+      serverEnv: {},
+      probeFactory: () => ({ ...probe(), claimExists: () => Promise.resolve(true) }),
+    });
     const result = await adapter.testEnvironment({ companyId: 'c', adapterType: 'claude_k8s', config: base });
     expect(result.status).toBe('pass');
-    expect(result.checks.map((check) => check.code)).toEqual(['claude_k8s_config_valid', 'claude_k8s_paperclip_url', 'claude_k8s_rbac_ok']);
+    expect(result.checks.map((check) => check.code)).toEqual([
+      'claude_k8s_config_valid',
+      'claude_k8s_paperclip_url',
+      'claude_k8s_rbac_ok',
+    ]);
   });
 });

@@ -38,7 +38,6 @@ const defaultClock: Clock = {
 
 const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-
 /**
  * Creates the Paperclip server adapter module (`type: "claude_k8s"`). Paperclip's plugin loader calls this named
  * export with no arguments; tests and the wiring layer pass ports.

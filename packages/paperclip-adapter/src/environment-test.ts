@@ -2,7 +2,11 @@
  * `testEnvironment(ctx)`: checks the configuration and, through the {@link EnvironmentProbe} port, the cluster
  * (permissions one by one, the API key Secret, the session volume claim).
  */
-import type { AdapterEnvironmentCheck, AdapterEnvironmentTestContext, AdapterEnvironmentTestResult } from '@paperclipai/adapter-utils';
+import type {
+  AdapterEnvironmentCheck,
+  AdapterEnvironmentTestContext,
+  AdapterEnvironmentTestResult,
+} from '@paperclipai/adapter-utils';
 import { resolvePaperclipApiUrl } from './build-invocation.ts';
 import { parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import { REQUIRED_PERMISSIONS, type RequiredPermission } from './permissions.ts';
@@ -11,7 +15,10 @@ import type { Clock } from './ports.ts';
 /** What the environment test asks the cluster (implemented over kube-runtime's API clients). */
 export interface EnvironmentProbe {
   /** One SelfSubjectAccessReview per permission, in the given namespace. */
-  checkPermissions(namespace: string, permissions: readonly RequiredPermission[]): Promise<{ permission: RequiredPermission; allowed: boolean; reason?: string }[]>;
+  checkPermissions(
+    namespace: string,
+    permissions: readonly RequiredPermission[],
+  ): Promise<{ permission: RequiredPermission; allowed: boolean; reason?: string }[]>;
   /** Whether a Secret exists and has the key (`null` when the check itself failed). */
   secretHasKey(namespace: string, name: string, key: string): Promise<boolean | null>;
   /** Whether a PersistentVolumeClaim exists (`null` when the check itself failed). */
@@ -27,68 +34,138 @@ export interface EnvironmentTestDependencies {
 }
 
 function describePermission(permission: RequiredPermission): string {
-  const resource = permission.subresource === undefined ? permission.resource : `${permission.resource}/${permission.subresource}`;
+  const resource =
+    permission.subresource === undefined ? permission.resource : `${permission.resource}/${permission.subresource}`;
   return `${permission.verb} ${permission.group === '' ? resource : `${resource}.${permission.group}`}`;
 }
 
 /** Creates the adapter's `testEnvironment`. */
-export function createTestEnvironment(dependencies: EnvironmentTestDependencies): (ctx: AdapterEnvironmentTestContext) => Promise<AdapterEnvironmentTestResult> {
+export function createTestEnvironment(
+  dependencies: EnvironmentTestDependencies,
+): (ctx: AdapterEnvironmentTestContext) => Promise<AdapterEnvironmentTestResult> {
   return async function testEnvironment(ctx) {
     const checks: AdapterEnvironmentCheck[] = [];
     const finish = (): AdapterEnvironmentTestResult => ({
       adapterType: 'claude_k8s',
-      status: checks.some((check) => check.level === 'error') ? 'fail' : checks.some((check) => check.level === 'warn') ? 'warn' : 'pass',
+      status: checks.some((check) => check.level === 'error')
+        ? 'fail'
+        : checks.some((check) => check.level === 'warn')
+          ? 'warn'
+          : 'pass',
       checks,
       testedAt: new Date(dependencies.clock.now()).toISOString(),
     });
     const parsed = parseAdapterConfig(ctx.config);
-    for (const warning of parsed.warnings) checks.push({ code: 'claude_k8s_config_warning', level: 'warn', message: warning });
+    for (const warning of parsed.warnings)
+      checks.push({ code: 'claude_k8s_config_warning', level: 'warn', message: warning });
     if (!parsed.success) {
-      for (const issue of parsed.issues) checks.push({ code: 'claude_k8s_config_invalid', level: 'error', message: `${issue.path || '(config)'}: ${issue.message}` });
+      for (const issue of parsed.issues)
+        checks.push({
+          code: 'claude_k8s_config_invalid',
+          level: 'error',
+          message: `${issue.path || '(config)'}: ${issue.message}`,
+        });
       return finish();
     }
     const config = parsed.value;
     checks.push({ code: 'claude_k8s_config_valid', level: 'info', message: 'configuration is valid' });
     const apiUrl = resolvePaperclipApiUrl(config, dependencies.serverEnv);
-    if (apiUrl === null) checks.push({ code: 'claude_k8s_paperclip_url_missing', level: 'error', message: 'no Paperclip URL reachable from pods', hint: 'Set paperclipApiUrl (or PAPERCLIP_API_URL of the server) to an address pods can reach.' });
+    if (apiUrl === null)
+      checks.push({
+        code: 'claude_k8s_paperclip_url_missing',
+        level: 'error',
+        message: 'no Paperclip URL reachable from pods',
+        hint: 'Set paperclipApiUrl (or PAPERCLIP_API_URL of the server) to an address pods can reach.',
+      });
     else checks.push({ code: 'claude_k8s_paperclip_url', level: 'info', message: `pods call Paperclip at ${apiUrl}` });
-    if (config.anthropicApiKeySecret.name === undefined && !('ANTHROPIC_API_KEY' in config.env) && !('CLAUDE_CODE_OAUTH_TOKEN' in config.env)) {
-      checks.push({ code: 'claude_k8s_api_key_missing', level: 'warn', message: 'no model API credentials configured', hint: 'Set anthropicApiKeySecret to a Secret holding ANTHROPIC_API_KEY.' });
+    if (
+      config.anthropicApiKeySecret.name === undefined &&
+      !('ANTHROPIC_API_KEY' in config.env) &&
+      !('CLAUDE_CODE_OAUTH_TOKEN' in config.env)
+    ) {
+      checks.push({
+        code: 'claude_k8s_api_key_missing',
+        level: 'warn',
+        message: 'no model API credentials configured',
+        hint: 'Set anthropicApiKeySecret to a Secret holding ANTHROPIC_API_KEY.',
+      });
     }
-    if (config.sessionVolume.claimName === undefined) checks.push({ code: 'claude_k8s_no_session_volume', level: 'info', message: 'no session volume: every run starts a fresh Claude session' });
+    if (config.sessionVolume.claimName === undefined)
+      checks.push({
+        code: 'claude_k8s_no_session_volume',
+        level: 'info',
+        message: 'no session volume: every run starts a fresh Claude session',
+      });
 
     const probe = dependencies.getProbe(config);
     if (probe === null) {
-      checks.push({ code: 'claude_k8s_cluster_unchecked', level: 'warn', message: 'cluster checks are not available in this build' });
+      checks.push({
+        code: 'claude_k8s_cluster_unchecked',
+        level: 'warn',
+        message: 'cluster checks are not available in this build',
+      });
       return finish();
     }
     const namespace = config.namespace ?? (await dependencies.resolveDefaultNamespace());
     try {
       const reviews = await probe.checkPermissions(namespace, REQUIRED_PERMISSIONS);
       const denied = reviews.filter((review) => !review.allowed);
-      if (denied.length === 0) checks.push({ code: 'claude_k8s_rbac_ok', level: 'info', message: `all ${reviews.length} permissions granted in namespace ${namespace}` });
+      if (denied.length === 0)
+        checks.push({
+          code: 'claude_k8s_rbac_ok',
+          level: 'info',
+          message: `all ${reviews.length} permissions granted in namespace ${namespace}`,
+        });
       for (const review of denied) {
         checks.push({
           code: 'claude_k8s_rbac_denied',
           level: 'error',
           message: `missing permission in ${namespace}: ${describePermission(review.permission)} (needed to ${review.permission.purpose})`,
           detail: review.reason ?? null,
-          hint: 'Apply deploy/rbac.yaml (or add the verb to the Role bound to Paperclip\'s service account).',
+          hint: "Apply deploy/rbac.yaml (or add the verb to the Role bound to Paperclip's service account).",
         });
       }
     } catch (error) {
-      checks.push({ code: 'claude_k8s_api_unreachable', level: 'error', message: `Kubernetes API not reachable: ${error instanceof Error ? error.message : String(error)}` });
+      checks.push({
+        code: 'claude_k8s_api_unreachable',
+        level: 'error',
+        message: `Kubernetes API not reachable: ${error instanceof Error ? error.message : String(error)}`,
+      });
       return finish();
     }
     if (config.anthropicApiKeySecret.name !== undefined) {
-      const found = await probe.secretHasKey(namespace, config.anthropicApiKeySecret.name, config.anthropicApiKeySecret.key);
-      if (found === false) checks.push({ code: 'claude_k8s_api_key_secret_missing', level: 'error', message: `Secret ${namespace}/${config.anthropicApiKeySecret.name} with key ${config.anthropicApiKeySecret.key} not found` });
-      else if (found === null) checks.push({ code: 'claude_k8s_api_key_secret_unchecked', level: 'warn', message: 'could not check the API key Secret' });
+      const found = await probe.secretHasKey(
+        namespace,
+        config.anthropicApiKeySecret.name,
+        config.anthropicApiKeySecret.key,
+      );
+      if (found === false)
+        checks.push({
+          code: 'claude_k8s_api_key_secret_missing',
+          level: 'error',
+          message: `Secret ${namespace}/${config.anthropicApiKeySecret.name} with key ${config.anthropicApiKeySecret.key} not found`,
+        });
+      else if (found === null)
+        checks.push({
+          code: 'claude_k8s_api_key_secret_unchecked',
+          level: 'warn',
+          message: 'could not check the API key Secret',
+        });
     }
     if (config.sessionVolume.claimName !== undefined) {
       const found = await probe.claimExists(namespace, config.sessionVolume.claimName);
-      if (found === false) checks.push({ code: 'claude_k8s_session_claim_missing', level: 'error', message: `PersistentVolumeClaim ${namespace}/${config.sessionVolume.claimName} not found` });
-      else if (found === null) checks.push({ code: 'claude_k8s_session_claim_unchecked', level: 'warn', message: 'could not check the session volume claim' });
+      if (found === false)
+        checks.push({
+          code: 'claude_k8s_session_claim_missing',
+          level: 'error',
+          message: `PersistentVolumeClaim ${namespace}/${config.sessionVolume.claimName} not found`,
+        });
+      else if (found === null)
+        checks.push({
+          code: 'claude_k8s_session_claim_unchecked',
+          level: 'warn',
+          message: 'could not check the session volume claim',
+        });
     }
     return finish();
   };

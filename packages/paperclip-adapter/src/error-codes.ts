@@ -22,38 +22,92 @@ interface ErrorCodeInfo {
 
 export const ERROR_CODES = {
   // Claude Code (from the stream-json classification)
-  claude_auth_required: { hint: 'The model API rejected the credentials: check the Secret named by anthropicApiKeySecret.' },
-  claude_rate_limited: { hint: 'The API rate limit or usage quota was hit: wait for the reset or lower concurrency.', family: 'provider_quota' },
-  claude_overloaded: { hint: 'The model API was overloaded (HTTP 529): usually temporary.', family: 'transient_upstream' },
-  claude_transient_upstream: { hint: 'The model API or the connection to it failed (5xx, network): retry later.', family: 'transient_upstream' },
-  claude_max_turns: { hint: 'The run hit maxTurnsPerRun: raise it or narrow the task. The next run starts a fresh session.', clearSession: true },
+  claude_auth_required: {
+    hint: 'The model API rejected the credentials: check the Secret named by anthropicApiKeySecret.',
+  },
+  claude_rate_limited: {
+    hint: 'The API rate limit or usage quota was hit: wait for the reset or lower concurrency.',
+    family: 'provider_quota',
+  },
+  claude_overloaded: {
+    hint: 'The model API was overloaded (HTTP 529): usually temporary.',
+    family: 'transient_upstream',
+  },
+  claude_transient_upstream: {
+    hint: 'The model API or the connection to it failed (5xx, network): retry later.',
+    family: 'transient_upstream',
+  },
+  claude_max_turns: {
+    hint: 'The run hit maxTurnsPerRun: raise it or narrow the task. The next run starts a fresh session.',
+    clearSession: true,
+  },
   claude_budget_exhausted: { hint: 'The run hit its spending budget (--max-budget-usd).' },
   claude_aborted: { hint: 'Claude Code was interrupted (SIGINT/SIGTERM) before it finished.' },
-  claude_context_too_long: { hint: 'The conversation exceeds the model context window: the next run starts a fresh session.', clearSession: true },
+  claude_context_too_long: {
+    hint: 'The conversation exceeds the model context window: the next run starts a fresh session.',
+    clearSession: true,
+  },
   claude_refusal: { hint: 'The model declined the request: rephrase the task.', family: 'model_refusal' },
-  claude_unknown_session: { hint: 'The session to resume was not found on the session volume: the next run starts fresh.', clearSession: true },
-  claude_model_not_found: { hint: 'The model id does not exist or is not available to this key: check the model setting.' },
+  claude_unknown_session: {
+    hint: 'The session to resume was not found on the session volume: the next run starts fresh.',
+    clearSession: true,
+  },
+  claude_model_not_found: {
+    hint: 'The model id does not exist or is not available to this key: check the model setting.',
+  },
   claude_api_error: { hint: 'The model API rejected the request: see the message and HTTP status.' },
-  claude_argument_error: { hint: 'Claude Code refused its command line (see stderr): check extraArgs and the CLI version in the image.' },
+  claude_argument_error: {
+    hint: 'Claude Code refused its command line (see stderr): check extraArgs and the CLI version in the image.',
+  },
   claude_truncated_stream: { hint: 'The output ended without a result: claude was killed or crashed.' },
   claude_execution_error: { hint: 'Claude Code reported an error during execution: see the errors.' },
   claude_error: { hint: 'Claude Code reported an error that was not recognised: see the message.' },
   // Kubernetes (from the kube-runtime outcome)
-  k8s_image_pull: { hint: 'The image could not be pulled: check image, imagePullSecrets and registry access.', bootstrap: true },
-  k8s_config_error: { hint: 'The pod could not be created or started (missing Secret/ConfigMap key, invalid spec, quota): see the events.', bootstrap: true },
-  k8s_unschedulable: { hint: 'No node could take the pod within unschedulableGraceSec: check resources, nodeSelector, tolerations and capacity.', bootstrap: true },
+  k8s_image_pull: {
+    hint: 'The image could not be pulled: check image, imagePullSecrets and registry access.',
+    bootstrap: true,
+  },
+  k8s_config_error: {
+    hint: 'The pod could not be created or started (missing Secret/ConfigMap key, invalid spec, quota): see the events.',
+    bootstrap: true,
+  },
+  k8s_unschedulable: {
+    hint: 'No node could take the pod within unschedulableGraceSec: check resources, nodeSelector, tolerations and capacity.',
+    bootstrap: true,
+  },
   k8s_never_started: { hint: 'The pod ended before its container started: see the events.', bootstrap: true },
-  k8s_oom_killed: { hint: 'The container exceeded its memory limit and was OOM-killed: raise resources.limits.memory.' },
-  k8s_evicted: { hint: 'The pod was evicted, preempted or lost its node: it may succeed when retried.', family: 'transient_upstream' },
-  k8s_exit_code: { hint: 'The container exited with a non-zero code and Claude Code gave no more specific reason: see the log.' },
+  k8s_oom_killed: {
+    hint: 'The container exceeded its memory limit and was OOM-killed: raise resources.limits.memory.',
+  },
+  k8s_evicted: {
+    hint: 'The pod was evicted, preempted or lost its node: it may succeed when retried.',
+    family: 'transient_upstream',
+  },
+  k8s_exit_code: {
+    hint: 'The container exited with a non-zero code and Claude Code gave no more specific reason: see the log.',
+  },
   k8s_deleted_externally: { hint: 'The Job or pod was deleted by someone else while the run was going on.' },
-  k8s_lock_timeout: { hint: 'Another Job of this agent kept running longer than lockWaitSeconds (lockPolicy wait).', bootstrap: true },
-  k8s_lock_conflict: { hint: 'Another Job of this agent is running and lockPolicy is reject (or it could not be adopted).', bootstrap: true },
-  k8s_api_error: { hint: 'The Kubernetes API refused or failed a request: check RBAC (see deploy/rbac.yaml) and connectivity.', bootstrap: true },
+  k8s_lock_timeout: {
+    hint: 'Another Job of this agent kept running longer than lockWaitSeconds (lockPolicy wait).',
+    bootstrap: true,
+  },
+  k8s_lock_conflict: {
+    hint: 'Another Job of this agent is running and lockPolicy is reject (or it could not be adopted).',
+    bootstrap: true,
+  },
+  k8s_api_error: {
+    hint: 'The Kubernetes API refused or failed a request: check RBAC (see deploy/rbac.yaml) and connectivity.',
+    bootstrap: true,
+  },
   // Before anything ran
   adapter_config_invalid: { hint: 'The agent configuration is invalid: every problem is listed with its field path.' },
-  adapter_files_too_large: { hint: 'Prompt, instructions, skills and MCP config exceed what a Secret can hold (1 MiB): trim the skills.' },
-  adapter_host_file_unreadable: { hint: 'A file on the Paperclip server (instructions or skills) could not be read.', bootstrap: true },
+  adapter_files_too_large: {
+    hint: 'Prompt, instructions, skills and MCP config exceed what a Secret can hold (1 MiB): trim the skills.',
+  },
+  adapter_host_file_unreadable: {
+    hint: 'A file on the Paperclip server (instructions or skills) could not be read.',
+    bootstrap: true,
+  },
   adapter_internal_error: { hint: 'An unexpected adapter error: see the message and report it.' },
   // Paperclip's own
   timeout: { hint: 'The run exceeded timeoutSec (the Job deadline) and was stopped.' },

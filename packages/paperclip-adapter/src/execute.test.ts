@@ -1,5 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createFakeAccumulator, createFakeContext, createFakeLauncher, createManualClock, createMemoryHostFiles, loadTranscript, type ScriptedAttempt } from '../test/fakes.ts';
+import {
+  createFakeAccumulator,
+  createFakeContext,
+  createFakeLauncher,
+  createManualClock,
+  createMemoryHostFiles,
+  loadTranscript,
+  type ScriptedAttempt,
+} from '../test/fakes.ts';
 import { createServerAdapter, deriveBilling, encodeSessionParams, type SessionMatchTarget } from './index.ts';
 
 const FIRST_SESSION = 'ef4396a5-b2f7-468b-9c86-9d272562d804';
@@ -19,7 +27,9 @@ function setup(attempts: ScriptedAttempt[]) {
 }
 
 function stdoutOf(records: ReturnType<typeof createFakeContext>['records']): string {
-  return records.flatMap((record) => (record.kind === 'log' && record.stream === 'stdout' ? [record.chunk] : [])).join('');
+  return records
+    .flatMap((record) => (record.kind === 'log' && record.stream === 'stdout' ? [record.chunk] : []))
+    .join('');
 }
 
 /** Target matching the fake context's defaults, for building stored session params. */
@@ -42,14 +52,36 @@ describe('execute', () => {
     expect(context.records.filter((record) => record.kind === 'log').length).toBeGreaterThan(10);
 
     expect(launcher.requests).toHaveLength(1);
-    expect(launcher.requests[0]).toMatchObject({ runId: context.runId, attempt: 1, agentId: 'agent-1', taskKey: 'issue-1' });
+    expect(launcher.requests[0]).toMatchObject({
+      runId: context.runId,
+      attempt: 1,
+      agentId: 'agent-1',
+      taskKey: 'issue-1',
+    });
     expect(launcher.requests[0]?.signal).toBe(context.signal);
-    expect(result).toMatchObject({ exitCode: 0, signal: null, timedOut: false, sessionId: '0b84e97d-3abb-4507-9c93-d061ff77aec6', usageBasis: 'per_run', provider: 'anthropic', billingType: 'metered_api' });
+    expect(result).toMatchObject({
+      exitCode: 0,
+      signal: null,
+      timedOut: false,
+      sessionId: '0b84e97d-3abb-4507-9c93-d061ff77aec6',
+      usageBasis: 'per_run',
+      provider: 'anthropic',
+      billingType: 'metered_api',
+    });
     expect(result.errorCode).toBeUndefined();
-    expect(result.sessionParams).toMatchObject({ v: 1, cwd: '/home/agent/workspaces/agent-1', sessionVolume: defaultTarget.sessionVolume, image: 'registry.example/claude:2.1.331' });
+    expect(result.sessionParams).toMatchObject({
+      v: 1,
+      cwd: '/home/agent/workspaces/agent-1',
+      sessionVolume: defaultTarget.sessionVolume,
+      image: 'registry.example/claude:2.1.331',
+    });
 
     const meta = context.records.find((record) => record.kind === 'meta');
-    expect(meta?.kind === 'meta' && meta.meta.context).toMatchObject({ jobName: 'run-5d0c5a8e-1', namespace: 'agents', attempt: 1 });
+    expect(meta?.kind === 'meta' && meta.meta.context).toMatchObject({
+      jobName: 'run-5d0c5a8e-1',
+      namespace: 'agents',
+      attempt: 1,
+    });
     expect(JSON.stringify(meta)).not.toContain(context.authToken);
   });
 
@@ -64,7 +96,11 @@ describe('execute', () => {
     const { adapter, launcher } = setup([]);
     const context = createFakeContext({ configOverrides: { image: '', 'resources.limits.memory': 'lots' } });
     const result = await adapter.execute(context);
-    expect(result).toMatchObject({ errorCode: 'adapter_config_invalid', errorMessage: 'invalid claude_k8s configuration: image: required; resources.limits.memory: expected a Kubernetes quantity such as 512Mi, got "lots"' });
+    expect(result).toMatchObject({
+      errorCode: 'adapter_config_invalid',
+      errorMessage:
+        'invalid claude_k8s configuration: image: required; resources.limits.memory: expected a Kubernetes quantity such as 512Mi, got "lots"',
+    });
     expect(launcher.requests).toHaveLength(0);
     expect(context.records).toEqual([]);
   });
@@ -73,13 +109,22 @@ describe('execute', () => {
     const { adapter } = setup([{ transcript: 'a_plain_text' }]);
     const context = createFakeContext({ configOverrides: { retainJobs: true } });
     await adapter.execute(context);
-    expect(context.records.filter((record) => record.kind === 'event').map((record) => record.kind === 'event' && record.message)).toContain('config: retainJobs: deprecated predecessor setting, mapped to retention.onSuccess');
+    expect(
+      context.records
+        .filter((record) => record.kind === 'event')
+        .map((record) => record.kind === 'event' && record.message),
+    ).toContain('config: retainJobs: deprecated predecessor setting, mapped to retention.onSuccess');
   });
 
   it('retries once without --resume when the session is unknown, and stores the new session', async () => {
     const { adapter, launcher } = setup([{ transcript: 'f_resume_3_unknown_id' }, { transcript: 'f_resume_1_first' }]);
     const context = createFakeContext();
-    context.runtime = { sessionId: UNKNOWN_SESSION, sessionDisplayId: UNKNOWN_SESSION, taskKey: 'issue-1', sessionParams: encodeSessionParams({ sessionId: UNKNOWN_SESSION, ...defaultTarget }) };
+    context.runtime = {
+      sessionId: UNKNOWN_SESSION,
+      sessionDisplayId: UNKNOWN_SESSION,
+      taskKey: 'issue-1',
+      sessionParams: encodeSessionParams({ sessionId: UNKNOWN_SESSION, ...defaultTarget }),
+    };
     const result = await adapter.execute(context);
 
     expect(launcher.requests.map((request) => request.attempt)).toEqual([1, 2]);
@@ -87,7 +132,11 @@ describe('execute', () => {
     expect(launcher.requests[1]?.container.command).not.toContain('--resume');
     expect(context.records.filter((record) => record.kind === 'dispatch')).toHaveLength(1);
     expect(context.records.filter((record) => record.kind === 'meta')).toHaveLength(2);
-    expect(context.records).toContainEqual({ kind: 'log', stream: 'stderr', chunk: `[claude-k8s] session ${UNKNOWN_SESSION} was not found on the session volume; retrying with a fresh session\n` });
+    expect(context.records).toContainEqual({
+      kind: 'log',
+      stream: 'stderr',
+      chunk: `[claude-k8s] session ${UNKNOWN_SESSION} was not found on the session volume; retrying with a fresh session\n`,
+    });
     expect(result.errorCode).toBeUndefined();
     expect(result.sessionId).toBe(FIRST_SESSION);
     expect(result.clearSession).toBeUndefined();
@@ -95,9 +144,17 @@ describe('execute', () => {
   });
 
   it('clears the session when the fresh retry produced none', async () => {
-    const { adapter } = setup([{ transcript: 'f_resume_3_unknown_id' }, { stdout: '', outcome: { code: 'exit-code', exitCode: 1 } }]);
+    const { adapter } = setup([
+      { transcript: 'f_resume_3_unknown_id' },
+      { stdout: '', outcome: { code: 'exit-code', exitCode: 1 } },
+    ]);
     const context = createFakeContext();
-    context.runtime = { sessionId: null, sessionDisplayId: null, taskKey: 'issue-1', sessionParams: encodeSessionParams({ sessionId: UNKNOWN_SESSION, ...defaultTarget }) };
+    context.runtime = {
+      sessionId: null,
+      sessionDisplayId: null,
+      taskKey: 'issue-1',
+      sessionParams: encodeSessionParams({ sessionId: UNKNOWN_SESSION, ...defaultTarget }),
+    };
     const result = await adapter.execute(context);
     expect(result.clearSession).toBe(true);
     expect(result.errorCode).toBe('k8s_exit_code');
@@ -124,7 +181,10 @@ describe('execute', () => {
     const result = await pending;
     expect(launcher.requests[0]?.signal.aborted).toBe(true);
     expect(result).toMatchObject({ errorCode: 'cancelled', signal: 'SIGTERM', exitCode: null, timedOut: false });
-    expect(result.resultJson?.['executionCancellation']).toMatchObject({ state: 'acknowledged', acknowledgedAt: '2026-11-24T15:00:00.000Z' });
+    expect(result.resultJson?.['executionCancellation']).toMatchObject({
+      state: 'acknowledged',
+      acknowledgedAt: '2026-11-24T15:00:00.000Z',
+    });
   });
 
   it('cancelled before dispatch: no Job, acknowledged at once', async () => {
@@ -137,12 +197,17 @@ describe('execute', () => {
     const result = await adapter.execute(context);
     expect(launcher.requests).toHaveLength(0);
     expect(result.errorCode).toBe('cancelled');
-    expect(result.resultJson?.['executionCancellation']).toMatchObject({ state: 'acknowledged', proof: 'cancelled before any Job was created' });
+    expect(result.resultJson?.['executionCancellation']).toMatchObject({
+      state: 'acknowledged',
+      proof: 'cancelled before any Job was created',
+    });
     expect(context.records.some((record) => record.kind === 'dispatch')).toBe(false);
   });
 
   it('a Job that outlives timeoutSec + graceSec is cancelled and reported as timed out', async () => {
-    const { adapter, launcher, clock } = setup([{ stdout: '{"type":"system","subtype":"init","session_id":"x"}\n', hang: true }]);
+    const { adapter, launcher, clock } = setup([
+      { stdout: '{"type":"system","subtype":"init","session_id":"x"}\n', hang: true },
+    ]);
     const context = createFakeContext({ configOverrides: { timeoutSec: 10, graceSec: 5 } });
     const pending = adapter.execute(context);
     await vi.waitFor(() => expect(context.records.some((record) => record.kind === 'meta')).toBe(true));
@@ -157,14 +222,22 @@ describe('execute', () => {
   it('a Job that could not be created is safe to retry', async () => {
     const { adapter } = setup([{ startError: new Error('create job agents/run-1: 403 Forbidden') }]);
     const result = await adapter.execute(createFakeContext());
-    expect(result).toMatchObject({ errorCode: 'k8s_api_error', executionRecovery: { kind: 'bootstrap', providerWorkStarted: false } });
+    expect(result).toMatchObject({
+      errorCode: 'k8s_api_error',
+      executionRecovery: { kind: 'bootstrap', providerWorkStarted: false },
+    });
     expect(result.errorMessage).toMatch(/403 Forbidden/);
   });
 
   it('a pod that never started is safe to retry', async () => {
-    const { adapter } = setup([{ stdout: '', outcome: { code: 'image-pull', exitCode: null, reason: 'ImagePullBackOff' } }]);
+    const { adapter } = setup([
+      { stdout: '', outcome: { code: 'image-pull', exitCode: null, reason: 'ImagePullBackOff' } },
+    ]);
     const result = await adapter.execute(createFakeContext());
-    expect(result).toMatchObject({ errorCode: 'k8s_image_pull', executionRecovery: { kind: 'bootstrap', providerWorkStarted: false } });
+    expect(result).toMatchObject({
+      errorCode: 'k8s_image_pull',
+      executionRecovery: { kind: 'bootstrap', providerWorkStarted: false },
+    });
   });
 
   it('fails clearly when no runtime is wired (the module Paperclip loads before wiring)', async () => {
@@ -177,10 +250,26 @@ describe('execute', () => {
 describe('deriveBilling', () => {
   const none = { env: {}, anthropicApiKeySecret: { key: 'ANTHROPIC_API_KEY' } };
   it.each([
-    ['an API key Secret', { ...none, anthropicApiKeySecret: { name: 'k', key: 'ANTHROPIC_API_KEY' } }, { biller: 'anthropic', billingType: 'metered_api' }],
-    ['an API key env reference', { ...none, env: { ANTHROPIC_API_KEY: { secretKeyRef: { name: 'k', key: 'v' } } } }, { biller: 'anthropic', billingType: 'metered_api' }],
-    ['only an OAuth token', { ...none, env: { CLAUDE_CODE_OAUTH_TOKEN: { value: 't' } } }, { biller: 'anthropic', billingType: 'subscription_included' }],
-    ['Bedrock', { ...none, env: { CLAUDE_CODE_USE_BEDROCK: { value: '1' } } }, { biller: 'aws_bedrock', billingType: 'metered_api' }],
+    [
+      'an API key Secret',
+      { ...none, anthropicApiKeySecret: { name: 'k', key: 'ANTHROPIC_API_KEY' } },
+      { biller: 'anthropic', billingType: 'metered_api' },
+    ],
+    [
+      'an API key env reference',
+      { ...none, env: { ANTHROPIC_API_KEY: { secretKeyRef: { name: 'k', key: 'v' } } } },
+      { biller: 'anthropic', billingType: 'metered_api' },
+    ],
+    [
+      'only an OAuth token',
+      { ...none, env: { CLAUDE_CODE_OAUTH_TOKEN: { value: 't' } } },
+      { biller: 'anthropic', billingType: 'subscription_included' },
+    ],
+    [
+      'Bedrock',
+      { ...none, env: { CLAUDE_CODE_USE_BEDROCK: { value: '1' } } },
+      { biller: 'aws_bedrock', billingType: 'metered_api' },
+    ],
     ['nothing', none, { biller: 'anthropic', billingType: 'unknown' }],
   ])('%s', (_name, config, expected) => {
     expect(deriveBilling(config)).toEqual(expected);

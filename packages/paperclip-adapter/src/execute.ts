@@ -31,7 +31,8 @@ export interface ExecuteDependencies {
  */
 export function deriveBilling(config: Pick<AdapterConfig, 'env' | 'anthropicApiKeySecret'>): BillingInfo {
   const bedrockFlag = config.env['CLAUDE_CODE_USE_BEDROCK'];
-  const bedrock = bedrockFlag !== undefined && 'value' in bedrockFlag && (bedrockFlag.value === '1' || bedrockFlag.value === 'true');
+  const bedrock =
+    bedrockFlag !== undefined && 'value' in bedrockFlag && (bedrockFlag.value === '1' || bedrockFlag.value === 'true');
   const apiKey = config.anthropicApiKeySecret.name !== undefined || 'ANTHROPIC_API_KEY' in config.env;
   const oauth = 'CLAUDE_CODE_OAUTH_TOKEN' in config.env;
   return {
@@ -45,7 +46,9 @@ function errorText(error: unknown): string {
 }
 
 /** Creates the adapter's `execute`. */
-export function createExecute(dependencies: ExecuteDependencies): (ctx: AdapterExecutionContext) => Promise<AdapterExecutionResult> {
+export function createExecute(
+  dependencies: ExecuteDependencies,
+): (ctx: AdapterExecutionContext) => Promise<AdapterExecutionResult> {
   const { clock, logger } = dependencies;
 
   async function notice(ctx: AdapterExecutionContext, level: 'info' | 'warn', message: string): Promise<void> {
@@ -61,7 +64,13 @@ export function createExecute(dependencies: ExecuteDependencies): (ctx: AdapterE
       const timer = clock.setTimeout(() => {
         fired = true;
         logger.warn('the Job outlived its deadline; cancelling it', { jobName: handle.jobName });
-        const deadline = (message: string): RunOutcomeLike => ({ code: 'deadline-exceeded', reason: 'DeadlineExceeded', message, jobName: handle.jobName, namespace: handle.namespace });
+        const deadline = (message: string): RunOutcomeLike => ({
+          code: 'deadline-exceeded',
+          reason: 'DeadlineExceeded',
+          message,
+          jobName: handle.jobName,
+          namespace: handle.namespace,
+        });
         handle.cancel('deadline exceeded').then(
           () => resolve(deadline('the adapter stopped the Job after timeoutSec + graceSec')),
           (error: unknown) => resolve(deadline(`the adapter could not delete the Job: ${errorText(error)}`)),
@@ -71,7 +80,11 @@ export function createExecute(dependencies: ExecuteDependencies): (ctx: AdapterE
         (outcome) => {
           clock.clearTimeout(timer);
           // A cancellation the watchdog caused is a timeout, not an operator cancel.
-          resolve(fired && outcome.code === 'cancelled' ? { ...outcome, code: 'deadline-exceeded', reason: 'DeadlineExceeded' } : outcome);
+          resolve(
+            fired && outcome.code === 'cancelled'
+              ? { ...outcome, code: 'deadline-exceeded', reason: 'DeadlineExceeded' }
+              : outcome,
+          );
         },
         (error: unknown) => {
           clock.clearTimeout(timer);
@@ -85,12 +98,22 @@ export function createExecute(dependencies: ExecuteDependencies): (ctx: AdapterE
     const parsed = parseAdapterConfig(ctx.config);
     for (const warning of parsed.warnings) await notice(ctx, 'warn', `config: ${warning}`);
     if (!parsed.success) {
-      return mapEarlyFailure('adapter_config_invalid', `invalid claude_k8s configuration: ${formatConfigIssues(parsed.issues)}`, { biller: 'anthropic', billingType: 'unknown' }, { issues: parsed.issues });
+      return mapEarlyFailure(
+        'adapter_config_invalid',
+        `invalid claude_k8s configuration: ${formatConfigIssues(parsed.issues)}`,
+        { biller: 'anthropic', billingType: 'unknown' },
+        { issues: parsed.issues },
+      );
     }
     const billing = deriveBilling(parsed.value);
     const config = parsed.value;
     const launcher = dependencies.getLauncher(config);
-    if (launcher === null) return mapEarlyFailure('adapter_internal_error', 'no Kubernetes runtime is wired into this adapter build', billing);
+    if (launcher === null)
+      return mapEarlyFailure(
+        'adapter_internal_error',
+        'no Kubernetes runtime is wired into this adapter build',
+        billing,
+      );
     const signal = ctx.signal ?? new AbortController().signal;
     let defaultNamespace: string;
     try {
@@ -101,7 +124,12 @@ export function createExecute(dependencies: ExecuteDependencies): (ctx: AdapterE
 
     let retriedFresh = false;
     for (let attempt = 1; attempt <= 2; attempt += 1) {
-      const built = await buildInvocation(ctx, config, { hostFiles: dependencies.hostFiles, serverEnv: dependencies.serverEnv, defaultNamespace, forceFreshSession: retriedFresh });
+      const built = await buildInvocation(ctx, config, {
+        hostFiles: dependencies.hostFiles,
+        serverEnv: dependencies.serverEnv,
+        defaultNamespace,
+        forceFreshSession: retriedFresh,
+      });
       if (!built.success) return mapEarlyFailure(built.code, built.message, billing);
       const invocation: RunInvocation = built.value;
 
@@ -109,7 +137,14 @@ export function createExecute(dependencies: ExecuteDependencies): (ctx: AdapterE
         await ctx.onCancellationReady?.();
         if (signal.aborted) {
           const result = mapEarlyFailure('cancelled', 'cancelled', billing);
-          result.resultJson = { ...result.resultJson, executionCancellation: { state: 'acknowledged', acknowledgedAt: new Date(clock.now()).toISOString(), proof: 'cancelled before any Job was created' } };
+          result.resultJson = {
+            ...result.resultJson,
+            executionCancellation: {
+              state: 'acknowledged',
+              acknowledgedAt: new Date(clock.now()).toISOString(),
+              proof: 'cancelled before any Job was created',
+            },
+          };
           return result;
         }
         ctx.onDispatch?.();
@@ -136,10 +171,14 @@ export function createExecute(dependencies: ExecuteDependencies): (ctx: AdapterE
         });
       } catch (error) {
         openGate();
-        return mapEarlyFailure('k8s_api_error', `start the Job of run ${ctx.runId}: ${errorText(error)}`, billing, { attempt });
+        return mapEarlyFailure('k8s_api_error', `start the Job of run ${ctx.runId}: ${errorText(error)}`, billing, {
+          attempt,
+        });
       }
       try {
-        await ctx.onMeta?.(buildInvocationMeta(invocation, { jobName: handle.jobName, namespace: handle.namespace, attempt }));
+        await ctx.onMeta?.(
+          buildInvocationMeta(invocation, { jobName: handle.jobName, namespace: handle.namespace, attempt }),
+        );
       } finally {
         openGate();
       }
@@ -148,18 +187,28 @@ export function createExecute(dependencies: ExecuteDependencies): (ctx: AdapterE
       try {
         outcome = await waitForOutcome(handle, config);
       } catch (error) {
-        return mapEarlyFailure('k8s_api_error', `follow the Job ${handle.namespace}/${handle.jobName}: ${errorText(error)}`, billing, { attempt });
+        return mapEarlyFailure(
+          'k8s_api_error',
+          `follow the Job ${handle.namespace}/${handle.jobName}: ${errorText(error)}`,
+          billing,
+          { attempt },
+        );
       }
       const summary = accumulator.finish({ exitCode: outcome.exitCode ?? null, signal: outcome.signal ?? null });
 
       if (attempt === 1 && invocation.resume.resume && !signal.aborted && summary.failure?.code === 'unknown-session') {
         retriedFresh = true;
-        await ctx.onLog('stderr', `[claude-k8s] session ${invocation.resume.sessionId} was not found on the session volume; retrying with a fresh session\n`);
+        await ctx.onLog(
+          'stderr',
+          `[claude-k8s] session ${invocation.resume.sessionId} was not found on the session volume; retrying with a fresh session\n`,
+        );
         continue;
       }
 
       const workspace = isRecord(ctx.context['paperclipWorkspace']) ? ctx.context['paperclipWorkspace'] : {};
-      const extras: { workspaceId?: string; repoUrl?: string; repoRef?: string; image?: string } = { image: invocation.request.container.image };
+      const extras: { workspaceId?: string; repoUrl?: string; repoRef?: string; image?: string } = {
+        image: invocation.request.container.image,
+      };
       if (typeof workspace['workspaceId'] === 'string') extras.workspaceId = workspace['workspaceId'];
       if (typeof workspace['repoUrl'] === 'string') extras.repoUrl = workspace['repoUrl'];
       if (typeof workspace['repoRef'] === 'string') extras.repoRef = workspace['repoRef'];

@@ -24,7 +24,15 @@ export {
   type SessionParams,
   type SessionVolumeIdentity,
 } from './session-codec.ts';
-export { DEFAULT_PROMPT_TEMPLATE, buildPrompt, joinPromptSections, renderTemplate, renderWakePrompt, type BuiltPrompt, type PromptInput } from './prompt.ts';
+export {
+  DEFAULT_PROMPT_TEMPLATE,
+  buildPrompt,
+  joinPromptSections,
+  renderTemplate,
+  renderWakePrompt,
+  type BuiltPrompt,
+  type PromptInput,
+} from './prompt.ts';
 export {
   AGENT_POD_LABEL,
   DEFAULT_HOME,
@@ -40,7 +48,14 @@ export {
   type BuildInvocationResult,
   type RunInvocation,
 } from './build-invocation.ts';
-export { chooseRunFailure, mapEarlyFailure, mapRunResult, type BillingInfo, type MapRunResultInput, type RunFailureChoice } from './result-mapping.ts';
+export {
+  chooseRunFailure,
+  mapEarlyFailure,
+  mapRunResult,
+  type BillingInfo,
+  type MapRunResultInput,
+  type RunFailureChoice,
+} from './result-mapping.ts';
 export { ERROR_CODES, claudeErrorCode, describeErrorCode, type ErrorCode, type ErrorFamily } from './error-codes.ts';
 export { MODELS, listModels } from './models.ts';
 export { buildSkillSnapshot, listSkills, syncSkills } from './skills.ts';

@@ -19,7 +19,12 @@ export function checkQuantity(example: string): (value: string) => string | null
 /** Parses a quantity given as a string or a number. */
 export function parseQuantity(example: string) {
   return (raw: unknown, path: string, context: ParseContext): string | undefined => {
-    const value = typeof raw === 'number' && Number.isFinite(raw) && raw >= 0 ? String(raw) : typeof raw === 'string' ? raw.trim() : undefined;
+    const value =
+      typeof raw === 'number' && Number.isFinite(raw) && raw >= 0
+        ? String(raw)
+        : typeof raw === 'string'
+          ? raw.trim()
+          : undefined;
     if (value === undefined || !QUANTITY.test(value)) {
       context.issues.push({ path, message: `expected a Kubernetes quantity such as ${example}, got ${describe(raw)}` });
       return undefined;
@@ -30,12 +35,16 @@ export function parseQuantity(example: string) {
 
 /** Checks a DNS-1123 label (namespaces). */
 export function checkDnsLabel(value: string): string | null {
-  return DNS_LABEL.test(value) ? null : 'expected a DNS-1123 label: lower-case letters, digits and "-", at most 63 characters';
+  return DNS_LABEL.test(value)
+    ? null
+    : 'expected a DNS-1123 label: lower-case letters, digits and "-", at most 63 characters';
 }
 
 /** Checks a DNS-1123 subdomain (most object names). */
 export function checkDnsSubdomain(value: string): string | null {
-  return DNS_SUBDOMAIN.test(value) ? null : 'expected a Kubernetes object name: lower-case letters, digits, "-" and ".", at most 253 characters';
+  return DNS_SUBDOMAIN.test(value)
+    ? null
+    : 'expected a Kubernetes object name: lower-case letters, digits, "-" and ".", at most 253 characters';
 }
 
 /** Checks an absolute http(s) URL. */
@@ -62,7 +71,9 @@ function checkLabelKey(key: string): boolean {
   const slash = key.lastIndexOf('/');
   const prefix = slash >= 0 ? key.slice(0, slash) : '';
   const name = slash >= 0 ? key.slice(slash + 1) : key;
-  return (slash < 0 || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix))) && name.length <= 63 && LABEL_NAME.test(name);
+  return (
+    (slash < 0 || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix))) && name.length <= 63 && LABEL_NAME.test(name)
+  );
 }
 
 /** Parses a JSON text when the raw value is a string that looks like JSON; otherwise returns it unchanged. */
@@ -73,7 +84,10 @@ function maybeJson(raw: unknown, path: string, context: ParseContext): { ok: tru
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (error) {
-    context.issues.push({ path, message: `expected valid JSON: ${error instanceof Error ? error.message : String(error)}` });
+    context.issues.push({
+      path,
+      message: `expected valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    });
     return { ok: false };
   }
 }
@@ -117,12 +131,18 @@ export function parseStringMap(kind: StringMapKind) {
         continue;
       }
       if (!checkLabelKey(key)) {
-        context.issues.push({ path: `${path}.${key}`, message: 'expected a Kubernetes label/annotation key such as example.com/name' });
+        context.issues.push({
+          path: `${path}.${key}`,
+          message: 'expected a Kubernetes label/annotation key such as example.com/name',
+        });
         failed = true;
         continue;
       }
       if (kind !== 'annotations' && !LABEL_VALUE.test(valueText)) {
-        context.issues.push({ path: `${path}.${key}`, message: 'expected a label value: at most 63 letters, digits, "-", "_" or ".", alphanumeric at both ends' });
+        context.issues.push({
+          path: `${path}.${key}`,
+          message: 'expected a label value: at most 63 letters, digits, "-", "_" or ".", alphanumeric at both ends',
+        });
         failed = true;
         continue;
       }
@@ -161,11 +181,21 @@ export function parseStringList(raw: unknown, path: string, context: ParseContex
 export function parseSecretNameList(raw: unknown, path: string, context: ParseContext): string[] | undefined {
   const parsed = maybeJson(raw, path, context);
   if (!parsed.ok) return undefined;
-  const items: unknown[] = typeof parsed.value === 'string' ? parsed.value.split(/[\r\n,]+/).map((item) => item.trim()).filter(Boolean) : Array.isArray(parsed.value) ? parsed.value : [parsed.value];
+  const items: unknown[] =
+    typeof parsed.value === 'string'
+      ? parsed.value
+          .split(/[\r\n,]+/)
+          .map((item) => item.trim())
+          .filter(Boolean)
+      : Array.isArray(parsed.value)
+        ? parsed.value
+        : [parsed.value];
   const names: string[] = [];
   for (const [index, item] of items.entries()) {
-    const name = typeof item === 'string' ? item : isRecord(item) && typeof item['name'] === 'string' ? item['name'] : undefined;
-    const problem = name === undefined ? `expected a Secret name or {name}, got ${describe(item)}` : checkDnsSubdomain(name);
+    const name =
+      typeof item === 'string' ? item : isRecord(item) && typeof item['name'] === 'string' ? item['name'] : undefined;
+    const problem =
+      name === undefined ? `expected a Secret name or {name}, got ${describe(item)}` : checkDnsSubdomain(name);
     if (problem !== null || name === undefined) {
       context.issues.push({ path: `${path}.${index}`, message: problem ?? 'expected a Secret name' });
       return undefined;
@@ -203,7 +233,10 @@ export function parseTolerations(raw: unknown, path: string, context: ParseConte
     }
     for (const key of Object.keys(item)) {
       if (!['key', 'operator', 'value', 'effect', 'tolerationSeconds'].includes(key)) {
-        context.issues.push({ path: `${itemPath}.${key}`, message: 'unknown toleration field (expected key, operator, value, effect, tolerationSeconds)' });
+        context.issues.push({
+          path: `${itemPath}.${key}`,
+          message: 'unknown toleration field (expected key, operator, value, effect, tolerationSeconds)',
+        });
         failed = true;
       }
     }
@@ -213,10 +246,22 @@ export function parseTolerations(raw: unknown, path: string, context: ParseConte
       failed = true;
     };
     if (key !== undefined && typeof key !== 'string') fail('key', 'expected a string');
-    if (operator !== undefined && operator !== 'Exists' && operator !== 'Equal') fail('operator', 'expected Exists or Equal');
+    if (operator !== undefined && operator !== 'Exists' && operator !== 'Equal')
+      fail('operator', 'expected Exists or Equal');
     if (value !== undefined && typeof value !== 'string') fail('value', 'expected a string');
-    if (effect !== undefined && effect !== '' && effect !== 'NoSchedule' && effect !== 'PreferNoSchedule' && effect !== 'NoExecute') fail('effect', 'expected NoSchedule, PreferNoSchedule or NoExecute');
-    if (tolerationSeconds !== undefined && !(typeof tolerationSeconds === 'number' && Number.isInteger(tolerationSeconds))) fail('tolerationSeconds', 'expected an integer (seconds)');
+    if (
+      effect !== undefined &&
+      effect !== '' &&
+      effect !== 'NoSchedule' &&
+      effect !== 'PreferNoSchedule' &&
+      effect !== 'NoExecute'
+    )
+      fail('effect', 'expected NoSchedule, PreferNoSchedule or NoExecute');
+    if (
+      tolerationSeconds !== undefined &&
+      !(typeof tolerationSeconds === 'number' && Number.isInteger(tolerationSeconds))
+    )
+      fail('tolerationSeconds', 'expected an integer (seconds)');
     output.push(item);
   }
   return failed ? undefined : output;
@@ -234,7 +279,11 @@ export function parseJsonObject(what: string, allowedKeys?: readonly string[]) {
     if (allowedKeys !== undefined) {
       const unknown = Object.keys(parsed.value).filter((key) => !allowedKeys.includes(key));
       if (unknown.length > 0) {
-        for (const key of unknown) context.issues.push({ path: `${path}.${key}`, message: `unknown field (expected ${allowedKeys.join(', ')})` });
+        for (const key of unknown)
+          context.issues.push({
+            path: `${path}.${key}`,
+            message: `unknown field (expected ${allowedKeys.join(', ')})`,
+          });
         return undefined;
       }
     }
@@ -296,7 +345,10 @@ export function parseEnv(raw: unknown, path: string, context: ParseContext): Rec
   for (const [name, value] of entries) {
     const entryPath = `${path}.${name}`;
     if (!ENV_NAME.test(name)) {
-      context.issues.push({ path: entryPath, message: 'expected an environment variable name: letters, digits and "_", not starting with a digit' });
+      context.issues.push({
+        path: entryPath,
+        message: 'expected an environment variable name: letters, digits and "_", not starting with a digit',
+      });
       failed = true;
       continue;
     }
@@ -317,7 +369,10 @@ export function parseEnv(raw: unknown, path: string, context: ParseContext): Rec
       if (reference === undefined) failed = true;
       else output[name] = { configMapKeyRef: reference };
     } else {
-      context.issues.push({ path: entryPath, message: 'expected a string, {secretKeyRef: {name, key}} or {configMapKeyRef: {name, key}}' });
+      context.issues.push({
+        path: entryPath,
+        message: 'expected a string, {secretKeyRef: {name, key}} or {configMapKeyRef: {name, key}}',
+      });
       failed = true;
     }
   }

@@ -17,18 +17,42 @@ export interface LegacyKeyMapping {
 
 /** Every predecessor key that is not a current key, for the README and the tests. */
 export const LEGACY_KEY_MAPPINGS: readonly LegacyKeyMapping[] = [
-  { key: 'retainJobs', mapsTo: 'retention.onSuccess, retention.onFailure', note: 'true → both keep; false → the defaults (delete succeeded, keep failed)' },
+  {
+    key: 'retainJobs',
+    mapsTo: 'retention.onSuccess, retention.onFailure',
+    note: 'true → both keep; false → the defaults (delete succeeded, keep failed)',
+  },
   { key: 'reattachOrphanedJobs', mapsTo: 'lockPolicy', note: 'true → adopt; false → reject' },
-  { key: 'workspaceVolumeClaim', mapsTo: 'sessionVolume.claimName', note: 'same claim; it now holds HOME (Claude sessions) and the default working directory' },
+  {
+    key: 'workspaceVolumeClaim',
+    mapsTo: 'sessionVolume.claimName',
+    note: 'same claim; it now holds HOME (Claude sessions) and the default working directory',
+  },
   { key: 'workspaceMountPath', mapsTo: 'sessionVolume.mountAs', note: 'the mount path, which also becomes HOME' },
-  { key: 'secretRef', mapsTo: 'anthropicApiKeySecret.name', note: 'the Secret is now actually used: its ANTHROPIC_API_KEY key is given to claude by reference' },
+  {
+    key: 'secretRef',
+    mapsTo: 'anthropicApiKeySecret.name',
+    note: 'the Secret is now actually used: its ANTHROPIC_API_KEY key is given to claude by reference',
+  },
   { key: 'args', mapsTo: 'extraArgs', note: 'same list' },
-  { key: 'enableDocker', mapsTo: null, note: 'ignored: there is no privileged Docker-in-Docker sidecar; add a sidecar through podSpecPatch if you must' },
+  {
+    key: 'enableDocker',
+    mapsTo: null,
+    note: 'ignored: there is no privileged Docker-in-Docker sidecar; add a sidecar through podSpecPatch if you must',
+  },
   { key: 'dockerImage', mapsTo: null, note: 'ignored: there is no Docker sidecar' },
   { key: 'dockerCpuLimit', mapsTo: null, note: 'ignored: there is no Docker sidecar' },
   { key: 'dockerMemoryLimit', mapsTo: null, note: 'ignored: there is no Docker sidecar' },
-  { key: 'secretsNamespace', mapsTo: null, note: 'ignored: it was never used; Secrets are read from the Job namespace' },
-  { key: 'providers', mapsTo: null, note: 'ignored: providers.anthropic.accounts (ccrotate account pools) is not supported; use anthropicApiKeySecret' },
+  {
+    key: 'secretsNamespace',
+    mapsTo: null,
+    note: 'ignored: it was never used; Secrets are read from the Job namespace',
+  },
+  {
+    key: 'providers',
+    mapsTo: null,
+    note: 'ignored: providers.anthropic.accounts (ccrotate account pools) is not supported; use anthropicApiKeySecret',
+  },
   { key: 'enableRtk', mapsTo: null, note: 'ignored: it was removed in the predecessor 0.2.0' },
   { key: 'rtkMaxOutputBytes', mapsTo: null, note: 'ignored: it was removed in the predecessor 0.2.0' },
   { key: 'command', mapsTo: null, note: 'ignored: the image provides claude' },
@@ -110,7 +134,9 @@ export function normalizeLegacyConfig(input: Record<string, unknown>): Normalize
           mapped(mapping.key, 'retention.onSuccess', 'keep');
           mapped(mapping.key, 'retention.onFailure', 'keep');
         } else {
-          warnings.push(`${mapping.key}: deprecated predecessor setting; false is the default retention policy (retention.*)`);
+          warnings.push(
+            `${mapping.key}: deprecated predecessor setting; false is the default retention policy (retention.*)`,
+          );
         }
         break;
       }

@@ -20,7 +20,8 @@ export function createNodeHostFiles(): HostFiles {
         seen.add(real);
         const names = (await readdir(directory)).sort();
         for (const name of names) {
-          if (files.length >= MAX_FILES_PER_DIRECTORY) throw new Error(`read directory ${root}: more than ${MAX_FILES_PER_DIRECTORY} files`);
+          if (files.length >= MAX_FILES_PER_DIRECTORY)
+            throw new Error(`read directory ${root}: more than ${MAX_FILES_PER_DIRECTORY} files`);
           const path = join(directory, name);
           const info = await stat(path);
           const childRelative = relative === '' ? name : `${relative}/${name}`;

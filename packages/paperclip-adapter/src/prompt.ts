@@ -68,14 +68,19 @@ export function renderWakePrompt(wake: unknown): string {
     const title = [text(issue['identifier']), text(issue['title'])].filter(Boolean).join(' — ');
     const status = text(issue['status']);
     const id = text(issue['id']);
-    if (title || id) lines.push(`- Issue: ${title || id}${status === null ? '' : ` (status ${status})`}${id !== null && title ? ` [id ${id}]` : ''}`);
+    if (title || id)
+      lines.push(
+        `- Issue: ${title || id}${status === null ? '' : ` (status ${status})`}${id !== null && title ? ` [id ${id}]` : ''}`,
+      );
   }
   const sections: string[] = [];
   if (lines.length > 0) sections.push(lines.join('\n'));
   const comments = Array.isArray(wake['comments']) ? wake['comments'].filter(isRecord) : [];
   if (comments.length > 0) {
     const rendered = comments.map((comment) => {
-      const author = isRecord(comment['author']) ? (text(comment['author']['name']) ?? text(comment['author']['type']) ?? 'someone') : 'someone';
+      const author = isRecord(comment['author'])
+        ? (text(comment['author']['name']) ?? text(comment['author']['type']) ?? 'someone')
+        : 'someone';
       const when = text(comment['createdAt']);
       const body = text(comment['body']) ?? '';
       const truncated = comment['bodyTruncated'] === true ? '\n(comment truncated)' : '';
@@ -117,14 +122,21 @@ const ASSIGNMENT_REASONS = /^(issue_assigned|issue_reassigned|assignment|issue_c
  */
 export function buildPrompt(input: PromptInput): BuiltPrompt {
   const { context, resumed } = input;
-  const bootstrap = !resumed && input.bootstrapPromptTemplate !== undefined ? renderTemplate(input.bootstrapPromptTemplate, input.variables) : '';
+  const bootstrap =
+    !resumed && input.bootstrapPromptTemplate !== undefined
+      ? renderTemplate(input.bootstrapPromptTemplate, input.variables)
+      : '';
   const wake = renderWakePrompt(context['paperclipWake']);
   const handoff = text(context['paperclipContinuationSummary']) ?? '';
-  const wakeReason = text(context['wakeReason']) ?? (isRecord(context['paperclipWake']) ? text(context['paperclipWake']['reason']) : null) ?? '';
+  const wakeReason =
+    text(context['wakeReason']) ??
+    (isRecord(context['paperclipWake']) ? text(context['paperclipWake']['reason']) : null) ??
+    '';
   const fullTask = text(context['paperclipTaskMarkdown']) ?? '';
   const compactTask = text(context['paperclipTaskMarkdownCompact']);
   const task = resumed && compactTask !== null && !ASSIGNMENT_REASONS.test(wakeReason) ? compactTask : fullTask;
-  const agentPrompt = resumed && wake !== '' ? '' : renderTemplate(input.promptTemplate ?? DEFAULT_PROMPT_TEMPLATE, input.variables);
+  const agentPrompt =
+    resumed && wake !== '' ? '' : renderTemplate(input.promptTemplate ?? DEFAULT_PROMPT_TEMPLATE, input.variables);
   const sections = { bootstrap, wake, handoff, task, agentPrompt };
   const metrics: Record<string, number> = {};
   for (const [name, value] of Object.entries(sections)) metrics[`${name}Chars`] = value.trim().length;

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, mapEarlyFailure, mapRunResult, type MapRunResultInput, type RunOutcomeLike, type RunSummaryLike } from './index.ts';
+import {
+  ERROR_CODES,
+  mapEarlyFailure,
+  mapRunResult,
+  type MapRunResultInput,
+  type RunOutcomeLike,
+  type RunSummaryLike,
+} from './index.ts';
 
 const SESSION = 'ef4396a5-b2f7-468b-9c86-9d272562d804';
 const NOW = Date.parse('2026-11-24T15:00:00.000Z');
@@ -32,7 +39,12 @@ function map(partial: { summary?: RunSummaryLike | null; outcome?: Partial<RunOu
     summary: partial.summary === undefined ? summary() : partial.summary,
     outcome: { code: 'succeeded', exitCode: 0, ...partial.outcome },
     aborted: partial.aborted ?? false,
-    sessionTarget: { cwd: '/home/agent/workspaces/a1', promptBundleKey: 'b', mcpServerIdentity: null, sessionVolume: volume },
+    sessionTarget: {
+      cwd: '/home/agent/workspaces/a1',
+      promptBundleKey: 'b',
+      mcpServerIdentity: null,
+      sessionVolume: volume,
+    },
     sessionExtras: { image: 'img:1' },
     billing: { biller: 'anthropic', billingType: 'metered_api' },
     now: NOW,
@@ -60,11 +72,23 @@ describe('mapRunResult: success', () => {
       summary: 'Done.',
       sessionId: SESSION,
       sessionDisplayId: SESSION,
-      sessionParams: { v: 1, sessionId: SESSION, cwd: '/home/agent/workspaces/a1', promptBundleKey: 'b', mcpServerIdentity: null, sessionVolume: volume, image: 'img:1' },
+      sessionParams: {
+        v: 1,
+        sessionId: SESSION,
+        cwd: '/home/agent/workspaces/a1',
+        promptBundleKey: 'b',
+        mcpServerIdentity: null,
+        sessionVolume: volume,
+        image: 'img:1',
+      },
     });
     expect(result.errorCode).toBeUndefined();
     expect(result.clearSession).toBeUndefined();
-    expect(result.resultJson).toMatchObject({ stopReason: 'completed', result: 'Done.', kubernetes: { outcome: 'succeeded', jobName: 'job-1' } });
+    expect(result.resultJson).toMatchObject({
+      stopReason: 'completed',
+      result: 'Done.',
+      kubernetes: { outcome: 'succeeded', jobName: 'job-1' },
+    });
   });
 });
 
@@ -109,7 +133,10 @@ describe('mapRunResult: Claude-side failures', () => {
   });
 
   it('takes retryNotBefore from a "resets at" time in the message', () => {
-    const result = map({ summary: summary(failed('rate-limited', 'Usage limit reached; resets at 2026-11-24T18:00:00Z')), outcome: { code: 'exit-code', exitCode: 1 } });
+    const result = map({
+      summary: summary(failed('rate-limited', 'Usage limit reached; resets at 2026-11-24T18:00:00Z')),
+      outcome: { code: 'exit-code', exitCode: 1 },
+    });
     expect(result.retryNotBefore).toBe('2026-11-24T18:00:00.000Z');
   });
 });
@@ -123,7 +150,16 @@ describe('mapRunResult: Kubernetes-side failures', () => {
     ['lock-timeout', 'k8s_lock_timeout'],
     ['lock-conflict', 'k8s_lock_conflict'],
   ] as const)('%s → %s, safe to retry (bootstrap recovery)', (code, errorCode) => {
-    const result = map({ summary: null, outcome: { code, exitCode: null, reason: 'Reason', message: 'what happened', events: [{ type: 'Warning', reason: 'FailedMount', message: 'secret "x" not found' }] } });
+    const result = map({
+      summary: null,
+      outcome: {
+        code,
+        exitCode: null,
+        reason: 'Reason',
+        message: 'what happened',
+        events: [{ type: 'Warning', reason: 'FailedMount', message: 'secret "x" not found' }],
+      },
+    });
     expect(result.errorCode).toBe(errorCode);
     expect(result.errorMessage).toBe('Reason; what happened; event FailedMount: secret "x" not found');
     expect(result.executionRecovery).toEqual({ kind: 'bootstrap', providerWorkStarted: false });
@@ -133,7 +169,10 @@ describe('mapRunResult: Kubernetes-side failures', () => {
   });
 
   it('OOM wins over the exit code 137 and the truncated stream', () => {
-    const result = map({ summary: summary({ hasResult: false, ...failed('truncated-stream') }), outcome: { code: 'oom-killed', exitCode: 137, reason: 'OOMKilled' } });
+    const result = map({
+      summary: summary({ hasResult: false, ...failed('truncated-stream') }),
+      outcome: { code: 'oom-killed', exitCode: 137, reason: 'OOMKilled' },
+    });
     expect(result).toMatchObject({ errorCode: 'k8s_oom_killed', exitCode: 137 });
     expect(result.errorMessage).toMatch(/^OOM-killed: OOMKilled; exit code 137/);
     expect(result.executionRecovery).toBeUndefined();
@@ -144,15 +183,27 @@ describe('mapRunResult: Kubernetes-side failures', () => {
   });
 
   it('eviction is transient', () => {
-    expect(map({ summary: summary({ hasResult: false, ...failed('truncated-stream') }), outcome: { code: 'evicted', reason: 'Evicted' } })).toMatchObject({ errorCode: 'k8s_evicted', errorFamily: 'transient_upstream' });
+    expect(
+      map({
+        summary: summary({ hasResult: false, ...failed('truncated-stream') }),
+        outcome: { code: 'evicted', reason: 'Evicted' },
+      }),
+    ).toMatchObject({ errorCode: 'k8s_evicted', errorFamily: 'transient_upstream' });
   });
 
   it('deleted externally', () => {
-    expect(map({ summary: null, outcome: { code: 'deleted-externally', exitCode: null } }).errorCode).toBe('k8s_deleted_externally');
+    expect(map({ summary: null, outcome: { code: 'deleted-externally', exitCode: null } }).errorCode).toBe(
+      'k8s_deleted_externally',
+    );
   });
 
   it('a bare non-zero exit without a better Claude reason is k8s_exit_code', () => {
-    expect(map({ summary: summary({ hasResult: false, ...failed('truncated-stream', 'no result') }), outcome: { code: 'exit-code', exitCode: 139 } })).toMatchObject({
+    expect(
+      map({
+        summary: summary({ hasResult: false, ...failed('truncated-stream', 'no result') }),
+        outcome: { code: 'exit-code', exitCode: 139 },
+      }),
+    ).toMatchObject({
       errorCode: 'k8s_exit_code',
       errorMessage: 'claude exited abnormally: exit code 139; no result',
     });
@@ -160,7 +211,10 @@ describe('mapRunResult: Kubernetes-side failures', () => {
   });
 
   it('deadline exceeded is a timeout', () => {
-    const result = map({ summary: summary({ hasResult: false, ...failed('truncated-stream') }), outcome: { code: 'deadline-exceeded', exitCode: 143, reason: 'DeadlineExceeded' } });
+    const result = map({
+      summary: summary({ hasResult: false, ...failed('truncated-stream') }),
+      outcome: { code: 'deadline-exceeded', exitCode: 143, reason: 'DeadlineExceeded' },
+    });
     expect(result).toMatchObject({ timedOut: true, errorCode: 'timeout', exitCode: 143, signal: 'SIGTERM' });
     expect(result.errorMessage).toMatch(/^Timed out after 600s/);
   });
@@ -168,9 +222,23 @@ describe('mapRunResult: Kubernetes-side failures', () => {
 
 describe('mapRunResult: cancellation', () => {
   it('acknowledges a cancelled outcome with proof', () => {
-    const result = map({ summary: summary({ hasResult: false, ...failed('aborted') }), outcome: { code: 'cancelled', exitCode: null, signal: 'SIGTERM', cancelledAt: '2026-11-24T15:00:05.000Z' }, aborted: true });
-    expect(result).toMatchObject({ errorCode: 'cancelled', errorMessage: 'cancelled', signal: 'SIGTERM', exitCode: null, timedOut: false });
-    expect(result.resultJson?.['executionCancellation']).toEqual({ state: 'acknowledged', acknowledgedAt: '2026-11-24T15:00:05.000Z', proof: 'Job agents/job-1 deleted and its container ended (cancelled)' });
+    const result = map({
+      summary: summary({ hasResult: false, ...failed('aborted') }),
+      outcome: { code: 'cancelled', exitCode: null, signal: 'SIGTERM', cancelledAt: '2026-11-24T15:00:05.000Z' },
+      aborted: true,
+    });
+    expect(result).toMatchObject({
+      errorCode: 'cancelled',
+      errorMessage: 'cancelled',
+      signal: 'SIGTERM',
+      exitCode: null,
+      timedOut: false,
+    });
+    expect(result.resultJson?.['executionCancellation']).toEqual({
+      state: 'acknowledged',
+      acknowledgedAt: '2026-11-24T15:00:05.000Z',
+      proof: 'Job agents/job-1 deleted and its container ended (cancelled)',
+    });
   });
 
   it('an abort wins over whatever the outcome says', () => {
@@ -181,9 +249,18 @@ describe('mapRunResult: cancellation', () => {
 describe('mapEarlyFailure', () => {
   it('marks failures before any Job as safe to retry only when retrying can help', () => {
     const billing = { biller: 'anthropic', billingType: 'metered_api' as const };
-    expect(mapEarlyFailure('k8s_api_error', 'create job: 403', billing).executionRecovery).toEqual({ kind: 'bootstrap', providerWorkStarted: false });
+    expect(mapEarlyFailure('k8s_api_error', 'create job: 403', billing).executionRecovery).toEqual({
+      kind: 'bootstrap',
+      providerWorkStarted: false,
+    });
     const invalid = mapEarlyFailure('adapter_config_invalid', 'image: required', billing);
-    expect(invalid).toMatchObject({ exitCode: null, signal: null, timedOut: false, errorCode: 'adapter_config_invalid', errorMessage: 'image: required' });
+    expect(invalid).toMatchObject({
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      errorCode: 'adapter_config_invalid',
+      errorMessage: 'image: required',
+    });
     expect(invalid.executionRecovery).toBeUndefined();
   });
 });

@@ -58,14 +58,21 @@ function describeOutcome(outcome: RunOutcomeLike): string {
   if (outcome.message) parts.push(outcome.message);
   if (outcome.exitCode !== undefined && outcome.exitCode !== null) parts.push(`exit code ${outcome.exitCode}`);
   if (outcome.signal) parts.push(`signal ${outcome.signal}`);
-  const warnings = (outcome.events ?? []).filter((event) => event.type === 'Warning' && (event.reason || event.message)).slice(-3);
+  const warnings = (outcome.events ?? [])
+    .filter((event) => event.type === 'Warning' && (event.reason || event.message))
+    .slice(-3);
   for (const event of warnings) parts.push(`event ${event.reason ?? ''}: ${event.message ?? ''}`.trim());
   const where = outcome.jobName ? ` (Job ${outcome.namespace ? `${outcome.namespace}/` : ''}${outcome.jobName})` : '';
   return `${parts.join('; ') || outcome.code}${where}`;
 }
 
 /** Chooses the failure of a run from both sides; `null` means the run succeeded. */
-export function chooseRunFailure(summary: RunSummaryLike | null, outcome: RunOutcomeLike, aborted: boolean, timeoutSec: number): RunFailureChoice | null {
+export function chooseRunFailure(
+  summary: RunSummaryLike | null,
+  outcome: RunOutcomeLike,
+  aborted: boolean,
+  timeoutSec: number,
+): RunFailureChoice | null {
   if (aborted || outcome.code === 'cancelled') return { code: 'cancelled', message: outcome.message ?? 'cancelled' };
   const claudeFailure = summary?.failure ?? null;
   switch (outcome.code) {
@@ -94,7 +101,8 @@ export function chooseRunFailure(summary: RunSummaryLike | null, outcome: RunOut
       };
     case 'succeeded':
       if (claudeFailure !== null) return { code: claudeErrorCode(claudeFailure.code), message: claudeFailure.message };
-      if (summary !== null && !summary.hasResult) return { code: 'claude_truncated_stream', message: 'the output ended without a result line' };
+      if (summary !== null && !summary.hasResult)
+        return { code: 'claude_truncated_stream', message: 'the output ended without a result line' };
       return null;
   }
 }
@@ -214,7 +222,12 @@ export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
 }
 
 /** A result for a run that failed before any Job was created (invalid config, unreadable host files, API errors). */
-export function mapEarlyFailure(code: ErrorCode, message: string, billing: BillingInfo, extra: Record<string, unknown> = {}): AdapterExecutionResult {
+export function mapEarlyFailure(
+  code: ErrorCode,
+  message: string,
+  billing: BillingInfo,
+  extra: Record<string, unknown> = {},
+): AdapterExecutionResult {
   const info = ERROR_CODES[code];
   const result: AdapterExecutionResult = {
     exitCode: null,

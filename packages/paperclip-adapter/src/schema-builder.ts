@@ -21,7 +21,8 @@ export interface ParseContext {
 }
 
 /** The UI group a field is shown in. */
-export type FieldGroup = 'Claude Code' | 'Prompt' | 'Kubernetes' | 'Scheduling' | 'Session & lifecycle' | 'Connectivity & credentials';
+export type FieldGroup =
+  'Claude Code' | 'Prompt' | 'Kubernetes' | 'Scheduling' | 'Session & lifecycle' | 'Connectivity & credentials';
 
 /** Human-facing metadata of a field. */
 export interface FieldMeta {
@@ -65,14 +66,18 @@ export interface ObjectNode<Fields extends Record<string, SchemaNode>> {
 export type SchemaNode = LeafNode<any> | ObjectNode<any>;
 
 type HasDefaultOf<N> = N extends { readonly types?: { hasDefault: infer D } } ? D : false;
-type RequiredKeys<F> = { [K in keyof F]: F[K] extends ObjectNode<Record<string, SchemaNode>> ? K : HasDefaultOf<F[K]> extends true ? K : never }[keyof F];
+type RequiredKeys<F> = {
+  [K in keyof F]: F[K] extends ObjectNode<Record<string, SchemaNode>> ? K : HasDefaultOf<F[K]> extends true ? K : never;
+}[keyof F];
 type OptionalKeys<F> = Exclude<keyof F, RequiredKeys<F>>;
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
 /** The parsed value of a schema node: fields with a default are always present, others may be `undefined`. */
 export type InferSchema<N> =
   N extends ObjectNode<infer F>
-    ? Simplify<{ [K in RequiredKeys<F>]: InferSchema<F[K]> } & { [K in OptionalKeys<F>]?: InferSchema<F[K]> | undefined }>
+    ? Simplify<
+        { [K in RequiredKeys<F>]: InferSchema<F[K]> } & { [K in OptionalKeys<F>]?: InferSchema<F[K]> | undefined }
+      >
     : N extends LeafNode<infer T>
       ? T
       : never;
@@ -140,10 +145,20 @@ interface NumberOptions extends LeafOptions<number> {
 /** A number; numeric strings are accepted because text inputs store strings. */
 export function number<O extends NumberOptions>(options: O): Leaf<number, O> {
   const integer = options.integer ?? true;
-  const bounds = [options.min === undefined ? '' : `≥ ${options.min}`, options.max === undefined ? '' : `≤ ${options.max}`].filter(Boolean).join(', ');
+  const bounds = [
+    options.min === undefined ? '' : `≥ ${options.min}`,
+    options.max === undefined ? '' : `≤ ${options.max}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
   const typeLabel = `${integer ? 'integer' : 'number'}${bounds ? ` (${bounds})` : ''}`;
   return leaf<number>(options, typeLabel, 'number', (raw, path, context) => {
-    const value = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : Number.NaN;
+    const value =
+      typeof raw === 'number'
+        ? raw
+        : typeof raw === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(raw)
+          ? Number(raw)
+          : Number.NaN;
     if (!Number.isFinite(value) || (integer && !Number.isInteger(value))) {
       context.issues.push({ path, message: `expected ${integer ? 'an integer' : 'a number'}, got ${describe(raw)}` });
       return undefined;
@@ -167,7 +182,10 @@ export function boolean<O extends LeafOptions<boolean>>(options: O): Leaf<boolea
 }
 
 /** One of a fixed list of strings. */
-export function enumeration<const V extends string, O extends LeafOptions<V>>(values: readonly V[], options: O): Leaf<V, O> {
+export function enumeration<const V extends string, O extends LeafOptions<V>>(
+  values: readonly V[],
+  options: O,
+): Leaf<V, O> {
   return leaf<V>(
     options,
     values.map((value) => `\`${value}\``).join(' \\| '),
@@ -233,7 +251,13 @@ export function parseObjectNode<Fields extends Record<string, SchemaNode>>(
         output[key] = parseObjectNode(child as ObjectNode<Record<string, SchemaNode>>, {}, path, context, onUnknownKey);
         continue;
       }
-      output[key] = parseObjectNode(child as ObjectNode<Record<string, SchemaNode>>, isRecord(raw) ? raw : {}, path, context, onUnknownKey);
+      output[key] = parseObjectNode(
+        child as ObjectNode<Record<string, SchemaNode>>,
+        isRecord(raw) ? raw : {},
+        path,
+        context,
+        onUnknownKey,
+      );
       continue;
     }
     const leafNode = child as LeafNode<unknown>;
@@ -253,7 +277,10 @@ export function parseObjectNode<Fields extends Record<string, SchemaNode>>(
 }
 
 /** Every leaf of a tree with its dot-path, in declaration order. */
-export function listLeaves(node: ObjectNode<Record<string, SchemaNode>>, prefix = ''): { path: string; leaf: LeafNode<unknown> }[] {
+export function listLeaves(
+  node: ObjectNode<Record<string, SchemaNode>>,
+  prefix = '',
+): { path: string; leaf: LeafNode<unknown> }[] {
   const leaves: { path: string; leaf: LeafNode<unknown> }[] = [];
   for (const [key, child] of Object.entries(node.fields)) {
     const path = prefix ? `${prefix}.${key}` : key;

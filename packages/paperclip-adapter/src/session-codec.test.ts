@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decideResume, decodeSessionParams, encodeSessionParams, sessionCodec, type SessionMatchTarget, type SessionParams } from './index.ts';
+import {
+  decideResume,
+  decodeSessionParams,
+  encodeSessionParams,
+  sessionCodec,
+  type SessionMatchTarget,
+  type SessionParams,
+} from './index.ts';
 
 const volume = { namespace: 'agents', claimName: 'claude-sessions', mountPath: '/home/agent' };
 const params: SessionParams = {
@@ -11,7 +18,12 @@ const params: SessionParams = {
   workspaceId: 'ws-1',
   image: 'registry.example/claude:1',
 };
-const target: SessionMatchTarget = { cwd: params.cwd, promptBundleKey: 'bundle-1', mcpServerIdentity: 'mcp-1', sessionVolume: volume };
+const target: SessionMatchTarget = {
+  cwd: params.cwd,
+  promptBundleKey: 'bundle-1',
+  mcpServerIdentity: 'mcp-1',
+  sessionVolume: volume,
+};
 
 describe('sessionCodec', () => {
   it('round-trips its own params with a version marker', () => {
@@ -22,7 +34,9 @@ describe('sessionCodec', () => {
   });
 
   it('ignores the keys Paperclip adds', () => {
-    expect(sessionCodec.deserialize({ ...encodeSessionParams(params), __paperclipConfigFingerprint: 'x' })).toEqual(encodeSessionParams(params));
+    expect(sessionCodec.deserialize({ ...encodeSessionParams(params), __paperclipConfigFingerprint: 'x' })).toEqual(
+      encodeSessionParams(params),
+    );
   });
 
   it('rejects params without a UUID session id, and null', () => {
@@ -41,9 +55,33 @@ describe('sessionCodec', () => {
   });
 
   it("accepts the predecessor's params, camelCase and snake_case, and keeps them marked legacy", () => {
-    const camel = { sessionId: params.sessionId, cwd: '/paperclip', workspaceId: 'w', repoUrl: 'https://git.example/r', repoRef: 'main', promptBundleKey: 'k' };
-    const snake = { session_id: params.sessionId, cwd: '/paperclip', workspace_id: 'w', repo_url: 'https://git.example/r', repo_ref: 'main', prompt_bundle_key: 'k' };
-    const expected = { sessionId: params.sessionId, cwd: '/paperclip', promptBundleKey: 'k', mcpServerIdentity: null, sessionVolume: null, workspaceId: 'w', repoUrl: 'https://git.example/r', repoRef: 'main', legacy: true };
+    const camel = {
+      sessionId: params.sessionId,
+      cwd: '/paperclip',
+      workspaceId: 'w',
+      repoUrl: 'https://git.example/r',
+      repoRef: 'main',
+      promptBundleKey: 'k',
+    };
+    const snake = {
+      session_id: params.sessionId,
+      cwd: '/paperclip',
+      workspace_id: 'w',
+      repo_url: 'https://git.example/r',
+      repo_ref: 'main',
+      prompt_bundle_key: 'k',
+    };
+    const expected = {
+      sessionId: params.sessionId,
+      cwd: '/paperclip',
+      promptBundleKey: 'k',
+      mcpServerIdentity: null,
+      sessionVolume: null,
+      workspaceId: 'w',
+      repoUrl: 'https://git.example/r',
+      repoRef: 'main',
+      legacy: true,
+    };
     expect(decodeSessionParams(camel)).toEqual({ success: true, value: expected });
     expect(decodeSessionParams(snake)).toEqual({ success: true, value: expected });
     const stored = sessionCodec.serialize(camel);
@@ -62,8 +100,16 @@ describe('decideResume', () => {
   });
 
   it.each([
-    ['another claim', { sessionVolume: { ...volume, claimName: 'other' } }, /lives on agents\/claude-sessions at \/home\/agent, this run uses agents\/other/],
-    ['another mount path', { sessionVolume: { ...volume, mountPath: '/data' } }, /this run uses agents\/claude-sessions at \/data/],
+    [
+      'another claim',
+      { sessionVolume: { ...volume, claimName: 'other' } },
+      /lives on agents\/claude-sessions at \/home\/agent, this run uses agents\/other/,
+    ],
+    [
+      'another mount path',
+      { sessionVolume: { ...volume, mountPath: '/data' } },
+      /this run uses agents\/claude-sessions at \/data/,
+    ],
     ['no session volume now', { sessionVolume: null }, /no session volume is configured/],
     ['another cwd', { cwd: '/elsewhere' }, /working directory changed/],
     ['other instructions or skills', { promptBundleKey: 'bundle-2' }, /instructions or skills changed/],
@@ -75,11 +121,20 @@ describe('decideResume', () => {
   });
 
   it('never resumes predecessor params or sessions created without a volume', () => {
-    expect(decideResume({ sessionId: params.sessionId, cwd: params.cwd }, target)).toMatchObject({ resume: false, reason: expect.stringMatching(/predecessor/) as unknown });
-    expect(decideResume(encodeSessionParams({ ...params, sessionVolume: null }), target)).toMatchObject({ resume: false, reason: expect.stringMatching(/created without a session volume/) as unknown });
+    expect(decideResume({ sessionId: params.sessionId, cwd: params.cwd }, target)).toMatchObject({
+      resume: false,
+      reason: expect.stringMatching(/predecessor/) as unknown,
+    });
+    expect(decideResume(encodeSessionParams({ ...params, sessionVolume: null }), target)).toMatchObject({
+      resume: false,
+      reason: expect.stringMatching(/created without a session volume/) as unknown,
+    });
   });
 
   it('explains unusable stored params', () => {
-    expect(decideResume({ sessionId: 'nope' }, target)).toEqual({ resume: false, reason: 'stored session params are not usable (sessionId: expected a UUID)' });
+    expect(decideResume({ sessionId: 'nope' }, target)).toEqual({
+      resume: false,
+      reason: 'stored session params are not usable (sessionId: expected a UUID)',
+    });
   });
 });

@@ -159,19 +159,30 @@ export function decideResume(stored: unknown, target: SessionMatchTarget): Resum
   if (stored === null || stored === undefined) return { resume: false, reason: null };
   const decoded = decodeSessionParams(stored);
   if (!decoded.success) {
-    return { resume: false, reason: `stored session params are not usable (${decoded.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')})` };
+    return {
+      resume: false,
+      reason: `stored session params are not usable (${decoded.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')})`,
+    };
   }
   const params = decoded.value;
-  const why = (text: string): ResumeDecision => ({ resume: false, reason: `session ${params.sessionId} not resumed: ${text}` });
-  if (params.legacy === true) return why('it was stored by the predecessor adapter, whose HOME is not known to be this session volume');
-  if (target.sessionVolume === null) return why('no session volume is configured, so the session files are not available');
+  const why = (text: string): ResumeDecision => ({
+    resume: false,
+    reason: `session ${params.sessionId} not resumed: ${text}`,
+  });
+  if (params.legacy === true)
+    return why('it was stored by the predecessor adapter, whose HOME is not known to be this session volume');
+  if (target.sessionVolume === null)
+    return why('no session volume is configured, so the session files are not available');
   if (params.sessionVolume === null) return why('it was created without a session volume');
   const a = params.sessionVolume;
   const b = target.sessionVolume;
   if (a.namespace !== b.namespace || a.claimName !== b.claimName || a.mountPath !== b.mountPath) {
-    return why(`it lives on ${a.namespace}/${a.claimName} at ${a.mountPath}, this run uses ${b.namespace}/${b.claimName} at ${b.mountPath}`);
+    return why(
+      `it lives on ${a.namespace}/${a.claimName} at ${a.mountPath}, this run uses ${b.namespace}/${b.claimName} at ${b.mountPath}`,
+    );
   }
-  if (params.cwd !== target.cwd) return why(`working directory changed from ${params.cwd || '(unknown)'} to ${target.cwd}`);
+  if (params.cwd !== target.cwd)
+    return why(`working directory changed from ${params.cwd || '(unknown)'} to ${target.cwd}`);
   if (params.promptBundleKey !== target.promptBundleKey) return why('the instructions or skills changed');
   if (params.mcpServerIdentity !== target.mcpServerIdentity) return why('the MCP server set changed');
   return { resume: true, sessionId: params.sessionId };

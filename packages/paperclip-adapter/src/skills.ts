@@ -18,8 +18,13 @@ function readDesired(config: Record<string, unknown>): string[] | null {
 }
 
 /** Builds the snapshot from the server-provided skill list and a desired set (`null` = every available skill). */
-export function buildSkillSnapshot(config: Record<string, unknown>, desiredInput: readonly string[] | null): AdapterSkillSnapshot {
-  const runtime = Array.isArray(config['paperclipRuntimeSkills']) ? config['paperclipRuntimeSkills'].filter(isRecord) : [];
+export function buildSkillSnapshot(
+  config: Record<string, unknown>,
+  desiredInput: readonly string[] | null,
+): AdapterSkillSnapshot {
+  const runtime = Array.isArray(config['paperclipRuntimeSkills'])
+    ? config['paperclipRuntimeSkills'].filter(isRecord)
+    : [];
   const warnings: string[] = [];
   const entries: AdapterSkillEntry[] = [];
   const available = new Set<string>();
@@ -53,7 +58,15 @@ export function buildSkillSnapshot(config: Record<string, unknown>, desiredInput
   for (const key of desiredSkills) {
     if (available.has(key)) continue;
     warnings.push(`skill ${key} is desired but Paperclip offers no files for it`);
-    entries.push({ key, runtimeName: null, desired: true, managed: true, state: 'missing', origin: 'company_managed', detail: 'not in the runtime skill list' });
+    entries.push({
+      key,
+      runtimeName: null,
+      desired: true,
+      managed: true,
+      state: 'missing',
+      origin: 'company_managed',
+      detail: 'not in the runtime skill list',
+    });
   }
   return { adapterType: 'claude_k8s', supported: true, mode: 'ephemeral', desiredSkills, entries, warnings };
 }

@@ -44,9 +44,18 @@ describe('the UI parser classic script', () => {
       createStdoutParser(): { parseLine(line: string, ts: string): { kind: string; [key: string]: unknown }[] };
     };
     const stateful = parser.createStdoutParser();
-    const lines = (await readFile(join(fixtures, 'b_tool_bash.jsonl'), 'utf8')).split('\n').filter((line) => line !== '');
+    const lines = (await readFile(join(fixtures, 'b_tool_bash.jsonl'), 'utf8'))
+      .split('\n')
+      .filter((line) => line !== '');
     const entries = lines.flatMap((line) => stateful.parseLine(line, '2026-11-24T00:00:00.000Z'));
-    expect(entries.map((entry) => entry.kind)).toEqual(['init', 'assistant', 'tool_call', 'tool_result', 'assistant', 'result']);
+    expect(entries.map((entry) => entry.kind)).toEqual([
+      'init',
+      'assistant',
+      'tool_call',
+      'tool_result',
+      'assistant',
+      'result',
+    ]);
     expect(entries[2]).toMatchObject({ kind: 'tool_call', name: 'Bash', input: { command: 'echo hello' } });
     expect(entries[3]).toMatchObject({ kind: 'tool_result', content: 'hello', isError: false, toolName: 'Bash' });
     expect(entries[5]).toMatchObject({ kind: 'result', text: 'The tool returned: hello', isError: false });

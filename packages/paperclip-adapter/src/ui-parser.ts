@@ -11,7 +11,13 @@ if (typeof exports === 'object' && exports !== null) {
   exports.parseStdoutLine = parseStdoutLine;
   exports.createStdoutParser = createStdoutParser;
 }
-if (typeof module === 'object' && module !== null && typeof module.exports === 'object' && module.exports !== null && module.exports !== exports) {
+if (
+  typeof module === 'object' &&
+  module !== null &&
+  typeof module.exports === 'object' &&
+  module.exports !== null &&
+  module.exports !== exports
+) {
   module.exports.parseStdoutLine = parseStdoutLine;
   module.exports.createStdoutParser = createStdoutParser;
 }

@@ -6,13 +6,26 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AdapterExecutionContext, AdapterInvocationMeta } from '@paperclipai/adapter-utils';
-import type { Clock, HostFile, HostFiles, RunAccumulatorLike, RunHandle, RunLaunchRequest, RunLauncher, RunOutcomeLike, RunSummaryLike } from '../src/index.ts';
+import type {
+  Clock,
+  HostFile,
+  HostFiles,
+  RunAccumulatorLike,
+  RunHandle,
+  RunLaunchRequest,
+  RunLauncher,
+  RunOutcomeLike,
+  RunSummaryLike,
+} from '../src/index.ts';
 
 const fixtures = fileURLToPath(new URL('../src/__fixtures__/', import.meta.url));
 
 /** A recorded transcript: stdout text and exit code. */
 export function loadTranscript(name: string): { stdout: string; exitCode: number } {
-  return { stdout: readFileSync(`${fixtures}${name}.jsonl`, 'utf8'), exitCode: Number(readFileSync(`${fixtures}${name}.exitcode`, 'utf8').trim()) };
+  return {
+    stdout: readFileSync(`${fixtures}${name}.jsonl`, 'utf8'),
+    exitCode: Number(readFileSync(`${fixtures}${name}.exitcode`, 'utf8').trim()),
+  };
 }
 
 /** Splits text into chunks of `size` characters (never line-aligned on purpose). */
@@ -38,7 +51,9 @@ export interface ScriptedAttempt {
 }
 
 /** A launcher that replays scripted attempts in order and records the requests. */
-export function createFakeLauncher(attempts: ScriptedAttempt[]): RunLauncher & { requests: RunLaunchRequest[]; cancelled: string[] } {
+export function createFakeLauncher(
+  attempts: ScriptedAttempt[],
+): RunLauncher & { requests: RunLaunchRequest[]; cancelled: string[] } {
   const requests: RunLaunchRequest[] = [];
   const cancelled: string[] = [];
   return {
@@ -68,7 +83,14 @@ export function createFakeLauncher(attempts: ScriptedAttempt[]): RunLauncher & {
             if (request.signal.aborted) resolve();
             else request.signal.addEventListener('abort', () => resolve(), { once: true });
           });
-          return { code: 'cancelled', signal: 'SIGTERM', exitCode: null, jobName, namespace, cancelledAt: '2026-11-24T15:00:00.000Z' };
+          return {
+            code: 'cancelled',
+            signal: 'SIGTERM',
+            exitCode: null,
+            jobName,
+            namespace,
+            cancelledAt: '2026-11-24T15:00:00.000Z',
+          };
         }
         const exitCode = recorded?.exitCode ?? 0;
         return { code: exitCode === 0 ? 'succeeded' : 'exit-code', exitCode, jobName, namespace, ...script.outcome };
@@ -100,7 +122,12 @@ interface ResultLine {
   errors?: string[];
   terminal_reason?: string;
   api_error_status?: number;
-  usage?: { input_tokens?: number; output_tokens?: number; cache_creation_input_tokens?: number; cache_read_input_tokens?: number };
+  usage?: {
+    input_tokens?: number;
+    output_tokens?: number;
+    cache_creation_input_tokens?: number;
+    cache_read_input_tokens?: number;
+  };
 }
 
 /** A deliberately small stream-json accumulator for tests (classification of the fixtures used here only). */
@@ -146,7 +173,12 @@ export function createFakeAccumulator(): RunAccumulatorLike & { chunks: string[]
         failure: null,
       };
       const message = result?.errors?.[0] ?? result?.result ?? 'no result';
-      if (result === undefined) summary.failure = { code: 'truncated-stream', hint: 'h', message: `the output ended without a result line (exit ${exit.exitCode})` };
+      if (result === undefined)
+        summary.failure = {
+          code: 'truncated-stream',
+          hint: 'h',
+          message: `the output ended without a result line (exit ${exit.exitCode})`,
+        };
       else if (result.is_error === true) {
         const code = /No conversation found/.test(message)
           ? 'unknown-session'
@@ -173,7 +205,9 @@ export function createMemoryHostFiles(files: Record<string, string>): HostFiles 
     readFile(path) {
       reads.push(path);
       const content = files[path];
-      return content === undefined ? Promise.reject(new Error(`ENOENT: ${path}`)) : Promise.resolve(encoder.encode(content));
+      return content === undefined
+        ? Promise.reject(new Error(`ENOENT: ${path}`))
+        : Promise.resolve(encoder.encode(content));
     },
     readDirectory(path) {
       reads.push(path);
@@ -187,7 +221,9 @@ export function createMemoryHostFiles(files: Record<string, string>): HostFiles 
 }
 
 /** A clock whose timers run only when `advance` is called. */
-export function createManualClock(start = Date.parse('2026-11-24T15:00:00.000Z')): Clock & { advance(ms: number): void } {
+export function createManualClock(
+  start = Date.parse('2026-11-24T15:00:00.000Z'),
+): Clock & { advance(ms: number): void } {
   let now = start;
   let nextId = 1;
   const timers = new Map<number, { at: number; callback: () => void }>();
@@ -222,7 +258,9 @@ export type CallbackRecord =
   | { kind: 'event'; message: string };
 
 /** A Paperclip execution context that records callbacks in order. */
-export function createFakeContext(overrides: Partial<AdapterExecutionContext> & { configOverrides?: Record<string, unknown> } = {}): AdapterExecutionContext & { records: CallbackRecord[]; controller: AbortController } {
+export function createFakeContext(
+  overrides: Partial<AdapterExecutionContext> & { configOverrides?: Record<string, unknown> } = {},
+): AdapterExecutionContext & { records: CallbackRecord[]; controller: AbortController } {
   const records: CallbackRecord[] = [];
   const controller = new AbortController();
   const { configOverrides, ...rest } = overrides;

@@ -4,7 +4,17 @@
 //   node bench/parse-bench.ts --rss <file>                 (internal) stream-parse one file, print peak RSS (VmHWM) in KiB
 // BENCH_MB=<n> changes the large input's size (default 200).
 import { spawnSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  createReadStream,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,10 +109,13 @@ function cliToDevNull(path: string): number {
   const devNull = openSync('/dev/null', 'w');
   try {
     const start = performance.now();
-    const result = spawnSync(process.execPath, [join(packageDir, 'src/cli.ts'), path, '--width', '120'], { stdio: ['ignore', devNull, 'pipe'] });
+    const result = spawnSync(process.execPath, [join(packageDir, 'src/cli.ts'), path, '--width', '120'], {
+      stdio: ['ignore', devNull, 'pipe'],
+    });
     const seconds = (performance.now() - start) / 1000;
     // Exit 1 is expected: the repeated transcripts include failed runs, and the last result decides.
-    if (result.status !== 0 && result.status !== 1) throw new Error(`CLI exited ${result.status}: ${result.stderr.toString()}`);
+    if (result.status !== 0 && result.status !== 1)
+      throw new Error(`CLI exited ${result.status}: ${result.stderr.toString()}`);
     return seconds;
   } finally {
     closeSync(devNull);
@@ -118,13 +131,15 @@ function time(run: () => number): { seconds: number; count: number } {
 /** The file's bytes as 64 KiB chunks, read by a stream (as a pod log or stdin would deliver them). */
 async function readChunks(path: string): Promise<Uint8Array[]> {
   const chunks: Uint8Array[] = [];
-  for await (const chunk of createReadStream(path, { highWaterMark: HIGH_WATER_MARK }) as AsyncIterable<Uint8Array>) chunks.push(chunk);
+  for await (const chunk of createReadStream(path, { highWaterMark: HIGH_WATER_MARK }) as AsyncIterable<Uint8Array>)
+    chunks.push(chunk);
   return chunks;
 }
 
 /** Streams a file's chunks without keeping them (for the RSS children). */
 async function* streamChunks(path: string): AsyncGenerator<Uint8Array> {
-  for await (const chunk of createReadStream(path, { highWaterMark: HIGH_WATER_MARK }) as AsyncIterable<Uint8Array>) yield chunk;
+  for await (const chunk of createReadStream(path, { highWaterMark: HIGH_WATER_MARK }) as AsyncIterable<Uint8Array>)
+    yield chunk;
 }
 
 /**
@@ -134,7 +149,9 @@ async function* streamChunks(path: string): AsyncGenerator<Uint8Array> {
 function peakRss(path: string, mode: 'parse' | 'floor', v8Flags: readonly string[] = []): number {
   const peaks: number[] = [];
   for (let run = 0; run < 3; run++) {
-    const result = spawnSync(process.execPath, [...v8Flags, fileURLToPath(import.meta.url), '--rss', mode, path], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [...v8Flags, fileURLToPath(import.meta.url), '--rss', mode, path], {
+      encoding: 'utf8',
+    });
     if (result.status !== 0) throw new Error(`RSS child failed: ${result.stderr}`);
     peaks.push(Number.parseInt(result.stdout.trim(), 10));
   }
@@ -170,7 +187,9 @@ async function main(): Promise<void> {
     buildInput(small, 20);
     const bytes = buildInput(large, largeMb);
     const mb = bytes / MIB;
-    console.log(`input: ${mb.toFixed(1)} MiB and ${(statSync(small).size / MIB).toFixed(1)} MiB of repeated real fixture lines (64 KiB chunks)`);
+    console.log(
+      `input: ${mb.toFixed(1)} MiB and ${(statSync(small).size / MIB).toFixed(1)} MiB of repeated real fixture lines (64 KiB chunks)`,
+    );
     console.log(`node ${process.version}, ${process.arch}`);
 
     // (a) and (b) run over the same chunks held in memory, so disk and page-cache noise stay out of the ratio.
@@ -195,7 +214,9 @@ async function main(): Promise<void> {
 
     const rate = (seconds: number) => `${(mb / seconds).toFixed(1)} MB/s`;
     console.log(`(a) floor: split + JSON.parse (memory) ${rate(a).padStart(12)}  (${lines} lines, ${a.toFixed(2)} s)`);
-    console.log(`(b) parse + accumulator (memory)       ${rate(b).padStart(12)}  (${events} events, ${b.toFixed(2)} s)`);
+    console.log(
+      `(b) parse + accumulator (memory)       ${rate(b).padStart(12)}  (${events} events, ${b.toFixed(2)} s)`,
+    );
     console.log(`(c) CLI from file to /dev/null         ${rate(c).padStart(12)}  (${c.toFixed(2)} s, whole process)`);
     const ratio = a / b;
     console.log(`ratio b/a (throughput): ${ratio.toFixed(3)}   target >= 0.85: ${ratio >= 0.85 ? 'met' : 'NOT met'}`);
@@ -206,13 +227,17 @@ async function main(): Promise<void> {
       const rssLarge = peakRss(large, mode, flags);
       const difference = (rssLarge - rssSmall) / 1024;
       const verdict = target ? `   target < 32 MiB: ${difference < 32 ? 'met' : 'NOT met'}` : '';
-      console.log(`${label.padEnd(44)} 20 MiB: ${mib(rssSmall).padStart(10)}   ${mb.toFixed(0)} MiB: ${mib(rssLarge).padStart(10)}   difference ${difference.toFixed(1).padStart(5)} MiB${verdict}`);
+      console.log(
+        `${label.padEnd(44)} 20 MiB: ${mib(rssSmall).padStart(10)}   ${mb.toFixed(0)} MiB: ${mib(rssLarge).padStart(10)}   difference ${difference.toFixed(1).padStart(5)} MiB${verdict}`,
+      );
     };
     console.log('peak RSS (VmHWM of a child process streaming the file; median of 3):');
     report('  parse + accumulator, default V8 flags', 'parse', [], true);
     report('  floor (split + JSON.parse), default V8 flags', 'floor', [], false);
     report('  parse + accumulator, --max-semi-space-size=4', 'parse', ['--max-semi-space-size=4'], true);
-    console.log('  (the heap itself stays small; V8 sizes its young generation and frees read buffers by GC timing, not by input size.)');
+    console.log(
+      '  (the heap itself stays small; V8 sizes its young generation and frees read buffers by GC timing, not by input size.)',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -9,7 +9,17 @@ import { fixtureBytes, parseChunks } from '../test/fixture-helpers.ts';
 import { summarizeRun } from '@claude-k8s/stream-json';
 
 const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+];
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>stream-json</title>
 <script type="module">
@@ -38,7 +48,9 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>stream-json</title>
   }
 </script>`;
 
-async function startServer(files: Record<string, { type: string; body: string | Uint8Array }>): Promise<Server & AsyncDisposable & { url: string }> {
+async function startServer(
+  files: Record<string, { type: string; body: string | Uint8Array }>,
+): Promise<Server & AsyncDisposable & { url: string }> {
   const server = createServer((request, response) => {
     const file = files[new URL(request.url ?? '/', 'http://127.0.0.1').pathname];
     if (file === undefined) {
@@ -59,7 +71,9 @@ async function startServer(files: Record<string, { type: string; body: string | 
 describe('in a real headless Chromium', () => {
   it('loads the built ESM core, streams a fixture from fetch() and computes the summary', async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: the browser test needs Debian's chromium. Install it with: apt-get install -y --no-install-recommends chromium`);
+      throw new Error(
+        `${CHROMIUM} is missing: the browser test needs Debian's chromium. Install it with: apt-get install -y --no-install-recommends chromium`,
+      );
     }
     await using bundles = await buildBundles();
     const fixture = fixtureBytes('i_subagent_task');
@@ -70,7 +84,13 @@ describe('in a real headless Chromium', () => {
       '/fixture.jsonl': { type: 'application/x-ndjson', body: fixture },
     });
     const userDataDir = mkdtempSync(join(tmpdir(), 'stream-json-chromium-'));
-    const context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, chromiumSandbox: false, offline: false });
+    const context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+      chromiumSandbox: false,
+      offline: false,
+    });
     const requests: string[] = [];
     try {
       // Loopback only: anything else is refused and recorded.
@@ -84,7 +104,11 @@ describe('in a real headless Chromium', () => {
       const consoleErrors: string[] = [];
       page.on('pageerror', (error) => consoleErrors.push(String(error)));
       await page.goto(server.url);
-      await page.waitForFunction(() => (globalThis as unknown as { __done?: unknown }).__done !== undefined, undefined, { timeout: 20_000 });
+      await page.waitForFunction(
+        () => (globalThis as unknown as { __done?: unknown }).__done !== undefined,
+        undefined,
+        { timeout: 20_000 },
+      );
       const done = await page.evaluate(() => (globalThis as unknown as { __done: Record<string, unknown> }).__done);
       expect(done['error']).toBeUndefined();
       expect(consoleErrors).toEqual([]);
@@ -93,7 +117,12 @@ describe('in a real headless Chromium', () => {
       expect(summary.status).toBe('succeeded');
       expect(summary.numTurns).toBe(2);
       expect(summary.costUsd).toBeCloseTo(0.05046799999999999, 12);
-      expect(summary.usage).toEqual({ inputTokens: 10507, outputTokens: 182, cacheCreationInputTokens: 480, cacheReadInputTokens: 12000 });
+      expect(summary.usage).toEqual({
+        inputTokens: 10507,
+        outputTokens: 182,
+        cacheCreationInputTokens: 480,
+        cacheReadInputTokens: 12000,
+      });
       // Identical to the Node.js result.
       expect(summary).toEqual(JSON.parse(JSON.stringify(summarizeRun(parseChunks([fixture])))));
       expect(done['events']).toBe(parseChunks([fixture]).length);

@@ -64,16 +64,66 @@ describe('classifyRun (cases described by the spec but not captured as files)', 
   });
 
   it.each<[string, Record<string, unknown>, RunFailureCode]>([
-    ['rate limit', { is_error: true, terminal_reason: 'api_error', api_error_status: 429, api_error_type: 'rate_limit_error', result: 'API Error: 429 rate limited' }, 'rate-limited'],
+    [
+      'rate limit',
+      {
+        is_error: true,
+        terminal_reason: 'api_error',
+        api_error_status: 429,
+        api_error_type: 'rate_limit_error',
+        result: 'API Error: 429 rate limited',
+      },
+      'rate-limited',
+    ],
     ['usage limit text', { is_error: true, result: 'Claude AI usage limit reached|1760000000' }, 'rate-limited'],
-    ['context too long', { is_error: true, terminal_reason: 'api_error', api_error_status: 400, result: 'API Error: 400 prompt is too long: 210000 tokens > 200000 maximum' }, 'context-too-long'],
+    [
+      'context too long',
+      {
+        is_error: true,
+        terminal_reason: 'api_error',
+        api_error_status: 400,
+        result: 'API Error: 400 prompt is too long: 210000 tokens > 200000 maximum',
+      },
+      'context-too-long',
+    ],
     ['refusal stop reason', { is_error: true, stop_reason: 'refusal', result: '' }, 'refusal'],
-    ['403 permission', { is_error: true, api_error_status: 403, api_error_type: 'permission_error', result: 'API Error: 403' }, 'authentication'],
-    ['model not found', { is_error: true, api_error_status: 404, api_error_type: 'not_found_error', result: 'API Error: 404 model: claude-x not found' }, 'model-not-found'],
-    ['connection error', { is_error: true, terminal_reason: 'api_error', result: 'API Error: Connection error.' }, 'transient-upstream'],
+    [
+      '403 permission',
+      { is_error: true, api_error_status: 403, api_error_type: 'permission_error', result: 'API Error: 403' },
+      'authentication',
+    ],
+    [
+      'model not found',
+      {
+        is_error: true,
+        api_error_status: 404,
+        api_error_type: 'not_found_error',
+        result: 'API Error: 404 model: claude-x not found',
+      },
+      'model-not-found',
+    ],
+    [
+      'connection error',
+      { is_error: true, terminal_reason: 'api_error', result: 'API Error: Connection error.' },
+      'transient-upstream',
+    ],
     ['503', { is_error: true, api_error_status: 503, result: 'API Error: 503' }, 'transient-upstream'],
-    ['execution error', { is_error: true, subtype: 'error_during_execution', errors: ['something broke'], result: undefined, terminal_reason: undefined }, 'execution-error'],
-    ['unrecognised', { is_error: true, subtype: 'error_new_kind', result: undefined, terminal_reason: undefined }, 'unknown'],
+    [
+      'execution error',
+      {
+        is_error: true,
+        subtype: 'error_during_execution',
+        errors: ['something broke'],
+        result: undefined,
+        terminal_reason: undefined,
+      },
+      'execution-error',
+    ],
+    [
+      'unrecognised',
+      { is_error: true, subtype: 'error_new_kind', result: undefined, terminal_reason: undefined },
+      'unknown',
+    ],
   ])('%s', (_label, patch, code) => {
     const summary = withResult(patch);
     expect(summary.failure?.code).toBe(code);
@@ -81,13 +131,19 @@ describe('classifyRun (cases described by the spec but not captured as files)', 
   });
 
   it('argument error: no JSON on stdout, one stderr line; auth problems on stderr stay auth', () => {
-    expect(summarize([], { stderr: 'Error: unknown option --bogus\n' }).failure).toMatchObject({ code: 'argument-error', message: 'Error: unknown option --bogus' });
+    expect(summarize([], { stderr: 'Error: unknown option --bogus\n' }).failure).toMatchObject({
+      code: 'argument-error',
+      message: 'Error: unknown option --bogus',
+    });
     expect(summarize([], { stderr: 'Invalid API key · Please run /login\n' }).failure?.code).toBe('authentication');
     expect(summarize([]).failure?.code).toBe('truncated-stream');
   });
 
   it('permission denials are not failures', () => {
-    expect(withResult({ permission_denials: [{ tool_name: 'Bash', tool_use_id: 't', tool_input: { command: 'rm x' } }] }).failure).toBeNull();
+    expect(
+      withResult({ permission_denials: [{ tool_name: 'Bash', tool_use_id: 't', tool_input: { command: 'rm x' } }] })
+        .failure,
+    ).toBeNull();
   });
 
   it('every class has a kebab-case code and a one-line hint', () => {

@@ -123,4 +123,5 @@ export interface ClaudeStreamEventMessage extends ClaudeLineBase {
 }
 
 /** Any line of Claude Code stream-json output. */
-export type ClaudeMessage = ClaudeSystemMessage | ClaudeChatMessage | ClaudeResultMessage | ClaudeStreamEventMessage | ClaudeLineBase;
+export type ClaudeMessage =
+  ClaudeSystemMessage | ClaudeChatMessage | ClaudeResultMessage | ClaudeStreamEventMessage | ClaudeLineBase;

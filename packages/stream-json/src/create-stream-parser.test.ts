@@ -1,6 +1,15 @@
 import { toAsyncIterable } from '@claude-k8s/test-utils';
 import { describe, expect, it } from 'vitest';
-import { createLineSplitter, createStreamParser, parseLine, parseLineStrict, parseStream, StreamJsonError, StreamParseError, type StreamEvent } from '@claude-k8s/stream-json';
+import {
+  createLineSplitter,
+  createStreamParser,
+  parseLine,
+  parseLineStrict,
+  parseStream,
+  StreamJsonError,
+  StreamParseError,
+  type StreamEvent,
+} from '@claude-k8s/stream-json';
 
 const encoder = new TextEncoder();
 const init = '{"type":"system","subtype":"init","session_id":"s1","model":"m1"}';
@@ -51,7 +60,9 @@ describe('createStreamParser', () => {
     expect(complete.end()).toMatchObject([{ type: 'session-init', lineNumber: 1 }]);
     const cut = createStreamParser();
     expect(cut.push(`${init}\n{"type":"assis`)).toHaveLength(1);
-    expect(cut.end()).toMatchObject([{ type: 'parse-error', lineNumber: 2, reason: 'truncated', line: '{"type":"assis' }]);
+    expect(cut.end()).toMatchObject([
+      { type: 'parse-error', lineNumber: 2, reason: 'truncated', line: '{"type":"assis' },
+    ]);
   });
 
   it('delivers events to onEvent as lines complete (push/end then return nothing)', () => {
@@ -67,21 +78,44 @@ describe('createStreamParser', () => {
     const events = [
       ...parseLine('{"type":"hook_event","x":1}'),
       ...parseLine('{"type":"system","subtype":"brand_new"}'),
-      ...parseLine('{"type":"assistant","message":{"content":[{"type":"server_tool_use","id":"a"},{"type":"text","text":"hi"}]}}'),
+      ...parseLine(
+        '{"type":"assistant","message":{"content":[{"type":"server_tool_use","id":"a"},{"type":"text","text":"hi"}]}}',
+      ),
       ...parseLine('{"no_type":true}'),
       ...parseLine('{"type":"assistant"}'),
     ];
-    expect(events.map((event) => event.type)).toEqual(['unknown-message', 'unknown-message', 'unknown-content', 'text', 'unknown-message', 'unknown-message']);
+    expect(events.map((event) => event.type)).toEqual([
+      'unknown-message',
+      'unknown-message',
+      'unknown-content',
+      'text',
+      'unknown-message',
+      'unknown-message',
+    ]);
     expect(events[0]).toMatchObject({ messageType: 'hook_event', value: { type: 'hook_event', x: 1 } });
     expect(events[2]).toMatchObject({ role: 'assistant', blockType: 'server_tool_use' });
   });
 
   it('maps stream_event deltas', () => {
-    const line = (delta: object) => JSON.stringify({ type: 'stream_event', event: { type: 'content_block_delta', index: 0, delta }, parent_tool_use_id: null, api_message_id: 'msg' });
-    expect(parseLine(line({ type: 'text_delta', text: 'he' }))).toMatchObject([{ type: 'text-delta', text: 'he', index: 0, messageId: 'msg' }]);
-    expect(parseLine(line({ type: 'thinking_delta', thinking: 'hm' }))).toMatchObject([{ type: 'thinking-delta', text: 'hm' }]);
-    expect(parseLine(line({ type: 'input_json_delta', partial_json: '{"a' }))).toMatchObject([{ type: 'tool-input-delta', partialJson: '{"a' }]);
-    expect(parseLine(line({ type: 'signature_delta', signature: 'x' }))).toMatchObject([{ type: 'stream-event', eventType: 'content_block_delta' }]);
+    const line = (delta: object) =>
+      JSON.stringify({
+        type: 'stream_event',
+        event: { type: 'content_block_delta', index: 0, delta },
+        parent_tool_use_id: null,
+        api_message_id: 'msg',
+      });
+    expect(parseLine(line({ type: 'text_delta', text: 'he' }))).toMatchObject([
+      { type: 'text-delta', text: 'he', index: 0, messageId: 'msg' },
+    ]);
+    expect(parseLine(line({ type: 'thinking_delta', thinking: 'hm' }))).toMatchObject([
+      { type: 'thinking-delta', text: 'hm' },
+    ]);
+    expect(parseLine(line({ type: 'input_json_delta', partial_json: '{"a' }))).toMatchObject([
+      { type: 'tool-input-delta', partialJson: '{"a' },
+    ]);
+    expect(parseLine(line({ type: 'signature_delta', signature: 'x' }))).toMatchObject([
+      { type: 'stream-event', eventType: 'content_block_delta' },
+    ]);
   });
 });
 

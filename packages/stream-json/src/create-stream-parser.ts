@@ -148,6 +148,11 @@ export async function* parseStream(source: ChunkSource): AsyncGenerator<StreamEv
 export function parseLineStrict(line: string, lineNumber = 1): StreamEvent[] {
   const events = parseLine(line, lineNumber);
   const first = events[0];
-  if (first !== undefined && first.type === 'parse-error') throw new StreamParseError(first.lineNumber, first.line, first.reason === 'not-an-object' ? first.message : `${first.reason}: ${first.message}`);
+  if (first !== undefined && first.type === 'parse-error')
+    throw new StreamParseError(
+      first.lineNumber,
+      first.line,
+      first.reason === 'not-an-object' ? first.message : `${first.reason}: ${first.message}`,
+    );
   return events;
 }

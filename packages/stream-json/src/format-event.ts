@@ -26,7 +26,18 @@ export interface Formatter {
   formatSummary(summary: RunSummary): string;
 }
 
-const ANSI = { reset: '\u001b[0m', bold: '\u001b[1m', dim: '\u001b[2m', italic: '\u001b[3m', red: '\u001b[31m', green: '\u001b[32m', yellow: '\u001b[33m', blue: '\u001b[34m', magenta: '\u001b[35m', cyan: '\u001b[36m' } as const;
+const ANSI = {
+  reset: '\u001b[0m',
+  bold: '\u001b[1m',
+  dim: '\u001b[2m',
+  italic: '\u001b[3m',
+  red: '\u001b[31m',
+  green: '\u001b[32m',
+  yellow: '\u001b[33m',
+  blue: '\u001b[34m',
+  magenta: '\u001b[35m',
+  cyan: '\u001b[36m',
+} as const;
 type Style = keyof typeof ANSI;
 
 const INPUT_KEYS: Record<string, string[]> = {
@@ -51,7 +62,9 @@ export function summarizeToolInput(name: string, input: unknown): string {
   const record = input as Record<string, unknown>;
   const keys = INPUT_KEYS[name];
   if (keys !== undefined) {
-    const parts = keys.map((key) => record[key]).filter((value): value is string => typeof value === 'string' && value.length > 0);
+    const parts = keys
+      .map((key) => record[key])
+      .filter((value): value is string => typeof value === 'string' && value.length > 0);
     if (parts.length > 0) return parts.join(' · ');
   }
   return JSON.stringify(input);
@@ -122,7 +135,13 @@ export function createFormatter(options: FormatterOptions = {}): Formatter {
     let out = `${paint(ok ? 'green' : 'red', paint('bold', head))} ${paint('dim', figures.join(' · '))}\n`;
     if (event.usage !== null) out += paint('dim', `  tokens: ${formatTokens(event.usage)}`) + '\n';
     for (const error of event.errors) out += block(0, `  ${error}`, 'red');
-    for (const denial of event.permissionDenials) out += line(0, '  ⊘', 'yellow', `denied ${denial.toolName ?? 'tool'}: ${summarizeToolInput(denial.toolName ?? '', denial.toolInput)}`);
+    for (const denial of event.permissionDenials)
+      out += line(
+        0,
+        '  ⊘',
+        'yellow',
+        `denied ${denial.toolName ?? 'tool'}: ${summarizeToolInput(denial.toolName ?? '', denial.toolInput)}`,
+      );
     return out;
   }
 
@@ -130,10 +149,18 @@ export function createFormatter(options: FormatterOptions = {}): Formatter {
     format(event) {
       switch (event.type) {
         case 'session-init':
-          return line(0, '●', 'cyan', `session ${event.sessionId ?? '?'} · model ${event.model ?? '?'}${event.claudeCodeVersion === null ? '' : ` · claude ${event.claudeCodeVersion}`}${event.cwd === null ? '' : ` · ${event.cwd}`}`);
+          return line(
+            0,
+            '●',
+            'cyan',
+            `session ${event.sessionId ?? '?'} · model ${event.model ?? '?'}${event.claudeCodeVersion === null ? '' : ` · claude ${event.claudeCodeVersion}`}${event.cwd === null ? '' : ` · ${event.cwd}`}`,
+          );
         case 'text': {
           const depth = depthOf(event.parentToolUseId);
-          return block(depth, event.text, null) + (event.aborted ? line(depth, '⚠', 'yellow', 'message cut short (aborted)') : '');
+          return (
+            block(depth, event.text, null) +
+            (event.aborted ? line(depth, '⚠', 'yellow', 'message cut short (aborted)') : '')
+          );
         }
         case 'thinking': {
           const depth = depthOf(event.parentToolUseId);
@@ -152,7 +179,12 @@ export function createFormatter(options: FormatterOptions = {}): Formatter {
           const shown = lines.slice(0, toolResultLines);
           let out = '';
           shown.forEach((text, index) => {
-            out += line(depth, index === 0 ? '  ⎿' : '   ', event.isError ? 'red' : 'dim', text.length === 0 ? ' ' : text);
+            out += line(
+              depth,
+              index === 0 ? '  ⎿' : '   ',
+              event.isError ? 'red' : 'dim',
+              text.length === 0 ? ' ' : text,
+            );
           });
           if (lines.length > shown.length) out += line(depth, '   ', 'dim', `… +${lines.length - shown.length} lines`);
           return out;
@@ -160,9 +192,19 @@ export function createFormatter(options: FormatterOptions = {}): Formatter {
         case 'user-text':
           return line(depthOf(event.parentToolUseId), '›', 'dim', event.text);
         case 'api-error':
-          return line(depthOf(event.parentToolUseId), '✗', 'red', `API error${event.status === null ? '' : ` ${event.status}`}${event.errorType === null ? '' : ` ${event.errorType}`}: ${event.text}`);
+          return line(
+            depthOf(event.parentToolUseId),
+            '✗',
+            'red',
+            `API error${event.status === null ? '' : ` ${event.status}`}${event.errorType === null ? '' : ` ${event.errorType}`}: ${event.text}`,
+          );
         case 'api-retry':
-          return line(0, '↻', 'yellow', `API retry ${event.attempt ?? '?'}/${event.maxRetries ?? '?'} in ${formatDuration(event.retryDelayMs)} (${event.errorStatus ?? 'no status'} ${event.error ?? ''})`.trimEnd());
+          return line(
+            0,
+            '↻',
+            'yellow',
+            `API retry ${event.attempt ?? '?'}/${event.maxRetries ?? '?'} in ${formatDuration(event.retryDelayMs)} (${event.errorStatus ?? 'no status'} ${event.error ?? ''})`.trimEnd(),
+          );
         case 'permission-denied':
           return line(0, '⊘', 'yellow', `permission denied: ${event.toolName ?? 'tool'}: ${event.message}`);
         case 'task': {
@@ -174,7 +216,12 @@ export function createFormatter(options: FormatterOptions = {}): Formatter {
             case 'started':
               return line(depth, '◆', 'magenta', `sub-agent started: ${what}`);
             case 'progress':
-              return line(depth, '◆', 'dim', `sub-agent ${event.lastToolName === null ? 'working' : `used ${event.lastToolName}`}`);
+              return line(
+                depth,
+                '◆',
+                'dim',
+                `sub-agent ${event.lastToolName === null ? 'working' : `used ${event.lastToolName}`}`,
+              );
             case 'updated':
               return line(depth, '◆', 'dim', `sub-agent ${event.status ?? 'updated'}`);
             case 'notification':
@@ -195,10 +242,20 @@ export function createFormatter(options: FormatterOptions = {}): Formatter {
           return formatResultLine(event);
         case 'unknown-message':
           if (rawUnknown) return `${event.line}\n`;
-          return line(0, '?', 'yellow', `unknown line (type ${event.messageType ?? 'missing'}${event.subtype === null ? '' : `, subtype ${event.subtype}`})`);
+          return line(
+            0,
+            '?',
+            'yellow',
+            `unknown line (type ${event.messageType ?? 'missing'}${event.subtype === null ? '' : `, subtype ${event.subtype}`})`,
+          );
         case 'unknown-content':
           if (rawUnknown) return `${JSON.stringify(event.block)}\n`;
-          return line(depthOf(event.parentToolUseId), '?', 'yellow', `unknown ${event.role} content block (${event.blockType ?? 'no type'})`);
+          return line(
+            depthOf(event.parentToolUseId),
+            '?',
+            'yellow',
+            `unknown ${event.role} content block (${event.blockType ?? 'no type'})`,
+          );
         case 'parse-error':
           return line(0, '✗', 'red', `line ${event.lineNumber}: ${event.reason}: ${event.line}`);
       }
@@ -210,10 +267,17 @@ export function createFormatter(options: FormatterOptions = {}): Formatter {
         out += `${paint('red', paint('bold', `✗ run failed: ${summary.failure.code}`))}${summary.failure.message.length > 0 ? ` ${cut(summary.failure.message, width - summary.failure.code.length - 16)}` : ''}\n`;
         out += `${paint('yellow', `  hint: ${summary.failure.hint}`)}\n`;
       }
-      out += paint('dim', `  session ${summary.sessionId ?? '?'} · model ${summary.models.join(', ') || '?'} · ${summary.numTurns ?? '?'} turn${summary.numTurns === 1 ? '' : 's'} · ${formatDuration(summary.durationMs)}`) + '\n';
+      out +=
+        paint(
+          'dim',
+          `  session ${summary.sessionId ?? '?'} · model ${summary.models.join(', ') || '?'} · ${summary.numTurns ?? '?'} turn${summary.numTurns === 1 ? '' : 's'} · ${formatDuration(summary.durationMs)}`,
+        ) + '\n';
       out += paint('dim', `  this run: ${formatTokens(summary.usage)} · ${formatCost(summary.costUsd)}`) + '\n';
-      if (summary.sessionCumulative.totalCostUsd !== null) out += paint('dim', `  session total: ${formatCost(summary.sessionCumulative.totalCostUsd)}`) + '\n';
-      if (summary.parseErrorCount > 0) out += paint('red', `  ${summary.parseErrorCount} malformed line${summary.parseErrorCount === 1 ? '' : 's'}`) + '\n';
+      if (summary.sessionCumulative.totalCostUsd !== null)
+        out += paint('dim', `  session total: ${formatCost(summary.sessionCumulative.totalCostUsd)}`) + '\n';
+      if (summary.parseErrorCount > 0)
+        out +=
+          paint('red', `  ${summary.parseErrorCount} malformed line${summary.parseErrorCount === 1 ? '' : 's'}`) + '\n';
       return out;
     },
   };

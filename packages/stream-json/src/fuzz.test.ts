@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createStreamParser, createFormatter, createRunAccumulator, createStdoutParser, parseLine, type StreamEvent } from '@claude-k8s/stream-json';
+import {
+  createStreamParser,
+  createFormatter,
+  createRunAccumulator,
+  createStdoutParser,
+  parseLine,
+  type StreamEvent,
+} from '@claude-k8s/stream-json';
 import { FIXTURE_NAMES, fixtureBytes } from '../test/fixture-helpers.ts';
 
 /** Deterministic PRNG (mulberry32), so a failure can be replayed from the printed seed. */
@@ -15,7 +22,12 @@ function random(seed: number): () => number {
 }
 
 const FUZZ_MS = 1500;
-const fixtureLines = FIXTURE_NAMES.flatMap((name) => new TextDecoder().decode(fixtureBytes(name)).split('\n').filter((line) => line.length > 0 && line.length < 50_000));
+const fixtureLines = FIXTURE_NAMES.flatMap((name) =>
+  new TextDecoder()
+    .decode(fixtureBytes(name))
+    .split('\n')
+    .filter((line) => line.length > 0 && line.length < 50_000),
+);
 
 function consume(events: StreamEvent[]): void {
   const formatter = createFormatter({ color: true, thinking: true, width: 60, rawUnknown: true, deltas: true });
@@ -59,7 +71,19 @@ describe('fuzz (bounded time)', () => {
         } else {
           // Well-formed JSON of the right top-level types with wrong field types.
           const types = ['system', 'assistant', 'user', 'result', 'stream_event', 'other'];
-          const values = [null, 1, 'x', true, [], {}, [{}], [{ type: 'text' }], [{ type: 'tool_result', content: [{}] }], { content: 5 }, { type: 'content_block_delta', delta: { type: 'text_delta' } }];
+          const values = [
+            null,
+            1,
+            'x',
+            true,
+            [],
+            {},
+            [{}],
+            [{ type: 'text' }],
+            [{ type: 'tool_result', content: [{}] }],
+            { content: 5 },
+            { type: 'content_block_delta', delta: { type: 'text_delta' } },
+          ];
           const pick = () => values[Math.floor(next() * values.length)];
           const line = JSON.stringify({
             type: types[Math.floor(next() * types.length)],

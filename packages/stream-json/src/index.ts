@@ -20,7 +20,13 @@ export { classifyRun, RUN_FAILURE_CLASSES } from './classify-run.ts';
 export type { ClassifyRunInput, RunFailure, RunFailureCode } from './classify-run.ts';
 export { createFormatter, summarizeToolInput } from './format-event.ts';
 export type { Formatter, FormatterOptions } from './format-event.ts';
-export { createStdoutParser, createTranscriptMapper, parseStdoutLine, stderrTranscriptEntry, toTranscriptEntries } from './transcript-entry.ts';
+export {
+  createStdoutParser,
+  createTranscriptMapper,
+  parseStdoutLine,
+  stderrTranscriptEntry,
+  toTranscriptEntries,
+} from './transcript-entry.ts';
 export type { StdoutParser, TranscriptEntry, TranscriptMapper } from './transcript-entry.ts';
 export type {
   ApiErrorEvent,

@@ -2,9 +2,7 @@ import type { ParseErrorEvent } from './stream-event.ts';
 
 /** The result of {@link parseJsonLine}: a JSON object, a parse error, or `blank` for an empty line. */
 export type JsonLineResult =
-  | { success: true; value: Record<string, unknown> }
-  | { success: false; error: ParseErrorEvent }
-  | { success: 'blank' };
+  { success: true; value: Record<string, unknown> } | { success: false; error: ParseErrorEvent } | { success: 'blank' };
 
 const BLANK: JsonLineResult = { success: 'blank' };
 
@@ -39,6 +37,12 @@ export function parseJsonLine(line: string, lineNumber: number, truncated = fals
   }
   return {
     success: false,
-    error: { type: 'parse-error', lineNumber, reason: 'not-an-object', line, message: `expected a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}` },
+    error: {
+      type: 'parse-error',
+      lineNumber,
+      reason: 'not-an-object',
+      line,
+      message: `expected a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
+    },
   };
 }

@@ -9,47 +9,80 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 // Small fixtures keep each run fast; the 640 KB one gets its own, smaller, run.
 const SMALL = FIXTURE_NAMES.filter((name) => fixtureBytes(name).length < 100_000 && fixtureBytes(name).length > 0);
-const reference = new Map<string, StreamEvent[]>(FIXTURE_NAMES.map((name) => [name, parseChunks([fixtureBytes(name)])]));
+const reference = new Map<string, StreamEvent[]>(
+  FIXTURE_NAMES.map((name) => [name, parseChunks([fixtureBytes(name)])]),
+);
 
 describe('chunking does not change the events', () => {
-  test.prop([fc.constantFrom(...SMALL), fc.array(fc.nat(), { maxLength: 40 })], { numRuns: 300 })('any byte offsets, any fixture', (name, rawOffsets) => {
-    const bytes = fixtureBytes(name);
-    const offsets = rawOffsets.map((offset) => offset % (bytes.length + 1));
-    expect(parseChunks(splitAt(bytes, offsets))).toEqual(reference.get(name));
-  });
+  test.prop([fc.constantFrom(...SMALL), fc.array(fc.nat(), { maxLength: 40 })], { numRuns: 300 })(
+    'any byte offsets, any fixture',
+    (name, rawOffsets) => {
+      const bytes = fixtureBytes(name);
+      const offsets = rawOffsets.map((offset) => offset % (bytes.length + 1));
+      expect(parseChunks(splitAt(bytes, offsets))).toEqual(reference.get(name));
+    },
+  );
 
-  test.prop([fc.constantFrom(...SMALL), fc.integer({ min: 1, max: 64 })], { numRuns: 100 })('every chunk size, even 1 byte (splits inside every multibyte character)', (name, size) => {
-    const bytes = fixtureBytes(name);
-    const chunks: Uint8Array[] = [];
-    for (let offset = 0; offset < bytes.length; offset += size) chunks.push(bytes.subarray(offset, offset + size));
-    expect(parseChunks(chunks)).toEqual(reference.get(name));
-  });
+  test.prop([fc.constantFrom(...SMALL), fc.integer({ min: 1, max: 64 })], { numRuns: 100 })(
+    'every chunk size, even 1 byte (splits inside every multibyte character)',
+    (name, size) => {
+      const bytes = fixtureBytes(name);
+      const chunks: Uint8Array[] = [];
+      for (let offset = 0; offset < bytes.length; offset += size) chunks.push(bytes.subarray(offset, offset + size));
+      expect(parseChunks(chunks)).toEqual(reference.get(name));
+    },
+  );
 
   test.prop([fc.array(fc.nat(), { maxLength: 60 })], { numRuns: 20 })('the 640 KB fixture', (rawOffsets) => {
     const bytes = fixtureBytes('j_long_output_5000_lines');
-    expect(parseChunks(splitAt(bytes, rawOffsets.map((offset) => offset % (bytes.length + 1))))).toEqual(reference.get('j_long_output_5000_lines'));
+    expect(
+      parseChunks(
+        splitAt(
+          bytes,
+          rawOffsets.map((offset) => offset % (bytes.length + 1)),
+        ),
+      ),
+    ).toEqual(reference.get('j_long_output_5000_lines'));
   });
 
-  test.prop([fc.constantFrom(...SMALL), fc.array(fc.nat(), { maxLength: 20 })], { numRuns: 100 })('string chunks split anywhere, also mixed with byte chunks', (name, rawOffsets) => {
-    const text = decoder.decode(fixtureBytes(name));
-    const cuts = [...new Set(rawOffsets.map((offset) => offset % (text.length + 1)))].sort((a, b) => a - b);
-    const chunks: (string | Uint8Array)[] = [];
-    let start = 0;
-    cuts.forEach((cut, index) => {
-      const piece = text.slice(start, cut);
-      chunks.push(index % 2 === 0 ? piece : encoder.encode(piece));
-      start = cut;
-    });
-    chunks.push(text.slice(start));
-    expect(parseChunks(chunks)).toEqual(reference.get(name));
-  });
+  test.prop([fc.constantFrom(...SMALL), fc.array(fc.nat(), { maxLength: 20 })], { numRuns: 100 })(
+    'string chunks split anywhere, also mixed with byte chunks',
+    (name, rawOffsets) => {
+      const text = decoder.decode(fixtureBytes(name));
+      const cuts = [...new Set(rawOffsets.map((offset) => offset % (text.length + 1)))].sort((a, b) => a - b);
+      const chunks: (string | Uint8Array)[] = [];
+      let start = 0;
+      cuts.forEach((cut, index) => {
+        const piece = text.slice(start, cut);
+        chunks.push(index % 2 === 0 ? piece : encoder.encode(piece));
+        start = cut;
+      });
+      chunks.push(text.slice(start));
+      expect(parseChunks(chunks)).toEqual(reference.get(name));
+    },
+  );
 });
 
 /** A line that is never a JSON object and never blank. */
 const garbageLine = fc.oneof(
-  fc.string({ minLength: 1, maxLength: 80 }).filter((text) => !text.includes('\n') && text.trim().length > 0 && !isJsonObject(text)),
-  fc.jsonValue().map((value) => JSON.stringify(value)).filter((text) => !text.startsWith('{')),
-  fc.constantFrom('{"type":"assistant"', '{"type":"result",', 'not json', '[1,2,3]', 'null', '42', '"just a string"', '{]', '\u0000\u0001'),
+  fc
+    .string({ minLength: 1, maxLength: 80 })
+    .filter((text) => !text.includes('\n') && text.trim().length > 0 && !isJsonObject(text)),
+  fc
+    .jsonValue()
+    .map((value) => JSON.stringify(value))
+    .filter((text) => !text.startsWith('{')),
+  fc.constantFrom(
+    '{"type":"assistant"',
+    '{"type":"result",',
+    'not json',
+    '[1,2,3]',
+    'null',
+    '42',
+    '"just a string"',
+    '{]',
+    '\u0000\u0001',
+  ),
 );
 
 function isJsonObject(text: string): boolean {
@@ -62,7 +95,13 @@ function isJsonObject(text: string): boolean {
 }
 
 describe('garbage lines', () => {
-  test.prop([fc.constantFrom(...SMALL.filter((name) => name !== 'l3_output_format_text')), fc.array(fc.tuple(fc.nat(), garbageLine), { minLength: 1, maxLength: 10 })], { numRuns: 200 })(
+  test.prop(
+    [
+      fc.constantFrom(...SMALL.filter((name) => name !== 'l3_output_format_text')),
+      fc.array(fc.tuple(fc.nat(), garbageLine), { minLength: 1, maxLength: 10 }),
+    ],
+    { numRuns: 200 },
+  )(
     'each garbage line yields one parse-error with its number and text; every valid event is intact',
     (name, insertions) => {
       const lines = decoder.decode(fixtureBytes(name)).split('\n');
@@ -83,7 +122,9 @@ describe('garbage lines', () => {
       for (const error of errors) expect(error.line).toBe(inserted.get(error.lineNumber));
       // Valid events: the same as the reference once renumbered.
       const renumber = new Map(validNumbers.map((lineNumber, index) => [lineNumber, index + 1]));
-      const valid = events.filter((event) => event.type !== 'parse-error').map((event) => ({ ...event, lineNumber: renumber.get(event.lineNumber) }));
+      const valid = events
+        .filter((event) => event.type !== 'parse-error')
+        .map((event) => ({ ...event, lineNumber: renumber.get(event.lineNumber) }));
       expect(valid).toEqual(reference.get(name));
       expect(validNumbers.length).toBe(original);
     },

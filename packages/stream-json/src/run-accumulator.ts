@@ -1,5 +1,12 @@
 import { classifyRun, type RunFailure } from './classify-run.ts';
-import type { ModelUsage, ParseErrorEvent, PermissionDenial, ResultEvent, StreamEvent, TokenUsage } from './stream-event.ts';
+import type {
+  ModelUsage,
+  ParseErrorEvent,
+  PermissionDenial,
+  ResultEvent,
+  StreamEvent,
+  TokenUsage,
+} from './stream-event.ts';
 
 /** Figures that add up over the whole session across `--resume` / `--continue` (as Claude Code reports them). */
 export interface SessionCumulativeFigures {

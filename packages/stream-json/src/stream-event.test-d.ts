@@ -1,5 +1,11 @@
 import { expectTypeOf } from 'vitest';
-import type { RunFailureCode, RunSummary, StreamEvent, StreamEventType, TranscriptEntry } from '@claude-k8s/stream-json';
+import type {
+  RunFailureCode,
+  RunSummary,
+  StreamEvent,
+  StreamEventType,
+  TranscriptEntry,
+} from '@claude-k8s/stream-json';
 
 // The event union is closed: this switch is exhaustive, and adding a member without handling it fails typecheck.
 function describeEvent(event: StreamEvent): string {
@@ -33,6 +39,13 @@ void describeEvent;
 expectTypeOf<StreamEventType>().toEqualTypeOf<StreamEvent['type']>();
 expectTypeOf<StreamEvent>().toHaveProperty('lineNumber').toEqualTypeOf<number>();
 expectTypeOf<RunSummary['usageBasis']>().toEqualTypeOf<'per_run'>();
-expectTypeOf<RunSummary['usage']>().toEqualTypeOf<{ inputTokens: number; outputTokens: number; cacheCreationInputTokens: number; cacheReadInputTokens: number }>();
+expectTypeOf<RunSummary['usage']>().toEqualTypeOf<{
+  inputTokens: number;
+  outputTokens: number;
+  cacheCreationInputTokens: number;
+  cacheReadInputTokens: number;
+}>();
 expectTypeOf<'max-turns'>().toExtend<RunFailureCode>();
-expectTypeOf<TranscriptEntry['kind']>().toEqualTypeOf<'assistant' | 'thinking' | 'user' | 'tool_call' | 'tool_result' | 'init' | 'result' | 'stderr' | 'system' | 'stdout'>();
+expectTypeOf<TranscriptEntry['kind']>().toEqualTypeOf<
+  'assistant' | 'thinking' | 'user' | 'tool_call' | 'tool_result' | 'init' | 'result' | 'stderr' | 'system' | 'stdout'
+>();

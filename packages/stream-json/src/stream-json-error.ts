@@ -32,7 +32,10 @@ export class StreamParseError extends StreamJsonError {
   readonly line: string;
 
   constructor(lineNumber: number, line: string, reason: string, options?: { cause?: unknown }) {
-    super(`parse stream-json line ${lineNumber}: ${reason}: ${line.length > 120 ? `${line.slice(0, 120)}…` : line}`, options);
+    super(
+      `parse stream-json line ${lineNumber}: ${reason}: ${line.length > 120 ? `${line.slice(0, 120)}…` : line}`,
+      options,
+    );
     this.lineNumber = lineNumber;
     this.line = line;
   }

@@ -10,8 +10,20 @@ const COMBINING_MARK = /\p{M}/u;
 /** Columns one code point takes. */
 function codePointWidth(codePoint: number): number {
   if (codePoint < 0x300) return codePoint < 0x20 || (codePoint >= 0x7f && codePoint < 0xa0) ? 0 : 1;
-  if (codePoint === 0x200b || codePoint === 0x200c || codePoint === 0x200d || codePoint === 0x2060 || codePoint === 0xfeff) return 0;
-  if ((codePoint >= 0xfe00 && codePoint <= 0xfe0f) || (codePoint >= 0x1f3fb && codePoint <= 0x1f3ff) || (codePoint >= 0xe0000 && codePoint <= 0xe01ef)) return 0;
+  if (
+    codePoint === 0x200b ||
+    codePoint === 0x200c ||
+    codePoint === 0x200d ||
+    codePoint === 0x2060 ||
+    codePoint === 0xfeff
+  )
+    return 0;
+  if (
+    (codePoint >= 0xfe00 && codePoint <= 0xfe0f) ||
+    (codePoint >= 0x1f3fb && codePoint <= 0x1f3ff) ||
+    (codePoint >= 0xe0000 && codePoint <= 0xe01ef)
+  )
+    return 0;
   if (COMBINING_MARK.test(String.fromCodePoint(codePoint))) return 0;
   if (
     (codePoint >= 0x1100 && codePoint <= 0x115f) ||

@@ -79,14 +79,26 @@ export function createTranscriptMapper(): TranscriptMapper {
         }
         case 'tool-result': {
           const toolName = event.toolUseId === null ? undefined : toolNames.get(event.toolUseId);
-          const entry: TranscriptEntry = { kind: 'tool_result', ts, toolUseId: event.toolUseId ?? '', content: event.content, isError: event.isError };
+          const entry: TranscriptEntry = {
+            kind: 'tool_result',
+            ts,
+            toolUseId: event.toolUseId ?? '',
+            content: event.content,
+            isError: event.isError,
+          };
           if (toolName !== undefined) entry.toolName = toolName;
           return [entry];
         }
         case 'user-text':
           return [{ kind: 'user', ts, text: event.text }];
         case 'api-error':
-          return [{ kind: 'system', ts, text: `API error${event.status === null ? '' : ` ${event.status}`}${event.errorType === null ? '' : ` (${event.errorType})`}: ${event.text}` }];
+          return [
+            {
+              kind: 'system',
+              ts,
+              text: `API error${event.status === null ? '' : ` ${event.status}`}${event.errorType === null ? '' : ` (${event.errorType})`}: ${event.text}`,
+            },
+          ];
         case 'api-retry':
           return [
             {

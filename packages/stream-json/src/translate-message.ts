@@ -65,14 +65,23 @@ export function normalizeModelUsage(value: unknown): Record<string, ModelUsage> 
 }
 
 function unknownMessage(value: JsonObject, lineNumber: number, line: string | undefined): StreamEvent {
-  return { type: 'unknown-message', lineNumber, messageType: str(value['type']), subtype: str(value['subtype']), value, line: line ?? JSON.stringify(value) };
+  return {
+    type: 'unknown-message',
+    lineNumber,
+    messageType: str(value['type']),
+    subtype: str(value['subtype']),
+    value,
+    line: line ?? JSON.stringify(value),
+  };
 }
 
 function translateSystem(value: JsonObject, lineNumber: number, emit: EmitEvent, line: string | undefined): void {
   const subtype = str(value['subtype']);
   switch (subtype) {
     case 'init': {
-      const tools = Array.isArray(value['tools']) ? value['tools'].filter((tool): tool is string => typeof tool === 'string') : [];
+      const tools = Array.isArray(value['tools'])
+        ? value['tools'].filter((tool): tool is string => typeof tool === 'string')
+        : [];
       emit({
         type: 'session-init',
         lineNumber,
@@ -114,7 +123,14 @@ function translateSystem(value: JsonObject, lineNumber: number, emit: EmitEvent,
       emit({
         type: 'task',
         lineNumber,
-        phase: subtype === 'task_started' ? 'started' : subtype === 'task_progress' ? 'progress' : subtype === 'task_updated' ? 'updated' : 'notification',
+        phase:
+          subtype === 'task_started'
+            ? 'started'
+            : subtype === 'task_progress'
+              ? 'progress'
+              : subtype === 'task_updated'
+                ? 'updated'
+                : 'notification',
         taskId: str(value['task_id']),
         toolUseId: str(value['tool_use_id']),
         description: str(value['description']),
@@ -127,7 +143,13 @@ function translateSystem(value: JsonObject, lineNumber: number, emit: EmitEvent,
     case 'status':
     case 'thinking_tokens':
     case 'background_tasks_changed':
-      emit({ type: 'system-status', lineNumber, subtype, status: str(value['status']), estimatedTokens: num(value['estimated_tokens']) });
+      emit({
+        type: 'system-status',
+        lineNumber,
+        subtype,
+        status: str(value['status']),
+        estimatedTokens: num(value['estimated_tokens']),
+      });
       return;
     default:
       emit(unknownMessage(value, lineNumber, line));
@@ -167,7 +189,15 @@ function translateAssistant(value: JsonObject, lineNumber: number, emit: EmitEve
     } else if (block !== null && blockType === 'thinking') {
       emit({ type: 'thinking', lineNumber, parentToolUseId, text: str(block['thinking']) ?? '', messageId });
     } else if (block !== null && blockType === 'tool_use') {
-      emit({ type: 'tool-call', lineNumber, parentToolUseId, toolUseId: str(block['id']), name: str(block['name']) ?? '', input: block['input'], messageId });
+      emit({
+        type: 'tool-call',
+        lineNumber,
+        parentToolUseId,
+        toolUseId: str(block['id']),
+        name: str(block['name']) ?? '',
+        input: block['input'],
+        messageId,
+      });
     } else {
       emit({ type: 'unknown-content', lineNumber, parentToolUseId, role: 'assistant', blockType, block: item });
     }
@@ -210,12 +240,19 @@ function translateUser(value: JsonObject, lineNumber: number, emit: EmitEvent): 
 }
 
 function translateResult(value: JsonObject, lineNumber: number, emit: EmitEvent): void {
-  const errors = Array.isArray(value['errors']) ? value['errors'].map((error) => (typeof error === 'string' ? error : JSON.stringify(error))) : [];
+  const errors = Array.isArray(value['errors'])
+    ? value['errors'].map((error) => (typeof error === 'string' ? error : JSON.stringify(error)))
+    : [];
   const denials: PermissionDenial[] = [];
   if (Array.isArray(value['permission_denials'])) {
     for (const item of value['permission_denials']) {
       const denial = obj(item);
-      if (denial !== null) denials.push({ toolName: str(denial['tool_name']), toolUseId: str(denial['tool_use_id']), toolInput: denial['tool_input'] });
+      if (denial !== null)
+        denials.push({
+          toolName: str(denial['tool_name']),
+          toolUseId: str(denial['tool_use_id']),
+          toolInput: denial['tool_input'],
+        });
     }
   }
   emit({
@@ -260,7 +297,14 @@ function translateStreamEvent(value: JsonObject, lineNumber: number, emit: EmitE
       return;
     }
     if (delta !== null && deltaType === 'input_json_delta' && typeof delta['partial_json'] === 'string') {
-      emit({ type: 'tool-input-delta', lineNumber, parentToolUseId, partialJson: delta['partial_json'], index, messageId });
+      emit({
+        type: 'tool-input-delta',
+        lineNumber,
+        parentToolUseId,
+        partialJson: delta['partial_json'],
+        index,
+        messageId,
+      });
       return;
     }
   }
@@ -281,7 +325,12 @@ function translateStreamEvent(value: JsonObject, lineNumber: number, emit: EmitE
  * @param emit - called once per event, in order
  * @param line - the raw line, kept on `unknown-message` events (re-serialised from `value` when not given)
  */
-export function translateMessage(value: Record<string, unknown>, lineNumber: number, emit: EmitEvent, line?: string): void {
+export function translateMessage(
+  value: Record<string, unknown>,
+  lineNumber: number,
+  emit: EmitEvent,
+  line?: string,
+): void {
   switch (value['type']) {
     case 'system':
       translateSystem(value, lineNumber, emit, line);

@@ -23,8 +23,26 @@ export interface BuiltBundles extends AsyncDisposable {
 export async function buildBundles(): Promise<BuiltBundles> {
   const dir = mkdtempSync(join(tmpdir(), 'stream-json-bundles-'));
   const define = { __PACKAGE_VERSION__: JSON.stringify('0.0.0-bundle') };
-  await build({ entryPoints: [join(packageDir, 'src/index.ts')], outfile: join(dir, 'index.js'), bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', define, logLevel: 'error' });
-  await build({ entryPoints: [join(packageDir, 'src/ui-parser.ts')], outfile: join(dir, 'ui-parser.cjs'), bundle: true, format: 'iife', platform: 'browser', target: 'es2022', define, logLevel: 'error' });
+  await build({
+    entryPoints: [join(packageDir, 'src/index.ts')],
+    outfile: join(dir, 'index.js'),
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    define,
+    logLevel: 'error',
+  });
+  await build({
+    entryPoints: [join(packageDir, 'src/ui-parser.ts')],
+    outfile: join(dir, 'ui-parser.cjs'),
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    define,
+    logLevel: 'error',
+  });
   return {
     dir,
     esmPath: join(dir, 'index.js'),

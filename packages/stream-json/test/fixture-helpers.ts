@@ -7,7 +7,9 @@ import { createStreamParser, type StreamEvent } from '@claude-k8s/stream-json';
 export const FIXTURES_DIR = fileURLToPath(new URL('../src/__fixtures__/', import.meta.url));
 
 /** Names (without `.jsonl`) of every transcript fixture. */
-export const FIXTURE_NAMES: string[] = listFixtures(FIXTURES_DIR, '.jsonl').map((name) => name.slice(0, -'.jsonl'.length));
+export const FIXTURE_NAMES: string[] = listFixtures(FIXTURES_DIR, '.jsonl').map((name) =>
+  name.slice(0, -'.jsonl'.length),
+);
 
 /** The stdout bytes of a fixture. */
 export function fixtureBytes(name: string): Uint8Array {
@@ -36,6 +38,7 @@ export function parseChunks(chunks: Iterable<string | Uint8Array>): StreamEvent[
 export function shortenLongStrings(value: unknown): unknown {
   if (typeof value === 'string') return value.length > 600 ? `${value.slice(0, 300)}…[${value.length} chars]` : value;
   if (Array.isArray(value)) return value.map(shortenLongStrings);
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, shortenLongStrings(item)]));
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, shortenLongStrings(item)]));
   return value;
 }

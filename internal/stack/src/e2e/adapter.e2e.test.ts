@@ -37,7 +37,11 @@ async function createAgent(name: string, marker: string, overrides: Record<strin
 const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled', 'interrupted'] as const;
 
 async function wakeAndWait(agentId: string, timeoutMs = 240_000): Promise<HeartbeatRun> {
-  const queued = await stack.client.wakeupAgent(agentId, { source: 'on_demand', triggerDetail: 'manual', reason: 'e2e' });
+  const queued = await stack.client.wakeupAgent(agentId, {
+    source: 'on_demand',
+    triggerDetail: 'manual',
+    reason: 'e2e',
+  });
   return stack.client.waitForRun(queued.id, { timeoutMs, until: TERMINAL });
 }
 
@@ -52,7 +56,9 @@ describe(`claude_k8s on a real Paperclip server (namespace ${namespace})`, () =>
     expect(info).toMatchObject({ type: ADAPTER_TYPE, source: 'external', loaded: true });
     const schema = await stack.client.getAdapterConfigSchema(ADAPTER_TYPE);
     const keys = schema.fields.map((field) => field['key']);
-    expect(keys).toEqual(expect.arrayContaining(['namespace', 'image', 'model', 'timeoutSec', 'sessionVolume.claimName']));
+    expect(keys).toEqual(
+      expect.arrayContaining(['namespace', 'image', 'model', 'timeoutSec', 'sessionVolume.claimName']),
+    );
     const parser = await stack.client.getAdapterUiParser(ADAPTER_TYPE);
     expect(parser).toContain('parseStdoutLine');
     expect(parser).not.toMatch(/^\s*(import|export)\s/m);
@@ -75,7 +81,11 @@ describe(`claude_k8s on a real Paperclip server (namespace ${namespace})`, () =>
     const { core } = adminClients(stack);
     const [pod] = await podsOfJob(core, namespace, jobName!);
     expect(pod).toBeDefined();
-    const containerLog = await core.readNamespacedPodLog({ name: pod!.metadata!.name!, namespace, container: pod!.spec!.containers[0]!.name });
+    const containerLog = await core.readNamespacedPodLog({
+      name: pod!.metadata!.name!,
+      namespace,
+      container: pod!.spec!.containers[0]!.name,
+    });
     expect(stdout).toBe(containerLog);
     const lines = stdout.split('\n').filter((line) => line !== '');
     expect(JSON.parse(lines[0]!)).toMatchObject({ type: 'system', subtype: 'init' });
@@ -126,12 +136,18 @@ describe(`claude_k8s on a real Paperclip server (namespace ${namespace})`, () =>
 
   it('a cancel through the API stops the Job and the run ends cancelled', async () => {
     const agent = await createAgent('slow-agent', '[[slow:120]]');
-    const queued = await stack.client.wakeupAgent(agent.id, { source: 'on_demand', triggerDetail: 'manual', reason: 'e2e cancel' });
+    const queued = await stack.client.wakeupAgent(agent.id, {
+      source: 'on_demand',
+      triggerDetail: 'manual',
+      reason: 'e2e cancel',
+    });
     await waitUntil('the run to print its init line', 120_000, async () => {
       const log = await stack.client.getRunLog(queued.id).catch(() => undefined);
       return log && storedStdout(log.records).includes('"subtype":"init"') ? true : undefined;
     });
-    const jobName = await waitUntil('the job name', 30_000, async () => jobNameOf(stack, await stack.client.getRun(queued.id)));
+    const jobName = await waitUntil('the job name', 30_000, async () =>
+      jobNameOf(stack, await stack.client.getRun(queued.id)),
+    );
     const cancelled = await stack.client.cancelRun(queued.id);
     expect(cancelled.status).toBe('cancelled');
     const final = await stack.client.waitForRun(queued.id, { timeoutMs: 120_000, until: ['cancelled'] });

@@ -5,14 +5,16 @@ import { startStack, type Stack } from '../start-stack.ts';
 /** Progress of the stack in tests: lines on stderr with a prefix. */
 export const testProgress = {
   step: (name: string) => void process.stderr.write(`[e2e] ${name}\n`),
-  done: (name: string, detail?: string) => void process.stderr.write(`[e2e] done: ${name}${detail ? ` (${detail})` : ''}\n`),
+  done: (name: string, detail?: string) =>
+    void process.stderr.write(`[e2e] done: ${name}${detail ? ` (${detail})` : ''}\n`),
   info: (line: string) => void process.stderr.write(`[e2e]   ${line}\n`),
 };
 
 /** The stack for an e2e file: the cluster of KUBECONFIG (set by scripts/with-cluster.sh), a real Paperclip, the adapter. */
 export async function startTestStack(namespace: string): Promise<Stack> {
   const kubeconfig = process.env['KUBECONFIG'];
-  if (!kubeconfig) throw new Error('The e2e tier needs a cluster: run it through scripts/with-cluster.sh, or set KUBECONFIG.');
+  if (!kubeconfig)
+    throw new Error('The e2e tier needs a cluster: run it through scripts/with-cluster.sh, or set KUBECONFIG.');
   return startStack({ kubeconfig, namespace, progress: testProgress });
 }
 

@@ -13,7 +13,11 @@ interface Finished {
 
 function runDemo(args: readonly string[], env: NodeJS.ProcessEnv): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(repoRoot, 'scripts', 'demo.sh'), [...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(join(repoRoot, 'scripts', 'demo.sh'), [...args], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -52,8 +56,12 @@ describe('the main job (scripts/demo.sh --once)', () => {
   });
 
   it('runs again against the same cluster given through KUBECONFIG', async () => {
-    if (!baseEnv['KUBECONFIG']) throw new Error('KUBECONFIG is not set: run the e2e tier through scripts/with-cluster.sh');
-    const finished = await runDemo(['--once', '--no-color', '--namespace', `ck8s-demo-kubeconfig-${process.pid}`], baseEnv);
+    if (!baseEnv['KUBECONFIG'])
+      throw new Error('KUBECONFIG is not set: run the e2e tier through scripts/with-cluster.sh');
+    const finished = await runDemo(
+      ['--once', '--no-color', '--namespace', `ck8s-demo-kubeconfig-${process.pid}`],
+      baseEnv,
+    );
     expectSummary(finished);
     expect(finished.stderr).toContain('checking the cluster of KUBECONFIG');
   });

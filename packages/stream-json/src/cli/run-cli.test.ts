@@ -15,8 +15,19 @@ class Capture implements TextSink {
   }
 }
 
-function io(stdin: AsyncIterable<string | Uint8Array>, options: Partial<CliIo> = {}): CliIo & { stdout: Capture; stderr: Capture } {
-  return { stdin, stdout: new Capture(), stderr: new Capture(), env: {}, stdoutIsTty: false, columns: 100, ...options } as CliIo & { stdout: Capture; stderr: Capture };
+function io(
+  stdin: AsyncIterable<string | Uint8Array>,
+  options: Partial<CliIo> = {},
+): CliIo & { stdout: Capture; stderr: Capture } {
+  return {
+    stdin,
+    stdout: new Capture(),
+    stderr: new Capture(),
+    env: {},
+    stdoutIsTty: false,
+    columns: 100,
+    ...options,
+  } as CliIo & { stdout: Capture; stderr: Capture };
 }
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
@@ -66,9 +77,19 @@ describe('runCli', () => {
 
   it('reads a file argument and a --stderr file (argument errors have no JSON at all)', async () => {
     const cli = io(once(new Uint8Array()));
-    const code = await runCli([`${FIXTURES_DIR}o_no_verbose_error.jsonl`, '--stderr', `${FIXTURES_DIR}o_no_verbose_error.stderr.txt`, '--summary'], cli);
+    const code = await runCli(
+      [
+        `${FIXTURES_DIR}o_no_verbose_error.jsonl`,
+        '--stderr',
+        `${FIXTURES_DIR}o_no_verbose_error.stderr.txt`,
+        '--summary',
+      ],
+      cli,
+    );
     expect(code).toBe(EXIT_CODES.runFailed);
-    expect(JSON.parse(cli.stdout.text)).toMatchObject({ failure: { code: 'argument-error', message: fixtureStderr('o_no_verbose_error').trim() } });
+    expect(JSON.parse(cli.stdout.text)).toMatchObject({
+      failure: { code: 'argument-error', message: fixtureStderr('o_no_verbose_error').trim() },
+    });
   });
 
   it('shows thinking only with --thinking', async () => {
@@ -123,7 +144,10 @@ describe('the bin as a process', () => {
     expect(ok.stderr).toBe('');
     expect(ok.status).toBe(0);
     expect(ok.stdout).toContain('  │ ⏺ Bash(echo from-subagent)');
-    const failed = spawnSync(process.execPath, [cli, '--summary'], { input: fixtureBytes('e_api_error_401'), encoding: 'utf8' });
+    const failed = spawnSync(process.execPath, [cli, '--summary'], {
+      input: fixtureBytes('e_api_error_401'),
+      encoding: 'utf8',
+    });
     expect(failed.status).toBe(1);
     expect(JSON.parse(failed.stdout)).toMatchObject({ failure: { code: 'authentication', httpStatus: 401 } });
   });

@@ -1,7 +1,14 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { createFormatter, createRunAccumulator, createStreamParser, VERSION, type StreamChunk, type StreamEvent } from '../index.ts';
+import {
+  createFormatter,
+  createRunAccumulator,
+  createStreamParser,
+  VERSION,
+  type StreamChunk,
+  type StreamEvent,
+} from '../index.ts';
 
 /** Something to write text to (a Node.js writable stream fits). */
 export interface TextSink {
@@ -99,7 +106,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   const exitCode = values['exit-code'] === undefined ? null : Number.parseInt(values['exit-code'], 10);
   const color = values.color ?? (io.stdoutIsTty && (io.env['NO_COLOR'] === undefined || io.env['NO_COLOR'] === ''));
-  const formatter = createFormatter({ color, thinking: values.thinking, width, rawUnknown: values.raw, deltas: values.deltas });
+  const formatter = createFormatter({
+    color,
+    thinking: values.thinking,
+    width,
+    rawUnknown: values.raw,
+    deltas: values.deltas,
+  });
   const parser = createStreamParser();
   const accumulator = createRunAccumulator();
   const summaryOnly = values.summary;
@@ -108,7 +121,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     try {
       accumulator.addStderr(await readFile(values.stderr, 'utf8'));
     } catch (error) {
-      await write(io.stderr, `claude-stream-json: read ${values.stderr}: ${error instanceof Error ? error.message : String(error)}\n`);
+      await write(
+        io.stderr,
+        `claude-stream-json: read ${values.stderr}: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
       return EXIT_CODES.ioError;
     }
   }
@@ -126,12 +142,18 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     for await (const chunk of input) await handle(parser.push(chunk));
   } catch (error) {
-    await write(io.stderr, `claude-stream-json: read ${file ?? 'stdin'}: ${error instanceof Error ? error.message : String(error)}\n`);
+    await write(
+      io.stderr,
+      `claude-stream-json: read ${file ?? 'stdin'}: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     return EXIT_CODES.ioError;
   }
   await handle(parser.end());
 
-  const summary = accumulator.summary({ exitCode: Number.isFinite(exitCode) ? exitCode : null, signal: values.signal ?? null });
+  const summary = accumulator.summary({
+    exitCode: Number.isFinite(exitCode) ? exitCode : null,
+    signal: values.signal ?? null,
+  });
   if (summaryOnly) await write(io.stdout, `${JSON.stringify(summary, null, 2)}\n`);
   else await write(io.stdout, formatter.formatSummary(summary));
   if (summary.status === 'failed') return EXIT_CODES.runFailed;
