@@ -1,1 +1,1 @@
-export {};
+export { createFakeCluster, matches, statusBody, FakeStatusError, type FakeCluster, type FakeFault, type FakeObject, type FakeWatchEvent, type FakeWatchEnd, type FakeRequest } from './fake-cluster.ts';
