@@ -57,6 +57,8 @@ export interface DeleteOptions {
   gracePeriodSeconds?: number;
   /** Delete only when the object still has this uid (guards against deleting a re-created object). */
   uid?: string;
+  /** Delete only when the object is still at this resourceVersion (e.g. a Lease we last wrote). */
+  resourceVersion?: string;
 }
 
 /** One event of a watch stream. */
