@@ -1,0 +1,91 @@
+/**
+ * Bytes → timestamped lines, for the body of `pods/log?timestamps=true`. The kubelet writes every output line as
+ * `<RFC3339Nano timestamp> <content>\n` (partial CRI records are joined first, so one line has one timestamp); the last
+ * line of a finished container may lack its newline. The parser is incremental: a timestamp split across chunks is
+ * carried, content bytes are passed through as zero-copy views as soon as they arrive.
+ */
+
+/** One piece of parsed output. */
+export type TimestampedPiece =
+  | { kind: 'line-start'; timestamp: string }
+  | { kind: 'content'; bytes: Uint8Array; endsLine: boolean };
+
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+/** RFC3339Nano with offset is at most 35 bytes; anything longer before a space is not a timestamp. */
+const MAX_TIMESTAMP_BYTES = 40;
+
+/** Thrown when the body does not start a line with a timestamp (the server ignored `timestamps=true`). */
+export class TimestampFormatError extends Error {
+  override name = 'TimestampFormatError';
+}
+
+/** An incremental parser; `push` returns the pieces found in one chunk. */
+export interface TimestampedLineParser {
+  push(chunk: Uint8Array): TimestampedPiece[];
+  /** True when the stream stopped inside a line's timestamp (bytes carried but not yet a piece). */
+  readonly inTimestamp: boolean;
+}
+
+export function createTimestampedLineParser(): TimestampedLineParser {
+  let atLineStart = true;
+  let stampBytes: number[] = [];
+  const decoder = new TextDecoder();
+  return {
+    get inTimestamp() {
+      return stampBytes.length > 0;
+    },
+    push(chunk) {
+      const pieces: TimestampedPiece[] = [];
+      let index = 0;
+      while (index < chunk.length) {
+        if (atLineStart) {
+          const space = chunk.indexOf(SPACE, index);
+          const end = space === -1 ? chunk.length : space;
+          for (let position = index; position < end; position++) stampBytes.push(chunk[position] ?? 0);
+          if (stampBytes.length > MAX_TIMESTAMP_BYTES || stampBytes.includes(NEWLINE)) {
+            throw new TimestampFormatError(
+              `expected a timestamp at the start of a log line, got ${JSON.stringify(decoder.decode(Uint8Array.from(stampBytes)).slice(0, 60))}`,
+            );
+          }
+          if (space === -1) return pieces;
+          pieces.push({ kind: 'line-start', timestamp: normalizeTimestamp(decoder.decode(Uint8Array.from(stampBytes))) });
+          stampBytes = [];
+          atLineStart = false;
+          index = space + 1;
+          continue;
+        }
+        const newline = chunk.indexOf(NEWLINE, index);
+        if (newline === -1) {
+          pieces.push({ kind: 'content', bytes: chunk.subarray(index), endsLine: false });
+          return pieces;
+        }
+        pieces.push({ kind: 'content', bytes: chunk.subarray(index, newline + 1), endsLine: true });
+        atLineStart = true;
+        index = newline + 1;
+      }
+      return pieces;
+    },
+  };
+}
+
+const FIXED = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * A timestamp in the fixed-width UTC form `2026-11-24T13:41:21.329421177Z`, so that timestamps compare as strings.
+ * The kubelet already writes this form (`RFC3339NanoFixed`); other offsets are converted to UTC.
+ */
+export function normalizeTimestamp(text: string): string {
+  const match = FIXED.exec(text);
+  if (!match) throw new TimestampFormatError(`not an RFC3339 timestamp: ${JSON.stringify(text.slice(0, 60))}`);
+  const [, seconds = '', fraction = '', zone = 'Z'] = match;
+  const nanos = fraction.padEnd(9, '0');
+  if (zone === 'Z') return `${seconds}.${nanos}Z`;
+  const utc = new Date(`${seconds}${zone}`).toISOString().slice(0, 19);
+  return `${utc}.${nanos}Z`;
+}
+
+/** The whole second a normalized timestamp falls in, as the apiserver's `sinceTime` (RFC3339, seconds). */
+export function secondOf(timestamp: string): string {
+  return `${timestamp.slice(0, 19)}Z`;
+}
