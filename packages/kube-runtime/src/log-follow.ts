@@ -1,0 +1,245 @@
+/**
+ * Exactly-once log follow of one container through the apiserver's `pods/log`: reconnects with backoff and resumes
+ * after the last delivered byte (see `log/log-cursor.ts` for why the resume is exact), strips the timestamps it asked
+ * for, never splits a multibyte character, drains to the true end once the container has terminated, and reports a
+ * rotation gap instead of hiding it.
+ */
+import { type Clock, sleep, systemClock } from './clock.ts';
+import { KubeApiError, KubeRuntimeError } from './kube-runtime-error.ts';
+import { createLogCursor, initialLogCheckpoint, type LogCheckpoint } from './log/log-cursor.ts';
+import type { PodLogRequest, PodLogSource } from './log/pod-log-source.ts';
+import { createTimestampedLineParser } from './log/timestamped-line-parser.ts';
+import { completeUtf8Length, concatBytes } from './log/utf8-boundary.ts';
+
+/** Something the follow noticed that the caller may want to log or show; never the output itself. */
+export type LogFollowEvent =
+  | {
+      type: 'reconnect';
+      /** Consecutive attempts without progress, from 1. */
+      attempt: number;
+      /** Milliseconds waited before this attempt. */
+      delayMs: number;
+      /** `error`: the request failed or was cut; `ended`: the server closed a follow while the container ran. */
+      reason: 'error' | 'ended';
+      message: string;
+    }
+  | {
+      /** The container has terminated; a non-follow read completes the output from the checkpoint. */
+      type: 'final-read';
+      checkpoint: LogCheckpoint;
+    }
+  | {
+      /**
+       * Output was lost: the kubelet no longer serves the lines after `afterCheckpoint` (its log file was rotated
+       * away while we were disconnected). Everything the container wrote after `lastTimestampBefore` and before
+       * `firstTimestampAfter` that was not delivered is gone. The API gives no byte count of rotated files, so
+       * `knownLostBytes` is the part known for sure: the rest of a line that was cut midway, else 0 (a gap can
+       * also hold zero lines when the rotation fell exactly on the checkpoint; the API cannot tell).
+       */
+      type: 'gap';
+      afterCheckpoint: LogCheckpoint;
+      lastTimestampBefore: string | null;
+      firstTimestampAfter: string;
+      /** The last delivered line was cut midway and its rest is lost (the output continues without its newline). */
+      partialLineLost: boolean;
+      knownLostBytes: number;
+    };
+
+/** How the follow ended. `outcome` is what `readOutcome` returned once the container had terminated. */
+export interface LogFollowResult<Outcome> {
+  outcome: Outcome;
+  /** Checkpoint after the last byte (persist it to make a later reattach a no-op). */
+  checkpoint: LogCheckpoint;
+  /** Requests made (1 when nothing was cut). */
+  requests: number;
+  gaps: number;
+}
+
+/** Options of {@link followPodLog}. */
+export interface FollowPodLogOptions<Outcome> {
+  /** Opens the `pods/log` response; {@link createPodLogSource} in production, a fake in tests. */
+  source: PodLogSource;
+  namespace: string;
+  pod: string;
+  /** Container name; required when the pod has several. */
+  container?: string;
+  /**
+   * Receives the output in order, each byte exactly once, as UTF-8 text (never a split character; not
+   * line-aligned). Awaited: the follow reads no further until it resolves (backpressure). `checkpoint` describes the
+   * position after `text`.
+   */
+  onOutput: (text: string, checkpoint: LogCheckpoint) => void | Promise<void>;
+  /** Reconnects, the final read and gaps. */
+  onEvent?: (event: LogFollowEvent) => void;
+  /**
+   * Whether the container has terminated: the run's outcome, or `undefined` while it runs. Called when a follow
+   * request ends cleanly (the kubelet ends a follow when the container stops, but also when it or the apiserver
+   * restarts). Once it returns a value, a final non-follow read drains the rest and the follow resolves with it:
+   * the caller learns the end of the output, then the outcome.
+   */
+  readOutcome: () => Promise<Outcome | undefined>;
+  /** Resume after this checkpoint (from a previous process). @default from the first byte */
+  checkpoint?: LogCheckpoint;
+  clock?: Clock;
+  /** First reconnect delay, milliseconds; doubles per attempt without progress. @default 250 */
+  initialBackoffMs?: number;
+  /** Longest reconnect delay, milliseconds. @default 5000 */
+  maxBackoffMs?: number;
+  /** Give up after this long without receiving a byte, milliseconds. @default 600000 (10 minutes) */
+  giveUpAfterMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Follows a container's output from `checkpoint` (or its first byte) to its last, then resolves with the run's
+ * outcome. Rejects only when aborted, on 401/403, or after `giveUpAfterMs` without progress.
+ */
+export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome>): Promise<LogFollowResult<Outcome>> {
+  const clock = options.clock ?? systemClock;
+  const initialBackoffMs = options.initialBackoffMs ?? 250;
+  const maxBackoffMs = options.maxBackoffMs ?? 5000;
+  const giveUpAfterMs = options.giveUpAfterMs ?? 600_000;
+  const cursor = createLogCursor(options.checkpoint ?? initialLogCheckpoint);
+  const decoder = new TextDecoder();
+  let requests = 0;
+  let gaps = 0;
+  let attempt = 0;
+  let lastProgressAt = clock.now();
+  let finalRead: { outcome: Outcome } | null = null;
+  /** Bytes of an incomplete UTF-8 character at the very end of the output (only after the final read). */
+  let trailing: Uint8Array = new Uint8Array(0);
+
+  /** Reads one response to its end; returns whether it ended cleanly. Throws when cut. */
+  async function consume(body: AsyncIterable<Uint8Array>): Promise<void> {
+    const parser = createTimestampedLineParser();
+    const skipLines = cursor.linesSince;
+    const skipBytes = cursor.partialBytes;
+    const expected = skipLines + (skipBytes > 0 ? 1 : 0);
+    const since = cursor.sinceTime;
+    let index = 0; // lines of the replay seen (timestamp ≥ since)
+    let mode: 'skip-line' | 'skip-bytes' | 'deliver' | 'drop-line' = 'deliver';
+    let bytesToSkip = 0;
+    let carry: Uint8Array = new Uint8Array(0);
+    for await (const chunk of body) {
+      let text = '';
+      for (const piece of parser.push(chunk)) {
+        if (piece.kind === 'line-start') {
+          const timestamp = piece.timestamp;
+          if (since !== null && timestamp < since) {
+            mode = 'drop-line'; // a server that ignored sinceTime: older than the window, so delivered already
+            continue;
+          }
+          index += 1;
+          if (index === 1 && expected > 0 && cursor.lastTimestamp !== null && timestamp > cursor.lastTimestamp) {
+            // The replay should start with lines we delivered; it starts later: the kubelet lost them (rotation).
+            gaps += 1;
+            const partialLost = cursor.partialBytes > 0;
+            options.onEvent?.({
+              type: 'gap',
+              afterCheckpoint: cursor.snapshot(),
+              lastTimestampBefore: cursor.lastTimestamp,
+              firstTimestampAfter: timestamp,
+              partialLineLost: partialLost,
+              knownLostBytes: 0,
+            });
+            cursor.restartWindow();
+            index = expected + 1;
+          }
+          if (index <= skipLines) mode = 'skip-line';
+          else if (index === skipLines + 1 && skipBytes > 0) {
+            mode = 'skip-bytes';
+            bytesToSkip = skipBytes;
+          } else {
+            mode = 'deliver';
+            cursor.startLine(timestamp);
+          }
+          continue;
+        }
+        let bytes = piece.bytes;
+        if (mode === 'skip-line' || mode === 'drop-line') continue;
+        if (mode === 'skip-bytes') {
+          const take = Math.min(bytesToSkip, bytes.length);
+          bytes = bytes.subarray(take);
+          bytesToSkip -= take;
+          if (bytesToSkip === 0) mode = 'deliver';
+          else continue;
+        }
+        const data = concatBytes(carry, bytes);
+        const complete = piece.endsLine ? data.length : completeUtf8Length(data);
+        if (complete > 0) {
+          text += decoder.decode(data.subarray(0, complete));
+          cursor.addBytes(complete);
+        }
+        carry = complete === data.length ? new Uint8Array(0) : data.slice(complete);
+        if (piece.endsLine) cursor.endLine();
+      }
+      if (text.length > 0) {
+        lastProgressAt = clock.now();
+        attempt = 0;
+        await options.onOutput(text, cursor.snapshot());
+      } else if (chunk.length > 0) {
+        lastProgressAt = clock.now();
+      }
+    }
+    trailing = carry;
+  }
+
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const request: PodLogRequest = {
+      namespace: options.namespace,
+      pod: options.pod,
+      follow: finalRead === null,
+      ...(options.container === undefined ? {} : { container: options.container }),
+      ...(cursor.sinceTime === null ? {} : { sinceTime: cursor.sinceTime }),
+    };
+    let failure: unknown = null;
+    try {
+      requests += 1;
+      await consume(await options.source.open(request, options.signal));
+    } catch (error) {
+      if (options.signal?.aborted === true) throw options.signal.reason;
+      if (KubeApiError.isInstance(error) && (error as KubeApiError).status >= 401 && (error as KubeApiError).status <= 403)
+        throw error;
+      failure = error;
+    }
+    if (failure === null) {
+      if (finalRead !== null) {
+        if (trailing.length > 0) {
+          // The container's last bytes are an incomplete character: deliver them (as U+FFFD), once.
+          const text = decoder.decode(trailing);
+          cursor.addBytes(trailing.length);
+          await options.onOutput(text, cursor.snapshot());
+        }
+        return { outcome: finalRead.outcome, checkpoint: cursor.snapshot(), requests, gaps };
+      }
+      const outcome = await options.readOutcome();
+      if (outcome !== undefined) {
+        finalRead = { outcome };
+        options.onEvent?.({ type: 'final-read', checkpoint: cursor.snapshot() });
+        continue;
+      }
+    }
+    if (clock.now() - lastProgressAt > giveUpAfterMs) {
+      throw new KubeRuntimeError(
+        `follow log ${options.namespace}/${options.pod}: no output for ${Math.round(giveUpAfterMs / 1000)} s of retries: ${describe(failure)}`,
+        { cause: failure },
+      );
+    }
+    attempt += 1;
+    const delayMs = Math.min(maxBackoffMs, initialBackoffMs * 2 ** (attempt - 1));
+    options.onEvent?.({
+      type: 'reconnect',
+      attempt,
+      delayMs,
+      reason: failure === null ? 'ended' : 'error',
+      message: failure === null ? 'follow ended while the container runs' : describe(failure),
+    });
+    await sleep(clock, delayMs, options.signal);
+  }
+}
+
+function describe(error: unknown): string {
+  if (error === null) return 'ended';
+  return error instanceof Error ? error.message : String(error);
+}
