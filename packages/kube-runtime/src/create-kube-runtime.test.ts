@@ -1,0 +1,251 @@
+import { createFakeCluster, type FakeCluster } from '@claude-k8s/kube-fakes';
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import {
+  countRequests,
+  createKubeRuntime,
+  KubeApiError,
+  KubeRuntimeError,
+  LockHeldError,
+  RunNotFoundError,
+  type KubePorts,
+  type RunEvent,
+  type RunHandle,
+  type StartRunInput,
+} from './index.ts';
+
+const NS = 'agents';
+
+function setup(options: { runtimeId?: string; cluster?: FakeCluster } = {}) {
+  const cluster = options.cluster ?? createFakeCluster();
+  const counted = countRequests(cluster.ports as unknown as KubePorts);
+  const runtime = createKubeRuntime({ ports: counted.ports, namespace: NS, runtimeId: options.runtimeId ?? 'test', graces: { configErrorGraceSeconds: 0 } });
+  return { cluster, runtime, requests: counted.requests };
+}
+
+function run(overrides: Partial<StartRunInput> = {}): StartRunInput {
+  return {
+    runId: 'run-1',
+    agentId: 'agent-1',
+    image: 'localhost/claude-k8s-agent:dev',
+    command: ['sh', '-c', 'echo hi'],
+    timeoutSeconds: 600,
+    files: { 'prompt.md': 'hello' },
+    ...overrides,
+  };
+}
+
+async function podOf(cluster: FakeCluster, handle: RunHandle): Promise<string> {
+  for (let i = 0; i < 50; i += 1) {
+    const pod = cluster.all<V1Pod & { metadata: { name: string } }>('pods', NS).find((p) => p.metadata.labels?.['batch.kubernetes.io/job-name'] === handle.jobName);
+    if (pod !== undefined) return pod.metadata.name;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error('no pod');
+}
+
+function kubelet(cluster: FakeCluster, podName: string, status: object): void {
+  cluster.mutate<V1Pod & { status?: object; spec?: object }>('pods', NS, podName, (pod) => {
+    pod.spec = { ...pod.spec, nodeName: '127.0.0.1' };
+    pod.status = status;
+  });
+}
+
+function finishJob(cluster: FakeCluster, jobName: string, type: string, reason: string): void {
+  cluster.mutate<V1Job>('jobs', NS, jobName, (job) => {
+    job.status = { conditions: [{ type, status: 'True', reason, lastTransitionTime: new Date() }] };
+  });
+}
+
+const running = { phase: 'Running', containerStatuses: [{ name: 'agent', image: 'x', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: new Date() } } }] };
+const exited = (exitCode: number, reason = exitCode === 0 ? 'Completed' : 'Error') => ({
+  phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+  containerStatuses: [{ name: 'agent', image: 'x', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode, reason, startedAt: new Date() } } }],
+});
+
+async function collect(handle: RunHandle): Promise<RunEvent['type'][]> {
+  const types: RunEvent['type'][] = [];
+  for await (const event of handle.events) types.push(event.type);
+  return types;
+}
+
+describe('createKubeRuntime (in-memory ports)', () => {
+  it('runs a Job to success: suspended Job, owned Secret, resume, watch, delete, with a fixed request count', async () => {
+    const { cluster, runtime, requests } = setup();
+    const handle = await runtime.startRun(run({ lockPolicy: 'reject' }));
+    const job = cluster.peek<V1Job>('jobs', NS, handle.jobName);
+    expect(job?.spec?.suspend).toBe(false);
+    const secret = cluster.peek<{ metadata: { ownerReferences: { uid: string }[] } }>('secrets', NS, handle.jobName);
+    expect(secret?.metadata.ownerReferences[0]?.uid).toBe(job?.metadata?.uid);
+    const podName = await podOf(cluster, handle);
+    kubelet(cluster, podName, running);
+    expect(await handle.containerStarted).toBe(podName);
+    kubelet(cluster, podName, exited(0));
+    finishJob(cluster, handle.jobName, 'Complete', 'CompletionsReached');
+    const outcome = await handle.outcome;
+    expect(outcome).toMatchObject({ code: 'succeeded', exitCode: 0, jobName: handle.jobName, podName, namespace: NS });
+    expect(await collect(handle)).toEqual(['scheduled', 'running', 'ended']);
+    expect(cluster.peek('jobs', NS, handle.jobName)).toBeUndefined();
+    expect(cluster.peek('secrets', NS, handle.jobName)).toBeUndefined();
+    expect(cluster.all('leases', NS)).toEqual([]);
+    // get+create lease, create job, create secret, resume, 2 watches, 2 event lists, delete job, delete lease
+    expect(requests.map((r) => `${r.verb} ${r.kind}`)).toEqual([
+      'get leases',
+      'create leases',
+      'create jobs',
+      'create secrets',
+      'patch jobs',
+      'watch jobs',
+      'watch pods',
+      'list events',
+      'list events',
+      'delete jobs',
+      'delete leases',
+    ]);
+  });
+
+  it('keeps a failed Job with a keep-until annotation and TTL, and names the failure', async () => {
+    const { cluster, runtime } = setup();
+    const handle = await runtime.startRun(run({ retention: { keepFailedSeconds: 120 } }));
+    const podName = await podOf(cluster, handle);
+    kubelet(cluster, podName, { phase: 'Failed', containerStatuses: [{ name: 'agent', image: 'x', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 137, reason: 'OOMKilled' } } }] });
+    const outcome = await handle.outcome;
+    expect(outcome).toMatchObject({ code: 'oom-killed', reason: 'OOMKilled', exitCode: 137 });
+    const kept = cluster.peek<V1Job>('jobs', NS, handle.jobName);
+    expect(kept?.spec?.ttlSecondsAfterFinished).toBe(120);
+    expect(kept?.metadata?.annotations?.['claude-k8s.io/keep-until']).toBeDefined();
+  });
+
+  it('cancels through the AbortSignal: annotation, Foreground delete, outcome cancelled', async () => {
+    const { cluster, runtime, requests } = setup();
+    const controller = new AbortController();
+    const handle = await runtime.startRun(run({ signal: controller.signal }));
+    kubelet(cluster, await podOf(cluster, handle), running);
+    await handle.containerStarted;
+    controller.abort();
+    const outcome = await handle.outcome;
+    expect(outcome.code).toBe('cancelled');
+    expect(outcome.hint).toBeNull();
+    expect(requests.filter((r) => r.verb === 'delete' && r.kind === 'jobs')).toHaveLength(1);
+    expect(cluster.peek('jobs', NS, handle.jobName)).toBeUndefined();
+  });
+
+  it('tells a deletion by someone else from a cancel', async () => {
+    const { cluster, runtime } = setup();
+    const handle = await runtime.startRun(run());
+    kubelet(cluster, await podOf(cluster, handle), running);
+    await handle.containerStarted;
+    cluster.externalDelete('jobs', NS, handle.jobName);
+    const outcome = await handle.outcome;
+    expect(outcome.code).toBe('deleted-externally');
+    expect(outcome.message).toBe(`job ${handle.jobName} was deleted before it finished`);
+  });
+
+  it('resumes after a dropped watch and relists after 410 Gone, without missing the end', async () => {
+    const { cluster, runtime, requests } = setup();
+    const handle = await runtime.startRun(run());
+    const podName = await podOf(cluster, handle);
+    cluster.dropWatches();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    kubelet(cluster, podName, running);
+    await handle.containerStarted;
+    cluster.compact();
+    kubelet(cluster, podName, exited(2));
+    const outcome = await handle.outcome;
+    expect(outcome).toMatchObject({ code: 'exit-code', exitCode: 2 });
+    expect(requests.filter((r) => r.verb === 'watch').length).toBeGreaterThanOrEqual(4);
+    expect(requests.filter((r) => r.verb === 'list' && r.kind !== 'events').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reject policy names the run holding the lock; two runtimes never run two Jobs of one agent', async () => {
+    const cluster = createFakeCluster();
+    const a = setup({ cluster, runtimeId: 'replica-a' });
+    const b = setup({ cluster, runtimeId: 'replica-b' });
+    const results = await Promise.allSettled([
+      a.runtime.startRun(run({ runId: 'run-a', lockPolicy: 'reject' })),
+      b.runtime.startRun(run({ runId: 'run-b', lockPolicy: 'reject' })),
+    ]);
+    const started = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(started).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    const error: unknown = refused[0]?.reason;
+    expect(LockHeldError.isInstance(error)).toBe(true);
+    expect(String((error as Error).message)).toMatch(/^acquire lock of agent agent-1: held by run run-[ab]$/);
+    expect(cluster.all('jobs', NS)).toHaveLength(1);
+  });
+
+  it('wait policy starts the second run once the first has ended, and times out with lock-timeout', async () => {
+    const { cluster, runtime } = setup();
+    const first = await runtime.startRun(run({ runId: 'run-a', lockPolicy: 'wait' }));
+    await expect(runtime.startRun(run({ runId: 'run-c', lockPolicy: 'wait', lockWaitSeconds: 0 }))).rejects.toMatchObject({ code: 'lock-timeout', holderRunId: 'run-a' });
+    const second = runtime.startRun(run({ runId: 'run-b', lockPolicy: 'wait', lockWaitSeconds: 30 }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(cluster.all('jobs', NS)).toHaveLength(1);
+    kubelet(cluster, await podOf(cluster, first), exited(0));
+    await first.outcome;
+    const handle = await second;
+    expect(handle.runId).toBe('run-b');
+  });
+
+  it('adopt policy reattaches to the Job of the very same run', async () => {
+    const { cluster, runtime } = setup();
+    const first = await runtime.startRun(run({ lockPolicy: 'adopt' }));
+    const again = await setup({ cluster }).runtime.startRun(run({ lockPolicy: 'adopt' }));
+    expect(again.adopted).toBe(true);
+    expect(again.jobName).toBe(first.jobName);
+    await expect(setup({ cluster }).runtime.startRun(run({ lockPolicy: 'none' }))).rejects.toMatchObject({ status: 409, reason: 'AlreadyExists' });
+  });
+
+  it('reattaches by run id and follows the run to its end', async () => {
+    const { cluster, runtime } = setup();
+    const handle = await runtime.startRun(run());
+    const podName = await podOf(cluster, handle);
+    kubelet(cluster, podName, running);
+    const other = setup({ cluster }).runtime;
+    const reattached = await other.reattach('run-1');
+    expect(reattached.jobName).toBe(handle.jobName);
+    expect(reattached.podName).toBe(podName);
+    await expect(other.reattach('nope')).rejects.toBeInstanceOf(RunNotFoundError);
+    finishJob(cluster, handle.jobName, 'Failed', 'DeadlineExceeded');
+    expect(await reattached.outcome).toMatchObject({ code: 'deadline-exceeded', reason: 'DeadlineExceeded' });
+  });
+
+  it('maps apiserver failures to KubeApiError with verb, resource and namespace, and leaves nothing behind', async () => {
+    const { cluster, runtime } = setup();
+    cluster.failNext({ verb: 'create', kind: 'jobs', status: 403, reason: 'Forbidden', message: 'jobs.batch is forbidden: User "system:serviceaccount:agents:paperclip" cannot create resource "jobs" in API group "batch" in the namespace "agents"' });
+    const error = await runtime.startRun(run()).catch((e: unknown) => e);
+    expect(KubeRuntimeError.isInstance(error)).toBe(true);
+    expect(error).toBeInstanceOf(KubeApiError);
+    expect((error as KubeApiError).message).toBe(
+      'create job agents/ck8s-agent-1-run-1-' + (error as KubeApiError).objectName?.split('-').at(-1) + ': 403 Forbidden: jobs.batch is forbidden: User "system:serviceaccount:agents:paperclip" cannot create resource "jobs" in API group "batch" in the namespace "agents"',
+    );
+    expect(error).toMatchObject({ verb: 'create', resource: 'jobs.batch', namespace: NS, status: 403, reason: 'Forbidden' });
+
+    cluster.failNext({ verb: 'create', kind: 'secrets', status: 422, reason: 'Invalid', message: 'Secret "x" is invalid: data: Too long', field: 'data' });
+    await expect(runtime.startRun(run({ lockPolicy: 'reject' }))).rejects.toMatchObject({ status: 422, field: 'data', resource: 'secrets' });
+    expect(cluster.all('jobs', NS)).toEqual([]);
+    expect(cluster.all('leases', NS)).toEqual([]);
+  });
+
+  it('retries 429 and 5xx', async () => {
+    const { cluster, runtime } = setup();
+    cluster.failNext({ verb: 'create', kind: 'jobs', status: 503, reason: 'ServiceUnavailable', message: 'etcd leader changed', times: 2 });
+    const handle = await runtime.startRun(run());
+    expect(cluster.peek('jobs', NS, handle.jobName)).toBeDefined();
+  });
+
+  it('sweeps only its own expired Jobs and orphaned Secrets', async () => {
+    const { cluster, runtime } = setup({ runtimeId: 'mine' });
+    const labels = { 'app.kubernetes.io/managed-by': 'claude-k8s', 'claude-k8s.io/runtime-id': 'mine' };
+    const past = new Date(Date.now() - 1000).toISOString();
+    cluster.seed('jobs', NS, { kind: 'Job', metadata: { name: 'expired', labels, annotations: { 'claude-k8s.io/keep-until': past } }, status: { conditions: [{ type: 'Failed', status: 'True' }] } });
+    cluster.seed('jobs', NS, { kind: 'Job', metadata: { name: 'theirs', labels: { ...labels, 'claude-k8s.io/runtime-id': 'other' }, annotations: { 'claude-k8s.io/keep-until': past } }, status: { conditions: [{ type: 'Failed', status: 'True' }] } });
+    cluster.seed('jobs', NS, { kind: 'Job', metadata: { name: 'running', labels }, spec: { suspend: false }, status: {} });
+    cluster.seed('secrets', NS, { kind: 'Secret', metadata: { name: 'orphan', labels, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'gone', uid: 'gone-uid' }] } });
+    cluster.seed('secrets', NS, { kind: 'Secret', metadata: { name: 'unrelated', ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'gone', uid: 'gone-uid' }] } });
+    const result = await runtime.sweep();
+    expect(result).toEqual({ deletedJobs: ['expired'], deletedSecrets: ['orphan'] });
+    expect(cluster.all('jobs', NS).map((j) => j.metadata?.name).sort()).toEqual(['running', 'theirs']);
+  });
+});
