@@ -214,6 +214,8 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
       const metadata = object.metadata ?? {};
       if (metadata.name === undefined && metadata.generateName !== undefined) metadata.name = `${metadata.generateName}${++uidCounter}`;
       const name = metadata.name ?? '';
+      if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(name))
+        throw new FakeStatusError(422, 'Invalid', `${kind} "${name}" is invalid: metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`, 'metadata.name');
       if (objects.has(key(kind, namespace, name))) throw new FakeStatusError(409, 'AlreadyExists', `${kind} "${name}" already exists`);
       uidCounter += 1;
       metadata.uid = `uid-${uidCounter}`;

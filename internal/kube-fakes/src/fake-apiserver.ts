@@ -1,0 +1,200 @@
+/**
+ * A fake apiserver on 127.0.0.1:0: real HTTP (node:http) in front of a {@link createFakeCluster} store, speaking the
+ * REST paths, Status bodies and NDJSON watch streams client-node uses. Scripted faults come from the cluster
+ * (`failNext`), dropped watch connections from {@link FakeApiserver.dropWatches}, 410 Gone from `cluster.compact()`
+ * (sent as the apiserver does: a 200 stream carrying an ERROR event with a 410 Status).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createFakeCluster, FakeStatusError, statusBody, type FakeCluster, type FakeKind, type FakeObject } from './fake-cluster.ts';
+
+export interface FakeApiserver {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  cluster: FakeCluster;
+  /** Options for `KubeConfig.loadFromOptions` pointing at this server. */
+  kubeConfigOptions(): { clusters: object[]; users: object[]; contexts: object[]; currentContext: string };
+  /** Destroys every open watch connection mid-stream (as a network drop would). */
+  dropWatches(): void;
+  /** Every request line received, e.g. `GET /apis/batch/v1/namespaces/a/jobs?watch=true&...`. */
+  log: string[];
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const KINDS: Record<string, { kind: FakeKind; listKind: string; apiVersion: string }> = {
+  jobs: { kind: 'jobs', listKind: 'JobList', apiVersion: 'batch/v1' },
+  pods: { kind: 'pods', listKind: 'PodList', apiVersion: 'v1' },
+  secrets: { kind: 'secrets', listKind: 'SecretList', apiVersion: 'v1' },
+  events: { kind: 'events', listKind: 'EventList', apiVersion: 'v1' },
+  leases: { kind: 'leases', listKind: 'LeaseList', apiVersion: 'coordination.k8s.io/v1' },
+};
+
+const PATH = /^\/(?:api\/v1|apis\/[^/]+\/v1)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/;
+
+/** Starts the server; stop it with `await using` or `close()`. */
+export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}): Promise<FakeApiserver> {
+  const cluster = options.cluster ?? createFakeCluster();
+  const watchResponses = new Set<ServerResponse>();
+  const log: string[] = [];
+
+  const server = createServer((request, response) => {
+    log.push(`${request.method} ${request.url}`);
+    handle(request, response).catch((error: unknown) => sendError(response, error));
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const match = PATH.exec(url.pathname);
+    const resource = match === null ? undefined : KINDS[match[2] ?? ''];
+    if (match === null || resource === undefined) {
+      sendJson(response, 404, statusBody(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`));
+      return;
+    }
+    const namespace = decodeURIComponent(match[1] ?? '');
+    const name = match[3] === undefined ? null : decodeURIComponent(match[3]);
+    const { kind } = resource;
+    const query = url.searchParams;
+    const selectors = {
+      ...(query.get('labelSelector') === null ? {} : { labelSelector: query.get('labelSelector') ?? '' }),
+      ...(query.get('fieldSelector') === null ? {} : { fieldSelector: query.get('fieldSelector') ?? '' }),
+    };
+    const body = await readBody(request);
+    switch (request.method) {
+      case 'GET': {
+        if (name !== null) {
+          const object = await cluster.ports.get(kind, namespace, name);
+          if (object === null) throw new FakeStatusError(404, 'NotFound', `${kind} "${name}" not found`);
+          sendJson(response, 200, object);
+          return;
+        }
+        if (query.get('watch') === 'true') {
+          await streamWatch(request, response, kind, namespace, { ...selectors, resourceVersion: query.get('resourceVersion') ?? '0' });
+          return;
+        }
+        const list = await cluster.ports.list(kind, namespace, selectors);
+        sendJson(response, 200, { kind: resource.listKind, apiVersion: resource.apiVersion, metadata: { resourceVersion: list.resourceVersion }, items: list.items });
+        return;
+      }
+      case 'POST':
+        sendJson(response, 201, await cluster.ports.create(kind, namespace, body as FakeObject));
+        return;
+      case 'PUT':
+        sendJson(response, 200, await cluster.ports.replace(kind, namespace, name ?? '', body as FakeObject));
+        return;
+      case 'PATCH': {
+        const type = request.headers['content-type'] ?? '';
+        if (!type.startsWith('application/merge-patch+json')) {
+          sendJson(response, 415, statusBody(415, 'UnsupportedMediaType', `the fake apiserver only supports merge patches, got ${type}`));
+          return;
+        }
+        sendJson(response, 200, await cluster.ports.patch(kind, namespace, name ?? '', body as object));
+        return;
+      }
+      case 'DELETE': {
+        const preconditions = (body as { preconditions?: { uid?: string; resourceVersion?: string } } | null)?.preconditions;
+        const existing = cluster.peek(kind, namespace, name ?? '');
+        if (preconditions?.resourceVersion !== undefined && existing !== undefined && existing.metadata?.resourceVersion !== preconditions.resourceVersion)
+          throw new FakeStatusError(409, 'Conflict', `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${existing.metadata?.resourceVersion}`);
+        const deleted = await cluster.ports.delete(kind, namespace, name ?? '', preconditions?.uid === undefined ? {} : { uid: preconditions.uid });
+        if (!deleted) throw new FakeStatusError(404, 'NotFound', `${kind} "${name}" not found`);
+        sendJson(response, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success', metadata: {} });
+        return;
+      }
+      default:
+        sendJson(response, 405, statusBody(405, 'MethodNotAllowed', `method ${request.method} not allowed`));
+    }
+  }
+
+  async function streamWatch(
+    request: IncomingMessage,
+    response: ServerResponse,
+    kind: FakeKind,
+    namespace: string,
+    watchOptions: { labelSelector?: string; fieldSelector?: string; resourceVersion: string },
+  ): Promise<void> {
+    const controller = new AbortController();
+    response.on('close', () => controller.abort());
+    const lines: string[] = [];
+    let headersSent = false;
+    const write = (line: object): void => {
+      if (!headersSent) lines.push(JSON.stringify(line));
+      else response.write(`${JSON.stringify(line)}\n`);
+    };
+    const ended = cluster.ports.watch(kind, namespace, { ...watchOptions, signal: controller.signal }, (event) => {
+      if (event.type === 'BOOKMARK') write({ type: 'BOOKMARK', object: { kind: 'Bookmark', metadata: { resourceVersion: event.resourceVersion } } });
+      else write(event);
+    });
+    // A scripted fault answers like a refused watch: a non-200 Status before the stream starts.
+    const early = await Promise.race([ended, new Promise((resolve) => setImmediate(() => resolve(null)))]);
+    response.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    headersSent = true;
+    for (const line of lines) response.write(`${line}\n`);
+    watchResponses.add(response);
+    const end = early ?? (await ended);
+    watchResponses.delete(response);
+    if (request.destroyed) return;
+    if ((end as { type: string }).type === 'gone') {
+      response.write(`${JSON.stringify({ type: 'ERROR', object: statusBody(410, 'Expired', `too old resource version: ${watchOptions.resourceVersion}`) })}\n`);
+    }
+    response.end();
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  const close = async (): Promise<void> => {
+    for (const response of watchResponses) response.destroy();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return {
+    url,
+    cluster,
+    log,
+    kubeConfigOptions: () => ({
+      clusters: [{ name: 'fake', server: url, skipTLSVerify: true }],
+      users: [{ name: 'fake', token: 'fake-token' }],
+      contexts: [{ name: 'fake', cluster: 'fake', user: 'fake', namespace: 'default' }],
+      currentContext: 'fake',
+    }),
+    dropWatches: () => {
+      for (const response of [...watchResponses]) {
+        watchResponses.delete(response);
+        response.socket?.destroy();
+      }
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  if (response.headersSent) {
+    response.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+function sendError(response: ServerResponse, error: unknown): void {
+  if (error instanceof FakeStatusError) {
+    if (response.headersSent) response.end();
+    else {
+      response.writeHead(error.code, { 'content-type': 'application/json' });
+      response.end(error.body);
+    }
+    return;
+  }
+  sendJson(response, 500, statusBody(500, 'InternalError', String(error)));
+}
+
+async function readBody(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  if (chunks.length === 0) return null;
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text === '' ? null : (JSON.parse(text) as unknown);
+}
