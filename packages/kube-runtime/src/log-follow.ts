@@ -8,7 +8,7 @@ import { type Clock, sleep, systemClock } from './clock.ts';
 import { KubeApiError, KubeRuntimeError } from './kube-runtime-error.ts';
 import { createLogCursor, initialLogCheckpoint, type LogCheckpoint } from './log/log-cursor.ts';
 import type { PodLogRequest, PodLogSource } from './log/pod-log-source.ts';
-import { createTimestampedLineParser } from './log/timestamped-line-parser.ts';
+import { createTimestampedLineParser, secondOf } from './log/timestamped-line-parser.ts';
 import { completeUtf8Length, concatBytes } from './log/utf8-boundary.ts';
 
 /** Something the follow noticed that the caller may want to log or show; never the output itself. */
@@ -40,7 +40,10 @@ export type LogFollowEvent =
       afterCheckpoint: LogCheckpoint;
       lastTimestampBefore: string | null;
       firstTimestampAfter: string;
-      /** The last delivered line was cut midway and its rest is lost (the output continues without its newline). */
+      /**
+       * The last delivered line was cut midway and its rest is lost; the follow then delivers one `\n` the container
+       * did not write, so that the next line is not glued to the truncated one.
+       */
       partialLineLost: boolean;
       knownLostBytes: number;
     };
@@ -125,7 +128,7 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
       for (const piece of parser.push(chunk)) {
         if (piece.kind === 'line-start') {
           const timestamp = piece.timestamp;
-          if (since !== null && timestamp < since) {
+          if (since !== null && secondOf(timestamp) < since) {
             mode = 'drop-line'; // a server that ignored sinceTime: older than the window, so delivered already
             continue;
           }
@@ -142,6 +145,8 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
               partialLineLost: partialLost,
               knownLostBytes: 0,
             });
+            // A line cut midway whose rest is gone is ended here, so that the next line is not glued to it.
+            if (partialLost) text += '\n';
             cursor.restartWindow();
             index = expected + 1;
           }
