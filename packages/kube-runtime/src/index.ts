@@ -54,3 +54,6 @@ export { DEFAULT_GRACES, type FailureGraces } from './job-watch.ts';
 export { DEFAULT_RETENTION, type RetentionPolicy, type SweepResult } from './cleanup.ts';
 export { readSelfPod, SERVICE_ACCOUNT_ROOT, type ReadSelfPodOptions, type SelfPod } from './self-pod.ts';
 export { jobNameFor, leaseNameFor, labelValue, LABELS, ANNOTATIONS } from './names.ts';
+export { followPodLog, type FollowPodLogOptions, type LogFollowEvent, type LogFollowResult } from './log-follow.ts';
+export { createPodLogSource, buildPodLogPath, type PodLogSource, type PodLogRequest, type CreatePodLogSourceOptions } from './log/pod-log-source.ts';
+export { initialLogCheckpoint, decodeLogCheckpoint, type LogCheckpoint } from './log/log-cursor.ts';
