@@ -78,7 +78,7 @@ export interface FollowPodLogOptions<Outcome> {
    * Whether the container has terminated: the run's outcome, or `undefined` while it runs. Called when a follow
    * request ends cleanly (the kubelet ends a follow when the container stops, but also when it or the apiserver
    * restarts). Once it returns a value, a final non-follow read drains the rest and the follow resolves with it:
-   * the caller learns the end of the output, then the outcome.
+   * the caller learns the end of the output, then the outcome. A rejection counts as a failed attempt (retried).
    */
   readOutcome: () => Promise<Outcome | undefined>;
   /** Resume after this checkpoint (from a previous process). @default from the first byte */
@@ -218,11 +218,15 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
         }
         return { outcome: finalRead.outcome, checkpoint: cursor.snapshot(), requests, gaps };
       }
-      const outcome = await options.readOutcome();
-      if (outcome !== undefined) {
-        finalRead = { outcome };
-        options.onEvent?.({ type: 'final-read', checkpoint: cursor.snapshot() });
-        continue;
+      try {
+        const outcome = await options.readOutcome();
+        if (outcome !== undefined) {
+          finalRead = { outcome };
+          options.onEvent?.({ type: 'final-read', checkpoint: cursor.snapshot() });
+          continue;
+        }
+      } catch (error) {
+        failure = error; // e.g. the apiserver is restarting: ask again after the backoff
       }
     }
     if (clock.now() - lastProgressAt > giveUpAfterMs) {
