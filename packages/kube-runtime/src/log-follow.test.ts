@@ -163,17 +163,6 @@ describe('followPodLog against the fake pods/log endpoint', () => {
         faults: (request) => (request.index === 0 ? { cutAfterBytes: 40_000 + stopAfterChunks * 13 } : undefined),
       });
       await produce(fake, 120, seed, 'fin');
-      const controller = new AbortController();
-      let persisted = '';
-      let chunks = 0;
-      const first = await follow(fake, {
-        signal: controller.signal,
-        onOutput: () => {
-          chunks += 1;
-          if (chunks === stopAfterChunks) controller.abort(new Error('adapter killed'));
-        },
-      }).catch(() => null);
-      expect(first).toBeNull();
       // What the first process stored, and the checkpoint it persisted with it.
       const [text1, checkpoint1] = await (async () => {
         const controller2 = new AbortController();
@@ -197,8 +186,7 @@ describe('followPodLog against the fake pods/log endpoint', () => {
         }).catch(() => undefined);
         return [text, checkpoint] as const;
       })();
-      persisted = JSON.stringify(checkpoint1);
-      const decoded = decodeLogCheckpoint(JSON.parse(persisted));
+      const decoded = decodeLogCheckpoint(JSON.parse(JSON.stringify(checkpoint1)));
       if (!decoded.success) throw new Error(decoded.issues.join('; '));
       const second = await follow(fake, { checkpoint: decoded.value });
       expectExactly(text1 + second.text, 120, seed, 'fin');
@@ -273,7 +261,7 @@ describe('followPodLog with in-memory ports', () => {
     const source: PodLogSource = {
       open: () =>
         Promise.resolve({
-          async *[Symbol.asyncIterator]() {
+          *[Symbol.asyncIterator]() {
             for (let index = 0; index < 200; index++) {
               pulled += 1;
               yield line;
@@ -317,7 +305,7 @@ describe('followPodLog with in-memory ports', () => {
         opens += 1;
         if (opens === 8)
           return Promise.resolve({
-            async *[Symbol.asyncIterator]() {
+            *[Symbol.asyncIterator]() {
               yield new TextEncoder().encode('2026-11-24T13:00:00.000000000Z a\n');
               throw new Error('cut');
             },

@@ -250,5 +250,5 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
 
 function describe(error: unknown): string {
   if (error === null) return 'ended';
-  return error instanceof Error ? error.message : String(error);
+  return error instanceof Error ? error.message : JSON.stringify(error);
 }
