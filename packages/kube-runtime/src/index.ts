@@ -57,3 +57,5 @@ export { jobNameFor, leaseNameFor, labelValue, LABELS, ANNOTATIONS } from './nam
 export { followPodLog, type FollowPodLogOptions, type LogFollowEvent, type LogFollowResult } from './log-follow.ts';
 export { createPodLogSource, buildPodLogPath, type PodLogSource, type PodLogRequest, type CreatePodLogSourceOptions } from './log/pod-log-source.ts';
 export { initialLogCheckpoint, decodeLogCheckpoint, type LogCheckpoint } from './log/log-cursor.ts';
+export { createClusterProbe, type AccessAnswer, type AccessQuery, type ClaimStatus, type ClusterProbe } from './cluster-probe.ts';
+export { loadKubeConfig, type LoadKubeConfigOptions } from './load-kube-config.ts';

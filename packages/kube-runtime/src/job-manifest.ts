@@ -76,6 +76,11 @@ export interface JobManifestInput {
    * Any content, up to the Secret limit (1 MiB in total).
    */
   files?: Readonly<Record<string, string | Uint8Array>>;
+  /**
+   * Relative path under {@link filesMountPath} at which a key of `files` appears, for keys whose path is not the key
+   * itself (nested directories such as `skills/.claude/skills/x/SKILL.md`). @default each key at its own name
+   */
+  filePaths?: Readonly<Record<string, string>>;
   /** Where the per-run Secret is mounted. @default '/run/claude-k8s/files' */
   filesMountPath?: string;
   /** Keys of `files` not to mount as files (used only through `fileKey` env). */
@@ -158,7 +163,7 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
   if (mountedKeys.length > 0) {
     volumes.push({
       name: 'run-files',
-      secret: { secretName: jobName, defaultMode: 0o440, items: mountedKeys.map((key) => ({ key, path: key })) },
+      secret: { secretName: jobName, defaultMode: 0o440, items: mountedKeys.map((key) => ({ key, path: input.filePaths?.[key] ?? key })) },
     });
     mounts.push({ name: 'run-files', mountPath: input.filesMountPath ?? DEFAULT_FILES_MOUNT_PATH, readOnly: true });
   }

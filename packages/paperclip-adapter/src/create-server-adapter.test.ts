@@ -207,14 +207,14 @@ describe('testEnvironment', () => {
     expect(result.checks.map((check) => check.code)).not.toContain('claude_k8s_api_key_secret_missing');
   });
 
-  it('warns when the cluster cannot be checked in this build', async () => {
+  it('fails with the reason when the default probe cannot load the configured kubeconfig', async () => {
     const result = await createServerAdapter({ clock, serverEnv: {} }).testEnvironment({
       companyId: 'c',
       adapterType: 'claude_k8s',
-      config: base,
+      config: { ...base, kubeconfig: '/nonexistent/claude-k8s/kubeconfig' },
     });
-    expect(result.status).toBe('warn');
-    expect(result.checks.at(-1)?.code).toBe('claude_k8s_cluster_unchecked');
+    expect(result.status).toBe('fail');
+    expect(JSON.stringify(result.checks)).toContain('/nonexistent/claude-k8s/kubeconfig');
   });
 
   it('passes when everything is in place', async () => {

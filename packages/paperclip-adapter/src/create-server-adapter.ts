@@ -2,6 +2,8 @@ import type { ServerAdapterModule } from '@paperclipai/adapter-utils';
 import { agentConfigurationDoc, getConfigSchema, type AdapterConfig } from './config-schema.ts';
 import { createTestEnvironment, type EnvironmentProbe } from './environment-test.ts';
 import { createExecute } from './execute.ts';
+import { createKubeEnvironmentProbe } from './kube-environment-probe.ts';
+import { createKubeLauncher } from './kube-launcher.ts';
 import { listModels, MODELS } from './models.ts';
 import { createNodeHostFiles } from './node-host-files.ts';
 import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunLauncher } from './ports.ts';
@@ -16,11 +18,11 @@ const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceac
 
 /** Options of {@link createServerAdapter}; Paperclip calls it with none. */
 export interface CreateServerAdapterOptions {
-  /** Returns the launcher for a config (e.g. one per kubeconfig path). Without it, `execute` fails with `adapter_internal_error`. */
+  /** Returns the launcher for a config. @default one kube-runtime launcher per adapter instance ({@link createKubeLauncher}) */
   runtimeFactory?: (config: AdapterConfig) => RunLauncher;
   /** Creates the stream-json accumulator of one attempt. @default {@link createStreamJsonAccumulator} */
   createAccumulator?: () => RunAccumulatorLike;
-  /** Returns the cluster probe of the environment test. */
+  /** Returns the cluster probe of the environment test. @default {@link createKubeEnvironmentProbe} */
   probeFactory?: (config: AdapterConfig) => EnvironmentProbe;
   /** Reads instructions and skills on the Paperclip host. Default: the local filesystem. */
   hostFiles?: HostFiles;
@@ -62,13 +64,15 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
     })();
     return namespacePromise;
   };
-  const runtimeFactory = options.runtimeFactory;
-  const probeFactory = options.probeFactory;
+  let defaultLauncher: RunLauncher | undefined;
+  const runtimeFactory =
+    options.runtimeFactory ?? ((): RunLauncher => (defaultLauncher ??= createKubeLauncher({ logger })));
+  const probeFactory = options.probeFactory ?? createKubeEnvironmentProbe;
 
   return {
     type: ADAPTER_TYPE,
     execute: createExecute({
-      getLauncher: (config) => (runtimeFactory === undefined ? null : runtimeFactory(config)),
+      getLauncher: (config) => runtimeFactory(config),
       createAccumulator: options.createAccumulator ?? createStreamJsonAccumulator,
       hostFiles,
       clock,
@@ -77,7 +81,7 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
       resolveDefaultNamespace,
     }),
     testEnvironment: createTestEnvironment({
-      getProbe: (config) => (probeFactory === undefined ? null : probeFactory(config)),
+      getProbe: (config) => probeFactory(config),
       clock,
       serverEnv,
       resolveDefaultNamespace,

@@ -23,6 +23,10 @@ export interface EnvironmentProbe {
   secretHasKey(namespace: string, name: string, key: string): Promise<boolean | null>;
   /** Whether a PersistentVolumeClaim exists (`null` when the check itself failed). */
   claimExists(namespace: string, name: string): Promise<boolean | null>;
+  /** The apiserver's version; throws when the cluster does not answer. */
+  serverVersion?(): Promise<string>;
+  /** Whether the namespace exists (`null` when this identity may not read namespaces). */
+  namespaceExists?(namespace: string): Promise<boolean | null>;
 }
 
 /** Collaborators of {@link createTestEnvironment}. */
@@ -97,7 +101,18 @@ export function createTestEnvironment(
         message: 'no session volume: every run starts a fresh Claude session',
       });
 
-    const probe = dependencies.getProbe(config);
+    let probe: EnvironmentProbe | null;
+    try {
+      probe = dependencies.getProbe(config);
+    } catch (error) {
+      checks.push({
+        code: 'claude_k8s_kubeconfig_invalid',
+        level: 'error',
+        message: `cannot load the cluster credentials: ${error instanceof Error ? error.message : String(error)}`,
+        hint: 'Set kubeconfig to a readable kubeconfig file on the Paperclip server, or leave it empty to use the in-cluster service account.',
+      });
+      return finish();
+    }
     if (probe === null) {
       checks.push({
         code: 'claude_k8s_cluster_unchecked',
@@ -107,6 +122,38 @@ export function createTestEnvironment(
       return finish();
     }
     const namespace = config.namespace ?? (await dependencies.resolveDefaultNamespace());
+    if (probe.serverVersion) {
+      try {
+        const version = await probe.serverVersion();
+        checks.push({
+          code: 'claude_k8s_cluster_reachable',
+          level: 'info',
+          message: `cluster reachable (Kubernetes ${version})`,
+        });
+      } catch (error) {
+        checks.push({
+          code: 'claude_k8s_api_unreachable',
+          level: 'error',
+          message: `the cluster does not answer: ${error instanceof Error ? error.message : String(error)}`,
+          hint: 'Check the kubeconfig (server address, credentials) and the network path from the Paperclip server to the apiserver.',
+        });
+        return finish();
+      }
+    }
+    if (probe.namespaceExists) {
+      const exists = await probe.namespaceExists(namespace).catch(() => null);
+      if (exists === false) {
+        checks.push({
+          code: 'claude_k8s_namespace_missing',
+          level: 'error',
+          message: `namespace ${namespace} does not exist`,
+          hint: `Create it (kubectl create namespace ${namespace}) with the label pod-security.kubernetes.io/enforce=restricted.`,
+        });
+        return finish();
+      }
+      if (exists === true)
+        checks.push({ code: 'claude_k8s_namespace_exists', level: 'info', message: `namespace ${namespace} exists` });
+    }
     try {
       const reviews = await probe.checkPermissions(namespace, REQUIRED_PERMISSIONS);
       const denied = reviews.filter((review) => !review.allowed);

@@ -240,10 +240,16 @@ describe('execute', () => {
     });
   });
 
-  it('fails clearly when no runtime is wired (the module Paperclip loads before wiring)', async () => {
+  it('fails clearly, before any Job, when the configured kubeconfig does not exist (the default Kubernetes launcher)', async () => {
     const adapter = createServerAdapter({ hostFiles: createMemoryHostFiles({}), serverEnv: {} });
-    const result = await adapter.execute(createFakeContext());
-    expect(result).toMatchObject({ errorCode: 'adapter_internal_error' });
+    const context = createFakeContext();
+    const result = await adapter.execute({
+      ...context,
+      config: { ...context.config, kubeconfig: '/nonexistent/claude-k8s/kubeconfig' },
+    });
+    expect(result.exitCode).toBeNull();
+    expect(result.errorMessage).toContain('/nonexistent/claude-k8s/kubeconfig');
+    expect(result.errorCode).toMatch(/^(k8s|adapter)_/);
   });
 });
 

@@ -1,0 +1,25 @@
+import { createClusterProbe, loadKubeConfig } from '@claude-k8s/kube-runtime';
+import type { AdapterConfig } from './config-schema.ts';
+import type { EnvironmentProbe } from './environment-test.ts';
+
+/** The environment test's cluster questions, asked with the adapter's own credentials (the config's kubeconfig). */
+export function createKubeEnvironmentProbe(config: AdapterConfig): EnvironmentProbe {
+  const probe = createClusterProbe(loadKubeConfig({ path: config.kubeconfig ?? null }));
+  return {
+    async checkPermissions(namespace, permissions) {
+      const answers = await probe.reviewAccess(namespace, permissions);
+      return answers.map((answer) => ({
+        permission: answer.query,
+        allowed: answer.allowed,
+        ...(answer.reason ? { reason: answer.reason } : {}),
+      }));
+    },
+    secretHasKey: (namespace, name, key) => probe.secretHasKey(namespace, name, key),
+    serverVersion: () => probe.serverVersion(),
+    namespaceExists: (namespace) => probe.namespaceExists(namespace),
+    async claimExists(namespace, name) {
+      const status = await probe.claimStatus(namespace, name);
+      return status === null ? null : status.exists;
+    },
+  };
+}
