@@ -133,7 +133,7 @@ export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}
     watchResponses.add(response);
     const end = early ?? (await ended);
     watchResponses.delete(response);
-    if (request.destroyed) return;
+    if (response.destroyed || response.writableEnded) return;
     if ((end as { type: string }).type === 'gone') {
       response.write(`${JSON.stringify({ type: 'ERROR', object: statusBody(410, 'Expired', `too old resource version: ${watchOptions.resourceVersion}`) })}\n`);
     }
