@@ -209,6 +209,7 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
 
   const ports = {
     async create<T extends FakeObject>(kind: FakeKind, namespace: string, body: T): Promise<T> {
+      await yieldToOthers();
       record('create', kind, namespace, body.metadata?.name ?? null);
       const object = clone(body) as FakeObject;
       const metadata = object.metadata ?? {};
@@ -224,23 +225,27 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
       return store(kind, namespace, object, 'ADDED') as T;
     },
     async get<T extends FakeObject>(kind: FakeKind, namespace: string, name: string): Promise<T | null> {
+      await yieldToOthers();
       record('get', kind, namespace, name);
       const object = objects.get(key(kind, namespace, name));
       return object === undefined ? null : (clone(object) as T);
     },
     async list<T extends FakeObject>(kind: FakeKind, namespace: string, listOptions: FakeListOptions = {}) {
+      await yieldToOthers();
       record('list', kind, namespace, null);
       const prefix = `${kind}/${namespace}/`;
       const items = [...objects].filter(([k, o]) => k.startsWith(prefix) && matches(o, listOptions)).map(([, o]) => clone(o) as T);
       return { items, resourceVersion: String(revision) };
     },
     async patch<T extends FakeObject>(kind: FakeKind, namespace: string, name: string, patch: object): Promise<T> {
+      await yieldToOthers();
       record('patch', kind, namespace, name);
       const existing = objects.get(key(kind, namespace, name));
       if (existing === undefined) throw new FakeStatusError(404, 'NotFound', `${kind} "${name}" not found`);
       return store(kind, namespace, mergePatch(existing, patch) as FakeObject, 'MODIFIED') as T;
     },
     async replace<T extends FakeObject>(kind: FakeKind, namespace: string, name: string, body: T): Promise<T> {
+      await yieldToOthers();
       record('update', kind, namespace, name);
       const existing = objects.get(key(kind, namespace, name));
       if (existing === undefined) throw new FakeStatusError(404, 'NotFound', `${kind} "${name}" not found`);
@@ -252,6 +257,7 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
       return store(kind, namespace, object, 'MODIFIED') as T;
     },
     async delete(kind: FakeKind, namespace: string, name: string, deleteOptions: { uid?: string } = {}): Promise<boolean> {
+      await yieldToOthers();
       record('delete', kind, namespace, name);
       const existing = objects.get(key(kind, namespace, name));
       if (existing === undefined) return false;
@@ -349,6 +355,11 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
 }
 
 export type FakeCluster = ReturnType<typeof createFakeCluster>;
+
+/** Lets other requests interleave, as they would against a real server. */
+function yieldToOthers(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 /** Equality-based label selector (`a=b,c!=d,e`) and the field selectors the runtime uses. */
 export function matches(object: FakeObject, options: FakeListOptions): boolean {

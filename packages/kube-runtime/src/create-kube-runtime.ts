@@ -170,7 +170,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     try {
       let created: V1Job & KubeObject;
       try {
-        created = await ports.create('jobs', namespace, job as V1Job & KubeObject);
+        created = await ports.create('jobs', namespace, job);
       } catch (error) {
         if (error instanceof KubeApiError && error.status === 409 && policy === 'adopt') {
           const existing = await ports.get<V1Job & KubeObject>('jobs', namespace, jobName);
