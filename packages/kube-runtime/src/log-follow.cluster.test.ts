@@ -254,8 +254,8 @@ describe('log follow on the real cluster', () => {
     });
     const seed = 27;
     const program = [
-      buildLogLinesScript({ count: 0, seed }).split('\n')[0],
-      `const write = (text) => new Promise((resolve) => process.stdout.write(text, resolve));`,
+      // The generator's definitions (it prints nothing with count 0), then this test's own schedule.
+      buildLogLinesScript({ count: 0, seed }),
       `const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));`,
       `(async () => {`,
       `  let index = 0;`,

@@ -9,7 +9,7 @@ import { KubeApiError, KubeRuntimeError } from './kube-runtime-error.ts';
 import { createLogCursor, initialLogCheckpoint, type LogCheckpoint } from './log/log-cursor.ts';
 import type { PodLogRequest, PodLogSource } from './log/pod-log-source.ts';
 import { createTimestampedLineParser, secondOf } from './log/timestamped-line-parser.ts';
-import { completeUtf8Length, concatBytes } from './log/utf8-boundary.ts';
+import { completeUtf8Length } from './log/utf8-boundary.ts';
 
 /** Something the follow noticed that the caller may want to log or show; never the output itself. */
 export type LogFollowEvent =
@@ -124,7 +124,12 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
     let bytesToSkip = 0;
     let carry: Uint8Array = new Uint8Array(0);
     for await (const chunk of body) {
-      let text = '';
+      // The delivered bytes of this chunk (timestamps and skipped lines removed), decoded once.
+      const out = new Uint8Array(carry.length + chunk.length + 1);
+      out.set(carry, 0);
+      cursor.addBytes(carry.length); // held back at the end of the previous chunk, delivered now
+      let length = carry.length;
+      let lineOpen = carry.length > 0;
       for (const piece of parser.push(chunk)) {
         if (piece.kind === 'line-start') {
           const timestamp = piece.timestamp;
@@ -146,7 +151,7 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
               knownLostBytes: 0,
             });
             // A line cut midway whose rest is gone is ended here, so that the next line is not glued to it.
-            if (partialLost) text += '\n';
+            if (partialLost) out[length++] = 0x0a;
             cursor.restartWindow();
             index = expected + 1;
           }
@@ -169,19 +174,20 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
           if (bytesToSkip === 0) mode = 'deliver';
           else continue;
         }
-        const data = concatBytes(carry, bytes);
-        const complete = piece.endsLine ? data.length : completeUtf8Length(data);
-        if (complete > 0) {
-          text += decoder.decode(data.subarray(0, complete));
-          cursor.addBytes(complete);
-        }
-        carry = complete === data.length ? new Uint8Array(0) : data.slice(complete);
+        out.set(bytes, length);
+        length += bytes.length;
+        cursor.addBytes(bytes.length);
+        lineOpen = !piece.endsLine;
         if (piece.endsLine) cursor.endLine();
       }
-      if (text.length > 0) {
+      // Hold back an incomplete character at the end (only possible inside an open line); a cut re-reads it.
+      const complete = lineOpen ? completeUtf8Length(out.subarray(0, length)) : length;
+      carry = out.slice(complete, length);
+      cursor.addBytes(-carry.length);
+      if (complete > 0) {
         lastProgressAt = clock.now();
         attempt = 0;
-        await options.onOutput(text, cursor.snapshot());
+        await options.onOutput(decoder.decode(out.subarray(0, complete)), cursor.snapshot());
       } else if (chunk.length > 0) {
         lastProgressAt = clock.now();
       }

@@ -73,7 +73,7 @@ export interface LogCursor {
   readonly lastTimestamp: string | null;
   /** A line starts being delivered (its first byte, or its first byte after a resumed prefix). */
   startLine(timestamp: string): void;
-  /** `count` bytes of the current line were delivered. */
+  /** `count` bytes of the current line were delivered (negative: held back again, not delivered after all). */
   addBytes(count: number): void;
   /** The current line's newline was delivered. */
   endLine(): void;

@@ -41,6 +41,16 @@ export function createTimestampedLineParser(): TimestampedLineParser {
       while (index < chunk.length) {
         if (atLineStart) {
           const space = chunk.indexOf(SPACE, index);
+          if (stampBytes.length === 0 && space !== -1 && space - index <= MAX_TIMESTAMP_BYTES) {
+            // Fast path: the whole timestamp is in this chunk (ASCII, so char codes are bytes).
+            const stamp = String.fromCharCode(...chunk.subarray(index, space));
+            if (!stamp.includes('\n')) {
+              pieces.push({ kind: 'line-start', timestamp: normalizeTimestamp(stamp) });
+              atLineStart = false;
+              index = space + 1;
+              continue;
+            }
+          }
           const end = space === -1 ? chunk.length : space;
           for (let position = index; position < end; position++) stampBytes.push(chunk[position] ?? 0);
           if (stampBytes.length > MAX_TIMESTAMP_BYTES || stampBytes.includes(NEWLINE)) {
@@ -69,6 +79,7 @@ export function createTimestampedLineParser(): TimestampedLineParser {
   };
 }
 
+const FIXED_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$/;
 const FIXED = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
 
 /**
@@ -76,6 +87,7 @@ const FIXED = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2
  * The kubelet already writes this form (`RFC3339NanoFixed`); other offsets are converted to UTC.
  */
 export function normalizeTimestamp(text: string): string {
+  if (text.length === 30 && FIXED_UTC.test(text)) return text;
   const match = FIXED.exec(text);
   if (!match) throw new TimestampFormatError(`not an RFC3339 timestamp: ${JSON.stringify(text.slice(0, 60))}`);
   const [, seconds = '', fraction = '', zone = 'Z'] = match;
