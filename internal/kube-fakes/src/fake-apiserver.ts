@@ -92,11 +92,19 @@ export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}
         return;
       }
       case 'DELETE': {
-        const preconditions = (body as { preconditions?: { uid?: string; resourceVersion?: string } } | null)?.preconditions;
+        // Like the apiserver: with a body, the options come from the body only (query parameters are ignored).
+        const options = body === null
+          ? { propagationPolicy: query.get('propagationPolicy') ?? undefined }
+          : (body as { propagationPolicy?: string; preconditions?: { uid?: string; resourceVersion?: string } });
+        const preconditions = 'preconditions' in options ? options.preconditions : undefined;
+        const propagationPolicy = options.propagationPolicy as 'Foreground' | 'Background' | 'Orphan' | undefined;
         const existing = cluster.peek(kind, namespace, name ?? '');
         if (preconditions?.resourceVersion !== undefined && existing !== undefined && existing.metadata?.resourceVersion !== preconditions.resourceVersion)
           throw new FakeStatusError(409, 'Conflict', `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${existing.metadata?.resourceVersion}`);
-        const deleted = await cluster.ports.delete(kind, namespace, name ?? '', preconditions?.uid === undefined ? {} : { uid: preconditions.uid });
+        const deleted = await cluster.ports.delete(kind, namespace, name ?? '', {
+          ...(preconditions?.uid === undefined ? {} : { uid: preconditions.uid }),
+          ...(propagationPolicy === undefined ? {} : { propagationPolicy }),
+        });
         if (!deleted) throw new FakeStatusError(404, 'NotFound', `${kind} "${name}" not found`);
         sendJson(response, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success', metadata: {} });
         return;

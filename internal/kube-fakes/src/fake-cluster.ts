@@ -138,6 +138,15 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
     }
   }
 
+  function validateLease(object: FakeObject): void {
+    const spec = object['spec'] as Record<string, unknown> | undefined;
+    for (const field of ['acquireTime', 'renewTime']) {
+      const value = spec?.[field];
+      if (value !== undefined && !(typeof value === 'string' && /\.\d{6}Z$/.test(value)))
+        throw new FakeStatusError(400, 'BadRequest', `Lease in version "v1" cannot be handled as a Lease: parsing time ${JSON.stringify(value)} as "2006-01-02T15:04:05.000000Z07:00"`);
+    }
+  }
+
   function store(kind: FakeKind, namespace: string, object: FakeObject, type: 'ADDED' | 'MODIFIED'): FakeObject {
     revision += 1;
     const metadata = object.metadata ?? {};
@@ -150,7 +159,7 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
     return clone(object);
   }
 
-  function remove(kind: FakeKind, namespace: string, name: string): boolean {
+  function remove(kind: FakeKind, namespace: string, name: string, propagation: 'Foreground' | 'Background' | 'Orphan' = 'Background'): boolean {
     const existing = objects.get(key(kind, namespace, name));
     if (existing === undefined) return false;
     objects.delete(key(kind, namespace, name));
@@ -159,10 +168,17 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
     metadata.resourceVersion = String(revision);
     existing.metadata = metadata;
     emit(kind, namespace, 'DELETED', existing);
-    // Garbage collection of dependents.
+    // Garbage collection of dependents; Orphan (the apiserver's default for batch/v1 Jobs) strips the reference instead.
     const uid = existing.metadata.uid;
     for (const [objectKey, object] of [...objects]) {
       if (object.metadata?.ownerReferences?.some((ref) => ref.uid === uid) === true) {
+        if (propagation === 'Orphan') {
+          const [depKind, depNamespace] = objectKey.split('/') as [FakeKind, string];
+          const orphan = clone(object);
+          orphan.metadata = { ...orphan.metadata, ownerReferences: (orphan.metadata?.ownerReferences ?? []).filter((ref) => ref.uid !== uid) };
+          store(depKind, depNamespace, orphan, 'MODIFIED');
+          continue;
+        }
         const [depKind, depNamespace, depName] = objectKey.split('/') as [FakeKind, string, string];
         remove(depKind, depNamespace, depName);
       }
@@ -210,6 +226,7 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
   const ports = {
     async create<T extends FakeObject>(kind: FakeKind, namespace: string, body: T): Promise<T> {
       await yieldToOthers();
+      if (kind === 'leases') validateLease(body);
       record('create', kind, namespace, body.metadata?.name ?? null);
       const object = clone(body) as FakeObject;
       const metadata = object.metadata ?? {};
@@ -246,6 +263,7 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
     },
     async replace<T extends FakeObject>(kind: FakeKind, namespace: string, name: string, body: T): Promise<T> {
       await yieldToOthers();
+      if (kind === 'leases') validateLease(body);
       record('update', kind, namespace, name);
       const existing = objects.get(key(kind, namespace, name));
       if (existing === undefined) throw new FakeStatusError(404, 'NotFound', `${kind} "${name}" not found`);
@@ -256,14 +274,19 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
       object.metadata = { ...object.metadata, uid: existing.metadata?.uid, creationTimestamp: existing.metadata?.creationTimestamp };
       return store(kind, namespace, object, 'MODIFIED') as T;
     },
-    async delete(kind: FakeKind, namespace: string, name: string, deleteOptions: { uid?: string } = {}): Promise<boolean> {
+    async delete(
+      kind: FakeKind,
+      namespace: string,
+      name: string,
+      deleteOptions: { uid?: string; propagationPolicy?: 'Foreground' | 'Background' | 'Orphan' } = {},
+    ): Promise<boolean> {
       await yieldToOthers();
       record('delete', kind, namespace, name);
       const existing = objects.get(key(kind, namespace, name));
       if (existing === undefined) return false;
       if (deleteOptions.uid !== undefined && existing.metadata?.uid !== deleteOptions.uid)
         throw new FakeStatusError(409, 'Conflict', `Precondition failed: UID in precondition: ${deleteOptions.uid}, UID in object meta: ${existing.metadata?.uid}`);
-      return remove(kind, namespace, name);
+      return remove(kind, namespace, name, deleteOptions.propagationPolicy ?? (kind === 'jobs' ? 'Orphan' : 'Background'));
     },
     async watch(
       kind: FakeKind,
@@ -309,29 +332,29 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
       faults.push(fault);
     },
     /** Reads an object without recording a request. */
-    peek<T extends FakeObject>(kind: FakeKind, namespace: string, name: string): T | undefined {
+    peek<T extends object = FakeObject>(kind: FakeKind, namespace: string, name: string): T | undefined {
       const object = objects.get(key(kind, namespace, name));
-      return object === undefined ? undefined : (clone(object) as T);
+      return object === undefined ? undefined : (clone(object) as unknown as T);
     },
     /** All objects of a kind in a namespace, without recording a request. */
-    all<T extends FakeObject>(kind: FakeKind, namespace: string): T[] {
-      return [...objects].filter(([k]) => k.startsWith(`${kind}/${namespace}/`)).map(([, o]) => clone(o) as T);
+    all<T extends object = FakeObject>(kind: FakeKind, namespace: string): T[] {
+      return [...objects].filter(([k]) => k.startsWith(`${kind}/${namespace}/`))  .map(([, o]) => clone(o) as unknown as T);
     },
     /** Changes an object as a controller or kubelet would (no request recorded); emits MODIFIED. */
-    mutate<T extends FakeObject>(kind: FakeKind, namespace: string, name: string, change: (object: T) => void): T {
+    mutate<T extends object = FakeObject>(kind: FakeKind, namespace: string, name: string, change: (object: T) => void): T {
       const existing = objects.get(key(kind, namespace, name));
       if (existing === undefined) throw new Error(`fake cluster: no ${kind} ${namespace}/${name}`);
-      const copy = clone(existing) as T;
+      const copy = clone(existing) as unknown as T;
       change(copy);
-      return store(kind, namespace, copy, 'MODIFIED') as T;
+      return store(kind, namespace, copy as FakeObject, 'MODIFIED') as unknown as T;
     },
     /** Adds an object as a controller would (no request recorded). */
     seed(kind: FakeKind, namespace: string, object: FakeObject): FakeObject {
       return seedObject(kind, namespace, object);
     },
     /** Deletes as someone else would (GC included, no request recorded). */
-    externalDelete(kind: FakeKind, namespace: string, name: string): boolean {
-      return remove(kind, namespace, name);
+    externalDelete(kind: FakeKind, namespace: string, name: string, propagation: 'Foreground' | 'Background' | 'Orphan' = 'Background'): boolean {
+      return remove(kind, namespace, name, propagation);
     },
     /** Ends every open watch as a dropped connection would. */
     dropWatches(): void {

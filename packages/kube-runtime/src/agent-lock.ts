@@ -7,6 +7,7 @@ import type { V1Lease } from '@kubernetes/client-node';
 import { sleep, type Clock, type Logger } from './clock.ts';
 import type { KubeObject, KubePorts } from './kube-ports.ts';
 import { KubeApiError, LockHeldError } from './kube-runtime-error.ts';
+import { microTime, timeOf } from './micro-time.ts';
 import { LABELS, MANAGED_BY, labelValue, leaseNameFor } from './names.ts';
 
 /**
@@ -49,6 +50,18 @@ export interface AcquireLockOptions {
   signal?: AbortSignal;
 }
 
+/** The Lease with both times rewritten as MicroTime strings (client-node would send its Dates with milliseconds only). */
+function withTimes<T extends V1Lease>(lease: T, acquiredMs: number, renewedMs: number): T {
+  return {
+    ...lease,
+    spec: {
+      ...lease.spec,
+      acquireTime: microTime(acquiredMs === 0 ? renewedMs : acquiredMs) as unknown as Date,
+      renewTime: microTime(renewedMs) as unknown as Date,
+    },
+  };
+}
+
 /** A Lease younger than this whose holder has no Job yet is still starting, not dead. Seconds. */
 const STARTING_GRACE_SECONDS = 60;
 
@@ -60,7 +73,7 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
   let lastResourceVersion = '';
 
   const body = (base: V1Lease | null): V1Lease & KubeObject => {
-    const now = new Date(clock.now()).toISOString() as unknown as Date;
+    const now = microTime(clock.now()) as unknown as Date;
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
@@ -86,7 +99,7 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
     renew: async () => {
       const current = await ports.get<V1Lease & KubeObject>('leases', namespace, leaseName);
       if (current?.spec?.holderIdentity !== options.runId) throw new LockHeldError(options.agentId, current?.spec?.holderIdentity ?? 'nobody', 'lock-conflict');
-      const renewed = { ...current, spec: { ...current.spec, renewTime: new Date(clock.now()).toISOString() as unknown as Date } };
+      const renewed = withTimes(current, timeOf(current.spec.acquireTime), clock.now());
       const written = await ports.replace('leases', namespace, leaseName, renewed);
       lastResourceVersion = written.metadata?.resourceVersion ?? '';
     },
@@ -110,7 +123,7 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
       }
       const holder = current.spec?.holderIdentity ?? '';
       if (holder === options.runId || holder === '' || (await isFree(current, holder))) {
-        const replaced = await ports.replace('leases', namespace, leaseName, holder === options.runId ? { ...current, spec: { ...current.spec, renewTime: new Date(clock.now()).toISOString() as unknown as Date } } : body(current));
+        const replaced = await ports.replace('leases', namespace, leaseName, holder === options.runId ? withTimes(current, timeOf(current.spec?.acquireTime), clock.now()) : body(current));
         lastResourceVersion = replaced.metadata?.resourceVersion ?? '';
         return held();
       }
@@ -126,13 +139,13 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
 
   async function isFree(lease: V1Lease, holder: string): Promise<boolean> {
     if (clock.now() >= expiryOf(lease)) return true;
-    const acquired = Date.parse(String(lease.spec?.acquireTime ?? '')) || 0;
+    const acquired = timeOf(lease.spec?.acquireTime);
     if (clock.now() - acquired < STARTING_GRACE_SECONDS * 1000) return false;
     return !(await options.isRunAlive(holder));
   }
 
   function expiryOf(lease: V1Lease): number {
-    const renewed = Date.parse(String(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? '')) || 0;
+    const renewed = timeOf(lease.spec?.renewTime ?? lease.spec?.acquireTime);
     return renewed + (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
   }
 

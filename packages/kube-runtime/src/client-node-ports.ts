@@ -247,17 +247,22 @@ export function createClientNodePorts(options: ClientNodePortsOptions): KubePort
       }
     },
     async delete(kind, namespace, name, deleteOptions = {}) {
+      // The apiserver ignores query parameters when a DELETE has a body, so every option goes into the body.
       const preconditions =
         deleteOptions.uid === undefined && deleteOptions.resourceVersion === undefined
           ? undefined
-          : { uid: deleteOptions.uid, resourceVersion: deleteOptions.resourceVersion };
-      const request = {
-        namespace,
-        name,
+          : {
+              ...(deleteOptions.uid === undefined ? {} : { uid: deleteOptions.uid }),
+              ...(deleteOptions.resourceVersion === undefined || deleteOptions.resourceVersion === '' ? {} : { resourceVersion: deleteOptions.resourceVersion }),
+            };
+      const body = {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
         ...(deleteOptions.propagationPolicy === undefined ? {} : { propagationPolicy: deleteOptions.propagationPolicy }),
         ...(deleteOptions.gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds: deleteOptions.gracePeriodSeconds }),
-        ...(preconditions === undefined ? {} : { body: { preconditions } }),
+        ...(preconditions === undefined ? {} : { preconditions }),
       };
+      const request = { namespace, name, body };
       try {
         switch (kind) {
           case 'jobs':

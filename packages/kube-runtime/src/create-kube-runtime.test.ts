@@ -128,6 +128,7 @@ describe('createKubeRuntime (in-memory ports)', () => {
     expect(outcome.hint).toBeNull();
     expect(requests.filter((r) => r.verb === 'delete' && r.kind === 'jobs')).toHaveLength(1);
     expect(cluster.peek('jobs', NS, handle.jobName)).toBeUndefined();
+    expect(cluster.peek('secrets', NS, handle.jobName)).toBeUndefined();
   });
 
   it('tells a deletion by someone else from a cancel', async () => {

@@ -4,6 +4,11 @@
  * order, through cuts, apiserver and kubelet restarts, a follower restart from a persisted checkpoint, a container
  * that ends while disconnected, and a log rotation during a disconnect (reported as a gap).
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { analyzeLogLines, buildLogLinesScript, describeLogLinesProblems, startCuttingProxy } from '@claude-k8s/kube-fakes';
 import { restartComponent } from '@claude-k8s/local-cluster';
@@ -213,6 +218,49 @@ describe('log follow on the real cluster', () => {
     expect(await readExitCode(plan.name)).toBeUndefined();
     const run = await followPod(plan.name, { checkpoint: decoded.value });
     expectExactly(stored + run.text, plan);
+  });
+
+  it('resumes from the persisted checkpoint after the follower process is SIGKILLed mid-run', async () => {
+    const plan: PodPlan = { name: 'killed', count: 500, seed: 28, burst: 10, pauseMs: 60, finalFragment: '✓' };
+    await startPod(plan);
+    const out = join(mkdtempSync(join(tmpdir(), 'ck8s-log-')), 'records.ndjson');
+    const childPath = fileURLToPath(new URL('../test/log-follow-child.ts', import.meta.url));
+    const runChild = (checkpoint: string | null) =>
+      spawn(process.execPath, ['--conditions=@claude-k8s/source', childPath], {
+        env: { ...process.env, NS: namespace, POD: plan.name, OUT: out, ...(checkpoint ? { CHECKPOINT: checkpoint } : {}) },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+    const readRecords = (): { text?: string; checkpoint?: LogCheckpoint; done?: boolean }[] =>
+      readFileSync(out, 'utf8')
+        .split('\n')
+        .filter((line) => line.endsWith('}'))
+        .flatMap((line) => {
+          try {
+            return [JSON.parse(line) as { text?: string; checkpoint?: LogCheckpoint; done?: boolean }];
+          } catch {
+            return []; // a record torn by the kill
+          }
+        });
+    const first = runChild(null);
+    await waitFor(() => {
+      try {
+        return statSync(out).size > 1_500_000;
+      } catch {
+        return false;
+      }
+    });
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+    const before = readRecords();
+    expect(before.some((record) => record.done)).toBe(false);
+    expect(await readExitCode(plan.name)).toBeUndefined();
+    const checkpoint = before.at(-1)?.checkpoint;
+    const second = runChild(JSON.stringify(checkpoint));
+    const code = await new Promise((resolve) => second.once('exit', resolve));
+    expect(code).toBe(0);
+    const records = readRecords();
+    expect(records.at(-1)?.done).toBe(true);
+    expectExactly(records.map((record) => record.text ?? '').join(''), plan);
   });
 
   it('completes the output when the container ends while disconnected', async () => {
