@@ -17,6 +17,8 @@ kubeConfig.loadFromDefault();
 const core = kubeConfig.makeApiClient(CoreV1Api);
 const decoded = env['CHECKPOINT'] ? decodeLogCheckpoint(JSON.parse(env['CHECKPOINT'])) : null;
 if (decoded && !decoded.success) throw new Error(decoded.issues.join('; '));
+// The system clock's timers are unref'd (a library must not hold a process open): keep this one alive.
+const keepAlive = setInterval(() => {}, 60_000);
 const result = await followPodLog({
   source: createPodLogSource({ kubeConfig }),
   namespace,
@@ -29,3 +31,4 @@ const result = await followPodLog({
   initialBackoffMs: 100,
 });
 appendFileSync(out, `${JSON.stringify({ done: true, outcome: result.outcome })}\n`);
+clearInterval(keepAlive);
