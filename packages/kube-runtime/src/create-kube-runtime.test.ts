@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   countRequests,
   createKubeRuntime,
+  JobFailedError,
   KubeApiError,
   KubeRuntimeError,
   LockHeldError,
@@ -111,6 +112,7 @@ describe('createKubeRuntime (in-memory ports)', () => {
     kubelet(cluster, podName, { phase: 'Failed', containerStatuses: [{ name: 'agent', image: 'x', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 137, reason: 'OOMKilled' } } }] });
     const outcome = await handle.outcome;
     expect(outcome).toMatchObject({ code: 'oom-killed', reason: 'OOMKilled', exitCode: 137 });
+    expect(JobFailedError.fromOutcome(outcome)?.message).toBe(`run job ${handle.jobName}: oom-killed: container agent was killed: out of memory`);
     const kept = cluster.peek<V1Job>('jobs', NS, handle.jobName);
     expect(kept?.spec?.ttlSecondsAfterFinished).toBe(120);
     expect(kept?.metadata?.annotations?.['claude-k8s.io/keep-until']).toBeDefined();

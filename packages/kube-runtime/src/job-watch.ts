@@ -70,6 +70,7 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
   let runningSent = false;
   let timer: unknown = null;
   let eventsFetchedFor = '';
+  let lastWaiting = '';
 
   let resolveResult: (value: WatchRunResult) => void = () => {};
   let rejectResult: (error: unknown) => void = () => {};
@@ -110,6 +111,11 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
       options.onEvent({ type: 'scheduled', podName: pod.metadata?.name ?? '', nodeName: pod.spec.nodeName });
     }
     const status = pod?.status?.containerStatuses?.find((c) => c.name === options.containerName);
+    const waiting = status?.state?.waiting;
+    if (waiting?.reason !== undefined && waiting.reason !== lastWaiting) {
+      lastWaiting = waiting.reason;
+      options.onEvent({ type: 'progress', reason: waiting.reason, message: waiting.message ?? '' });
+    }
     if (pod !== null && !runningSent && (status?.state?.running !== undefined || status?.state?.terminated !== undefined)) {
       if (!scheduledSent) {
         scheduledSent = true;

@@ -131,7 +131,10 @@ export class RunNotFoundError extends KubeRuntimeError {
   }
 }
 
-/** A run ended without success; thrown only by helpers that turn outcomes into exceptions (`outcome` resolves). */
+/**
+ * A run ended without success, for callers that prefer an exception: `outcome` itself resolves with every outcome;
+ * {@link JobFailedError.fromOutcome} turns a non-success into this error.
+ */
 export class JobFailedError extends KubeRuntimeError {
   override name = 'JobFailedError';
   readonly code: OutcomeCode;
@@ -142,5 +145,10 @@ export class JobFailedError extends KubeRuntimeError {
     this.code = code;
     this.reason = reason;
     this.hint = hint;
+  }
+
+  /** `null` for `succeeded`, else the error describing the outcome. */
+  static fromOutcome(outcome: { code: OutcomeCode; jobName: string; message: string; reason: string | null; hint: string | null }): JobFailedError | null {
+    return outcome.code === 'succeeded' ? null : new JobFailedError(outcome.jobName, outcome.code, outcome.message, outcome.reason, outcome.hint);
   }
 }
