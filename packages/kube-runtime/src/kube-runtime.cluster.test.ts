@@ -2,7 +2,7 @@
  * T3: the contract suite and every named failure, produced for real on the local cluster (or any cluster given by
  * KUBECONFIG). Each run uses `sh -c` in the image of CK8S_TEST_IMAGE, in a namespace enforcing restricted Pod Security.
  */
-import { BatchV1Api } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClusterBackend } from '../test/cluster-backend.ts';
 import { describeContract, type ContractBackend } from '../test/contract.ts';
@@ -107,6 +107,19 @@ describe('named failures on a real cluster', () => {
     await backend.kubeConfig.makeApiClient(BatchV1Api).deleteNamespacedJob({ name: handle.jobName, namespace: backend.namespace, propagationPolicy: 'Background' });
     const outcome = await handle.outcome;
     expect(outcome.code).toBe('deleted-externally');
+  });
+
+  it('evicted: an Eviction API call marks the pod DisruptionTarget and fails the Job through the podFailurePolicy', async () => {
+    const handle = await runtime.startRun(run('trap "exit 143" TERM; while true; do sleep 1; done'));
+    const podName = await handle.containerStarted;
+    if (podName === null) throw new Error('never started');
+    await backend.kubeConfig.makeApiClient(CoreV1Api).createNamespacedPodEviction({
+      name: podName,
+      namespace: backend.namespace,
+      body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: podName, namespace: backend.namespace } },
+    });
+    const outcome = await handle.outcome;
+    expect(outcome).toMatchObject({ code: 'evicted', reason: 'EvictionByEvictionAPI' });
   });
 
   it('reattach: a second runtime follows a running run to its end', async () => {
