@@ -89,7 +89,7 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
         leaseDurationSeconds: options.leaseDurationSeconds,
         acquireTime: now,
         renewTime: now,
-        leaseTransitions: (base?.spec?.leaseTransitions ?? -1) + 1,
+        leaseTransitions: base === null ? 0 : (base.spec?.leaseTransitions ?? 0) + 1,
       },
     };
   };

@@ -276,6 +276,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       void handle.cancel('aborted by the caller').catch((error: unknown) => logger.warn('cancel failed', { error: String(error) }));
     };
     input.signal?.addEventListener('abort', onAbort, { once: true });
+    if (input.signal?.aborted === true) queueMicrotask(onAbort);
 
     const outcome: Promise<RunOutcome> = watcher.result.then(
       async (result) => {

@@ -1,0 +1,81 @@
+import { createFakeCluster } from '@claude-k8s/kube-fakes';
+import type { V1Lease } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { acquireAgentLock, leaseNameFor, silentLogger, withApiErrors, type AcquireLockOptions, type Clock, type KubePorts } from './index.ts';
+
+const NOW = Date.parse('2026-01-01T12:00:00Z');
+const clock: Clock = { now: () => NOW, setTimeout: (callback, ms) => setTimeout(callback, Math.min(ms, 20)), clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout) };
+
+function setup(holder: { runId: string; renewedSecondsAgo: number; acquiredSecondsAgo: number; duration: number } | null) {
+  const cluster = createFakeCluster();
+  if (holder !== null) {
+    const micro = (secondsAgo: number) => new Date(NOW - secondsAgo * 1000).toISOString().replace('Z', '000Z');
+    cluster.seed('leases', 'a', {
+      kind: 'Lease',
+      metadata: { name: leaseNameFor('agent') },
+      spec: { holderIdentity: holder.runId, leaseDurationSeconds: holder.duration, acquireTime: micro(holder.acquiredSecondsAgo), renewTime: micro(holder.renewedSecondsAgo) },
+    });
+  }
+  const ports = withApiErrors(cluster.ports as unknown as KubePorts, { clock });
+  const options = (overrides: Partial<AcquireLockOptions>): AcquireLockOptions => ({
+    ports,
+    clock,
+    logger: silentLogger,
+    namespace: 'a',
+    agentId: 'agent',
+    runId: 'mine',
+    runtimeId: 't',
+    policy: 'reject',
+    waitSeconds: 0,
+    leaseDurationSeconds: 300,
+    isRunAlive: () => Promise.resolve(true),
+    ...overrides,
+  });
+  return { cluster, options };
+}
+
+describe('acquireAgentLock', () => {
+  it('creates the Lease with the run as holder and MicroTime times', async () => {
+    const { cluster, options } = setup(null);
+    const lock = await acquireAgentLock(options({}));
+    const lease = cluster.peek<V1Lease>('leases', 'a', leaseNameFor('agent'));
+    expect(lease?.spec?.holderIdentity).toBe('mine');
+    expect(String(lease?.spec?.renewTime)).toMatch(/\.\d{6}Z$/);
+    await lock.release();
+    expect(cluster.all('leases', 'a')).toEqual([]);
+  });
+
+  it('rejects while a live holder has a valid lease, naming it', async () => {
+    const { options } = setup({ runId: 'other', renewedSecondsAgo: 10, acquiredSecondsAgo: 100, duration: 300 });
+    await expect(acquireAgentLock(options({}))).rejects.toThrow('acquire lock of agent agent: held by run other');
+  });
+
+  it('takes over an expired lease', async () => {
+    const { cluster, options } = setup({ runId: 'other', renewedSecondsAgo: 400, acquiredSecondsAgo: 400, duration: 300 });
+    await acquireAgentLock(options({}));
+    const lease = cluster.peek<V1Lease>('leases', 'a', leaseNameFor('agent'));
+    expect(lease?.spec).toMatchObject({ holderIdentity: 'mine', leaseTransitions: 1 });
+  });
+
+  it('takes over before expiry when the holder run is dead, but not while it may still be starting', async () => {
+    const dead = setup({ runId: 'other', renewedSecondsAgo: 100, acquiredSecondsAgo: 100, duration: 900 });
+    await acquireAgentLock(dead.options({ isRunAlive: () => Promise.resolve(false) }));
+    expect(dead.cluster.peek<V1Lease>('leases', 'a', leaseNameFor('agent'))?.spec?.holderIdentity).toBe('mine');
+    const starting = setup({ runId: 'other', renewedSecondsAgo: 5, acquiredSecondsAgo: 5, duration: 900 });
+    await expect(acquireAgentLock(starting.options({ isRunAlive: () => Promise.resolve(false) }))).rejects.toMatchObject({ code: 'lock-conflict' });
+  });
+
+  it('is re-entrant for the same run', async () => {
+    const { options } = setup({ runId: 'mine', renewedSecondsAgo: 10, acquiredSecondsAgo: 10, duration: 300 });
+    await expect(acquireAgentLock(options({}))).resolves.toMatchObject({ leaseName: leaseNameFor('agent') });
+  });
+
+  it('loses a takeover race cleanly (Conflict on update) and reports the winner', async () => {
+    const { cluster, options } = setup({ runId: 'other', renewedSecondsAgo: 400, acquiredSecondsAgo: 400, duration: 300 });
+    const results = await Promise.allSettled([acquireAgentLock(options({ runId: 'x' })), acquireAgentLock(options({ runId: 'y' }))]);
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    const holder = cluster.peek<V1Lease>('leases', 'a', leaseNameFor('agent'))?.spec?.holderIdentity;
+    const rejected = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    expect(String((rejected?.reason as Error).message)).toBe(`acquire lock of agent agent: held by run ${holder}`);
+  });
+});
