@@ -6,7 +6,14 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createFakeCluster, FakeStatusError, statusBody, type FakeCluster, type FakeKind, type FakeObject } from './fake-cluster.ts';
+import {
+  createFakeCluster,
+  FakeStatusError,
+  statusBody,
+  type FakeCluster,
+  type FakeKind,
+  type FakeObject,
+} from './fake-cluster.ts';
 
 export interface FakeApiserver {
   /** `http://127.0.0.1:<port>` */
@@ -48,7 +55,11 @@ export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}
     const match = PATH.exec(url.pathname);
     const resource = match === null ? undefined : KINDS[match[2] ?? ''];
     if (match === null || resource === undefined) {
-      sendJson(response, 404, statusBody(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`));
+      sendJson(
+        response,
+        404,
+        statusBody(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`),
+      );
       return;
     }
     const namespace = decodeURIComponent(match[1] ?? '');
@@ -69,11 +80,19 @@ export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}
           return;
         }
         if (query.get('watch') === 'true') {
-          await streamWatch(request, response, kind, namespace, { ...selectors, resourceVersion: query.get('resourceVersion') ?? '0' });
+          await streamWatch(request, response, kind, namespace, {
+            ...selectors,
+            resourceVersion: query.get('resourceVersion') ?? '0',
+          });
           return;
         }
         const list = await cluster.ports.list(kind, namespace, selectors);
-        sendJson(response, 200, { kind: resource.listKind, apiVersion: resource.apiVersion, metadata: { resourceVersion: list.resourceVersion }, items: list.items });
+        sendJson(response, 200, {
+          kind: resource.listKind,
+          apiVersion: resource.apiVersion,
+          metadata: { resourceVersion: list.resourceVersion },
+          items: list.items,
+        });
         return;
       }
       case 'POST':
@@ -85,7 +104,11 @@ export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}
       case 'PATCH': {
         const type = request.headers['content-type'] ?? '';
         if (!type.startsWith('application/merge-patch+json')) {
-          sendJson(response, 415, statusBody(415, 'UnsupportedMediaType', `the fake apiserver only supports merge patches, got ${type}`));
+          sendJson(
+            response,
+            415,
+            statusBody(415, 'UnsupportedMediaType', `the fake apiserver only supports merge patches, got ${type}`),
+          );
           return;
         }
         sendJson(response, 200, await cluster.ports.patch(kind, namespace, name ?? '', body as object));
@@ -93,14 +116,23 @@ export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}
       }
       case 'DELETE': {
         // Like the apiserver: with a body, the options come from the body only (query parameters are ignored).
-        const options = body === null
-          ? { propagationPolicy: query.get('propagationPolicy') ?? undefined }
-          : (body as { propagationPolicy?: string; preconditions?: { uid?: string; resourceVersion?: string } });
+        const options =
+          body === null
+            ? { propagationPolicy: query.get('propagationPolicy') ?? undefined }
+            : (body as { propagationPolicy?: string; preconditions?: { uid?: string; resourceVersion?: string } });
         const preconditions = 'preconditions' in options ? options.preconditions : undefined;
         const propagationPolicy = options.propagationPolicy as 'Foreground' | 'Background' | 'Orphan' | undefined;
         const existing = cluster.peek(kind, namespace, name ?? '');
-        if (preconditions?.resourceVersion !== undefined && existing !== undefined && existing.metadata?.resourceVersion !== preconditions.resourceVersion)
-          throw new FakeStatusError(409, 'Conflict', `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${existing.metadata?.resourceVersion}`);
+        if (
+          preconditions?.resourceVersion !== undefined &&
+          existing !== undefined &&
+          existing.metadata?.resourceVersion !== preconditions.resourceVersion
+        )
+          throw new FakeStatusError(
+            409,
+            'Conflict',
+            `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${existing.metadata?.resourceVersion}`,
+          );
         const deleted = await cluster.ports.delete(kind, namespace, name ?? '', {
           ...(preconditions?.uid === undefined ? {} : { uid: preconditions.uid }),
           ...(propagationPolicy === undefined ? {} : { propagationPolicy }),
@@ -130,7 +162,8 @@ export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}
       else response.write(`${JSON.stringify(line)}\n`);
     };
     const ended = cluster.ports.watch(kind, namespace, { ...watchOptions, signal: controller.signal }, (event) => {
-      if (event.type === 'BOOKMARK') write({ type: 'BOOKMARK', object: { kind: 'Bookmark', metadata: { resourceVersion: event.resourceVersion } } });
+      if (event.type === 'BOOKMARK')
+        write({ type: 'BOOKMARK', object: { kind: 'Bookmark', metadata: { resourceVersion: event.resourceVersion } } });
       else write(event);
     });
     // A scripted fault answers like a refused watch: a non-200 Status before the stream starts.
@@ -143,7 +176,9 @@ export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}
     watchResponses.delete(response);
     if (response.destroyed || response.writableEnded) return;
     if ((end as { type: string }).type === 'gone') {
-      response.write(`${JSON.stringify({ type: 'ERROR', object: statusBody(410, 'Expired', `too old resource version: ${watchOptions.resourceVersion}`) })}\n`);
+      response.write(
+        `${JSON.stringify({ type: 'ERROR', object: statusBody(410, 'Expired', `too old resource version: ${watchOptions.resourceVersion}`) })}\n`,
+      );
     }
     response.end();
   }

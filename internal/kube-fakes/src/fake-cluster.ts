@@ -28,14 +28,10 @@ export interface FakeObject {
 }
 
 export type FakeWatchEvent =
-  | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: FakeObject }
-  | { type: 'BOOKMARK'; resourceVersion: string };
+  { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: FakeObject } | { type: 'BOOKMARK'; resourceVersion: string };
 
 export type FakeWatchEnd =
-  | { type: 'closed'; error: null }
-  | { type: 'gone' }
-  | { type: 'failed'; error: unknown }
-  | { type: 'aborted' };
+  { type: 'closed'; error: null } | { type: 'gone' } | { type: 'failed'; error: unknown } | { type: 'aborted' };
 
 export interface FakeListOptions {
   labelSelector?: string;
@@ -134,7 +130,8 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
     const event: FakeWatchEvent = { type, object: clone(object) };
     history.push({ rv, kind, namespace, event });
     for (const watcher of watchers) {
-      if (watcher.kind === kind && watcher.namespace === namespace && matches(object, watcher.options)) watcher.onEvent(clone(event));
+      if (watcher.kind === kind && watcher.namespace === namespace && matches(object, watcher.options))
+        watcher.onEvent(clone(event));
     }
   }
 
@@ -143,7 +140,11 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
     for (const field of ['acquireTime', 'renewTime']) {
       const value = spec?.[field];
       if (value !== undefined && !(typeof value === 'string' && /\.\d{6}Z$/.test(value)))
-        throw new FakeStatusError(400, 'BadRequest', `Lease in version "v1" cannot be handled as a Lease: parsing time ${JSON.stringify(value)} as "2006-01-02T15:04:05.000000Z07:00"`);
+        throw new FakeStatusError(
+          400,
+          'BadRequest',
+          `Lease in version "v1" cannot be handled as a Lease: parsing time ${JSON.stringify(value)} as "2006-01-02T15:04:05.000000Z07:00"`,
+        );
     }
   }
 
@@ -159,7 +160,12 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
     return clone(object);
   }
 
-  function remove(kind: FakeKind, namespace: string, name: string, propagation: 'Foreground' | 'Background' | 'Orphan' = 'Background'): boolean {
+  function remove(
+    kind: FakeKind,
+    namespace: string,
+    name: string,
+    propagation: 'Foreground' | 'Background' | 'Orphan' = 'Background',
+  ): boolean {
     const existing = objects.get(key(kind, namespace, name));
     if (existing === undefined) return false;
     objects.delete(key(kind, namespace, name));
@@ -175,7 +181,10 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
         if (propagation === 'Orphan') {
           const [depKind, depNamespace] = objectKey.split('/') as [FakeKind, string];
           const orphan = clone(object);
-          orphan.metadata = { ...orphan.metadata, ownerReferences: (orphan.metadata?.ownerReferences ?? []).filter((ref) => ref.uid !== uid) };
+          orphan.metadata = {
+            ...orphan.metadata,
+            ownerReferences: (orphan.metadata?.ownerReferences ?? []).filter((ref) => ref.uid !== uid),
+          };
           store(depKind, depNamespace, orphan, 'MODIFIED');
           continue;
         }
@@ -198,12 +207,16 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
   }
 
   function runJobController(namespace: string, job: FakeObject): void {
-    const spec = job['spec'] as { suspend?: boolean; template?: { metadata?: { labels?: Record<string, string> }; spec?: unknown } } | undefined;
+    const spec = job['spec'] as
+      { suspend?: boolean; template?: { metadata?: { labels?: Record<string, string> }; spec?: unknown } } | undefined;
     const status = job['status'] as { conditions?: unknown[] } | undefined;
     if (spec?.suspend === true || (status?.conditions?.length ?? 0) > 0) return;
     const jobName = job.metadata?.name ?? '';
     const hasPod = [...objects.values()].some(
-      (object) => object.kind === 'Pod' && object.metadata?.namespace === namespace && object.metadata.labels?.['batch.kubernetes.io/job-name'] === jobName,
+      (object) =>
+        object.kind === 'Pod' &&
+        object.metadata?.namespace === namespace &&
+        object.metadata.labels?.['batch.kubernetes.io/job-name'] === jobName,
     );
     if (hasPod) return;
     podCounter += 1;
@@ -219,7 +232,11 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
       status: { phase: 'Pending' },
     };
     queueMicrotask(() => {
-      if (objects.has(key('jobs', namespace, jobName)) && !objects.has(key('pods', namespace, pod.metadata?.name ?? ''))) seedObject('pods', namespace, pod);
+      if (
+        objects.has(key('jobs', namespace, jobName)) &&
+        !objects.has(key('pods', namespace, pod.metadata?.name ?? ''))
+      )
+        seedObject('pods', namespace, pod);
     });
   }
 
@@ -230,11 +247,18 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
       record('create', kind, namespace, body.metadata?.name ?? null);
       const object = clone(body) as FakeObject;
       const metadata = object.metadata ?? {};
-      if (metadata.name === undefined && metadata.generateName !== undefined) metadata.name = `${metadata.generateName}${++uidCounter}`;
+      if (metadata.name === undefined && metadata.generateName !== undefined)
+        metadata.name = `${metadata.generateName}${++uidCounter}`;
       const name = metadata.name ?? '';
       if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(name))
-        throw new FakeStatusError(422, 'Invalid', `${kind} "${name}" is invalid: metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`, 'metadata.name');
-      if (objects.has(key(kind, namespace, name))) throw new FakeStatusError(409, 'AlreadyExists', `${kind} "${name}" already exists`);
+        throw new FakeStatusError(
+          422,
+          'Invalid',
+          `${kind} "${name}" is invalid: metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
+          'metadata.name',
+        );
+      if (objects.has(key(kind, namespace, name)))
+        throw new FakeStatusError(409, 'AlreadyExists', `${kind} "${name}" already exists`);
       uidCounter += 1;
       metadata.uid = `uid-${uidCounter}`;
       metadata.creationTimestamp = new Date(now()).toISOString();
@@ -251,7 +275,9 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
       await yieldToOthers();
       record('list', kind, namespace, null);
       const prefix = `${kind}/${namespace}/`;
-      const items = [...objects].filter(([k, o]) => k.startsWith(prefix) && matches(o, listOptions)).map(([, o]) => clone(o) as T);
+      const items = [...objects]
+        .filter(([k, o]) => k.startsWith(prefix) && matches(o, listOptions))
+        .map(([, o]) => clone(o) as T);
       return { items, resourceVersion: String(revision) };
     },
     async patch<T extends FakeObject>(kind: FakeKind, namespace: string, name: string, patch: object): Promise<T> {
@@ -269,9 +295,17 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
       if (existing === undefined) throw new FakeStatusError(404, 'NotFound', `${kind} "${name}" not found`);
       const wanted = body.metadata?.resourceVersion;
       if (wanted !== undefined && wanted !== existing.metadata?.resourceVersion)
-        throw new FakeStatusError(409, 'Conflict', `Operation cannot be fulfilled on ${kind} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+        throw new FakeStatusError(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on ${kind} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        );
       const object = clone(body) as FakeObject;
-      object.metadata = { ...object.metadata, uid: existing.metadata?.uid, creationTimestamp: existing.metadata?.creationTimestamp };
+      object.metadata = {
+        ...object.metadata,
+        uid: existing.metadata?.uid,
+        creationTimestamp: existing.metadata?.creationTimestamp,
+      };
       return store(kind, namespace, object, 'MODIFIED') as T;
     },
     async delete(
@@ -285,8 +319,17 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
       const existing = objects.get(key(kind, namespace, name));
       if (existing === undefined) return false;
       if (deleteOptions.uid !== undefined && existing.metadata?.uid !== deleteOptions.uid)
-        throw new FakeStatusError(409, 'Conflict', `Precondition failed: UID in precondition: ${deleteOptions.uid}, UID in object meta: ${existing.metadata?.uid}`);
-      return remove(kind, namespace, name, deleteOptions.propagationPolicy ?? (kind === 'jobs' ? 'Orphan' : 'Background'));
+        throw new FakeStatusError(
+          409,
+          'Conflict',
+          `Precondition failed: UID in precondition: ${deleteOptions.uid}, UID in object meta: ${existing.metadata?.uid}`,
+        );
+      return remove(
+        kind,
+        namespace,
+        name,
+        deleteOptions.propagationPolicy ?? (kind === 'jobs' ? 'Orphan' : 'Background'),
+      );
     },
     async watch(
       kind: FakeKind,
@@ -309,7 +352,12 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
           },
         };
         for (const entry of history) {
-          if (entry.rv > from && entry.kind === kind && entry.namespace === namespace && (entry.event.type === 'BOOKMARK' || matches(entry.event.object, watchOptions)))
+          if (
+            entry.rv > from &&
+            entry.kind === kind &&
+            entry.namespace === namespace &&
+            (entry.event.type === 'BOOKMARK' || matches(entry.event.object, watchOptions))
+          )
             onEvent(clone(entry.event));
         }
         if (watchOptions.signal.aborted) {
@@ -338,10 +386,17 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
     },
     /** All objects of a kind in a namespace, without recording a request. */
     all<T extends object = FakeObject>(kind: FakeKind, namespace: string): T[] {
-      return [...objects].filter(([k]) => k.startsWith(`${kind}/${namespace}/`))  .map(([, o]) => clone(o) as unknown as T);
+      return [...objects]
+        .filter(([k]) => k.startsWith(`${kind}/${namespace}/`))
+        .map(([, o]) => clone(o) as unknown as T);
     },
     /** Changes an object as a controller or kubelet would (no request recorded); emits MODIFIED. */
-    mutate<T extends object = FakeObject>(kind: FakeKind, namespace: string, name: string, change: (object: T) => void): T {
+    mutate<T extends object = FakeObject>(
+      kind: FakeKind,
+      namespace: string,
+      name: string,
+      change: (object: T) => void,
+    ): T {
       const existing = objects.get(key(kind, namespace, name));
       if (existing === undefined) throw new Error(`fake cluster: no ${kind} ${namespace}/${name}`);
       const copy = clone(existing) as unknown as T;
@@ -353,7 +408,12 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
       return seedObject(kind, namespace, object);
     },
     /** Deletes as someone else would (GC included, no request recorded). */
-    externalDelete(kind: FakeKind, namespace: string, name: string, propagation: 'Foreground' | 'Background' | 'Orphan' = 'Background'): boolean {
+    externalDelete(
+      kind: FakeKind,
+      namespace: string,
+      name: string,
+      propagation: 'Foreground' | 'Background' | 'Orphan' = 'Background',
+    ): boolean {
       return remove(kind, namespace, name, propagation);
     },
     /** Ends every open watch as a dropped connection would. */
@@ -369,7 +429,8 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
     /** Sends a bookmark to open watches of a kind. */
     bookmark(kind: FakeKind): void {
       revision += 1;
-      for (const watcher of watchers) if (watcher.kind === kind) watcher.onEvent({ type: 'BOOKMARK', resourceVersion: String(revision) });
+      for (const watcher of watchers)
+        if (watcher.kind === kind) watcher.onEvent({ type: 'BOOKMARK', resourceVersion: String(revision) });
     },
     get openWatches(): number {
       return watchers.size;
@@ -395,7 +456,13 @@ export function matches(object: FakeObject, options: FakeListOptions): boolean {
   }
   for (const term of splitTerms(options.fieldSelector)) {
     const [k, v, negate] = parseTerm(term);
-    const actual = k.split('.').reduce<unknown>((value, part) => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[part] : undefined), object);
+    const actual = k
+      .split('.')
+      .reduce<unknown>(
+        (value, part) =>
+          typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[part] : undefined,
+        object,
+      );
     if ((String(actual) === v) === negate) return false;
   }
   return true;
@@ -415,7 +482,10 @@ function parseTerm(term: string): [string, string | undefined, boolean] {
 
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
-  const result: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const result: Record<string, unknown> =
+    typeof target === 'object' && target !== null && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete result[k];
     else result[k] = mergePatch(result[k], v);

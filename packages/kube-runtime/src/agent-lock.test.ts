@@ -1,19 +1,38 @@
 import { createFakeCluster } from '@claude-k8s/kube-fakes';
 import type { V1Lease } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { acquireAgentLock, leaseNameFor, silentLogger, withApiErrors, type AcquireLockOptions, type Clock, type KubePorts } from './index.ts';
+import {
+  acquireAgentLock,
+  leaseNameFor,
+  silentLogger,
+  withApiErrors,
+  type AcquireLockOptions,
+  type Clock,
+  type KubePorts,
+} from './index.ts';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
-const clock: Clock = { now: () => NOW, setTimeout: (callback, ms) => setTimeout(callback, Math.min(ms, 20)), clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout) };
+const clock: Clock = {
+  now: () => NOW,
+  setTimeout: (callback, ms) => setTimeout(callback, Math.min(ms, 20)),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
-function setup(holder: { runId: string; renewedSecondsAgo: number; acquiredSecondsAgo: number; duration: number } | null) {
+function setup(
+  holder: { runId: string; renewedSecondsAgo: number; acquiredSecondsAgo: number; duration: number } | null,
+) {
   const cluster = createFakeCluster();
   if (holder !== null) {
     const micro = (secondsAgo: number) => new Date(NOW - secondsAgo * 1000).toISOString().replace('Z', '000Z');
     cluster.seed('leases', 'a', {
       kind: 'Lease',
       metadata: { name: leaseNameFor('agent') },
-      spec: { holderIdentity: holder.runId, leaseDurationSeconds: holder.duration, acquireTime: micro(holder.acquiredSecondsAgo), renewTime: micro(holder.renewedSecondsAgo) },
+      spec: {
+        holderIdentity: holder.runId,
+        leaseDurationSeconds: holder.duration,
+        acquireTime: micro(holder.acquiredSecondsAgo),
+        renewTime: micro(holder.renewedSecondsAgo),
+      },
     });
   }
   const ports = withApiErrors(cluster.ports as unknown as KubePorts, { clock });
@@ -51,7 +70,12 @@ describe('acquireAgentLock', () => {
   });
 
   it('takes over an expired lease', async () => {
-    const { cluster, options } = setup({ runId: 'other', renewedSecondsAgo: 400, acquiredSecondsAgo: 400, duration: 300 });
+    const { cluster, options } = setup({
+      runId: 'other',
+      renewedSecondsAgo: 400,
+      acquiredSecondsAgo: 400,
+      duration: 300,
+    });
     await acquireAgentLock(options({}));
     const lease = cluster.peek<V1Lease>('leases', 'a', leaseNameFor('agent'));
     expect(lease?.spec).toMatchObject({ holderIdentity: 'mine', leaseTransitions: 1 });
@@ -62,7 +86,9 @@ describe('acquireAgentLock', () => {
     await acquireAgentLock(dead.options({ isRunAlive: () => Promise.resolve(false) }));
     expect(dead.cluster.peek<V1Lease>('leases', 'a', leaseNameFor('agent'))?.spec?.holderIdentity).toBe('mine');
     const starting = setup({ runId: 'other', renewedSecondsAgo: 5, acquiredSecondsAgo: 5, duration: 900 });
-    await expect(acquireAgentLock(starting.options({ isRunAlive: () => Promise.resolve(false) }))).rejects.toMatchObject({ code: 'lock-conflict' });
+    await expect(
+      acquireAgentLock(starting.options({ isRunAlive: () => Promise.resolve(false) })),
+    ).rejects.toMatchObject({ code: 'lock-conflict' });
   });
 
   it('is re-entrant for the same run', async () => {
@@ -71,8 +97,16 @@ describe('acquireAgentLock', () => {
   });
 
   it('loses a takeover race cleanly (Conflict on update) and reports the winner', async () => {
-    const { cluster, options } = setup({ runId: 'other', renewedSecondsAgo: 400, acquiredSecondsAgo: 400, duration: 300 });
-    const results = await Promise.allSettled([acquireAgentLock(options({ runId: 'x' })), acquireAgentLock(options({ runId: 'y' }))]);
+    const { cluster, options } = setup({
+      runId: 'other',
+      renewedSecondsAgo: 400,
+      acquiredSecondsAgo: 400,
+      duration: 300,
+    });
+    const results = await Promise.allSettled([
+      acquireAgentLock(options({ runId: 'x' })),
+      acquireAgentLock(options({ runId: 'y' })),
+    ]);
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
     const holder = cluster.peek<V1Lease>('leases', 'a', leaseNameFor('agent'))?.spec?.holderIdentity;
     const rejected = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');

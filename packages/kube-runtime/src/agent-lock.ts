@@ -81,7 +81,11 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
         name: leaseName,
         namespace,
         ...(base?.metadata?.resourceVersion === undefined ? {} : { resourceVersion: base.metadata.resourceVersion }),
-        labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.agentId]: labelValue(options.agentId), [LABELS.runtimeId]: labelValue(options.runtimeId) },
+        labels: {
+          [LABELS.managedBy]: MANAGED_BY,
+          [LABELS.agentId]: labelValue(options.agentId),
+          [LABELS.runtimeId]: labelValue(options.runtimeId),
+        },
         annotations: { 'claude-k8s.io/agent-id': options.agentId },
       },
       spec: {
@@ -98,7 +102,8 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
     leaseName,
     renew: async () => {
       const current = await ports.get<V1Lease & KubeObject>('leases', namespace, leaseName);
-      if (current?.spec?.holderIdentity !== options.runId) throw new LockHeldError(options.agentId, current?.spec?.holderIdentity ?? 'nobody', 'lock-conflict');
+      if (current?.spec?.holderIdentity !== options.runId)
+        throw new LockHeldError(options.agentId, current?.spec?.holderIdentity ?? 'nobody', 'lock-conflict');
       const renewed = withTimes(current, timeOf(current.spec.acquireTime), clock.now());
       const written = await ports.replace('leases', namespace, leaseName, renewed);
       lastResourceVersion = written.metadata?.resourceVersion ?? '';
@@ -123,12 +128,18 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
       }
       const holder = current.spec?.holderIdentity ?? '';
       if (holder === options.runId || holder === '' || (await isFree(current, holder))) {
-        const replaced = await ports.replace('leases', namespace, leaseName, holder === options.runId ? withTimes(current, timeOf(current.spec?.acquireTime), clock.now()) : body(current));
+        const replaced = await ports.replace(
+          'leases',
+          namespace,
+          leaseName,
+          holder === options.runId ? withTimes(current, timeOf(current.spec?.acquireTime), clock.now()) : body(current),
+        );
         lastResourceVersion = replaced.metadata?.resourceVersion ?? '';
         return held();
       }
       if (options.policy !== 'wait') throw new LockHeldError(options.agentId, holder, 'lock-conflict');
-      if (clock.now() >= deadline) throw new LockHeldError(options.agentId, holder, 'lock-timeout', options.waitSeconds);
+      if (clock.now() >= deadline)
+        throw new LockHeldError(options.agentId, holder, 'lock-timeout', options.waitSeconds);
       await waitForChange(current, Math.min(deadline, expiryOf(current)) - clock.now());
     } catch (error) {
       // Lost a race (AlreadyExists on create, Conflict on update): look again.
@@ -154,9 +165,21 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
     const controller = new AbortController();
     const onAbort = (): void => controller.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = sleep(clock, Math.max(delayMs, 0) + 50, controller.signal).then(() => controller.abort(), () => {});
+    const timer = sleep(clock, Math.max(delayMs, 0) + 50, controller.signal).then(
+      () => controller.abort(),
+      () => {},
+    );
     const watched = ports
-      .watch('leases', namespace, { fieldSelector: `metadata.name=${leaseName}`, resourceVersion: lease.metadata?.resourceVersion ?? '0', signal: controller.signal }, () => controller.abort())
+      .watch(
+        'leases',
+        namespace,
+        {
+          fieldSelector: `metadata.name=${leaseName}`,
+          resourceVersion: lease.metadata?.resourceVersion ?? '0',
+          signal: controller.signal,
+        },
+        () => controller.abort(),
+      )
       .then(() => controller.abort());
     await Promise.race([timer, watched]);
     controller.abort();

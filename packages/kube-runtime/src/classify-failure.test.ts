@@ -4,7 +4,10 @@ import { classifyRun, type ClassifyInput } from './index.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
-function job(conditions: { type: string; reason?: string; message?: string }[] = [], extra: Partial<V1Job['metadata']> = {}): V1Job {
+function job(
+  conditions: { type: string; reason?: string; message?: string }[] = [],
+  extra: Partial<V1Job['metadata']> = {},
+): V1Job {
   return {
     metadata: { name: 'ck8s-a-r-1', ...extra },
     spec: { activeDeadlineSeconds: 60, template: {} },
@@ -23,10 +26,15 @@ function pod(options: {
 }): V1Pod {
   return {
     metadata: { name: 'ck8s-a-r-1-abcde', creationTimestamp: new Date(T0) },
-    spec: { nodeName: options.nodeName, containers: [{ name: 'agent', image: 'localhost/nope:1', resources: { limits: { memory: '64Mi' } } }] },
+    spec: {
+      nodeName: options.nodeName,
+      containers: [{ name: 'agent', image: 'localhost/nope:1', resources: { limits: { memory: '64Mi' } } }],
+    },
     status: {
       phase: options.phase ?? 'Pending',
-      ...(options.reason === undefined ? {} : { reason: options.reason, message: 'The node was low on resource: memory.' }),
+      ...(options.reason === undefined
+        ? {}
+        : { reason: options.reason, message: 'The node was low on resource: memory.' }),
       conditions: options.conditions ?? [],
       containerStatuses: [
         {
@@ -64,65 +72,190 @@ function input(overrides: Partial<ClassifyInput>): ClassifyInput {
 }
 
 describe('classifyRun', () => {
-  const cases: [string, Partial<ClassifyInput>, ReturnType<typeof classifyRun> extends infer R ? (R extends null ? null : Partial<NonNullable<R>>) | null : never][] = [
+  const cases: [
+    string,
+    Partial<ClassifyInput>,
+    ReturnType<typeof classifyRun> extends infer R ? (R extends null ? null : Partial<NonNullable<R>>) | null : never,
+  ][] = [
     ['pending pod, nothing wrong', { pod: pod({}) }, null],
     ['running container', { pod: pod({ running: true, phase: 'Running' }) }, null],
     ['Job Complete', { job: job([{ type: 'Complete' }]) }, { code: 'succeeded', exitCode: 0 }],
-    ['Job SuccessCriteriaMet (early)', { job: job([{ type: 'SuccessCriteriaMet', reason: 'CompletionsReached' }]) }, { code: 'succeeded' }],
+    [
+      'Job SuccessCriteriaMet (early)',
+      { job: job([{ type: 'SuccessCriteriaMet', reason: 'CompletionsReached' }]) },
+      { code: 'succeeded' },
+    ],
     [
       'ErrImageNeverPull at once',
-      { pod: pod({ waiting: { reason: 'ErrImageNeverPull', message: 'Container image "localhost/nope:1" is not present with pull policy of Never' } }) },
-      { code: 'image-pull', reason: 'ErrImageNeverPull', message: 'image localhost/nope:1 cannot be used: ErrImageNeverPull: Container image "localhost/nope:1" is not present with pull policy of Never' },
+      {
+        pod: pod({
+          waiting: {
+            reason: 'ErrImageNeverPull',
+            message: 'Container image "localhost/nope:1" is not present with pull policy of Never',
+          },
+        }),
+      },
+      {
+        code: 'image-pull',
+        reason: 'ErrImageNeverPull',
+        message:
+          'image localhost/nope:1 cannot be used: ErrImageNeverPull: Container image "localhost/nope:1" is not present with pull policy of Never',
+      },
     ],
-    ['InvalidImageName at once', { pod: pod({ waiting: { reason: 'InvalidImageName' } }) }, { code: 'image-pull', reason: 'InvalidImageName' }],
+    [
+      'InvalidImageName at once',
+      { pod: pod({ waiting: { reason: 'InvalidImageName' } }) },
+      { code: 'image-pull', reason: 'InvalidImageName' },
+    ],
     ['ImagePullBackOff within grace', { pod: pod({ waiting: { reason: 'ImagePullBackOff' } }) }, null],
-    ['ImagePullBackOff after grace', { pod: pod({ waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image' } }), now: T0 + 61_000 }, { code: 'image-pull', reason: 'ImagePullBackOff' }],
-    ['ErrImagePull after grace', { pod: pod({ waiting: { reason: 'ErrImagePull' } }), now: T0 + 61_000 }, { code: 'image-pull', reason: 'ErrImagePull' }],
-    ['CreateContainerConfigError within grace', { pod: pod({ waiting: { reason: 'CreateContainerConfigError' } }) }, null],
+    [
+      'ImagePullBackOff after grace',
+      { pod: pod({ waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image' } }), now: T0 + 61_000 },
+      { code: 'image-pull', reason: 'ImagePullBackOff' },
+    ],
+    [
+      'ErrImagePull after grace',
+      { pod: pod({ waiting: { reason: 'ErrImagePull' } }), now: T0 + 61_000 },
+      { code: 'image-pull', reason: 'ErrImagePull' },
+    ],
+    [
+      'CreateContainerConfigError within grace',
+      { pod: pod({ waiting: { reason: 'CreateContainerConfigError' } }) },
+      null,
+    ],
     [
       'CreateContainerConfigError after grace',
-      { pod: pod({ waiting: { reason: 'CreateContainerConfigError', message: 'couldn\'t find key nope in Secret agents/anthropic' } }), now: T0 + 11_000 },
-      { code: 'config-error', reason: 'CreateContainerConfigError', message: "container agent cannot be created: CreateContainerConfigError: couldn't find key nope in Secret agents/anthropic" },
+      {
+        pod: pod({
+          waiting: {
+            reason: 'CreateContainerConfigError',
+            message: "couldn't find key nope in Secret agents/anthropic",
+          },
+        }),
+        now: T0 + 11_000,
+      },
+      {
+        code: 'config-error',
+        reason: 'CreateContainerConfigError',
+        message:
+          "container agent cannot be created: CreateContainerConfigError: couldn't find key nope in Secret agents/anthropic",
+      },
     ],
     [
       'FailedMount event after grace',
-      { pod: pod({ waiting: { reason: 'ContainerCreating' } }), now: T0 + 11_000, events: [{ type: 'Warning', reason: 'FailedMount', message: 'secret "x" not found', count: 3, involvedKind: 'Pod' }] },
+      {
+        pod: pod({ waiting: { reason: 'ContainerCreating' } }),
+        now: T0 + 11_000,
+        events: [
+          { type: 'Warning', reason: 'FailedMount', message: 'secret "x" not found', count: 3, involvedKind: 'Pod' },
+        ],
+      },
       { code: 'config-error', reason: 'FailedMount' },
     ],
-    ['Unschedulable within grace', { pod: pod({ conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }] }), now: T0 + 100_000 }, null],
+    [
+      'Unschedulable within grace',
+      {
+        pod: pod({ conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }] }),
+        now: T0 + 100_000,
+      },
+      null,
+    ],
     [
       'Unschedulable after grace',
-      { pod: pod({ conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector." }] }), now: T0 + 121_000 },
-      { code: 'unschedulable', reason: 'Unschedulable', message: "the pod cannot be scheduled: 0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector." },
+      {
+        pod: pod({
+          conditions: [
+            {
+              type: 'PodScheduled',
+              status: 'False',
+              reason: 'Unschedulable',
+              message: "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.",
+            },
+          ],
+        }),
+        now: T0 + 121_000,
+      },
+      {
+        code: 'unschedulable',
+        reason: 'Unschedulable',
+        message:
+          "the pod cannot be scheduled: 0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.",
+      },
     ],
     [
       'OOMKilled',
       { pod: pod({ phase: 'Failed', terminated: { reason: 'OOMKilled', exitCode: 137 } }) },
-      { code: 'oom-killed', reason: 'OOMKilled', exitCode: 137, message: 'container agent was killed: out of memory (limit 64Mi)' },
+      {
+        code: 'oom-killed',
+        reason: 'OOMKilled',
+        exitCode: 137,
+        message: 'container agent was killed: out of memory (limit 64Mi)',
+      },
     ],
     [
       'DisruptionTarget (preemption)',
-      { pod: pod({ phase: 'Failed', conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'PreemptionByScheduler', message: 'preempted' }] }), job: job([{ type: 'Failed', reason: 'PodFailurePolicy' }]) },
+      {
+        pod: pod({
+          phase: 'Failed',
+          conditions: [
+            { type: 'DisruptionTarget', status: 'True', reason: 'PreemptionByScheduler', message: 'preempted' },
+          ],
+        }),
+        job: job([{ type: 'Failed', reason: 'PodFailurePolicy' }]),
+      },
       { code: 'evicted', reason: 'PreemptionByScheduler' },
     ],
-    ['DisruptionTarget (node lost)', { pod: pod({ conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager' }] }) }, { code: 'evicted', reason: 'DeletionByTaintManager' }],
+    [
+      'DisruptionTarget (node lost)',
+      { pod: pod({ conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager' }] }) },
+      { code: 'evicted', reason: 'DeletionByTaintManager' },
+    ],
     ['kubelet eviction', { pod: pod({ phase: 'Failed', reason: 'Evicted' }) }, { code: 'evicted', reason: 'Evicted' }],
     [
       'deadline exceeded',
-      { job: job([{ type: 'Failed', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' }]), pod: pod({ running: true }) },
+      {
+        job: job([
+          { type: 'Failed', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' },
+        ]),
+        pod: pod({ running: true }),
+      },
       { code: 'deadline-exceeded', reason: 'DeadlineExceeded', message: 'the run exceeded its deadline of 60s' },
     ],
-    ['FailureTarget DeadlineExceeded (early)', { job: job([{ type: 'FailureTarget', reason: 'DeadlineExceeded' }]) }, { code: 'deadline-exceeded' }],
+    [
+      'FailureTarget DeadlineExceeded (early)',
+      { job: job([{ type: 'FailureTarget', reason: 'DeadlineExceeded' }]) },
+      { code: 'deadline-exceeded' },
+    ],
     [
       'non-zero exit',
       { pod: pod({ phase: 'Failed', terminated: { reason: 'Error', exitCode: 3, message: 'line1\nboom' } }) },
       { code: 'exit-code', exitCode: 3, message: 'container agent exited with code 3: boom' },
     ],
-    ['exit 0 pod succeeded', { pod: pod({ phase: 'Succeeded', terminated: { reason: 'Completed', exitCode: 0 } }) }, { code: 'succeeded', exitCode: 0 }],
-    ['Job failed without a container ever running', { job: job([{ type: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }]) }, { code: 'never-started', reason: 'BackoffLimitExceeded' }],
+    [
+      'exit 0 pod succeeded',
+      { pod: pod({ phase: 'Succeeded', terminated: { reason: 'Completed', exitCode: 0 } }) },
+      { code: 'succeeded', exitCode: 0 },
+    ],
+    [
+      'Job failed without a container ever running',
+      {
+        job: job([
+          { type: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
+        ]),
+      },
+      { code: 'never-started', reason: 'BackoffLimitExceeded' },
+    ],
     ['deleted by us', { jobDeleted: true, cancelRequested: true, pod: pod({ running: true }) }, { code: 'cancelled' }],
-    ['cancel annotation read by a reattached watcher', { job: job([], { deletionTimestamp: new Date(T0) }), cancelRequested: true }, { code: 'cancelled' }],
-    ['deleted by someone else', { jobDeleted: true }, { code: 'deleted-externally', message: 'job ck8s-a-r-1 was deleted before it finished' }],
+    [
+      'cancel annotation read by a reattached watcher',
+      { job: job([], { deletionTimestamp: new Date(T0) }), cancelRequested: true },
+      { code: 'cancelled' },
+    ],
+    [
+      'deleted by someone else',
+      { jobDeleted: true },
+      { code: 'deleted-externally', message: 'job ck8s-a-r-1 was deleted before it finished' },
+    ],
     ['deletion in flight after our cancel', { job: job(), cancelRequested: true }, null],
     ['completed, then deleted', { job: job([{ type: 'Complete' }]), jobDeleted: true }, { code: 'succeeded' }],
   ];
@@ -138,6 +271,8 @@ describe('classifyRun', () => {
 
   it('gives a hint for every failure and none for success or cancel', () => {
     expect(classifyRun(input({ job: job([{ type: 'Complete' }]) }))?.hint).toBeNull();
-    expect(classifyRun(input({ pod: pod({ terminated: { reason: 'OOMKilled', exitCode: 137 } }) }))?.hint).toContain('resources.limits.memory');
+    expect(classifyRun(input({ pod: pod({ terminated: { reason: 'OOMKilled', exitCode: 137 } }) }))?.hint).toContain(
+      'resources.limits.memory',
+    );
   });
 });

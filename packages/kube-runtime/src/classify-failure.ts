@@ -45,8 +45,7 @@ export const OUTCOME_HINTS: Readonly<Record<OutcomeCode, string | null>> = {
   succeeded: null,
   'image-pull':
     'Check the image name and tag. With imagePullPolicy Never the image must already be on the node; for a private registry set imagePullSecrets.',
-  'config-error':
-    'Create the Secret or ConfigMap the run refers to (env, envFrom or a volume), or fix the key name.',
+  'config-error': 'Create the Secret or ConfigMap the run refers to (env, envFrom or a volume), or fix the key name.',
   unschedulable:
     'No node fits the pod: check nodeSelector, tolerations, affinity and resource requests against the nodes, or raise unschedulableGraceSeconds if an autoscaler needs longer.',
   'oom-killed': 'The container used more memory than its limit: raise resources.limits.memory.',
@@ -72,7 +71,12 @@ export function classifyRun(input: ClassifyInput): Classification | null {
 
   if (finished === null && (input.jobDeleted || job?.metadata?.deletionTimestamp !== undefined)) {
     if (input.cancelRequested) return make('cancelled', null, 'the run was cancelled', exitCodeOf(container));
-    return make('deleted-externally', null, `job ${job?.metadata?.name ?? ''} was deleted before it finished`.replace('  ', ' '), exitCodeOf(container));
+    return make(
+      'deleted-externally',
+      null,
+      `job ${job?.metadata?.name ?? ''} was deleted before it finished`.replace('  ', ' '),
+      exitCodeOf(container),
+    );
   }
   if (finished?.type === 'succeeded') return make('succeeded', finished.reason, 'the run succeeded', 0);
   if (input.cancelRequested && finished === null) return null; // deletion in flight: wait for it
@@ -85,14 +89,29 @@ export function classifyRun(input: ClassifyInput): Classification | null {
     if (finished.reason === 'DeadlineExceeded') {
       const after = input.deadlineSeconds === null ? '' : ` of ${input.deadlineSeconds}s`;
       const blocked = fromPod === null ? '' : ` (while ${fromPod.classification.message})`;
-      return make('deadline-exceeded', 'DeadlineExceeded', `the run exceeded its deadline${after}${blocked}`, exitCodeOf(container));
+      return make(
+        'deadline-exceeded',
+        'DeadlineExceeded',
+        `the run exceeded its deadline${after}${blocked}`,
+        exitCodeOf(container),
+      );
     }
     if (fromPod !== null) return fromPod.classification;
     if (container?.state?.terminated === undefined && container?.lastState?.terminated === undefined) {
-      return make('never-started', finished.reason, `the container never started: ${finished.message || finished.reason || 'job failed'}`, null);
+      return make(
+        'never-started',
+        finished.reason,
+        `the container never started: ${finished.message || finished.reason || 'job failed'}`,
+        null,
+      );
     }
     const exitCode = exitCodeOf(container);
-    return make('exit-code', finished.reason, `container ${input.containerName} exited with code ${exitCode ?? 'unknown'}`, exitCode);
+    return make(
+      'exit-code',
+      finished.reason,
+      `container ${input.containerName} exited with code ${exitCode ?? 'unknown'}`,
+      exitCode,
+    );
   }
   return null;
 }
@@ -105,50 +124,108 @@ function classifyPod(
   if (pod === null) return null;
   const disruption = pod.status?.conditions?.find((c) => c.type === 'DisruptionTarget' && c.status === 'True');
   if (disruption !== undefined) {
-    return final(make('evicted', disruption.reason ?? 'DisruptionTarget', `the pod was disrupted: ${disruption.reason ?? ''}: ${disruption.message ?? ''}`.trim(), exitCodeOf(container)));
+    return final(
+      make(
+        'evicted',
+        disruption.reason ?? 'DisruptionTarget',
+        `the pod was disrupted: ${disruption.reason ?? ''}: ${disruption.message ?? ''}`.trim(),
+        exitCodeOf(container),
+      ),
+    );
   }
   if (pod.status?.phase === 'Failed' && pod.status.reason === 'Evicted') {
-    return final(make('evicted', 'Evicted', `the pod was evicted: ${pod.status.message ?? ''}`.trim(), exitCodeOf(container)));
+    return final(
+      make('evicted', 'Evicted', `the pod was evicted: ${pod.status.message ?? ''}`.trim(), exitCodeOf(container)),
+    );
   }
   const terminated = container?.state?.terminated;
   if (terminated !== undefined) {
     if (terminated.reason === 'OOMKilled') {
       const limit = memoryLimit(pod, input.containerName);
-      return final(make('oom-killed', 'OOMKilled', `container ${input.containerName} was killed: out of memory${limit === null ? '' : ` (limit ${limit})`}`, terminated.exitCode));
+      return final(
+        make(
+          'oom-killed',
+          'OOMKilled',
+          `container ${input.containerName} was killed: out of memory${limit === null ? '' : ` (limit ${limit})`}`,
+          terminated.exitCode,
+        ),
+      );
     }
     if (terminated.exitCode === 0) {
-      return pod.status?.phase === 'Succeeded' ? final(make('succeeded', terminated.reason ?? 'Completed', 'the run succeeded', 0)) : null;
+      return pod.status?.phase === 'Succeeded'
+        ? final(make('succeeded', terminated.reason ?? 'Completed', 'the run succeeded', 0))
+        : null;
     }
-    const detail = terminated.message === undefined || terminated.message === '' ? '' : `: ${lastLine(terminated.message)}`;
-    return final(make('exit-code', terminated.reason ?? 'Error', `container ${input.containerName} exited with code ${terminated.exitCode}${detail}`, terminated.exitCode));
+    const detail =
+      terminated.message === undefined || terminated.message === '' ? '' : `: ${lastLine(terminated.message)}`;
+    return final(
+      make(
+        'exit-code',
+        terminated.reason ?? 'Error',
+        `container ${input.containerName} exited with code ${terminated.exitCode}${detail}`,
+        terminated.exitCode,
+      ),
+    );
   }
   const waiting = container?.state?.waiting;
   const since = Date.parse(String(pod.metadata?.creationTimestamp ?? '')) || input.now;
   const age = (input.now - since) / 1000;
   if (waiting?.reason !== undefined) {
     const what = `${waiting.reason}: ${waiting.message ?? ''}`.replace(/: $/, '');
-    if (IMMEDIATE_IMAGE_REASONS.has(waiting.reason)) return final(make('image-pull', waiting.reason, `image ${imageOf(pod, input.containerName)} cannot be used: ${what}`, null));
+    if (IMMEDIATE_IMAGE_REASONS.has(waiting.reason))
+      return final(
+        make('image-pull', waiting.reason, `image ${imageOf(pod, input.containerName)} cannot be used: ${what}`, null),
+      );
     if (GRACED_IMAGE_REASONS.has(waiting.reason)) {
-      const c = make('image-pull', waiting.reason, `image ${imageOf(pod, input.containerName)} cannot be pulled: ${what}`, null);
+      const c = make(
+        'image-pull',
+        waiting.reason,
+        `image ${imageOf(pod, input.containerName)} cannot be pulled: ${what}`,
+        null,
+      );
       return { classification: c, final: age >= input.imagePullGraceSeconds };
     }
     if (CONFIG_REASONS.has(waiting.reason)) {
-      const c = make('config-error', waiting.reason, `container ${input.containerName} cannot be created: ${what}`, null);
+      const c = make(
+        'config-error',
+        waiting.reason,
+        `container ${input.containerName} cannot be created: ${what}`,
+        null,
+      );
       return { classification: c, final: age >= input.configErrorGraceSeconds };
     }
   }
-  const mountFailure = input.events.find((e) => e.type === 'Warning' && e.reason === 'FailedMount' && e.involvedKind === 'Pod');
+  const mountFailure = input.events.find(
+    (e) => e.type === 'Warning' && e.reason === 'FailedMount' && e.involvedKind === 'Pod',
+  );
   if (mountFailure !== undefined && container?.state?.running === undefined) {
-    const c = make('config-error', 'FailedMount', `a volume of the pod cannot be mounted: ${mountFailure.message}`, null);
+    const c = make(
+      'config-error',
+      'FailedMount',
+      `a volume of the pod cannot be mounted: ${mountFailure.message}`,
+      null,
+    );
     return { classification: c, final: age >= input.configErrorGraceSeconds };
   }
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
-    const c = make('unschedulable', 'Unschedulable', `the pod cannot be scheduled: ${scheduled.message ?? 'no node fits'}`, null);
+    const c = make(
+      'unschedulable',
+      'Unschedulable',
+      `the pod cannot be scheduled: ${scheduled.message ?? 'no node fits'}`,
+      null,
+    );
     return { classification: c, final: age >= input.unschedulableGraceSeconds };
   }
   if (pod.status?.phase === 'Failed') {
-    return final(make('never-started', pod.status.reason ?? 'Failed', `the pod failed before its container started: ${pod.status.message ?? pod.status.reason ?? 'unknown'}`, null));
+    return final(
+      make(
+        'never-started',
+        pod.status.reason ?? 'Failed',
+        `the pod failed before its container started: ${pod.status.message ?? pod.status.reason ?? 'unknown'}`,
+        null,
+      ),
+    );
   }
   return null;
 }

@@ -35,11 +35,18 @@ export async function applyRetention(options: {
   const action = options.succeeded ? policy.onSuccess : policy.onFailure;
   try {
     if (action === 'delete') {
-      await ports.delete('jobs', namespace, jobName, { propagationPolicy: 'Background', ...(options.jobUid === null ? {} : { uid: options.jobUid }) });
+      await ports.delete('jobs', namespace, jobName, {
+        propagationPolicy: 'Background',
+        ...(options.jobUid === null ? {} : { uid: options.jobUid }),
+      });
     } else if (!options.succeeded) {
       // One request: the keep-until annotation for the sweeper, and the Job TTL as the cluster-side safety net.
       await ports.patch('jobs', namespace, jobName, {
-        metadata: { annotations: { [ANNOTATIONS.keepUntil]: new Date(options.clock.now() + policy.keepFailedSeconds * 1000).toISOString() } },
+        metadata: {
+          annotations: {
+            [ANNOTATIONS.keepUntil]: new Date(options.clock.now() + policy.keepFailedSeconds * 1000).toISOString(),
+          },
+        },
         spec: { ttlSecondsAfterFinished: policy.keepFailedSeconds },
       });
     }
@@ -61,7 +68,13 @@ const STUCK_SUSPENDED_SECONDS = 600;
  * Deletes this runtime's finished Jobs whose `keep-until` has passed, Jobs stuck suspended (a crashed start), and
  * per-run Secrets whose owner Job no longer exists. Touches nothing without this runtime's labels.
  */
-export async function sweep(options: { ports: KubePorts; clock: Clock; logger: Logger; namespace: string; runtimeId: string }): Promise<SweepResult> {
+export async function sweep(options: {
+  ports: KubePorts;
+  clock: Clock;
+  logger: Logger;
+  namespace: string;
+  runtimeId: string;
+}): Promise<SweepResult> {
   const { ports, clock, namespace } = options;
   const labelSelector = `${LABELS.managedBy}=${MANAGED_BY},${LABELS.runtimeId}=${labelValue(options.runtimeId)}`;
   const now = clock.now();
@@ -75,18 +88,31 @@ export async function sweep(options: { ports: KubePorts; clock: Clock; logger: L
     const expired = jobFinish(job) !== null && Number.isFinite(keepUntil) && keepUntil <= now;
     const stuck = job.spec?.suspend === true && now - created > STUCK_SUSPENDED_SECONDS * 1000;
     if ((expired || stuck) && job.metadata?.deletionTimestamp === undefined) {
-      if (await ports.delete('jobs', namespace, name, { propagationPolicy: 'Background', ...(job.metadata?.uid === undefined ? {} : { uid: job.metadata.uid }) })) result.deletedJobs.push(name);
+      if (
+        await ports.delete('jobs', namespace, name, {
+          propagationPolicy: 'Background',
+          ...(job.metadata?.uid === undefined ? {} : { uid: job.metadata.uid }),
+        })
+      )
+        result.deletedJobs.push(name);
     } else if (job.metadata?.uid !== undefined) liveUids.add(job.metadata.uid);
   }
   const secrets = await ports.list<V1Secret & KubeObject>('secrets', namespace, { labelSelector });
   for (const secret of secrets.items) {
     const owners = secret.metadata?.ownerReferences ?? [];
-    const orphan = owners.length === 0 ? now - (Date.parse(String(secret.metadata?.creationTimestamp ?? '')) || now) > STUCK_SUSPENDED_SECONDS * 1000 : owners.every((owner) => !liveUids.has(owner.uid));
+    const orphan =
+      owners.length === 0
+        ? now - (Date.parse(String(secret.metadata?.creationTimestamp ?? '')) || now) > STUCK_SUSPENDED_SECONDS * 1000
+        : owners.every((owner) => !liveUids.has(owner.uid));
     if (orphan) {
       const name = secret.metadata?.name ?? '';
       if (await ports.delete('secrets', namespace, name)) result.deletedSecrets.push(name);
     }
   }
-  options.logger.info('sweep done', { namespace, jobs: result.deletedJobs.length, secrets: result.deletedSecrets.length });
+  options.logger.info('sweep done', {
+    namespace,
+    jobs: result.deletedJobs.length,
+    secrets: result.deletedSecrets.length,
+  });
   return result;
 }

@@ -28,13 +28,30 @@ describe('client-node ports against the fake apiserver (T2)', () => {
   it('maps 403/404 Status bodies into KubeApiError with verb, resource, namespace and the apiserver message', async () => {
     await using server = await startFakeApiserver();
     const ports = createClientNodePorts({ kubeConfig: kubeConfigFor(server), clock: systemClock });
-    server.cluster.failNext({ verb: 'list', kind: 'jobs', status: 403, reason: 'Forbidden', message: 'jobs.batch is forbidden: User "x" cannot list resource "jobs" in API group "batch" in the namespace "agents"' });
+    server.cluster.failNext({
+      verb: 'list',
+      kind: 'jobs',
+      status: 403,
+      reason: 'Forbidden',
+      message:
+        'jobs.batch is forbidden: User "x" cannot list resource "jobs" in API group "batch" in the namespace "agents"',
+    });
     const forbidden = await ports.list('jobs', 'agents').catch((error: unknown) => error);
     expect(forbidden).toBeInstanceOf(KubeApiError);
-    expect((forbidden as Error).message).toBe('list job agents: 403 Forbidden: jobs.batch is forbidden: User "x" cannot list resource "jobs" in API group "batch" in the namespace "agents"');
+    expect((forbidden as Error).message).toBe(
+      'list job agents: 403 Forbidden: jobs.batch is forbidden: User "x" cannot list resource "jobs" in API group "batch" in the namespace "agents"',
+    );
     expect(Object.keys(forbidden as object)).not.toContain('body');
-    server.cluster.failNext({ verb: 'create', kind: 'jobs', status: 404, reason: 'NotFound', message: 'namespaces "nope" not found' });
-    await expect(ports.create('jobs', 'nope', { metadata: { name: 'x' } })).rejects.toThrow('create job nope/x: 404 NotFound: namespaces "nope" not found');
+    server.cluster.failNext({
+      verb: 'create',
+      kind: 'jobs',
+      status: 404,
+      reason: 'NotFound',
+      message: 'namespaces "nope" not found',
+    });
+    await expect(ports.create('jobs', 'nope', { metadata: { name: 'x' } })).rejects.toThrow(
+      'create job nope/x: 404 NotFound: namespaces "nope" not found',
+    );
   });
 
   it('reports a connection refused as status 0, retryable, without leaking client-node shapes', async () => {
@@ -51,7 +68,15 @@ describe('client-node ports against the fake apiserver (T2)', () => {
     await using server = await startFakeApiserver();
     const counted = countRequests(createClientNodePorts({ kubeConfig: kubeConfigFor(server), clock: systemClock }));
     const runtime = createKubeRuntime({ ports: counted.ports, namespace: 'agents' });
-    const handle = await runtime.startRun({ runId: 'r1', agentId: 'a1', image: 'img', command: ['sh'], timeoutSeconds: 60, files: { 'prompt.md': 'x' }, lockPolicy: 'reject' });
+    const handle = await runtime.startRun({
+      runId: 'r1',
+      agentId: 'a1',
+      image: 'img',
+      command: ['sh'],
+      timeoutSeconds: 60,
+      files: { 'prompt.md': 'x' },
+      lockPolicy: 'reject',
+    });
     const pods = async (): Promise<string> => {
       for (;;) {
         const pod = server.cluster.all<V1Pod & { metadata: { name: string } }>('pods', 'agents')[0];
@@ -65,7 +90,19 @@ describe('client-node ports against the fake apiserver (T2)', () => {
     await new Promise((resolve) => setTimeout(resolve, 700));
     server.cluster.mutate<V1Pod>('pods', 'agents', podName, (pod) => {
       pod.spec = { ...pod.spec, containers: pod.spec?.containers ?? [], nodeName: '127.0.0.1' };
-      pod.status = { phase: 'Running', containerStatuses: [{ name: 'agent', image: 'img', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: new Date() } } }] };
+      pod.status = {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            name: 'agent',
+            image: 'img',
+            imageID: '',
+            ready: true,
+            restartCount: 0,
+            state: { running: { startedAt: new Date() } },
+          },
+        ],
+      };
     });
     expect(await handle.containerStarted).toBe(podName);
     server.cluster.compact();
@@ -78,6 +115,8 @@ describe('client-node ports against the fake apiserver (T2)', () => {
     const lifecycle = counted.requests.filter((request) => request.verb !== 'watch' && request.verb !== 'list');
     // lease get/create/delete, job create/patch/delete, secret create
     expect(lifecycle).toHaveLength(7);
-    expect(server.log.some((line) => line.includes('watch=true') && line.includes('allowWatchBookmarks=true'))).toBe(true);
+    expect(server.log.some((line) => line.includes('watch=true') && line.includes('allowWatchBookmarks=true'))).toBe(
+      true,
+    );
   });
 });

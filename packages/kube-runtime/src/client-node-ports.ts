@@ -12,14 +12,26 @@ import {
   type KubeConfig,
 } from '@kubernetes/client-node';
 import { sleep, type Clock } from './clock.ts';
-import { KIND_RESOURCE, type KubeKind, type KubeObject, type KubePorts, type WatchEnd, type WatchEvent } from './kube-ports.ts';
+import {
+  KIND_RESOURCE,
+  type KubeKind,
+  type KubeObject,
+  type KubePorts,
+  type WatchEnd,
+  type WatchEvent,
+} from './kube-ports.ts';
 import { KubeApiError, KubeRuntimeError, type KubeTarget, type KubeVerb } from './kube-runtime-error.ts';
 
 /** Converts anything thrown by a client (client-node `ApiException`, a fake's look-alike, a network error). */
 export function toKubeApiError(error: unknown, target: KubeTarget): KubeApiError {
   if (error instanceof KubeApiError) return error;
   const record = typeof error === 'object' && error !== null ? (error as Record<string, unknown>) : {};
-  const code = typeof record['code'] === 'number' ? record['code'] : typeof record['statusCode'] === 'number' ? record['statusCode'] : 0;
+  const code =
+    typeof record['code'] === 'number'
+      ? record['code']
+      : typeof record['statusCode'] === 'number'
+        ? record['statusCode']
+        : 0;
   const status = parseStatus(record['body']);
   const fallback = code === 0 ? networkMessage(error) : (STATUS_REASONS[code] ?? 'request failed');
   return new KubeApiError(
@@ -113,17 +125,24 @@ export function withApiErrors(raw: KubePorts, options: ResilienceOptions): KubeP
     name,
   });
   return {
-    create: (kind, namespace, body) => call(t('create', kind, namespace, body.metadata?.name ?? null), () => raw.create(kind, namespace, body)),
+    create: (kind, namespace, body) =>
+      call(t('create', kind, namespace, body.metadata?.name ?? null), () => raw.create(kind, namespace, body)),
     get: (kind, namespace, name) => call(t('get', kind, namespace, name), () => raw.get(kind, namespace, name)),
-    list: (kind, namespace, listOptions) => call(t('list', kind, namespace, null), () => raw.list(kind, namespace, listOptions)),
-    patch: (kind, namespace, name, patch) => call(t('patch', kind, namespace, name), () => raw.patch(kind, namespace, name, patch)),
-    replace: (kind, namespace, name, body) => call(t('update', kind, namespace, name), () => raw.replace(kind, namespace, name, body)),
-    delete: (kind, namespace, name, deleteOptions) => call(t('delete', kind, namespace, name), () => raw.delete(kind, namespace, name, deleteOptions)),
+    list: (kind, namespace, listOptions) =>
+      call(t('list', kind, namespace, null), () => raw.list(kind, namespace, listOptions)),
+    patch: (kind, namespace, name, patch) =>
+      call(t('patch', kind, namespace, name), () => raw.patch(kind, namespace, name, patch)),
+    replace: (kind, namespace, name, body) =>
+      call(t('update', kind, namespace, name), () => raw.replace(kind, namespace, name, body)),
+    delete: (kind, namespace, name, deleteOptions) =>
+      call(t('delete', kind, namespace, name), () => raw.delete(kind, namespace, name, deleteOptions)),
     watch: async (kind, namespace, watchOptions, onEvent) => {
       try {
         const end = await raw.watch(kind, namespace, watchOptions, onEvent);
-        if (end.type === 'failed') return { type: 'failed', error: toKubeApiError(end.error, t('watch', kind, namespace, null)) };
-        if (end.type === 'closed' && end.error !== null) return { type: 'closed', error: toKubeApiError(end.error, t('watch', kind, namespace, null)) };
+        if (end.type === 'failed')
+          return { type: 'failed', error: toKubeApiError(end.error, t('watch', kind, namespace, null)) };
+        if (end.type === 'closed' && end.error !== null)
+          return { type: 'closed', error: toKubeApiError(end.error, t('watch', kind, namespace, null)) };
         return end;
       } catch (error) {
         const mapped = toKubeApiError(error, t('watch', kind, namespace, null));
@@ -194,7 +213,11 @@ export function createClientNodePorts(options: ClientNodePortsOptions): KubePort
         throw error;
       }
     },
-    async list<T extends KubeObject>(kind: KubeKind, namespace: string, listOptions: { labelSelector?: string; fieldSelector?: string } = {}) {
+    async list<T extends KubeObject>(
+      kind: KubeKind,
+      namespace: string,
+      listOptions: { labelSelector?: string; fieldSelector?: string } = {},
+    ) {
       const request = { namespace, ...listOptions };
       let result: { items: unknown[]; metadata?: { resourceVersion?: string } };
       switch (kind) {
@@ -253,13 +276,19 @@ export function createClientNodePorts(options: ClientNodePortsOptions): KubePort
           ? undefined
           : {
               ...(deleteOptions.uid === undefined ? {} : { uid: deleteOptions.uid }),
-              ...(deleteOptions.resourceVersion === undefined || deleteOptions.resourceVersion === '' ? {} : { resourceVersion: deleteOptions.resourceVersion }),
+              ...(deleteOptions.resourceVersion === undefined || deleteOptions.resourceVersion === ''
+                ? {}
+                : { resourceVersion: deleteOptions.resourceVersion }),
             };
       const body = {
         apiVersion: 'v1',
         kind: 'DeleteOptions',
-        ...(deleteOptions.propagationPolicy === undefined ? {} : { propagationPolicy: deleteOptions.propagationPolicy }),
-        ...(deleteOptions.gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds: deleteOptions.gracePeriodSeconds }),
+        ...(deleteOptions.propagationPolicy === undefined
+          ? {}
+          : { propagationPolicy: deleteOptions.propagationPolicy }),
+        ...(deleteOptions.gracePeriodSeconds === undefined
+          ? {}
+          : { gracePeriodSeconds: deleteOptions.gracePeriodSeconds }),
         ...(preconditions === undefined ? {} : { preconditions }),
       };
       const request = { namespace, name, body };
@@ -287,11 +316,19 @@ export function createClientNodePorts(options: ClientNodePortsOptions): KubePort
         throw error;
       }
     },
-    watch<T extends KubeObject>(kind: KubeKind, namespace: string, watchOptions: Parameters<KubePorts['watch']>[2], onEvent: (event: WatchEvent<T>) => void) {
+    watch<T extends KubeObject>(
+      kind: KubeKind,
+      namespace: string,
+      watchOptions: Parameters<KubePorts['watch']>[2],
+      onEvent: (event: WatchEvent<T>) => void,
+    ) {
       return runWatch(kubeConfig, PATHS[kind].replace('{ns}', encodeURIComponent(namespace)), watchOptions, onEvent);
     },
   };
-  return withApiErrors(raw, { clock: options.clock, ...(options.retries === undefined ? {} : { retries: options.retries }) });
+  return withApiErrors(raw, {
+    clock: options.clock,
+    ...(options.retries === undefined ? {} : { retries: options.retries }),
+  });
 }
 
 function isNotFound(error: unknown): boolean {
@@ -370,7 +407,10 @@ async function runWatch<T extends KubeObject>(
         if (options.signal.aborted) value.abort();
       })
       .catch((error: unknown) => {
-        finish({ type: 'failed', error: new KubeRuntimeError(`watch ${path}: cannot start`, { cause: error }) as KubeApiError });
+        finish({
+          type: 'failed',
+          error: new KubeRuntimeError(`watch ${path}: cannot start`, { cause: error }) as KubeApiError,
+        });
       });
   });
 }

@@ -20,7 +20,12 @@ const NS = 'agents';
 function setup(options: { runtimeId?: string; cluster?: FakeCluster } = {}) {
   const cluster = options.cluster ?? createFakeCluster();
   const counted = countRequests(cluster.ports as unknown as KubePorts);
-  const runtime = createKubeRuntime({ ports: counted.ports, namespace: NS, runtimeId: options.runtimeId ?? 'test', graces: { configErrorGraceSeconds: 0 } });
+  const runtime = createKubeRuntime({
+    ports: counted.ports,
+    namespace: NS,
+    runtimeId: options.runtimeId ?? 'test',
+    graces: { configErrorGraceSeconds: 0 },
+  });
   return { cluster, runtime, requests: counted.requests };
 }
 
@@ -38,7 +43,9 @@ function run(overrides: Partial<StartRunInput> = {}): StartRunInput {
 
 async function podOf(cluster: FakeCluster, handle: RunHandle): Promise<string> {
   for (let i = 0; i < 50; i += 1) {
-    const pod = cluster.all<V1Pod & { metadata: { name: string } }>('pods', NS).find((p) => p.metadata.labels?.['batch.kubernetes.io/job-name'] === handle.jobName);
+    const pod = cluster
+      .all<V1Pod & { metadata: { name: string } }>('pods', NS)
+      .find((p) => p.metadata.labels?.['batch.kubernetes.io/job-name'] === handle.jobName);
     if (pod !== undefined) return pod.metadata.name;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -46,7 +53,7 @@ async function podOf(cluster: FakeCluster, handle: RunHandle): Promise<string> {
 }
 
 function kubelet(cluster: FakeCluster, podName: string, status: object): void {
-  cluster.mutate<V1Pod & { status?: object; spec?: object }>('pods', NS, podName, (pod) => {
+  cluster.mutate<{ spec?: object; status?: object }>('pods', NS, podName, (pod) => {
     pod.spec = { ...pod.spec, nodeName: '127.0.0.1' };
     pod.status = status;
   });
@@ -58,10 +65,31 @@ function finishJob(cluster: FakeCluster, jobName: string, type: string, reason: 
   });
 }
 
-const running = { phase: 'Running', containerStatuses: [{ name: 'agent', image: 'x', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: new Date() } } }] };
+const running = {
+  phase: 'Running',
+  containerStatuses: [
+    {
+      name: 'agent',
+      image: 'x',
+      imageID: '',
+      ready: true,
+      restartCount: 0,
+      state: { running: { startedAt: new Date() } },
+    },
+  ],
+};
 const exited = (exitCode: number, reason = exitCode === 0 ? 'Completed' : 'Error') => ({
   phase: exitCode === 0 ? 'Succeeded' : 'Failed',
-  containerStatuses: [{ name: 'agent', image: 'x', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode, reason, startedAt: new Date() } } }],
+  containerStatuses: [
+    {
+      name: 'agent',
+      image: 'x',
+      imageID: '',
+      ready: false,
+      restartCount: 0,
+      state: { terminated: { exitCode, reason, startedAt: new Date() } },
+    },
+  ],
 });
 
 async function collect(handle: RunHandle): Promise<RunEvent['type'][]> {
@@ -109,10 +137,24 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const { cluster, runtime } = setup();
     const handle = await runtime.startRun(run({ retention: { keepFailedSeconds: 120 } }));
     const podName = await podOf(cluster, handle);
-    kubelet(cluster, podName, { phase: 'Failed', containerStatuses: [{ name: 'agent', image: 'x', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 137, reason: 'OOMKilled' } } }] });
+    kubelet(cluster, podName, {
+      phase: 'Failed',
+      containerStatuses: [
+        {
+          name: 'agent',
+          image: 'x',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          state: { terminated: { exitCode: 137, reason: 'OOMKilled' } },
+        },
+      ],
+    });
     const outcome = await handle.outcome;
     expect(outcome).toMatchObject({ code: 'oom-killed', reason: 'OOMKilled', exitCode: 137 });
-    expect(JobFailedError.fromOutcome(outcome)?.message).toBe(`run job ${handle.jobName}: oom-killed: container agent was killed: out of memory`);
+    expect(JobFailedError.fromOutcome(outcome)?.message).toBe(
+      `run job ${handle.jobName}: oom-killed: container agent was killed: out of memory`,
+    );
     const kept = cluster.peek<V1Job>('jobs', NS, handle.jobName);
     expect(kept?.spec?.ttlSecondsAfterFinished).toBe(120);
     expect(kept?.metadata?.annotations?.['claude-k8s.io/keep-until']).toBeDefined();
@@ -181,7 +223,9 @@ describe('createKubeRuntime (in-memory ports)', () => {
   it('wait policy starts the second run once the first has ended, and times out with lock-timeout', async () => {
     const { cluster, runtime } = setup();
     const first = await runtime.startRun(run({ runId: 'run-a', lockPolicy: 'wait' }));
-    await expect(runtime.startRun(run({ runId: 'run-c', lockPolicy: 'wait', lockWaitSeconds: 0 }))).rejects.toMatchObject({ code: 'lock-timeout', holderRunId: 'run-a' });
+    await expect(
+      runtime.startRun(run({ runId: 'run-c', lockPolicy: 'wait', lockWaitSeconds: 0 })),
+    ).rejects.toMatchObject({ code: 'lock-timeout', holderRunId: 'run-a' });
     const second = runtime.startRun(run({ runId: 'run-b', lockPolicy: 'wait', lockWaitSeconds: 30 }));
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(cluster.all('jobs', NS)).toHaveLength(1);
@@ -197,7 +241,10 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const again = await setup({ cluster }).runtime.startRun(run({ lockPolicy: 'adopt' }));
     expect(again.adopted).toBe(true);
     expect(again.jobName).toBe(first.jobName);
-    await expect(setup({ cluster }).runtime.startRun(run({ lockPolicy: 'none' }))).rejects.toMatchObject({ status: 409, reason: 'AlreadyExists' });
+    await expect(setup({ cluster }).runtime.startRun(run({ lockPolicy: 'none' }))).rejects.toMatchObject({
+      status: 409,
+      reason: 'AlreadyExists',
+    });
   });
 
   it('reattaches by run id and follows the run to its end', async () => {
@@ -216,24 +263,57 @@ describe('createKubeRuntime (in-memory ports)', () => {
 
   it('maps apiserver failures to KubeApiError with verb, resource and namespace, and leaves nothing behind', async () => {
     const { cluster, runtime } = setup();
-    cluster.failNext({ verb: 'create', kind: 'jobs', status: 403, reason: 'Forbidden', message: 'jobs.batch is forbidden: User "system:serviceaccount:agents:paperclip" cannot create resource "jobs" in API group "batch" in the namespace "agents"' });
+    cluster.failNext({
+      verb: 'create',
+      kind: 'jobs',
+      status: 403,
+      reason: 'Forbidden',
+      message:
+        'jobs.batch is forbidden: User "system:serviceaccount:agents:paperclip" cannot create resource "jobs" in API group "batch" in the namespace "agents"',
+    });
     const error = await runtime.startRun(run()).catch((e: unknown) => e);
     expect(KubeRuntimeError.isInstance(error)).toBe(true);
     expect(error).toBeInstanceOf(KubeApiError);
     expect((error as KubeApiError).message).toBe(
-      'create job agents/ck8s-agent-1-run-1-' + (error as KubeApiError).objectName?.split('-').at(-1) + ': 403 Forbidden: jobs.batch is forbidden: User "system:serviceaccount:agents:paperclip" cannot create resource "jobs" in API group "batch" in the namespace "agents"',
+      'create job agents/ck8s-agent-1-run-1-' +
+        (error as KubeApiError).objectName?.split('-').at(-1) +
+        ': 403 Forbidden: jobs.batch is forbidden: User "system:serviceaccount:agents:paperclip" cannot create resource "jobs" in API group "batch" in the namespace "agents"',
     );
-    expect(error).toMatchObject({ verb: 'create', resource: 'jobs.batch', namespace: NS, status: 403, reason: 'Forbidden' });
+    expect(error).toMatchObject({
+      verb: 'create',
+      resource: 'jobs.batch',
+      namespace: NS,
+      status: 403,
+      reason: 'Forbidden',
+    });
 
-    cluster.failNext({ verb: 'create', kind: 'secrets', status: 422, reason: 'Invalid', message: 'Secret "x" is invalid: data: Too long', field: 'data' });
-    await expect(runtime.startRun(run({ lockPolicy: 'reject' }))).rejects.toMatchObject({ status: 422, field: 'data', resource: 'secrets' });
+    cluster.failNext({
+      verb: 'create',
+      kind: 'secrets',
+      status: 422,
+      reason: 'Invalid',
+      message: 'Secret "x" is invalid: data: Too long',
+      field: 'data',
+    });
+    await expect(runtime.startRun(run({ lockPolicy: 'reject' }))).rejects.toMatchObject({
+      status: 422,
+      field: 'data',
+      resource: 'secrets',
+    });
     expect(cluster.all('jobs', NS)).toEqual([]);
     expect(cluster.all('leases', NS)).toEqual([]);
   });
 
   it('retries 429 and 5xx', async () => {
     const { cluster, runtime } = setup();
-    cluster.failNext({ verb: 'create', kind: 'jobs', status: 503, reason: 'ServiceUnavailable', message: 'etcd leader changed', times: 2 });
+    cluster.failNext({
+      verb: 'create',
+      kind: 'jobs',
+      status: 503,
+      reason: 'ServiceUnavailable',
+      message: 'etcd leader changed',
+      times: 2,
+    });
     const handle = await runtime.startRun(run());
     expect(cluster.peek('jobs', NS, handle.jobName)).toBeDefined();
   });
@@ -242,13 +322,48 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const { cluster, runtime } = setup({ runtimeId: 'mine' });
     const labels = { 'app.kubernetes.io/managed-by': 'claude-k8s', 'claude-k8s.io/runtime-id': 'mine' };
     const past = new Date(Date.now() - 1000).toISOString();
-    cluster.seed('jobs', NS, { kind: 'Job', metadata: { name: 'expired', labels, annotations: { 'claude-k8s.io/keep-until': past } }, status: { conditions: [{ type: 'Failed', status: 'True' }] } });
-    cluster.seed('jobs', NS, { kind: 'Job', metadata: { name: 'theirs', labels: { ...labels, 'claude-k8s.io/runtime-id': 'other' }, annotations: { 'claude-k8s.io/keep-until': past } }, status: { conditions: [{ type: 'Failed', status: 'True' }] } });
-    cluster.seed('jobs', NS, { kind: 'Job', metadata: { name: 'running', labels }, spec: { suspend: false }, status: {} });
-    cluster.seed('secrets', NS, { kind: 'Secret', metadata: { name: 'orphan', labels, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'gone', uid: 'gone-uid' }] } });
-    cluster.seed('secrets', NS, { kind: 'Secret', metadata: { name: 'unrelated', ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'gone', uid: 'gone-uid' }] } });
+    cluster.seed('jobs', NS, {
+      kind: 'Job',
+      metadata: { name: 'expired', labels, annotations: { 'claude-k8s.io/keep-until': past } },
+      status: { conditions: [{ type: 'Failed', status: 'True' }] },
+    });
+    cluster.seed('jobs', NS, {
+      kind: 'Job',
+      metadata: {
+        name: 'theirs',
+        labels: { ...labels, 'claude-k8s.io/runtime-id': 'other' },
+        annotations: { 'claude-k8s.io/keep-until': past },
+      },
+      status: { conditions: [{ type: 'Failed', status: 'True' }] },
+    });
+    cluster.seed('jobs', NS, {
+      kind: 'Job',
+      metadata: { name: 'running', labels },
+      spec: { suspend: false },
+      status: {},
+    });
+    cluster.seed('secrets', NS, {
+      kind: 'Secret',
+      metadata: {
+        name: 'orphan',
+        labels,
+        ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'gone', uid: 'gone-uid' }],
+      },
+    });
+    cluster.seed('secrets', NS, {
+      kind: 'Secret',
+      metadata: {
+        name: 'unrelated',
+        ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'gone', uid: 'gone-uid' }],
+      },
+    });
     const result = await runtime.sweep();
     expect(result).toEqual({ deletedJobs: ['expired'], deletedSecrets: ['orphan'] });
-    expect(cluster.all('jobs', NS).map((j) => j.metadata?.name).sort()).toEqual(['running', 'theirs']);
+    expect(
+      cluster
+        .all('jobs', NS)
+        .map((j) => j.metadata?.name)
+        .sort(),
+    ).toEqual(['running', 'theirs']);
   });
 });

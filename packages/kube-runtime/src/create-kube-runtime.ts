@@ -6,7 +6,13 @@ import type { KubeConfig, V1Job, V1Lease, V1Pod } from '@kubernetes/client-node'
 import { acquireAgentLock, type HeldLock, type LockPolicy } from './agent-lock.ts';
 import { cancelJob } from './cancel-job.ts';
 import { jobFinish } from './classify-failure.ts';
-import { applyRetention, DEFAULT_RETENTION, sweep as sweepNamespace, type RetentionPolicy, type SweepResult } from './cleanup.ts';
+import {
+  applyRetention,
+  DEFAULT_RETENTION,
+  sweep as sweepNamespace,
+  type RetentionPolicy,
+  type SweepResult,
+} from './cleanup.ts';
 import { createClientNodePorts, withApiErrors } from './client-node-ports.ts';
 import { silentLogger, systemClock, type Clock, type Logger } from './clock.ts';
 import { buildJobManifest, buildRunSecret, DEFAULT_CONTAINER_NAME, type JobManifestInput } from './job-manifest.ts';
@@ -116,13 +122,19 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
 
   const selfPod = (): Promise<SelfPod> => {
     if (options.selfPod === undefined) {
-      return Promise.reject(new MissingConfigurationError(['image (no selfPod option: the runtime does not inherit from its own pod)'], 'start run'));
+      return Promise.reject(
+        new MissingConfigurationError(
+          ['image (no selfPod option: the runtime does not inherit from its own pod)'],
+          'start run',
+        ),
+      );
     }
     selfPodPromise ??= readSelfPod({ ...options.selfPod, ports });
     return selfPodPromise;
   };
 
-  const runSelector = (runId: string): string => `${LABELS.managedBy}=${MANAGED_BY},${LABELS.runId}=${labelValue(runId)}`;
+  const runSelector = (runId: string): string =>
+    `${LABELS.managedBy}=${MANAGED_BY},${LABELS.runId}=${labelValue(runId)}`;
 
   const isRunAlive = async (runId: string): Promise<boolean> => {
     const jobs = await ports.list<V1Job & KubeObject>('jobs', namespace, { labelSelector: runSelector(runId) });
@@ -145,7 +157,14 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
         ...(pod.affinity === null ? {} : { affinity: pod.affinity }),
       };
     }
-    const manifestInput: JobManifestInput = { ...inherited, ...input, image, namespace, runtimeId, suspend: (input.files !== undefined && Object.keys(input.files).length > 0) };
+    const manifestInput: JobManifestInput = {
+      ...inherited,
+      ...input,
+      image,
+      namespace,
+      runtimeId,
+      suspend: input.files !== undefined && Object.keys(input.files).length > 0,
+    };
     const job = buildJobManifest(manifestInput);
     const jobName = job.metadata?.name ?? jobNameFor(input.agentId, input.runId);
     const policy = input.lockPolicy ?? 'none';
@@ -175,7 +194,9 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
         if (error instanceof KubeApiError && error.status === 409 && policy === 'adopt') {
           const existing = await ports.get<V1Job & KubeObject>('jobs', namespace, jobName);
           if (existing !== null && existing.metadata?.annotations?.[ANNOTATIONS.runId] === input.runId) {
-            const pods = await ports.list<V1Pod & KubeObject>('pods', namespace, { labelSelector: runSelector(input.runId) });
+            const pods = await ports.list<V1Pod & KubeObject>('pods', namespace, {
+              labelSelector: runSelector(input.runId),
+            });
             logger.info('adopted the existing Job of the run', { jobName });
             return attach({ job: existing, pods, lock, input, adopted: true });
           }
@@ -184,7 +205,11 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       }
       if (created.spec?.suspend === true) {
         try {
-          await ports.create('secrets', namespace, buildRunSecret(manifestInput, { jobName, jobUid: created.metadata?.uid ?? '' }));
+          await ports.create(
+            'secrets',
+            namespace,
+            buildRunSecret(manifestInput, { jobName, jobUid: created.metadata?.uid ?? '' }),
+          );
           created = await ports.patch('jobs', namespace, jobName, { spec: { suspend: false } });
         } catch (error) {
           await ports.delete('jobs', namespace, jobName, { propagationPolicy: 'Background' }).catch(() => false);
@@ -209,20 +234,35 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       leaseName: leaseNameFor(agentId),
       renew: async () => {},
       release: async () => {
-        const lease = await ports.get<V1Lease & KubeObject>('leases', namespace, leaseNameFor(agentId)).catch(() => null);
+        const lease = await ports
+          .get<V1Lease & KubeObject>('leases', namespace, leaseNameFor(agentId))
+          .catch(() => null);
         if (lease?.spec?.holderIdentity === runId) {
-          await ports.delete('leases', namespace, leaseNameFor(agentId), { resourceVersion: lease.metadata?.resourceVersion ?? '' }).catch(() => false);
+          await ports
+            .delete('leases', namespace, leaseNameFor(agentId), {
+              resourceVersion: lease.metadata?.resourceVersion ?? '',
+            })
+            .catch(() => false);
         }
       },
     };
-    return attach({ job, pods, lock, input: { runId, agentId, containerName: container, timeoutSeconds: job.spec?.activeDeadlineSeconds ?? 0 }, adopted: false });
+    return attach({
+      job,
+      pods,
+      lock,
+      input: { runId, agentId, containerName: container, timeoutSeconds: job.spec?.activeDeadlineSeconds ?? 0 },
+      adopted: false,
+    });
   }
 
   function attach(context: {
     job: V1Job & KubeObject;
     pods: { items: V1Pod[]; resourceVersion: string } | null;
     lock: HeldLock | null;
-    input: Pick<StartRunInput, 'runId' | 'agentId' | 'containerName' | 'timeoutSeconds' | 'signal' | 'retention' | 'graces'>;
+    input: Pick<
+      StartRunInput,
+      'runId' | 'agentId' | 'containerName' | 'timeoutSeconds' | 'signal' | 'retention' | 'graces'
+    >;
     adopted: boolean;
   }): RunHandle {
     const { job, input, lock } = context;
@@ -266,14 +306,21 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     const leaseSeconds = input.timeoutSeconds > 0 ? input.timeoutSeconds + 150 : 900;
     const scheduleRenew = (): void => {
       if (lock === null) return;
-      renewTimer = clock.setTimeout(() => {
-        lock.renew().then(scheduleRenew, (error: unknown) => logger.warn('lease renewal failed', { error: String(error) }));
-      }, (leaseSeconds * 1000) / 3);
+      renewTimer = clock.setTimeout(
+        () => {
+          lock
+            .renew()
+            .then(scheduleRenew, (error: unknown) => logger.warn('lease renewal failed', { error: String(error) }));
+        },
+        (leaseSeconds * 1000) / 3,
+      );
     };
     scheduleRenew();
 
     const onAbort = (): void => {
-      void handle.cancel('aborted by the caller').catch((error: unknown) => logger.warn('cancel failed', { error: String(error) }));
+      void handle
+        .cancel('aborted by the caller')
+        .catch((error: unknown) => logger.warn('cancel failed', { error: String(error) }));
     };
     input.signal?.addEventListener('abort', onAbort, { once: true });
     if (input.signal?.aborted === true) queueMicrotask(onAbort);
@@ -292,12 +339,23 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
         };
         const gone = value.code === 'cancelled' || value.code === 'deleted-externally';
         if (!gone) {
-          await applyRetention({ ports, clock, logger, namespace, jobName, jobUid: job.metadata?.uid ?? null, succeeded: value.code === 'succeeded', policy: retention });
+          await applyRetention({
+            ports,
+            clock,
+            logger,
+            namespace,
+            jobName,
+            jobUid: job.metadata?.uid ?? null,
+            succeeded: value.code === 'succeeded',
+            policy: retention,
+          });
         }
         return value;
       },
       (error: unknown) => {
-        throw KubeRuntimeError.isInstance(error) ? error : new KubeRuntimeError(`watch run ${namespace}/${jobName}: ${String(error)}`, { cause: error });
+        throw KubeRuntimeError.isInstance(error)
+          ? error
+          : new KubeRuntimeError(`watch run ${namespace}/${jobName}: ${String(error)}`, { cause: error });
       },
     );
     const settled = outcome.finally(async () => {
@@ -358,7 +416,14 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       cancel: async (reason = 'cancelled') => {
         if (!ended && !cancelRequested) {
           cancelRequested = true;
-          await cancelJob({ ports, namespace, jobName, jobUid: job.metadata?.uid ?? '', reason, at: new Date(clock.now()).toISOString() });
+          await cancelJob({
+            ports,
+            namespace,
+            jobName,
+            jobUid: job.metadata?.uid ?? '',
+            reason,
+            at: new Date(clock.now()).toISOString(),
+          });
         }
         return settled;
       },

@@ -21,7 +21,14 @@ export {
   type SessionVolume,
 } from './job-manifest.ts';
 export { classifyRun, jobFinish, OUTCOME_HINTS, type Classification, type ClassifyInput } from './classify-failure.ts';
-export { OUTCOME_CODES, type OutcomeCode, type RunEvent, type RunKubeEvent, type RunOutcome, type RunPhase } from './outcome.ts';
+export {
+  OUTCOME_CODES,
+  type OutcomeCode,
+  type RunEvent,
+  type RunKubeEvent,
+  type RunOutcome,
+  type RunPhase,
+} from './outcome.ts';
 export {
   KubeRuntimeError,
   KubeApiError,
@@ -47,7 +54,12 @@ export {
   type WatchEvent,
   type WatchOptions,
 } from './kube-ports.ts';
-export { createClientNodePorts, withApiErrors, type ClientNodePortsOptions, type ResilienceOptions } from './client-node-ports.ts';
+export {
+  createClientNodePorts,
+  withApiErrors,
+  type ClientNodePortsOptions,
+  type ResilienceOptions,
+} from './client-node-ports.ts';
 export { systemClock, silentLogger, type Clock, type Logger, type TimerHandle } from './clock.ts';
 export { acquireAgentLock, type AcquireLockOptions, type HeldLock, type LockPolicy } from './agent-lock.ts';
 export { DEFAULT_GRACES, type FailureGraces } from './job-watch.ts';
@@ -55,7 +67,19 @@ export { DEFAULT_RETENTION, type RetentionPolicy, type SweepResult } from './cle
 export { readSelfPod, SERVICE_ACCOUNT_ROOT, type ReadSelfPodOptions, type SelfPod } from './self-pod.ts';
 export { jobNameFor, leaseNameFor, labelValue, LABELS, ANNOTATIONS } from './names.ts';
 export { followPodLog, type FollowPodLogOptions, type LogFollowEvent, type LogFollowResult } from './log-follow.ts';
-export { createPodLogSource, buildPodLogPath, type PodLogSource, type PodLogRequest, type CreatePodLogSourceOptions } from './log/pod-log-source.ts';
+export {
+  createPodLogSource,
+  buildPodLogPath,
+  type PodLogSource,
+  type PodLogRequest,
+  type CreatePodLogSourceOptions,
+} from './log/pod-log-source.ts';
 export { initialLogCheckpoint, decodeLogCheckpoint, type LogCheckpoint } from './log/log-cursor.ts';
-export { createClusterProbe, type AccessAnswer, type AccessQuery, type ClaimStatus, type ClusterProbe } from './cluster-probe.ts';
+export {
+  createClusterProbe,
+  type AccessAnswer,
+  type AccessQuery,
+  type ClaimStatus,
+  type ClusterProbe,
+} from './cluster-probe.ts';
 export { loadKubeConfig, type LoadKubeConfigOptions } from './load-kube-config.ts';

@@ -1,6 +1,12 @@
 import { dumpYaml, type V1Job } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { buildJobManifest, buildRunSecret, InvalidRunInputError, SECRET_SIZE_LIMIT, type JobManifestInput } from './index.ts';
+import {
+  buildJobManifest,
+  buildRunSecret,
+  InvalidRunInputError,
+  SECRET_SIZE_LIMIT,
+  type JobManifestInput,
+} from './index.ts';
 
 const minimal: JobManifestInput = {
   namespace: 'agents',
@@ -35,7 +41,13 @@ const full: JobManifestInput = {
   resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '2Gi' } },
   nodeSelector: { pool: 'agents' },
   tolerations: [{ key: 'agents', operator: 'Exists', effect: 'NoSchedule' }],
-  affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, preference: { matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] } }] } },
+  affinity: {
+    nodeAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [
+        { weight: 1, preference: { matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] } },
+      ],
+    },
+  },
   runtimeClassName: 'gvisor',
   priorityClassName: 'agent-runs',
   serviceAccountName: 'agent-runner',
@@ -66,7 +78,9 @@ describe('buildJobManifest', () => {
   });
 
   it('matches the golden per-run Secret', async () => {
-    await expect(dumpYaml(buildRunSecret(full, { jobName: 'ck8s-x', jobUid: 'uid-1' }))).toMatchFileSnapshot('__snapshots__/secret-full.yaml');
+    await expect(dumpYaml(buildRunSecret(full, { jobName: 'ck8s-x', jobUid: 'uid-1' }))).toMatchFileSnapshot(
+      '__snapshots__/secret-full.yaml',
+    );
   });
 
   it('sets every restricted Pod Security field', () => {
@@ -94,7 +108,10 @@ describe('buildJobManifest', () => {
     expect(job.spec?.activeDeadlineSeconds).toBe(600);
     expect(job.spec?.ttlSecondsAfterFinished).toBe(86_400);
     expect(job.spec?.suspend).toBe(true);
-    expect(job.spec?.podFailurePolicy?.rules[0]).toEqual({ action: 'FailJob', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] });
+    expect(job.spec?.podFailurePolicy?.rules[0]).toEqual({
+      action: 'FailJob',
+      onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }],
+    });
     expect(buildJobManifest({ ...minimal, timeoutSeconds: 0 }).spec?.activeDeadlineSeconds).toBeUndefined();
   });
 
@@ -118,7 +135,11 @@ describe('buildJobManifest', () => {
       name: 'run-files',
       secret: { secretName: job.metadata?.name, defaultMode: 0o440, items: [{ key: 'prompt.md', path: 'prompt.md' }] },
     });
-    expect(spec.containers[0]?.volumeMounts).toContainEqual({ name: 'run-files', mountPath: '/run/claude-k8s/files', readOnly: true });
+    expect(spec.containers[0]?.volumeMounts).toContainEqual({
+      name: 'run-files',
+      mountPath: '/run/claude-k8s/files',
+      readOnly: true,
+    });
     expect(JSON.stringify(spec.containers[0]?.args)).not.toContain('Fix the bug');
   });
 
@@ -130,7 +151,8 @@ describe('buildJobManifest', () => {
     expect(name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
     expect(name.length).toBeLessThanOrEqual(52);
     expect(a.metadata?.annotations?.['claude-k8s.io/run-id']).toBe('Run 42 / ünïcode');
-    for (const value of Object.values(a.metadata?.labels ?? {})) expect(value).toMatch(/^([A-Za-z0-9][-A-Za-z0-9_.]{0,61}[A-Za-z0-9]|[A-Za-z0-9]?)$/);
+    for (const value of Object.values(a.metadata?.labels ?? {}))
+      expect(value).toMatch(/^([A-Za-z0-9][-A-Za-z0-9_.]{0,61}[A-Za-z0-9]|[A-Za-z0-9]?)$/);
     expect(buildJobManifest({ ...full, runId: 'run-43' }).metadata?.name).not.toBe(name);
   });
 
@@ -138,18 +160,30 @@ describe('buildJobManifest', () => {
     const spec = pod(buildJobManifest(full));
     expect(spec.containers[0]?.env).toContainEqual({ name: 'HOME', value: '/home/agent' });
     expect(spec.volumes).toContainEqual({ name: 'session', persistentVolumeClaim: { claimName: 'sessions' } });
-    expect(spec.containers[0]?.volumeMounts).toContainEqual({ name: 'session', mountPath: '/home/agent', subPath: 'agent-7' });
+    expect(spec.containers[0]?.volumeMounts).toContainEqual({
+      name: 'session',
+      mountPath: '/home/agent',
+      subPath: 'agent-7',
+    });
   });
 
   it('applies the pod spec patch last', () => {
-    const spec = pod(buildJobManifest({ ...minimal, podSpecPatch: { enableServiceLinks: true, hostAliases: [{ ip: '1.2.3.4', hostnames: ['x'] }] } }));
+    const spec = pod(
+      buildJobManifest({
+        ...minimal,
+        podSpecPatch: { enableServiceLinks: true, hostAliases: [{ ip: '1.2.3.4', hostnames: ['x'] }] },
+      }),
+    );
     expect(spec.enableServiceLinks).toBe(true);
     expect(spec.hostAliases).toEqual([{ ip: '1.2.3.4', hostnames: ['x'] }]);
   });
 
   it('accepts files of any characters up to the Secret limit and rejects beyond it with a clear error', () => {
     const binary = new Uint8Array([0, 255, 10, 13, 0xf0, 0x9f]);
-    const secret = buildRunSecret({ ...minimal, files: { 'prompt.md': 'ü\u0000\r\n😀', 'blob.bin': binary } }, { jobName: 'j', jobUid: 'u' });
+    const secret = buildRunSecret(
+      { ...minimal, files: { 'prompt.md': 'ü\u0000\r\n😀', 'blob.bin': binary } },
+      { jobName: 'j', jobUid: 'u' },
+    );
     expect(Buffer.from(secret.data?.['prompt.md'] ?? '', 'base64').toString('utf8')).toBe('ü\u0000\r\n😀');
     expect([...Buffer.from(secret.data?.['blob.bin'] ?? '', 'base64')]).toEqual([...binary]);
     expect(secret.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Job', name: 'j', uid: 'u' });
@@ -162,9 +196,13 @@ describe('buildJobManifest', () => {
   });
 
   it('rejects invalid input with the path of the field', () => {
-    expect(() => buildJobManifest({ ...minimal, files: { '../etc': 'x' } })).toThrow('files.../etc: a file name must match');
+    expect(() => buildJobManifest({ ...minimal, files: { '../etc': 'x' } })).toThrow(
+      'files.../etc: a file name must match',
+    );
     expect(() => buildJobManifest({ ...minimal, command: [] })).toThrow('command: must not be empty');
-    expect(() => buildJobManifest({ ...minimal, env: [{ name: 'X', fileKey: 'nope' }] })).toThrow('env[0].fileKey: no file nope in files');
+    expect(() => buildJobManifest({ ...minimal, env: [{ name: 'X', fileKey: 'nope' }] })).toThrow(
+      'env[0].fileKey: no file nope in files',
+    );
     expect(() => buildJobManifest({ ...minimal, labels: { 'claude-k8s.io/run-id': 'x' } })).toThrow('reserved');
   });
 });

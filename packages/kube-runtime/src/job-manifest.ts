@@ -138,7 +138,13 @@ export const DEFAULT_FILES_MOUNT_PATH = '/run/claude-k8s/files';
 export const SECRET_SIZE_LIMIT = 1024 * 1024;
 
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
-const RESERVED_LABEL_PREFIXES = ['claude-k8s.io/', 'app.kubernetes.io/managed-by', 'batch.kubernetes.io/', 'controller-uid', 'job-name'];
+const RESERVED_LABEL_PREFIXES = [
+  'claude-k8s.io/',
+  'app.kubernetes.io/managed-by',
+  'batch.kubernetes.io/',
+  'controller-uid',
+  'job-name',
+];
 
 /** Builds the Job of a run. Throws {@link InvalidRunInputError} for input that cannot make a valid Job. */
 export function buildJobManifest(input: JobManifestInput): V1Job {
@@ -163,7 +169,11 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
   if (mountedKeys.length > 0) {
     volumes.push({
       name: 'run-files',
-      secret: { secretName: jobName, defaultMode: 0o440, items: mountedKeys.map((key) => ({ key, path: input.filePaths?.[key] ?? key })) },
+      secret: {
+        secretName: jobName,
+        defaultMode: 0o440,
+        items: mountedKeys.map((key) => ({ key, path: input.filePaths?.[key] ?? key })),
+      },
     });
     mounts.push({ name: 'run-files', mountPath: input.filesMountPath ?? DEFAULT_FILES_MOUNT_PATH, readOnly: true });
   }
@@ -271,7 +281,9 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
 }
 
 /** The labels of every object of a run (Job, pod template, Secret). */
-export function runLabels(input: Pick<JobManifestInput, 'runId' | 'agentId' | 'runtimeId' | 'labels'>): Record<string, string> {
+export function runLabels(
+  input: Pick<JobManifestInput, 'runId' | 'agentId' | 'runtimeId' | 'labels'>,
+): Record<string, string> {
   return {
     ...input.labels,
     [LABELS.managedBy]: MANAGED_BY,
@@ -312,7 +324,14 @@ export function buildRunSecret(
       labels: runLabels(input),
       annotations: { [ANNOTATIONS.runId]: input.runId, [ANNOTATIONS.agentId]: input.agentId },
       ownerReferences: [
-        { apiVersion: 'batch/v1', kind: 'Job', name: owner.jobName, uid: owner.jobUid, controller: false, blockOwnerDeletion: false },
+        {
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          name: owner.jobName,
+          uid: owner.jobUid,
+          controller: false,
+          blockOwnerDeletion: false,
+        },
       ],
     },
     data,
@@ -330,7 +349,8 @@ export function filesSize(files: Readonly<Record<string, string | Uint8Array>> |
 
 function toEnvVar(variable: RunEnvVar, jobName: string): V1EnvVar {
   if ('value' in variable) return { name: variable.name, value: variable.value };
-  if ('secretKeyRef' in variable) return { name: variable.name, valueFrom: { secretKeyRef: keyRef(variable.secretKeyRef) } };
+  if ('secretKeyRef' in variable)
+    return { name: variable.name, valueFrom: { secretKeyRef: keyRef(variable.secretKeyRef) } };
   if ('configMapKeyRef' in variable)
     return { name: variable.name, valueFrom: { configMapKeyRef: keyRef(variable.configMapKeyRef) } };
   if ('fileKey' in variable)
@@ -348,7 +368,10 @@ function validate(input: JobManifestInput): void {
   if (input.image === '') throw new InvalidRunInputError('image', 'must not be empty');
   if (input.command.length === 0) throw new InvalidRunInputError('command', 'must not be empty');
   if (!Number.isInteger(input.timeoutSeconds) || input.timeoutSeconds < 0)
-    throw new InvalidRunInputError('timeoutSeconds', `expected a whole number of seconds >= 0, got ${input.timeoutSeconds}`);
+    throw new InvalidRunInputError(
+      'timeoutSeconds',
+      `expected a whole number of seconds >= 0, got ${input.timeoutSeconds}`,
+    );
   for (const key of Object.keys(input.files ?? {})) {
     if (!SECRET_KEY.test(key) || key === '.' || key === '..')
       throw new InvalidRunInputError(`files.${key}`, 'a file name must match [-._a-zA-Z0-9]+');
@@ -367,6 +390,7 @@ function validate(input: JobManifestInput): void {
   for (const [key, value] of Object.entries(input.labels ?? {})) {
     if (RESERVED_LABEL_PREFIXES.some((prefix) => key.startsWith(prefix)))
       throw new InvalidRunInputError(`labels.${key}`, 'this label is reserved for the runtime');
-    if (!isLabelValue(value)) throw new InvalidRunInputError(`labels.${key}`, `invalid label value ${JSON.stringify(value)}`);
+    if (!isLabelValue(value))
+      throw new InvalidRunInputError(`labels.${key}`, `invalid label value ${JSON.stringify(value)}`);
   }
 }

@@ -37,7 +37,12 @@ describe('graces (clock port)', () => {
     const start = Date.parse('2026-01-01T00:00:00Z');
     const clock = manualClock(start);
     const cluster = createFakeCluster({ now: () => clock.now() });
-    const runtime = createKubeRuntime({ ports: cluster.ports as unknown as KubePorts, namespace: 'a', clock, graces: { unschedulableGraceSeconds: 300 } });
+    const runtime = createKubeRuntime({
+      ports: cluster.ports as unknown as KubePorts,
+      namespace: 'a',
+      clock,
+      graces: { unschedulableGraceSeconds: 300 },
+    });
     const handle = await runtime.startRun({ runId: 'r', agentId: 'a', image: 'i', command: ['sh'], timeoutSeconds: 0 });
     let pod: V1Pod | undefined;
     while (pod === undefined) {
@@ -45,7 +50,17 @@ describe('graces (clock port)', () => {
       pod = cluster.all<V1Pod>('pods', 'a')[0];
     }
     cluster.mutate<V1Pod>('pods', 'a', pod.metadata?.name ?? '', (p) => {
-      p.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' }] };
+      p.status = {
+        phase: 'Pending',
+        conditions: [
+          {
+            type: 'PodScheduled',
+            status: 'False',
+            reason: 'Unschedulable',
+            message: '0/3 nodes are available: 3 Insufficient memory.',
+          },
+        ],
+      };
     });
     let settled = false;
     void handle.outcome.then(() => (settled = true));
@@ -54,7 +69,11 @@ describe('graces (clock port)', () => {
     expect(settled).toBe(false);
     clock.advance(2_000);
     const outcome = await handle.outcome;
-    expect(outcome).toMatchObject({ code: 'unschedulable', reason: 'Unschedulable', message: 'the pod cannot be scheduled: 0/3 nodes are available: 3 Insufficient memory.' });
+    expect(outcome).toMatchObject({
+      code: 'unschedulable',
+      reason: 'Unschedulable',
+      message: 'the pod cannot be scheduled: 0/3 nodes are available: 3 Insufficient memory.',
+    });
     expect(outcome.endedAt).toBe(new Date(start + 301_000).toISOString());
   });
 });

@@ -83,7 +83,11 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
   const currentPod = (): V1Pod | null => {
     let best: V1Pod | null = null;
     for (const pod of pods.values()) {
-      if (best === null || String(pod.metadata?.creationTimestamp ?? '') >= String(best.metadata?.creationTimestamp ?? '')) best = pod;
+      if (
+        best === null ||
+        String(pod.metadata?.creationTimestamp ?? '') >= String(best.metadata?.creationTimestamp ?? '')
+      )
+        best = pod;
     }
     return best;
   };
@@ -116,14 +120,22 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
       lastWaiting = waiting.reason;
       options.onEvent({ type: 'progress', reason: waiting.reason, message: waiting.message ?? '' });
     }
-    if (pod !== null && !runningSent && (status?.state?.running !== undefined || status?.state?.terminated !== undefined)) {
+    if (
+      pod !== null &&
+      !runningSent &&
+      (status?.state?.running !== undefined || status?.state?.terminated !== undefined)
+    ) {
       if (!scheduledSent) {
         scheduledSent = true;
         options.onEvent({ type: 'scheduled', podName: pod.metadata?.name ?? '', nodeName: pod.spec?.nodeName ?? '' });
       }
       runningSent = true;
       const startedAt = status.state?.running?.startedAt ?? status.state?.terminated?.startedAt;
-      options.onEvent({ type: 'running', podName: pod.metadata?.name ?? '', containerStartedAt: startedAt === undefined ? null : new Date(startedAt).toISOString() });
+      options.onEvent({
+        type: 'running',
+        podName: pod.metadata?.name ?? '',
+        containerStartedAt: startedAt === undefined ? null : new Date(startedAt).toISOString(),
+      });
     }
     const classification = classifyRun({
       job,
@@ -131,7 +143,8 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
       events,
       containerName: options.containerName,
       now: clock.now(),
-      cancelRequested: options.isCancelRequested() || job?.metadata?.annotations?.['claude-k8s.io/cancel-requested'] !== undefined,
+      cancelRequested:
+        options.isCancelRequested() || job?.metadata?.annotations?.['claude-k8s.io/cancel-requested'] !== undefined,
       jobDeleted,
       deadlineSeconds: job?.spec?.activeDeadlineSeconds ?? null,
       ...options.graces,
@@ -150,8 +163,15 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
     timer = null;
     if (pod === null || runningSent) return;
     const created = Date.parse(String(pod.metadata?.creationTimestamp ?? '')) || clock.now();
-    const graces = [options.graces.configErrorGraceSeconds, options.graces.imagePullGraceSeconds, options.graces.unschedulableGraceSeconds];
-    const next = graces.map((grace) => created + grace * 1000 + 50).filter((at) => at > clock.now()).sort((a, b) => a - b)[0];
+    const graces = [
+      options.graces.configErrorGraceSeconds,
+      options.graces.imagePullGraceSeconds,
+      options.graces.unschedulableGraceSeconds,
+    ];
+    const next = graces
+      .map((grace) => created + grace * 1000 + 50)
+      .filter((at) => at > clock.now())
+      .sort((a, b) => a - b)[0];
     const podName = pod.metadata?.name ?? '';
     const delay = next === undefined ? null : next - clock.now();
     if (delay === null) {
@@ -186,7 +206,12 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
       const end = await ports.watch<T>(
         kind,
         namespace,
-        { ...selector, resourceVersion: rv, signal: controller.signal, timeoutSeconds: options.watchTimeoutSeconds ?? 300 },
+        {
+          ...selector,
+          resourceVersion: rv,
+          signal: controller.signal,
+          timeoutSeconds: options.watchTimeoutSeconds ?? 300,
+        },
         (event) => {
           if (event.type === 'BOOKMARK') {
             rv = event.resourceVersion;
@@ -258,15 +283,24 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
 }
 
 /** The Warning events of the run's Job and pod, oldest first, at most 10. */
-export async function fetchRunEvents(ports: KubePorts, namespace: string, jobName: string, podName: string | null): Promise<RunKubeEvent[]> {
+export async function fetchRunEvents(
+  ports: KubePorts,
+  namespace: string,
+  jobName: string,
+  podName: string | null,
+): Promise<RunKubeEvent[]> {
   const names = podName === null || podName === '' ? [jobName] : [podName, jobName];
   const lists = await Promise.all(
-    names.map((name) => ports.list<CoreV1Event & KubeObject>('events', namespace, { fieldSelector: `involvedObject.name=${name}` })),
+    names.map((name) =>
+      ports.list<CoreV1Event & KubeObject>('events', namespace, { fieldSelector: `involvedObject.name=${name}` }),
+    ),
   );
   return lists
     .flatMap((list) => list.items)
     .filter((event) => event.type === 'Warning')
-    .sort((a, b) => String(a.lastTimestamp ?? a.eventTime ?? '').localeCompare(String(b.lastTimestamp ?? b.eventTime ?? '')))
+    .sort((a, b) =>
+      String(a.lastTimestamp ?? a.eventTime ?? '').localeCompare(String(b.lastTimestamp ?? b.eventTime ?? '')),
+    )
     .slice(-10)
     .map((event) => ({
       type: event.type ?? 'Warning',

@@ -28,7 +28,14 @@ export interface KubeObject {
     resourceVersion?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
-    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }[];
+    ownerReferences?: {
+      apiVersion: string;
+      kind: string;
+      name: string;
+      uid: string;
+      controller?: boolean;
+      blockOwnerDeletion?: boolean;
+    }[];
     creationTimestamp?: Date | string;
     deletionTimestamp?: Date | string;
     finalizers?: string[];
@@ -101,7 +108,12 @@ export interface KubePorts {
   /** Resolves `false` when the object was already gone (404). */
   delete(kind: KubeKind, namespace: string, name: string, options?: DeleteOptions): Promise<boolean>;
   /** Streams events to `onEvent` until the stream ends; never rejects (the end says why). */
-  watch<T extends KubeObject>(kind: KubeKind, namespace: string, options: WatchOptions, onEvent: (event: WatchEvent<T>) => void): Promise<WatchEnd>;
+  watch<T extends KubeObject>(
+    kind: KubeKind,
+    namespace: string,
+    options: WatchOptions,
+    onEvent: (event: WatchEvent<T>) => void,
+  ): Promise<WatchEnd>;
 }
 
 /** A request counted by {@link countRequests}. */

@@ -148,7 +148,15 @@ export class JobFailedError extends KubeRuntimeError {
   }
 
   /** `null` for `succeeded`, else the error describing the outcome. */
-  static fromOutcome(outcome: { code: OutcomeCode; jobName: string; message: string; reason: string | null; hint: string | null }): JobFailedError | null {
-    return outcome.code === 'succeeded' ? null : new JobFailedError(outcome.jobName, outcome.code, outcome.message, outcome.reason, outcome.hint);
+  static fromOutcome(outcome: {
+    code: OutcomeCode;
+    jobName: string;
+    message: string;
+    reason: string | null;
+    hint: string | null;
+  }): JobFailedError | null {
+    return outcome.code === 'succeeded'
+      ? null
+      : new JobFailedError(outcome.jobName, outcome.code, outcome.message, outcome.reason, outcome.hint);
   }
 }

@@ -6,7 +6,14 @@ import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClusterBackend } from '../test/cluster-backend.ts';
 import { describeContract, type ContractBackend } from '../test/contract.ts';
-import { countRequests, createClientNodePorts, createKubeRuntime, systemClock, type KubeRuntime, type StartRunInput } from './index.ts';
+import {
+  countRequests,
+  createClientNodePorts,
+  createKubeRuntime,
+  systemClock,
+  type KubeRuntime,
+  type StartRunInput,
+} from './index.ts';
 
 describeContract('real cluster', () => startClusterBackend('ck8s-contract'));
 
@@ -49,7 +56,11 @@ describe('named failures on a real cluster', () => {
 
   it('succeeds in a restricted namespace, reads the prompt file from the per-run Secret, in at most 15 requests', async () => {
     const before = requests.length;
-    const handle = await runtime.startRun(run('test "$(cat /run/claude-k8s/files/prompt.md | wc -c)" -gt 10 && id -u && touch /tmp/ok', { lockPolicy: 'reject' }));
+    const handle = await runtime.startRun(
+      run('test "$(cat /run/claude-k8s/files/prompt.md | wc -c)" -gt 10 && id -u && touch /tmp/ok', {
+        lockPolicy: 'reject',
+      }),
+    );
     const outcome = await handle.outcome;
     expect(outcome).toMatchObject({ code: 'succeeded', exitCode: 0 });
     const used = requests.slice(before);
@@ -70,13 +81,23 @@ describe('named failures on a real cluster', () => {
   });
 
   it('config-error: a missing Secret key (CreateContainerConfigError)', async () => {
-    const outcome = await (await runtime.startRun(run('true', { env: [{ name: 'X', secretKeyRef: { name: 'no-such-secret', key: 'nope' } }] }))).outcome;
+    const outcome = await (
+      await runtime.startRun(
+        run('true', { env: [{ name: 'X', secretKeyRef: { name: 'no-such-secret', key: 'nope' } }] }),
+      )
+    ).outcome;
     expect(outcome).toMatchObject({ code: 'config-error', reason: 'CreateContainerConfigError' });
     expect(outcome.message).toContain('no-such-secret');
   });
 
   it('oom-killed: a memory hog over its memory limit', async () => {
-    const outcome = await (await runtime.startRun(run('head -c 400000000 /dev/zero | tail', { resources: { limits: { memory: '48Mi' }, requests: { memory: '48Mi' } } }))).outcome;
+    const outcome = await (
+      await runtime.startRun(
+        run('head -c 400000000 /dev/zero | tail', {
+          resources: { limits: { memory: '48Mi' }, requests: { memory: '48Mi' } },
+        }),
+      )
+    ).outcome;
     expect(outcome).toMatchObject({ code: 'oom-killed', reason: 'OOMKilled' });
   });
 
@@ -87,14 +108,18 @@ describe('named failures on a real cluster', () => {
 
   it('unschedulable: a nodeSelector nothing matches, after the grace', async () => {
     const started = Date.now();
-    const outcome = await (await runtime.startRun(run('true', { nodeSelector: { 'claude-k8s.io/no-such-node': 'x' } }))).outcome;
+    const outcome = await (
+      await runtime.startRun(run('true', { nodeSelector: { 'claude-k8s.io/no-such-node': 'x' } }))
+    ).outcome;
     expect(outcome).toMatchObject({ code: 'unschedulable', reason: 'Unschedulable' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(4_000);
   });
 
   it('cancelled: an abort mid-run deletes the Job; SIGTERM reaches the container', async () => {
     const controller = new AbortController();
-    const handle = await runtime.startRun(run('trap "exit 143" TERM; while true; do sleep 1; done', { signal: controller.signal }));
+    const handle = await runtime.startRun(
+      run('trap "exit 143" TERM; while true; do sleep 1; done', { signal: controller.signal }),
+    );
     expect(await handle.containerStarted).toBe(handle.podName);
     controller.abort();
     const outcome = await handle.outcome;
@@ -104,7 +129,9 @@ describe('named failures on a real cluster', () => {
   it('deleted-externally: someone else deletes the Job', async () => {
     const handle = await runtime.startRun(run('sleep 120'));
     await handle.containerStarted;
-    await backend.kubeConfig.makeApiClient(BatchV1Api).deleteNamespacedJob({ name: handle.jobName, namespace: backend.namespace, propagationPolicy: 'Background' });
+    await backend.kubeConfig
+      .makeApiClient(BatchV1Api)
+      .deleteNamespacedJob({ name: handle.jobName, namespace: backend.namespace, propagationPolicy: 'Background' });
     const outcome = await handle.outcome;
     expect(outcome.code).toBe('deleted-externally');
   });
@@ -125,7 +152,11 @@ describe('named failures on a real cluster', () => {
   it('reattach: a second runtime follows a running run to its end', async () => {
     const handle = await runtime.startRun(run('sleep 3; exit 4'));
     await handle.containerStarted;
-    const other = createKubeRuntime({ kubeConfig: backend.kubeConfig, namespace: backend.namespace, runtimeId: 'cluster-test' });
+    const other = createKubeRuntime({
+      kubeConfig: backend.kubeConfig,
+      namespace: backend.namespace,
+      runtimeId: 'cluster-test',
+    });
     const reattached = await other.reattach(handle.runId);
     expect(reattached.jobName).toBe(handle.jobName);
     expect(await reattached.outcome).toMatchObject({ code: 'exit-code', exitCode: 4 });

@@ -33,7 +33,11 @@ describe('readSelfPod', () => {
     });
     const root = await mkdtemp(join(tmpdir(), 'sa-'));
     await writeFile(join(root, 'namespace'), 'paperclip\n');
-    const self = await readSelfPod({ env: { HOSTNAME: 'adapter-0' }, serviceAccountRoot: root, ports: cluster.ports as unknown as KubePorts });
+    const self = await readSelfPod({
+      env: { HOSTNAME: 'adapter-0' },
+      serviceAccountRoot: root,
+      ports: cluster.ports as unknown as KubePorts,
+    });
     expect(self).toMatchObject({
       namespace: 'paperclip',
       podName: 'adapter-0',
@@ -50,7 +54,11 @@ describe('readSelfPod', () => {
 
   it('out of cluster, names what is missing', async () => {
     const cluster = createFakeCluster();
-    const error = await readSelfPod({ env: {}, serviceAccountRoot: '/nonexistent', ports: cluster.ports as unknown as KubePorts }).catch((e: unknown) => e);
+    const error = await readSelfPod({
+      env: {},
+      serviceAccountRoot: '/nonexistent',
+      ports: cluster.ports as unknown as KubePorts,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MissingConfigurationError);
     expect((error as Error).message).toBe(
       "read the runtime's own pod: missing POD_NAME (downward API metadata.name), POD_NAMESPACE or /nonexistent/namespace (set them explicitly)",
@@ -60,7 +68,9 @@ describe('readSelfPod', () => {
   it('a run without an image and without selfPod fails before any request, naming the option', async () => {
     const cluster = createFakeCluster();
     const runtime = createKubeRuntime({ ports: cluster.ports as unknown as KubePorts, namespace: 'a' });
-    await expect(runtime.startRun({ runId: 'r', agentId: 'a', command: ['sh'], timeoutSeconds: 1 })).rejects.toThrow(/missing image/);
+    await expect(runtime.startRun({ runId: 'r', agentId: 'a', command: ['sh'], timeoutSeconds: 1 })).rejects.toThrow(
+      /missing image/,
+    );
     expect(cluster.requests).toEqual([]);
   });
 });

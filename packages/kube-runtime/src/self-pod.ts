@@ -5,7 +5,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { V1Affinity, V1EnvFromSource, V1EnvVar, V1Pod, V1PodDNSConfig, V1Toleration } from '@kubernetes/client-node';
+import type {
+  V1Affinity,
+  V1EnvFromSource,
+  V1EnvVar,
+  V1Pod,
+  V1PodDNSConfig,
+  V1Toleration,
+} from '@kubernetes/client-node';
 import type { KubeObject, KubePorts } from './kube-ports.ts';
 import { MissingConfigurationError } from './kube-runtime-error.ts';
 
@@ -48,19 +55,28 @@ export async function readSelfPod(options: ReadSelfPodOptions): Promise<SelfPod>
   const podName = options.env['POD_NAME'] ?? options.env['HOSTNAME'];
   let namespace = options.env['POD_NAMESPACE'];
   if (namespace === undefined) {
-    namespace = await readFile(join(root, 'namespace'), 'utf8').then((text) => text.trim(), () => undefined);
+    namespace = await readFile(join(root, 'namespace'), 'utf8').then(
+      (text) => text.trim(),
+      () => undefined,
+    );
   }
   const missing = [
     ...(podName === undefined ? ['POD_NAME (downward API metadata.name)'] : []),
     ...(namespace === undefined ? [`POD_NAMESPACE or ${join(root, 'namespace')}`] : []),
   ];
-  if (podName === undefined || namespace === undefined) throw new MissingConfigurationError(missing, 'read the runtime\'s own pod');
+  if (podName === undefined || namespace === undefined)
+    throw new MissingConfigurationError(missing, "read the runtime's own pod");
   const pod = await options.ports.get<V1Pod & KubeObject>('pods', namespace, podName);
-  if (pod === null) throw new MissingConfigurationError([`a pod named ${podName} in ${namespace}`], 'read the runtime\'s own pod');
-  const container = options.containerName === undefined ? pod.spec?.containers[0] : pod.spec?.containers.find((c) => c.name === options.containerName);
+  if (pod === null)
+    throw new MissingConfigurationError([`a pod named ${podName} in ${namespace}`], "read the runtime's own pod");
+  const container =
+    options.containerName === undefined
+      ? pod.spec?.containers[0]
+      : pod.spec?.containers.find((c) => c.name === options.containerName);
   const persistentVolumeClaims: Record<string, string> = {};
   for (const volume of pod.spec?.volumes ?? []) {
-    if (volume.persistentVolumeClaim !== undefined) persistentVolumeClaims[volume.name] = volume.persistentVolumeClaim.claimName;
+    if (volume.persistentVolumeClaim !== undefined)
+      persistentVolumeClaims[volume.name] = volume.persistentVolumeClaim.claimName;
   }
   return {
     namespace,

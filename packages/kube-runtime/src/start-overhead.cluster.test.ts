@@ -6,7 +6,15 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClusterBackend } from '../test/cluster-backend.ts';
 import type { ContractBackend } from '../test/contract.ts';
-import { buildJobManifest, countRequests, createClientNodePorts, createKubeRuntime, systemClock, type KubeObject, type KubePorts } from './index.ts';
+import {
+  buildJobManifest,
+  countRequests,
+  createClientNodePorts,
+  createKubeRuntime,
+  systemClock,
+  type KubeObject,
+  type KubePorts,
+} from './index.ts';
 
 const SAMPLES = Number(process.env['CK8S_BENCH_SAMPLES'] ?? '5');
 
@@ -17,12 +25,19 @@ function median(values: number[]): number {
 
 async function waitRunning(ports: KubePorts, namespace: string, name: string): Promise<void> {
   const list = await ports.list<V1Pod & KubeObject>('pods', namespace, { fieldSelector: `metadata.name=${name}` });
-  const running = (pod: V1Pod | undefined): boolean => pod?.status?.containerStatuses?.some((c) => c.state?.running !== undefined || c.state?.terminated !== undefined) === true;
+  const running = (pod: V1Pod | undefined): boolean =>
+    pod?.status?.containerStatuses?.some((c) => c.state?.running !== undefined || c.state?.terminated !== undefined) ===
+    true;
   if (running(list.items[0])) return;
   const controller = new AbortController();
-  await ports.watch<V1Pod & KubeObject>('pods', namespace, { fieldSelector: `metadata.name=${name}`, resourceVersion: list.resourceVersion, signal: controller.signal }, (event) => {
-    if (event.type !== 'BOOKMARK' && running(event.object)) controller.abort();
-  });
+  await ports.watch<V1Pod & KubeObject>(
+    'pods',
+    namespace,
+    { fieldSelector: `metadata.name=${name}`, resourceVersion: list.resourceVersion, signal: controller.signal },
+    (event) => {
+      if (event.type !== 'BOOKMARK' && running(event.object)) controller.abort();
+    },
+  );
 }
 
 describe('benchmarks (real cluster)', () => {
@@ -37,14 +52,32 @@ describe('benchmarks (real cluster)', () => {
   });
 
   it('start overhead: run (lock + Job + Secret + resume) vs a bare Pod, to container started', async () => {
-    const runtime = createKubeRuntime({ kubeConfig: backend.kubeConfig, namespace: backend.namespace, runtimeId: 'bench' });
+    const runtime = createKubeRuntime({
+      kubeConfig: backend.kubeConfig,
+      namespace: backend.namespace,
+      runtimeId: 'bench',
+    });
     const runTimes: number[] = [];
     const podTimes: number[] = [];
     for (let i = 0; i < SAMPLES; i += 1) {
-      const base = { runId: `bench-${i}`, agentId: `bench-${i}`, image: backend.image, ...backend.runDefaults, command: ['sh', '-c', 'sleep 1'], timeoutSeconds: 60, terminationGracePeriodSeconds: 1 };
-      const podSpec = buildJobManifest({ ...base, namespace: backend.namespace, runtimeId: 'bench' }).spec?.template.spec;
+      const base = {
+        runId: `bench-${i}`,
+        agentId: `bench-${i}`,
+        image: backend.image,
+        ...backend.runDefaults,
+        command: ['sh', '-c', 'sleep 1'],
+        timeoutSeconds: 60,
+        terminationGracePeriodSeconds: 1,
+      };
+      const podSpec = buildJobManifest({ ...base, namespace: backend.namespace, runtimeId: 'bench' }).spec?.template
+        .spec;
       let t0 = performance.now();
-      await ports.create('pods', backend.namespace, { apiVersion: 'v1', kind: 'Pod', metadata: { name: `bare-${i}` }, spec: podSpec });
+      await ports.create('pods', backend.namespace, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `bare-${i}` },
+        spec: podSpec,
+      });
       await waitRunning(ports, backend.namespace, `bare-${i}`);
       podTimes.push(performance.now() - t0);
 
@@ -56,7 +89,9 @@ describe('benchmarks (real cluster)', () => {
       await ports.delete('pods', backend.namespace, `bare-${i}`, { gracePeriodSeconds: 0 });
     }
     const ratio = median(runTimes) / median(podTimes);
-    console.log(`start overhead: run ${median(runTimes).toFixed(0)} ms vs bare pod ${median(podTimes).toFixed(0)} ms (median of ${SAMPLES}); ratio ${ratio.toFixed(2)} (target <= 1.15)`);
+    console.log(
+      `start overhead: run ${median(runTimes).toFixed(0)} ms vs bare pod ${median(podTimes).toFixed(0)} ms (median of ${SAMPLES}); ratio ${ratio.toFixed(2)} (target <= 1.15)`,
+    );
     expect(Number.isFinite(ratio)).toBe(true);
   });
 
@@ -65,7 +100,16 @@ describe('benchmarks (real cluster)', () => {
     for (const seconds of [2, 20]) {
       const counted = countRequests(ports);
       const runtime = createKubeRuntime({ ports: counted.ports, namespace: backend.namespace, runtimeId: 'bench' });
-      const handle = await runtime.startRun({ runId: `dur-${seconds}`, agentId: `dur-${seconds}`, image: backend.image, ...backend.runDefaults, command: ['sh', '-c', `sleep ${seconds}`], timeoutSeconds: 120, files: { 'prompt.md': 'x' }, lockPolicy: 'reject' });
+      const handle = await runtime.startRun({
+        runId: `dur-${seconds}`,
+        agentId: `dur-${seconds}`,
+        image: backend.image,
+        ...backend.runDefaults,
+        command: ['sh', '-c', `sleep ${seconds}`],
+        timeoutSeconds: 120,
+        files: { 'prompt.md': 'x' },
+        lockPolicy: 'reject',
+      });
       expect((await handle.outcome).code).toBe('succeeded');
       counts.push(counted.requests.length);
       console.log(`requests for a ${seconds} s run: ${counted.requests.length}`);

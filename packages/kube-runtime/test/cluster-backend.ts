@@ -6,7 +6,9 @@ import type { ContractBackend } from './contract.ts';
 export function requireKubeConfig(): KubeConfig {
   const path = process.env['KUBECONFIG'];
   if (path === undefined || path === '') {
-    throw new Error('The cluster tier needs KUBECONFIG (run it through scripts/with-cluster.sh or point it at a cluster).');
+    throw new Error(
+      'The cluster tier needs KUBECONFIG (run it through scripts/with-cluster.sh or point it at a cluster).',
+    );
   }
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(path);
@@ -24,10 +26,20 @@ export async function startClusterBackend(prefix: string): Promise<ContractBacke
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const namespace = `${prefix}-${process.pid}-${Date.now().toString(36)}`;
   await core.createNamespace({
-    body: { metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'claude-k8s.io/test': 'kube-runtime' } } },
+    body: {
+      metadata: {
+        name: namespace,
+        labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'claude-k8s.io/test': 'kube-runtime' },
+      },
+    },
   });
   // The namespace controller creates the default ServiceAccount asynchronously; pods need it.
-  await eventually(async () => (await core.listNamespacedServiceAccount({ namespace })).items.some((sa) => sa.metadata?.name === 'default'), 'default ServiceAccount', 30_000);
+  await eventually(
+    async () =>
+      (await core.listNamespacedServiceAccount({ namespace })).items.some((sa) => sa.metadata?.name === 'default'),
+    'default ServiceAccount',
+    30_000,
+  );
   return {
     kubeConfig,
     namespace,

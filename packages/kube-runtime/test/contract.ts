@@ -52,13 +52,19 @@ export function describeContract(name: string, start: () => Promise<ContractBack
     it('creates, gets, lists by label, merge-patches and deletes', async () => {
       const created = await ports.create('secrets', backend.namespace, secret('c-one', { pick: 'me' }));
       expect(created.metadata?.uid).toBeTruthy();
-      expect((await ports.get<V1Secret & KubeObject>('secrets', backend.namespace, 'c-one'))?.metadata?.name).toBe('c-one');
+      expect((await ports.get<V1Secret & KubeObject>('secrets', backend.namespace, 'c-one'))?.metadata?.name).toBe(
+        'c-one',
+      );
       expect(await ports.get('secrets', backend.namespace, 'c-missing')).toBeNull();
       await ports.create('secrets', backend.namespace, secret('c-two'));
-      const listed = await ports.list<V1Secret & KubeObject>('secrets', backend.namespace, { labelSelector: 'claude-k8s.io/contract=yes,pick=me' });
+      const listed = await ports.list<V1Secret & KubeObject>('secrets', backend.namespace, {
+        labelSelector: 'claude-k8s.io/contract=yes,pick=me',
+      });
       expect(listed.items.map((item) => item.metadata?.name)).toEqual(['c-one']);
       expect(listed.resourceVersion).not.toBe('');
-      const patched = await ports.patch<V1Secret & KubeObject>('secrets', backend.namespace, 'c-one', { metadata: { annotations: { a: 'b' } } });
+      const patched = await ports.patch<V1Secret & KubeObject>('secrets', backend.namespace, 'c-one', {
+        metadata: { annotations: { a: 'b' } },
+      });
       expect(patched.metadata?.annotations?.['a']).toBe('b');
       expect(await ports.delete('secrets', backend.namespace, 'c-one')).toBe(true);
       expect(await ports.delete('secrets', backend.namespace, 'c-one')).toBe(false);
@@ -66,18 +72,32 @@ export function describeContract(name: string, start: () => Promise<ContractBack
 
     it('answers 409 AlreadyExists, 409 Conflict on a stale update, 422 Invalid with the field', async () => {
       await ports.create('secrets', backend.namespace, secret('c-dup'));
-      const duplicate = await ports.create('secrets', backend.namespace, secret('c-dup')).catch((error: unknown) => error);
+      const duplicate = await ports
+        .create('secrets', backend.namespace, secret('c-dup'))
+        .catch((error: unknown) => error);
       expect(duplicate).toBeInstanceOf(KubeApiError);
       expect(duplicate).toMatchObject({ status: 409, reason: 'AlreadyExists', verb: 'create', resource: 'secrets' });
-      expect((duplicate as Error).message).toMatch(new RegExp(`^create secret ${backend.namespace}/c-dup: 409 AlreadyExists: secrets "c-dup" already exists$`));
+      expect((duplicate as Error).message).toMatch(
+        new RegExp(`^create secret ${backend.namespace}/c-dup: 409 AlreadyExists: secrets "c-dup" already exists$`),
+      );
 
       const current = await ports.get<V1Secret & KubeObject>('secrets', backend.namespace, 'c-dup');
       if (current === null) throw new Error('missing');
-      await ports.replace('secrets', backend.namespace, 'c-dup', { ...current, metadata: { ...current.metadata, labels: { x: '1' } } });
-      const stale = await ports.replace('secrets', backend.namespace, 'c-dup', { ...current, metadata: { ...current.metadata, labels: { x: '2' } } }).catch((error: unknown) => error);
+      await ports.replace('secrets', backend.namespace, 'c-dup', {
+        ...current,
+        metadata: { ...current.metadata, labels: { x: '1' } },
+      });
+      const stale = await ports
+        .replace('secrets', backend.namespace, 'c-dup', {
+          ...current,
+          metadata: { ...current.metadata, labels: { x: '2' } },
+        })
+        .catch((error: unknown) => error);
       expect(stale).toMatchObject({ status: 409, reason: 'Conflict', verb: 'update' });
 
-      const invalid = await ports.create('secrets', backend.namespace, secret('Not_Valid')).catch((error: unknown) => error);
+      const invalid = await ports
+        .create('secrets', backend.namespace, secret('Not_Valid'))
+        .catch((error: unknown) => error);
       expect(invalid).toMatchObject({ status: 422, reason: 'Invalid', field: 'metadata.name' });
     });
 
@@ -85,19 +105,35 @@ export function describeContract(name: string, start: () => Promise<ContractBack
       const list = await ports.list('secrets', backend.namespace, { labelSelector: 'claude-k8s.io/contract=watch' });
       const controller = new AbortController();
       const seen: WatchEvent<V1Secret & KubeObject>[] = [];
-      const ended = ports.watch<V1Secret & KubeObject>('secrets', backend.namespace, { labelSelector: 'claude-k8s.io/contract=watch', resourceVersion: list.resourceVersion, signal: controller.signal }, (event) => {
-        seen.push(event);
-        if (event.type === 'DELETED') controller.abort();
-      });
+      const ended = ports.watch<V1Secret & KubeObject>(
+        'secrets',
+        backend.namespace,
+        {
+          labelSelector: 'claude-k8s.io/contract=watch',
+          resourceVersion: list.resourceVersion,
+          signal: controller.signal,
+        },
+        (event) => {
+          seen.push(event);
+          if (event.type === 'DELETED') controller.abort();
+        },
+      );
       await new Promise((resolve) => setTimeout(resolve, 200));
       await ports.create('secrets', backend.namespace, secret('c-watched', { 'claude-k8s.io/contract': 'watch' }));
       await ports.delete('secrets', backend.namespace, 'c-watched');
       expect(await ended).toEqual({ type: 'aborted' });
-      expect(seen.filter((event) => event.type !== 'BOOKMARK').map((event) => event.type)).toEqual(['ADDED', 'DELETED']);
+      expect(seen.filter((event) => event.type !== 'BOOKMARK').map((event) => event.type)).toEqual([
+        'ADDED',
+        'DELETED',
+      ]);
     });
 
     it('starts a run (Job + owned Secret) and cancels it: outcome cancelled, Job and Secret gone', async () => {
-      const runtime = createKubeRuntime({ kubeConfig: backend.kubeConfig, namespace: backend.namespace, runtimeId: 'contract' });
+      const runtime = createKubeRuntime({
+        kubeConfig: backend.kubeConfig,
+        namespace: backend.namespace,
+        runtimeId: 'contract',
+      });
       const controller = new AbortController();
       const handle = await runtime.startRun({
         runId: 'contract-cancel',
@@ -117,12 +153,19 @@ export function describeContract(name: string, start: () => Promise<ContractBack
       controller.abort();
       const outcome = await handle.outcome;
       expect(outcome.code).toBe('cancelled');
-      await backend.eventually(async () => (await ports.get('jobs', backend.namespace, handle.jobName)) === null, 'the Job is gone');
-      await backend.eventually(async () => (await ports.get('secrets', backend.namespace, handle.jobName)) === null, 'the Secret is garbage-collected');
+      await backend.eventually(
+        async () => (await ports.get('jobs', backend.namespace, handle.jobName)) === null,
+        'the Job is gone',
+      );
+      await backend.eventually(
+        async () => (await ports.get('secrets', backend.namespace, handle.jobName)) === null,
+        'the Secret is garbage-collected',
+      );
     });
 
     it('two runtimes racing for one agent: one Job, the other names the holder', async () => {
-      const make = (id: string) => createKubeRuntime({ kubeConfig: backend.kubeConfig, namespace: backend.namespace, runtimeId: id });
+      const make = (id: string) =>
+        createKubeRuntime({ kubeConfig: backend.kubeConfig, namespace: backend.namespace, runtimeId: id });
       const input = (runId: string) => ({
         runId,
         agentId: 'contract-race',
@@ -133,13 +176,18 @@ export function describeContract(name: string, start: () => Promise<ContractBack
         terminationGracePeriodSeconds: 1,
         lockPolicy: 'reject' as const,
       });
-      const results = await Promise.allSettled([make('a').startRun(input('race-a')), make('b').startRun(input('race-b'))]);
+      const results = await Promise.allSettled([
+        make('a').startRun(input('race-a')),
+        make('b').startRun(input('race-b')),
+      ]);
       const handles = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
       const errors = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
       expect(handles).toHaveLength(1);
       expect(errors).toHaveLength(1);
       expect(LockHeldError.isInstance(errors[0])).toBe(true);
-      const jobs = await ports.list('jobs', backend.namespace, { labelSelector: 'claude-k8s.io/agent-id=contract-race' });
+      const jobs = await ports.list('jobs', backend.namespace, {
+        labelSelector: 'claude-k8s.io/agent-id=contract-race',
+      });
       expect(jobs.items).toHaveLength(1);
       await handles[0]?.cancel('test over');
     });

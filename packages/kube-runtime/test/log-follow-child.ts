@@ -26,7 +26,8 @@ const result = await followPodLog({
   container: 'agent',
   onOutput: (text, checkpoint) => appendFileSync(out, `${JSON.stringify({ text, checkpoint })}\n`),
   readOutcome: async () =>
-    (await core.readNamespacedPodStatus({ name: pod, namespace })).status?.containerStatuses?.[0]?.state?.terminated?.exitCode,
+    (await core.readNamespacedPodStatus({ name: pod, namespace })).status?.containerStatuses?.[0]?.state?.terminated
+      ?.exitCode,
   ...(decoded?.success ? { checkpoint: decoded.value } : {}),
   initialBackoffMs: 100,
 });
