@@ -304,6 +304,25 @@ describe('createKubeRuntime (in-memory ports)', () => {
     expect(cluster.all('leases', NS)).toEqual([]);
   });
 
+  it('rejects the outcome with a KubeApiError when the apiserver refuses the watch for good (403), releasing the lock', async () => {
+    const { cluster, runtime } = setup();
+    cluster.failNext({
+      verb: 'watch',
+      kind: 'pods',
+      status: 403,
+      reason: 'Forbidden',
+      message: 'pods is forbidden: User "x" cannot watch resource "pods" in API group "" in the namespace "agents"',
+    });
+    const handle = await runtime.startRun(run({ lockPolicy: 'reject' }));
+    const error = await handle.outcome.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KubeApiError);
+    expect((error as Error).message).toBe(
+      'watch pod agents: 403 Forbidden: pods is forbidden: User "x" cannot watch resource "pods" in API group "" in the namespace "agents"',
+    );
+    expect(await collect(handle)).toEqual([]);
+    expect(cluster.all('leases', NS)).toEqual([]);
+  });
+
   it('retries 429 and 5xx', async () => {
     const { cluster, runtime } = setup();
     cluster.failNext({
