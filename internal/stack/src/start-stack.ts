@@ -177,6 +177,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     progress.done(`namespace ${namespace}: Pod Security restricted, adapter RBAC, model key Secret`);
 
     progress.step('Paperclip server (real, as a non-root user, on 127.0.0.1)');
+    await grantReadAccess(runtimeDir);
     await grantReadAccess(tenant.kubeconfigPath);
     const server = await startPaperclipServer({ env: { KUBECONFIG: tenant.kubeconfigPath } });
     cleanups.push(async () => {

@@ -64,6 +64,12 @@ export interface StartRunInput extends Omit<JobManifestInput, 'namespace' | 'run
   retention?: Partial<RetentionPolicy>;
   /** Overrides the runtime's failure graces for this run. Seconds. */
   graces?: Partial<FailureGraces>;
+  /**
+   * The retention policy (deleting the Job and pod on success) waits until this settles: pass the log follower's
+   * drain, so the output is read to its end before the pod goes away. {@link RunHandle.decided} tells the follower
+   * that the container has ended.
+   */
+  holdCleanupUntil?: Promise<unknown>;
 }
 
 /** A live run, started by this process or reattached. */
@@ -80,8 +86,10 @@ export interface RunHandle {
   adopted: boolean;
   /** Phase changes in order; `ended` is last. Every iteration replays from the start. */
   events: AsyncIterable<RunEvent>;
-  /** Resolves with the outcome (also for failures and cancel); rejects only with a {@link KubeRuntimeError} when the run cannot be observed. */
+  /** Resolves with the outcome (also for failures and cancel) once cleanup is done; rejects only with a {@link KubeRuntimeError} when the run cannot be observed. */
   outcome: Promise<RunOutcome>;
+  /** Resolves with the outcome as soon as it is decided, before the retention policy runs (see `holdCleanupUntil`). */
+  decided: Promise<RunOutcome>;
   /** Resolves with the pod name once the container has started (or ended); `null` when the run ended without a started container. */
   containerStarted: Promise<string | null>;
   /** Deletes the Job (propagation Foreground: SIGTERM and the grace period) and resolves with the outcome, `cancelled` unless the run had already ended. */
@@ -261,7 +269,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     lock: HeldLock | null;
     input: Pick<
       StartRunInput,
-      'runId' | 'agentId' | 'containerName' | 'timeoutSeconds' | 'signal' | 'retention' | 'graces'
+      'runId' | 'agentId' | 'containerName' | 'timeoutSeconds' | 'signal' | 'retention' | 'graces' | 'holdCleanupUntil'
     >;
     adopted: boolean;
   }): RunHandle {
@@ -325,6 +333,13 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     input.signal?.addEventListener('abort', onAbort, { once: true });
     if (input.signal?.aborted === true) queueMicrotask(onAbort);
 
+    let resolveDecided: (value: RunOutcome) => void = () => {};
+    let rejectDecided: (error: unknown) => void = () => {};
+    const decided = new Promise<RunOutcome>((resolve, reject) => {
+      resolveDecided = resolve;
+      rejectDecided = reject;
+    });
+    decided.catch(() => undefined);
     const outcome: Promise<RunOutcome> = watcher.result.then(
       async (result) => {
         const finalPod = result.pod?.metadata?.name ?? podName;
@@ -337,8 +352,10 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
           podName: finalPod,
           endedAt: new Date(clock.now()).toISOString(),
         };
+        resolveDecided(value);
         const gone = value.code === 'cancelled' || value.code === 'deleted-externally';
         if (!gone) {
+          await input.holdCleanupUntil?.catch(() => undefined);
           await applyRetention({
             ports,
             clock,
@@ -353,6 +370,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
         return value;
       },
       (error: unknown) => {
+        rejectDecided(error);
         throw KubeRuntimeError.isInstance(error)
           ? error
           : new KubeRuntimeError(`watch run ${namespace}/${jobName}: ${String(error)}`, { cause: error });
@@ -383,6 +401,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       },
       adopted: context.adopted,
       outcome: settled,
+      decided,
       containerStarted,
       events: {
         [Symbol.asyncIterator]: () => {

@@ -266,7 +266,7 @@ describe('buildInvocation: files and env', () => {
     });
   });
 
-  it('passes pod settings through and adds the agent-pod label', async () => {
+  it('passes pod settings through (the runtime adds its own labels)', async () => {
     const context = createFakeContext({
       configOverrides: {
         nodeSelector: 'pool=agents',
@@ -278,7 +278,7 @@ describe('buildInvocation: files and env', () => {
     });
     const request = (await build(context)).request;
     expect(request.pod.nodeSelector).toEqual({ pool: 'agents' });
-    expect(request.pod.labels).toEqual({ team: 'x', 'claude-k8s.io/agent-pod': 'true' });
+    expect(request.pod.labels).toEqual({ team: 'x' });
     expect(request.container.resources).toEqual({ requests: {}, limits: { memory: '4Gi' } });
     expect(request.lifecycle).toMatchObject({ timeoutSec: 900, graceSec: 30, lockPolicy: 'wait' });
     expect(request.target).toEqual({ namespace: 'agents', kubeconfigPath: '/etc/kube/config' });

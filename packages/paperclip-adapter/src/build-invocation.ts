@@ -20,7 +20,11 @@ import {
 } from './session-codec.ts';
 
 /** Label every agent pod carries (the NetworkPolicy in deploy/ selects on it). */
-export const AGENT_POD_LABEL = 'claude-k8s.io/agent-pod';
+/**
+ * The label that selects agent pods (the NetworkPolicy in deploy/ uses it): kube-runtime's own component label,
+ * which it sets on every Job and pod it creates (the `claude-k8s.io/` prefix is reserved for the runtime).
+ */
+export const AGENT_POD_LABEL = { key: 'app.kubernetes.io/component', value: 'agent-run' } as const;
 /** Where the per-run Secret is mounted in the claude container. */
 export const FILES_MOUNT_PATH = '/run/ck8s/files';
 /** HOME of the agent when the session volume is mounted as `home` (and without a session volume). */
@@ -497,7 +501,7 @@ export async function buildInvocation(
       affinity: config.affinity ?? null,
       runtimeClassName: config.runtimeClassName ?? null,
       priorityClassName: config.priorityClassName ?? null,
-      labels: { ...config.labels, [AGENT_POD_LABEL]: 'true' },
+      labels: { ...config.labels },
       annotations: config.annotations,
       podSpecPatch: config.podSpecPatch ?? null,
     },

@@ -122,35 +122,44 @@ export function createKubeLauncher(options: KubeLauncherOptions = {}): RunLaunch
   return {
     async start(request): Promise<RunHandle> {
       const runtime = runtimeFor(request.target);
-      const handle = await runtime.startRun(toStartRunInput(request));
-      let settled: RunOutcome | undefined;
-      void handle.outcome.then(
-        (outcome) => (settled = outcome),
+      // The Job and its pod are kept until the output has been read to its end; then the retention policy runs.
+      let releaseCleanup: () => void = () => {};
+      const drained = new Promise<void>((resolve) => {
+        releaseCleanup = resolve;
+      });
+      const handle = await runtime.startRun({ ...toStartRunInput(request), holdCleanupUntil: drained });
+      let decided: RunOutcome | undefined;
+      void handle.decided.then(
+        (value) => (decided = value),
         () => undefined,
       );
       const outcome = (async (): Promise<RunOutcomeLike> => {
-        const podName = await handle.containerStarted;
-        if (podName !== null && runtime.kubeConfig) {
-          await followPodLog({
-            source: createPodLogSource({ kubeConfig: runtime.kubeConfig }),
-            namespace: handle.namespace,
-            pod: podName,
-            container: handle.containerName,
-            onOutput: (text) => request.onOutput(text),
-            readOutcome: () => Promise.resolve(settled),
-            onEvent: (event) => {
-              if (event.type === 'gap') {
-                void request.onProgress?.(
-                  `[claude-k8s] log gap: the kubelet rotated output away during a disconnect (between ${event.lastTimestampBefore ?? 'start'} and ${event.firstTimestampAfter}); ${event.knownLostBytes} bytes known lost`,
-                );
-              }
-            },
-          }).catch((error: unknown) => {
-            // The outcome below still settles; a follow that could not finish is reported, never silent.
-            void request.onProgress?.(
-              `[claude-k8s] log follow ended early: ${error instanceof Error ? error.message : String(error)}`,
-            );
-          });
+        try {
+          const podName = await handle.containerStarted;
+          if (podName !== null && runtime.kubeConfig) {
+            await followPodLog({
+              source: createPodLogSource({ kubeConfig: runtime.kubeConfig }),
+              namespace: handle.namespace,
+              pod: podName,
+              container: handle.containerName,
+              onOutput: (text) => request.onOutput(text),
+              readOutcome: () => Promise.resolve(decided),
+              onEvent: (event) => {
+                if (event.type === 'gap') {
+                  void request.onProgress?.(
+                    `[claude-k8s] log gap: the kubelet rotated output away during a disconnect (between ${event.lastTimestampBefore ?? 'start'} and ${event.firstTimestampAfter}); ${event.knownLostBytes} bytes known lost`,
+                  );
+                }
+              },
+            }).catch((error: unknown) => {
+              // The outcome below still settles; a follow that could not finish is reported, never silent.
+              void request.onProgress?.(
+                `[claude-k8s] log follow ended early: ${error instanceof Error ? error.message : String(error)}`,
+              );
+            });
+          }
+        } finally {
+          releaseCleanup();
         }
         return toOutcomeLike(await handle.outcome);
       })();

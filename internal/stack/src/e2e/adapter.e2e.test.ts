@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Company, HeartbeatRun } from '@claude-k8s/paperclip-server';
 import { ADAPTER_TYPE, type Stack } from '../start-stack.ts';
-import { adminClients, jobNameOf, podsOfJob, startTestStack, storedStdout, waitUntil } from './harness.ts';
+import { adminClients, compareStoredWithContainer, jobNameOf, podsOfJob, startTestStack, storedStdout, waitUntil } from './harness.ts';
 
 const namespace = `ck8s-e2e-${process.pid}`;
 let stack: Stack;
@@ -18,19 +18,19 @@ afterAll(async () => {
   if (!stack) return;
   const { core } = adminClients(stack);
   await stack.stop({ keepCluster: true });
-  await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+  if (process.env['CK8S_KEEP_NAMESPACE'] !== '1') await core.deleteNamespace({ name: namespace }).catch(() => undefined);
 });
 
-/** An agent of type claude_k8s whose prompt ends with the fake model's scenario marker. */
-async function createAgent(name: string, marker: string, overrides: Record<string, unknown> = {}) {
+/**
+ * An agent of type claude_k8s; the fake model answers its next requests with `scenario` (the fake's scripting: a
+ * forced scenario, since Paperclip refuses prompt templates on new agents).
+ */
+async function createAgent(name: string, scenario: string, overrides: Record<string, unknown> = {}, requests = 1) {
+  stack.fakeModel!.forceScenario(scenario, { count: requests });
   return stack.client.createAgent(company.id, {
     name,
     adapterType: ADAPTER_TYPE,
-    adapterConfig: {
-      ...stack.adapterConfig,
-      promptTemplate: `You are {{agent.name}}. Do the task. ${marker}`,
-      ...overrides,
-    },
+    adapterConfig: { ...stack.adapterConfig, ...overrides },
   });
 }
 
@@ -65,7 +65,7 @@ describe(`claude_k8s on a real Paperclip server (namespace ${namespace})`, () =>
   });
 
   it('runs an agent as a Job: succeeded, stored log equal to what the CLI printed, usage, cost and summary from the fake model', async () => {
-    const agent = await createAgent('text-agent', '[[text:hello from a Kubernetes Job]]', {
+    const agent = await createAgent('text-agent', 'text:hello from a Kubernetes Job', {
       retention: { onSuccess: 'keep', onFailure: 'keep', keepFailedSeconds: 600 },
     });
     const requestsBefore = stack.fakeModel!.requests.length;
@@ -86,8 +86,8 @@ describe(`claude_k8s on a real Paperclip server (namespace ${namespace})`, () =>
       namespace,
       container: pod!.spec!.containers[0]!.name,
     });
-    expect(stdout).toBe(containerLog);
-    const lines = stdout.split('\n').filter((line) => line !== '');
+    expect(compareStoredWithContainer(stdout, containerLog)).toEqual({ ok: true });
+    const lines = containerLog.split('\n').filter((line) => line !== '');
     expect(JSON.parse(lines[0]!)).toMatchObject({ type: 'system', subtype: 'init' });
     const result = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
     expect(result).toMatchObject({ type: 'result', is_error: false });
@@ -106,8 +106,9 @@ describe(`claude_k8s on a real Paperclip server (namespace ${namespace})`, () =>
   });
 
   it('a second run of the same agent resumes the session', async () => {
-    const agent = await createAgent('resume-agent', '[[text:first]]');
+    const agent = await createAgent('resume-agent', 'text:first');
     const first = await wakeAndWait(agent.id);
+    stack.fakeModel!.forceScenario('text:second', { count: 1 });
     expect(first.status, String(first['error'] ?? '')).toBe('succeeded');
     const second = await wakeAndWait(agent.id);
     expect(second.status, String(second['error'] ?? '')).toBe('succeeded');
@@ -116,14 +117,14 @@ describe(`claude_k8s on a real Paperclip server (namespace ${namespace})`, () =>
   });
 
   it('a 401 from the model ends failed with the authentication error code', async () => {
-    const agent = await createAgent('auth-agent', '[[err:401]]', { env: { CLAUDE_CODE_MAX_RETRIES: '0' } });
+    const agent = await createAgent('auth-agent', 'err:401', { env: { CLAUDE_CODE_MAX_RETRIES: '0' } }, 3);
     const run = await wakeAndWait(agent.id);
     expect(run.status).toBe('failed');
     expect(run['errorCode']).toBe('claude_auth_required');
   });
 
   it('an image that cannot run ends failed with the Kubernetes reason in the message', async () => {
-    const agent = await createAgent('image-agent', '[[text]]', {
+    const agent = await createAgent('image-agent', 'text', {
       image: 'localhost/claude-k8s-no-such-image:1',
       imagePullPolicy: 'Never',
       imagePullGraceSec: 5,
@@ -135,7 +136,7 @@ describe(`claude_k8s on a real Paperclip server (namespace ${namespace})`, () =>
   });
 
   it('a cancel through the API stops the Job and the run ends cancelled', async () => {
-    const agent = await createAgent('slow-agent', '[[slow:120]]');
+    const agent = await createAgent('slow-agent', 'slow:120');
     const queued = await stack.client.wakeupAgent(agent.id, {
       source: 'on_demand',
       triggerDetail: 'manual',
