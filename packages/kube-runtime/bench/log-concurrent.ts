@@ -31,6 +31,9 @@ await withNamespace('bench-log-concurrent', async (namespace) => {
         namespace,
         pod: name,
         onOutput: (chunk) => void (text += chunk),
+        onEvent: (event) => {
+          if (event.type !== 'final-read') console.error(`${name}: ${JSON.stringify(event).slice(0, 300)}`);
+        },
         readOutcome: () => readExitCode(namespace, name),
       });
       const problems = describeLogLinesProblems(analyzeLogLines(text, 100 + run), count);

@@ -261,8 +261,9 @@ describe('followPodLog with in-memory ports', () => {
     const source: PodLogSource = {
       open: () =>
         Promise.resolve({
-          *[Symbol.asyncIterator]() {
+          async *[Symbol.asyncIterator]() {
             for (let index = 0; index < 200; index++) {
+              await Promise.resolve();
               pulled += 1;
               yield line;
             }
@@ -305,7 +306,8 @@ describe('followPodLog with in-memory ports', () => {
         opens += 1;
         if (opens === 8)
           return Promise.resolve({
-            *[Symbol.asyncIterator]() {
+            async *[Symbol.asyncIterator]() {
+              await Promise.resolve();
               yield new TextEncoder().encode('2026-11-24T13:00:00.000000000Z a\n');
               throw new Error('cut');
             },

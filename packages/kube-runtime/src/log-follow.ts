@@ -8,7 +8,7 @@ import { type Clock, sleep, systemClock } from './clock.ts';
 import { KubeApiError, KubeRuntimeError } from './kube-runtime-error.ts';
 import { createLogCursor, initialLogCheckpoint, type LogCheckpoint } from './log/log-cursor.ts';
 import type { PodLogRequest, PodLogSource } from './log/pod-log-source.ts';
-import { createTimestampedLineParser, secondOf } from './log/timestamped-line-parser.ts';
+import { createTimestampedLineParser, secondOf, TimestampFormatError } from './log/timestamped-line-parser.ts';
 import { completeUtf8Length } from './log/utf8-boundary.ts';
 
 /** Something the follow noticed that the caller may want to log or show; never the output itself. */
@@ -133,6 +133,13 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
       for (const piece of parser.push(chunk)) {
         if (piece.kind === 'line-start') {
           const timestamp = piece.timestamp;
+          if (timestamp === null) {
+            // The tail of a line that began before `since` and ended after it: the window only moves at the start
+            // of a line, after every earlier line was delivered whole, so this tail was delivered already.
+            if (since === null) throw new TimestampFormatError('log response starts without a timestamp');
+            mode = 'drop-line';
+            continue;
+          }
           if (since !== null && secondOf(timestamp) < since) {
             mode = 'drop-line'; // a server that ignored sinceTime: older than the window, so delivered already
             continue;

@@ -11,7 +11,7 @@ function parseAll(chunks: Uint8Array[]): { timestamp: string; text: string; comp
   const lines: { timestamp: string; text: string; complete: boolean }[] = [];
   for (const chunk of chunks)
     for (const piece of parser.push(chunk)) {
-      if (piece.kind === 'line-start') lines.push({ timestamp: piece.timestamp, text: '', complete: false });
+      if (piece.kind === 'line-start') lines.push({ timestamp: piece.timestamp ?? 'headless', text: '', complete: false });
       else {
         const line = lines.at(-1);
         if (!line) throw new Error('content before a line start');
@@ -42,9 +42,24 @@ describe('timestamped line parser', () => {
         expect(parseAll([body.subarray(0, first), body.subarray(first, second), body.subarray(second)])).toEqual(whole);
   });
 
-  it('rejects a body without timestamps', () => {
-    const parser = createTimestampedLineParser();
-    expect(() => parser.push(encoder.encode('no timestamp at all, a long line without one\n'))).toThrow(TimestampFormatError);
+  it('reports a headless first line (the tail of a line that began before sinceTime), then rejects one later', () => {
+    for (const split of [1, 5, 30, 45, 60]) {
+      const body = encoder.encode('tail of a long line, 3ys é\n2026-11-24T13:41:22.000000001Z next\n');
+      const parser = createTimestampedLineParser();
+      const lines: { timestamp: string | null; text: string }[] = [];
+      const push = (chunk: Uint8Array): void => {
+        for (const piece of parser.push(chunk))
+          if (piece.kind === 'line-start') lines.push({ timestamp: piece.timestamp, text: '' });
+          else lines.at(-1)!.text += decoder.decode(piece.bytes);
+      };
+      push(body.subarray(0, split));
+      push(body.subarray(split));
+      expect(() => push(encoder.encode('no timestamp at all here\n'))).toThrow(TimestampFormatError);
+      expect(lines.slice(0, 2)).toEqual([
+        { timestamp: null, text: 'tail of a long line, 3ys é\n' },
+        { timestamp: '2026-11-24T13:41:22.000000001Z', text: 'next\n' },
+      ]);
+    }
   });
 
   it('normalizes timestamps to fixed-width UTC so that they compare as strings', () => {

@@ -7,7 +7,12 @@
 
 /** One piece of parsed output. */
 export type TimestampedPiece =
-  | { kind: 'line-start'; timestamp: string }
+  /**
+   * `timestamp: null` only for the first line of a response that has no timestamp: the kubelet prefixes only the
+   * first CRI record of a line, so a replay from `sinceTime` starts with the headless tail of a line that began
+   * before `sinceTime` and ended after it.
+   */
+  | { kind: 'line-start'; timestamp: string | null }
   | { kind: 'content'; bytes: Uint8Array; endsLine: boolean };
 
 const SPACE = 0x20;
@@ -29,6 +34,7 @@ export interface TimestampedLineParser {
 
 export function createTimestampedLineParser(): TimestampedLineParser {
   let atLineStart = true;
+  let firstLine = true;
   let stampBytes: number[] = [];
   const decoder = new TextDecoder();
   return {
@@ -41,7 +47,7 @@ export function createTimestampedLineParser(): TimestampedLineParser {
       while (index < chunk.length) {
         if (atLineStart) {
           const space = chunk.indexOf(SPACE, index);
-          if (stampBytes.length === 0 && space !== -1 && space - index <= MAX_TIMESTAMP_BYTES) {
+          if (!firstLine && stampBytes.length === 0 && space !== -1 && space - index <= MAX_TIMESTAMP_BYTES) {
             // Fast path: the whole timestamp is in this chunk (ASCII, so char codes are bytes).
             const stamp = String.fromCharCode(...chunk.subarray(index, space));
             if (!stamp.includes('\n')) {
@@ -51,15 +57,40 @@ export function createTimestampedLineParser(): TimestampedLineParser {
               continue;
             }
           }
-          const end = space === -1 ? chunk.length : space;
+          const end = space === -1 ? Math.min(chunk.length, index + MAX_TIMESTAMP_BYTES + 1) : space;
           for (let position = index; position < end; position++) stampBytes.push(chunk[position] ?? 0);
-          if (stampBytes.length > MAX_TIMESTAMP_BYTES || stampBytes.includes(NEWLINE)) {
-            throw new TimestampFormatError(
-              `expected a timestamp at the start of a log line, got ${JSON.stringify(decoder.decode(Uint8Array.from(stampBytes)).slice(0, 60))}`,
-            );
+          const invalid =
+            stampBytes.length > MAX_TIMESTAMP_BYTES ||
+            stampBytes.includes(NEWLINE) ||
+            (space !== -1 && !isTimestamp(decoder.decode(Uint8Array.from(stampBytes))));
+          if (invalid) {
+            const head = Uint8Array.from(stampBytes);
+            if (!firstLine)
+              throw new TimestampFormatError(
+                `expected a timestamp at the start of a log line, got ${JSON.stringify(decoder.decode(head).slice(0, 60))}`,
+              );
+            // A headless first line: its bytes so far are content; go on from where the timestamp search stopped.
+            pieces.push({ kind: 'line-start', timestamp: null });
+            firstLine = false;
+            atLineStart = false;
+            stampBytes = [];
+            const newline = head.indexOf(NEWLINE);
+            if (newline !== -1) {
+              pieces.push({ kind: 'content', bytes: head.subarray(0, newline + 1), endsLine: true });
+              atLineStart = true;
+              index = end - (head.length - newline - 1);
+            } else {
+              pieces.push({ kind: 'content', bytes: head, endsLine: false });
+              index = end;
+            }
+            continue;
           }
-          if (space === -1) return pieces;
+          if (space === -1) {
+            if (end < chunk.length) continue; // cannot happen: end < length only when over the limit
+            return pieces;
+          }
           pieces.push({ kind: 'line-start', timestamp: normalizeTimestamp(decoder.decode(Uint8Array.from(stampBytes))) });
+          firstLine = false;
           stampBytes = [];
           atLineStart = false;
           index = space + 1;
@@ -77,6 +108,10 @@ export function createTimestampedLineParser(): TimestampedLineParser {
       return pieces;
     },
   };
+}
+
+function isTimestamp(text: string): boolean {
+  return FIXED.test(text);
 }
 
 const FIXED_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$/;
