@@ -21,6 +21,12 @@ export interface FakeLogRecord {
   content: Buffer;
   /** False only for a final fragment without newline. */
   complete: boolean;
+  /**
+   * A long line whose later CRI records carry a later timestamp: a replay whose `sinceTime` falls after
+   * `timestamp` but not after `tail.timestamp` starts with `content[tail.offset..]` and no timestamp, as the
+   * kubelet stamps only a line's first record.
+   */
+  tail?: { timestamp: string; offset: number };
 }
 
 /** What to do with one request (decided when it arrives). */
@@ -56,8 +62,11 @@ export interface FakeLogServer extends AsyncDisposable {
   readonly url: string;
   /** A KubeConfig whose current cluster is this server (plain HTTP, a dummy token). */
   kubeConfig(): KubeConfig;
-  /** Writes container output: complete lines become records now; a trailing fragment waits for its newline. */
-  write(text: string | Buffer, timestamp?: string): void;
+  /**
+   * Writes container output: complete lines become records now; a trailing fragment waits for its newline. `tail`
+   * applies to the first line completed by this write (see {@link FakeLogRecord.tail}).
+   */
+  write(text: string | Buffer, timestamp?: string, tail?: { timestamp: string; offset: number }): void;
   /** The container exits: a pending fragment becomes a final record without newline; follows end. */
   terminate(): void;
   readonly terminated: boolean;
@@ -97,8 +106,8 @@ export async function startFakeLogServer(options: FakeLogServerOptions = {}): Pr
     for (const wake of current) wake();
   };
 
-  const push = (content: Buffer, complete: boolean, timestamp: string): void => {
-    records.push({ timestamp, content, complete });
+  const push = (content: Buffer, complete: boolean, timestamp: string, tail?: FakeLogRecord['tail']): void => {
+    records.push({ timestamp, content, complete, ...(tail ? { tail } : {}) });
   };
 
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -157,9 +166,15 @@ export async function startFakeLogServer(options: FakeLogServerOptions = {}): Pr
       while (position < records.length) {
         const record = records[position];
         position += 1;
-        if (record === undefined || (since !== null && record.timestamp < since)) continue;
-        const head = logRequest.timestamps ? `${record.timestamp} ` : '';
-        const line = Buffer.concat([Buffer.from(head), record.content, Buffer.from(record.complete ? '\n' : '')]);
+        if (record === undefined) continue;
+        let head = logRequest.timestamps ? `${record.timestamp} ` : '';
+        let content = record.content;
+        if (since !== null && record.timestamp < since) {
+          if (!record.tail || record.tail.timestamp < since) continue;
+          head = '';
+          content = record.content.subarray(record.tail.offset);
+        }
+        const line = Buffer.concat([Buffer.from(head), content, Buffer.from(record.complete ? '\n' : '')]);
         // Large lines go out in pieces, as a real response does.
         for (let offset = 0; offset < line.length; offset += 16 * 1024) {
           if (!(await send(line.subarray(offset, offset + 16 * 1024)))) return;
@@ -187,14 +202,15 @@ export async function startFakeLogServer(options: FakeLogServerOptions = {}): Pr
       kubeConfig.loadFromClusterAndUser({ name: 'fake', server: url, skipTLSVerify: true }, { name: 'fake', token: 'fake-token' });
       return kubeConfig;
     },
-    write(text, timestamp) {
+    write(text, timestamp, tail) {
       if (terminated) throw new Error('the fake container has terminated');
       let data = Buffer.concat([pending, Buffer.isBuffer(text) ? text : Buffer.from(text)]);
       if (pending.length === 0 && data.length > 0) pendingTimestamp = null;
       for (;;) {
         const newline = data.indexOf(0x0a);
         if (newline === -1) break;
-        push(data.subarray(0, newline), true, pendingTimestamp ?? timestamp ?? nextTimestamp(records.length));
+        push(data.subarray(0, newline), true, pendingTimestamp ?? timestamp ?? nextTimestamp(records.length), tail);
+        tail = undefined;
         pendingTimestamp = null;
         data = data.subarray(newline + 1);
       }

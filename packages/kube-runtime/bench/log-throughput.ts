@@ -58,7 +58,7 @@ await withNamespace('bench-log-throughput', async (namespace) => {
   clearInterval(sampler);
   const rate = (m: ReturnType<typeof measure>): number => m.bytes / ((m.last - m.first) / 1000);
   const mb = (value: number): string => (value / 1e6).toFixed(1);
-  console.log(`log throughput, yes(1) for ${seconds} s`);
+  console.log(`log throughput, numbered seq lines for ${seconds} s`);
   console.log(`followPodLog     ${mb(ours.bytes)} MB in ${((ours.last - ours.first) / 1000).toFixed(1)} s = ${mb(rate(ours))} MB/s, gaps=${gaps}, peak RSS ${mb(peakRss)} MB`);
   console.log(`kubectl logs -f  ${mb(theirs.bytes)} MB in ${((theirs.last - theirs.first) / 1000).toFixed(1)} s = ${mb(rate(theirs))} MB/s`);
   const integrity = (m: ReturnType<typeof measure>): string =>

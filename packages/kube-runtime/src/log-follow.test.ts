@@ -198,6 +198,32 @@ describe('followPodLog against the fake pods/log endpoint', () => {
     }
   });
 
+  it('skips the headless tail a replay starts with when sinceTime falls inside a long line', async () => {
+    const seed = 17;
+    const second = (s: number, nanos = 0): string => `2026-11-24T13:00:0${s}.${String(nanos).padStart(9, '0')}Z`;
+    // Line 3 is long: begun at second 0, its later records are stamped in second 1; line 4 starts in second 1, so the
+    // window moves to second 1 and a replay from there starts with line 3's tail without a timestamp.
+    let cutDone = false;
+    await using fake = await startFakeLogServer({
+      faults: (request) => {
+        if (request.index === 0) return { cutAfterBytes: 100 + 4 * 2000 };
+        return undefined;
+      },
+    });
+    for (let index = 0; index < 3; index++) fake.write(`${logLine(index, seed)}\n`, second(0, index));
+    fake.write(`${logLine(3, seed)}\n`, second(0, 900), { timestamp: second(1, 5), offset: 10 });
+    for (let index = 4; index < 40; index++) fake.write(`${logLine(index, seed)}\n`, second(1, 10 + index));
+    fake.terminate();
+    const result = await follow(fake, {
+      onOutput: () => {
+        cutDone = true;
+      },
+    });
+    expect(cutDone).toBe(true);
+    expectExactly(result.text, 40, seed);
+    expect(fake.requests.some((request) => request.sinceTime === '2026-11-24T13:00:01Z')).toBe(true);
+  });
+
   it('reports a rotation during a disconnect as a gap bracketing exactly the lost lines', async () => {
     const seed = 13;
     let rotateNow: (() => void) | null = null;
