@@ -167,15 +167,23 @@ describe('buildInvocation: command line', () => {
     expect(forced.resume).toEqual({ resume: false, reason: 'retrying with a fresh session' });
   });
 
-  it('says why a bare legacy session id is not resumed', async () => {
-    const context = createFakeContext();
-    context.runtime = {
+  it('resumes a bare session id (wakes without a task) only when a session volume holds the session files', async () => {
+    const bare = {
       sessionId: 'ef4396a5-b2f7-468b-9c86-9d272562d804',
       sessionParams: null,
       sessionDisplayId: null,
       taskKey: null,
     };
-    expect((await build(context)).notes[0]).toMatch(/only a bare session id was stored/);
+    const withVolume = createFakeContext({ configOverrides: { sessionVolume: { claimName: 'claude-sessions' } } });
+    withVolume.runtime = bare;
+    const resumed = await build(withVolume);
+    expect(resumed.resume).toEqual({ resume: true, sessionId: bare.sessionId });
+    expect(resumed.request.container.command.join(' ')).toContain(`--resume ${bare.sessionId}`);
+    const withoutVolume = createFakeContext({ configOverrides: { sessionVolume: {} } });
+    withoutVolume.runtime = bare;
+    expect((await build(withoutVolume)).notes[0]).toMatch(
+      /only a bare session id was stored and no session volume is configured/,
+    );
   });
 
   it('omits optional flags when unset and honours a custom cwd and session mount path', async () => {

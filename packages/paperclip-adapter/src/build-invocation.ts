@@ -19,6 +19,9 @@ import {
   type SessionVolumeIdentity,
 } from './session-codec.ts';
 
+/** A Claude session id. */
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Label every agent pod carries (the NetworkPolicy in deploy/ selects on it). */
 /**
  * The label that selects agent pods (the NetworkPolicy in deploy/ uses it): kube-runtime's own component label,
@@ -344,10 +347,16 @@ export async function buildInvocation(
     ctx.runtime.sessionId !== null &&
     ctx.runtime.sessionParams === null
   ) {
-    resume = {
-      resume: false,
-      reason: `session ${ctx.runtime.sessionId} not resumed: only a bare session id was stored (no working directory or session volume)`,
-    };
+    // Paperclip keeps only the bare id for wakes without a task (its agent-level runtime state). With a session
+    // volume the session's files are where the CLI looks (HOME on the volume, the agent's fixed cwd), so resume it;
+    // should they be gone, the CLI reports an unknown session and the run is retried once fresh.
+    resume =
+      UUID_PATTERN.test(ctx.runtime.sessionId) && sessionVolume !== null
+        ? { resume: true, sessionId: ctx.runtime.sessionId }
+        : {
+            resume: false,
+            reason: `session ${ctx.runtime.sessionId} not resumed: only a bare session id was stored and ${sessionVolume === null ? 'no session volume is configured' : 'it is not a session UUID'}`,
+          };
   }
   if (!resume.resume && resume.reason !== null) notes.push(resume.reason);
   if (resume.resume) notes.push(`resuming session ${resume.sessionId}`);

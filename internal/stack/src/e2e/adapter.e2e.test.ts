@@ -112,8 +112,11 @@ describe(`claude_k8s on a real Paperclip server (namespace ${namespace})`, () =>
     expect(first.status, String(first['error'] ?? '')).toBe('succeeded');
     const second = await wakeAndWait(agent.id);
     expect(second.status, String(second['error'] ?? '')).toBe('succeeded');
-    expect(second['sessionIdBefore']).toBe(first['sessionIdAfter']);
-    expect(second['sessionIdAfter']).toBe(first['sessionIdAfter']);
+    const secondLog = storedStdout((await stack.client.getRunLog(second.id)).records);
+    const events = JSON.stringify(await stack.client.getRunEvents(second.id)).match(/not resumed[^"]*/g) ?? [];
+    const why = `${events.join('; ')}\nsecond run's log:\n${secondLog.split('\n').filter((line) => !line.startsWith('{"type":"system","subtype":"init"')).join('\n').slice(0, 3000)}`;
+    expect(second['sessionIdBefore'], why).toBe(first['sessionIdAfter']);
+    expect(second['sessionIdAfter'], why).toBe(first['sessionIdAfter']);
   });
 
   it('a 401 from the model ends failed with the authentication error code', async () => {
