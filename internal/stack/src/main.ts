@@ -114,28 +114,39 @@ async function main(): Promise<number> {
       values.task ??
       (modelApiKey
         ? 'List the files in your working directory with a shell command and summarise what you see in one sentence.'
-        : 'Run a shell command in your pod and report its output. [[bash:echo hello from a Kubernetes Job; id -u]]');
+        : 'Run a shell command in your pod and report its output.');
+    if (stack.fakeModel) {
+      // The fake model's script for this task: a Bash tool call, then an answer quoting its output (two requests).
+      stack.fakeModel.forceScenario('bash:echo hello from a Kubernetes Job; id -u', { count: 2 });
+    }
     const agent = await client.createAgent(company.id, {
       name: 'k8s-agent',
       adapterType: ADAPTER_TYPE,
-      adapterConfig: {
-        ...stack.adapterConfig,
-        promptTemplate: `You are {{agent.name}}, a Paperclip agent running as a Kubernetes Job (run {{run.id}}).\n\nYour task: ${task}`,
-      },
+      adapterConfig: stack.adapterConfig,
     });
-    const issue = await client.createIssue(company.id, { title: 'claude-k8s demo task', description: task });
+    // The task is a Paperclip issue assigned to the agent: Paperclip queues the agent's run itself.
+    const issue = await client.createIssue(company.id, {
+      title: 'claude-k8s demo task',
+      description: task,
+      assigneeAgentId: agent.id,
+      status: 'todo',
+    });
     progress.done(
       'demo company, agent and task',
       `company ${company.id}, agent ${agent.id}, task ${text(issue['identifier'], issue.id)}`,
     );
 
     progress.step('running the agent as a Kubernetes Job');
-    const run = await client.wakeupAgent(agent.id, {
-      source: 'on_demand',
-      triggerDetail: 'manual',
-      reason: 'claude-k8s demo',
-      payload: { issueId: issue.id, taskDescription: task },
-    });
+    const run = await (async () => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const runs = await client.listCompanyRuns(company.id, { agentId: agent.id, limit: 5 });
+        const first = runs.at(-1);
+        if (first) return first;
+        if (Date.now() > deadline) throw new Error('Paperclip queued no run for the assigned task within 60 s');
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    })();
     process.stderr.write(`    run ${run.id}: transcript follows\n\n`);
 
     const formatter = createFormatter({ color, width: process.stdout.columns ?? 100 });
@@ -147,7 +158,10 @@ async function main(): Promise<number> {
       const log = await client.getRunLog(run.id).catch(() => undefined);
       for (const record of (log?.records ?? []).slice(seen)) {
         seen += 1;
-        if (record.stream === 'stdout') {
+        if (record.stream === 'stdout' && record.chunk.startsWith('[paperclip] ')) {
+          // The server's own notes share the run's stdout log; they are not the agent's output.
+          process.stdout.write(record.chunk.replace(/^/gm, '  '));
+        } else if (record.stream === 'stdout') {
           for (const event of parser.push(record.chunk)) {
             accumulator.add(event);
             process.stdout.write(formatter.format(event));
@@ -209,10 +223,27 @@ async function main(): Promise<number> {
   }
 }
 
+/** One clear line for an error: a Kubernetes Status body's message when there is one, never a stack trace. */
+function describeError(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'body' in error && typeof error.body === 'string') {
+    try {
+      const status = JSON.parse(error.body) as { code?: number; reason?: string; message?: string };
+      if (status.message)
+        return `Kubernetes API: ${status.code ?? ''} ${status.reason ?? ''}: ${status.message}`.replace(/\s+/g, ' ');
+    } catch {
+      // not a Status body
+    }
+  }
+  if (typeof error === 'object' && error !== null && 'code' in error && error.code === 'ECONNREFUSED') {
+    return `connection refused: ${error instanceof Error ? error.message : 'no answer'}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`\nclaude-k8s demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`\nclaude-k8s demo failed: ${describeError(error)}\n`);
     process.exit(1);
   },
 );

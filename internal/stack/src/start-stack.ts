@@ -119,6 +119,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     let clusterKind: 'local' | 'external';
     /** Whether pods reach this machine's loopback through the local cluster's portal. */
     let portal = false;
+    /** The local cluster's state directory (host paths for session volumes live under it). */
+    let localState: string | undefined;
     if (options.kubeconfig) {
       clusterKind = 'external';
       progress.step('checking the cluster of KUBECONFIG');
@@ -131,6 +133,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       given.loadFromFile(options.kubeconfig);
       if (local?.running && local.server === given.getCurrentCluster()?.server) {
         portal = true;
+        localState = local.state;
         progress.info(`KUBECONFIG points at the running local cluster (${local.server}); its pod portal is used`);
       }
       const localImage = portal ? local?.images?.agent.ref : undefined;
@@ -149,6 +152,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       adminKubeconfig = status.kubeconfig;
       image = status.images.agent.ref;
       portal = true;
+      localState = status.state;
       progress.done('local cluster: build or reuse Kubernetes, images, bring up', `${status.server}, image ${image}`);
     }
 
@@ -172,7 +176,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       serviceAccount: ADAPTER_SERVICE_ACCOUNT,
       outputDir: runtimeDir,
       modelApiKey,
-      ...(portal ? { sessionHostPath: join(runtimeDir, 'sessions') } : {}),
+      // One host directory per namespace, kept with the cluster (a PersistentVolume's source cannot change).
+      ...(localState ? { sessionHostPath: join(localState, 'sessions', namespace) } : {}),
     });
     progress.done(`namespace ${namespace}: Pod Security restricted, adapter RBAC, model key Secret`);
 

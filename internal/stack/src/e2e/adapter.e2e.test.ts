@@ -3,7 +3,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Company, HeartbeatRun } from '@claude-k8s/paperclip-server';
 import { ADAPTER_TYPE, type Stack } from '../start-stack.ts';
-import { adminClients, compareStoredWithContainer, jobNameOf, podsOfJob, startTestStack, storedStdout, waitUntil } from './harness.ts';
+import {
+  adminClients,
+  compareStoredWithContainer,
+  jobNameOf,
+  podsOfJob,
+  startTestStack,
+  storedStdout,
+  waitUntil,
+} from './harness.ts';
 
 const namespace = `ck8s-e2e-${process.pid}`;
 let stack: Stack;
@@ -18,7 +26,8 @@ afterAll(async () => {
   if (!stack) return;
   const { core } = adminClients(stack);
   await stack.stop({ keepCluster: true });
-  if (process.env['CK8S_KEEP_NAMESPACE'] !== '1') await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+  if (process.env['CK8S_KEEP_NAMESPACE'] !== '1')
+    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
 });
 
 /**
@@ -114,7 +123,11 @@ describe(`claude_k8s on a real Paperclip server (namespace ${namespace})`, () =>
     expect(second.status, String(second['error'] ?? '')).toBe('succeeded');
     const secondLog = storedStdout((await stack.client.getRunLog(second.id)).records);
     const events = JSON.stringify(await stack.client.getRunEvents(second.id)).match(/not resumed[^"]*/g) ?? [];
-    const why = `${events.join('; ')}\nsecond run's log:\n${secondLog.split('\n').filter((line) => !line.startsWith('{"type":"system","subtype":"init"')).join('\n').slice(0, 3000)}`;
+    const why = `${events.join('; ')}\nsecond run's log:\n${secondLog
+      .split('\n')
+      .filter((line) => !line.startsWith('{"type":"system","subtype":"init"'))
+      .join('\n')
+      .slice(0, 3000)}`;
     expect(second['sessionIdBefore'], why).toBe(first['sessionIdAfter']);
     expect(second['sessionIdAfter'], why).toBe(first['sessionIdAfter']);
   });

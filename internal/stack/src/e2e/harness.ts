@@ -65,18 +65,32 @@ export async function waitUntil<T>(what: string, timeoutMs: number, probe: () =>
  * what the server itself does to a log: its own `[paperclip] …` notes, and the redaction of secret-looking words
  * (`***REDACTED***`).
  */
-export function compareStoredWithContainer(stored: string, container: string): { ok: true } | { ok: false; line: number; stored: string; container: string } {
+export function compareStoredWithContainer(
+  stored: string,
+  container: string,
+): { ok: true } | { ok: false; line: number; stored: string; container: string } {
   const storedLines = stored.split('\n').filter((line) => !line.startsWith('[paperclip] '));
   const containerLines = container.split('\n');
   if (storedLines.length !== containerLines.length) {
-    return { ok: false, line: Math.min(storedLines.length, containerLines.length), stored: `${storedLines.length} lines`, container: `${containerLines.length} lines` };
+    return {
+      ok: false,
+      line: Math.min(storedLines.length, containerLines.length),
+      stored: `${storedLines.length} lines`,
+      container: `${containerLines.length} lines`,
+    };
   }
   for (let index = 0; index < storedLines.length; index += 1) {
     const storedLine = storedLines[index]!;
     const containerLine = containerLines[index]!;
     if (storedLine === containerLine) continue;
-    const pattern = new RegExp(`^${storedLine.split('***REDACTED***').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.+?')}$`);
-    if (!pattern.test(containerLine)) return { ok: false, line: index + 1, stored: storedLine.slice(0, 300), container: containerLine.slice(0, 300) };
+    const pattern = new RegExp(
+      `^${storedLine
+        .split('***REDACTED***')
+        .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.+?')}$`,
+    );
+    if (!pattern.test(containerLine))
+      return { ok: false, line: index + 1, stored: storedLine.slice(0, 300), container: containerLine.slice(0, 300) };
   }
   return { ok: true };
 }
