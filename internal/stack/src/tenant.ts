@@ -35,6 +35,8 @@ export interface Tenant {
   modelApiKeySecret: { name: string; key: string };
   /** The PersistentVolumeClaim for session state, when one was created. */
   sessionClaim?: string;
+  /** The host directory behind the session claim (local cluster only). */
+  sessionHostPath?: string;
 }
 
 const MODEL_SECRET = { name: 'claude-k8s-model-api-key', key: 'api-key' } as const;
@@ -176,5 +178,6 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
     kubeconfigPath,
     modelApiKeySecret: { ...MODEL_SECRET },
     ...(sessionClaim ? { sessionClaim } : {}),
+    ...(sessionClaim && options.sessionHostPath ? { sessionHostPath: options.sessionHostPath } : {}),
   };
 }

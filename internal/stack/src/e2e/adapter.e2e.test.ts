@@ -1,10 +1,14 @@
 // End to end: the adapter installed into a real Paperclip server (POST /api/adapters/install, the built package),
 // running real agent runs as Jobs on the real cluster with the real Claude Code CLI against the fake model API.
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REQUIRED_PERMISSIONS } from '@claude-k8s/paperclip-adapter';
 import type { Company, HeartbeatRun } from '@claude-k8s/paperclip-server';
 import { ADAPTER_TYPE, type Stack } from '../start-stack.ts';
 import {
   adminClients,
+  adminRbac,
   compareStoredWithContainer,
   jobNameOf,
   podsOfJob,
@@ -179,5 +183,77 @@ describe(`claude_k8s on a real Paperclip server (namespace ${namespace})`, () =>
         return true;
       }
     });
+  });
+});
+
+describe(`claude_k8s recovery and permissions (namespace ${namespace})`, () => {
+  it('a resume of a session whose files are gone is retried once with a fresh session', async () => {
+    const agent = await createAgent('lost-session-agent', 'text:before');
+    const first = await wakeAndWait(agent.id);
+    expect(first.status, String(first['error'] ?? '')).toBe('succeeded');
+    // Remove the agent's Claude sessions from the session volume, as if the volume had been wiped.
+    const projects = join(stack.tenant.sessionHostPath!, '.claude', 'projects');
+    const removed = (await readdir(projects)).filter((name) => name.includes(agent.id));
+    expect(removed.length).toBeGreaterThan(0);
+    for (const name of removed) await rm(join(projects, name), { recursive: true, force: true });
+    stack.fakeModel!.forceScenario('text:after', { count: 1 });
+    const second = await wakeAndWait(agent.id);
+    expect(second.status, String(second['error'] ?? '')).toBe('succeeded');
+    expect(second['sessionIdBefore']).toBe(first['sessionIdAfter']);
+    expect(second['sessionIdAfter']).not.toBe(first['sessionIdAfter']);
+    const log = storedStdout((await stack.client.getRunLog(second.id)).records);
+    expect(log).toContain('No conversation found with session ID');
+    expect(log).toContain('"result":"after"');
+  });
+
+  it('removing any rule of the Role makes the environment test name the missing permission', async () => {
+    const { rbac } = adminRbac(stack);
+    const role = await rbac.readNamespacedRole({ name: 'claude-k8s-adapter', namespace });
+    const original = role.rules ?? [];
+    const baseline = await stack.client.testEnvironment(company.id, ADAPTER_TYPE, {
+      adapterConfig: stack.adapterConfig,
+    });
+    expect(baseline.checks.filter((check) => check['code'] === 'claude_k8s_rbac_denied')).toEqual([]);
+    try {
+      for (const permission of REQUIRED_PERMISSIONS) {
+        const resource = permission.subresource
+          ? `${permission.resource}/${permission.subresource}`
+          : permission.resource;
+        const rules = original.flatMap((rule) => {
+          if (!(rule.apiGroups ?? []).includes(permission.group) || !(rule.resources ?? []).includes(resource))
+            return [rule];
+          const others = (rule.resources ?? []).filter((name: string) => name !== resource);
+          const verbs = rule.verbs.filter((verb: string) => verb !== permission.verb);
+          return [
+            ...(others.length > 0 ? [{ ...rule, resources: others }] : []),
+            ...(verbs.length > 0 ? [{ ...rule, resources: [resource], verbs }] : []),
+          ];
+        });
+        await rbac.replaceNamespacedRole({
+          name: 'claude-k8s-adapter',
+          namespace,
+          body: { ...role, metadata: { ...role.metadata, resourceVersion: undefined }, rules },
+        });
+        const expected = `${permission.verb} ${permission.group === '' ? resource : `${resource}.${permission.group}`}`;
+        const denied = await waitUntil(`the environment test to name ${expected}`, 10_000, async () => {
+          const result = await stack.client.testEnvironment(company.id, ADAPTER_TYPE, {
+            adapterConfig: stack.adapterConfig,
+          });
+          const messages = result.checks
+            .filter((check) => check['code'] === 'claude_k8s_rbac_denied')
+            .map((check) => String(check['message']));
+          return messages.length > 0 ? { status: result['status'], messages } : undefined;
+        });
+        expect(denied.status).toBe('fail');
+        expect(denied.messages).toEqual([expect.stringContaining(`missing permission in ${namespace}: ${expected} `)]);
+      }
+    } finally {
+      const current = await rbac.readNamespacedRole({ name: 'claude-k8s-adapter', namespace });
+      await rbac.replaceNamespacedRole({
+        name: 'claude-k8s-adapter',
+        namespace,
+        body: { ...current, rules: original },
+      });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { BatchV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
 import type { HeartbeatRun, RunLogRecord } from '@claude-k8s/paperclip-server';
 import { startStack, type Stack } from '../start-stack.ts';
 
@@ -23,6 +23,13 @@ export function adminClients(stack: Stack): { core: CoreV1Api; batch: BatchV1Api
   const config = new KubeConfig();
   config.loadFromFile(stack.adminKubeconfig);
   return { core: config.makeApiClient(CoreV1Api), batch: config.makeApiClient(BatchV1Api) };
+}
+
+/** The RBAC client with the admin kubeconfig (to take rules away from the adapter's Role in tests). */
+export function adminRbac(stack: Stack): { rbac: RbacAuthorizationV1Api } {
+  const config = new KubeConfig();
+  config.loadFromFile(stack.adminKubeconfig);
+  return { rbac: config.makeApiClient(RbacAuthorizationV1Api) };
 }
 
 /** The stdout the run stored in Paperclip, concatenated in `seq` order. */
