@@ -129,7 +129,15 @@ export async function startFakeLogServer(options: FakeLogServerOptions = {}): Pr
     if (fault.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
     if (fault.status !== undefined) {
       response.writeHead(fault.status, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ kind: 'Status', status: 'Failure', code: fault.status, reason: 'Fake', message: 'fault script' }));
+      response.end(
+        JSON.stringify({
+          kind: 'Status',
+          status: 'Failure',
+          code: fault.status,
+          reason: 'Fake',
+          message: 'fault script',
+        }),
+      );
       return;
     }
     const since = logRequest.sinceTime === null ? null : truncateToSecond(logRequest.sinceTime);
@@ -199,7 +207,10 @@ export async function startFakeLogServer(options: FakeLogServerOptions = {}): Pr
     url,
     kubeConfig() {
       const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromClusterAndUser({ name: 'fake', server: url, skipTLSVerify: true }, { name: 'fake', token: 'fake-token' });
+      kubeConfig.loadFromClusterAndUser(
+        { name: 'fake', server: url, skipTLSVerify: true },
+        { name: 'fake', token: 'fake-token' },
+      );
       return kubeConfig;
     },
     write(text, timestamp, tail) {
@@ -215,7 +226,8 @@ export async function startFakeLogServer(options: FakeLogServerOptions = {}): Pr
         data = data.subarray(newline + 1);
       }
       pending = Buffer.from(data);
-      if (pending.length > 0 && pendingTimestamp === null) pendingTimestamp = timestamp ?? nextTimestamp(records.length);
+      if (pending.length > 0 && pendingTimestamp === null)
+        pendingTimestamp = timestamp ?? nextTimestamp(records.length);
       notify();
     },
     terminate() {

@@ -28,7 +28,8 @@ export function logLine(index: number, seed: number): string {
   else if (pick < 0.96) length = 80 + Math.floor(random() * 2000);
   else length = 16000 + Math.floor(random() * 40000);
   const parts: string[] = [];
-  for (let position = 0; position < length; position++) parts.push(alphabet[Math.floor(random() * alphabet.length)] ?? 'x');
+  for (let position = 0; position < length; position++)
+    parts.push(alphabet[Math.floor(random() * alphabet.length)] ?? 'x');
   const body = `#${index} ${parts.join('')}`;
   let hash = 0x811c9dc5;
   for (let position = 0; position < body.length; position++) {
@@ -65,7 +66,9 @@ export function analyzeLogLines(text: string, seed: number): LogLinesAnalysis {
 export function describeLogLinesProblems(analysis: LogLinesAnalysis, count: number): string[] {
   const problems: string[] = [];
   if (analysis.corrupt.length > 0)
-    problems.push(`${analysis.corrupt.length} corrupt lines, first at ${analysis.corrupt[0]?.position}: ${analysis.corrupt[0]?.head}`);
+    problems.push(
+      `${analysis.corrupt.length} corrupt lines, first at ${analysis.corrupt[0]?.position}: ${analysis.corrupt[0]?.head}`,
+    );
   const seen = new Set<number>();
   let previous = -1;
   for (const index of analysis.indices) {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,10 +16,10 @@ import { prepareTenant, type Tenant } from './tenant.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The adapter package directory Paperclip installs (local-path install of the built package). */
-export const adapterPackageDir = join(repoRoot, 'packages', 'paperclip-adapter');
+const adapterPackageDir = join(repoRoot, 'packages', 'paperclip-adapter');
 export const ADAPTER_TYPE = 'claude_k8s';
 /** The ServiceAccount of `deploy/rbac.yaml` the Paperclip server (and so the adapter) acts as. */
-export const ADAPTER_SERVICE_ACCOUNT = 'paperclip';
+const ADAPTER_SERVICE_ACCOUNT = 'paperclip';
 
 /** A step's progress, for the terminal. */
 export interface StackProgress {
@@ -236,9 +236,4 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stop();
     throw error;
   }
-}
-
-/** The README text of a file next to the repo root, e.g. for a demo task description. */
-export async function readRepoFile(path: string): Promise<string> {
-  return readFile(join(repoRoot, path), 'utf8');
 }

@@ -23,7 +23,11 @@ await withNamespace('bench-log-concurrent', async (namespace) => {
   const results = await Promise.all(
     Array.from({ length: runs }, async (_, run) => {
       const name = `run-${run}`;
-      await startPod(namespace, name, ['node', '-e', buildLogLinesScript({ count, seed: 100 + run, burst: 20, pauseMs: 50 })]);
+      await startPod(namespace, name, [
+        'node',
+        '-e',
+        buildLogLinesScript({ count, seed: 100 + run, burst: 20, pauseMs: 50 }),
+      ]);
       // Each run stores only a digest-sized record here (the check needs the text; a real adapter hands it on).
       let text = '';
       await followPodLog({
@@ -43,7 +47,13 @@ await withNamespace('bench-log-concurrent', async (namespace) => {
   clearInterval(sampler);
   const failed = results.filter((result) => result.problems.length > 0);
   const totalBytes = results.reduce((sum, result) => sum + result.bytes, 0);
-  console.log(`log follow, ${runs} concurrent runs x ${count} lines, ${(totalBytes / 1e6).toFixed(1)} MB in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  console.log(`exactly once, in order: ${runs - failed.length}/${runs} runs${failed.length ? ` (${failed.map((f) => `${f.name}: ${f.problems[0]}`).join('; ')})` : ''}`);
-  console.log(`memory per run (incl. the test's own copy of the text): RSS +${((peakRss - baseline.rss) / runs / 1e6).toFixed(1)} MB, heap +${((peakHeap - baseline.heapUsed) / runs / 1e6).toFixed(1)} MB`);
+  console.log(
+    `log follow, ${runs} concurrent runs x ${count} lines, ${(totalBytes / 1e6).toFixed(1)} MB in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  console.log(
+    `exactly once, in order: ${runs - failed.length}/${runs} runs${failed.length ? ` (${failed.map((f) => `${f.name}: ${f.problems[0]}`).join('; ')})` : ''}`,
+  );
+  console.log(
+    `memory per run (incl. the test's own copy of the text): RSS +${((peakRss - baseline.rss) / runs / 1e6).toFixed(1)} MB, heap +${((peakHeap - baseline.heapUsed) / runs / 1e6).toFixed(1)} MB`,
+  );
 });

@@ -4,7 +4,16 @@
  * Target: p99 ≤ 250 ms and ≤ 1.2 × kubectl's p99.
  */
 import { createPodLogSource, followPodLog } from '../src/index.ts';
-import { core, kubeConfig, kubectlFollow, percentile, readExitCode, startPod, waitRunning, withNamespace } from './log-bench-cluster.ts';
+import {
+  core,
+  kubeConfig,
+  kubectlFollow,
+  percentile,
+  readExitCode,
+  startPod,
+  waitRunning,
+  withNamespace,
+} from './log-bench-cluster.ts';
 
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 30);
 await withNamespace('bench-log-latency', async (namespace) => {
@@ -40,7 +49,8 @@ await withNamespace('bench-log-latency', async (namespace) => {
   void core;
   // Count only lines printed after both followers were attached (+1 s), so that connection set-up is not latency.
   const from = Math.max(ours[0]?.[0] ?? 0, theirs[0]?.[0] ?? 0) + 1000;
-  const delays = (pairs: [number, number][]): number[] => pairs.filter(([sent]) => sent >= from).map(([, delay]) => delay);
+  const delays = (pairs: [number, number][]): number[] =>
+    pairs.filter(([sent]) => sent >= from).map(([, delay]) => delay);
   const row = (name: string, values: number[]): string =>
     `${name.padEnd(16)} lines=${values.length} p50=${percentile(values, 50)} ms p99=${percentile(values, 99)} ms max=${Math.max(...values)} ms`;
   console.log(`log latency, a line every 10 ms for ${seconds} s`);
@@ -48,5 +58,7 @@ await withNamespace('bench-log-latency', async (namespace) => {
   console.log(row('kubectl logs -f', delays(theirs)));
   const p99 = percentile(delays(ours), 99);
   const kubectlP99 = percentile(delays(theirs), 99);
-  console.log(`target p99 <= 250 ms: ${p99 <= 250 ? 'met' : 'MISSED'}; <= 1.2 x kubectl p99 (${(1.2 * kubectlP99).toFixed(0)} ms): ${p99 <= 1.2 * kubectlP99 ? 'met' : 'MISSED'}`);
+  console.log(
+    `target p99 <= 250 ms: ${p99 <= 250 ? 'met' : 'MISSED'}; <= 1.2 x kubectl p99 (${(1.2 * kubectlP99).toFixed(0)} ms): ${p99 <= 1.2 * kubectlP99 ? 'met' : 'MISSED'}`,
+  );
 });

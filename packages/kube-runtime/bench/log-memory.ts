@@ -58,5 +58,7 @@ await followPodLog({
 });
 server.close();
 const seconds = (performance.now() - started) / 1000;
-console.log(`log memory: ${(total / 1e9).toFixed(2)} GB body, ${(delivered / 1e6).toFixed(0)} M characters delivered in ${seconds.toFixed(1)} s`);
+console.log(
+  `log memory: ${(total / 1e9).toFixed(2)} GB body, ${(delivered / 1e6).toFixed(0)} M characters delivered in ${seconds.toFixed(1)} s`,
+);
 console.log(`peak RSS ${(peakRss / 1e6).toFixed(0)} MB, peak heap used ${(peakHeap / 1e6).toFixed(0)} MB`);

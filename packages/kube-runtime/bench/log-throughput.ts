@@ -9,10 +9,24 @@ import { kubeConfig, kubectlFollow, readExitCode, startPod, waitRunning, withNam
 
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 20);
 await withNamespace('bench-log-throughput', async (namespace) => {
-  await startPod(namespace, 'throughput', ['bash', '-c', `sleep 2; timeout ${seconds} seq -f '%0199.0f' 1 100000000000 || true`]);
+  await startPod(namespace, 'throughput', [
+    'bash',
+    '-c',
+    `sleep 2; timeout ${seconds} seq -f '%0199.0f' 1 100000000000 || true`,
+  ]);
   await waitRunning(namespace, 'throughput');
   // Each side checks the numbering: duplicates/reorders are bugs; jumps are losses (rotation outran the reader).
-  const measure = () => ({ bytes: 0, first: 0, last: 0, rest: '', previous: 0, lines: 0, backwards: 0, jumps: 0, lost: 0 });
+  const measure = () => ({
+    bytes: 0,
+    first: 0,
+    last: 0,
+    rest: '',
+    previous: 0,
+    lines: 0,
+    backwards: 0,
+    jumps: 0,
+    lost: 0,
+  });
   const ours = measure();
   const theirs = measure();
   const note = (m: ReturnType<typeof measure>, bytes: number): void => {
@@ -59,11 +73,17 @@ await withNamespace('bench-log-throughput', async (namespace) => {
   const rate = (m: ReturnType<typeof measure>): number => m.bytes / ((m.last - m.first) / 1000);
   const mb = (value: number): string => (value / 1e6).toFixed(1);
   console.log(`log throughput, numbered seq lines for ${seconds} s`);
-  console.log(`followPodLog     ${mb(ours.bytes)} MB in ${((ours.last - ours.first) / 1000).toFixed(1)} s = ${mb(rate(ours))} MB/s, gaps=${gaps}, peak RSS ${mb(peakRss)} MB`);
-  console.log(`kubectl logs -f  ${mb(theirs.bytes)} MB in ${((theirs.last - theirs.first) / 1000).toFixed(1)} s = ${mb(rate(theirs))} MB/s`);
+  console.log(
+    `followPodLog     ${mb(ours.bytes)} MB in ${((ours.last - ours.first) / 1000).toFixed(1)} s = ${mb(rate(ours))} MB/s, gaps=${gaps}, peak RSS ${mb(peakRss)} MB`,
+  );
+  console.log(
+    `kubectl logs -f  ${mb(theirs.bytes)} MB in ${((theirs.last - theirs.first) / 1000).toFixed(1)} s = ${mb(rate(theirs))} MB/s`,
+  );
   const integrity = (m: ReturnType<typeof measure>): string =>
     `${m.lines} lines, last #${m.previous}, duplicated/reordered ${m.backwards}, jumps ${m.jumps} (${m.lost} lines lost)`;
   console.log(`followPodLog     ${integrity(ours)}`);
   console.log(`kubectl logs -f  ${integrity(theirs)}`);
-  console.log(`ratio ${(rate(ours) / rate(theirs)).toFixed(2)} (target >= 0.9: ${rate(ours) >= 0.9 * rate(theirs) ? 'met' : 'MISSED'})`);
+  console.log(
+    `ratio ${(rate(ours) / rate(theirs)).toFixed(2)} (target >= 0.9: ${rate(ours) >= 0.9 * rate(theirs) ? 'met' : 'MISSED'})`,
+  );
 });

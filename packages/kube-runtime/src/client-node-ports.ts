@@ -23,7 +23,7 @@ import {
 import { KubeApiError, KubeRuntimeError, type KubeTarget, type KubeVerb } from './kube-runtime-error.ts';
 
 /** Converts anything thrown by a client (client-node `ApiException`, a fake's look-alike, a network error). */
-export function toKubeApiError(error: unknown, target: KubeTarget): KubeApiError {
+function toKubeApiError(error: unknown, target: KubeTarget): KubeApiError {
   if (error instanceof KubeApiError) return error;
   const record = typeof error === 'object' && error !== null ? (error as Record<string, unknown>) : {};
   const code =

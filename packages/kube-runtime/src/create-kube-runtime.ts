@@ -354,7 +354,9 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
         };
         // A container that ran (even one too short for a `running` event) has a pod whose log can be read; the
         // retention waits for `holdCleanupUntil`, so this must not wait for the retention.
-        resolveStarted(log.some((event) => event.type === 'running') || value.exitCode !== null ? (finalPod ?? null) : null);
+        resolveStarted(
+          log.some((event) => event.type === 'running') || value.exitCode !== null ? (finalPod ?? null) : null,
+        );
         resolveDecided(value);
         const gone = value.code === 'cancelled' || value.code === 'deleted-externally';
         if (!gone) {

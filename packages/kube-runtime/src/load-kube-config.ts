@@ -23,7 +23,11 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): KubeConfig 
   if (!kubeConfig.getCurrentCluster()) {
     const env = options.env ?? process.env;
     throw new MissingConfigurationError(
-      [options.path ? `a current cluster in ${options.path}` : 'a kubeconfig (KUBECONFIG, the in-cluster service account or ~/.kube/config)'],
+      [
+        options.path
+          ? `a current cluster in ${options.path}`
+          : 'a kubeconfig (KUBECONFIG, the in-cluster service account or ~/.kube/config)',
+      ],
       env['KUBERNETES_SERVICE_HOST'] ? 'in-cluster config' : 'kubeconfig',
     );
   }

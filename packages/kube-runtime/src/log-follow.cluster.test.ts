@@ -10,7 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { analyzeLogLines, buildLogLinesScript, describeLogLinesProblems, startCuttingProxy } from '@claude-k8s/kube-fakes';
+import {
+  analyzeLogLines,
+  buildLogLinesScript,
+  describeLogLinesProblems,
+  startCuttingProxy,
+} from '@claude-k8s/kube-fakes';
 import { restartComponent } from '@claude-k8s/local-cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -28,7 +33,8 @@ admin.loadFromFile(kubeconfigPath);
 const core = admin.makeApiClient(CoreV1Api);
 const namespace = `ck8s-logs-${process.pid}`;
 const image = process.env['CK8S_TEST_IMAGE'] ?? 'localhost/claude-k8s-agent:dev';
-const isLocal = process.env['CK8S_CLUSTER'] === 'local' || /127\.0\.0\.1:16443/.test(admin.getCurrentCluster()?.server ?? '');
+const isLocal =
+  process.env['CK8S_CLUSTER'] === 'local' || /127\.0\.0\.1:16443/.test(admin.getCurrentCluster()?.server ?? '');
 
 interface PodPlan {
   name: string;
@@ -62,7 +68,10 @@ async function startPod(plan: PodPlan): Promise<void> {
             name: 'agent',
             image,
             imagePullPolicy: 'IfNotPresent',
-            command: plan.script === undefined ? ['node', '-e', program] : ['bash', '-c', `${plan.script}\nexec node -e "$PROGRAM"`],
+            command:
+              plan.script === undefined
+                ? ['node', '-e', program]
+                : ['bash', '-c', `${plan.script}\nexec node -e "$PROGRAM"`],
             env: [{ name: 'PROGRAM', value: program }],
           },
         ],
@@ -227,7 +236,13 @@ describe('log follow on the real cluster', () => {
     const childPath = fileURLToPath(new URL('../test/log-follow-child.ts', import.meta.url));
     const runChild = (checkpoint: string | null) =>
       spawn(process.execPath, ['--conditions=@claude-k8s/source', childPath], {
-        env: { ...process.env, NS: namespace, POD: plan.name, OUT: out, ...(checkpoint ? { CHECKPOINT: checkpoint } : {}) },
+        env: {
+          ...process.env,
+          NS: namespace,
+          POD: plan.name,
+          OUT: out,
+          ...(checkpoint ? { CHECKPOINT: checkpoint } : {}),
+        },
         stdio: ['ignore', 'inherit', 'inherit'],
       });
     const readRecords = (): { text?: string; checkpoint?: LogCheckpoint; done?: boolean }[] =>
@@ -271,7 +286,14 @@ describe('log follow on the real cluster', () => {
       targetPort: Number(server.port || 443),
       cutAfterBytes: () => (blocked ? 0 : undefined),
     });
-    const plan: PodPlan = { name: 'ends-disconnected', count: 300, seed: 26, burst: 10, pauseMs: 30, finalFragment: 'bye' };
+    const plan: PodPlan = {
+      name: 'ends-disconnected',
+      count: 300,
+      seed: 26,
+      burst: 10,
+      pauseMs: 30,
+      finalFragment: 'bye',
+    };
     await startPod(plan);
     let delivered = 0;
     const following = followPod(plan.name, {
@@ -343,7 +365,8 @@ describe('log follow on the real cluster', () => {
     // In order, no duplicates, and the loss is one contiguous range after the checkpoint.
     const indices = analysis.indices;
     expect(indices.slice(0, 50)).toEqual(Array.from({ length: 50 }, (_, index) => index));
-    for (let position = 1; position < indices.length; position++) expect(indices[position]).toBeGreaterThan(indices[position - 1]!);
+    for (let position = 1; position < indices.length; position++)
+      expect(indices[position]).toBeGreaterThan(indices[position - 1]!);
     const jumps = indices.filter((index, position) => position > 0 && index !== indices[position - 1]! + 1);
     expect(jumps.length).toBe(1);
     expect(analysis.corrupt.length).toBeLessThanOrEqual(1);

@@ -1,4 +1,11 @@
-import { analyzeLogLines, describeLogLinesProblems, type FakeLogFault, type FakeLogServer, logLine, startFakeLogServer } from '@claude-k8s/kube-fakes';
+import {
+  analyzeLogLines,
+  describeLogLinesProblems,
+  type FakeLogFault,
+  type FakeLogServer,
+  logLine,
+  startFakeLogServer,
+} from '@claude-k8s/kube-fakes';
 import { describe, expect, it } from 'vitest';
 import {
   type Clock,
@@ -253,7 +260,9 @@ describe('followPodLog against the fake pods/log endpoint', () => {
     const lost = Array.from({ length: 150 }, (_, index) => index).filter((index) => !received.has(index));
     expect(lost.length).toBeGreaterThan(0);
     // Everything before the gap arrived in order, everything after it too, and the gap's timestamps bracket the loss.
-    expect(analysis.indices).toEqual(Array.from({ length: 150 }, (_, index) => index).filter((index) => received.has(index)));
+    expect(analysis.indices).toEqual(
+      Array.from({ length: 150 }, (_, index) => index).filter((index) => received.has(index)),
+    );
     expect(lost.at(-1)).toBe(119);
     const timestampOf = (index: number): string => fake.records[index]?.timestamp ?? '';
     expect(gap.firstTimestampAfter).toBe(timestampOf(120));

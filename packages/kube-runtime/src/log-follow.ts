@@ -217,7 +217,11 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
       await consume(await options.source.open(request, options.signal));
     } catch (error) {
       if (options.signal?.aborted === true) throw options.signal.reason;
-      if (KubeApiError.isInstance(error) && (error as KubeApiError).status >= 401 && (error as KubeApiError).status <= 403)
+      if (
+        KubeApiError.isInstance(error) &&
+        (error as KubeApiError).status >= 401 &&
+        (error as KubeApiError).status <= 403
+      )
         throw error;
       failure = error;
     }

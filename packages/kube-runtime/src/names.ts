@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 
 /** Label prefix of everything this runtime writes. */
-export const LABEL_PREFIX = 'claude-k8s.io';
+const LABEL_PREFIX = 'claude-k8s.io';
 export const LABELS = {
   managedBy: 'app.kubernetes.io/managed-by',
   component: 'app.kubernetes.io/component',
@@ -20,12 +20,12 @@ export const ANNOTATIONS = {
 } as const;
 export const MANAGED_BY = 'claude-k8s';
 
-export function shortHash(text: string, length = 8): string {
+function shortHash(text: string, length = 8): string {
   return createHash('sha256').update(text).digest('hex').slice(0, length);
 }
 
 /** Lower-case `[a-z0-9-]` slug of at most `max` characters, never starting or ending with `-`. */
-export function slug(text: string, max: number): string {
+function slug(text: string, max: number): string {
   const cleaned = text
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')

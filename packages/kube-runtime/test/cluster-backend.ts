@@ -3,7 +3,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { ContractBackend } from './contract.ts';
 
 /** Loads the admin kubeconfig; throws (the tier fails, never skips) when KUBECONFIG is unset. */
-export function requireKubeConfig(): KubeConfig {
+function requireKubeConfig(): KubeConfig {
   const path = process.env['KUBECONFIG'];
   if (path === undefined || path === '') {
     throw new Error(
@@ -16,9 +16,9 @@ export function requireKubeConfig(): KubeConfig {
 }
 
 /** Image with `sh` present on the node. */
-export const TEST_IMAGE = process.env['CK8S_TEST_IMAGE'] ?? 'localhost/claude-k8s-agent:dev';
+const TEST_IMAGE = process.env['CK8S_TEST_IMAGE'] ?? 'localhost/claude-k8s-agent:dev';
 /** uid of the image's non-root user. */
-export const TEST_UID = Number(process.env['CK8S_TEST_UID'] ?? '1000');
+const TEST_UID = Number(process.env['CK8S_TEST_UID'] ?? '1000');
 
 /** Creates a namespace labelled `pod-security.kubernetes.io/enforce: restricted`; `dispose` deletes it. */
 export async function startClusterBackend(prefix: string): Promise<ContractBackend> {

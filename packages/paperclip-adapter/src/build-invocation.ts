@@ -35,9 +35,9 @@ export const DEFAULT_HOME = '/home/agent';
 /** Scratch directory of the run inside the pod. */
 export const SCRATCH_DIR = '/tmp/paperclip-run';
 /** A Secret holds at most 1 MiB; keep a margin for keys and metadata. */
-export const MAX_FILES_BYTES = 900 * 1024;
+const MAX_FILES_BYTES = 900 * 1024;
 /** Larger wake payloads are only available as a file, not as `PAPERCLIP_WAKE_PAYLOAD_JSON`. */
-export const MAX_WAKE_PAYLOAD_ENV_BYTES = 64 * 1024;
+const MAX_WAKE_PAYLOAD_ENV_BYTES = 64 * 1024;
 
 const FILE = {
   prompt: 'prompt.md',

@@ -36,9 +36,6 @@ import {
   type ParseContext,
 } from './schema-builder.ts';
 
-/** Where the session volume is mounted: `home` (the agent's HOME) or an absolute path. */
-export type SessionVolumeMount = 'home' | (string & {});
-
 const RESERVED_LABEL_PREFIXES = ['app.kubernetes.io/', 'paperclip.io/', 'claude-k8s.io/'];
 const CONTROLLED_CLI_FLAGS = [
   '-p',

@@ -39,7 +39,7 @@ function compact(record: Record<string, string | undefined>): Record<string, str
 }
 
 /** The kube-runtime input of one launch request (a pure mapping). */
-export function toStartRunInput(request: RunLaunchRequest): StartRunInput {
+function toStartRunInput(request: RunLaunchRequest): StartRunInput {
   const { container, pod, lifecycle, files, home } = request;
   const requests = compact(container.resources.requests);
   const limits = compact(container.resources.limits);

@@ -11,11 +11,6 @@ const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Checks a Kubernetes resource quantity (`500m`, `2`, `512Mi`). */
-export function checkQuantity(example: string): (value: string) => string | null {
-  return (value) => (QUANTITY.test(value) ? null : `expected a Kubernetes quantity such as ${example}`);
-}
-
 /** Parses a quantity given as a string or a number. */
 export function parseQuantity(example: string) {
   return (raw: unknown, path: string, context: ParseContext): string | undefined => {

@@ -29,7 +29,7 @@ export function loadTranscript(name: string): { stdout: string; exitCode: number
 }
 
 /** Splits text into chunks of `size` characters (never line-aligned on purpose). */
-export function chunk(text: string, size: number): string[] {
+function chunk(text: string, size: number): string[] {
   const chunks: string[] = [];
   for (let index = 0; index < text.length; index += size) chunks.push(text.slice(index, index + size));
   return chunks;

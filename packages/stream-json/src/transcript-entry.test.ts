@@ -158,12 +158,10 @@ describe('classic-script UI parser bundle (Paperclip UI worker form, spec §4.2)
   it('also works when only `exports` is given', async () => {
     await using bundles = await buildBundles();
     const exportsObject: Record<string, unknown> = {};
+    const source = readFileSync(bundles.uiParserPath, 'utf8');
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- as above
-    (
-      new Function('exports', 'module', 'self', 'globalThis', readFileSync(bundles.uiParserPath, 'utf8')) as (
-        ...args: unknown[]
-      ) => void
-    )(exportsObject, undefined, {}, {});
+    const evaluate = new Function('exports', 'module', 'self', 'globalThis', source) as (...args: unknown[]) => void;
+    evaluate(exportsObject, undefined, {}, {});
     expect(typeof exportsObject['parseStdoutLine']).toBe('function');
   });
 });

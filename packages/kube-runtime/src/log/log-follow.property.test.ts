@@ -71,8 +71,12 @@ describe('followPodLog property', () => {
         fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 4 }),
         async (unsorted, complete, cuts, chunkSizes) => {
           // File order is timestamp order per stream (containerd stamps records as it writes them).
-          const lines = [...unsorted].sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
-          const expected = lines.map((line, index) => `${line.content}${index === lines.length - 1 && !complete ? '' : '\n'}`).join('');
+          const lines = [...unsorted].sort((a, b) =>
+            a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0,
+          );
+          const expected = lines
+            .map((line, index) => `${line.content}${index === lines.length - 1 && !complete ? '' : '\n'}`)
+            .join('');
           let received = '';
           await followPodLog({
             source: modelSource(lines, complete, cuts, chunkSizes),

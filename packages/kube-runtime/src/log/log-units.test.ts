@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createLogCursor, decodeLogCheckpoint, initialLogCheckpoint } from './log-cursor.ts';
-import { createTimestampedLineParser, normalizeTimestamp, secondOf, TimestampFormatError } from './timestamped-line-parser.ts';
+import {
+  createTimestampedLineParser,
+  normalizeTimestamp,
+  secondOf,
+  TimestampFormatError,
+} from './timestamped-line-parser.ts';
 import { completeUtf8Length } from './utf8-boundary.ts';
 
 const encoder = new TextEncoder();
@@ -11,7 +16,8 @@ function parseAll(chunks: Uint8Array[]): { timestamp: string; text: string; comp
   const lines: { timestamp: string; text: string; complete: boolean }[] = [];
   for (const chunk of chunks)
     for (const piece of parser.push(chunk)) {
-      if (piece.kind === 'line-start') lines.push({ timestamp: piece.timestamp ?? 'headless', text: '', complete: false });
+      if (piece.kind === 'line-start')
+        lines.push({ timestamp: piece.timestamp ?? 'headless', text: '', complete: false });
       else {
         const line = lines.at(-1);
         if (!line) throw new Error('content before a line start');
@@ -107,10 +113,17 @@ describe('log cursor', () => {
       success: true,
       value: initialLogCheckpoint,
     });
-    const result = decodeLogCheckpoint({ ...initialLogCheckpoint, sinceTime: '2026-11-24T13:00:01.5Z', linesSince: -1 });
+    const result = decodeLogCheckpoint({
+      ...initialLogCheckpoint,
+      sinceTime: '2026-11-24T13:00:01.5Z',
+      linesSince: -1,
+    });
     expect(result).toEqual({
       success: false,
-      issues: ['sinceTime: expected null or a whole-second RFC3339 UTC time', 'linesSince: expected a non-negative integer'],
+      issues: [
+        'sinceTime: expected null or a whole-second RFC3339 UTC time',
+        'linesSince: expected a non-negative integer',
+      ],
     });
   });
 });

@@ -84,7 +84,11 @@ export function createPodLogSource(options: CreatePodLogSourceOptions): PodLogSo
           });
         });
         outgoing.on('error', (error) => {
-          reject(signal?.aborted === true ? (signal.reason as Error) : new KubeApiError(target, { status: 0, reason: null, message: error.message }, { cause: error }));
+          reject(
+            signal?.aborted === true
+              ? (signal.reason as Error)
+              : new KubeApiError(target, { status: 0, reason: null, message: error.message }, { cause: error }),
+          );
         });
         outgoing.end();
       });

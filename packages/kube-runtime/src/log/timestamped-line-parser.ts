@@ -12,8 +12,7 @@ export type TimestampedPiece =
    * first CRI record of a line, so a replay from `sinceTime` starts with the headless tail of a line that began
    * before `sinceTime` and ended after it.
    */
-  | { kind: 'line-start'; timestamp: string | null }
-  | { kind: 'content'; bytes: Uint8Array; endsLine: boolean };
+  { kind: 'line-start'; timestamp: string | null } | { kind: 'content'; bytes: Uint8Array; endsLine: boolean };
 
 const SPACE = 0x20;
 const NEWLINE = 0x0a;
@@ -89,7 +88,10 @@ export function createTimestampedLineParser(): TimestampedLineParser {
             if (end < chunk.length) continue; // cannot happen: end < length only when over the limit
             return pieces;
           }
-          pieces.push({ kind: 'line-start', timestamp: normalizeTimestamp(decoder.decode(Uint8Array.from(stampBytes))) });
+          pieces.push({
+            kind: 'line-start',
+            timestamp: normalizeTimestamp(decoder.decode(Uint8Array.from(stampBytes))),
+          });
           firstLine = false;
           stampBytes = [];
           atLineStart = false;

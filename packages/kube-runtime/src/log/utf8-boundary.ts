@@ -10,18 +10,9 @@ export function completeUtf8Length(bytes: Uint8Array): number {
   for (let index = length - 1, back = 0; index >= 0 && back < 4; index--, back++) {
     const byte = bytes[index] ?? 0;
     if ((byte & 0xc0) === 0x80) continue; // continuation byte: look further back
-    const needed = byte < 0x80 ? 1 : (byte & 0xe0) === 0xc0 ? 2 : (byte & 0xf0) === 0xe0 ? 3 : (byte & 0xf8) === 0xf0 ? 4 : 1;
+    const needed =
+      byte < 0x80 ? 1 : (byte & 0xe0) === 0xc0 ? 2 : (byte & 0xf0) === 0xe0 ? 3 : (byte & 0xf8) === 0xf0 ? 4 : 1;
     return length - index >= needed ? length : index;
   }
   return length;
-}
-
-/** `a` followed by `b`, without copying when one side is empty. */
-export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  if (b.length === 0) return a;
-  const joined = new Uint8Array(a.length + b.length);
-  joined.set(a, 0);
-  joined.set(b, a.length);
-  return joined;
 }
