@@ -3,15 +3,15 @@ import { MissingConfigurationError } from './kube-runtime-error.ts';
 
 /** Where to take cluster credentials from. */
 export interface LoadKubeConfigOptions {
-  /** A kubeconfig file; `null`/absent: `KUBECONFIG`, else the in-cluster service account, else `~/.kube/config`. */
+  /** A kubeconfig file; `null`/absent: client-node's default order (`KUBECONFIG`, else `~/.kube/config`, else the in-cluster service account). */
   path?: string | null;
   /** @default process.env, read at call time */
   env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
- * Loads a KubeConfig: the given file, else client-node's default order (`KUBECONFIG`, in-cluster service account,
- * `~/.kube/config`). Throws {@link MissingConfigurationError} naming what is missing when none yields a cluster.
+ * Loads a KubeConfig: the given file, else client-node's default order (`KUBECONFIG`, `~/.kube/config`, the in-cluster service account
+ * ). Throws {@link MissingConfigurationError} naming what is missing when none yields a cluster.
  */
 export function loadKubeConfig(options: LoadKubeConfigOptions = {}): KubeConfig {
   const kubeConfig = new KubeConfig();

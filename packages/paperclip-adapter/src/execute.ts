@@ -171,9 +171,18 @@ export function createExecute(
         });
       } catch (error) {
         openGate();
-        return mapEarlyFailure('k8s_api_error', `start the Job of run ${ctx.runId}: ${errorText(error)}`, billing, {
-          attempt,
-        });
+        // The agent's run lock (kube-runtime's LockHeldError, matched by shape: no instanceof across packages).
+        const lockCode =
+          typeof error === 'object' && error !== null && 'holderRunId' in error && 'code' in error
+            ? (error as { code: unknown }).code
+            : undefined;
+        const code =
+          lockCode === 'lock-conflict'
+            ? 'k8s_lock_conflict'
+            : lockCode === 'lock-timeout'
+              ? 'k8s_lock_timeout'
+              : 'k8s_api_error';
+        return mapEarlyFailure(code, `start the Job of run ${ctx.runId}: ${errorText(error)}`, billing, { attempt });
       }
       try {
         await ctx.onMeta?.(

@@ -66,6 +66,12 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = Object.freeze
   { group: '', resource: 'events', verb: 'watch', purpose: 'notice failure events while waiting for the pod' },
   { group: 'coordination.k8s.io', resource: 'leases', verb: 'create', purpose: "take an agent's run lock" },
   { group: 'coordination.k8s.io', resource: 'leases', verb: 'get', purpose: 'read the lock holder' },
+  {
+    group: 'coordination.k8s.io',
+    resource: 'leases',
+    verb: 'watch',
+    purpose: "wait for an agent's lock to be released (lock policy wait)",
+  },
   { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', purpose: 'renew or take over an expired lock' },
   { group: 'coordination.k8s.io', resource: 'leases', verb: 'delete', purpose: 'release the lock when the run ends' },
   {
