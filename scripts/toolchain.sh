@@ -31,6 +31,12 @@ _ck8s_fetch_npm_package() { # $1 = spec, $2 = destination dir; needs the system 
 
 ck8s_toolchain() {
   mkdir -p "$CK8S_TOOLCHAIN/bin"
+  # The system npm, run under the toolchain's Node, would take its global config (registry, proxy, CA file) from the
+  # toolchain's directory; keep the machine's own global npmrc, read once with the system node.
+  if [[ -z "${npm_config_globalconfig:-}" ]] && command -v npm >/dev/null 2>&1 && [[ "$(command -v node)" != "$CK8S_TOOLCHAIN/bin/node" ]]; then
+    npm_config_globalconfig="$(npm config get globalconfig 2>/dev/null || true)"
+    [[ -n "$npm_config_globalconfig" ]] && export npm_config_globalconfig
+  fi
   local node_bin
   if command -v node >/dev/null 2>&1 && _ck8s_node_ok "$(command -v node)" && [[ "$(command -v node)" != "$CK8S_TOOLCHAIN/bin/node" ]]; then
     node_bin="$(command -v node)"
