@@ -231,4 +231,48 @@ describe('testEnvironment', () => {
       'claude_k8s_rbac_ok',
     ]);
   });
+
+  it('dry-runs the Job this configuration would create and reports an admission refusal as an error', async () => {
+    const requests: { image: string; namespace: string; command: string[] }[] = [];
+    const refusing = createServerAdapter({
+      clock,
+      serverEnv: {},
+      probeFactory: () => ({
+        ...probe(),
+        claimExists: () => Promise.resolve(true),
+        dryRunLaunch: (request) => {
+          requests.push({
+            image: request.container.image,
+            namespace: request.target.namespace,
+            command: request.container.command,
+          });
+          return Promise.resolve([
+            'pod: 403: pods "x" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true',
+          ]);
+        },
+      }),
+    });
+    const refused = await refusing.testEnvironment({ companyId: 'c', adapterType: 'claude_k8s', config: base });
+    expect(refused.status).toBe('fail');
+    expect(refused.checks.at(-1)).toMatchObject({
+      code: 'claude_k8s_dry_run_refused',
+      level: 'error',
+      message: expect.stringContaining('violates PodSecurity') as unknown,
+    });
+    expect(requests).toHaveLength(1);
+    expect(requests[0]!.command.join(' ')).toContain('claude');
+
+    const admitting = createServerAdapter({
+      clock,
+      serverEnv: {},
+      probeFactory: () => ({
+        ...probe(),
+        claimExists: () => Promise.resolve(true),
+        dryRunLaunch: () => Promise.resolve([]),
+      }),
+    });
+    const admitted = await admitting.testEnvironment({ companyId: 'c', adapterType: 'claude_k8s', config: base });
+    expect(admitted.status).toBe('pass');
+    expect(admitted.checks.at(-1)).toMatchObject({ code: 'claude_k8s_dry_run_admitted', level: 'info' });
+  });
 });

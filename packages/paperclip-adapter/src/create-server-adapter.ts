@@ -82,6 +82,7 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
     }),
     testEnvironment: createTestEnvironment({
       getProbe: (config) => probeFactory(config),
+      hostFiles,
       clock,
       serverEnv,
       resolveDefaultNamespace,

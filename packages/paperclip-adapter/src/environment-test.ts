@@ -6,11 +6,12 @@ import type {
   AdapterEnvironmentCheck,
   AdapterEnvironmentTestContext,
   AdapterEnvironmentTestResult,
+  AdapterExecutionContext,
 } from '@paperclipai/adapter-utils';
-import { resolvePaperclipApiUrl } from './build-invocation.ts';
+import { buildInvocation, resolvePaperclipApiUrl } from './build-invocation.ts';
 import { parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import { REQUIRED_PERMISSIONS, type RequiredPermission } from './permissions.ts';
-import type { Clock } from './ports.ts';
+import type { Clock, HostFiles, RunLaunchRequest } from './ports.ts';
 
 /** What the environment test asks the cluster (implemented over kube-runtime's API clients). */
 export interface EnvironmentProbe {
@@ -27,11 +28,18 @@ export interface EnvironmentProbe {
   serverVersion?(): Promise<string>;
   /** Whether the namespace exists (`null` when this identity may not read namespaces). */
   namespaceExists?(namespace: string): Promise<boolean | null>;
+  /**
+   * A server-side dry run of the Job (and its pod) this configuration would create: admission (Pod Security,
+   * quotas, LimitRanges, webhooks) answers without anything being persisted. The problems, `[]` when admitted.
+   */
+  dryRunLaunch?(request: RunLaunchRequest): Promise<string[]>;
 }
 
 /** Collaborators of {@link createTestEnvironment}. */
 export interface EnvironmentTestDependencies {
   getProbe: (config: AdapterConfig) => EnvironmentProbe | null;
+  /** Reads instructions and skills on the Paperclip host (to build the sample run of the dry run). */
+  hostFiles?: HostFiles;
   clock: Clock;
   serverEnv: Readonly<Record<string, string | undefined>>;
   resolveDefaultNamespace: () => Promise<string>;
@@ -214,6 +222,78 @@ export function createTestEnvironment(
           message: 'could not check the session volume claim',
         });
     }
+    if (probe.dryRunLaunch && dependencies.hostFiles) {
+      await dryRunSample(probe.dryRunLaunch.bind(probe), ctx, config, namespace, dependencies, checks);
+    }
     return finish();
   };
+}
+
+/** Builds the run this configuration would start (a sample run id and agent) and has the apiserver dry-run it. */
+async function dryRunSample(
+  dryRunLaunch: (request: RunLaunchRequest) => Promise<string[]>,
+  ctx: AdapterEnvironmentTestContext,
+  config: AdapterConfig,
+  namespace: string,
+  dependencies: EnvironmentTestDependencies,
+  checks: AdapterEnvironmentCheck[],
+): Promise<void> {
+  const sample = {
+    runId: '00000000-0000-4000-8000-000000000000',
+    agent: {
+      id: 'environment-test',
+      companyId: ctx.companyId,
+      name: 'environment-test',
+      adapterType: 'claude_k8s',
+      adapterConfig: ctx.config,
+    },
+    runtime: { sessionId: null, sessionParams: null, sessionDisplayId: null, taskKey: null },
+    config: ctx.config,
+    context: {},
+    authToken: 'environment-test',
+    onLog: () => Promise.resolve(),
+  } as unknown as AdapterExecutionContext;
+  const built = await buildInvocation(sample, config, {
+    hostFiles: dependencies.hostFiles!,
+    serverEnv: dependencies.serverEnv,
+    defaultNamespace: namespace,
+  });
+  if (!built.success) {
+    checks.push({
+      code: 'claude_k8s_dry_run_unbuilt',
+      level: 'warn',
+      message: `no sample Job to dry-run: ${built.message}`,
+    });
+    return;
+  }
+  try {
+    const problems = await dryRunLaunch({
+      ...built.value.request,
+      attempt: 1,
+      onOutput: () => Promise.resolve(),
+      signal: new AbortController().signal,
+    });
+    if (problems.length === 0) {
+      checks.push({
+        code: 'claude_k8s_dry_run_admitted',
+        level: 'info',
+        message: `a Job of this configuration is admitted in ${namespace} (server-side dry run: Pod Security, quotas, limits)`,
+      });
+    } else {
+      for (const problem of problems) {
+        checks.push({
+          code: 'claude_k8s_dry_run_refused',
+          level: 'error',
+          message: `the apiserver would refuse a Job of this configuration: ${problem}`,
+          hint: 'Pod Security, a ResourceQuota, a LimitRange or an admission webhook refused it: adjust resources, podSpecPatch or the namespace policy.',
+        });
+      }
+    }
+  } catch (error) {
+    checks.push({
+      code: 'claude_k8s_dry_run_failed',
+      level: 'warn',
+      message: `could not dry-run a Job: ${error instanceof Error ? error.message : String(error)}`,
+    });
+  }
 }

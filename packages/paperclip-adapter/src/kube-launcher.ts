@@ -10,7 +10,10 @@ import {
 } from '@claude-k8s/kube-runtime';
 import type { Logger, RunHandle, RunLauncher, RunLaunchRequest, RunOutcomeLike } from './ports.ts';
 
-/** Options of {@link createKubeLauncherFactory}. */
+/** The runtime identity labelled on everything the adapter creates (the sweeper only touches its own objects). */
+export const KUBE_RUNTIME_ID = 'paperclip-claude-k8s';
+
+/** Options of {@link createKubeLauncher}. */
 export interface KubeLauncherOptions {
   /** Identity labelled on everything the runtime creates (its sweeper only touches its own objects). @default 'paperclip-claude-k8s' */
   runtimeId?: string;
@@ -39,7 +42,7 @@ function compact(record: Record<string, string | undefined>): Record<string, str
 }
 
 /** The kube-runtime input of one launch request (a pure mapping). */
-function toStartRunInput(request: RunLaunchRequest): StartRunInput {
+export function toStartRunInput(request: RunLaunchRequest): StartRunInput {
   const { container, pod, lifecycle, files, home } = request;
   const requests = compact(container.resources.requests);
   const limits = compact(container.resources.limits);
@@ -112,7 +115,7 @@ export function createKubeLauncher(options: KubeLauncherOptions = {}): RunLaunch
       runtime = createKubeRuntime({
         kubeConfig: loadKubeConfig({ path: target.kubeconfigPath }),
         namespace: target.namespace,
-        runtimeId: options.runtimeId ?? 'paperclip-claude-k8s',
+        runtimeId: options.runtimeId ?? KUBE_RUNTIME_ID,
         ...(options.logger ? { logger: { debug: () => undefined, ...options.logger } } : {}),
       });
       runtimes.set(key, runtime);

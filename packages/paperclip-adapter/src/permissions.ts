@@ -37,6 +37,12 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = Object.freeze
     purpose: 'read the pod of a Job (container state, exit code, OOMKilled)',
   },
   { group: '', resource: 'pods', verb: 'list', purpose: 'find the pod of a Job by its job-name label' },
+  {
+    group: '',
+    resource: 'pods',
+    verb: 'create',
+    purpose: 'dry-run the agent pod in the environment test (Pod Security enforces on pods only; nothing is created)',
+  },
   { group: '', resource: 'pods', verb: 'watch', purpose: 'follow scheduling, image pull and container state' },
   { group: '', resource: 'pods', subresource: 'log', verb: 'get', purpose: 'stream the claude container output' },
   {

@@ -214,6 +214,9 @@ describe(`claude_k8s recovery and permissions (namespace ${namespace})`, () => {
       adapterConfig: stack.adapterConfig,
     });
     expect(baseline.checks.filter((check) => check['code'] === 'claude_k8s_rbac_denied')).toEqual([]);
+    // The real Job manifest of this configuration, dry-run by the apiserver (Pod Security restricted answers).
+    expect(baseline.checks.map((check) => check['code'])).toContain('claude_k8s_dry_run_admitted');
+    expect(baseline['status']).not.toBe('fail');
     try {
       for (const permission of REQUIRED_PERMISSIONS) {
         const resource = permission.subresource
