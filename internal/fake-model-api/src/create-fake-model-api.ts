@@ -85,6 +85,8 @@ export interface FakeModelApi extends AsyncDisposable {
   readonly requests: readonly FakeRequestRecord[];
   /** Use `spec` (`name` or `name:argument`) for the next `count` `POST /v1/messages` requests, whatever their marker. */
   forceScenario(spec: string, options?: { count?: number }): void;
+  /** Drops every forced scenario not yet used (e.g. one whose run was cancelled before it asked the model). */
+  clearForcedScenarios(): void;
   /** Forget the recorded requests. */
   clearRequests(): void;
   /** Stop listening and drop every open connection (streams in progress are cut). */
@@ -560,6 +562,9 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
       }
       const count = forceOptions?.count ?? 1;
       for (let index = 0; index < count; index += 1) forced.push(parsed);
+    },
+    clearForcedScenarios() {
+      forced.length = 0;
     },
     clearRequests() {
       requests.length = 0;

@@ -117,6 +117,7 @@ async function main(): Promise<number> {
         : 'Run a shell command in your pod and report its output.');
     if (stack.fakeModel) {
       // The fake model's script for this task: a Bash tool call, then an answer quoting its output (two requests).
+      stack.fakeModel.clearForcedScenarios();
       stack.fakeModel.forceScenario('bash:echo hello from a Kubernetes Job; id -u', { count: 2 });
     }
     const agent = await client.createAgent(company.id, {

@@ -34,12 +34,18 @@ afterAll(async () => {
     await core.deleteNamespace({ name: namespace }).catch(() => undefined);
 });
 
+/** The fake model answers its next `requests` requests with `scenario`; anything forced earlier and unused is dropped. */
+function scriptModel(scenario: string, options: { count: number }): void {
+  stack.fakeModel!.clearForcedScenarios();
+  stack.fakeModel!.forceScenario(scenario, options);
+}
+
 /**
  * An agent of type claude_k8s; the fake model answers its next requests with `scenario` (the fake's scripting: a
  * forced scenario, since Paperclip refuses prompt templates on new agents).
  */
 async function createAgent(name: string, scenario: string, overrides: Record<string, unknown> = {}, requests = 1) {
-  stack.fakeModel!.forceScenario(scenario, { count: requests });
+  scriptModel(scenario, { count: requests });
   return stack.client.createAgent(company.id, {
     name,
     adapterType: ADAPTER_TYPE,
@@ -121,7 +127,7 @@ describe(`claude_k8s on a real Paperclip server (namespace ${namespace})`, () =>
   it('a second run of the same agent resumes the session', async () => {
     const agent = await createAgent('resume-agent', 'text:first');
     const first = await wakeAndWait(agent.id);
-    stack.fakeModel!.forceScenario('text:second', { count: 1 });
+    scriptModel('text:second', { count: 1 });
     expect(first.status, String(first['error'] ?? '')).toBe('succeeded');
     const second = await wakeAndWait(agent.id);
     expect(second.status, String(second['error'] ?? '')).toBe('succeeded');
@@ -196,7 +202,7 @@ describe(`claude_k8s recovery and permissions (namespace ${namespace})`, () => {
     const removed = (await readdir(projects)).filter((name) => name.includes(agent.id));
     expect(removed.length).toBeGreaterThan(0);
     for (const name of removed) await rm(join(projects, name), { recursive: true, force: true });
-    stack.fakeModel!.forceScenario('text:after', { count: 1 });
+    scriptModel('text:after', { count: 1 });
     const second = await wakeAndWait(agent.id);
     expect(second.status, String(second['error'] ?? '')).toBe('succeeded');
     expect(second['sessionIdBefore']).toBe(first['sessionIdAfter']);
