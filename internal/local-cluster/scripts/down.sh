@@ -11,7 +11,7 @@ NODE="$LC_STATE/node"
 SOCK="$NODE/containerd/containerd.sock"
 
 for pidfile in "$LC_STATE"/pids/portal-*.pid; do [[ -e "$pidfile" ]] && lc_stop_daemon "$(basename "$pidfile" .pid)" 2; done
-lc_stop_daemon kubelet 15
+lc_stop_daemon kubelet 5
 # Kill every container task through containerd, then the shims that served this containerd (they outlive it).
 if lc_pid_alive containerd && [[ -S "$SOCK" ]]; then
   for task in $(ctr -a "$SOCK" -n k8s.io tasks ls -q 2>/dev/null); do
@@ -27,10 +27,10 @@ for pid in $(shim_pids); do kill -TERM "$pid" 2>/dev/null || true; done
 sleep 0.3
 for pid in $(shim_pids); do kill -KILL "$pid" 2>/dev/null || true; done
 lc_stop_daemon containerd 2  # the state is discarded: no need to wait for a graceful exit
-lc_stop_daemon kube-scheduler 10
-lc_stop_daemon kube-controller-manager 10
+lc_stop_daemon kube-scheduler 3
+lc_stop_daemon kube-controller-manager 3
 lc_stop_daemon kube-apiserver 2
-lc_stop_daemon etcd 10
+lc_stop_daemon etcd 5
 
 # Container processes still in the node's cgroups (should be none) are killed, then the cgroups removed.
 for hierarchy in /sys/fs/cgroup/*/; do
