@@ -97,7 +97,7 @@ describe('benchmarks (real cluster)', () => {
 
   it('requests per run do not grow with run duration', async () => {
     const counts: number[] = [];
-    for (const seconds of [2, 20]) {
+    for (const seconds of [10, 120]) {
       const counted = countRequests(ports);
       const runtime = createKubeRuntime({ ports: counted.ports, namespace: backend.namespace, runtimeId: 'bench' });
       const handle = await runtime.startRun({
@@ -106,7 +106,7 @@ describe('benchmarks (real cluster)', () => {
         image: backend.image,
         ...backend.runDefaults,
         command: ['sh', '-c', `sleep ${seconds}`],
-        timeoutSeconds: 120,
+        timeoutSeconds: 300,
         files: { 'prompt.md': 'x' },
         lockPolicy: 'reject',
       });
@@ -116,5 +116,5 @@ describe('benchmarks (real cluster)', () => {
     }
     expect(counts[0]).toBe(counts[1]);
     expect(counts[0]).toBeLessThanOrEqual(15);
-  });
+  }, 420_000);
 });
