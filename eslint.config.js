@@ -55,6 +55,8 @@ const testFiles = ['**/*.test.ts', '**/*.test-d.ts', '**/test/**', '**/__fixture
 export default tseslint.config(
   {
     ignores: [
+      // tsup's transient bundled config, written next to tsup.config.ts while a build runs in parallel with lint.
+      '**/*.bundled_*.mjs',
       '**/dist/**',
       '**/.cache/**',
       '**/node_modules/**',
