@@ -6,6 +6,8 @@
 #   on PATH, so any download attempt fails the check.
 # - scripts/test-all.sh and scripts/test-cluster-tiers.sh refuse an unknown tier name in CK8S_TIERS before doing
 #   anything, instead of running nothing and reporting success.
+# - scripts/decisions-index.mjs finds each way a decision file can lack the form, a stale pin and a stale index, and
+#   picks up a file added to the folder (needs the toolchain's node and the installed workspace, as the static tier).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/ck8s-toolchain-test.XXXXXX")"
@@ -115,6 +117,81 @@ check "test-cluster-tiers.sh refuses a misspelt tier" \
   "$(tiers test-cluster-tiers.sh 'cluster e2e-tests')"
 check "test-cluster-tiers.sh refuses tiers it does not run" \
   "rc=2 test-cluster-tiers: CK8S_TIERS=\"static unit\" names neither cluster nor e2e" "$(tiers test-cluster-tiers.sh 'static unit')"
+
+echo "decisions-index.mjs:"
+if command -v node >/dev/null 2>&1 && [[ -d "$here/../node_modules/prettier" ]]; then
+  decisions="$work/decisions"
+  mkdir -p "$decisions"
+  write_decision() { # FILE TITLE STATUS [SECTIONS...]
+    local file=$1 title=$2 status=$3
+    shift 3
+    { printf '# %s\n\n%s\n' "$title" "$status"; for section in "$@"; do printf '\n## %s\n\nText.\n' "$section"; done; } >"$decisions/$file"
+  }
+  write_decision good-one.md 'A good one' 'Status: accepted · 2026-12' What Why Considered
+  index() { (cd "$here/.." && node scripts/decisions-index.mjs --dir "$decisions" "$@" 2>&1); }
+  out="$(index)" || true
+  check "writes the index of a well-formed folder" "decisions-index: wrote $(cd "$here/.." && realpath --relative-to=. "$decisions")/README.md (1 decisions)" "$out"
+  check "the index lists the decision" "1" "$(grep -c '\[A good one\](good-one.md)' "$decisions/README.md")"
+  out="$(index --check)" || true
+  check "--check passes on a current index" "0" "$(grep -c problem <<<"$out")"
+
+  write_decision later-one.md 'Added on another branch' 'Status: accepted · 2026-12' What Why Considered
+  rc=0; out="$(index --check)" || rc=$?
+  check "--check fails when a new file is not in the index yet" "1 stale" "$rc $(grep -o 'stale' <<<"$out")"
+  index >/dev/null || true
+  check "the generator picks the new file up" "1" "$(grep -c '(later-one.md)' "$decisions/README.md")"
+
+  write_decision Bad_Name.md 'Bad name' 'Status: accepted · 2026-12' What Why Considered
+  write_decision no-considered.md 'No considered' 'Status: accepted · 2026-12' What Why
+  write_decision wrong-order.md 'Wrong order' 'Status: accepted · 2026-12' What Considered Why
+  write_decision bad-status.md 'Bad status' 'Status: decided in 2026' What Why Considered
+  write_decision bad-month.md 'Bad month' 'Status: accepted · 2026-13' What Why Considered
+  write_decision dangling.md 'Dangling' 'Status: superseded by [gone](gone.md) · 2026-12' What Why Considered
+  write_decision duplicate.md 'A good one' 'Status: accepted · 2026-12' What Why Considered
+  printf '# Empty why\n\nStatus: accepted · 2026-12\n\n## What\n\nx [link](nowhere.md)\n\n## Why\n\n## Considered\n\ny\n' >"$decisions/empty-why.md"
+  cat >"$decisions/version-pins.md" <<'MD'
+# Pins
+
+Status: accepted · 2026-12
+
+## What
+
+| What | Pinned | Set in |
+| --- | --- | --- |
+| turbo | `"turbo": "0.0.0-not-this"` | `package.json` |
+| gone | `1.0` | `no/such/file` |
+
+## Why
+
+x
+
+## Considered
+
+y
+MD
+  rc=0; out="$(index --check)" || rc=$?
+  check "--check fails on malformed files" "1" "$rc"
+  expect_problem() { # DESCRIPTION PATTERN
+    if grep -qF -- "$2" <<<"$out"; then printf '  ok   %s\n' "$1"; else printf '  FAIL %s\n       no line containing: %s\n' "$1" "$2"; failures=$((failures + 1)); fi
+  }
+  expect_problem "names a non-kebab file name" "Bad_Name.md: the file name must be kebab-case"
+  expect_problem "names a missing section" 'no-considered.md: missing section "## Considered"'
+  expect_problem "names sections out of order" 'wrong-order.md: "## Considered" is out of order'
+  expect_problem "names a malformed status line" 'bad-status.md: line 3: the line after the title must be "Status: accepted'
+  expect_problem "names an impossible month" "bad-month.md: line 3: month 13 is not 01-12"
+  expect_problem "names a superseding slug that does not exist" 'dangling.md: line 3: superseded by "gone", but gone.md does not exist'
+  expect_problem "names a duplicate title" 'good-one.md: the title "A good one" is also the title of duplicate.md'
+  expect_problem "names an empty section" 'empty-why.md: line 9: "## Why" is empty'
+  expect_problem "names a link to nothing" "empty-why.md: line 7: the link nowhere.md points to nothing"
+  IFS= read -r stale_pin <<'TEXT'
+version-pins.md: line 9: turbo is pinned at `"turbo": "0.0.0-not-this"`, but package.json does not contain it
+TEXT
+  expect_problem "names a pin its file no longer has" "$stale_pin"
+  expect_problem "names a pin file that does not exist" 'version-pins.md: line 10: "Set in" names no/such/file, which does not exist'
+else
+  echo "  FAIL node or the installed workspace (node_modules/prettier) is missing: run pnpm install first"
+  failures=$((failures + 1))
+fi
 
 if ((failures > 0)); then
   echo "script self-tests: $failures check(s) failed" >&2

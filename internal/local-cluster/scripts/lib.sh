@@ -27,7 +27,8 @@ LC_POD_CIDR=10.88.0.0/24
 LC_POD_GATEWAY=10.88.0.1
 LC_CLUSTER_NAME=claude-k8s-local
 LC_SANDBOX_IMAGE="${CK8S_SANDBOX_IMAGE:-localhost/pause:3.10-ck8s}"
-# Small enough that the log tests exercise rotation (see docs/decisions/local-cluster-audit-log-and-log-rotation.md).
+# Small enough that the log tests exercise rotation
+# (see docs/decisions/local-cluster-audit-log-and-log-rotation.md).
 LC_CONTAINER_LOG_MAX_SIZE="${CK8S_CONTAINER_LOG_MAX_SIZE:-8Mi}"
 LC_CONTAINER_LOG_MAX_FILES="${CK8S_CONTAINER_LOG_MAX_FILES:-3}"
 # Host paths the node's private mount namespace shadows with directories of the state dir.
@@ -69,13 +70,16 @@ lc_start_daemon() {
   echo $! > "$LC_STATE/pids/$name.pid"
 }
 
+# The state letter of PID (R, S, D, Z...), empty when there is no such process. /proc/PID/stat reads
+# "PID (comm) STATE ...", and comm may contain spaces or parentheses, so the state is read after the last ')'.
+lc_process_state() { sed -n 's/.*) \([A-Za-z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true; }
+
 # True while PID is a live process. A zombie (exited, not yet reaped by its parent) counts as gone: it holds no
 # ports, files or memory any more, and `kill -0` alone would report it alive until its parent waits for it.
 lc_process_running() {
-  local state=""
+  local state
   kill -0 "$1" 2>/dev/null || return 1
-  # /proc/PID/stat: "PID (comm) STATE ..."; comm may contain spaces or parentheses, so cut after the last ')'.
-  state="$(sed -n 's/.*) \([A-Za-z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null)" || true
+  state="$(lc_process_state "$1")"
   [[ "$state" != Z && "$state" != X ]]
 }
 
@@ -100,7 +104,7 @@ lc_stop_daemon() {
     if ! lc_wait_gone "$pid" "$grace"; then
       kill -KILL "$pid" 2>/dev/null || true
       if ! lc_wait_gone "$pid" "$kill_wait"; then
-        lc_log "warning: $name (pid $pid) is still running $kill_wait s after SIGKILL (state: $(sed -n 's/.*) \([A-Za-z]\).*/\1/p' "/proc/$pid/stat" 2>/dev/null || echo '?')); left it, see $LC_STATE/pids/$name.pid"
+        lc_log "warning: $name (pid $pid) is still running $kill_wait s after SIGKILL (state: $(lc_process_state "$pid")); left it, see $LC_STATE/pids/$name.pid"
         return 1
       fi
     fi
