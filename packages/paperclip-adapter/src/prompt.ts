@@ -3,7 +3,7 @@
  * (bootstrap on fresh sessions, wake, hand-off note, task markdown, agent template). Own equivalents of the
  * adapter-utils helpers, so the published package has no runtime dependency on Paperclip (see docs/decisions.md).
  */
-import { isRecord } from './schema-builder.ts';
+import { isRecord } from './raw-values.ts';
 
 /** The agent template used when `promptTemplate` is empty. */
 export const DEFAULT_PROMPT_TEMPLATE = [
