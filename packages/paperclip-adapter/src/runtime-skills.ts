@@ -4,7 +4,7 @@
  * the run (`invocation/`) both read these entries, so the directory the panel shows is the one the run's files land
  * in, and a skill the run cannot ship shows as missing in the panel.
  */
-import { FILES_MOUNT_PATH, skillDirectory } from './invocation/pod-layout.ts';
+import { runFilePath, skillDirectory } from './invocation/pod-layout.ts';
 import { isRecord, readText } from './raw-values.ts';
 
 /** One entry of Paperclip's runtime skill list. */
@@ -45,7 +45,7 @@ export interface RuntimeSkillList {
 
 /** The absolute directory of a skill's files in the claude container (what the skills panel shows). */
 export function skillTargetPath(runtimeName: string): string {
-  return `${FILES_MOUNT_PATH}/${skillDirectory(runtimeName)}`;
+  return runFilePath(skillDirectory(runtimeName));
 }
 
 function toDirectoryName(name: string): string | null {

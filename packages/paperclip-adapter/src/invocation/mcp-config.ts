@@ -6,7 +6,7 @@ import type { AdapterRuntimeMcpServer } from '@paperclipai/adapter-utils';
 import type { AdapterConfig } from '../config-schema.ts';
 import { isRecord } from '../raw-values.ts';
 import { rewritePaperclipUrl } from './paperclip-api-url.ts';
-import { sha256 } from './prompt-bundle.ts';
+import { sha256 } from './hash.ts';
 
 /** The MCP config of a run. */
 export interface McpConfig {

@@ -2,9 +2,9 @@
  * The prompt bundle of a run: the instructions text and the skill files read from the host, as per-run files, and
  * the key that identifies them (a stored session is resumed only while the key is unchanged).
  */
-import { createHash } from 'node:crypto';
 import type { RunFile } from '../ports.ts';
 import { compareText } from '../runtime-skills.ts';
+import { sha256 } from './hash.ts';
 import type { HostInputs } from './host-inputs.ts';
 import type { InvocationFailure } from './invocation-failure.ts';
 import { skillDirectory } from './pod-layout.ts';
@@ -19,16 +19,6 @@ export interface PromptBundle {
   /** Hash of the instructions and of every skill file's path and content (32 hex digits); `null` when both are absent. */
   key: string | null;
   notes: string[];
-}
-
-/** SHA-256 of the parts, each followed by a NUL byte; hex. */
-export function sha256(...parts: (string | Uint8Array)[]): string {
-  const hash = createHash('sha256');
-  for (const part of parts) {
-    hash.update(part);
-    hash.update('\0');
-  }
-  return hash.digest('hex');
 }
 
 /** Removes empty, `.` and `..` segments, so a file can never leave its skill's directory. */
