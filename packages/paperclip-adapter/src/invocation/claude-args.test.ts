@@ -10,6 +10,14 @@ const minimal: ClaudeCommandInput = {
 };
 
 describe('buildClaudeCommand', () => {
+  it.each([
+    ['instructions', ['--append-system-prompt-file', '/run/ck8s/files/instructions.md']],
+    ['mcpConfig', ['--mcp-config', '/run/ck8s/files/mcp-config.json', '--strict-mcp-config']],
+    ['skills', ['--add-dir', '/run/ck8s/files/skills']],
+  ] as const)('a shipped %s file adds the flags that read it, and nothing else', (file, flags) => {
+    expect(buildClaudeCommand({ ...minimal, shipped: { ...none, [file]: true } }).args.slice(5)).toEqual(flags);
+  });
+
   it('always prints stream-json; the container runs it through the launch script in the working directory', () => {
     const claude = buildClaudeCommand(minimal);
     expect(claude.args).toEqual(['claude', '--print', '--output-format', 'stream-json', '--verbose']);
@@ -31,25 +39,12 @@ describe('buildClaudeCommand', () => {
       shipped: { instructions: true, mcpConfig: true, skills: true },
       cwd: '/w',
     });
-    expect(claude.args.slice(5)).toEqual([
-      '--resume',
-      's1',
-      '--dangerously-skip-permissions',
-      '--model',
-      'm',
-      '--effort',
-      'high',
-      '--max-turns',
-      '7',
-      '--append-system-prompt-file',
-      '/run/ck8s/files/instructions.md',
-      '--mcp-config',
-      '/run/ck8s/files/mcp-config.json',
-      '--strict-mcp-config',
-      '--add-dir',
-      '/run/ck8s/files/skills',
-      '--append-system-prompt',
-      'x',
-    ]);
+    expect(claude.args.join(' ')).toBe(
+      'claude --print --output-format stream-json --verbose --resume s1 --dangerously-skip-permissions --model m' +
+        ' --effort high --max-turns 7 --append-system-prompt-file /run/ck8s/files/instructions.md' +
+        ' --mcp-config /run/ck8s/files/mcp-config.json --strict-mcp-config --add-dir /run/ck8s/files/skills' +
+        ' --append-system-prompt x',
+    );
+    expect(claude.args.at(-1)).toBe('x');
   });
 });
