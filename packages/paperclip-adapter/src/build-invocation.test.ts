@@ -357,12 +357,16 @@ describe('planInvocation: the pure part, from data already read', () => {
   it('reports a missing Paperclip URL before an unreadable host file, and reads nothing itself', () => {
     const context = createFakeContext({ configOverrides: { paperclipApiUrl: undefined } });
     const options = { serverEnv: {}, defaultNamespace: 'x' };
-    expect(planInvocation(context, configOf(context.config), { skills, host: unreadable }, options)).toMatchObject({
+    expect(
+      planInvocation(context, configOf(context.config), { skills, host: unreadable, runtimeMcpServers: [] }, options),
+    ).toMatchObject({
       success: false,
       code: 'adapter_config_invalid',
     });
     const withUrl = createFakeContext();
-    expect(planInvocation(withUrl, configOf(withUrl.config), { skills, host: unreadable }, options)).toEqual({
+    expect(
+      planInvocation(withUrl, configOf(withUrl.config), { skills, host: unreadable, runtimeMcpServers: [] }, options),
+    ).toEqual({
       success: false,
       code: 'adapter_host_file_unreadable',
       message: 'read instructions /i.md: EACCES',
@@ -374,7 +378,7 @@ describe('planInvocation: the pure part, from data already read', () => {
     const result = planInvocation(
       context,
       configOf(context.config),
-      { skills, host: { instructions: null, skills: [] } },
+      { skills, host: { instructions: null, skills: [] }, runtimeMcpServers: [] },
       { serverEnv: {}, defaultNamespace: 'x', forceFreshSession: true },
     );
     expect(result.success && result.value.notes).toEqual([

@@ -10,7 +10,7 @@
  *
  * The invocation card ({@link buildInvocationMeta}) is built from the result once the Job has started.
  */
-import type { AdapterExecutionContext } from '@paperclipai/adapter-utils';
+import type { AdapterExecutionContext, AdapterRuntimeMcpServer } from '@paperclipai/adapter-utils';
 import type { AdapterConfig } from './config-schema.ts';
 import { buildClaudeCommand } from './invocation/claude-args.ts';
 import { buildContainerEnv } from './invocation/container-env.ts';
@@ -73,13 +73,16 @@ export async function buildInvocation(
     instructionsFilePath: config.instructionsFilePath,
     skills: skills.skills,
   });
-  return planInvocation(ctx, config, { skills, host }, options);
+  const runtimeMcpServers = ctx.runtimeMcp?.getServers() ?? [];
+  return planInvocation(ctx, config, { skills, host, runtimeMcpServers }, options);
 }
 
-/** What {@link planInvocation} works from: the selected skills and what was read for them from the host. */
+/** What {@link planInvocation} works from besides the run's context: the selected skills, what was read from the host. */
 export interface InvocationInputs {
   skills: RunSkillSelection;
   host: HostInputs;
+  /** The MCP servers Paperclip manages for this run (`ctx.runtimeMcp.getServers()`). */
+  runtimeMcpServers: readonly Pick<AdapterRuntimeMcpServer, 'name' | 'url' | 'token'>[];
 }
 
 /** Builds one attempt of a run from data already read (pure). */
@@ -102,7 +105,7 @@ export function planInvocation(
   if (!bundle.success) return bundle;
   const mcp = buildMcpConfig({
     configured: config.mcpServers,
-    runtimeServers: ctx.runtimeMcp?.getServers() ?? [],
+    runtimeServers: inputs.runtimeMcpServers,
     apiUrl,
   });
   const session = planSession({
