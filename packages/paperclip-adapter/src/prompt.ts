@@ -3,7 +3,7 @@
  * (bootstrap on fresh sessions, wake, hand-off note, task markdown, agent template). Own equivalents of the
  * adapter-utils helpers, so the published package has no runtime dependency on Paperclip (see docs/decisions.md).
  */
-import { isRecord } from './schema-builder.ts';
+import { isRecord, readText as text } from './raw-values.ts';
 
 /** The agent template used when `promptTemplate` is empty. */
 export const DEFAULT_PROMPT_TEMPLATE = [
@@ -47,10 +47,6 @@ export function joinPromptSections(sections: readonly (string | null | undefined
     .map((section) => (typeof section === 'string' ? section.trim() : ''))
     .filter((section) => section !== '')
     .join('\n\n');
-}
-
-function text(value: unknown): string | null {
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
 }
 
 /**
