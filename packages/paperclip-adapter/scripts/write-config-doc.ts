@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_SCHEMA, getConfigSchema, PAPERCLIP_MANAGED_KEYS } from '../src/config-schema.ts';
 import { LEGACY_KEY_MAPPINGS } from '../src/legacy-config.ts';
-import { listLeaves } from '../src/schema-builder.ts';
+import { listLeaves } from '../src/config-field-schema.ts';
 
 /** Where the generated document lives. */
 export const CONFIG_DOC_PATH = fileURLToPath(new URL('../../../docs/configuration.md', import.meta.url));

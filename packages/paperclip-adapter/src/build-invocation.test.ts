@@ -6,10 +6,10 @@ import {
   encodeSessionParams,
   LAUNCH_SCRIPT,
   parseAdapterConfig,
-  rewritePaperclipUrl,
   type AdapterConfig,
   type RunInvocation,
 } from './index.ts';
+import { planInvocation } from './build-invocation.ts';
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.run-token.signature';
 const MCP_TOKEN = 'mcp-secret-token';
@@ -347,11 +347,45 @@ describe('buildInvocation: failures as values', () => {
   });
 });
 
-describe('rewritePaperclipUrl', () => {
-  it('rewrites loopback URLs onto the pod-reachable base, keeping path and query', () => {
-    expect(rewritePaperclipUrl('http://localhost:3100/mcp/runtime-tools?t=1', 'https://pc.example/base')).toBe(
-      'https://pc.example/base/mcp/runtime-tools?t=1',
+describe('planInvocation: the pure part, from data already read', () => {
+  const skills = { skills: [], notes: ['skill a/x skipped: its source is missing on the Paperclip server'] };
+  const unreadable = {
+    instructions: { path: '/i.md', read: { ok: false as const, error: 'EACCES' } },
+    skills: [],
+  };
+
+  it('reports a missing Paperclip URL before an unreadable host file, and reads nothing itself', () => {
+    const context = createFakeContext({ configOverrides: { paperclipApiUrl: undefined } });
+    const options = { serverEnv: {}, defaultNamespace: 'x' };
+    expect(
+      planInvocation(context, configOf(context.config), { skills, host: unreadable, runtimeMcpServers: [] }, options),
+    ).toMatchObject({
+      success: false,
+      code: 'adapter_config_invalid',
+    });
+    const withUrl = createFakeContext();
+    expect(
+      planInvocation(withUrl, configOf(withUrl.config), { skills, host: unreadable, runtimeMcpServers: [] }, options),
+    ).toEqual({
+      success: false,
+      code: 'adapter_host_file_unreadable',
+      message: 'read instructions /i.md: EACCES',
+    });
+  });
+
+  it("concatenates the steps' notes in pipeline order", () => {
+    const context = createFakeContext({ authToken: '', configOverrides: { env: { TMPDIR: '/tmp/x' } } });
+    const result = planInvocation(
+      context,
+      configOf(context.config),
+      { skills, host: { instructions: null, skills: [] }, runtimeMcpServers: [] },
+      { serverEnv: {}, defaultNamespace: 'x', forceFreshSession: true },
     );
-    expect(rewritePaperclipUrl('https://other.example/x', 'https://pc.example')).toBe('https://other.example/x');
+    expect(result.success && result.value.notes).toEqual([
+      'skill a/x skipped: its source is missing on the Paperclip server',
+      'retrying with a fresh session',
+      'no run token from Paperclip (supportsLocalAgentJwt): the agent cannot call the Paperclip API',
+      'env not passed to the pod (set by the adapter, or paths of the Paperclip host): TMPDIR',
+    ]);
   });
 });

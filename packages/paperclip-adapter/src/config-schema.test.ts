@@ -7,7 +7,7 @@ import {
   parseAdapterConfig,
   type AdapterConfig,
 } from './index.ts';
-import { listLeaves } from './schema-builder.ts';
+import { listLeaves } from './config-field-schema.ts';
 
 function parsed(input: unknown): AdapterConfig {
   const result = parseAdapterConfig(input);

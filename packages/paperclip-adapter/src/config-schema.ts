@@ -5,27 +5,9 @@
  */
 import type { AdapterConfigSchema, ConfigFieldSchema } from '@paperclipai/adapter-utils';
 import {
-  checkDnsLabel,
-  checkDnsSubdomain,
-  checkHttpUrl,
-  isLoopbackUrl,
-  parseEnv,
-  parseJsonObject,
-  parseQuantity,
-  parseSecretNameList,
-  parseStringList,
-  parseStringMap,
-  parseTolerations,
-  type EnvValue,
-  type Toleration,
-} from './kube-values.ts';
-import { normalizeLegacyConfig } from './legacy-config.ts';
-import { MODELS } from './models.ts';
-import {
   boolean,
   custom,
   enumeration,
-  isRecord,
   listLeaves,
   number,
   object,
@@ -34,7 +16,23 @@ import {
   type ConfigIssue,
   type InferSchema,
   type ParseContext,
-} from './schema-builder.ts';
+} from './config-field-schema.ts';
+import { parseJsonObject, parseStringList } from './form-values.ts';
+import { checkHttpUrl, isLoopbackUrl } from './http-url.ts';
+import {
+  checkDnsLabel,
+  checkDnsSubdomain,
+  parseEnv,
+  parseQuantity,
+  parseSecretNameList,
+  parseStringMap,
+  parseTolerations,
+  type EnvValue,
+  type Toleration,
+} from './kubernetes-fields.ts';
+import { normalizeLegacyConfig } from './legacy-config.ts';
+import { MODELS } from './models.ts';
+import { isRecord } from './raw-values.ts';
 
 const RESERVED_LABEL_PREFIXES = ['app.kubernetes.io/', 'paperclip.io/', 'claude-k8s.io/'];
 const CONTROLLED_CLI_FLAGS = [

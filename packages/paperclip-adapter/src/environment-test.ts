@@ -8,7 +8,8 @@ import type {
   AdapterEnvironmentTestResult,
   AdapterExecutionContext,
 } from '@paperclipai/adapter-utils';
-import { buildInvocation, resolvePaperclipApiUrl } from './build-invocation.ts';
+import { buildInvocation } from './build-invocation.ts';
+import { resolvePaperclipApiUrl } from './invocation/paperclip-api-url.ts';
 import { parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import { REQUIRED_PERMISSIONS, type RequiredPermission } from './permissions.ts';
 import type { Clock, HostFiles, RunLaunchRequest } from './ports.ts';

@@ -1,6 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
-  createFakeAccumulator,
   createFakeContext,
   createFakeLauncher,
   createManualClock,
@@ -13,12 +12,12 @@ import { createServerAdapter, deriveBilling, encodeSessionParams, type SessionMa
 const FIRST_SESSION = 'ef4396a5-b2f7-468b-9c86-9d272562d804';
 const UNKNOWN_SESSION = '00000000-0000-4000-8000-000000000000';
 
+/** The adapter with a scripted launcher; output is classified by its default (real) stream-json accumulator. */
 function setup(attempts: ScriptedAttempt[]) {
   const launcher = createFakeLauncher(attempts);
   const clock = createManualClock();
   const adapter = createServerAdapter({
     runtimeFactory: () => launcher,
-    createAccumulator: createFakeAccumulator,
     hostFiles: createMemoryHostFiles({}),
     clock,
     serverEnv: {},
@@ -206,7 +205,8 @@ describe('execute', () => {
 
   it('a Job that outlives timeoutSec + graceSec is cancelled and reported as timed out', async () => {
     const { adapter, launcher, clock } = setup([
-      { stdout: '{"type":"system","subtype":"init","session_id":"x"}\n', hang: true },
+      // The recorded CLI's first line (its init message), then nothing: the CLI hangs.
+      { stdout: `${loadTranscript('a_plain_text').stdout.split('\n')[0]}\n`, hang: true },
     ]);
     const context = createFakeContext({ configOverrides: { timeoutSec: 10, graceSec: 5 } });
     const pending = adapter.execute(context);

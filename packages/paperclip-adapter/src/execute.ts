@@ -4,11 +4,12 @@
  * stdout to onLog (unchanged, in order, each awaited) → map the result.
  */
 import type { AdapterExecutionContext, AdapterExecutionResult } from '@paperclipai/adapter-utils';
-import { buildInvocation, buildInvocationMeta, type RunInvocation } from './build-invocation.ts';
+import { buildInvocation, type RunInvocation } from './build-invocation.ts';
+import { buildInvocationMeta } from './invocation/invocation-card.ts';
 import { formatConfigIssues, parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunHandle, RunLauncher, RunOutcomeLike } from './ports.ts';
 import { mapEarlyFailure, mapRunResult, type BillingInfo } from './result-mapping.ts';
-import { isRecord } from './schema-builder.ts';
+import { isRecord } from './raw-values.ts';
 
 /** Extra wait past the Job deadline plus grace before the adapter stops waiting itself. Milliseconds. */
 const DEADLINE_SLACK_MS = 30_000;

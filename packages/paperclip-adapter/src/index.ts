@@ -10,8 +10,8 @@ export {
   type AdapterConfig,
   type ParseAdapterConfigResult,
 } from './config-schema.ts';
-export type { ConfigIssue } from './schema-builder.ts';
-export type { EnvValue, KeyReference, Toleration } from './kube-values.ts';
+export type { ConfigIssue } from './config-field-schema.ts';
+export type { EnvValue, KeyReference, Toleration } from './kubernetes-fields.ts';
 export { LEGACY_KEY_MAPPINGS, type LegacyKeyMapping } from './legacy-config.ts';
 export {
   decideResume,
@@ -34,20 +34,15 @@ export {
   type PromptInput,
 } from './prompt.ts';
 export {
-  AGENT_POD_LABEL,
-  DEFAULT_HOME,
-  FILES_MOUNT_PATH,
-  LAUNCH_SCRIPT,
-  SCRATCH_DIR,
   buildInvocation,
-  buildInvocationMeta,
-  describeEnvVar,
-  resolvePaperclipApiUrl,
-  rewritePaperclipUrl,
   type BuildInvocationOptions,
   type BuildInvocationResult,
   type RunInvocation,
 } from './build-invocation.ts';
+export { AGENT_POD_LABEL, DEFAULT_HOME, FILES_MOUNT_PATH, SCRATCH_DIR } from './invocation/pod-layout.ts';
+export { LAUNCH_SCRIPT } from './invocation/claude-args.ts';
+export { buildInvocationMeta, describeEnvVar } from './invocation/invocation-card.ts';
+export { resolvePaperclipApiUrl, rewritePaperclipUrl } from './invocation/paperclip-api-url.ts';
 export {
   chooseRunFailure,
   mapEarlyFailure,

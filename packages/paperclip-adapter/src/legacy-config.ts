@@ -3,7 +3,7 @@
  * (`"resources.limits.memory": "4Gi"`), and the keys of the predecessor `paperclip-adapter-claude-k8s` (same adapter
  * type `claude_k8s`), each mapped to the current key with a warning. The README's migration table lists them.
  */
-import { isRecord, isUnset } from './schema-builder.ts';
+import { isRecord, isUnset } from './raw-values.ts';
 
 /** A predecessor key and what became of it. */
 export interface LegacyKeyMapping {

@@ -2,7 +2,7 @@
  * The adapter's ports: what it needs from the layers below (kube-runtime, stream-json) and from the host, as
  * structural interfaces. The real implementations are wired in `createServerAdapter`; tests pass fakes.
  */
-import type { KeyReference, Toleration } from './kube-values.ts';
+import type { KeyReference, Toleration } from './kubernetes-fields.ts';
 
 // ------------------------------------------------------------------------------------------------ files and env
 

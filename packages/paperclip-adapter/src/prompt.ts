@@ -4,7 +4,7 @@
  * adapter-utils helpers, so the published package has no runtime dependency on Paperclip (see
  * docs/decisions/adapter-own-prompt-helpers.md).
  */
-import { isRecord } from './schema-builder.ts';
+import { isRecord, readText as text } from './raw-values.ts';
 
 /** The agent template used when `promptTemplate` is empty. */
 export const DEFAULT_PROMPT_TEMPLATE = [
@@ -48,10 +48,6 @@ export function joinPromptSections(sections: readonly (string | null | undefined
     .map((section) => (typeof section === 'string' ? section.trim() : ''))
     .filter((section) => section !== '')
     .join('\n\n');
-}
-
-function text(value: unknown): string | null {
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
 }
 
 /**

@@ -4,10 +4,15 @@
  * mounts the same session volume as HOME and runs in the same working directory.
  */
 import type { AdapterSessionCodec } from '@paperclipai/adapter-utils';
-import type { ConfigIssue } from './schema-builder.ts';
-import { isRecord } from './schema-builder.ts';
+import type { ConfigIssue } from './config-field-schema.ts';
+import { isRecord } from './raw-values.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True when `value` has the shape of a Claude Code session id (a UUID, any case). */
+export function isSessionId(value: string): boolean {
+  return UUID.test(value);
+}
 
 /** The session volume a session lives on. */
 export interface SessionVolumeIdentity {
@@ -59,7 +64,7 @@ export function decodeSessionParams(raw: unknown): DecodeSessionResult {
   const issues: ConfigIssue[] = [];
   const sessionId = readString(raw, 'sessionId', 'session_id');
   if (sessionId === undefined) issues.push({ path: 'sessionId', message: 'required' });
-  else if (!UUID.test(sessionId)) issues.push({ path: 'sessionId', message: 'expected a UUID' });
+  else if (!isSessionId(sessionId)) issues.push({ path: 'sessionId', message: 'expected a UUID' });
   const cwd = readString(raw, 'cwd');
   if (cwd !== undefined && !cwd.startsWith('/')) issues.push({ path: 'cwd', message: 'expected an absolute path' });
 

@@ -1,45 +1,32 @@
 /**
  * Skills for Paperclip's skills panel. Mode `ephemeral`: nothing is installed anywhere; each run ships the desired
  * skills' files from the Paperclip server into the pod (per-run Secret, `--add-dir`), so "sync" only records the
- * desired set.
+ * desired set. The panel reads the same parsed runtime skill list as the run ({@link parseRuntimeSkills}).
  */
 import type { AdapterSkillContext, AdapterSkillEntry, AdapterSkillSnapshot } from '@paperclipai/adapter-utils';
-import { FILES_MOUNT_PATH } from './build-invocation.ts';
-import { isRecord } from './schema-builder.ts';
-
-function text(value: unknown): string | null {
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
-}
-
-function readDesired(config: Record<string, unknown>): string[] | null {
-  const sync = isRecord(config['paperclipSkillSync']) ? config['paperclipSkillSync'] : null;
-  if (sync === null || !Array.isArray(sync['desiredSkills'])) return null;
-  return sync['desiredSkills'].filter((item): item is string => typeof item === 'string');
-}
+import { parseRuntimeSkills, skillTargetPath, type RuntimeSkillList } from './runtime-skills.ts';
 
 /** Builds the snapshot from the server-provided skill list and a desired set (`null` = every available skill). */
 export function buildSkillSnapshot(
   config: Record<string, unknown>,
   desiredInput: readonly string[] | null,
 ): AdapterSkillSnapshot {
-  const runtime = Array.isArray(config['paperclipRuntimeSkills'])
-    ? config['paperclipRuntimeSkills'].filter(isRecord)
-    : [];
-  const warnings: string[] = [];
+  return snapshotOf(parseRuntimeSkills(config), desiredInput);
+}
+
+function snapshotOf(list: RuntimeSkillList, desiredSet: readonly string[] | null): AdapterSkillSnapshot {
+  const warnings: string[] = [...list.problems];
   const entries: AdapterSkillEntry[] = [];
   const available = new Set<string>();
-  for (const skill of runtime) {
-    const key = text(skill['key']);
-    if (key === null) continue;
-    available.add(key);
-    const runtimeName = text(skill['runtimeName']) ?? key;
-    const desired = desiredInput === null || desiredInput.includes(key);
-    const missing = skill['sourceStatus'] === 'missing';
-    const entry: AdapterSkillEntry = {
-      key,
-      runtimeName,
-      versionId: text(skill['versionId']),
-      currentVersionId: text(skill['currentVersionId']),
+  for (const skill of list.skills) {
+    available.add(skill.key);
+    const desired = desiredSet === null || desiredSet.includes(skill.key);
+    const missing = skill.unavailable !== null;
+    entries.push({
+      key: skill.key,
+      runtimeName: skill.runtimeName,
+      versionId: skill.versionId,
+      currentVersionId: skill.currentVersionId,
       desired,
       managed: true,
       state: missing ? 'missing' : desired ? 'configured' : 'available',
@@ -47,14 +34,13 @@ export function buildSkillSnapshot(
       originLabel: 'Paperclip',
       locationLabel: 'shipped into each run pod',
       readOnly: true,
-      sourcePath: text(skill['source']),
-      targetPath: `${FILES_MOUNT_PATH}/skills/.claude/skills/${runtimeName}`,
-      detail: missing ? (text(skill['missingDetail']) ?? 'source missing on the Paperclip server') : null,
-    };
-    if (missing && desired) warnings.push(`skill ${key}: its source is missing on the Paperclip server; runs skip it`);
-    entries.push(entry);
+      sourcePath: skill.source,
+      targetPath: skill.runtimeName === null ? null : skillTargetPath(skill.runtimeName),
+      detail: skill.unavailableDetail,
+    });
+    if (missing && desired) warnings.push(`skill ${skill.key}: ${skill.unavailable}; runs skip it`);
   }
-  const desiredSkills = desiredInput === null ? [...available] : [...desiredInput];
+  const desiredSkills = desiredSet === null ? [...available] : [...desiredSet];
   for (const key of desiredSkills) {
     if (available.has(key)) continue;
     warnings.push(`skill ${key} is desired but Paperclip offers no files for it`);
@@ -73,7 +59,8 @@ export function buildSkillSnapshot(
 
 /** `listSkills` of the adapter module. */
 export function listSkills(context: AdapterSkillContext): Promise<AdapterSkillSnapshot> {
-  return Promise.resolve(buildSkillSnapshot(context.config, readDesired(context.config)));
+  const list = parseRuntimeSkills(context.config);
+  return Promise.resolve(snapshotOf(list, list.desired));
 }
 
 /** `syncSkills` of the adapter module: nothing to install (ephemeral); reports the snapshot for the desired set. */

@@ -1,7 +1,7 @@
 /**
- * Test doubles of the adapter's ports: a launcher that replays recorded transcripts, a minimal stream-json
- * accumulator (the real one is @claude-k8s/stream-json, wired later), in-memory host files, a manual clock, and a
- * Paperclip execution context that records every callback in order.
+ * Test doubles of the adapter's ports: a launcher that replays recorded transcripts, in-memory host files, a manual
+ * clock, and a Paperclip execution context that records every callback in order. Runs are classified by the real
+ * stream-json accumulator (the adapter's default), never by a test copy.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,12 +10,10 @@ import type {
   Clock,
   HostFile,
   HostFiles,
-  RunAccumulatorLike,
   RunHandle,
   RunLaunchRequest,
   RunLauncher,
   RunOutcomeLike,
-  RunSummaryLike,
 } from '../src/index.ts';
 
 const fixtures = fileURLToPath(new URL('../src/__fixtures__/', import.meta.url));
@@ -106,92 +104,6 @@ export function createFakeLauncher(
         },
       };
       return Promise.resolve(handle);
-    },
-  };
-}
-
-interface ResultLine {
-  type?: string;
-  subtype?: string;
-  is_error?: boolean;
-  result?: string;
-  session_id?: string;
-  model?: string;
-  total_cost_usd?: number;
-  num_turns?: number;
-  errors?: string[];
-  terminal_reason?: string;
-  api_error_status?: number;
-  usage?: {
-    input_tokens?: number;
-    output_tokens?: number;
-    cache_creation_input_tokens?: number;
-    cache_read_input_tokens?: number;
-  };
-}
-
-/** A deliberately small stream-json accumulator for tests (classification of the fixtures used here only). */
-export function createFakeAccumulator(): RunAccumulatorLike & { chunks: string[] } {
-  const chunks: string[] = [];
-  return {
-    chunks,
-    push(piece) {
-      chunks.push(piece);
-    },
-    finish(exit) {
-      const lines = chunks
-        .join('')
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => {
-          try {
-            return JSON.parse(line) as ResultLine;
-          } catch {
-            return {};
-          }
-        });
-      const init = lines.find((line) => line.type === 'system' && line.subtype === 'init');
-      const result = lines.findLast((line) => line.type === 'result');
-      const summary: RunSummaryLike = {
-        sessionId: result?.session_id ?? init?.session_id ?? null,
-        model: init?.model ?? null,
-        hasResult: result !== undefined,
-        isError: result?.is_error ?? true,
-        resultSubtype: result?.subtype ?? null,
-        resultText: result?.result ?? null,
-        summary: result?.result ?? null,
-        errors: result?.errors ?? [],
-        usage: {
-          inputTokens: result?.usage?.input_tokens ?? 0,
-          outputTokens: result?.usage?.output_tokens ?? 0,
-          cacheCreationInputTokens: result?.usage?.cache_creation_input_tokens ?? 0,
-          cacheReadInputTokens: result?.usage?.cache_read_input_tokens ?? 0,
-        },
-        costUsd: result?.total_cost_usd ?? null,
-        numTurns: result?.num_turns ?? null,
-        terminalReason: result?.terminal_reason ?? null,
-        failure: null,
-      };
-      const message = result?.errors?.[0] ?? result?.result ?? 'no result';
-      if (result === undefined)
-        summary.failure = {
-          code: 'truncated-stream',
-          hint: 'h',
-          message: `the output ended without a result line (exit ${exit.exitCode})`,
-        };
-      else if (result.is_error === true) {
-        const code = /No conversation found/.test(message)
-          ? 'unknown-session'
-          : result.subtype === 'error_max_turns'
-            ? 'max-turns'
-            : result.api_error_status === 401
-              ? 'authentication'
-              : result.api_error_status === 529
-                ? 'overloaded'
-                : 'execution-error';
-        summary.failure = { code, hint: 'h', message };
-      }
-      return summary;
     },
   };
 }

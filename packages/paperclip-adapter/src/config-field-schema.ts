@@ -5,6 +5,7 @@
  * types and form metadata (label, hint, group, unit), and it must not add a runtime dependency to the adapter.
  */
 import type { ConfigFieldSchema } from '@paperclipai/adapter-utils';
+import { describeValue, isRecord, isUnset } from './raw-values.ts';
 
 /** One problem found in the input, with the dot-path of the field it belongs to. */
 export interface ConfigIssue {
@@ -123,7 +124,7 @@ interface StringOptions extends LeafOptions<string> {
 export function string<O extends StringOptions>(options: O): Leaf<string, O> {
   return leaf<string>(options, options.typeLabel ?? 'string', 'text', (raw, path, context) => {
     if (typeof raw !== 'string') {
-      context.issues.push({ path, message: `expected a string, got ${describe(raw)}` });
+      context.issues.push({ path, message: `expected a string, got ${describeValue(raw)}` });
       return undefined;
     }
     const value = raw.trim();
@@ -160,7 +161,10 @@ export function number<O extends NumberOptions>(options: O): Leaf<number, O> {
           ? Number(raw)
           : Number.NaN;
     if (!Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-      context.issues.push({ path, message: `expected ${integer ? 'an integer' : 'a number'}, got ${describe(raw)}` });
+      context.issues.push({
+        path,
+        message: `expected ${integer ? 'an integer' : 'a number'}, got ${describeValue(raw)}`,
+      });
       return undefined;
     }
     if ((options.min !== undefined && value < options.min) || (options.max !== undefined && value > options.max)) {
@@ -176,7 +180,7 @@ export function boolean<O extends LeafOptions<boolean>>(options: O): Leaf<boolea
   return leaf<boolean>(options, 'boolean', 'toggle', (raw, path, context) => {
     if (typeof raw === 'boolean') return raw;
     if (raw === 'true' || raw === 'false') return raw === 'true';
-    context.issues.push({ path, message: `expected true or false, got ${describe(raw)}` });
+    context.issues.push({ path, message: `expected true or false, got ${describeValue(raw)}` });
     return undefined;
   }) as Leaf<boolean, O>;
 }
@@ -192,7 +196,7 @@ export function enumeration<const V extends string, O extends LeafOptions<V>>(
     'select',
     (raw, path, context) => {
       if (typeof raw === 'string' && (values as readonly string[]).includes(raw)) return raw as V;
-      context.issues.push({ path, message: `expected one of ${values.join(', ')}, got ${describe(raw)}` });
+      context.issues.push({ path, message: `expected one of ${values.join(', ')}, got ${describeValue(raw)}` });
       return undefined;
     },
     values,
@@ -213,26 +217,6 @@ export function custom<T>(options: CustomOptions<T>): LeafNode<T> {
   return leaf<T>(rest, typeLabel, formControl, parse);
 }
 
-/** Short description of a raw value for messages (never the value itself when it is long). */
-export function describe(raw: unknown): string {
-  if (raw === null) return 'null';
-  if (Array.isArray(raw)) return 'an array';
-  if (typeof raw === 'string') return raw.length > 40 ? `a string of ${raw.length} characters` : JSON.stringify(raw);
-  if (typeof raw === 'object') return 'an object';
-  if (typeof raw === 'number' || typeof raw === 'boolean' || typeof raw === 'bigint') return `${typeof raw} ${raw}`;
-  return typeof raw;
-}
-
-/** True for a plain object (not an array, not null). */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** True when a raw value counts as "not set": `undefined`, `null` or a blank string. */
-export function isUnset(raw: unknown): boolean {
-  return raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '');
-}
-
 /** Parses `input` against an object node; unknown keys are reported through `onUnknownKey`. */
 export function parseObjectNode<Fields extends Record<string, SchemaNode>>(
   node: ObjectNode<Fields>,
@@ -247,7 +231,7 @@ export function parseObjectNode<Fields extends Record<string, SchemaNode>>(
     const raw = input[key];
     if (child.kind === 'object') {
       if (!isUnset(raw) && !isRecord(raw)) {
-        context.issues.push({ path, message: `expected an object, got ${describe(raw)}` });
+        context.issues.push({ path, message: `expected an object, got ${describeValue(raw)}` });
         output[key] = parseObjectNode(child as ObjectNode<Record<string, SchemaNode>>, {}, path, context, onUnknownKey);
         continue;
       }

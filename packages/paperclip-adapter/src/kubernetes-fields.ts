@@ -1,8 +1,11 @@
 /**
- * Parsers for Kubernetes-shaped configuration values (quantities, names, label maps, tolerations, env references).
- * Each accepts the shapes Paperclip's form can store (strings from text areas) as well as real JSON values.
+ * Kubernetes-shaped configuration fields: their types ({@link Toleration}, {@link KeyReference}, {@link EnvValue}) and
+ * parsers (quantities, object names, label and annotation maps, image pull Secrets, tolerations, env references). Each
+ * accepts the shapes Paperclip's form can store (strings from text areas) as well as real JSON values.
  */
-import { describe, isRecord, type ParseContext } from './schema-builder.ts';
+import type { ParseContext } from './config-field-schema.ts';
+import { parseJsonText } from './form-values.ts';
+import { describeValue, isRecord } from './raw-values.ts';
 
 const QUANTITY = /^[+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -21,7 +24,10 @@ export function parseQuantity(example: string) {
           ? raw.trim()
           : undefined;
     if (value === undefined || !QUANTITY.test(value)) {
-      context.issues.push({ path, message: `expected a Kubernetes quantity such as ${example}, got ${describe(raw)}` });
+      context.issues.push({
+        path,
+        message: `expected a Kubernetes quantity such as ${example}, got ${describeValue(raw)}`,
+      });
       return undefined;
     }
     return value;
@@ -42,26 +48,6 @@ export function checkDnsSubdomain(value: string): string | null {
     : 'expected a Kubernetes object name: lower-case letters, digits, "-" and ".", at most 253 characters';
 }
 
-/** Checks an absolute http(s) URL. */
-export function checkHttpUrl(value: string): string | null {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? null : 'expected an http:// or https:// URL';
-  } catch {
-    return 'expected an absolute http:// or https:// URL';
-  }
-}
-
-/** True when a URL's host is a loopback or unspecified address (not reachable from a pod). */
-export function isLoopbackUrl(value: string): boolean {
-  try {
-    const host = new URL(value).hostname.replace(/^\[|\]$/g, '');
-    return host === 'localhost' || host === '0.0.0.0' || host === '::' || host === '::1' || host.startsWith('127.');
-  } catch {
-    return false;
-  }
-}
-
 function checkLabelKey(key: string): boolean {
   const slash = key.lastIndexOf('/');
   const prefix = slash >= 0 ? key.slice(0, slash) : '';
@@ -69,22 +55,6 @@ function checkLabelKey(key: string): boolean {
   return (
     (slash < 0 || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix))) && name.length <= 63 && LABEL_NAME.test(name)
   );
-}
-
-/** Parses a JSON text when the raw value is a string that looks like JSON; otherwise returns it unchanged. */
-function maybeJson(raw: unknown, path: string, context: ParseContext): { ok: true; value: unknown } | { ok: false } {
-  if (typeof raw !== 'string') return { ok: true, value: raw };
-  const text = raw.trim();
-  if (!text.startsWith('{') && !text.startsWith('[')) return { ok: true, value: raw };
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch (error) {
-    context.issues.push({
-      path,
-      message: `expected valid JSON: ${error instanceof Error ? error.message : String(error)}`,
-    });
-    return { ok: false };
-  }
 }
 
 export type StringMapKind = 'labels' | 'annotations' | 'node-selector';
@@ -95,7 +65,7 @@ export type StringMapKind = 'labels' | 'annotations' | 'node-selector';
  */
 export function parseStringMap(kind: StringMapKind) {
   return (raw: unknown, path: string, context: ParseContext): Record<string, string> | undefined => {
-    const parsed = maybeJson(raw, path, context);
+    const parsed = parseJsonText(raw, path, context);
     if (!parsed.ok) return undefined;
     let entries: [string, unknown][];
     if (typeof parsed.value === 'string') {
@@ -105,7 +75,7 @@ export function parseStringMap(kind: StringMapKind) {
         if (text === '' || text.startsWith('#')) continue;
         const equals = text.indexOf('=');
         if (equals <= 0) {
-          context.issues.push({ path, message: `line ${index + 1}: expected key=value, got ${describe(text)}` });
+          context.issues.push({ path, message: `line ${index + 1}: expected key=value, got ${describeValue(text)}` });
           return undefined;
         }
         entries.push([text.slice(0, equals).trim(), text.slice(equals + 1).trim()]);
@@ -113,7 +83,10 @@ export function parseStringMap(kind: StringMapKind) {
     } else if (isRecord(parsed.value)) {
       entries = Object.entries(parsed.value);
     } else {
-      context.issues.push({ path, message: `expected an object of strings or key=value lines, got ${describe(raw)}` });
+      context.issues.push({
+        path,
+        message: `expected an object of strings or key=value lines, got ${describeValue(raw)}`,
+      });
       return undefined;
     }
     const output: Record<string, string> = {};
@@ -121,7 +94,7 @@ export function parseStringMap(kind: StringMapKind) {
     for (const [key, value] of entries) {
       const valueText = typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
       if (typeof valueText !== 'string') {
-        context.issues.push({ path: `${path}.${key}`, message: `expected a string, got ${describe(value)}` });
+        context.issues.push({ path: `${path}.${key}`, message: `expected a string, got ${describeValue(value)}` });
         failed = true;
         continue;
       }
@@ -147,34 +120,9 @@ export function parseStringMap(kind: StringMapKind) {
   };
 }
 
-/** Parses a list of strings: a JSON array, a JSON text, or text with one item per line. */
-export function parseStringList(raw: unknown, path: string, context: ParseContext): string[] | undefined {
-  const parsed = maybeJson(raw, path, context);
-  if (!parsed.ok) return undefined;
-  if (typeof parsed.value === 'string') {
-    return parsed.value
-      .split(/\r?\n/)
-      .map((line) => line.trim())
-      .filter((line) => line !== '');
-  }
-  if (!Array.isArray(parsed.value)) {
-    context.issues.push({ path, message: `expected a list of strings, got ${describe(raw)}` });
-    return undefined;
-  }
-  const output: string[] = [];
-  for (const [index, item] of parsed.value.entries()) {
-    if (typeof item !== 'string') {
-      context.issues.push({ path: `${path}.${index}`, message: `expected a string, got ${describe(item)}` });
-      return undefined;
-    }
-    output.push(item);
-  }
-  return output;
-}
-
 /** Parses `imagePullSecrets`: names, as a list of strings, `{name}` objects, or lines. */
 export function parseSecretNameList(raw: unknown, path: string, context: ParseContext): string[] | undefined {
-  const parsed = maybeJson(raw, path, context);
+  const parsed = parseJsonText(raw, path, context);
   if (!parsed.ok) return undefined;
   const items: unknown[] =
     typeof parsed.value === 'string'
@@ -190,7 +138,7 @@ export function parseSecretNameList(raw: unknown, path: string, context: ParseCo
     const name =
       typeof item === 'string' ? item : isRecord(item) && typeof item['name'] === 'string' ? item['name'] : undefined;
     const problem =
-      name === undefined ? `expected a Secret name or {name}, got ${describe(item)}` : checkDnsSubdomain(name);
+      name === undefined ? `expected a Secret name or {name}, got ${describeValue(item)}` : checkDnsSubdomain(name);
     if (problem !== null || name === undefined) {
       context.issues.push({ path: `${path}.${index}`, message: problem ?? 'expected a Secret name' });
       return undefined;
@@ -211,10 +159,10 @@ export interface Toleration {
 
 /** Parses `tolerations`: a JSON array (or its text) of toleration objects. */
 export function parseTolerations(raw: unknown, path: string, context: ParseContext): Toleration[] | undefined {
-  const parsed = maybeJson(raw, path, context);
+  const parsed = parseJsonText(raw, path, context);
   if (!parsed.ok) return undefined;
   if (!Array.isArray(parsed.value)) {
-    context.issues.push({ path, message: `expected a JSON array of tolerations, got ${describe(raw)}` });
+    context.issues.push({ path, message: `expected a JSON array of tolerations, got ${describeValue(raw)}` });
     return undefined;
   }
   const output: Toleration[] = [];
@@ -222,7 +170,7 @@ export function parseTolerations(raw: unknown, path: string, context: ParseConte
   for (const [index, item] of parsed.value.entries()) {
     const itemPath = `${path}.${index}`;
     if (!isRecord(item)) {
-      context.issues.push({ path: itemPath, message: `expected a toleration object, got ${describe(item)}` });
+      context.issues.push({ path: itemPath, message: `expected a toleration object, got ${describeValue(item)}` });
       failed = true;
       continue;
     }
@@ -262,30 +210,6 @@ export function parseTolerations(raw: unknown, path: string, context: ParseConte
   return failed ? undefined : output;
 }
 
-/** Parses a JSON object (or its text); `allowedKeys` restricts the top-level keys when given. */
-export function parseJsonObject(what: string, allowedKeys?: readonly string[]) {
-  return (raw: unknown, path: string, context: ParseContext): Record<string, unknown> | undefined => {
-    const parsed = maybeJson(raw, path, context);
-    if (!parsed.ok) return undefined;
-    if (!isRecord(parsed.value)) {
-      context.issues.push({ path, message: `expected ${what} (a JSON object), got ${describe(raw)}` });
-      return undefined;
-    }
-    if (allowedKeys !== undefined) {
-      const unknown = Object.keys(parsed.value).filter((key) => !allowedKeys.includes(key));
-      if (unknown.length > 0) {
-        for (const key of unknown)
-          context.issues.push({
-            path: `${path}.${key}`,
-            message: `unknown field (expected ${allowedKeys.join(', ')})`,
-          });
-        return undefined;
-      }
-    }
-    return parsed.value;
-  };
-}
-
 /** A reference to one key of a Secret or ConfigMap. */
 export interface KeyReference {
   name: string;
@@ -314,7 +238,7 @@ function parseKeyReference(raw: unknown, path: string, context: ParseContext): K
  * `{type: "plain", value}`, or Kubernetes references `{secretKeyRef: {name, key}}` / `{configMapKeyRef: {name, key}}`.
  */
 export function parseEnv(raw: unknown, path: string, context: ParseContext): Record<string, EnvValue> | undefined {
-  const parsed = maybeJson(raw, path, context);
+  const parsed = parseJsonText(raw, path, context);
   if (!parsed.ok) return undefined;
   let entries: [string, unknown][];
   if (typeof parsed.value === 'string') {
@@ -324,7 +248,7 @@ export function parseEnv(raw: unknown, path: string, context: ParseContext): Rec
       if (text === '' || text.startsWith('#')) continue;
       const equals = text.indexOf('=');
       if (equals <= 0) {
-        context.issues.push({ path, message: `expected KEY=value lines, got ${describe(text)}` });
+        context.issues.push({ path, message: `expected KEY=value lines, got ${describeValue(text)}` });
         return undefined;
       }
       entries.push([text.slice(0, equals).trim(), text.slice(equals + 1)]);
@@ -332,7 +256,7 @@ export function parseEnv(raw: unknown, path: string, context: ParseContext): Rec
   } else if (isRecord(parsed.value)) {
     entries = Object.entries(parsed.value);
   } else {
-    context.issues.push({ path, message: `expected an object of environment variables, got ${describe(raw)}` });
+    context.issues.push({ path, message: `expected an object of environment variables, got ${describeValue(raw)}` });
     return undefined;
   }
   const output: Record<string, EnvValue> = {};

@@ -1,0 +1,53 @@
+/**
+ * claude's command line in the pod, and the shell wrapper the container runs it with.
+ */
+import type { AdapterConfig } from '../config-schema.ts';
+import type { ResumeDecision } from '../session-codec.ts';
+import { RUN_FILE, runFilePath } from './pod-layout.ts';
+import type { RunFiles } from './run-files.ts';
+
+/**
+ * The container's shell wrapper: creates and enters the working directory ($1), then execs claude (the remaining
+ * arguments, never re-parsed by the shell) with the prompt file as stdin.
+ */
+export const LAUNCH_SCRIPT = [
+  'set -eu',
+  'mkdir -p -- "$1" "$PAPERCLIP_RUN_SCRATCH_DIR"',
+  'cd -- "$1"',
+  'shift',
+  `exec "$@" < ${runFilePath(RUN_FILE.prompt)}`,
+].join('\n');
+
+/** claude's command line and the container's full argv. */
+export interface ClaudeCommand {
+  /** claude and its arguments (without the shell wrapper). */
+  args: string[];
+  /** The container's argv: the {@link LAUNCH_SCRIPT} wrapper, the working directory, then {@link ClaudeCommand.args}. */
+  command: string[];
+  notes: string[];
+}
+
+/** Input of {@link buildClaudeCommand}. */
+export interface ClaudeCommandInput {
+  config: Pick<AdapterConfig, 'dangerouslySkipPermissions' | 'model' | 'effort' | 'maxTurnsPerRun' | 'extraArgs'>;
+  resume: ResumeDecision;
+  /** Which optional files the run ships (each adds the flag that reads it). */
+  shipped: RunFiles['shipped'];
+  cwd: string;
+}
+
+/** Builds claude's arguments in a fixed order, the config's `extraArgs` last. */
+export function buildClaudeCommand(input: ClaudeCommandInput): ClaudeCommand {
+  const { config, resume, shipped } = input;
+  const args = ['claude', '--print', '--output-format', 'stream-json', '--verbose'];
+  if (resume.resume) args.push('--resume', resume.sessionId);
+  if (config.dangerouslySkipPermissions) args.push('--dangerously-skip-permissions');
+  if (config.model !== undefined) args.push('--model', config.model);
+  if (config.effort !== undefined) args.push('--effort', config.effort);
+  if (config.maxTurnsPerRun > 0) args.push('--max-turns', String(config.maxTurnsPerRun));
+  if (shipped.instructions) args.push('--append-system-prompt-file', runFilePath(RUN_FILE.instructions));
+  if (shipped.mcpConfig) args.push('--mcp-config', runFilePath(RUN_FILE.mcpConfig), '--strict-mcp-config');
+  if (shipped.skills) args.push('--add-dir', runFilePath(RUN_FILE.skillsDir));
+  args.push(...config.extraArgs);
+  return { args, command: ['/bin/sh', '-c', LAUNCH_SCRIPT, 'ck8s-launch', input.cwd, ...args], notes: [] };
+}

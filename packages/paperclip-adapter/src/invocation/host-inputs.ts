@@ -1,0 +1,44 @@
+/**
+ * The IO step of the invocation: everything a run needs from the Paperclip server's filesystem, read through the
+ * {@link HostFiles} port into plain data. Read failures are data too; the pure steps decide what they mean.
+ */
+import type { HostFile, HostFiles } from '../ports.ts';
+import type { ShippableSkill } from '../runtime-skills.ts';
+
+/** The result of one read: the value, or the reason it could not be read. */
+export type HostRead<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** What the run needs from the Paperclip host. */
+export interface HostInputs {
+  /** The instructions file (`instructionsFilePath`) as UTF-8 text; `null` when none is configured. */
+  instructions: { path: string; read: HostRead<string> } | null;
+  /** Each skill the run ships, with every file of its source directory. */
+  skills: { skill: ShippableSkill; read: HostRead<HostFile[]> }[];
+}
+
+/** What {@link readHostInputs} reads. */
+export interface HostInputsRequest {
+  instructionsFilePath: string | undefined;
+  skills: readonly ShippableSkill[];
+}
+
+async function attempt<T>(read: () => Promise<T>): Promise<HostRead<T>> {
+  try {
+    return { ok: true, value: await read() };
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Reads the instructions file and each skill directory (in order, one at a time). Never rejects. */
+export async function readHostInputs(hostFiles: HostFiles, request: HostInputsRequest): Promise<HostInputs> {
+  const path = request.instructionsFilePath;
+  const instructions =
+    path === undefined
+      ? null
+      : { path, read: await attempt(async () => new TextDecoder().decode(await hostFiles.readFile(path))) };
+  const skills: HostInputs['skills'] = [];
+  for (const skill of request.skills)
+    skills.push({ skill, read: await attempt(() => hostFiles.readDirectory(skill.source)) });
+  return { instructions, skills };
+}

@@ -1,0 +1,93 @@
+/**
+ * The Paperclip side of the container env: the run context (`PAPERCLIP_*` as plain values, with pod-side paths),
+ * the wake payload (a file, and as `PAPERCLIP_WAKE_PAYLOAD_JSON` when small) and the run token (per-run Secret).
+ */
+import type { AdapterExecutionContext } from '@paperclipai/adapter-utils';
+import type { EnvVarSpec, RunFile } from '../ports.ts';
+import { isRecord, readText } from '../raw-values.ts';
+import { RUN_FILE, runFilePath, SCRATCH_DIR } from './pod-layout.ts';
+import { byteLength } from './run-files.ts';
+
+/** Larger wake payloads are only available as a file, not as `PAPERCLIP_WAKE_PAYLOAD_JSON`. Bytes. */
+export const MAX_WAKE_PAYLOAD_ENV_BYTES = 64 * 1024;
+
+/** The Paperclip variables of the container and the per-run files they refer to. */
+export interface PaperclipEnv {
+  env: EnvVarSpec[];
+  files: RunFile[];
+  notes: string[];
+}
+
+/** Input of {@link buildPaperclipEnv}. */
+export interface PaperclipEnvInput {
+  run: Pick<AdapterExecutionContext, 'runId' | 'agent' | 'context' | 'authToken'>;
+  /** The pod-reachable Paperclip URL. */
+  apiUrl: string;
+  /** The working directory in the pod (`PAPERCLIP_WORKSPACE_CWD`). */
+  cwd: string;
+}
+
+function runContextEnv(input: PaperclipEnvInput): EnvVarSpec[] {
+  const { run, apiUrl, cwd } = input;
+  const context = run.context;
+  const env: EnvVarSpec[] = [];
+  const add = (name: string, value: string | null): void => {
+    if (value !== null) env.push({ name, value });
+  };
+  add('PAPERCLIP_API_URL', apiUrl);
+  add('PAPERCLIP_RUNTIME_API_URL', apiUrl);
+  add('PAPERCLIP_AGENT_ID', run.agent.id);
+  add('PAPERCLIP_COMPANY_ID', run.agent.companyId);
+  add('PAPERCLIP_RUN_ID', run.runId);
+  add('PAPERCLIP_TASK_ID', readText(context['taskId']) ?? readText(context['issueId']));
+  const issue = isRecord(context['paperclipIssue']) ? context['paperclipIssue'] : null;
+  add('PAPERCLIP_ISSUE_WORK_MODE', issue === null ? null : readText(issue['workMode']));
+  add('PAPERCLIP_WAKE_REASON', readText(context['wakeReason']));
+  add('PAPERCLIP_WAKE_COMMENT_ID', readText(context['wakeCommentId']) ?? readText(context['commentId']));
+  add('PAPERCLIP_APPROVAL_ID', readText(context['approvalId']));
+  add('PAPERCLIP_APPROVAL_STATUS', readText(context['approvalStatus']));
+  const linked = Array.isArray(context['issueIds'])
+    ? context['issueIds'].filter((item): item is string => typeof item === 'string' && item.trim() !== '')
+    : [];
+  add('PAPERCLIP_LINKED_ISSUE_IDS', linked.length > 0 ? linked.join(',') : null);
+  const workspace = isRecord(context['paperclipWorkspace']) ? context['paperclipWorkspace'] : null;
+  if (workspace !== null) {
+    add('PAPERCLIP_WORKSPACE_CWD', cwd);
+    add('PAPERCLIP_WORKSPACE_SOURCE', readText(workspace['source']));
+    add('PAPERCLIP_WORKSPACE_STRATEGY', readText(workspace['strategy']));
+    add('PAPERCLIP_WORKSPACE_ID', readText(workspace['workspaceId']));
+    add('PAPERCLIP_WORKSPACE_REPO_URL', readText(workspace['repoUrl']));
+    add('PAPERCLIP_WORKSPACE_REPO_REF', readText(workspace['repoRef']));
+    add('PAPERCLIP_WORKSPACE_BRANCH', readText(workspace['branchName']));
+  }
+  add('PAPERCLIP_RUN_SCRATCH_DIR', SCRATCH_DIR);
+  add('PAPERCLIP_SCRATCH_DIR', SCRATCH_DIR);
+  return env;
+}
+
+/** Builds the Paperclip variables: run context, wake payload, run token (each secret only by reference). */
+export function buildPaperclipEnv(input: PaperclipEnvInput): PaperclipEnv {
+  const env = runContextEnv(input);
+  const files: RunFile[] = [];
+  const notes: string[] = [];
+  const wake = input.run.context['paperclipWake'];
+  if (wake !== undefined && wake !== null) {
+    const wakeJson = JSON.stringify(wake);
+    files.push({ key: RUN_FILE.wakePayload, path: RUN_FILE.wakePayload, content: wakeJson, sensitive: false });
+    env.push({ name: 'PAPERCLIP_WAKE_PAYLOAD_PATH', value: runFilePath(RUN_FILE.wakePayload) });
+    if (byteLength(wakeJson) <= MAX_WAKE_PAYLOAD_ENV_BYTES)
+      env.push({ name: 'PAPERCLIP_WAKE_PAYLOAD_JSON', runFileKey: RUN_FILE.wakePayload });
+    else
+      notes.push(
+        `wake payload is ${byteLength(wakeJson)} bytes: only available as the file $PAPERCLIP_WAKE_PAYLOAD_PATH`,
+      );
+  }
+  const token = input.run.authToken;
+  if (token !== undefined && token !== '') {
+    files.push({ key: RUN_FILE.runToken, path: null, content: token, sensitive: true });
+    env.push({ name: 'PAPERCLIP_API_KEY', runFileKey: RUN_FILE.runToken });
+  } else {
+    notes.push('no run token from Paperclip (supportsLocalAgentJwt): the agent cannot call the Paperclip API');
+  }
+  return { env, files, notes };
+}

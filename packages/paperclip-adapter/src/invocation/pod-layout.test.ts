@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { planPodLayout, runFilePath, skillDirectory } from './pod-layout.ts';
+
+describe('planPodLayout', () => {
+  it('with a session volume mounted as home: HOME /home/agent, cwd under it, the volume identity for sessions', () => {
+    expect(
+      planPodLayout({
+        agentId: 'agent 1/x',
+        config: { namespace: 'agents', sessionVolume: { claimName: 'sessions', mountAs: 'home' }, cwd: undefined },
+        defaultNamespace: 'paperclip',
+      }),
+    ).toEqual({
+      namespace: 'agents',
+      home: { mountPath: '/home/agent', claimName: 'sessions' },
+      cwd: '/home/agent/workspaces/agent-1-x',
+      sessionVolume: { namespace: 'agents', claimName: 'sessions', mountPath: '/home/agent' },
+      notes: [],
+    });
+  });
+
+  it('a custom mount path (trailing slashes removed) becomes HOME; cwd from the config wins', () => {
+    const layout = planPodLayout({
+      agentId: 'a1',
+      config: { namespace: undefined, sessionVolume: { claimName: 'sessions', mountAs: '/data//' }, cwd: '/data/p' },
+      defaultNamespace: 'paperclip',
+    });
+    expect(layout.home).toEqual({ mountPath: '/data', claimName: 'sessions' });
+    expect(layout.cwd).toBe('/data/p');
+    expect(layout.sessionVolume).toEqual({ namespace: 'paperclip', claimName: 'sessions', mountPath: '/data' });
+  });
+
+  it('without a session volume: emptyDir HOME at /home/agent whatever mountAs says, no session identity', () => {
+    const layout = planPodLayout({
+      agentId: 'a1',
+      config: { namespace: 'agents', sessionVolume: { mountAs: '/data' }, cwd: undefined },
+      defaultNamespace: 'x',
+    });
+    expect(layout.home).toEqual({ mountPath: '/home/agent', claimName: null });
+    expect(layout.sessionVolume).toBeNull();
+  });
+});
+
+it('run file paths sit below the per-run files mount', () => {
+  expect(runFilePath('prompt.md')).toBe('/run/ck8s/files/prompt.md');
+  expect(skillDirectory('paperclip')).toBe('skills/.claude/skills/paperclip');
+});

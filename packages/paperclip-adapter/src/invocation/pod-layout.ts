@@ -1,0 +1,82 @@
+/**
+ * Where things are in the agent's pod (mount paths, HOME, working directory, scratch directory, file names of the
+ * per-run Secret), and the step that resolves a run's namespace, HOME and working directory from its config.
+ */
+import type { AdapterConfig } from '../config-schema.ts';
+import type { SessionVolumeIdentity } from '../session-codec.ts';
+
+/**
+ * The label that selects agent pods (the NetworkPolicy in deploy/ uses it): kube-runtime's own component label,
+ * which it sets on every Job and pod it creates (the `claude-k8s.io/` prefix is reserved for the runtime).
+ */
+export const AGENT_POD_LABEL = { key: 'app.kubernetes.io/component', value: 'agent-run' } as const;
+/** Where the per-run Secret is mounted in the claude container. */
+export const FILES_MOUNT_PATH = '/run/ck8s/files';
+/** HOME of the agent when the session volume is mounted as `home` (and without a session volume). */
+export const DEFAULT_HOME = '/home/agent';
+/** Scratch directory of the run inside the pod. */
+export const SCRATCH_DIR = '/tmp/paperclip-run';
+
+/** Names of the files of the per-run Secret, relative to {@link FILES_MOUNT_PATH} (also their Secret keys). */
+export const RUN_FILE = {
+  prompt: 'prompt.md',
+  instructions: 'instructions.md',
+  mcpConfig: 'mcp-config.json',
+  runToken: 'paperclip-api-key',
+  wakePayload: 'wake-payload.json',
+  /** The directory passed to `--add-dir`; skills sit below it in `.claude/skills/<runtime name>/`. */
+  skillsDir: 'skills',
+} as const;
+
+/** Directory of one skill's files, relative to {@link FILES_MOUNT_PATH}. */
+export function skillDirectory(runtimeName: string): string {
+  return `${RUN_FILE.skillsDir}/.claude/skills/${runtimeName}`;
+}
+
+/** Absolute path of a per-run file in the claude container. */
+export function runFilePath(relativePath: string): string {
+  return `${FILES_MOUNT_PATH}/${relativePath}`;
+}
+
+/** Namespace, HOME and working directory of one run. */
+export interface PodLayout {
+  /** Namespace of the Job: the config's, else the namespace Paperclip runs in. */
+  namespace: string;
+  /** HOME of the container: the session volume claim mounted there, or an emptyDir when `claimName` is `null`. */
+  home: { mountPath: string; claimName: string | null };
+  /** Working directory of claude in the pod. */
+  cwd: string;
+  /** The session volume as stored with a session (`null` without one). */
+  sessionVolume: SessionVolumeIdentity | null;
+  notes: string[];
+}
+
+/** Input of {@link planPodLayout}. */
+export interface PodLayoutInput {
+  agentId: string;
+  config: Pick<AdapterConfig, 'namespace' | 'sessionVolume' | 'cwd'>;
+  /** Namespace when the config names none. */
+  defaultNamespace: string;
+}
+
+/**
+ * Resolves where the run lives: HOME is the session volume's mount path (`/home/agent` when it is mounted as
+ * `home`, or without a volume), and the working directory is `cwd` or `$HOME/workspaces/<agent id>`.
+ */
+export function planPodLayout(input: PodLayoutInput): PodLayout {
+  const { config } = input;
+  const namespace = config.namespace ?? input.defaultNamespace;
+  const claimName = config.sessionVolume.claimName ?? null;
+  const mountPath =
+    config.sessionVolume.mountAs === 'home' || claimName === null
+      ? DEFAULT_HOME
+      : config.sessionVolume.mountAs.replace(/\/+$/, '');
+  const cwd = config.cwd ?? `${mountPath}/workspaces/${input.agentId.replace(/[^A-Za-z0-9._-]/g, '-')}`;
+  return {
+    namespace,
+    home: { mountPath, claimName },
+    cwd,
+    sessionVolume: claimName === null ? null : { namespace, claimName, mountPath },
+    notes: [],
+  };
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import type { HostInputs } from './host-inputs.ts';
+import { buildPromptBundle, type PromptBundle } from './prompt-bundle.ts';
+
+const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
+const skill = { key: 'k/a', runtimeName: 'a', source: '/srv/a' };
+
+function bundle(host: HostInputs): PromptBundle {
+  const result = buildPromptBundle(host);
+  if (!result.success) throw new Error(result.message);
+  return result;
+}
+
+const withSkill = (files: Record<string, string>, instructions: string | null = null): HostInputs => ({
+  instructions: instructions === null ? null : { path: '/i.md', read: { ok: true, value: instructions } },
+  skills: [
+    {
+      skill,
+      read: { ok: true, value: Object.entries(files).map(([path, text]) => ({ path, content: encode(text) })) },
+    },
+  ],
+});
+
+describe('buildPromptBundle', () => {
+  it('has no key without instructions and skills', () => {
+    expect(bundle({ instructions: null, skills: [] })).toEqual({
+      success: true,
+      instructions: null,
+      skillFiles: [],
+      key: null,
+      notes: [],
+    });
+  });
+
+  it('lays skill files out sorted under the skill directory, confined to it', () => {
+    const result = bundle(withSkill({ 'z.md': 'z', 'SKILL.md': 's', '../../escape.sh': 'e', './': '' }));
+    expect(result.skillFiles.map((file) => [file.key, file.path, file.sensitive])).toEqual([
+      ['skill-0-0', 'skills/.claude/skills/a/escape.sh', false],
+      ['skill-0-2', 'skills/.claude/skills/a/SKILL.md', false],
+      ['skill-0-3', 'skills/.claude/skills/a/z.md', false],
+    ]);
+  });
+
+  it('keys the bundle on the instructions and on every skill file path and content', () => {
+    const base = bundle(withSkill({ 'SKILL.md': 's' }, '# I'));
+    expect(base.key).toMatch(/^[0-9a-f]{32}$/);
+    expect(bundle(withSkill({ 'SKILL.md': 's' }, '# I')).key).toBe(base.key);
+    expect(bundle(withSkill({ 'SKILL.md': 't' }, '# I')).key).not.toBe(base.key);
+    expect(bundle(withSkill({ 'OTHER.md': 's' }, '# I')).key).not.toBe(base.key);
+    expect(bundle(withSkill({ 'SKILL.md': 's' }, '# J')).key).not.toBe(base.key);
+    expect(bundle({ instructions: { path: '/i.md', read: { ok: true, value: '' } }, skills: [] }).key).toMatch(
+      /^[0-9a-f]{32}$/,
+    );
+  });
+
+  it('fails on an unreadable instructions file or skill directory, naming it', () => {
+    expect(
+      buildPromptBundle({ instructions: { path: '/i.md', read: { ok: false, error: 'EACCES' } }, skills: [] }),
+    ).toEqual({ success: false, code: 'adapter_host_file_unreadable', message: 'read instructions /i.md: EACCES' });
+    expect(
+      buildPromptBundle({ instructions: null, skills: [{ skill, read: { ok: false, error: 'ENOENT' } }] }),
+    ).toEqual({ success: false, code: 'adapter_host_file_unreadable', message: 'read skill k/a at /srv/a: ENOENT' });
+  });
+});

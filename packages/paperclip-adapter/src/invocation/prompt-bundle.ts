@@ -1,0 +1,69 @@
+/**
+ * The prompt bundle of a run: the instructions text and the skill files read from the host, as per-run files, and
+ * the key that identifies them (a stored session is resumed only while the key is unchanged).
+ */
+import type { RunFile } from '../ports.ts';
+import { compareText } from '../runtime-skills.ts';
+import { sha256 } from './hash.ts';
+import type { HostInputs } from './host-inputs.ts';
+import type { InvocationFailure } from './invocation-failure.ts';
+import { skillDirectory } from './pod-layout.ts';
+
+/** Instructions and skill files of a run. */
+export interface PromptBundle {
+  success: true;
+  /** The instructions text; `null` when none is configured. */
+  instructions: string | null;
+  /** Every skill file, keyed `skill-<skill index>-<file index>`, at `skills/.claude/skills/<runtime name>/<path>`. */
+  skillFiles: RunFile[];
+  /** Hash of the instructions and of every skill file's path and content (32 hex digits); `null` when both are absent. */
+  key: string | null;
+  notes: string[];
+}
+
+/** Removes empty, `.` and `..` segments, so a file can never leave its skill's directory. */
+function confine(path: string): string {
+  return path
+    .split('/')
+    .filter((segment) => segment !== '' && segment !== '.' && segment !== '..')
+    .join('/');
+}
+
+/** Builds the prompt bundle; an unreadable instructions file or skill directory fails the run. */
+export function buildPromptBundle(host: HostInputs): PromptBundle | InvocationFailure {
+  let instructions: string | null = null;
+  if (host.instructions !== null) {
+    const { path, read } = host.instructions;
+    if (!read.ok)
+      return {
+        success: false,
+        code: 'adapter_host_file_unreadable',
+        message: `read instructions ${path}: ${read.error}`,
+      };
+    instructions = read.value;
+  }
+  const parts: (string | Uint8Array)[] = ['instructions', instructions ?? ''];
+  const skillFiles: RunFile[] = [];
+  for (const [skillIndex, { skill, read }] of host.skills.entries()) {
+    if (!read.ok)
+      return {
+        success: false,
+        code: 'adapter_host_file_unreadable',
+        message: `read skill ${skill.key} at ${skill.source}: ${read.error}`,
+      };
+    const sorted = [...read.value].sort((a, b) => compareText(a.path, b.path));
+    for (const [fileIndex, entry] of sorted.entries()) {
+      const relative = confine(entry.path);
+      if (relative === '') continue;
+      skillFiles.push({
+        key: `skill-${skillIndex}-${fileIndex}`,
+        path: `${skillDirectory(skill.runtimeName)}/${relative}`,
+        content: entry.content,
+        sensitive: false,
+      });
+      parts.push(`${skill.runtimeName}/${relative}`, sha256(entry.content));
+    }
+  }
+  const key = instructions === null && host.skills.length === 0 ? null : sha256(...parts).slice(0, 32);
+  return { success: true, instructions, skillFiles, key, notes: [] };
+}
