@@ -3,16 +3,18 @@
 #   scripts/ensure-system-deps.sh cluster   containerd, runc, CNI plugins, jq, iproute2, util-linux, openssl
 #   scripts/ensure-system-deps.sh browser   Debian's chromium (for the UI tests)
 #   scripts/ensure-system-deps.sh image     mmdebstrap, busybox-static (for building the agent image)
+#   scripts/ensure-system-deps.sh lint      shellcheck (the static tier's shell script check)
 set -euo pipefail
 declare -A GROUPS_=(
   [cluster]="containerd runc containernetworking-plugins jq iproute2 util-linux openssl procps socat curl"
   [browser]="chromium"
   [image]="mmdebstrap busybox-static jq"
+  [lint]="shellcheck"
 )
 want=()
-for group in "${@:-cluster browser image}"; do
+for group in "${@:-cluster browser image lint}"; do
   for group_name in $group; do
-    [[ -n "${GROUPS_[$group_name]:-}" ]] || { echo "ensure-system-deps: unknown group '$group_name' (cluster, browser, image)" >&2; exit 2; }
+    [[ -n "${GROUPS_[$group_name]:-}" ]] || { echo "ensure-system-deps: unknown group '$group_name' (cluster, browser, image, lint)" >&2; exit 2; }
     for pkg in ${GROUPS_[$group_name]}; do
       dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || want+=("$pkg")
     done

@@ -3,13 +3,21 @@
 # the changeset independence check, then the real local cluster tier (built and started by the repository's own
 # scripts, or any cluster given through KUBECONFIG), and the end-to-end tier on a real Paperclip server.
 # Usage: scripts/test-all.sh            (all tiers)
-#        CK8S_TIERS="static unit" scripts/test-all.sh   (a subset: static unit package cluster e2e)
+#        CK8S_TIERS="static unit" scripts/test-all.sh   (a subset of: static unit package cluster e2e; an unknown
+#                                                        name fails at once)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+KNOWN_TIERS="static unit package cluster e2e"
+TIERS="${CK8S_TIERS:-$KNOWN_TIERS}"
+# A misspelt tier would otherwise run nothing and report success.
+read -r -a requested <<<"$TIERS"
+(( ${#requested[@]} > 0 )) || { echo "test-all: CK8S_TIERS names no tier (known: $KNOWN_TIERS)" >&2; exit 2; }
+for tier in "${requested[@]}"; do
+  [[ " $KNOWN_TIERS " == *" $tier "* ]] || { echo "test-all: unknown tier '$tier' in CK8S_TIERS=\"$TIERS\" (known: $KNOWN_TIERS, separated by spaces)" >&2; exit 2; }
+done
 # shellcheck source=scripts/toolchain.sh
 source scripts/toolchain.sh
-TIERS="${CK8S_TIERS:-static unit package cluster e2e}"
 has_tier() { [[ " $TIERS " == *" $1 "* ]]; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 started=$SECONDS
@@ -25,6 +33,10 @@ if has_tier static; then
   step "format, workspace consistency (sherif), unused code and dependencies (knip), dependency rules"
   pnpm format:check || static_failed+=("format:check (run: pnpm format)")
   pnpm check:workspace || static_failed+=("check:workspace")
+  step "decision records (form, links, generated index)"
+  node scripts/decisions-index.mjs --check || static_failed+=("decisions index (run: node scripts/decisions-index.mjs)")
+  step "shell scripts (shellcheck), GitHub workflows (actionlint), script self-tests"
+  scripts/check-scripts.sh || static_failed+=("check-scripts")
   if (( ${#static_failed[@]} > 0 )); then
     printf 'static tier failed: %s\n' "${static_failed[@]}" >&2
     exit 1

@@ -1,6 +1,6 @@
 /**
  * A fake `pods/log` endpoint on 127.0.0.1:0 that answers like kube-apiserver + kubelet v1.35 (verified on the local
- * cluster, see docs/decisions.md "log follow"):
+ * cluster, see docs/decisions/kube-runtime-exactly-once-log-follow.md):
  * - `timestamps=true` prefixes each *line* with the RFC3339Nano timestamp of its (first) CRI record; containerd's
  *   partial records are joined by the kubelet, so a line is only sent once complete (`write` buffers a fragment);
  * - `sinceTime` is truncated to whole seconds by the apiserver and compared inclusively (`!ts.Before(since)`);

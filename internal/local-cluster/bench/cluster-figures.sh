@@ -31,10 +31,10 @@ spec:
 JOB
   created_ms=$t_create
   # Client-side clock, ~0.1 s resolution (each probe is one kubectl call): the API's own timestamps are whole seconds.
-  until [[ "$($K -n $ns get pods -l job-name=latency-$i -o jsonpath='{.items[0].status.containerStatuses[0].started}' 2>/dev/null)" == true ]]; do :; done
+  until [[ "$("$K" -n "$ns" get pods -l "job-name=latency-$i" -o jsonpath='{.items[0].status.containerStatuses[0].started}' 2>/dev/null)" == true ]]; do :; done
   latencies+=("$(( $(lc_now_ms) - created_ms ))")
 done
-sorted=($(printf '%s\n' "${latencies[@]}" | sort -n))
+mapfile -t sorted < <(printf '%s\n' "${latencies[@]}" | sort -n)
 median=${sorted[$(( N / 2 ))]}
 sleep 5
 rss() { local pid; pid=$(lc_pid "$1"); awk '/VmRSS/ {printf "%d", $2/1024}' "/proc/$pid/status"; }

@@ -122,6 +122,7 @@ for s in "${SUITES[@]}"; do
   f="$(find "$work/lists" -name "*_dists_${s}_InRelease" | head -n 1)"
   [[ -n $f && "$(packages_sha "$f")" == "$(packages_sha "$work/inrelease/$s")" ]] || img_die "the Debian mirror changed during the build ($s); run again"
 done
+# shellcheck disable=SC2016  # dpkg-query's own ${field} format, not shell expansions
 chroot "$rootfs" dpkg-query -W -f='${Package} ${Version} ${Architecture}\n' | sort >"$work/packages.txt"
 
 # Node + Claude Code.
@@ -142,11 +143,11 @@ install -d -m 0755 -o 1000 -g 1000 "$rootfs/home/agent"
 
 # Trim and make reproducible: no caches, logs, backup files, host identity or device nodes.
 [[ -n $rootfs && $rootfs != / && -d $rootfs/etc ]] || img_die "bad rootfs path '$rootfs'"
-rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/var/cache/debconf/*-old \
+rm -rf "${rootfs:?}"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/var/cache/debconf/*-old \
   "$rootfs"/var/lib/dpkg/*-old "$rootfs"/var/cache/ldconfig/aux-cache "$rootfs"/var/log/* \
   "$rootfs"/etc/passwd- "$rootfs"/etc/group- "$rootfs"/etc/shadow- "$rootfs"/etc/gshadow- \
   "$rootfs"/etc/machine-id "$rootfs"/var/lib/dbus/machine-id "$rootfs"/etc/hostname "$rootfs"/etc/resolv.conf \
-  "$rootfs"/dev/* "$rootfs"/tmp/* "$rootfs"/var/tmp/* "$rootfs"/root/.bash_history
+  "${rootfs:?}"/dev/* "$rootfs"/tmp/* "$rootfs"/var/tmp/* "$rootfs"/root/.bash_history
 find "$rootfs" -xdev \( -name '__pycache__' -o -name '*.pyc' \) -prune -exec rm -rf {} +
 chmod 1777 "$rootfs/tmp" "$rootfs/var/tmp"
 rootfs_du="$(du -sb "$rootfs" | cut -f1)"

@@ -4,6 +4,7 @@
 CK8S_IMAGES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CK8S_ROOT="${CK8S_ROOT:-$(cd "$CK8S_IMAGES_DIR/../../.." && pwd)}"
 CK8S_CACHE="${CLAUDE_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/claude-k8s}"
+# shellcheck disable=SC2034  # used by the build scripts that source this file
 CK8S_IMAGE_CACHE="$CK8S_CACHE/images"
 # The Debian mirror: the only non-npm network endpoint used.
 CK8S_DEBIAN_MIRROR="${CK8S_DEBIAN_MIRROR:-http://deb.debian.org/debian}"

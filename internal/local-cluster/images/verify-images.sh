@@ -25,6 +25,7 @@ work="$(mktemp -d /tmp/ck8s-imgverify.XXXXXX)"
 cg="ck8s-imgverify-$$"   # unique cgroup parent for our containers (not the shared /k8s.io)
 sock="$work/containerd.sock"
 cpid="" nsref=""
+# shellcheck disable=SC2317  # runs from the EXIT trap below; shellcheck 0.9 does not see trap-only calls
 cleanup() {
   local rc=$? p left=0
   if [[ -n $cpid ]] && kill -0 "$cpid" 2>/dev/null; then
@@ -33,7 +34,7 @@ cleanup() {
     for p in $(c containers ls -q 2>/dev/null); do c tasks delete -f "$p" >/dev/null 2>&1 || true; c containers rm "$p" >/dev/null 2>&1 || true; done
     kill -TERM "$cpid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$cpid" 2>/dev/null && kill -KILL "$cpid" 2>/dev/null || true
+    if kill -0 "$cpid" 2>/dev/null; then kill -KILL "$cpid" 2>/dev/null || true; fi
   fi
   # Any process still in our private mount namespace (a leftover shim) is ours: stop it by PID.
   if [[ -n $nsref ]]; then
@@ -45,9 +46,10 @@ cleanup() {
     [[ $left == 1 ]] && sleep 0.5
   fi
   # Container processes (other mount namespaces) left in our unique cgroup parent are ours too.
-  for p in $(cat /sys/fs/cgroup/pids/"$cg"/*/cgroup.procs 2>/dev/null); do
+  while read -r p; do
+    [[ -n $p ]] || continue
     img_log "stopping leftover container pid $p"; kill -KILL "$p" 2>/dev/null || true; left=1
-  done
+  done < <(cat /sys/fs/cgroup/pids/"$cg"/*/cgroup.procs 2>/dev/null)
   [[ $left == 1 ]] && sleep 0.5
   find /sys/fs/cgroup/*/"$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
   if ls -d /sys/fs/cgroup/*/"$cg" >/dev/null 2>&1; then img_log "warning: cgroup dirs left: $(ls -d /sys/fs/cgroup/*/"$cg")"; fi
@@ -90,6 +92,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 TOML
 
 t0="$(img_now)"
+# shellcheck disable=SC2016  # "$1" is the inner sh's first argument (the config path)
 unshare -m --propagation private -- sh -c 'mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -p /run/containerd && exec containerd --config "$1"' sh "$work/config.toml" \
   >"$work/containerd.log" 2>&1 </dev/null &
 cpid=$!
@@ -116,10 +119,12 @@ t1="$(img_now)"; out="$(run t1 "$agent_ref" t1 claude --version)" || true
 check "claude --version [$(img_elapsed "$t1") s]" "^$expect_cli \(Claude Code\)$" "$out"
 out="$(run t2 "$agent_ref" t2 node --version)" || true; check "node --version" '^v24\.' "$out"
 out="$(run t3 "$agent_ref" t3 id)" || true; check "id" '^uid=1000\(agent\) gid=1000\(agent\)' "$out"
+# shellcheck disable=SC2016  # $(pwd) and $HOME are the container's, expanded by the sh inside it
 out="$(run t4 "$agent_ref" t4 sh -c 'echo "pwd=$(pwd) HOME=$HOME"; touch "$HOME/.w" && touch /tmp/.w && echo writable; git --version; bash --version | head -n 1; ps --version; echo "man/doc entries: $(find /usr/share/man /usr/share/doc -type f ! -name copyright | wc -l)"')" || true
 check "HOME and /tmp writable, git, bash, procps" 'pwd=/home/agent HOME=/home/agent writable git version .*GNU bash.*procps.*man/doc entries: 0' "$out"
 # As the Job runs it: read-only root filesystem, emptyDir-like volumes (host dirs, mode 0777) over HOME and /tmp.
 mkdir -p "$work/emptydir-home" "$work/emptydir-tmp"; chmod 0777 "$work/emptydir-home" "$work/emptydir-tmp"
+# shellcheck disable=SC2016  # $HOME is the container's, expanded by the sh inside it
 out="$(run t5 --read-only --mount "type=bind,src=$work/emptydir-home,dst=/home/agent,options=rbind:rw" \
   --mount "type=bind,src=$work/emptydir-tmp,dst=/tmp,options=rbind:rw" "$agent_ref" t5 \
   sh -c 'touch /usr/x 2>/dev/null && echo rootfs-writable || echo rootfs-read-only; claude --version; mkdir -p "$HOME/.claude" /tmp/claude-1000 && echo home-tmp-ok')" || true

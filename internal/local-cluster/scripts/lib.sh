@@ -3,6 +3,9 @@
 CK8S_CACHE="${CLAUDE_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/claude-k8s}"
 K8S_VERSION="${K8S_VERSION:-v1.35.8}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
+# The settings below are read by the scripts that source this file, which shellcheck cannot see from here.
+# shellcheck disable=SC2034
+{
 K8S_BIN="$CK8S_CACHE/bin/kubernetes-$K8S_VERSION"
 ETCD_BIN="$CK8S_CACHE/bin/etcd-$ETCD_VERSION"
 # State of the running cluster (certs, data, logs, pids). Removed by `down`.
@@ -24,13 +27,15 @@ LC_POD_CIDR=10.88.0.0/24
 LC_POD_GATEWAY=10.88.0.1
 LC_CLUSTER_NAME=claude-k8s-local
 LC_SANDBOX_IMAGE="${CK8S_SANDBOX_IMAGE:-localhost/pause:3.10-ck8s}"
-# Small enough that the log tests exercise rotation (see docs/decisions.md, "kubelet log rotation").
+# Small enough that the log tests exercise rotation
+# (see docs/decisions/local-cluster-audit-log-and-log-rotation.md).
 LC_CONTAINER_LOG_MAX_SIZE="${CK8S_CONTAINER_LOG_MAX_SIZE:-8Mi}"
 LC_CONTAINER_LOG_MAX_FILES="${CK8S_CONTAINER_LOG_MAX_FILES:-3}"
 # Host paths the node's private mount namespace shadows with directories of the state dir.
 LC_SHADOW_DIRS=(/run/containerd /var/log/pods /var/log/containers /var/lib/kubelet /var/lib/cni)
 # Sysctls the kubelet rewrites on start (setupKernelTunables): shadowed inside the node namespace only.
 LC_SHADOW_SYSCTLS=(vm/overcommit_memory:1 vm/panic_on_oom:0 kernel/panic:10 kernel/panic_on_oops:1 kernel/keys/root_maxkeys:1000000 kernel/keys/root_maxbytes:25000000)
+}
 
 lc_log() { printf '[local-cluster] %s\n' "$*" >&2; }
 lc_die() { printf 'local-cluster: %s\n' "$*" >&2; exit "${2:-1}"; }
@@ -41,12 +46,13 @@ lc_pid() { cat "$LC_STATE/pids/$1.pid" 2>/dev/null || true; }
 
 lc_port_in_use() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
-# wait_for DESCRIPTION TIMEOUT_SECONDS COMMAND...: retry COMMAND every 0.2 s until it succeeds.
+# lc_wait_for DESCRIPTION TIMEOUT_SECONDS COMMAND...: retry COMMAND every 0.2 s until it succeeds; after
+# TIMEOUT_SECONDS, says what it waited for and returns 1.
 lc_wait_for() {
   local what=$1 timeout=$2; shift 2
   local deadline=$((SECONDS + timeout))
   until "$@" >/dev/null 2>&1; do
-    if (( SECONDS >= deadline )); then return 1; fi
+    if (( SECONDS >= deadline )); then lc_log "gave up waiting for $what after $timeout s"; return 1; fi
     sleep 0.2
   done
 }
@@ -64,17 +70,44 @@ lc_start_daemon() {
   echo $! > "$LC_STATE/pids/$name.pid"
 }
 
-# Stop a daemon by its recorded PID: SIGTERM, wait, SIGKILL.
+# The state letter of PID (R, S, D, Z...), empty when there is no such process. /proc/PID/stat reads
+# "PID (comm) STATE ...", and comm may contain spaces or parentheses, so the state is read after the last ')'.
+lc_process_state() { sed -n 's/.*) \([A-Za-z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true; }
+
+# True while PID is a live process. A zombie (exited, not yet reaped by its parent) counts as gone: it holds no
+# ports, files or memory any more, and `kill -0` alone would report it alive until its parent waits for it.
+lc_process_running() {
+  local state
+  kill -0 "$1" 2>/dev/null || return 1
+  state="$(lc_process_state "$1")"
+  [[ "$state" != Z && "$state" != X ]]
+}
+
+# lc_wait_gone PID SECONDS: poll every 0.1 s until PID is gone; returns 1 if it is still running after SECONDS.
+lc_wait_gone() {
+  local pid=$1 polls=$(( $2 * 10 ))
+  while lc_process_running "$pid"; do
+    (( polls-- > 0 )) || return 1
+    sleep 0.1
+  done
+}
+
+# lc_stop_daemon NAME [GRACE_SECONDS=10] [KILL_WAIT_SECONDS=5]: stop a daemon by its recorded PID: SIGTERM, wait up
+# to GRACE_SECONDS, SIGKILL, wait up to KILL_WAIT_SECONDS. Never waits longer: a process that outlives SIGKILL (stuck
+# in uninterruptible sleep, e.g. on a hung mount) is reported with its state, its pid file is kept, and it returns 1.
 lc_stop_daemon() {
-  local name=$1 grace=${2:-10} pid
+  local name=$1 grace=${2:-10} kill_wait=${3:-5} pid
   pid="$(lc_pid "$name")"
   [[ -n "$pid" ]] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
+  if lc_process_running "$pid"; then
     kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + grace))
-    while kill -0 "$pid" 2>/dev/null && (( SECONDS < deadline )); do sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    if ! lc_wait_gone "$pid" "$grace"; then
+      kill -KILL "$pid" 2>/dev/null || true
+      if ! lc_wait_gone "$pid" "$kill_wait"; then
+        lc_log "warning: $name (pid $pid) is still running $kill_wait s after SIGKILL (state: $(lc_process_state "$pid")); left it, see $LC_STATE/pids/$name.pid"
+        return 1
+      fi
+    fi
   fi
   rm -f "$LC_STATE/pids/$name.pid"
 }

@@ -34,7 +34,7 @@ export {
   assertReadableBy,
 } from './service-user.ts';
 export type { ServiceUser } from './service-user.ts';
-export { findFreePort, isPortFree } from './ports.ts';
+export { findFreePort, isPortFree } from './tcp-ports.ts';
 export { ensureReadableCopy, DEFAULT_MIRROR_ROOT } from './readable-copy.ts';
 export type { EnsureReadableCopyOptions } from './readable-copy.ts';
 export { isRunning } from './processes.ts';

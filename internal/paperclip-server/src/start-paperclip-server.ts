@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensurePaperclipInstalled, type PaperclipInstall } from './ensure-paperclip-installed.ts';
 import { PaperclipServerError, PortInUseError } from './paperclip-server-error.ts';
-import { findFreePort, isPortFree } from './ports.ts';
+import { findFreePort, isPortFree } from './tcp-ports.ts';
 import { ensureReadableCopy } from './readable-copy.ts';
 import {
   describeProcess,

@@ -202,7 +202,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       `${installed.type} ${String(installed['version'] ?? '')}`,
     );
 
-    // Pods reach this machine's loopback services through the local cluster's portal (see docs/decisions.md).
+    // Pods reach this machine's loopback services through the local cluster's portal (see
+    // docs/decisions/local-cluster-pod-network.md).
     const paperclipUrlForPods = portal ? await exposeToPods(server.port) : (options.paperclipUrlForPods ?? server.url);
     const modelUrlForPods = fakeModel && portal ? await exposeToPods(fakeModel.port) : undefined;
     if (fakeModel && !modelUrlForPods)

@@ -1,8 +1,8 @@
 /**
  * A small schema library for the adapter configuration: one tree of field definitions from which the validator,
  * the TypeScript types, Paperclip's form schema and the markdown doc are all derived. Hand-rolled on purpose (see
- * docs/decisions.md, "Hand-rolled config schema"): it needs dot-paths in every issue, Kubernetes-specific leaf types
- * and form metadata (label, hint, group, unit), and it must not add a runtime dependency to the adapter.
+ * docs/decisions/adapter-hand-rolled-config-schema.md): it needs dot-paths in every issue, Kubernetes-specific leaf
+ * types and form metadata (label, hint, group, unit), and it must not add a runtime dependency to the adapter.
  */
 import type { ConfigFieldSchema } from '@paperclipai/adapter-utils';
 import { describeValue, isRecord, isUnset } from './raw-values.ts';

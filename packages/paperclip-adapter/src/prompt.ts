@@ -1,7 +1,8 @@
 /**
  * The prompt of a run: small template renderer, the wake prompt and the section order of Paperclip's CLI lane
  * (bootstrap on fresh sessions, wake, hand-off note, task markdown, agent template). Own equivalents of the
- * adapter-utils helpers, so the published package has no runtime dependency on Paperclip (see docs/decisions.md).
+ * adapter-utils helpers, so the published package has no runtime dependency on Paperclip (see
+ * docs/decisions/adapter-own-prompt-helpers.md).
  */
 import { isRecord, readText as text } from './raw-values.ts';
 

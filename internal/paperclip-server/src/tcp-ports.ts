@@ -1,3 +1,4 @@
+/** Free TCP ports on the loopback interface, for the Paperclip server and its embedded PostgreSQL. */
 import { createServer } from 'node:net';
 
 /** True when nothing listens on `host:port` (checked by binding it briefly). */

@@ -16,7 +16,9 @@ async function tempDir(mode: number): Promise<string> {
   return path;
 }
 
-// Only meaningful as root: then the server runs as the separate, unprivileged service user.
+// Only meaningful as root: then the server runs as the separate, unprivileged service user. The cluster tier runs as
+// root (in CI too), which is why this file is a `*.cluster.test.ts`: the unit tier runs as an ordinary user and would
+// only ever skip it.
 describe.skipIf(process.getuid?.() !== 0)('ensureReadableCopy', () => {
   it('returns a readable path unchanged', async () => {
     const user = await resolveServerUser();
