@@ -1,15 +1,9 @@
 import { toAsyncIterable } from '@claude-k8s/test-utils';
 import { describe, expect, it } from 'vitest';
-import {
-  createLineSplitter,
-  createStreamParser,
-  parseLine,
-  parseLineStrict,
-  parseStream,
-  StreamJsonError,
-  StreamParseError,
-  type StreamEvent,
-} from '@claude-k8s/stream-json';
+import { createStreamParser, parseLine, parseLineStrict, parseStream } from './create-stream-parser.ts';
+import { createLineSplitter } from './line-splitter.ts';
+import type { StreamEvent } from './stream-event.ts';
+import { StreamJsonError, StreamParseError } from './stream-json-error.ts';
 
 const encoder = new TextEncoder();
 const init = '{"type":"system","subtype":"init","session_id":"s1","model":"m1"}';

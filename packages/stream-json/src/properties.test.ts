@@ -2,7 +2,8 @@ import { test } from '@fast-check/vitest';
 import * as fc from 'fast-check';
 import { splitAt } from '@claude-k8s/test-utils';
 import { describe, expect } from 'vitest';
-import { createStreamParser, type StreamEvent } from '@claude-k8s/stream-json';
+import { createStreamParser } from './create-stream-parser.ts';
+import type { StreamEvent } from './stream-event.ts';
 import { FIXTURE_NAMES, fixtureBytes, parseChunks } from '../test/fixture-helpers.ts';
 
 const encoder = new TextEncoder();

@@ -1,9 +1,8 @@
-import { parseLine } from './create-stream-parser.ts';
-import type { StreamEvent } from './stream-event.ts';
+import { parseLine, type StreamEvent } from '@claude-k8s/stream-json';
 
 /**
- * Paperclip-style transcript entries (the `TranscriptEntry` union of `@paperclipai/adapter-utils`, the kinds this
- * package produces). Every entry carries the `ts` it was given.
+ * Paperclip transcript entries (the `TranscriptEntry` union of `@paperclipai/adapter-utils`, the kinds this adapter
+ * produces from `@claude-k8s/stream-json` events). Every entry carries the `ts` it was given.
  */
 export type TranscriptEntry =
   | { kind: 'assistant'; ts: string; text: string; delta?: boolean }
