@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseLine } from '@claude-k8s/stream-json';
 import { createStdoutParser, parseStdoutLine, stderrTranscriptEntry, toTranscriptEntries } from './transcript-entry.ts';
-import { TS, fixtureLines, transcript } from '../test/transcript-fixtures.ts';
+import { TOOL_RUN_KINDS, TS, fixtureLines, transcript } from '../test/transcript-fixtures.ts';
 
 describe('transcript entries', () => {
   it('maps a tool run to init, assistant, tool_call, tool_result (named) and result', () => {
     const entries = transcript('b_tool_bash');
-    expect(entries.map((entry) => entry.kind)).toEqual([
-      'init',
-      'assistant',
-      'tool_call',
-      'tool_result',
-      'assistant',
-      'result',
-    ]);
+    expect(entries.map((entry) => entry.kind)).toEqual(TOOL_RUN_KINDS);
     expect(entries[0]).toEqual({
       kind: 'init',
       ts: TS,

@@ -4,7 +4,7 @@ import { launchBrowser, DEFAULT_CHROMIUM_PATH } from '@claude-k8s/paperclip-serv
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { parseStdoutLine, type createStdoutParser, type TranscriptEntry } from './transcript-entry.ts';
-import { TS, fixtureLines, transcript } from '../test/transcript-fixtures.ts';
+import { TOOL_RUN_KINDS, TS, fixtureLines, transcript } from '../test/transcript-fixtures.ts';
 
 /** The two functions the classic script assigns onto `exports`. */
 interface UiParserExports {
@@ -65,14 +65,7 @@ describe('the UI parser classic script (Paperclip UI worker form, spec §4.2)', 
   it('maps a real tool-use transcript to init, assistant, tool_call, tool_result and result entries', async () => {
     const parser = evaluateLikePaperclip(await bundle(), { exports: {} }) as unknown as UiParserExports;
     const entries = transcript('b_tool_bash', parser.createStdoutParser());
-    expect(entries.map((entry) => entry.kind)).toEqual([
-      'init',
-      'assistant',
-      'tool_call',
-      'tool_result',
-      'assistant',
-      'result',
-    ]);
+    expect(entries.map((entry) => entry.kind)).toEqual(TOOL_RUN_KINDS);
     expect(entries[2]).toMatchObject({ kind: 'tool_call', name: 'Bash', input: { command: 'echo hello' } });
     expect(entries[3]).toMatchObject({ kind: 'tool_result', content: 'hello', isError: false, toolName: 'Bash' });
     expect(entries[5]).toMatchObject({ kind: 'result', text: 'The tool returned: hello', isError: false });

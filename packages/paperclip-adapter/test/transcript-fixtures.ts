@@ -5,6 +5,9 @@ import { createStdoutParser, type TranscriptEntry } from '../src/transcript-entr
 /** The timestamp every transcript test passes in. */
 export const TS = '2026-11-24T14:06:48.451Z';
 
+/** The entry kinds of `b_tool_bash`: text, a Bash call, its result, text, the result. */
+export const TOOL_RUN_KINDS = ['init', 'assistant', 'tool_call', 'tool_result', 'assistant', 'result'] as const;
+
 /** The non-blank lines of a recorded transcript in `src/__fixtures__`. */
 export function fixtureLines(name: string): string[] {
   return readFileSync(join(import.meta.dirname, '..', 'src', '__fixtures__', `${name}.jsonl`), 'utf8')
