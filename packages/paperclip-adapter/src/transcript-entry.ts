@@ -53,7 +53,7 @@ function describeTask(event: Extract<StreamEvent, { type: 'task' }>): string {
 }
 
 /** Creates a {@link TranscriptMapper}. */
-export function createTranscriptMapper(): TranscriptMapper {
+function createTranscriptMapper(): TranscriptMapper {
   const toolNames = new Map<string, string>();
   return {
     reset() {
@@ -163,7 +163,7 @@ export function createTranscriptMapper(): TranscriptMapper {
 
 /**
  * Transcript entries for one event, without memory between calls (so `tool_result` entries carry no
- * `toolName`). Use {@link createTranscriptMapper} to keep tool names.
+ * `toolName`). Use {@link createStdoutParser} to keep tool names.
  */
 export function toTranscriptEntries(event: StreamEvent, ts: string): TranscriptEntry[] {
   return createTranscriptMapper().map(event, ts);
