@@ -3,7 +3,7 @@ import { defineConfig } from 'tsup';
 import packageJson from './package.json' with { type: 'json' };
 
 // Types of the classic-script UI parser: a CommonJS-style script (what Node.js sees when it is required).
-const UI_PARSER_TYPES = `/** A Paperclip transcript entry (TranscriptEntry of @claude-k8s/stream-json). */
+const UI_PARSER_TYPES = `/** A Paperclip transcript entry (TranscriptEntry of src/transcript-entry.ts). */
 type TranscriptEntry = { kind: string; ts: string } & Record<string, unknown>;
 interface StdoutParser {
   parseLine(line: string, ts: string): TranscriptEntry[];
@@ -31,8 +31,8 @@ export default defineConfig([
     platform: 'node',
     define,
   },
-  // The UI transcript parser Paperclip's UI worker evaluates (a plain script, no imports): stream-json's transcript
-  // mapping is bundled in on purpose, since the file must be dependency-free.
+  // The UI transcript parser Paperclip's UI worker evaluates (a plain script, no imports): the transcript mapping and
+  // the stream-json parser it calls are bundled in on purpose, since the file must be dependency-free.
   {
     entry: { 'ui-parser': 'src/ui-parser.ts' },
     format: ['iife'],

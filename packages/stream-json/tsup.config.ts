@@ -1,22 +1,5 @@
-import { writeFile } from 'node:fs/promises';
 import { defineConfig } from 'tsup';
 import packageJson from './package.json' with { type: 'json' };
-
-// Types of the classic-script bundle: a CommonJS-style script, so `export =` (what Node.js sees when it is required).
-const UI_PARSER_TYPES = `/** Paperclip-style transcript entry (see TranscriptEntry in @claude-k8s/stream-json). */
-type TranscriptEntry = { kind: string; ts: string } & Record<string, unknown>;
-interface StdoutParser {
-  parseLine(line: string, ts: string): TranscriptEntry[];
-  reset(): void;
-}
-declare const uiParser: {
-  /** One stdout line of Claude Code stream-json to transcript entries; never throws. */
-  parseStdoutLine(line: string, ts: string): TranscriptEntry[];
-  /** A stateful parser that remembers tool names across lines. */
-  createStdoutParser(): StdoutParser;
-};
-export = uiParser;
-`;
 
 const define = { __PACKAGE_VERSION__: JSON.stringify(packageJson.version) };
 
@@ -41,17 +24,5 @@ export default defineConfig([
     platform: 'node',
     banner: { js: '#!/usr/bin/env node' },
     define,
-  },
-  // The classic-script UI parser for Paperclip's UI worker (spec §4.2): one IIFE, no imports, assigns onto
-  // `exports` / `module.exports`. Everything is bundled in on purpose (it must be dependency-free).
-  {
-    entry: { 'ui-parser': 'src/ui-parser.ts' },
-    format: ['iife'],
-    outExtension: () => ({ js: '.cjs' }),
-    target: 'es2022',
-    platform: 'browser',
-    minify: false,
-    define,
-    onSuccess: () => writeFile('dist/ui-parser.d.cts', UI_PARSER_TYPES),
   },
 ]);

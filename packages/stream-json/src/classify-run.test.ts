@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createStreamParser, RUN_FAILURE_CLASSES, summarizeRun, type RunFailureCode } from '@claude-k8s/stream-json';
+import { RUN_FAILURE_CLASSES, type RunFailureCode } from './classify-run.ts';
+import { createStreamParser } from './create-stream-parser.ts';
+import { summarizeRun } from './run-accumulator.ts';
 import { fixtureBytes } from '../test/fixture-helpers.ts';
 
 /** The lines of a fixture as objects. */

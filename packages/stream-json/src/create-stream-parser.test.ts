@@ -1,15 +1,9 @@
 import { toAsyncIterable } from '@claude-k8s/test-utils';
 import { describe, expect, it } from 'vitest';
-import {
-  createLineSplitter,
-  createStreamParser,
-  parseLine,
-  parseLineStrict,
-  parseStream,
-  StreamJsonError,
-  StreamParseError,
-  type StreamEvent,
-} from '@claude-k8s/stream-json';
+import { createStreamParser, parseLine, parseLineStrict, parseStream } from './create-stream-parser.ts';
+import { createLineSplitter } from './line-splitter.ts';
+import type { StreamEvent } from './stream-event.ts';
+import { StreamJsonError, StreamParseError } from './stream-json-error.ts';
 
 const encoder = new TextEncoder();
 const init = '{"type":"system","subtype":"init","session_id":"s1","model":"m1"}';
@@ -30,6 +24,38 @@ describe('createLineSplitter', () => {
     splitter.push(bytes.subarray(7), (line) => lines.push(line));
     expect(lines).toEqual(['a😀b']);
     expect(splitter.end((line) => lines.push(line))).toBe('c');
+  });
+
+  it('copies a carried partial line, so a caller may reuse its buffer after push', () => {
+    const splitter = createLineSplitter();
+    const lines: string[] = [];
+    const buffer = new Uint8Array(8);
+    buffer.set(encoder.encode('ab\ncd'));
+    splitter.push(buffer.subarray(0, 5), (line) => lines.push(line));
+    buffer.set(encoder.encode('ef\n'));
+    splitter.push(buffer.subarray(0, 3), (line) => lines.push(line));
+    expect(lines).toEqual(['ab', 'cdef']);
+  });
+
+  it('drops a byte-order mark at the start of the input only', () => {
+    const splitter = createLineSplitter();
+    const lines: string[] = [];
+    splitter.push(new Uint8Array([0xef, 0xbb, 0xbf, 0x61, 0x0a, 0xef, 0xbb, 0xbf, 0x62, 0x0a]), (line) =>
+      lines.push(line),
+    );
+    expect(lines).toEqual(['a', '\ufeffb']);
+  });
+
+  it('keeps bytes and text in order when they alternate, a split character becoming U+FFFD', () => {
+    const splitter = createLineSplitter();
+    const lines: string[] = [];
+    const smile = encoder.encode('😀');
+    splitter.push(encoder.encode('a'), (line) => lines.push(line));
+    splitter.push('b', (line) => lines.push(line));
+    splitter.push(smile.subarray(0, 2), (line) => lines.push(line));
+    splitter.push('c\nd', (line) => lines.push(line));
+    splitter.push(encoder.encode('e\n'), (line) => lines.push(line));
+    expect(lines).toEqual(['ab\ufffdc', 'de']);
   });
 
   it('returns undefined at the end when the input ended with a newline', () => {

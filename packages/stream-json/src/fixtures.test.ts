@@ -1,12 +1,10 @@
 import { chunksOf, toAsyncIterable } from '@claude-k8s/test-utils';
 import { describe, expect, it } from 'vitest';
-import {
-  createFormatter,
-  parseStream,
-  summarizeRun,
-  type RunFailureCode,
-  type StreamEvent,
-} from '@claude-k8s/stream-json';
+import type { RunFailureCode } from './classify-run.ts';
+import { parseStream } from './create-stream-parser.ts';
+import { createFormatter } from './format-event.ts';
+import { summarizeRun } from './run-accumulator.ts';
+import type { StreamEvent } from './stream-event.ts';
 import {
   FIXTURE_NAMES,
   fixtureBytes,

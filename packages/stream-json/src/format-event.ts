@@ -57,7 +57,7 @@ const INPUT_KEYS: Record<string, string[]> = {
 };
 
 /** A one-line summary of a tool call's input, e.g. `echo hello` for Bash. */
-export function summarizeToolInput(name: string, input: unknown): string {
+function summarizeToolInput(name: string, input: unknown): string {
   if (typeof input !== 'object' || input === null) return input === undefined ? '' : JSON.stringify(input);
   const record = input as Record<string, unknown>;
   const keys = INPUT_KEYS[name];

@@ -2,32 +2,21 @@
  * `@claude-k8s/stream-json`: a streaming, browser-ready parser, run accumulator and formatter for Claude Code's
  * `--output-format stream-json` output. Everything exported here is pure (no Node.js APIs).
  *
+ * This entry lists what consumers use (see docs/decisions/stream-json-public-surface.md); the package's own tests
+ * import the source files directly.
+ *
  * @packageDocumentation
  */
 export { VERSION } from './version.ts';
 export { StreamJsonError, StreamParseError } from './stream-json-error.ts';
-export { createLineSplitter } from './line-splitter.ts';
-export type { LineHandler, LineSplitter, StreamChunk } from './line-splitter.ts';
-export { parseJsonLine } from './parse-line.ts';
-export type { JsonLineResult } from './parse-line.ts';
-export { translateMessage, contentToText, normalizeApiUsage, normalizeModelUsage } from './translate-message.ts';
-export type { EmitEvent } from './translate-message.ts';
 export { createStreamParser, parseLine, parseLineStrict, parseStream } from './create-stream-parser.ts';
-export type { ChunkSource, ReadableStreamLike, StreamParser } from './create-stream-parser.ts';
-export { createRunAccumulator, summarizeRun } from './run-accumulator.ts';
-export type { RunAccumulator, RunExitInfo, RunSummary, SessionCumulativeFigures } from './run-accumulator.ts';
-export { classifyRun, RUN_FAILURE_CLASSES } from './classify-run.ts';
-export type { ClassifyRunInput, RunFailure, RunFailureCode } from './classify-run.ts';
-export { createFormatter, summarizeToolInput } from './format-event.ts';
+export type { StreamParser } from './create-stream-parser.ts';
+export { createRunAccumulator } from './run-accumulator.ts';
+export type { RunAccumulator, RunExitInfo, RunSummary } from './run-accumulator.ts';
+export { RUN_FAILURE_CLASSES } from './classify-run.ts';
+export type { RunFailure, RunFailureCode } from './classify-run.ts';
+export { createFormatter } from './format-event.ts';
 export type { Formatter, FormatterOptions } from './format-event.ts';
-export {
-  createStdoutParser,
-  createTranscriptMapper,
-  parseStdoutLine,
-  stderrTranscriptEntry,
-  toTranscriptEntries,
-} from './transcript-entry.ts';
-export type { StdoutParser, TranscriptEntry, TranscriptMapper } from './transcript-entry.ts';
 export type {
   ApiErrorEvent,
   ApiRetryEvent,
@@ -54,14 +43,3 @@ export type {
   UnknownMessageEvent,
   UserTextEvent,
 } from './stream-event.ts';
-export type {
-  ClaudeApiUsage,
-  ClaudeChatMessage,
-  ClaudeContentBlock,
-  ClaudeLineBase,
-  ClaudeMessage,
-  ClaudeModelUsage,
-  ClaudeResultMessage,
-  ClaudeStreamEventMessage,
-  ClaudeSystemMessage,
-} from './claude-message.ts';

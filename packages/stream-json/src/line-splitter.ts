@@ -18,21 +18,52 @@ export interface LineSplitter {
   end(onLine: LineHandler): string | undefined;
 }
 
-/** Creates a {@link LineSplitter}. */
-export function createLineSplitter(): LineSplitter {
-  let decoder: InstanceType<typeof TextDecoder> | undefined;
-  let carry = '';
+const NEWLINE = 0x0a;
 
-  function emitLines(text: string, onLine: LineHandler): void {
+/**
+ * Creates a {@link LineSplitter}.
+ *
+ * Byte chunks are split on the newline byte first and each line is decoded on its own: in UTF-8 the byte 0x0A never
+ * occurs inside a multibyte character, so a line's bytes are always whole characters, and only the partial last line
+ * is carried (as bytes) into the next chunk. Decoding line by line, rather than the whole chunk at once, keeps the
+ * text alive at any moment down to one line instead of one chunk (64 KiB from a file or a pod log), so V8 does not
+ * see enough surviving bytes to grow its young generation on long inputs (docs/decisions/stream-json-memory.md).
+ */
+export function createLineSplitter(): LineSplitter {
+  // `ignoreBOM`: a U+FEFF that starts a line stays in it (and makes the line a parse error, as any stray character
+  // does); only a byte-order mark at the very start of the input is dropped, below.
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  let atStart = true;
+  // The partial last line is `carryText` followed by the bytes in `carryBytes` (copies: a caller may reuse its
+  // buffers once `push` returns). A string chunk decodes the carried bytes into `carryText` first, so order holds.
+  let carryText = '';
+  let carryBytes: Uint8Array[] = [];
+  let carryByteLength = 0;
+
+  function takeCarriedBytes(last?: Uint8Array): string {
+    if (carryByteLength === 0) return last === undefined ? '' : decoder.decode(last);
+    const bytes = new Uint8Array(carryByteLength + (last?.length ?? 0));
+    let offset = 0;
+    for (const piece of carryBytes) {
+      bytes.set(piece, offset);
+      offset += piece.length;
+    }
+    if (last !== undefined) bytes.set(last, offset);
+    carryBytes = [];
+    carryByteLength = 0;
+    return decoder.decode(bytes);
+  }
+
+  function pushText(text: string, onLine: LineHandler): void {
     let start = 0;
     let newline = text.indexOf('\n');
     if (newline === -1) {
-      carry += text;
+      carryText += text;
       return;
     }
-    if (carry.length > 0) {
-      emitOne(carry + text.slice(0, newline), onLine);
-      carry = '';
+    if (carryText.length > 0) {
+      emitOne(carryText + text.slice(0, newline), onLine);
+      carryText = '';
       start = newline + 1;
       newline = text.indexOf('\n', start);
     }
@@ -41,30 +72,52 @@ export function createLineSplitter(): LineSplitter {
       start = newline + 1;
       newline = text.indexOf('\n', start);
     }
-    carry = start < text.length ? text.slice(start) : '';
+    carryText = start < text.length ? text.slice(start) : '';
+  }
+
+  function pushBytes(bytes: Uint8Array, onLine: LineHandler): void {
+    let start = 0;
+    let newline = bytes.indexOf(NEWLINE);
+    if (newline !== -1 && (carryText.length > 0 || carryByteLength > 0)) {
+      const head = takeCarriedBytes(bytes.subarray(0, newline));
+      emitOne(carryText + head, onLine);
+      carryText = '';
+      start = newline + 1;
+      newline = bytes.indexOf(NEWLINE, start);
+    }
+    while (newline !== -1) {
+      emitOne(decoder.decode(bytes.subarray(start, newline)), onLine);
+      start = newline + 1;
+      newline = bytes.indexOf(NEWLINE, start);
+    }
+    if (start < bytes.length) {
+      // A copy (`slice` of a Node.js Buffer would be a view).
+      const rest = new Uint8Array(bytes.length - start);
+      rest.set(bytes.subarray(start));
+      carryBytes.push(rest);
+      carryByteLength += rest.length;
+    }
   }
 
   return {
     push(chunk, onLine) {
       if (typeof chunk === 'string') {
-        if (decoder !== undefined) {
-          // Mixed input: flush any pending bytes first, so order is kept.
-          const pending = decoder.decode();
-          if (pending.length > 0) emitLines(pending, onLine);
-        }
-        emitLines(chunk, onLine);
+        // Mixed input: bytes carried so far come first (a character they leave unfinished becomes U+FFFD).
+        if (carryByteLength > 0) carryText += takeCarriedBytes();
+        atStart &&= chunk.length === 0;
+        pushText(chunk, onLine);
         return;
       }
-      decoder ??= new TextDecoder('utf-8');
-      emitLines(decoder.decode(chunk, { stream: true }), onLine);
-    },
-    end(onLine) {
-      if (decoder !== undefined) {
-        const rest = decoder.decode();
-        if (rest.length > 0) emitLines(rest, onLine);
+      let bytes = chunk;
+      if (atStart && bytes.length > 0) {
+        atStart = false;
+        if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
       }
-      const last = carry;
-      carry = '';
+      pushBytes(bytes, onLine);
+    },
+    end() {
+      const last = carryText + takeCarriedBytes();
+      carryText = '';
       if (last.length === 0) return undefined;
       return last.endsWith('\r') ? last.slice(0, -1) : last;
     },

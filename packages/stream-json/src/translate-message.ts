@@ -19,7 +19,7 @@ function count(value: unknown): number {
 }
 
 /** Text of a `tool_result` content: a string, or an array of blocks whose `text` parts are joined with newlines. */
-export function contentToText(content: unknown): string {
+function contentToText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return content === undefined || content === null ? '' : JSON.stringify(content);
   const parts: string[] = [];
@@ -34,7 +34,7 @@ export function contentToText(content: unknown): string {
 }
 
 /** Converts a `usage` object in the API's snake_case shape. `null` when `value` is not an object. */
-export function normalizeApiUsage(value: unknown): TokenUsage | null {
+function normalizeApiUsage(value: unknown): TokenUsage | null {
   const usage = obj(value);
   if (usage === null) return null;
   return {
@@ -46,7 +46,7 @@ export function normalizeApiUsage(value: unknown): TokenUsage | null {
 }
 
 /** Converts a `modelUsage`-style object (model id → camelCase figures). `null` when `value` is not an object. */
-export function normalizeModelUsage(value: unknown): Record<string, ModelUsage> | null {
+function normalizeModelUsage(value: unknown): Record<string, ModelUsage> | null {
   const byModel = obj(value);
   if (byModel === null) return null;
   const out: Record<string, ModelUsage> = {};

@@ -6,17 +6,15 @@ import { build } from 'esbuild';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 
-/** Paths of freshly built bundles, plus a disposer that deletes them. */
+/** Path of a freshly built bundle, plus a disposer that deletes it. */
 export interface BuiltBundles extends AsyncDisposable {
   /** The core as one ESM file (what `dist/index.js` holds). */
   esmPath: string;
-  /** The classic-script UI parser (what `dist/ui-parser.cjs` holds). */
-  uiParserPath: string;
   dir: string;
 }
 
 /**
- * Builds the browser-facing bundles into a temporary folder with the options of `tsup.config.ts` (tsup drives
+ * Builds the browser-facing ESM bundle into a temporary folder with the options of `tsup.config.ts` (tsup drives
  * esbuild; the same `target`, `platform`, `format` and `define` are used here), so tests never depend on a stale
  * or concurrently rebuilt `dist/`.
  */
@@ -33,20 +31,9 @@ export async function buildBundles(): Promise<BuiltBundles> {
     define,
     logLevel: 'error',
   });
-  await build({
-    entryPoints: [join(packageDir, 'src/ui-parser.ts')],
-    outfile: join(dir, 'ui-parser.cjs'),
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2022',
-    define,
-    logLevel: 'error',
-  });
   return {
     dir,
     esmPath: join(dir, 'index.js'),
-    uiParserPath: join(dir, 'ui-parser.cjs'),
     [Symbol.asyncDispose]: () => {
       rmSync(dir, { recursive: true, force: true });
       return Promise.resolve();

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { listFixtures, readFixture } from '@claude-k8s/test-utils';
-import { createStreamParser, type StreamEvent } from '@claude-k8s/stream-json';
+import { createStreamParser } from '../src/create-stream-parser.ts';
+import type { StreamEvent } from '../src/stream-event.ts';
 
 /** Absolute path of `src/__fixtures__`. */
 export const FIXTURES_DIR = fileURLToPath(new URL('../src/__fixtures__/', import.meta.url));

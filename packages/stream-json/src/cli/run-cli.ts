@@ -1,14 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import {
-  createFormatter,
-  createRunAccumulator,
-  createStreamParser,
-  VERSION,
-  type StreamChunk,
-  type StreamEvent,
-} from '../index.ts';
+import { createStreamParser } from '../create-stream-parser.ts';
+import { createFormatter } from '../format-event.ts';
+import type { StreamChunk } from '../line-splitter.ts';
+import { createRunAccumulator } from '../run-accumulator.ts';
+import type { StreamEvent } from '../stream-event.ts';
+import { VERSION } from '../version.ts';
 
 /** Something to write text to (a Node.js writable stream fits). */
 export interface TextSink {

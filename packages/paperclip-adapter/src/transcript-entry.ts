@@ -1,9 +1,8 @@
-import { parseLine } from './create-stream-parser.ts';
-import type { StreamEvent } from './stream-event.ts';
+import { parseLine, type StreamEvent } from '@claude-k8s/stream-json';
 
 /**
- * Paperclip-style transcript entries (the `TranscriptEntry` union of `@paperclipai/adapter-utils`, the kinds this
- * package produces). Every entry carries the `ts` it was given.
+ * Paperclip transcript entries (the `TranscriptEntry` union of `@paperclipai/adapter-utils`, the kinds this adapter
+ * produces from `@claude-k8s/stream-json` events). Every entry carries the `ts` it was given.
  */
 export type TranscriptEntry =
   | { kind: 'assistant'; ts: string; text: string; delta?: boolean }
@@ -54,7 +53,7 @@ function describeTask(event: Extract<StreamEvent, { type: 'task' }>): string {
 }
 
 /** Creates a {@link TranscriptMapper}. */
-export function createTranscriptMapper(): TranscriptMapper {
+function createTranscriptMapper(): TranscriptMapper {
   const toolNames = new Map<string, string>();
   return {
     reset() {
@@ -164,7 +163,7 @@ export function createTranscriptMapper(): TranscriptMapper {
 
 /**
  * Transcript entries for one event, without memory between calls (so `tool_result` entries carry no
- * `toolName`). Use {@link createTranscriptMapper} to keep tool names.
+ * `toolName`). Use {@link createStdoutParser} to keep tool names.
  */
 export function toTranscriptEntries(event: StreamEvent, ts: string): TranscriptEntry[] {
   return createTranscriptMapper().map(event, ts);
