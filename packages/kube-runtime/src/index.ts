@@ -20,7 +20,7 @@ export {
   type SecretOwner,
   type SessionVolume,
 } from './job-manifest.ts';
-export { classifyRun, jobFinish, OUTCOME_HINTS, type Classification, type ClassifyInput } from './classify-failure.ts';
+export { classifyJobOutcome, jobFinish, OUTCOME_HINTS, type Classification, type ClassifyInput } from './job-outcome.ts';
 export {
   OUTCOME_CODES,
   type OutcomeCode,

@@ -184,7 +184,10 @@ export function describeContract(name: string, start: () => Promise<ContractBack
       const errors = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
       expect(handles).toHaveLength(1);
       expect(errors).toHaveLength(1);
+      // LockHeldError's own marker: the losing side's raw 409 (a KubeApiError) would not pass.
       expect(LockHeldError.isInstance(errors[0])).toBe(true);
+      expect(KubeApiError.isInstance(errors[0])).toBe(false);
+      expect(errors[0]).toMatchObject({ code: 'lock-conflict', holderRunId: handles[0]?.runId });
       const jobs = await ports.list('jobs', backend.namespace, {
         labelSelector: 'claude-k8s.io/agent-id=contract-race',
       });
