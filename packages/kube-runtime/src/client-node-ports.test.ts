@@ -2,7 +2,7 @@ import { startFakeApiserver, type FakeApiserver } from '@claude-k8s/kube-fakes';
 import { KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { describeContract } from '../test/contract.ts';
-import { countRequests, createClientNodePorts, createKubeRuntime, KubeApiError, systemClock } from './index.ts';
+import { countRequests, createClientNodePorts, createKubeRuntime, KubeApiError, systemClock } from './internal.ts';
 
 function kubeConfigFor(server: FakeApiserver): KubeConfig {
   const kubeConfig = new KubeConfig();

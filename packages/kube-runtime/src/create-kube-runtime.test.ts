@@ -13,7 +13,7 @@ import {
   type RunEvent,
   type RunHandle,
   type StartRunInput,
-} from './index.ts';
+} from './internal.ts';
 
 const NS = 'agents';
 

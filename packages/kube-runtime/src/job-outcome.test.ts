@@ -1,6 +1,6 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { classifyJobOutcome, type ClassifyInput } from './index.ts';
+import { classifyJobOutcome, type ClassifyInput } from './internal.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
@@ -75,7 +75,9 @@ describe('classifyJobOutcome', () => {
   const cases: [
     string,
     Partial<ClassifyInput>,
-    ReturnType<typeof classifyJobOutcome> extends infer R ? (R extends null ? null : Partial<NonNullable<R>>) | null : never,
+    ReturnType<typeof classifyJobOutcome> extends infer R
+      ? (R extends null ? null : Partial<NonNullable<R>>) | null
+      : never,
   ][] = [
     ['pending pod, nothing wrong', { pod: pod({}) }, null],
     ['running container', { pod: pod({ running: true, phase: 'Running' }) }, null],
@@ -271,8 +273,8 @@ describe('classifyJobOutcome', () => {
 
   it('gives a hint for every failure and none for success or cancel', () => {
     expect(classifyJobOutcome(input({ job: job([{ type: 'Complete' }]) }))?.hint).toBeNull();
-    expect(classifyJobOutcome(input({ pod: pod({ terminated: { reason: 'OOMKilled', exitCode: 137 } }) }))?.hint).toContain(
-      'resources.limits.memory',
-    );
+    expect(
+      classifyJobOutcome(input({ pod: pod({ terminated: { reason: 'OOMKilled', exitCode: 137 } }) }))?.hint,
+    ).toContain('resources.limits.memory');
   });
 });

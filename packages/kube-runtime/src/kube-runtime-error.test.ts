@@ -57,7 +57,14 @@ describe('error markers: one per class', () => {
   });
 
   it('is false for plain values and for look-alikes without the marker', () => {
-    for (const value of [null, undefined, 'LockHeldError', 42, { holderRunId: 'x', code: 'lock-conflict' }, new Error('x')])
+    for (const value of [
+      null,
+      undefined,
+      'LockHeldError',
+      42,
+      { holderRunId: 'x', code: 'lock-conflict' },
+      new Error('x'),
+    ])
       expect(LockHeldError.isInstance(value) || KubeRuntimeError.isInstance(value)).toBe(false);
   });
 });

@@ -13,7 +13,7 @@ import {
   systemClock,
   type KubeRuntime,
   type StartRunInput,
-} from './index.ts';
+} from './internal.ts';
 
 describeContract('real cluster', () => startClusterBackend('ck8s-contract'));
 

@@ -215,7 +215,8 @@ describe('startRun with onOutput (in-memory apiserver, fake pods/log)', () => {
     finishJob(cluster, handle.jobName);
     const outcome = await adopted.outcome;
     expect(outcome.code).toBe('succeeded');
-    const all = Array.from({ length: 20 }, (_, index) => `before ${index}\n`).join('') +
+    const all =
+      Array.from({ length: 20 }, (_, index) => `before ${index}\n`).join('') +
       Array.from({ length: 5 }, (_, index) => `after ${index}\n`).join('');
     // Exactly the output after the checkpoint (ASCII here, so bytes are characters): nothing twice, nothing lost.
     expect(checkpoint.deliveredBytes).toBeGreaterThan(0);

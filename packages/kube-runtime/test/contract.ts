@@ -14,7 +14,7 @@ import {
   type KubeObject,
   type KubePorts,
   type WatchEvent,
-} from '../src/index.ts';
+} from '../src/internal.ts';
 
 /** A place to run the contract: an apiserver, a namespace that exists and is empty, an image. */
 export interface ContractBackend {
