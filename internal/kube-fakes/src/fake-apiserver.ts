@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
 import {
   createFakeCluster,
   FakeStatusError,
@@ -21,6 +22,8 @@ export interface FakeApiserver {
   cluster: FakeCluster;
   /** Options for `KubeConfig.loadFromOptions` pointing at this server. */
   kubeConfigOptions(): { clusters: object[]; users: object[]; contexts: object[]; currentContext: string };
+  /** A KubeConfig whose current cluster is this server (plain HTTP, a dummy token). */
+  kubeConfig(): KubeConfig;
   /** Destroys every open watch connection mid-stream (as a network drop would). */
   dropWatches(): void;
   /** Every request line received, e.g. `GET /apis/batch/v1/namespaces/a/jobs?watch=true&...`. */
@@ -191,16 +194,22 @@ export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
+  const kubeConfigOptions = () => ({
+    clusters: [{ name: 'fake', server: url, skipTLSVerify: true }],
+    users: [{ name: 'fake', token: 'fake-token' }],
+    contexts: [{ name: 'fake', cluster: 'fake', user: 'fake', namespace: 'default' }],
+    currentContext: 'fake',
+  });
   return {
     url,
     cluster,
     log,
-    kubeConfigOptions: () => ({
-      clusters: [{ name: 'fake', server: url, skipTLSVerify: true }],
-      users: [{ name: 'fake', token: 'fake-token' }],
-      contexts: [{ name: 'fake', cluster: 'fake', user: 'fake', namespace: 'default' }],
-      currentContext: 'fake',
-    }),
+    kubeConfigOptions,
+    kubeConfig: () => {
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromOptions(kubeConfigOptions());
+      return kubeConfig;
+    },
     dropWatches: () => {
       for (const response of [...watchResponses]) {
         watchResponses.delete(response);

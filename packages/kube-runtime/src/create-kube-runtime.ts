@@ -495,7 +495,14 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
 
     const outcome: Promise<RunOutcome> = watcher.result.then(
       async (result) => {
-        const finalPod = result.pod?.metadata?.name ?? podName;
+        // The Job's end can arrive before any pod event (two watches, no order between them): then ask for the pod.
+        const finalPod =
+          result.pod?.metadata?.name ??
+          podName ??
+          (await ports
+            .list<V1Pod & KubeObject>('pods', namespace, { labelSelector: runSelector(input.runId) })
+            .then((pods) => pods.items[0]?.metadata?.name ?? null)
+            .catch(() => null));
         const events = await fetchRunEvents(ports, namespace, jobName, finalPod).catch(() => result.events);
         const decidedAt = new Date(clock.now()).toISOString();
         // A container that ran (even one too short for a `running` event) has a pod whose log can be read.
