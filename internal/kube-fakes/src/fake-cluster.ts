@@ -22,6 +22,7 @@ export interface FakeObject {
     ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string }[];
     creationTimestamp?: Date | string;
     deletionTimestamp?: Date | string;
+    finalizers?: string[];
     generateName?: string;
   };
   [key: string]: unknown;
@@ -166,8 +167,28 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
     name: string,
     propagation: 'Foreground' | 'Background' | 'Orphan' = 'Background',
   ): boolean {
-    const existing = objects.get(key(kind, namespace, name));
+    let existing = objects.get(key(kind, namespace, name));
     if (existing === undefined) return false;
+    if (propagation === 'Foreground') {
+      // Like the apiserver's garbage collector: the owner first gets a deletionTimestamp and the foregroundDeletion
+      // finalizer (MODIFIED), its dependents go, and only then the owner itself (DELETED).
+      const marked = clone(existing);
+      marked.metadata = {
+        ...marked.metadata,
+        deletionTimestamp: new Date(now()).toISOString(),
+        finalizers: [...(marked.metadata?.finalizers ?? []), 'foregroundDeletion'],
+      };
+      store(kind, namespace, marked, 'MODIFIED');
+      const uid = marked.metadata?.uid;
+      for (const [objectKey, object] of [...objects]) {
+        if (object.metadata?.ownerReferences?.some((ref) => ref.uid === uid) === true) {
+          const [depKind, depNamespace, depName] = objectKey.split('/') as [FakeKind, string, string];
+          remove(depKind, depNamespace, depName, 'Background');
+        }
+      }
+      existing = objects.get(key(kind, namespace, name));
+      if (existing === undefined) return true;
+    }
     objects.delete(key(kind, namespace, name));
     revision += 1;
     const metadata = existing.metadata ?? {};
@@ -422,7 +443,9 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
     },
     /** Forgets history: a watch from an older resourceVersion gets 410 Gone. Also drops open watches. */
     compact(): void {
-      compactedBefore = revision + 1;
+      // Every resourceVersion handed out so far is now too old; a list after this returns one that can be watched.
+      revision += 1;
+      compactedBefore = revision;
       history.length = 0;
       for (const watcher of [...watchers]) watcher.end({ type: 'closed', error: null });
     },

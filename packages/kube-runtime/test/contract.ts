@@ -13,8 +13,20 @@ import {
   systemClock,
   type KubeObject,
   type KubePorts,
+  type PodLogSource,
   type WatchEvent,
 } from '../src/internal.ts';
+
+/** One step of a log-writing container: write to stdout, or pause. */
+export type LogStep = { write: string } | { sleepMs: number };
+
+/** Where the log of a terminated log-writing container can be read. */
+export interface LogWriterRun {
+  source: PodLogSource;
+  namespace: string;
+  pod: string;
+  container: string;
+}
 
 /** A place to run the contract: an apiserver, a namespace that exists and is empty, an image. */
 export interface ContractBackend {
@@ -26,6 +38,10 @@ export interface ContractBackend {
   runDefaults: { imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never'; hostNetwork?: boolean; runAsUser?: number };
   /** Waits until `check` holds (a real cluster's garbage collector is asynchronous). */
   eventually(check: () => Promise<boolean>, what: string): Promise<void>;
+  /** Runs a container that performs `steps` and resolves once it has terminated (T2: the fake `pods/log`). */
+  runLogWriter(name: string, steps: readonly LogStep[]): Promise<LogWriterRun>;
+  /** Makes the apiserver forget old watch history (T2: compaction; T3: nothing to do, rv 1 is long gone). */
+  forgetHistory(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -193,6 +209,163 @@ export function describeContract(name: string, start: () => Promise<ContractBack
       });
       expect(jobs.items).toHaveLength(1);
       await handles[0]?.cancel('test over');
+    });
+    it('410 Gone: a watch from a resourceVersion the apiserver no longer has ends with gone (then relist)', async () => {
+      await ports.create('secrets', backend.namespace, secret('c-gone'));
+      await backend.forgetHistory();
+      const controller = new AbortController();
+      const end = await Promise.race([
+        ports.watch('secrets', backend.namespace, { resourceVersion: '1', signal: controller.signal }, () => {}),
+        new Promise<{ type: 'still-open' }>((resolve) => setTimeout(() => resolve({ type: 'still-open' }), 10_000)),
+      ]);
+      controller.abort();
+      expect(end).toEqual({ type: 'gone' });
+    });
+
+    it('graceful deletion: a Foreground delete marks the Job (deletionTimestamp, finalizer), removes its pod, then the Job', async () => {
+      const list = await ports.list('jobs', backend.namespace, { labelSelector: 'claude-k8s.io/contract=gc' });
+      const job = {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: 'c-gc', labels: { 'claude-k8s.io/contract': 'gc' } },
+        spec: {
+          backoffLimit: 0,
+          template: {
+            metadata: { labels: { 'claude-k8s.io/contract': 'gc' } },
+            spec: {
+              restartPolicy: 'Never',
+              terminationGracePeriodSeconds: 2,
+              automountServiceAccountToken: false,
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: backend.runDefaults.runAsUser ?? 1000,
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+              containers: [
+                {
+                  name: 'agent',
+                  image: backend.image,
+                  imagePullPolicy: backend.runDefaults.imagePullPolicy ?? 'IfNotPresent',
+                  command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'],
+                  securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+                },
+              ],
+            },
+          },
+        },
+      } as unknown as V1Job & KubeObject;
+      const seen: string[] = [];
+      /** resourceVersion of each kind's last event of a type: the order across two watch streams. */
+      const revisions = new Map<string, number>();
+      const controller = new AbortController();
+      const watchOf = (kind: 'jobs' | 'pods') =>
+        ports.watch<KubeObject>(
+          kind,
+          backend.namespace,
+          {
+            labelSelector: 'claude-k8s.io/contract=gc',
+            resourceVersion: list.resourceVersion,
+            signal: controller.signal,
+          },
+          (event) => {
+            if (event.type === 'BOOKMARK') return;
+            const marked = event.object.metadata?.deletionTimestamp !== undefined ? '+deleting' : '';
+            seen.push(`${kind} ${event.type}${marked}`);
+            revisions.set(`${kind} ${event.type}`, Number(event.object.metadata?.resourceVersion));
+          },
+        );
+      const watches = [watchOf('jobs'), watchOf('pods')];
+      await ports.create('jobs', backend.namespace, job);
+      await backend.eventually(
+        async () =>
+          (await ports.list('pods', backend.namespace, { labelSelector: 'claude-k8s.io/contract=gc' })).items.length >
+          0,
+        'the Job controller created the pod',
+      );
+      expect(await ports.delete('jobs', backend.namespace, 'c-gc', { propagationPolicy: 'Foreground' })).toBe(true);
+      await backend.eventually(async () => {
+        if (process.env['DEBUG_CONTRACT']) console.log(seen);
+        return seen.some((entry) => entry.startsWith('jobs DELETED'));
+      }, 'the Job is gone');
+      controller.abort();
+      await Promise.all(watches);
+      const jobEvents = seen.filter((entry) => entry.startsWith('jobs '));
+      // The Job is first marked (MODIFIED with a deletionTimestamp), and goes last: after its pod.
+      expect(jobEvents.some((entry) => entry === 'jobs MODIFIED+deleting')).toBe(true);
+      expect(jobEvents.indexOf('jobs MODIFIED+deleting')).toBeLessThan(
+        jobEvents.findIndex((e) => e.startsWith('jobs DELETED')),
+      );
+      // Two watch streams have no order between them; the resourceVersions do (etcd revisions).
+      expect(revisions.get('pods DELETED')).toBeDefined();
+      expect(revisions.get('pods DELETED')!).toBeLessThan(revisions.get('jobs DELETED')!);
+      const marked = await ports.get('jobs', backend.namespace, 'c-gc');
+      expect(marked).toBeNull();
+    });
+
+    /** Reads a whole non-follow `pods/log` response as lines `[timestamp | null, content]`. */
+    async function readLog(run: LogWriterRun, sinceTime?: string): Promise<[string | null, string][]> {
+      const body = await run.source.open({
+        namespace: run.namespace,
+        pod: run.pod,
+        container: run.container,
+        follow: false,
+        ...(sinceTime === undefined ? {} : { sinceTime }),
+      });
+      const chunks: Buffer[] = [];
+      for await (const chunk of body) chunks.push(Buffer.from(chunk));
+      const text = Buffer.concat(chunks).toString('utf8');
+      return text
+        .split('\n')
+        .filter((line, index, all) => line !== '' || index < all.length - 1)
+        .map((line) => {
+          const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z) (.*)$/s.exec(line);
+          return match === null ? [null, line] : [match[1] ?? null, match[2] ?? ''];
+        });
+    }
+
+    it('pods/log sinceTime: truncated to whole seconds and inclusive (every line of that second comes back)', async () => {
+      const steps: LogStep[] = [];
+      for (let index = 0; index < 12; index += 1) {
+        steps.push({ write: `line ${index}\n` });
+        steps.push({ sleepMs: 250 });
+      }
+      const run = await backend.runLogWriter('c-since', steps);
+      const all = await readLog(run);
+      expect(all.map(([, content]) => content)).toEqual(Array.from({ length: 12 }, (_, index) => `line ${index}`));
+      const second = (timestamp: string | null): string => (timestamp ?? '').slice(0, 19);
+      // A line in the middle that is not the first of its second: its second's earlier lines must come back too.
+      const pick = all.findIndex(
+        ([timestamp], index) => index > 2 && second(timestamp) === second(all[index - 1]?.[0] ?? null),
+      );
+      expect(pick).toBeGreaterThan(0);
+      const since = `${second(all[pick]?.[0] ?? null)}.900000000Z`;
+      const replay = await readLog(run, since);
+      const expected = all.filter(([timestamp]) => second(timestamp) >= second(all[pick]?.[0] ?? null));
+      expect(replay).toEqual(expected);
+      expect(replay.length).toBeGreaterThan(all.length - pick);
+    });
+
+    it('pods/log: a long line written across seconds comes back headless (its tail, no timestamp) to a later sinceTime', async () => {
+      const head = 'h'.repeat(20_000);
+      const rest = 'r'.repeat(100);
+      const run = await backend.runLogWriter('c-tail', [
+        { write: 'before\n' },
+        { write: head },
+        { sleepMs: 2_200 },
+        { write: `${rest}\n` },
+        { write: 'after\n' },
+      ]);
+      const all = await readLog(run);
+      expect(all.map(([, content]) => content)).toEqual(['before', head + rest, 'after']);
+      const afterSecond = (all[2]?.[0] ?? '').slice(0, 19);
+      const lineSecond = (all[1]?.[0] ?? '').slice(0, 19);
+      expect(afterSecond > lineSecond).toBe(true);
+      const replay = await readLog(run, `${afterSecond}Z`);
+      // The first record(s) of the long line are older than sinceTime; the kubelet sends the rest without a stamp.
+      expect(replay[0]?.[0]).toBeNull();
+      expect((head + rest).endsWith(replay[0]?.[1] ?? 'x')).toBe(true);
+      expect(replay[0]?.[1].endsWith(rest)).toBe(true);
+      expect(replay.slice(1).map(([, content]) => content)).toEqual(['after']);
     });
   });
 }

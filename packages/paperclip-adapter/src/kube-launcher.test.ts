@@ -38,13 +38,13 @@ interface Secret {
 interface Tier {
   name: string;
   /** A kube-runtime over this tier's apiserver; the output comes from `logs`. */
-  start(logs: FakeLogServer): Promise<{ cluster: FakeCluster; runtime: KubeRuntime; close(): Promise<void> }>;
+  start(logs: FakeLogServer): Promise<{ cluster: FakeCluster; runtime: KubeRuntime; close: () => Promise<void> }>;
 }
 
 const tiers: Tier[] = [
   {
     name: 'T1 in-memory apiserver',
-    start: async (logs) => {
+    start: (logs) => {
       const cluster = createFakeCluster();
       const runtime = createKubeRuntime({
         ports: cluster.ports as unknown as KubePorts,
@@ -53,7 +53,7 @@ const tiers: Tier[] = [
         namespace: NS,
         runtimeId: KUBE_RUNTIME_ID,
       });
-      return { cluster, runtime, close: () => Promise.resolve() };
+      return Promise.resolve({ cluster, runtime, close: () => Promise.resolve() });
     },
   },
   {
