@@ -18,7 +18,7 @@ export interface KubeRuntimesOptions {
 }
 
 /** The per-run Job's run id of an attempt: the fresh-session retry of a run gets its own Job. */
-export function runIdOfAttempt(runId: string, attempt: number): string {
+function runIdOfAttempt(runId: string, attempt: number): string {
   return attempt <= 1 ? runId : `${runId}-attempt-${attempt}`;
 }
 
