@@ -47,7 +47,7 @@ describeContract('fake apiserver', async () => {
       const logs = await startFakeLogServer({ nextTimestamp: createWallClockStamps() });
       logServers.push(logs);
       for (const step of steps) {
-        if ('write' in step) logs.write(step.write);
+        if ('write' in step) logs.write(step.write.repeat(step.times ?? 1));
         else await new Promise((resolve) => setTimeout(resolve, step.sleepMs));
       }
       logs.terminate();

@@ -82,7 +82,7 @@ function logWriterPod(name: string, steps: readonly LogStep[]) {
     'const steps = JSON.parse(process.env.STEPS);',
     '(async () => {',
     '  for (const step of steps) {',
-    "    if ('write' in step) await new Promise((resolve) => process.stdout.write(step.write, resolve));",
+    "    if ('write' in step) await new Promise((resolve) => process.stdout.write(step.write.repeat(step.times ?? 1), resolve));",
     '    else await new Promise((resolve) => setTimeout(resolve, step.sleepMs));',
     '  }',
     '})();',
