@@ -285,10 +285,10 @@ export function describeContract(name: string, start: () => Promise<ContractBack
         'the Job controller created the pod',
       );
       expect(await ports.delete('jobs', backend.namespace, 'c-gc', { propagationPolicy: 'Foreground' })).toBe(true);
-      await backend.eventually(async () => {
-        if (process.env['DEBUG_CONTRACT']) console.log(seen);
-        return seen.some((entry) => entry.startsWith('jobs DELETED'));
-      }, 'the Job is gone');
+      await backend.eventually(
+        () => Promise.resolve(seen.some((entry) => entry.startsWith('jobs DELETED'))),
+        'the Job is gone',
+      );
       controller.abort();
       await Promise.all(watches);
       const jobEvents = seen.filter((entry) => entry.startsWith('jobs '));
