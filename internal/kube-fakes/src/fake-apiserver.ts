@@ -41,6 +41,7 @@ const KINDS: Record<string, { kind: FakeKind; listKind: string; apiVersion: stri
 };
 
 const PATH = /^\/(?:api\/v1|apis\/[^/]+\/v1)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/;
+const EVICTION = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/eviction$/;
 
 /** Starts the server; stop it with `await using` or `close()`. */
 export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}): Promise<FakeApiserver> {
@@ -55,6 +56,13 @@ export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
+    const eviction = EVICTION.exec(url.pathname);
+    if (eviction !== null && request.method === 'POST') {
+      await readBody(request);
+      cluster.evictPod(decodeURIComponent(eviction[1] ?? ''), decodeURIComponent(eviction[2] ?? ''));
+      sendJson(response, 201, { kind: 'Status', apiVersion: 'v1', status: 'Success', metadata: {}, code: 201 });
+      return;
+    }
     const match = PATH.exec(url.pathname);
     const resource = match === null ? undefined : KINDS[match[2] ?? ''];
     if (match === null || resource === undefined) {

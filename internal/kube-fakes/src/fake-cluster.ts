@@ -449,6 +449,54 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
       history.length = 0;
       for (const watcher of [...watchers]) watcher.end({ type: 'closed', error: null });
     },
+    /**
+     * The Eviction API (`pods/eviction`), as the apiserver and the Job controller answer it: the pod gets the
+     * `DisruptionTarget` condition and is deleted; a Job whose `podFailurePolicy` has a `FailJob` rule on that
+     * condition fails with reason `PodFailurePolicy`. Throws a 404 Status error for a missing pod.
+     */
+    evictPod(namespace: string, name: string): void {
+      const pod = objects.get(key('pods', namespace, name));
+      if (pod === undefined) throw new FakeStatusError(404, 'NotFound', `pods "${name}" not found`);
+      const disrupted = clone(pod);
+      const status = (disrupted['status'] ?? {}) as { conditions?: Record<string, unknown>[] };
+      status.conditions = [
+        ...(status.conditions ?? []),
+        {
+          type: 'DisruptionTarget',
+          status: 'True',
+          reason: 'EvictionByEvictionAPI',
+          message: 'Eviction API: evicting',
+          lastTransitionTime: new Date(now()).toISOString(),
+        },
+      ];
+      disrupted['status'] = status;
+      store('pods', namespace, disrupted, 'MODIFIED');
+      const owner = disrupted.metadata?.ownerReferences?.find((ref) => ref.kind === 'Job');
+      const job = owner === undefined ? undefined : objects.get(key('jobs', namespace, owner.name));
+      const rules = ((job?.['spec'] as { podFailurePolicy?: { rules?: unknown[] } } | undefined)?.podFailurePolicy
+        ?.rules ?? []) as { action?: string; onPodConditions?: { type?: string }[] }[];
+      if (
+        job !== undefined &&
+        rules.some(
+          (rule) =>
+            rule.action === 'FailJob' &&
+            rule.onPodConditions?.some((condition) => condition.type === 'DisruptionTarget'),
+        )
+      ) {
+        const failed = clone(job);
+        const at = new Date(now()).toISOString();
+        const message = `Pod ${namespace}/${name} has condition DisruptionTarget matching FailJob rule at index 0`;
+        failed['status'] = {
+          ...(failed['status'] as object | undefined),
+          conditions: [
+            { type: 'FailureTarget', status: 'True', reason: 'PodFailurePolicy', message, lastTransitionTime: at },
+            { type: 'Failed', status: 'True', reason: 'PodFailurePolicy', message, lastTransitionTime: at },
+          ],
+        };
+        store('jobs', namespace, failed, 'MODIFIED');
+      }
+      remove('pods', namespace, name);
+    },
     /** Sends a bookmark to open watches of a kind. */
     bookmark(kind: FakeKind): void {
       revision += 1;

@@ -3,7 +3,7 @@
  * apiserver (T2, `client-node-ports.test.ts`) and the real local cluster (T3, `*.cluster.test.ts`), so the fake cannot
  * drift from reality.
  */
-import type { KubeConfig, V1Job, V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Job, type V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createClientNodePorts,
@@ -302,6 +302,52 @@ export function describeContract(name: string, start: () => Promise<ContractBack
       expect(revisions.get('pods DELETED')!).toBeLessThan(revisions.get('jobs DELETED')!);
       const marked = await ports.get('jobs', backend.namespace, 'c-gc');
       expect(marked).toBeNull();
+    });
+
+    it('podFailurePolicy: an evicted pod (DisruptionTarget) fails the Job with reason PodFailurePolicy; the run is evicted', async () => {
+      const runtime = createKubeRuntime({
+        kubeConfig: backend.kubeConfig,
+        namespace: backend.namespace,
+        runtimeId: 'contract',
+      });
+      const handle = await runtime.startRun({
+        runId: 'contract-evict',
+        agentId: 'contract-evict',
+        image: backend.image,
+        ...backend.runDefaults,
+        command: ['sh', '-c', 'trap "exit 143" TERM; while true; do sleep 1; done'],
+        timeoutSeconds: 120,
+        terminationGracePeriodSeconds: 2,
+        retention: { onFailure: 'keep', keepFailedSeconds: 60 },
+      });
+      let podName = '';
+      await backend.eventually(async () => {
+        const pods = await ports.list<KubeObject>('pods', backend.namespace, {
+          labelSelector: `batch.kubernetes.io/job-name=${handle.jobName}`,
+        });
+        podName = pods.items[0]?.metadata?.name ?? '';
+        return podName !== '';
+      }, 'the Job controller created the pod');
+      await backend.kubeConfig.makeApiClient(CoreV1Api).createNamespacedPodEviction({
+        name: podName,
+        namespace: backend.namespace,
+        body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: podName, namespace: backend.namespace } },
+      });
+      const outcome = await handle.outcome;
+      expect(outcome).toMatchObject({ code: 'evicted', reason: 'EvictionByEvictionAPI' });
+      // The Job controller marks FailureTarget at once and Failed once the pod has terminated (v1.31+).
+      const conditionsOf = async () =>
+        (await ports.get<V1Job & KubeObject>('jobs', backend.namespace, handle.jobName))?.status?.conditions ?? [];
+      await backend.eventually(
+        async () => (await conditionsOf()).some((condition) => condition.type === 'Failed'),
+        'the Job failed',
+      );
+      const conditions = await conditionsOf();
+      for (const type of ['FailureTarget', 'Failed'])
+        expect(conditions.find((condition) => condition.type === type)).toMatchObject({
+          status: 'True',
+          reason: 'PodFailurePolicy',
+        });
     });
 
     /** Reads a whole non-follow `pods/log` response as lines `[timestamp | null, content]`. */
