@@ -3,7 +3,7 @@ import packageJson from './package.json' with { type: 'json' };
 
 export default defineConfig([
   {
-    entry: ['src/index.ts'],
+    entry: ['src/index.ts', 'src/internal.ts'],
     format: ['esm'],
     dts: true,
     sourcemap: true,

@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
 import {
   createFakeCluster,
   FakeStatusError,
@@ -21,6 +22,8 @@ export interface FakeApiserver {
   cluster: FakeCluster;
   /** Options for `KubeConfig.loadFromOptions` pointing at this server. */
   kubeConfigOptions(): { clusters: object[]; users: object[]; contexts: object[]; currentContext: string };
+  /** A KubeConfig whose current cluster is this server (plain HTTP, a dummy token). */
+  kubeConfig(): KubeConfig;
   /** Destroys every open watch connection mid-stream (as a network drop would). */
   dropWatches(): void;
   /** Every request line received, e.g. `GET /apis/batch/v1/namespaces/a/jobs?watch=true&...`. */
@@ -38,6 +41,7 @@ const KINDS: Record<string, { kind: FakeKind; listKind: string; apiVersion: stri
 };
 
 const PATH = /^\/(?:api\/v1|apis\/[^/]+\/v1)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/;
+const EVICTION = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/eviction$/;
 
 /** Starts the server; stop it with `await using` or `close()`. */
 export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}): Promise<FakeApiserver> {
@@ -52,6 +56,13 @@ export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
+    const eviction = EVICTION.exec(url.pathname);
+    if (eviction !== null && request.method === 'POST') {
+      await readBody(request);
+      cluster.evictPod(decodeURIComponent(eviction[1] ?? ''), decodeURIComponent(eviction[2] ?? ''));
+      sendJson(response, 201, { kind: 'Status', apiVersion: 'v1', status: 'Success', metadata: {}, code: 201 });
+      return;
+    }
     const match = PATH.exec(url.pathname);
     const resource = match === null ? undefined : KINDS[match[2] ?? ''];
     if (match === null || resource === undefined) {
@@ -191,16 +202,22 @@ export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
+  const kubeConfigOptions = () => ({
+    clusters: [{ name: 'fake', server: url, skipTLSVerify: true }],
+    users: [{ name: 'fake', token: 'fake-token' }],
+    contexts: [{ name: 'fake', cluster: 'fake', user: 'fake', namespace: 'default' }],
+    currentContext: 'fake',
+  });
   return {
     url,
     cluster,
     log,
-    kubeConfigOptions: () => ({
-      clusters: [{ name: 'fake', server: url, skipTLSVerify: true }],
-      users: [{ name: 'fake', token: 'fake-token' }],
-      contexts: [{ name: 'fake', cluster: 'fake', user: 'fake', namespace: 'default' }],
-      currentContext: 'fake',
-    }),
+    kubeConfigOptions,
+    kubeConfig: () => {
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromOptions(kubeConfigOptions());
+      return kubeConfig;
+    },
     dropWatches: () => {
       for (const response of [...watchResponses]) {
         watchResponses.delete(response);

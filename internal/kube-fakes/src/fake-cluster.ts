@@ -22,6 +22,7 @@ export interface FakeObject {
     ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string }[];
     creationTimestamp?: Date | string;
     deletionTimestamp?: Date | string;
+    finalizers?: string[];
     generateName?: string;
   };
   [key: string]: unknown;
@@ -166,8 +167,28 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
     name: string,
     propagation: 'Foreground' | 'Background' | 'Orphan' = 'Background',
   ): boolean {
-    const existing = objects.get(key(kind, namespace, name));
+    let existing = objects.get(key(kind, namespace, name));
     if (existing === undefined) return false;
+    if (propagation === 'Foreground') {
+      // Like the apiserver's garbage collector: the owner first gets a deletionTimestamp and the foregroundDeletion
+      // finalizer (MODIFIED), its dependents go, and only then the owner itself (DELETED).
+      const marked = clone(existing);
+      marked.metadata = {
+        ...marked.metadata,
+        deletionTimestamp: new Date(now()).toISOString(),
+        finalizers: [...(marked.metadata?.finalizers ?? []), 'foregroundDeletion'],
+      };
+      store(kind, namespace, marked, 'MODIFIED');
+      const uid = marked.metadata?.uid;
+      for (const [objectKey, object] of [...objects]) {
+        if (object.metadata?.ownerReferences?.some((ref) => ref.uid === uid) === true) {
+          const [depKind, depNamespace, depName] = objectKey.split('/') as [FakeKind, string, string];
+          remove(depKind, depNamespace, depName, 'Background');
+        }
+      }
+      existing = objects.get(key(kind, namespace, name));
+      if (existing === undefined) return true;
+    }
     objects.delete(key(kind, namespace, name));
     revision += 1;
     const metadata = existing.metadata ?? {};
@@ -422,9 +443,59 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
     },
     /** Forgets history: a watch from an older resourceVersion gets 410 Gone. Also drops open watches. */
     compact(): void {
-      compactedBefore = revision + 1;
+      // Every resourceVersion handed out so far is now too old; a list after this returns one that can be watched.
+      revision += 1;
+      compactedBefore = revision;
       history.length = 0;
       for (const watcher of [...watchers]) watcher.end({ type: 'closed', error: null });
+    },
+    /**
+     * The Eviction API (`pods/eviction`), as the apiserver and the Job controller answer it: the pod gets the
+     * `DisruptionTarget` condition and is deleted; a Job whose `podFailurePolicy` has a `FailJob` rule on that
+     * condition fails with reason `PodFailurePolicy`. Throws a 404 Status error for a missing pod.
+     */
+    evictPod(namespace: string, name: string): void {
+      const pod = objects.get(key('pods', namespace, name));
+      if (pod === undefined) throw new FakeStatusError(404, 'NotFound', `pods "${name}" not found`);
+      const disrupted = clone(pod);
+      const status = (disrupted['status'] ?? {}) as { conditions?: Record<string, unknown>[] };
+      status.conditions = [
+        ...(status.conditions ?? []),
+        {
+          type: 'DisruptionTarget',
+          status: 'True',
+          reason: 'EvictionByEvictionAPI',
+          message: 'Eviction API: evicting',
+          lastTransitionTime: new Date(now()).toISOString(),
+        },
+      ];
+      disrupted['status'] = status;
+      store('pods', namespace, disrupted, 'MODIFIED');
+      const owner = disrupted.metadata?.ownerReferences?.find((ref) => ref.kind === 'Job');
+      const job = owner === undefined ? undefined : objects.get(key('jobs', namespace, owner.name));
+      const rules = ((job?.['spec'] as { podFailurePolicy?: { rules?: unknown[] } } | undefined)?.podFailurePolicy
+        ?.rules ?? []) as { action?: string; onPodConditions?: { type?: string }[] }[];
+      if (
+        job !== undefined &&
+        rules.some(
+          (rule) =>
+            rule.action === 'FailJob' &&
+            rule.onPodConditions?.some((condition) => condition.type === 'DisruptionTarget'),
+        )
+      ) {
+        const failed = clone(job);
+        const at = new Date(now()).toISOString();
+        const message = `Pod ${namespace}/${name} has condition DisruptionTarget matching FailJob rule at index 0`;
+        failed['status'] = {
+          ...(failed['status'] as object | undefined),
+          conditions: [
+            { type: 'FailureTarget', status: 'True', reason: 'PodFailurePolicy', message, lastTransitionTime: at },
+            { type: 'Failed', status: 'True', reason: 'PodFailurePolicy', message, lastTransitionTime: at },
+          ],
+        };
+        store('jobs', namespace, failed, 'MODIFIED');
+      }
+      remove('pods', namespace, name);
     },
     /** Sends a bookmark to open watches of a kind. */
     bookmark(kind: FakeKind): void {

@@ -77,6 +77,9 @@ export interface FakeLogServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** containerd's largest CRI log record (`max_container_log_line_size`). Bytes. */
+const CRI_RECORD_BYTES = 16 * 1024;
+
 function defaultTimestamp(recordIndex: number): string {
   const base = Date.UTC(2026, 10, 24, 13, 0, 0);
   const micros = recordIndex;
@@ -215,12 +218,19 @@ export async function startFakeLogServer(options: FakeLogServerOptions = {}): Pr
     },
     write(text, timestamp, tail) {
       if (terminated) throw new Error('the fake container has terminated');
+      const pendingBefore = pending.length;
       let data = Buffer.concat([pending, Buffer.isBuffer(text) ? text : Buffer.from(text)]);
       if (pending.length === 0 && data.length > 0) pendingTimestamp = null;
       for (;;) {
         const newline = data.indexOf(0x0a);
         if (newline === -1) break;
-        push(data.subarray(0, newline), true, pendingTimestamp ?? timestamp ?? nextTimestamp(records.length), tail);
+        const stamp = timestamp ?? nextTimestamp(records.length);
+        // containerd writes a line in CRI records of at most 16 KiB; the bytes an earlier write left pending past a
+        // record boundary were flushed then, the rest now: the line's tail carries this write's timestamp.
+        const flushed = Math.floor(pendingBefore / CRI_RECORD_BYTES) * CRI_RECORD_BYTES;
+        if (tail === undefined && pendingTimestamp !== null && flushed > 0)
+          tail = { timestamp: stamp, offset: flushed };
+        push(data.subarray(0, newline), true, pendingTimestamp ?? stamp, tail);
         tail = undefined;
         pendingTimestamp = null;
         data = data.subarray(newline + 1);

@@ -4,7 +4,7 @@
  * while all 20 follow, divided by 20).
  */
 import { analyzeLogLines, buildLogLinesScript, describeLogLinesProblems } from '@claude-k8s/kube-fakes';
-import { createPodLogSource, followPodLog } from '../src/index.ts';
+import { createPodLogSource, followPodLog } from '../src/internal.ts';
 import { kubeConfig, readExitCode, startPod, withNamespace } from './log-bench-cluster.ts';
 
 const runs = Number(process.env['BENCH_RUNS'] ?? 20);

@@ -3,7 +3,7 @@
  * same pod at the same time; p50/p99 of (receive time − print time). Same host clock (local cluster).
  * Target: p99 ≤ 250 ms and ≤ 1.2 × kubectl's p99.
  */
-import { createPodLogSource, followPodLog } from '../src/index.ts';
+import { createPodLogSource, followPodLog } from '../src/internal.ts';
 import {
   core,
   kubeConfig,

@@ -7,7 +7,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
-import { createPodLogSource, followPodLog } from '../src/index.ts';
+import { createPodLogSource, followPodLog } from '../src/internal.ts';
 
 const total = Number(process.env['BENCH_BYTES'] ?? 1e9);
 const server = createServer((_request, response) => {

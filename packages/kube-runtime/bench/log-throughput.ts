@@ -4,7 +4,7 @@
  * kubectl's. (Both follow live: the log is rotated at containerLogMaxSize, so a replay afterwards would see only the
  * newest file.) Also prints the follower's RSS and gap events (rotation outrunning a follower would show there).
  */
-import { createPodLogSource, followPodLog } from '../src/index.ts';
+import { createPodLogSource, followPodLog } from '../src/internal.ts';
 import { kubeConfig, kubectlFollow, readExitCode, startPod, waitRunning, withNamespace } from './log-bench-cluster.ts';
 
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 20);

@@ -9,7 +9,7 @@ import {
   type AcquireLockOptions,
   type Clock,
   type KubePorts,
-} from './index.ts';
+} from './internal.ts';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 const clock: Clock = {

@@ -4,7 +4,7 @@
  */
 import type { V1Job, V1Secret } from '@kubernetes/client-node';
 import type { Clock, Logger } from './clock.ts';
-import { jobFinish } from './classify-failure.ts';
+import { jobFinish } from './job-outcome.ts';
 import type { KubeObject, KubePorts } from './kube-ports.ts';
 import { ANNOTATIONS, LABELS, MANAGED_BY, labelValue } from './names.ts';
 

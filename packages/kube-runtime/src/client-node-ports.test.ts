@@ -1,8 +1,15 @@
-import { startFakeApiserver, type FakeApiserver } from '@claude-k8s/kube-fakes';
+import { startFakeApiserver, startFakeLogServer, type FakeApiserver, type FakeLogServer } from '@claude-k8s/kube-fakes';
 import { KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { describeContract } from '../test/contract.ts';
-import { countRequests, createClientNodePorts, createKubeRuntime, KubeApiError, systemClock } from './index.ts';
+import {
+  countRequests,
+  createClientNodePorts,
+  createKubeRuntime,
+  createPodLogSource,
+  KubeApiError,
+  systemClock,
+} from './internal.ts';
 
 function kubeConfigFor(server: FakeApiserver): KubeConfig {
   const kubeConfig = new KubeConfig();
@@ -10,17 +17,55 @@ function kubeConfigFor(server: FakeApiserver): KubeConfig {
   return kubeConfig;
 }
 
+/** Now as an RFC3339Nano timestamp, strictly increasing (a container runtime's clock). */
+function createWallClockStamps(): () => string {
+  let last = 0;
+  return () => {
+    const nanos = Math.max(Date.now() * 1e6, last + 1000);
+    last = nanos;
+    const millis = Math.floor(nanos / 1e6);
+    return `${new Date(millis).toISOString().slice(0, 19)}.${String(nanos % 1e9).padStart(9, '0')}Z`;
+  };
+}
+
 describeContract('fake apiserver', async () => {
   const server = await startFakeApiserver();
+  const logServers: FakeLogServer[] = [];
   return {
     kubeConfig: kubeConfigFor(server),
     namespace: 'contract',
     image: 'localhost/claude-k8s-agent:dev',
     runDefaults: {},
     eventually: async (check, what) => {
-      if (!(await check())) throw new Error(`not true: ${what}`);
+      for (let tries = 0; tries < 500; tries += 1) {
+        if (await check()) return;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      throw new Error(`not true: ${what}`);
     },
-    dispose: () => server.close(),
+    runLogWriter: async (name, steps) => {
+      const logs = await startFakeLogServer({ nextTimestamp: createWallClockStamps() });
+      logServers.push(logs);
+      for (const step of steps) {
+        if ('write' in step) logs.write(step.write.repeat(step.times ?? 1));
+        else await new Promise((resolve) => setTimeout(resolve, step.sleepMs));
+      }
+      logs.terminate();
+      return {
+        source: createPodLogSource({ kubeConfig: logs.kubeConfig() }),
+        namespace: 'contract',
+        pod: name,
+        container: 'agent',
+      };
+    },
+    forgetHistory: () => {
+      server.cluster.compact();
+      return Promise.resolve();
+    },
+    dispose: async () => {
+      for (const logs of logServers) await logs.close();
+      await server.close();
+    },
   };
 });
 

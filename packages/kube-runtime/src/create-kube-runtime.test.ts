@@ -13,7 +13,7 @@ import {
   type RunEvent,
   type RunHandle,
   type StartRunInput,
-} from './index.ts';
+} from './internal.ts';
 
 const NS = 'agents';
 
@@ -215,7 +215,12 @@ describe('createKubeRuntime (in-memory ports)', () => {
     expect(started).toHaveLength(1);
     expect(refused).toHaveLength(1);
     const error: unknown = refused[0]?.reason;
+    // The marker is LockHeldError's own: an apiserver error (e.g. the losing create's 409) would not pass.
     expect(LockHeldError.isInstance(error)).toBe(true);
+    expect(KubeApiError.isInstance(error)).toBe(false);
+    expect(error).toMatchObject({ code: 'lock-conflict', agentId: 'agent-1' });
+    const winner = started[0]?.status === 'fulfilled' ? started[0].value.runId : '';
+    expect((error as LockHeldError).holderRunId).toBe(winner);
     expect(String((error as Error).message)).toMatch(/^acquire lock of agent agent-1: held by run run-[ab]$/);
     expect(cluster.all('jobs', NS)).toHaveLength(1);
   });

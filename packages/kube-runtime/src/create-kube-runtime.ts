@@ -1,11 +1,10 @@
 /**
- * The runtime: start a run as a Job (lock, Job, Secret, resume), follow it to one outcome, cancel it, reattach to it,
- * sweep what is left. One options object, injected ports, no module-level state.
+ * The runtime: start a run as a Job (lock, Job, Secret, resume), follow it and its output to one outcome, cancel it,
+ * reattach to it, dry-run it, sweep what is left. One options object, injected ports, no module-level state.
  */
 import type { KubeConfig, V1Job, V1Lease, V1Pod } from '@kubernetes/client-node';
 import { acquireAgentLock, type HeldLock, type LockPolicy } from './agent-lock.ts';
 import { cancelJob } from './cancel-job.ts';
-import { jobFinish } from './classify-failure.ts';
 import {
   applyRetention,
   DEFAULT_RETENTION,
@@ -15,12 +14,17 @@ import {
 } from './cleanup.ts';
 import { createClientNodePorts, withApiErrors } from './client-node-ports.ts';
 import { silentLogger, systemClock, type Clock, type Logger } from './clock.ts';
+import { createClusterProbe } from './cluster-probe.ts';
 import { buildJobManifest, buildRunSecret, DEFAULT_CONTAINER_NAME, type JobManifestInput } from './job-manifest.ts';
+import { jobFinish } from './job-outcome.ts';
 import { DEFAULT_GRACES, fetchRunEvents, watchRun, type FailureGraces } from './job-watch.ts';
 import type { KubeObject, KubePorts } from './kube-ports.ts';
 import { KubeApiError, KubeRuntimeError, MissingConfigurationError, RunNotFoundError } from './kube-runtime-error.ts';
+import { followPodLog } from './log-follow.ts';
+import { initialLogCheckpoint, type LogCheckpoint } from './log/log-cursor.ts';
+import { createPodLogSource, type PodLogSource } from './log/pod-log-source.ts';
 import { ANNOTATIONS, LABELS, MANAGED_BY, jobNameFor, labelValue, leaseNameFor } from './names.ts';
-import type { RunEvent, RunOutcome } from './outcome.ts';
+import type { RunEvent, RunOutcome, RunOutput, RunProgressEvent } from './outcome.ts';
 import { readSelfPod, type ReadSelfPodOptions, type SelfPod } from './self-pod.ts';
 
 /** Options of {@link createKubeRuntime}. Give `kubeConfig` (real cluster) or `ports` (fakes, counting wrappers). */
@@ -29,6 +33,13 @@ export interface CreateKubeRuntimeOptions {
   kubeConfig?: KubeConfig;
   /** The apiserver port; overrides `kubeConfig` for requests. Errors in client-node's shape are mapped. */
   ports?: KubePorts;
+  /**
+   * The `pods/log` transport of the output follow. @default `createPodLogSource({ kubeConfig })`; required for
+   * `onOutput` when only `ports` are given.
+   */
+  logSource?: PodLogSource;
+  /** Reconnect timing of the output follow. */
+  logFollow?: LogFollowTiming;
   /** Namespace of the Jobs, Secrets and Leases. */
   namespace: string;
   /**
@@ -50,27 +61,58 @@ export interface CreateKubeRuntimeOptions {
   watchTimeoutSeconds?: number;
 }
 
-/** One run to start. Everything from {@link JobManifestInput} except what the runtime decides. */
-export interface StartRunInput extends Omit<JobManifestInput, 'namespace' | 'runtimeId' | 'suspend' | 'image'> {
+/** Reconnect timing of the output follow. */
+export interface LogFollowTiming {
+  /** First reconnect delay. Milliseconds. @default 250 */
+  initialBackoffMs?: number;
+  /** Longest reconnect delay. Milliseconds. @default 5000 */
+  maxBackoffMs?: number;
+  /** Give up after this long without a byte (then a `log-incomplete` event). Milliseconds. @default 600000 */
+  giveUpAfterMs?: number;
+}
+
+/** How a caller follows a run it started or reattached to: callbacks, cancel signal, per-run policy. */
+export interface RunFollowOptions {
+  /**
+   * Receives the container's output in order, each byte exactly once (across reconnects and apiserver or kubelet
+   * restarts), as UTF-8 text never split inside a character (not line-aligned). Awaited: the follow reads no further
+   * until it resolves (back-pressure). `checkpoint` is the position after `text`: persist it (after storing the text)
+   * to resume in another process with `reattach(runId, { outputCheckpoint })`. Without `onOutput` the output is not
+   * read at all.
+   */
+  onOutput?: (text: string, checkpoint: LogCheckpoint) => void | Promise<void>;
+  /**
+   * Receives what happens besides the output, in order: `scheduled`, `running`, `progress` (Warnings while alive),
+   * `log-gap` and `log-incomplete` (output lost or unreadable: never silent). Awaited in order; the outcome settles
+   * after the last call.
+   */
+  onProgress?: (event: RunProgressEvent) => void | Promise<void>;
+  /** Aborting it cancels the run (the outcome becomes `cancelled`). */
+  signal?: AbortSignal;
+  /** Resume the output after this checkpoint (from a previous process). @default from the first byte */
+  outputCheckpoint?: LogCheckpoint;
+  /** Overrides the runtime's retention for this run. */
+  retention?: Partial<RetentionPolicy>;
+  /** Overrides the runtime's failure graces for this run. Seconds. */
+  graces?: Partial<FailureGraces>;
+}
+
+/** What to run: everything from {@link JobManifestInput} except what the runtime decides, and the lock policy. */
+export interface RunSpec extends Omit<JobManifestInput, 'namespace' | 'runtimeId' | 'suspend' | 'image'> {
   /** Container image. Default: the runtime's own pod's image (with `selfPod`); else required. */
   image?: string;
   /** @default 'none' (several runs of one agent at once are normal in Paperclip) */
   lockPolicy?: LockPolicy;
   /** Bound of the `wait` lock policy. Seconds. @default 0 */
   lockWaitSeconds?: number;
-  /** Aborting it cancels the run (the outcome becomes `cancelled`). */
-  signal?: AbortSignal;
   /** Overrides the runtime's retention for this run. */
   retention?: Partial<RetentionPolicy>;
   /** Overrides the runtime's failure graces for this run. Seconds. */
   graces?: Partial<FailureGraces>;
-  /**
-   * The retention policy (deleting the Job and pod on success) waits until this settles: pass the log follower's
-   * drain, so the output is read to its end before the pod goes away. {@link RunHandle.decided} tells the follower
-   * that the container has ended.
-   */
-  holdCleanupUntil?: Promise<unknown>;
 }
+
+/** One run to start: what to run, and how to follow it. */
+export interface StartRunInput extends RunSpec, Omit<RunFollowOptions, 'outputCheckpoint'> {}
 
 /** A live run, started by this process or reattached. */
 export interface RunHandle {
@@ -78,21 +120,26 @@ export interface RunHandle {
   agentId: string;
   namespace: string;
   jobName: string;
-  /** Name of the run's container in the pod (for log following). */
+  /** Name of the run's container in the pod. */
   containerName: string;
   /** The pod, once the Job controller created it; `null` before. */
   readonly podName: string | null;
   /** True when `startRun` found this run's Job already there and attached to it (lock policy `adopt`). */
   adopted: boolean;
-  /** Phase changes in order; `ended` is last. Every iteration replays from the start. */
+  /** Everything `onProgress` receives, then `ended` last. Every iteration replays from the start. */
   events: AsyncIterable<RunEvent>;
-  /** Resolves with the outcome (also for failures and cancel) once cleanup is done; rejects only with a {@link KubeRuntimeError} when the run cannot be observed. */
+  /**
+   * Resolves with the outcome (also for failures and cancel) once the output has been delivered to `onOutput` to its
+   * end, the retention policy has run and the agent's Lease is released. Rejects only with a
+   * {@link KubeRuntimeError} when the run cannot be observed.
+   */
   outcome: Promise<RunOutcome>;
-  /** Resolves with the outcome as soon as it is decided, before the retention policy runs (see `holdCleanupUntil`). */
-  decided: Promise<RunOutcome>;
-  /** Resolves with the pod name once the container has started (or ended); `null` when the run ended without a started container. */
+  /** Resolves with the pod name once the container has started (or ended); `null` when it never started. */
   containerStarted: Promise<string | null>;
-  /** Deletes the Job (propagation Foreground: SIGTERM and the grace period) and resolves with the outcome, `cancelled` unless the run had already ended. */
+  /**
+   * Deletes the Job (propagation Foreground: SIGTERM and the grace period) and resolves with the outcome (as
+   * `outcome`: after the output's end), `cancelled` unless the run had already ended.
+   */
   cancel(reason?: string): Promise<RunOutcome>;
 }
 
@@ -100,14 +147,23 @@ export interface RunHandle {
 export interface KubeRuntime {
   namespace: string;
   runtimeId: string;
-  /** The apiserver port in use (for the log follower and tests). */
-  ports: KubePorts;
-  /** The KubeConfig, when one was given (the log follower builds its `Log` client from it). */
-  kubeConfig: KubeConfig | null;
-  /** Creates the run's Job and Secret and follows it. Rejects (leaving nothing behind) when the start fails. */
+  /**
+   * Creates the run's Job and Secret and follows it (and, with `onOutput`, its output). Rejects (leaving nothing
+   * behind) when the start fails; a held lock rejects with `LockHeldError` (`lock-conflict` or `lock-timeout`).
+   */
   startRun(input: StartRunInput): Promise<RunHandle>;
-  /** Finds the Job of `runId` and returns a live handle, as if this process had started it. */
-  reattach(runId: string): Promise<RunHandle>;
+  /**
+   * Adopts the Job of `runId` (running or finished, started by any process of this runtime) and returns a live handle,
+   * as if this process had started it. With `onOutput`, the output is replayed from `outputCheckpoint` (default: the
+   * first byte), each byte exactly once, then followed live. Rejects with `RunNotFoundError` when no Job exists.
+   */
+  reattach(runId: string, options?: RunFollowOptions): Promise<RunHandle>;
+  /**
+   * Server-side dry run (`dryRun=All`, nothing persisted) of the Job `startRun` would create for `spec` and of a pod
+   * from its template (Pod Security admission judges pods only). Resolves with the problems; `[]` when both would be
+   * admitted. Needs `kubeConfig`.
+   */
+  dryRun(spec: RunSpec): Promise<string[]>;
   /** Removes expired Jobs and orphaned per-run Secrets of this runtime. */
   sweep(): Promise<SweepResult>;
   /** The runtime's own pod (read once per runtime instance, then cached). */
@@ -124,6 +180,9 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
   if (options.ports !== undefined) ports = withApiErrors(options.ports, { clock });
   else if (options.kubeConfig !== undefined) ports = createClientNodePorts({ kubeConfig: options.kubeConfig, clock });
   else throw new MissingConfigurationError(['kubeConfig or ports'], 'create kube runtime');
+  const kubeConfig: KubeConfig | null = options.kubeConfig ?? null;
+  const logSource: PodLogSource | null =
+    options.logSource ?? (kubeConfig === null ? null : createPodLogSource({ kubeConfig }));
   const baseGraces: FailureGraces = { ...DEFAULT_GRACES, ...options.graces };
   const baseRetention: RetentionPolicy = { ...DEFAULT_RETENTION, ...options.retention };
   let selfPodPromise: Promise<SelfPod> | null = null;
@@ -149,8 +208,9 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     return jobs.items.some((job) => jobFinish(job) === null && job.metadata?.deletionTimestamp === undefined);
   };
 
-  async function startRun(input: StartRunInput): Promise<RunHandle> {
-    let image = input.image;
+  /** The manifest input and Job of a run: the one path of `startRun` and `dryRun`. */
+  async function prepare(spec: RunSpec): Promise<{ manifestInput: JobManifestInput; job: V1Job }> {
+    let image = spec.image;
     let inherited: Partial<JobManifestInput> = {};
     if (image === undefined) {
       const pod = await selfPod();
@@ -165,15 +225,34 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
         ...(pod.affinity === null ? {} : { affinity: pod.affinity }),
       };
     }
+    const {
+      lockPolicy: _lockPolicy,
+      lockWaitSeconds: _lockWaitSeconds,
+      retention: _retention,
+      graces: _graces,
+      ...manifestFields
+    } = spec as StartRunInput;
+    const {
+      onOutput: _onOutput,
+      onProgress: _onProgress,
+      signal: _signal,
+      ...fields
+    } = manifestFields as typeof manifestFields & RunFollowOptions;
     const manifestInput: JobManifestInput = {
       ...inherited,
-      ...input,
+      ...fields,
       image,
       namespace,
       runtimeId,
-      suspend: input.files !== undefined && Object.keys(input.files).length > 0,
+      suspend: spec.files !== undefined && Object.keys(spec.files).length > 0,
     };
-    const job = buildJobManifest(manifestInput);
+    return { manifestInput, job: buildJobManifest(manifestInput) };
+  }
+
+  async function startRun(input: StartRunInput): Promise<RunHandle> {
+    if (input.onOutput !== undefined && logSource === null)
+      throw new MissingConfigurationError(['logSource (or kubeConfig) to follow the output'], 'start run');
+    const { manifestInput, job } = await prepare(input);
     const jobName = job.metadata?.name ?? jobNameFor(input.agentId, input.runId);
     const policy = input.lockPolicy ?? 'none';
     let lock: HeldLock | null = null;
@@ -199,7 +278,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       try {
         created = await ports.create('jobs', namespace, job);
       } catch (error) {
-        if (error instanceof KubeApiError && error.status === 409 && policy === 'adopt') {
+        if (KubeApiError.isInstance(error) && error.status === 409 && policy === 'adopt') {
           const existing = await ports.get<V1Job & KubeObject>('jobs', namespace, jobName);
           if (existing !== null && existing.metadata?.annotations?.[ANNOTATIONS.runId] === input.runId) {
             const pods = await ports.list<V1Pod & KubeObject>('pods', namespace, {
@@ -231,7 +310,9 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     }
   }
 
-  async function reattach(runId: string): Promise<RunHandle> {
+  async function reattach(runId: string, follow: RunFollowOptions = {}): Promise<RunHandle> {
+    if (follow.onOutput !== undefined && logSource === null)
+      throw new MissingConfigurationError(['logSource (or kubeConfig) to follow the output'], 'reattach run');
     const jobs = await ports.list<V1Job & KubeObject>('jobs', namespace, { labelSelector: runSelector(runId) });
     const job = jobs.items.find((item) => item.metadata?.annotations?.[ANNOTATIONS.runId] === runId);
     if (job === undefined) throw new RunNotFoundError(namespace, runId);
@@ -258,19 +339,28 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       job,
       pods,
       lock,
-      input: { runId, agentId, containerName: container, timeoutSeconds: job.spec?.activeDeadlineSeconds ?? 0 },
+      input: {
+        ...follow,
+        runId,
+        agentId,
+        containerName: container,
+        timeoutSeconds: job.spec?.activeDeadlineSeconds ?? 0,
+      },
       adopted: false,
     });
+  }
+
+  async function dryRun(spec: RunSpec): Promise<string[]> {
+    if (kubeConfig === null) throw new MissingConfigurationError(['kubeConfig'], 'dry-run a run');
+    const { job } = await prepare(spec);
+    return createClusterProbe(kubeConfig).dryRunJob(job);
   }
 
   function attach(context: {
     job: V1Job & KubeObject;
     pods: { items: V1Pod[]; resourceVersion: string } | null;
     lock: HeldLock | null;
-    input: Pick<
-      StartRunInput,
-      'runId' | 'agentId' | 'containerName' | 'timeoutSeconds' | 'signal' | 'retention' | 'graces' | 'holdCleanupUntil'
-    >;
+    input: Pick<StartRunInput, 'runId' | 'agentId' | 'containerName' | 'timeoutSeconds'> & RunFollowOptions;
     adopted: boolean;
   }): RunHandle {
     const { job, input, lock } = context;
@@ -281,17 +371,26 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     const wakers = new Set<() => void>();
     let podName: string | null = context.pods?.items[0]?.metadata?.name ?? null;
     let cancelRequested = false;
+    let cancelledAt: string | null = null;
     let ended = false;
     let resolveStarted: (name: string | null) => void = () => {};
     const containerStarted = new Promise<string | null>((resolve) => {
       resolveStarted = resolve;
     });
+    /** `onProgress` calls, chained so that they arrive in order; the outcome waits for the last. */
+    let progressDelivered: Promise<void> = Promise.resolve();
 
     const push = (event: RunEvent): void => {
       if (event.type === 'scheduled' || event.type === 'running') podName = event.podName;
       if (event.type === 'running') resolveStarted(event.podName);
       log.push(event);
       for (const wake of wakers) wake();
+      const onProgress = input.onProgress;
+      if (event.type !== 'ended' && onProgress !== undefined) {
+        progressDelivered = progressDelivered
+          .then(() => onProgress(event))
+          .catch((error: unknown) => logger.warn('onProgress failed', { error: String(error) }));
+      }
     };
 
     const watcher = watchRun({
@@ -309,6 +408,64 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       onEvent: push,
       ...(options.watchTimeoutSeconds === undefined ? {} : { watchTimeoutSeconds: options.watchTimeoutSeconds }),
     });
+
+    // The output follow: from the container's start to the true end of its output. It learns that the container has
+    // ended from the watch's decision (`decided`), drains the rest, and only then may the retention delete the pod.
+    let decided = false;
+    const followAbort = new AbortController();
+    const onOutput = input.onOutput;
+    const follow: Promise<RunOutput | null> =
+      onOutput === undefined || logSource === null
+        ? Promise.resolve(null)
+        : (async (): Promise<RunOutput | null> => {
+            const pod = await containerStarted;
+            if (pod === null) return null;
+            let checkpoint = input.outputCheckpoint ?? initialLogCheckpoint;
+            let gaps = 0;
+            try {
+              const result = await followPodLog({
+                source: logSource,
+                namespace,
+                pod,
+                container: containerName,
+                clock,
+                ...options.logFollow,
+                ...(input.outputCheckpoint === undefined ? {} : { checkpoint: input.outputCheckpoint }),
+                signal: followAbort.signal,
+                onOutput: async (text, position) => {
+                  checkpoint = position;
+                  await onOutput(text, position);
+                },
+                onEvent: (event) => {
+                  if (event.type === 'reconnect') logger.debug('output follow reconnects', { ...event });
+                  if (event.type !== 'gap') return;
+                  gaps += 1;
+                  push({
+                    type: 'log-gap',
+                    lastTimestampBefore: event.lastTimestampBefore,
+                    firstTimestampAfter: event.firstTimestampAfter,
+                    knownLostBytes: event.knownLostBytes,
+                    partialLineLost: event.partialLineLost,
+                  });
+                },
+                readOutcome: () => Promise.resolve(decided ? true : undefined),
+              });
+              if (!result.complete)
+                push({
+                  type: 'log-incomplete',
+                  message: `follow log ${namespace}/${pod}: the pod was deleted before its output was read to the end`,
+                  checkpoint: result.checkpoint,
+                });
+              return { checkpoint: result.checkpoint, gaps: result.gaps, complete: result.complete };
+            } catch (error) {
+              push({
+                type: 'log-incomplete',
+                message: `follow log ${namespace}/${pod}: ${error instanceof Error ? error.message : String(error)}`,
+                checkpoint,
+              });
+              return { checkpoint, gaps, complete: false };
+            }
+          })();
 
     let renewTimer: unknown = null;
     const leaseSeconds = input.timeoutSeconds > 0 ? input.timeoutSeconds + 150 : 900;
@@ -333,34 +490,37 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     input.signal?.addEventListener('abort', onAbort, { once: true });
     if (input.signal?.aborted === true) queueMicrotask(onAbort);
 
-    let resolveDecided: (value: RunOutcome) => void = () => {};
-    let rejectDecided: (error: unknown) => void = () => {};
-    const decided = new Promise<RunOutcome>((resolve, reject) => {
-      resolveDecided = resolve;
-      rejectDecided = reject;
-    });
-    decided.catch(() => undefined);
+    const startedPod = (value: { exitCode: number | null } | null, finalPod: string | null): string | null =>
+      log.some((event) => event.type === 'running') || (value !== null && value.exitCode !== null) ? finalPod : null;
+
     const outcome: Promise<RunOutcome> = watcher.result.then(
       async (result) => {
-        const finalPod = result.pod?.metadata?.name ?? podName;
+        // The Job's end can arrive before any pod event (two watches, no order between them): then ask for the pod.
+        const finalPod =
+          result.pod?.metadata?.name ??
+          podName ??
+          (await ports
+            .list<V1Pod & KubeObject>('pods', namespace, { labelSelector: runSelector(input.runId) })
+            .then((pods) => pods.items[0]?.metadata?.name ?? null)
+            .catch(() => null));
         const events = await fetchRunEvents(ports, namespace, jobName, finalPod).catch(() => result.events);
+        const decidedAt = new Date(clock.now()).toISOString();
+        // A container that ran (even one too short for a `running` event) has a pod whose log can be read.
+        resolveStarted(startedPod(result.classification, finalPod ?? null));
+        decided = true;
+        const output = await follow;
         const value: RunOutcome = {
           ...result.classification,
           events,
           namespace,
           jobName,
           podName: finalPod,
-          endedAt: new Date(clock.now()).toISOString(),
+          endedAt: decidedAt,
+          cancelledAt,
+          output,
         };
-        // A container that ran (even one too short for a `running` event) has a pod whose log can be read; the
-        // retention waits for `holdCleanupUntil`, so this must not wait for the retention.
-        resolveStarted(
-          log.some((event) => event.type === 'running') || value.exitCode !== null ? (finalPod ?? null) : null,
-        );
-        resolveDecided(value);
         const gone = value.code === 'cancelled' || value.code === 'deleted-externally';
         if (!gone) {
-          await input.holdCleanupUntil?.catch(() => undefined);
           await applyRetention({
             ports,
             clock,
@@ -374,8 +534,10 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
         }
         return value;
       },
-      (error: unknown) => {
-        rejectDecided(error);
+      async (error: unknown) => {
+        resolveStarted(startedPod(null, podName));
+        followAbort.abort(new KubeRuntimeError(`watch run ${namespace}/${jobName} failed`));
+        await follow;
         throw KubeRuntimeError.isInstance(error)
           ? error
           : new KubeRuntimeError(`watch run ${namespace}/${jobName}: ${String(error)}`, { cause: error });
@@ -385,8 +547,9 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       ended = true;
       if (renewTimer !== null) clock.clearTimeout(renewTimer);
       input.signal?.removeEventListener('abort', onAbort);
-      resolveStarted(log.some((event) => event.type === 'running') ? podName : null);
+      resolveStarted(startedPod(null, podName));
       await lock?.release();
+      await progressDelivered;
     });
     settled.then(
       (value) => push({ type: 'ended', outcome: value }),
@@ -406,7 +569,6 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       },
       adopted: context.adopted,
       outcome: settled,
-      decided,
       containerStarted,
       events: {
         [Symbol.asyncIterator]: () => {
@@ -440,13 +602,14 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       cancel: async (reason = 'cancelled') => {
         if (!ended && !cancelRequested) {
           cancelRequested = true;
+          cancelledAt = new Date(clock.now()).toISOString();
           await cancelJob({
             ports,
             namespace,
             jobName,
             jobUid: job.metadata?.uid ?? '',
             reason,
-            at: new Date(clock.now()).toISOString(),
+            at: cancelledAt,
           });
         }
         return settled;
@@ -458,10 +621,9 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
   return {
     namespace,
     runtimeId,
-    ports,
-    kubeConfig: options.kubeConfig ?? null,
     startRun,
     reattach,
+    dryRun,
     sweep: () => sweepNamespace({ ports, clock, logger, namespace, runtimeId }),
     selfPod,
   };

@@ -6,7 +6,7 @@ import {
   InvalidRunInputError,
   SECRET_SIZE_LIMIT,
   type JobManifestInput,
-} from './index.ts';
+} from './internal.ts';
 
 const minimal: JobManifestInput = {
   namespace: 'agents',

@@ -1,7 +1,7 @@
 import { createFakeCluster } from '@claude-k8s/kube-fakes';
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { createKubeRuntime, type Clock, type KubePorts } from './index.ts';
+import { createKubeRuntime, type Clock, type KubePorts } from './internal.ts';
 
 /** A clock the test advances by hand. */
 function manualClock(start: number): Clock & { advance(ms: number): void } {

@@ -5,7 +5,7 @@
  */
 import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
 import { sleep, type Clock, type Logger } from './clock.ts';
-import { classifyRun, type Classification } from './classify-failure.ts';
+import { classifyJobOutcome, type Classification } from './job-outcome.ts';
 import type { KubeKind, KubeObject, KubePorts } from './kube-ports.ts';
 import type { KubeApiError } from './kube-runtime-error.ts';
 import type { RunEvent, RunKubeEvent } from './outcome.ts';
@@ -137,7 +137,7 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
         containerStartedAt: startedAt === undefined ? null : new Date(startedAt).toISOString(),
       });
     }
-    const classification = classifyRun({
+    const classification = classifyJobOutcome({
       job,
       pod,
       events,

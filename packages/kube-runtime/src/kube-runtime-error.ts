@@ -1,10 +1,21 @@
 /**
- * Errors of kube-runtime: one base class with a cross-realm marker, and data-carrying subclasses. client-node's own
- * error shapes (`ApiException`, watch `statusCode` errors) are converted here and never reach callers.
+ * Errors of kube-runtime: one base class and data-carrying subclasses, each with its own cross-realm marker
+ * (`Symbol.for('claude-k8s.kube-runtime.<Name>')`), so `X.isInstance(value)` is true exactly for an `X` or a subclass
+ * of `X`, even from another installed copy of the package. client-node's own error shapes (`ApiException`, watch
+ * `statusCode` errors) are converted here and never reach callers.
  */
 import type { OutcomeCode } from './outcome.ts';
 
 const MARKER = Symbol.for('claude-k8s.kube-runtime.error');
+
+/** The marker of one error class (shared across copies of the package through the global symbol registry). */
+function markerOf(name: string): symbol {
+  return Symbol.for(`claude-k8s.kube-runtime.${name}`);
+}
+
+function hasMarker(value: unknown, marker: symbol): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[marker] === true;
+}
 
 /** Base class of every error kube-runtime throws. Use {@link KubeRuntimeError.isInstance}, not `instanceof`. */
 export class KubeRuntimeError extends Error {
@@ -17,7 +28,7 @@ export class KubeRuntimeError extends Error {
 
   /** True for any kube-runtime error, even one from another installed copy of the package. */
   static isInstance(value: unknown): value is KubeRuntimeError {
-    return typeof value === 'object' && value !== null && MARKER in value;
+    return hasMarker(value, MARKER);
   }
 }
 
@@ -34,9 +45,17 @@ export interface KubeTarget {
   name: string | null;
 }
 
+const KUBE_API_ERROR_MARKER = markerOf('KubeApiError');
+
 /** An apiserver request failed. `status` is the HTTP status (0 when no response was received). */
 export class KubeApiError extends KubeRuntimeError {
+  readonly [KUBE_API_ERROR_MARKER] = true;
   override name = 'KubeApiError';
+
+  /** True only for a {@link KubeApiError} (or a subclass), even one from another installed copy of the package. */
+  static override isInstance(value: unknown): value is KubeApiError {
+    return hasMarker(value, KUBE_API_ERROR_MARKER);
+  }
   readonly verb: KubeVerb;
   readonly resource: string;
   readonly namespace: string;
@@ -79,9 +98,17 @@ function singular(resource: string): string {
   return plural.endsWith('s') ? plural.slice(0, -1) : plural;
 }
 
+const INVALID_RUN_INPUT_ERROR_MARKER = markerOf('InvalidRunInputError');
+
 /** The run input or runtime options are invalid (before anything was sent to the apiserver). */
 export class InvalidRunInputError extends KubeRuntimeError {
+  readonly [INVALID_RUN_INPUT_ERROR_MARKER] = true;
   override name = 'InvalidRunInputError';
+
+  /** True only for a {@link InvalidRunInputError} (or a subclass), even one from another installed copy of the package. */
+  static override isInstance(value: unknown): value is InvalidRunInputError {
+    return hasMarker(value, INVALID_RUN_INPUT_ERROR_MARKER);
+  }
   /** Dot-path of the offending input, e.g. `files.prompt.md`. */
   readonly path: string;
   constructor(path: string, message: string) {
@@ -90,9 +117,17 @@ export class InvalidRunInputError extends KubeRuntimeError {
   }
 }
 
+const MISSING_CONFIGURATION_ERROR_MARKER = markerOf('MissingConfigurationError');
+
 /** Out of cluster (or with an incomplete pod), a value that would have been inherited was not configured. */
 export class MissingConfigurationError extends KubeRuntimeError {
+  readonly [MISSING_CONFIGURATION_ERROR_MARKER] = true;
   override name = 'MissingConfigurationError';
+
+  /** True only for a {@link MissingConfigurationError} (or a subclass), even one from another installed copy of the package. */
+  static override isInstance(value: unknown): value is MissingConfigurationError {
+    return hasMarker(value, MISSING_CONFIGURATION_ERROR_MARKER);
+  }
   /** Option names that must be set, e.g. `image`, `namespace`. */
   readonly missing: readonly string[];
   constructor(missing: readonly string[], context: string) {
@@ -101,9 +136,17 @@ export class MissingConfigurationError extends KubeRuntimeError {
   }
 }
 
+const LOCK_HELD_ERROR_MARKER = markerOf('LockHeldError');
+
 /** The per-agent lock is held by another run and the policy was `reject`, or the wait bound elapsed. */
 export class LockHeldError extends KubeRuntimeError {
+  readonly [LOCK_HELD_ERROR_MARKER] = true;
   override name = 'LockHeldError';
+
+  /** True only for a {@link LockHeldError} (or a subclass), even one from another installed copy of the package. */
+  static override isInstance(value: unknown): value is LockHeldError {
+    return hasMarker(value, LOCK_HELD_ERROR_MARKER);
+  }
   readonly agentId: string;
   /** Run id of the current holder. */
   readonly holderRunId: string;
@@ -121,9 +164,17 @@ export class LockHeldError extends KubeRuntimeError {
   }
 }
 
+const RUN_NOT_FOUND_ERROR_MARKER = markerOf('RunNotFoundError');
+
 /** No Job exists for the run id given to `reattach`. */
 export class RunNotFoundError extends KubeRuntimeError {
+  readonly [RUN_NOT_FOUND_ERROR_MARKER] = true;
   override name = 'RunNotFoundError';
+
+  /** True only for a {@link RunNotFoundError} (or a subclass), even one from another installed copy of the package. */
+  static override isInstance(value: unknown): value is RunNotFoundError {
+    return hasMarker(value, RUN_NOT_FOUND_ERROR_MARKER);
+  }
   readonly runId: string;
   constructor(namespace: string, runId: string) {
     super(`reattach run ${namespace}/${runId}: no Job of this run exists`);
@@ -131,12 +182,20 @@ export class RunNotFoundError extends KubeRuntimeError {
   }
 }
 
+const JOB_FAILED_ERROR_MARKER = markerOf('JobFailedError');
+
 /**
  * A run ended without success, for callers that prefer an exception: `outcome` itself resolves with every outcome;
  * {@link JobFailedError.fromOutcome} turns a non-success into this error.
  */
 export class JobFailedError extends KubeRuntimeError {
+  readonly [JOB_FAILED_ERROR_MARKER] = true;
   override name = 'JobFailedError';
+
+  /** True only for a {@link JobFailedError} (or a subclass), even one from another installed copy of the package. */
+  static override isInstance(value: unknown): value is JobFailedError {
+    return hasMarker(value, JOB_FAILED_ERROR_MARKER);
+  }
   readonly code: OutcomeCode;
   readonly reason: string | null;
   readonly hint: string | null;

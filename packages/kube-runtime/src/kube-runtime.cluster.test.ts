@@ -13,7 +13,7 @@ import {
   systemClock,
   type KubeRuntime,
   type StartRunInput,
-} from './index.ts';
+} from './internal.ts';
 
 describeContract('real cluster', () => startClusterBackend('ck8s-contract'));
 
@@ -117,13 +117,23 @@ describe('named failures on a real cluster', () => {
 
   it('cancelled: an abort mid-run deletes the Job; SIGTERM reaches the container', async () => {
     const controller = new AbortController();
+    let output = '';
     const handle = await runtime.startRun(
-      run('trap "exit 143" TERM; while true; do sleep 1; done', { signal: controller.signal }),
+      run('trap "echo got SIGTERM; exit 143" TERM; echo ready; while true; do sleep 1; done', {
+        signal: controller.signal,
+        onOutput: (text) => void (output += text),
+      }),
     );
     expect(await handle.containerStarted).toBe(handle.podName);
+    for (let tries = 0; tries < 200 && !output.includes('ready\n'); tries += 1)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     controller.abort();
     const outcome = await handle.outcome;
     expect(outcome.code).toBe('cancelled');
+    expect(outcome.cancelledAt).not.toBeNull();
+    // The trap's line can only be printed after the container received SIGTERM; the follow drained it.
+    expect(output).toBe('ready\ngot SIGTERM\n');
+    expect(outcome.output?.complete).toBe(true);
   });
 
   it('deleted-externally: someone else deletes the Job', async () => {
@@ -150,15 +160,21 @@ describe('named failures on a real cluster', () => {
   });
 
   it('reattach: a second runtime follows a running run to its end', async () => {
-    const handle = await runtime.startRun(run('sleep 3; exit 4'));
+    // This process keeps the failed Job (as a crashed one would): the adopter's follow must not lose the pod.
+    const handle = await runtime.startRun(
+      run('echo one; sleep 3; echo two; exit 4', { retention: { onFailure: 'keep', keepFailedSeconds: 120 } }),
+    );
     await handle.containerStarted;
     const other = createKubeRuntime({
       kubeConfig: backend.kubeConfig,
       namespace: backend.namespace,
       runtimeId: 'cluster-test',
     });
-    const reattached = await other.reattach(handle.runId);
+    let replayed = '';
+    const reattached = await other.reattach(handle.runId, { onOutput: (text) => void (replayed += text) });
     expect(reattached.jobName).toBe(handle.jobName);
     expect(await reattached.outcome).toMatchObject({ code: 'exit-code', exitCode: 4 });
+    // Adopted mid-run: the output is replayed from the first byte, each byte once, then followed to the end.
+    expect(replayed).toBe('one\ntwo\n');
   });
 });

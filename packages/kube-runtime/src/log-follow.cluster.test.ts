@@ -24,7 +24,7 @@ import {
   followPodLog,
   type LogCheckpoint,
   type LogFollowEvent,
-} from './index.ts';
+} from './internal.ts';
 
 const kubeconfigPath = process.env['KUBECONFIG'];
 if (!kubeconfigPath) throw new Error('The cluster tier needs KUBECONFIG (run it through scripts/with-cluster.sh).');

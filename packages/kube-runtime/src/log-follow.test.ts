@@ -15,7 +15,7 @@ import {
   type LogCheckpoint,
   type LogFollowEvent,
   type PodLogSource,
-} from './index.ts';
+} from './internal.ts';
 
 const fastRetry = { initialBackoffMs: 1, maxBackoffMs: 5 } as const;
 

@@ -56,6 +56,11 @@ export interface LogFollowResult<Outcome> {
   /** Requests made (1 when nothing was cut). */
   requests: number;
   gaps: number;
+  /**
+   * False when the pod was deleted before its output could be read to the end: the follow was cut (or had not
+   * ended cleanly) when the pod disappeared, so output after `checkpoint` may be missing. True otherwise.
+   */
+  complete: boolean;
 }
 
 /** Options of {@link followPodLog}. */
@@ -109,6 +114,8 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
   let attempt = 0;
   let lastProgressAt = clock.now();
   let finalRead: { outcome: Outcome } | null = null;
+  /** The last request ended cleanly (the server ended the response; after a terminated container: the end). */
+  let lastEndedCleanly = false;
   /** Bytes of an incomplete UTF-8 character at the very end of the output (only after the final read). */
   let trailing: Uint8Array = new Uint8Array(0);
 
@@ -217,24 +224,28 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
       await consume(await options.source.open(request, options.signal));
     } catch (error) {
       if (options.signal?.aborted === true) throw options.signal.reason;
-      if (
-        KubeApiError.isInstance(error) &&
-        (error as KubeApiError).status >= 401 &&
-        (error as KubeApiError).status <= 403
-      )
-        throw error;
+      if (KubeApiError.isInstance(error) && error.status >= 401 && error.status <= 403) throw error;
       failure = error;
     }
-    if (failure === null) {
-      if (finalRead !== null) {
-        if (trailing.length > 0) {
-          // The container's last bytes are an incomplete character: deliver them (as U+FFFD), once.
-          const text = decoder.decode(trailing);
-          cursor.addBytes(trailing.length);
-          await options.onOutput(text, cursor.snapshot());
-        }
-        return { outcome: finalRead.outcome, checkpoint: cursor.snapshot(), requests, gaps };
+    const finish = async (outcome: Outcome, complete: boolean): Promise<LogFollowResult<Outcome>> => {
+      if (trailing.length > 0) {
+        // The container's last bytes are an incomplete character: deliver them (as U+FFFD), once.
+        const text = decoder.decode(trailing);
+        cursor.addBytes(trailing.length);
+        trailing = new Uint8Array(0);
+        await options.onOutput(text, cursor.snapshot());
       }
+      return { outcome, checkpoint: cursor.snapshot(), requests, gaps, complete };
+    };
+    if (KubeApiError.isInstance(failure) && failure.status === 404) {
+      // The pod is gone (a cancel deletes it with the Job). Once the container has ended, nothing more can ever be
+      // read: stop here. After a cleanly ended request everything was read; after a cut, the rest may be lost.
+      const outcome = finalRead?.outcome ?? (await options.readOutcome().catch(() => undefined));
+      if (outcome !== undefined) return finish(outcome, lastEndedCleanly);
+    }
+    lastEndedCleanly = failure === null;
+    if (failure === null) {
+      if (finalRead !== null) return finish(finalRead.outcome, true);
       try {
         const outcome = await options.readOutcome();
         if (outcome !== undefined) {

@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createKubeRuntime, MissingConfigurationError, readSelfPod, type KubePorts } from './index.ts';
+import { createKubeRuntime, MissingConfigurationError, readSelfPod, type KubePorts } from './internal.ts';
 
 describe('readSelfPod', () => {
   it('reads image, pull secrets, DNS, claims, env references and placement from the pod named by the downward API', async () => {

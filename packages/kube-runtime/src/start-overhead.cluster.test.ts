@@ -14,7 +14,7 @@ import {
   systemClock,
   type KubeObject,
   type KubePorts,
-} from './index.ts';
+} from './internal.ts';
 
 const SAMPLES = Number(process.env['CK8S_BENCH_SAMPLES'] ?? '5');
 

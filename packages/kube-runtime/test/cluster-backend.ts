@@ -1,6 +1,7 @@
 /** The real-cluster backend of the contract suite (T3): KUBECONFIG is required; a unique restricted namespace. */
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import type { ContractBackend } from './contract.ts';
+import { createPodLogSource } from '../src/internal.ts';
+import type { ContractBackend, LogStep } from './contract.ts';
 
 /** Loads the admin kubeconfig; throws (the tier fails, never skips) when KUBECONFIG is unset. */
 function requireKubeConfig(): KubeConfig {
@@ -46,6 +47,20 @@ export async function startClusterBackend(prefix: string): Promise<ContractBacke
     image: TEST_IMAGE,
     runDefaults: { imagePullPolicy: 'Never', runAsUser: TEST_UID },
     eventually: (check, what) => eventually(check, what, 60_000),
+    runLogWriter: async (name, steps) => {
+      await core.createNamespacedPod({ namespace, body: logWriterPod(name, steps) });
+      await eventually(
+        async () => {
+          const pod = await core.readNamespacedPodStatus({ name, namespace });
+          return pod.status?.containerStatuses?.[0]?.state?.terminated !== undefined;
+        },
+        `pod ${name} terminated`,
+        120_000,
+      );
+      return { source: createPodLogSource({ kubeConfig }), namespace, pod: name, container: 'agent' };
+    },
+    // The apiserver keeps watch history for minutes only; resourceVersion 1 is long compacted on any cluster.
+    forgetHistory: () => Promise.resolve(),
     dispose: async () => {
       await core.deleteNamespace({ name: namespace }).catch(() => undefined);
     },
@@ -59,4 +74,36 @@ async function eventually(check: () => Promise<boolean>, what: string, timeoutMs
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error(`timed out waiting for: ${what}`);
+}
+
+/** A restricted-compliant pod whose container performs the steps (node writes and pauses), then exits. */
+function logWriterPod(name: string, steps: readonly LogStep[]) {
+  const program = [
+    'const steps = JSON.parse(process.env.STEPS);',
+    '(async () => {',
+    '  for (const step of steps) {',
+    "    if ('write' in step) await new Promise((resolve) => process.stdout.write(step.write.repeat(step.times ?? 1), resolve));",
+    '    else await new Promise((resolve) => setTimeout(resolve, step.sleepMs));',
+    '  }',
+    '})();',
+  ].join('\n');
+  return {
+    metadata: { name },
+    spec: {
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      terminationGracePeriodSeconds: 1,
+      securityContext: { runAsNonRoot: true, runAsUser: TEST_UID, seccompProfile: { type: 'RuntimeDefault' as const } },
+      containers: [
+        {
+          name: 'agent',
+          image: TEST_IMAGE,
+          imagePullPolicy: 'Never',
+          command: ['node', '-e', program],
+          env: [{ name: 'STEPS', value: JSON.stringify(steps) }],
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+        },
+      ],
+    },
+  };
 }

@@ -6,7 +6,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { createPodLogSource, decodeLogCheckpoint, followPodLog } from '../src/index.ts';
+import { createPodLogSource, decodeLogCheckpoint, followPodLog } from '../src/internal.ts';
 
 const env = process.env;
 const namespace = env['NS'] ?? '';

@@ -240,12 +240,8 @@ describe('testEnvironment', () => {
       probeFactory: () => ({
         ...probe(),
         claimExists: () => Promise.resolve(true),
-        dryRunLaunch: (request) => {
-          requests.push({
-            image: request.container.image,
-            namespace: request.target.namespace,
-            command: request.container.command,
-          });
+        dryRun: (target, spec) => {
+          requests.push({ image: spec.image ?? '', namespace: target.namespace, command: [...spec.command] });
           return Promise.resolve([
             'pod: 403: pods "x" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true',
           ]);
@@ -268,7 +264,7 @@ describe('testEnvironment', () => {
       probeFactory: () => ({
         ...probe(),
         claimExists: () => Promise.resolve(true),
-        dryRunLaunch: () => Promise.resolve([]),
+        dryRun: () => Promise.resolve([]),
       }),
     });
     const admitted = await admitting.testEnvironment({ companyId: 'c', adapterType: 'claude_k8s', config: base });

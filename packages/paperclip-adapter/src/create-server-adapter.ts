@@ -3,10 +3,10 @@ import { agentConfigurationDoc, getConfigSchema, type AdapterConfig } from './co
 import { createTestEnvironment, type EnvironmentProbe } from './environment-test.ts';
 import { createExecute } from './execute.ts';
 import { createKubeEnvironmentProbe } from './kube-environment-probe.ts';
-import { createKubeLauncher } from './kube-launcher.ts';
+import { createKubeRuntimes } from './kube-launcher.ts';
 import { listModels, MODELS } from './models.ts';
 import { createNodeHostFiles } from './node-host-files.ts';
-import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunLauncher } from './ports.ts';
+import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunStarter, RunTarget } from './ports.ts';
 import { sessionCodec } from './session-codec.ts';
 import { createStreamJsonAccumulator } from './stream-json-accumulator.ts';
 import { listSkills, syncSkills } from './skills.ts';
@@ -18,8 +18,11 @@ const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceac
 
 /** Options of {@link createServerAdapter}; Paperclip calls it with none. */
 export interface CreateServerAdapterOptions {
-  /** Returns the launcher for a config. @default one kube-runtime launcher per adapter instance ({@link createKubeLauncher}) */
-  runtimeFactory?: (config: AdapterConfig) => RunLauncher;
+  /**
+   * Returns kube-runtime (or a test double of its `startRun`) for a run's target cluster. @default one kube-runtime per
+   * (kubeconfig, namespace), kept for the adapter instance's lifetime ({@link createKubeRuntimes})
+   */
+  runtimeFactory?: (target: RunTarget, config: AdapterConfig) => RunStarter;
   /** Creates the stream-json accumulator of one attempt. @default {@link createStreamJsonAccumulator} */
   createAccumulator?: () => RunAccumulatorLike;
   /** Returns the cluster probe of the environment test. @default {@link createKubeEnvironmentProbe} */
@@ -64,15 +67,16 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
     })();
     return namespacePromise;
   };
-  let defaultLauncher: RunLauncher | undefined;
+  let defaultRuntimes: ((target: RunTarget) => RunStarter) | undefined;
   const runtimeFactory =
-    options.runtimeFactory ?? ((): RunLauncher => (defaultLauncher ??= createKubeLauncher({ logger })));
+    options.runtimeFactory ??
+    ((target: RunTarget): RunStarter => (defaultRuntimes ??= createKubeRuntimes({ logger }))(target));
   const probeFactory = options.probeFactory ?? createKubeEnvironmentProbe;
 
   return {
     type: ADAPTER_TYPE,
     execute: createExecute({
-      getLauncher: (config) => runtimeFactory(config),
+      getRuntime: (target, config) => runtimeFactory(target, config),
       createAccumulator: options.createAccumulator ?? createStreamJsonAccumulator,
       hostFiles,
       clock,

@@ -12,7 +12,9 @@ import { buildInvocation } from './build-invocation.ts';
 import { resolvePaperclipApiUrl } from './invocation/paperclip-api-url.ts';
 import { parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import { REQUIRED_PERMISSIONS, type RequiredPermission } from './permissions.ts';
-import type { Clock, HostFiles, RunLaunchRequest } from './ports.ts';
+import type { RunSpec } from '@claude-k8s/kube-runtime';
+import { toRunSpec } from './kube-launcher.ts';
+import type { Clock, HostFiles, RunTarget } from './ports.ts';
 
 /** What the environment test asks the cluster (implemented over kube-runtime's API clients). */
 export interface EnvironmentProbe {
@@ -30,10 +32,11 @@ export interface EnvironmentProbe {
   /** Whether the namespace exists (`null` when this identity may not read namespaces). */
   namespaceExists?(namespace: string): Promise<boolean | null>;
   /**
-   * A server-side dry run of the Job (and its pod) this configuration would create: admission (Pod Security,
-   * quotas, LimitRanges, webhooks) answers without anything being persisted. The problems, `[]` when admitted.
+   * A server-side dry run of the Job (and its pod) kube-runtime would create for `spec` in `target`: admission (Pod
+   * Security, quotas, LimitRanges, webhooks) answers without anything being persisted. The problems, `[]` when
+   * admitted.
    */
-  dryRunLaunch?(request: RunLaunchRequest): Promise<string[]>;
+  dryRun?(target: RunTarget, spec: RunSpec): Promise<string[]>;
 }
 
 /** Collaborators of {@link createTestEnvironment}. */
@@ -223,8 +226,8 @@ export function createTestEnvironment(
           message: 'could not check the session volume claim',
         });
     }
-    if (probe.dryRunLaunch && dependencies.hostFiles) {
-      await dryRunSample(probe.dryRunLaunch.bind(probe), ctx, config, namespace, dependencies, checks);
+    if (probe.dryRun && dependencies.hostFiles) {
+      await dryRunSample(probe.dryRun.bind(probe), ctx, config, namespace, dependencies, checks);
     }
     return finish();
   };
@@ -232,7 +235,7 @@ export function createTestEnvironment(
 
 /** Builds the run this configuration would start (a sample run id and agent) and has the apiserver dry-run it. */
 async function dryRunSample(
-  dryRunLaunch: (request: RunLaunchRequest) => Promise<string[]>,
+  dryRun: (target: RunTarget, spec: RunSpec) => Promise<string[]>,
   ctx: AdapterEnvironmentTestContext,
   config: AdapterConfig,
   namespace: string,
@@ -268,12 +271,7 @@ async function dryRunSample(
     return;
   }
   try {
-    const problems = await dryRunLaunch({
-      ...built.value.request,
-      attempt: 1,
-      onOutput: () => Promise.resolve(),
-      signal: new AbortController().signal,
-    });
+    const problems = await dryRun(built.value.request.target, toRunSpec(built.value.request, 1));
     if (problems.length === 0) {
       checks.push({
         code: 'claude_k8s_dry_run_admitted',

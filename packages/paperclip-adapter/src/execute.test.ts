@@ -1,7 +1,8 @@
+import { LockHeldError } from '@claude-k8s/kube-runtime';
 import { describe, expect, it, vi } from 'vitest';
 import {
   createFakeContext,
-  createFakeLauncher,
+  createFakeRuntime,
   createManualClock,
   createMemoryHostFiles,
   loadTranscript,
@@ -14,10 +15,10 @@ const UNKNOWN_SESSION = '00000000-0000-4000-8000-000000000000';
 
 /** The adapter with a scripted launcher; output is classified by its default (real) stream-json accumulator. */
 function setup(attempts: ScriptedAttempt[]) {
-  const launcher = createFakeLauncher(attempts);
+  const launcher = createFakeRuntime(attempts);
   const clock = createManualClock();
   const adapter = createServerAdapter({
-    runtimeFactory: () => launcher,
+    runtimeFactory: (target) => launcher.at(target),
     hostFiles: createMemoryHostFiles({}),
     clock,
     serverEnv: {},
@@ -51,12 +52,9 @@ describe('execute', () => {
     expect(context.records.filter((record) => record.kind === 'log').length).toBeGreaterThan(10);
 
     expect(launcher.requests).toHaveLength(1);
-    expect(launcher.requests[0]).toMatchObject({
-      runId: context.runId,
-      attempt: 1,
-      agentId: 'agent-1',
-      taskKey: 'issue-1',
-    });
+    // Attempt 1 runs under the Paperclip run id itself (the retry's Job gets `-attempt-2`).
+    expect(launcher.requests[0]).toMatchObject({ runId: context.runId, agentId: 'agent-1' });
+    expect(launcher.targets[0]).toMatchObject({ namespace: 'agents' });
     expect(launcher.requests[0]?.signal).toBe(context.signal);
     expect(result).toMatchObject({
       exitCode: 0,
@@ -126,9 +124,12 @@ describe('execute', () => {
     };
     const result = await adapter.execute(context);
 
-    expect(launcher.requests.map((request) => request.attempt)).toEqual([1, 2]);
-    expect(launcher.requests[0]?.container.command).toContain('--resume');
-    expect(launcher.requests[1]?.container.command).not.toContain('--resume');
+    expect(launcher.requests.map((request) => request.runId)).toEqual([
+      launcher.requests[0]?.runId,
+      `${launcher.requests[0]?.runId}-attempt-2`,
+    ]);
+    expect(launcher.requests[0]?.command).toContain('--resume');
+    expect(launcher.requests[1]?.command).not.toContain('--resume');
     expect(context.records.filter((record) => record.kind === 'dispatch')).toHaveLength(1);
     expect(context.records.filter((record) => record.kind === 'meta')).toHaveLength(2);
     expect(context.records).toContainEqual({
@@ -178,7 +179,7 @@ describe('execute', () => {
     await vi.waitFor(() => expect(context.records.some((record) => record.kind === 'meta')).toBe(true));
     context.controller.abort(new Error('Cancelled by a board operator'));
     const result = await pending;
-    expect(launcher.requests[0]?.signal.aborted).toBe(true);
+    expect(launcher.requests[0]?.signal?.aborted).toBe(true);
     expect(result).toMatchObject({ errorCode: 'cancelled', signal: 'SIGTERM', exitCode: null, timedOut: false });
     expect(result.resultJson?.['executionCancellation']).toMatchObject({
       state: 'acknowledged',
@@ -238,6 +239,30 @@ describe('execute', () => {
       errorCode: 'k8s_image_pull',
       executionRecovery: { kind: 'bootstrap', providerWorkStarted: false },
     });
+  });
+
+  it.each([
+    ['lock-conflict', 'k8s_lock_conflict'],
+    ['lock-timeout', 'k8s_lock_timeout'],
+  ] as const)(
+    "kube-runtime's LockHeldError %s (recognised by its class marker) → %s, safe to retry",
+    async (code, errorCode) => {
+      const { adapter } = setup([{ startError: new LockHeldError('agent-1', 'run-0', code, 30) }]);
+      const result = await adapter.execute(createFakeContext());
+      expect(result).toMatchObject({
+        errorCode,
+        exitCode: null,
+        executionRecovery: { kind: 'bootstrap', providerWorkStarted: false },
+      });
+      expect(result.errorMessage).toContain('run-0');
+      expect(result.usage).toBeUndefined();
+    },
+  );
+
+  it('an error that merely looks like a lock refusal (no marker) is an API error, not a lock code', async () => {
+    const lookalike = Object.assign(new Error('held'), { holderRunId: 'run-0', code: 'lock-conflict' });
+    const { adapter } = setup([{ startError: lookalike }]);
+    expect((await adapter.execute(createFakeContext())).errorCode).toBe('k8s_api_error');
   });
 
   it('fails clearly, before any Job, when the configured kubeconfig does not exist (the default Kubernetes launcher)', async () => {

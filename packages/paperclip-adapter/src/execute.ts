@@ -3,11 +3,14 @@
  * Order: validate config → build invocation → await onCancellationReady → onDispatch → start → onMeta → stream
  * stdout to onLog (unchanged, in order, each awaited) → map the result.
  */
+import { LockHeldError, type RunHandle, type RunOutcome, type RunProgressEvent } from '@claude-k8s/kube-runtime';
 import type { AdapterExecutionContext, AdapterExecutionResult } from '@paperclipai/adapter-utils';
 import { buildInvocation, type RunInvocation } from './build-invocation.ts';
 import { buildInvocationMeta } from './invocation/invocation-card.ts';
 import { formatConfigIssues, parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
-import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunHandle, RunLauncher, RunOutcomeLike } from './ports.ts';
+import type { ErrorCode } from './error-codes.ts';
+import { toRunSpec } from './kube-launcher.ts';
+import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunStarter, RunTarget } from './ports.ts';
 import { mapEarlyFailure, mapRunResult, type BillingInfo } from './result-mapping.ts';
 import { isRecord } from './raw-values.ts';
 
@@ -16,8 +19,8 @@ const DEADLINE_SLACK_MS = 30_000;
 
 /** Collaborators of {@link createExecute}. */
 export interface ExecuteDependencies {
-  /** Returns the launcher for a config (per kubeconfig / cluster); `null` when no runtime is wired. */
-  getLauncher: (config: AdapterConfig) => RunLauncher | null;
+  /** Returns kube-runtime for a run's target cluster (per kubeconfig and namespace); `null` when none is wired. */
+  getRuntime: (target: RunTarget, config: AdapterConfig) => RunStarter | null;
   createAccumulator: () => RunAccumulatorLike;
   hostFiles: HostFiles;
   clock: Clock;
@@ -46,6 +49,26 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The error code of a refused start: the agent's run lock by its class marker, anything else an API error. */
+function startErrorCode(error: unknown): ErrorCode {
+  if (!LockHeldError.isInstance(error)) return 'k8s_api_error';
+  return error.code === 'lock-conflict' ? 'k8s_lock_conflict' : 'k8s_lock_timeout';
+}
+
+/** The user-facing line of a progress event worth a notice (lost or unreadable output); `null` for the others. */
+function describeProgress(event: RunProgressEvent): string | null {
+  switch (event.type) {
+    case 'log-gap':
+      return `[claude-k8s] log gap: the kubelet rotated output away during a disconnect (between ${event.lastTimestampBefore ?? 'start'} and ${event.firstTimestampAfter}); ${event.knownLostBytes} bytes known lost`;
+    case 'log-incomplete':
+      return `[claude-k8s] log follow ended early: ${event.message}`;
+    case 'scheduled':
+    case 'running':
+    case 'progress':
+      return null;
+  }
+}
+
 /** Creates the adapter's `execute`. */
 export function createExecute(
   dependencies: ExecuteDependencies,
@@ -57,24 +80,32 @@ export function createExecute(
     else logger[level === 'warn' ? 'warn' : 'info'](message, { runId: ctx.runId });
   }
 
-  function waitForOutcome(handle: RunHandle, config: AdapterConfig): Promise<RunOutcomeLike> {
+  function waitForOutcome(handle: RunHandle, config: AdapterConfig): Promise<RunOutcome> {
     if (config.timeoutSec <= 0) return handle.outcome;
     const limitMs = (config.timeoutSec + config.graceSec) * 1000 + DEADLINE_SLACK_MS;
-    return new Promise<RunOutcomeLike>((resolve, reject) => {
+    return new Promise<RunOutcome>((resolve, reject) => {
       let fired = false;
       const timer = clock.setTimeout(() => {
         fired = true;
         logger.warn('the Job outlived its deadline; cancelling it', { jobName: handle.jobName });
-        const deadline = (message: string): RunOutcomeLike => ({
+        const deadline = (outcome: RunOutcome | null, message: string): RunOutcome => ({
+          exitCode: null,
+          events: [],
+          podName: handle.podName,
+          cancelledAt: null,
+          output: null,
+          ...outcome,
           code: 'deadline-exceeded',
           reason: 'DeadlineExceeded',
           message,
+          hint: null,
           jobName: handle.jobName,
           namespace: handle.namespace,
+          endedAt: outcome?.endedAt ?? new Date(clock.now()).toISOString(),
         });
         handle.cancel('deadline exceeded').then(
-          () => resolve(deadline('the adapter stopped the Job after timeoutSec + graceSec')),
-          (error: unknown) => resolve(deadline(`the adapter could not delete the Job: ${errorText(error)}`)),
+          (outcome) => resolve(deadline(outcome, 'the adapter stopped the Job after timeoutSec + graceSec')),
+          (error: unknown) => resolve(deadline(null, `the adapter could not delete the Job: ${errorText(error)}`)),
         );
       }, limitMs);
       handle.outcome.then(
@@ -108,13 +139,6 @@ export function createExecute(
     }
     const billing = deriveBilling(parsed.value);
     const config = parsed.value;
-    const launcher = dependencies.getLauncher(config);
-    if (launcher === null)
-      return mapEarlyFailure(
-        'adapter_internal_error',
-        'no Kubernetes runtime is wired into this adapter build',
-        billing,
-      );
     const signal = ctx.signal ?? new AbortController().signal;
     let defaultNamespace: string;
     try {
@@ -133,6 +157,21 @@ export function createExecute(
       });
       if (!built.success) return mapEarlyFailure(built.code, built.message, billing);
       const invocation: RunInvocation = built.value;
+      let runtime: RunStarter | null;
+      try {
+        runtime = dependencies.getRuntime(invocation.request.target, config);
+      } catch (error) {
+        // E.g. the configured kubeconfig cannot be read: nothing was sent to a cluster.
+        return mapEarlyFailure('k8s_api_error', `start the Job of run ${ctx.runId}: ${errorText(error)}`, billing, {
+          attempt,
+        });
+      }
+      if (runtime === null)
+        return mapEarlyFailure(
+          'adapter_internal_error',
+          'no Kubernetes runtime is wired into this adapter build',
+          billing,
+        );
 
       if (attempt === 1) {
         await ctx.onCancellationReady?.();
@@ -159,31 +198,27 @@ export function createExecute(
       });
       let handle: RunHandle;
       try {
-        handle = await launcher.start({
-          ...invocation.request,
-          attempt,
+        handle = await runtime.startRun({
+          ...toRunSpec(invocation.request, attempt),
           signal,
           onOutput: async (chunk) => {
             accumulator.push(chunk);
             await metaSent;
             await ctx.onLog('stdout', chunk);
           },
-          onProgress: (message) => notice(ctx, 'info', message),
+          onProgress: async (event) => {
+            const line = describeProgress(event);
+            if (line !== null) await notice(ctx, 'info', line);
+          },
         });
       } catch (error) {
         openGate();
-        // The agent's run lock (kube-runtime's LockHeldError, matched by shape: no instanceof across packages).
-        const lockCode =
-          typeof error === 'object' && error !== null && 'holderRunId' in error && 'code' in error
-            ? (error as { code: unknown }).code
-            : undefined;
-        const code =
-          lockCode === 'lock-conflict'
-            ? 'k8s_lock_conflict'
-            : lockCode === 'lock-timeout'
-              ? 'k8s_lock_timeout'
-              : 'k8s_api_error';
-        return mapEarlyFailure(code, `start the Job of run ${ctx.runId}: ${errorText(error)}`, billing, { attempt });
+        return mapEarlyFailure(
+          startErrorCode(error),
+          `start the Job of run ${ctx.runId}: ${errorText(error)}`,
+          billing,
+          { attempt },
+        );
       }
       try {
         await ctx.onMeta?.(
@@ -193,7 +228,7 @@ export function createExecute(
         openGate();
       }
 
-      let outcome: RunOutcomeLike;
+      let outcome: RunOutcome;
       try {
         outcome = await waitForOutcome(handle, config);
       } catch (error) {
@@ -204,7 +239,7 @@ export function createExecute(
           { attempt },
         );
       }
-      const summary = accumulator.finish({ exitCode: outcome.exitCode ?? null, signal: outcome.signal ?? null });
+      const summary = accumulator.finish({ exitCode: outcome.exitCode, signal: null });
 
       if (attempt === 1 && invocation.resume.resume && !signal.aborted && summary.failure?.code === 'unknown-session') {
         retriedFresh = true;

@@ -66,14 +66,13 @@ export type {
   HostFiles,
   Logger,
   RunAccumulatorLike,
+  RunDryRunner,
   RunFailureLike,
   RunFile,
-  RunHandle,
   RunLaunchRequest,
-  RunLauncher,
-  RunOutcomeCode,
-  RunOutcomeLike,
+  RunStarter,
   RunSummaryLike,
+  RunTarget,
   TokenUsageLike,
 } from './ports.ts';
 export { VERSION } from './version.ts';

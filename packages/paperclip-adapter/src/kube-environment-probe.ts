@@ -1,11 +1,12 @@
-import { buildJobManifest, createClusterProbe, loadKubeConfig } from '@claude-k8s/kube-runtime';
+import { createClusterProbe, createKubeRuntime, loadKubeConfig } from '@claude-k8s/kube-runtime';
 import type { AdapterConfig } from './config-schema.ts';
 import type { EnvironmentProbe } from './environment-test.ts';
-import { KUBE_RUNTIME_ID, toStartRunInput } from './kube-launcher.ts';
+import { KUBE_RUNTIME_ID } from './kube-launcher.ts';
 
 /** The environment test's cluster questions, asked with the adapter's own credentials (the config's kubeconfig). */
 export function createKubeEnvironmentProbe(config: AdapterConfig): EnvironmentProbe {
-  const probe = createClusterProbe(loadKubeConfig({ path: config.kubeconfig ?? null }));
+  const kubeConfig = loadKubeConfig({ path: config.kubeconfig ?? null });
+  const probe = createClusterProbe(kubeConfig);
   return {
     async checkPermissions(namespace, permissions) {
       const answers = await probe.reviewAccess(namespace, permissions);
@@ -17,23 +18,9 @@ export function createKubeEnvironmentProbe(config: AdapterConfig): EnvironmentPr
     },
     secretHasKey: (namespace, name, key) => probe.secretHasKey(namespace, name, key),
     serverVersion: () => probe.serverVersion(),
-    dryRunLaunch: (request) => {
-      const {
-        lockPolicy: _lock,
-        lockWaitSeconds: _wait,
-        signal: _signal,
-        retention: _retention,
-        graces: _graces,
-        ...input
-      } = toStartRunInput(request);
-      const manifest = buildJobManifest({
-        ...input,
-        image: request.container.image,
-        namespace: request.target.namespace,
-        runtimeId: KUBE_RUNTIME_ID,
-      });
-      return probe.dryRunJob(manifest);
-    },
+    // The Job kube-runtime's startRun would create, dry-run through the same manifest path.
+    dryRun: (target, spec) =>
+      createKubeRuntime({ kubeConfig, namespace: target.namespace, runtimeId: KUBE_RUNTIME_ID }).dryRun(spec),
     namespaceExists: (namespace) => probe.namespaceExists(namespace),
     async claimExists(namespace, name) {
       const status = await probe.claimStatus(namespace, name);

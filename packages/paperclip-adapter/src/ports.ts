@@ -1,7 +1,8 @@
 /**
- * The adapter's ports: what it needs from the layers below (kube-runtime, stream-json) and from the host, as
- * structural interfaces. The real implementations are wired in `createServerAdapter`; tests pass fakes.
+ * The adapter's ports: what it needs from the layers below (kube-runtime as a `Pick` of its real interface,
+ * stream-json) and from the host. The real implementations are wired in `createServerAdapter`; tests pass fakes.
  */
+import type { KubeRuntime } from '@claude-k8s/kube-runtime';
 import type { KeyReference, Toleration } from './kubernetes-fields.ts';
 
 // ------------------------------------------------------------------------------------------------ files and env
@@ -26,20 +27,36 @@ export type EnvVarSpec =
   | { name: string; secretKeyRef: KeyReference }
   | { name: string; configMapKeyRef: KeyReference };
 
-// ------------------------------------------------------------------------------------------------ the launcher
+// ------------------------------------------------------------------------------------------------ the runtime
 
-/** Everything kube-runtime needs to run one attempt of a run as a Job. */
+/** The cluster a run goes to: namespace (resolved) and kubeconfig path (`null` = in-cluster). */
+export interface RunTarget {
+  namespace: string;
+  kubeconfigPath: string | null;
+}
+
+/**
+ * What `execute` needs of kube-runtime: its real interface, narrowed. `startRun` follows the output into `onOutput`
+ * and settles the outcome after the drain (see `@claude-k8s/kube-runtime`); tests pass a kube-runtime over in-memory
+ * or fake-apiserver ports, or a scripted fake.
+ */
+export type RunStarter = Pick<KubeRuntime, 'startRun'>;
+
+/** What the environment test needs of kube-runtime: the dry run on the `startRun` manifest path. */
+export type RunDryRunner = Pick<KubeRuntime, 'dryRun'>;
+
+/**
+ * One attempt of a run as the adapter plans it from Paperclip's context and the agent's configuration (built by
+ * `buildInvocation`, shown in `onMeta`); `toRunSpec` turns it into kube-runtime's `RunSpec`.
+ */
 export interface RunLaunchRequest {
   /** Paperclip run id (idempotency key, Job label). */
   runId: string;
-  /** 1 for the first attempt; 2 for the fresh-session retry after an unknown session. */
-  attempt: number;
   agentId: string;
   companyId: string;
   /** Issue id for issue runs; `null` for plain wakes. */
   taskKey: string | null;
-  /** Target cluster: namespace (resolved) and kubeconfig path (`null` = in-cluster). */
-  target: { namespace: string; kubeconfigPath: string | null };
+  target: RunTarget;
   container: {
     image: string;
     imagePullPolicy: 'IfNotPresent' | 'Always' | 'Never';
@@ -78,66 +95,6 @@ export interface RunLaunchRequest {
     retention: { onSuccess: 'delete' | 'keep'; onFailure: 'delete' | 'keep'; keepFailedSeconds: number };
     ttlSecondsAfterFinished: number;
   };
-  /**
-   * Called with each chunk of the container's output (UTF-8 text; a multi-byte character is never split across
-   * chunks), in order, exactly once per byte; the launcher awaits each call (back-pressure).
-   */
-  onOutput: (chunk: string) => Promise<void>;
-  /** Called with lines about the Job's progress ("pod scheduled", "pulling image"); optional. */
-  onProgress?: (message: string) => Promise<void>;
-  /** Aborting it cancels the run: the Job is deleted and `outcome` settles with `cancelled`. */
-  signal: AbortSignal;
-}
-
-/** Kubernetes-side outcome classes (kube-runtime's vocabulary). */
-export type RunOutcomeCode =
-  | 'succeeded'
-  | 'image-pull'
-  | 'config-error'
-  | 'unschedulable'
-  | 'oom-killed'
-  | 'evicted'
-  | 'deadline-exceeded'
-  | 'exit-code'
-  | 'never-started'
-  | 'cancelled'
-  | 'deleted-externally'
-  | 'lock-timeout'
-  | 'lock-conflict';
-
-/** How the Job ended, in Kubernetes terms (structural view of kube-runtime's outcome). */
-export interface RunOutcomeLike {
-  code: RunOutcomeCode;
-  exitCode?: number | null;
-  signal?: string | null;
-  /** Kubernetes reason, e.g. `OOMKilled`, `DeadlineExceeded`, `ImagePullBackOff`. */
-  reason?: string | null;
-  message?: string | null;
-  hint?: string | null;
-  /** Recent Kubernetes events of the Job and pod. */
-  events?: readonly { type?: string; reason?: string; message?: string; count?: number }[];
-  jobName?: string | null;
-  namespace?: string | null;
-  podName?: string | null;
-  /** When the cancellation was confirmed (pod gone or grace elapsed), ISO time. */
-  cancelledAt?: string | null;
-}
-
-/** A started run. */
-export interface RunHandle {
-  /** Job name, for logs and `onMeta`. */
-  jobName: string;
-  namespace: string;
-  /** Settles when the container has ended and its output has been delivered to `onOutput` completely. */
-  outcome: Promise<RunOutcomeLike>;
-  /** Deletes the Job (with propagation) and waits for the container to end within its grace period. */
-  cancel(reason: string): Promise<void>;
-}
-
-/** Starts runs as Kubernetes Jobs (implemented over kube-runtime). */
-export interface RunLauncher {
-  /** Creates the Job and its Secret; rejects (with nothing left behind) when that fails. */
-  start(request: RunLaunchRequest): Promise<RunHandle>;
 }
 
 // ------------------------------------------------------------------------------------------------ stream-json

@@ -1,12 +1,6 @@
+import type { RunOutcome } from '@claude-k8s/kube-runtime';
 import { describe, expect, it } from 'vitest';
-import {
-  ERROR_CODES,
-  mapEarlyFailure,
-  mapRunResult,
-  type MapRunResultInput,
-  type RunOutcomeLike,
-  type RunSummaryLike,
-} from './index.ts';
+import { ERROR_CODES, mapEarlyFailure, mapRunResult, type MapRunResultInput, type RunSummaryLike } from './index.ts';
 
 const SESSION = 'ef4396a5-b2f7-468b-9c86-9d272562d804';
 const NOW = Date.parse('2026-11-24T15:00:00.000Z');
@@ -34,10 +28,29 @@ function failed(code: string, message = `${code} happened`): Partial<RunSummaryL
   return { isError: true, failure: { code, hint: 'h', message } };
 }
 
-function map(partial: { summary?: RunSummaryLike | null; outcome?: Partial<RunOutcomeLike>; aborted?: boolean }) {
+/** kube-runtime's outcome with every field set (defaults: a succeeded run; the Job's name comes from the input). */
+function outcome(overrides: Partial<RunOutcome> = {}): RunOutcome {
+  return {
+    code: 'succeeded',
+    reason: null,
+    message: '',
+    hint: null,
+    exitCode: 0,
+    events: [],
+    namespace: '',
+    jobName: '',
+    podName: null,
+    endedAt: '2026-11-24T15:00:00.000Z',
+    cancelledAt: null,
+    output: null,
+    ...overrides,
+  };
+}
+
+function map(partial: { summary?: RunSummaryLike | null; outcome?: Partial<RunOutcome>; aborted?: boolean }) {
   const input: MapRunResultInput = {
     summary: partial.summary === undefined ? summary() : partial.summary,
-    outcome: { code: 'succeeded', exitCode: 0, ...partial.outcome },
+    outcome: outcome(partial.outcome),
     aborted: partial.aborted ?? false,
     sessionTarget: {
       cwd: '/home/agent/workspaces/a1',
@@ -147,8 +160,7 @@ describe('mapRunResult: Kubernetes-side failures', () => {
     ['config-error', 'k8s_config_error'],
     ['unschedulable', 'k8s_unschedulable'],
     ['never-started', 'k8s_never_started'],
-    ['lock-timeout', 'k8s_lock_timeout'],
-    ['lock-conflict', 'k8s_lock_conflict'],
+    // lock-timeout / lock-conflict are not outcomes: kube-runtime refuses the start (LockHeldError); execute.test.ts
   ] as const)('%s → %s, safe to retry (bootstrap recovery)', (code, errorCode) => {
     const result = map({
       summary: null,
@@ -157,7 +169,9 @@ describe('mapRunResult: Kubernetes-side failures', () => {
         exitCode: null,
         reason: 'Reason',
         message: 'what happened',
-        events: [{ type: 'Warning', reason: 'FailedMount', message: 'secret "x" not found' }],
+        events: [
+          { type: 'Warning', reason: 'FailedMount', message: 'secret "x" not found', count: 1, involvedKind: 'Pod' },
+        ],
       },
     });
     expect(result.errorCode).toBe(errorCode);
@@ -224,7 +238,12 @@ describe('mapRunResult: cancellation', () => {
   it('acknowledges a cancelled outcome with proof', () => {
     const result = map({
       summary: summary({ hasResult: false, ...failed('aborted') }),
-      outcome: { code: 'cancelled', exitCode: null, signal: 'SIGTERM', cancelledAt: '2026-11-24T15:00:05.000Z' },
+      outcome: {
+        code: 'cancelled',
+        exitCode: null,
+        cancelledAt: '2026-11-24T15:00:04.000Z',
+        endedAt: '2026-11-24T15:00:05.000Z',
+      },
       aborted: true,
     });
     expect(result).toMatchObject({

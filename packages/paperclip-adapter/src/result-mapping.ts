@@ -3,9 +3,10 @@
  * Paperclip's `AdapterExecutionResult`. The more specific cause wins: an OOM-killed pod is `k8s_oom_killed`, not
  * "exit 137"; an `is_error` result is a Claude failure even with exit code 0.
  */
+import type { OutcomeCode, RunOutcome } from '@claude-k8s/kube-runtime';
 import type { AdapterBillingType, AdapterExecutionResult } from '@paperclipai/adapter-utils';
 import { claudeErrorCode, ERROR_CODES, type ErrorCode } from './error-codes.ts';
-import type { RunOutcomeLike, RunSummaryLike } from './ports.ts';
+import type { RunSummaryLike } from './ports.ts';
 import { encodeSessionParams, type SessionMatchTarget } from './session-codec.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -21,7 +22,8 @@ export interface BillingInfo {
 export interface MapRunResultInput {
   /** The stream-json summary of the container's stdout; `null` when the container never produced output. */
   summary: RunSummaryLike | null;
-  outcome: RunOutcomeLike;
+  /** kube-runtime's outcome of the attempt. */
+  outcome: RunOutcome;
   /** True when `ctx.signal` fired (operator cancel, lost controller lease). */
   aborted: boolean;
   /** What the session of this run is stored with (cwd, volume, bundle, MCP identity). */
@@ -43,22 +45,20 @@ export interface RunFailureChoice {
   message: string;
 }
 
-const BOOTSTRAP_OUTCOMES: Partial<Record<RunOutcomeLike['code'], ErrorCode>> = {
+/** Outcomes of a run whose container never did any work (safe to retry). */
+const BOOTSTRAP_OUTCOMES = {
   'image-pull': 'k8s_image_pull',
   'config-error': 'k8s_config_error',
   unschedulable: 'k8s_unschedulable',
   'never-started': 'k8s_never_started',
-  'lock-timeout': 'k8s_lock_timeout',
-  'lock-conflict': 'k8s_lock_conflict',
-};
+} as const satisfies Partial<Record<OutcomeCode, ErrorCode>>;
 
-function describeOutcome(outcome: RunOutcomeLike): string {
+function describeOutcome(outcome: RunOutcome): string {
   const parts: string[] = [];
   if (outcome.reason) parts.push(outcome.reason);
   if (outcome.message) parts.push(outcome.message);
-  if (outcome.exitCode !== undefined && outcome.exitCode !== null) parts.push(`exit code ${outcome.exitCode}`);
-  if (outcome.signal) parts.push(`signal ${outcome.signal}`);
-  const warnings = (outcome.events ?? [])
+  if (outcome.exitCode !== null) parts.push(`exit code ${outcome.exitCode}`);
+  const warnings = outcome.events
     .filter((event) => event.type === 'Warning' && (event.reason || event.message))
     .slice(-3);
   for (const event of warnings) parts.push(`event ${event.reason ?? ''}: ${event.message ?? ''}`.trim());
@@ -69,11 +69,11 @@ function describeOutcome(outcome: RunOutcomeLike): string {
 /** Chooses the failure of a run from both sides; `null` means the run succeeded. */
 export function chooseRunFailure(
   summary: RunSummaryLike | null,
-  outcome: RunOutcomeLike,
+  outcome: RunOutcome,
   aborted: boolean,
   timeoutSec: number,
 ): RunFailureChoice | null {
-  if (aborted || outcome.code === 'cancelled') return { code: 'cancelled', message: outcome.message ?? 'cancelled' };
+  if (aborted || outcome.code === 'cancelled') return { code: 'cancelled', message: outcome.message || 'cancelled' };
   const claudeFailure = summary?.failure ?? null;
   switch (outcome.code) {
     case 'deadline-exceeded':
@@ -82,9 +82,7 @@ export function chooseRunFailure(
     case 'config-error':
     case 'unschedulable':
     case 'never-started':
-    case 'lock-timeout':
-    case 'lock-conflict':
-      return { code: BOOTSTRAP_OUTCOMES[outcome.code] ?? 'k8s_never_started', message: describeOutcome(outcome) };
+      return { code: BOOTSTRAP_OUTCOMES[outcome.code], message: describeOutcome(outcome) };
     case 'oom-killed':
       return { code: 'k8s_oom_killed', message: `OOM-killed: ${describeOutcome(outcome)}` };
     case 'evicted':
@@ -123,7 +121,7 @@ export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
   const info = failure === null ? null : ERROR_CODES[failure.code];
   const result: AdapterExecutionResult = {
     exitCode: outcome.exitCode ?? (failure === null ? 0 : null),
-    signal: outcome.signal ?? (failure?.code === 'cancelled' || failure?.code === 'timeout' ? 'SIGTERM' : null),
+    signal: failure?.code === 'cancelled' || failure?.code === 'timeout' ? 'SIGTERM' : null,
     timedOut: failure?.code === 'timeout',
     provider: 'anthropic',
     biller: input.billing.biller,
@@ -132,14 +130,23 @@ export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
   const resultJson: Record<string, unknown> = {
     kubernetes: {
       outcome: outcome.code,
-      reason: outcome.reason ?? null,
-      message: outcome.message ?? null,
-      exitCode: outcome.exitCode ?? null,
-      signal: outcome.signal ?? null,
-      jobName: outcome.jobName ?? input.jobName ?? null,
-      namespace: outcome.namespace ?? input.namespace ?? null,
-      podName: outcome.podName ?? null,
-      events: (outcome.events ?? []).slice(-10),
+      reason: outcome.reason,
+      message: outcome.message,
+      exitCode: outcome.exitCode,
+      jobName: outcome.jobName || (input.jobName ?? null),
+      namespace: outcome.namespace || (input.namespace ?? null),
+      podName: outcome.podName,
+      endedAt: outcome.endedAt,
+      cancelledAt: outcome.cancelledAt,
+      output:
+        outcome.output === null
+          ? null
+          : {
+              complete: outcome.output.complete,
+              gaps: outcome.output.gaps,
+              bytes: outcome.output.checkpoint.deliveredBytes,
+            },
+      events: outcome.events.slice(-10),
     },
   };
 
@@ -192,8 +199,9 @@ export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
       result.errorMessage = 'cancelled';
       resultJson['executionCancellation'] = {
         state: 'acknowledged',
-        acknowledgedAt: outcome.cancelledAt ?? new Date(input.now).toISOString(),
-        proof: `Job ${input.namespace ?? outcome.namespace ?? ''}/${input.jobName ?? outcome.jobName ?? ''} deleted and its container ended (${outcome.code})`,
+        // The outcome is decided once the Job (Foreground: after its pod) is gone: that is the confirmation.
+        acknowledgedAt: outcome.code === 'cancelled' ? outcome.endedAt : new Date(input.now).toISOString(),
+        proof: `Job ${input.namespace || outcome.namespace}/${input.jobName || outcome.jobName} deleted and its container ended (${outcome.code})`,
       };
     }
   } else {

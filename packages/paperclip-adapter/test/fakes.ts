@@ -1,19 +1,18 @@
 /**
- * Test doubles of the adapter's ports: a launcher that replays recorded transcripts, in-memory host files, a manual
- * clock, and a Paperclip execution context that records every callback in order. Runs are classified by the real
- * stream-json accumulator (the adapter's default), never by a test copy.
+ * Test doubles of the adapter's ports: a kube-runtime `startRun` that replays recorded transcripts, in-memory host files,
+ * a manual clock, and a Paperclip execution context that records every callback in order. Runs are classified by the
+ * real stream-json accumulator (the adapter's default), never by a test copy.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AdapterExecutionContext, AdapterInvocationMeta } from '@paperclipai/adapter-utils';
+import type { RunHandle, RunOutcome, StartRunInput } from '@claude-k8s/kube-runtime';
 import type {
   Clock,
   HostFile,
   HostFiles,
-  RunHandle,
-  RunLaunchRequest,
-  RunLauncher,
-  RunOutcomeLike,
+  RunStarter,
+  RunTarget,
 } from '../src/index.ts';
 
 const fixtures = fileURLToPath(new URL('../src/__fixtures__/', import.meta.url));
@@ -33,14 +32,14 @@ function chunk(text: string, size: number): string[] {
   return chunks;
 }
 
-/** One scripted attempt of the fake launcher. */
+/** One scripted attempt of the fake runtime. */
 export interface ScriptedAttempt {
   /** Transcript to replay, or raw stdout. */
   transcript?: string;
   stdout?: string;
   /** Outcome; default: `succeeded` for exit 0, `exit-code` otherwise. */
-  outcome?: Partial<RunOutcomeLike>;
-  /** Reject `start` with this error. */
+  outcome?: Partial<RunOutcome>;
+  /** Reject `startRun` with this error. */
   startError?: Error;
   /** Wait for the abort signal before ending (then report `cancelled`). */
   waitForAbort?: boolean;
@@ -48,65 +47,106 @@ export interface ScriptedAttempt {
   hang?: boolean;
 }
 
-/** A launcher that replays scripted attempts in order and records the requests. */
-export function createFakeLauncher(
-  attempts: ScriptedAttempt[],
-): RunLauncher & { requests: RunLaunchRequest[]; cancelled: string[] } {
-  const requests: RunLaunchRequest[] = [];
-  const cancelled: string[] = [];
-  return {
-    requests,
-    cancelled,
-    start(request) {
-      requests.push(request);
-      const script = attempts[requests.length - 1];
-      if (script === undefined) return Promise.reject(new Error('no scripted attempt left'));
-      if (script.startError !== undefined) return Promise.reject(script.startError);
-      const jobName = `run-${request.runId.slice(0, 8)}-${request.attempt}`;
-      const namespace = request.target.namespace;
-      let cancelCalled: (() => void) | null = null;
-      const cancelledPromise = new Promise<void>((resolve) => {
-        cancelCalled = resolve;
-      });
-      const outcome = (async (): Promise<RunOutcomeLike> => {
-        const recorded = script.transcript === undefined ? null : loadTranscript(script.transcript);
-        const stdout = script.stdout ?? recorded?.stdout ?? '';
-        for (const piece of chunk(stdout, 97)) await request.onOutput(piece);
-        if (script.hang === true) {
-          await cancelledPromise;
-          return { code: 'cancelled', jobName, namespace };
-        }
-        if (script.waitForAbort === true) {
-          await new Promise<void>((resolve) => {
-            if (request.signal.aborted) resolve();
-            else request.signal.addEventListener('abort', () => resolve(), { once: true });
-          });
-          return {
-            code: 'cancelled',
-            signal: 'SIGTERM',
-            exitCode: null,
-            jobName,
-            namespace,
-            cancelledAt: '2026-11-24T15:00:00.000Z',
-          };
-        }
-        const exitCode = recorded?.exitCode ?? 0;
-        return { code: exitCode === 0 ? 'succeeded' : 'exit-code', exitCode, jobName, namespace, ...script.outcome };
-      })();
-      const handle: RunHandle = {
-        jobName,
-        namespace,
-        outcome,
-        cancel(reason) {
-          cancelled.push(reason);
-          cancelCalled?.();
-          return Promise.resolve();
-        },
-      };
-      return Promise.resolve(handle);
-    },
-  };
+/** A fake kube-runtime `startRun` (the adapter's {@link RunStarter} port) replaying scripted attempts in order. */
+export interface FakeRuntime {
+  /** The runtime of one target (what `createServerAdapter`'s `runtimeFactory` returns). */
+  at(target: RunTarget): RunStarter;
+  /** Every `startRun` input, in order. */
+  requests: StartRunInput[];
+  /** The target of each request. */
+  targets: RunTarget[];
+  /** Reasons of `cancel` calls. */
+  cancelled: string[];
 }
+
+export function createFakeRuntime(attempts: ScriptedAttempt[]): FakeRuntime {
+  const requests: StartRunInput[] = [];
+  const targets: RunTarget[] = [];
+  const cancelled: string[] = [];
+  const start = (target: RunTarget, input: StartRunInput): Promise<RunHandle> => {
+    requests.push(input);
+    targets.push(target);
+    const script = attempts[requests.length - 1];
+    if (script === undefined) return Promise.reject(new Error('no scripted attempt left'));
+    if (script.startError !== undefined) return Promise.reject(script.startError);
+    const jobName = `run-${input.runId.slice(0, 8)}-${requests.length}`;
+    const namespace = target.namespace;
+    const base: RunOutcome = {
+      code: 'succeeded',
+      reason: null,
+      message: '',
+      hint: null,
+      exitCode: 0,
+      events: [],
+      namespace,
+      jobName,
+      podName: `${jobName}-abcde`,
+      endedAt: '2026-11-24T15:00:00.000Z',
+      cancelledAt: null,
+      output: null,
+    };
+    let cancelCalled: (() => void) | null = null;
+    const cancelledPromise = new Promise<void>((resolve) => {
+      cancelCalled = resolve;
+    });
+    const outcome = (async (): Promise<RunOutcome> => {
+      const recorded = script.transcript === undefined ? null : loadTranscript(script.transcript);
+      const stdout = script.stdout ?? recorded?.stdout ?? '';
+      let deliveredBytes = 0;
+      for (const piece of chunk(stdout, 97)) {
+        deliveredBytes += Buffer.byteLength(piece);
+        await input.onOutput?.(piece, {
+          version: 1,
+          sinceTime: null,
+          linesSince: 0,
+          partialBytes: 0,
+          lastTimestamp: null,
+          deliveredBytes,
+          deliveredLines: 0,
+        });
+      }
+      if (script.hang === true) {
+        await cancelledPromise;
+        return { ...base, code: 'cancelled', exitCode: null, cancelledAt: '2026-11-24T15:00:00.000Z' };
+      }
+      if (script.waitForAbort === true) {
+        await new Promise<void>((resolve) => {
+          if (input.signal?.aborted === true) resolve();
+          else input.signal?.addEventListener('abort', () => resolve(), { once: true });
+        });
+        return {
+          ...base,
+          code: 'cancelled',
+          exitCode: null,
+          cancelledAt: '2026-11-24T14:59:58.000Z',
+          endedAt: '2026-11-24T15:00:00.000Z',
+        };
+      }
+      const exitCode = recorded?.exitCode ?? 0;
+      return { ...base, code: exitCode === 0 ? 'succeeded' : 'exit-code', exitCode, ...script.outcome };
+    })();
+    const handle: RunHandle = {
+      runId: input.runId,
+      agentId: input.agentId,
+      namespace,
+      jobName,
+      containerName: 'agent',
+      podName: `${jobName}-abcde`,
+      adopted: false,
+      events: { [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve({ value: undefined, done: true }) }) },
+      outcome,
+      containerStarted: Promise.resolve(`${jobName}-abcde`),
+      cancel(reason = 'cancelled') {
+        cancelled.push(reason);
+        cancelCalled?.();
+        return outcome;
+      },
+    };
+    return Promise.resolve(handle);
+  };
+  return { requests, targets, cancelled, at: (target) => ({ startRun: (input) => start(target, input) }) };
+}
+
 
 /** In-memory host files. */
 export function createMemoryHostFiles(files: Record<string, string>): HostFiles & { reads: string[] } {

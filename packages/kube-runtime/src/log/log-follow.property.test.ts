@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { followPodLog, type PodLogRequest, type PodLogSource } from '../index.ts';
+import { followPodLog, type PodLogRequest, type PodLogSource } from '../internal.ts';
 
 interface ModelLine {
   timestamp: string;

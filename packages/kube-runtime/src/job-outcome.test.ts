@@ -1,6 +1,6 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { classifyRun, type ClassifyInput } from './index.ts';
+import { classifyJobOutcome, type ClassifyInput } from './internal.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
@@ -71,11 +71,13 @@ function input(overrides: Partial<ClassifyInput>): ClassifyInput {
   };
 }
 
-describe('classifyRun', () => {
+describe('classifyJobOutcome', () => {
   const cases: [
     string,
     Partial<ClassifyInput>,
-    ReturnType<typeof classifyRun> extends infer R ? (R extends null ? null : Partial<NonNullable<R>>) | null : never,
+    ReturnType<typeof classifyJobOutcome> extends infer R
+      ? (R extends null ? null : Partial<NonNullable<R>>) | null
+      : never,
   ][] = [
     ['pending pod, nothing wrong', { pod: pod({}) }, null],
     ['running container', { pod: pod({ running: true, phase: 'Running' }) }, null],
@@ -261,7 +263,7 @@ describe('classifyRun', () => {
   ];
 
   it.each(cases)('%s', (_name, overrides, expected) => {
-    const result = classifyRun(input(overrides));
+    const result = classifyJobOutcome(input(overrides));
     if (expected === null) expect(result).toBeNull();
     else {
       expect(result).toMatchObject(expected);
@@ -270,9 +272,9 @@ describe('classifyRun', () => {
   });
 
   it('gives a hint for every failure and none for success or cancel', () => {
-    expect(classifyRun(input({ job: job([{ type: 'Complete' }]) }))?.hint).toBeNull();
-    expect(classifyRun(input({ pod: pod({ terminated: { reason: 'OOMKilled', exitCode: 137 } }) }))?.hint).toContain(
-      'resources.limits.memory',
-    );
+    expect(classifyJobOutcome(input({ job: job([{ type: 'Complete' }]) }))?.hint).toBeNull();
+    expect(
+      classifyJobOutcome(input({ pod: pod({ terminated: { reason: 'OOMKilled', exitCode: 137 } }) }))?.hint,
+    ).toContain('resources.limits.memory');
   });
 });

@@ -64,7 +64,7 @@ const GRACED_IMAGE_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'Regis
 const CONFIG_REASONS = new Set(['CreateContainerConfigError', 'CreateContainerError']);
 
 /** `null` while the run is alive and nothing has failed for longer than its grace; the outcome otherwise. */
-export function classifyRun(input: ClassifyInput): Classification | null {
+export function classifyJobOutcome(input: ClassifyInput): Classification | null {
   const { job, pod } = input;
   const container = containerStatus(pod, input.containerName);
   const finished = job === null ? null : jobFinish(job);
