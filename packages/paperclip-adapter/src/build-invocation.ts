@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AdapterExecutionContext, AdapterInvocationMeta } from '@paperclipai/adapter-utils';
+import { buildBudgetCliArgs } from './budget/budget-guard.ts';
 import type { AdapterConfig } from './config-schema.ts';
 import type { ErrorCode } from './error-codes.ts';
 import { isLoopbackUrl } from './kube-values.ts';
@@ -387,6 +388,7 @@ export async function buildInvocation(
   if (config.model !== undefined) claudeArgs.push('--model', config.model);
   if (config.effort !== undefined) claudeArgs.push('--effort', config.effort);
   if (config.maxTurnsPerRun > 0) claudeArgs.push('--max-turns', String(config.maxTurnsPerRun));
+  claudeArgs.push(...buildBudgetCliArgs(config, resume.resume));
   if (instructions !== null && !resume.resume)
     claudeArgs.push('--append-system-prompt-file', `${FILES_MOUNT_PATH}/${FILE.instructions}`);
   if (mcp.config !== null)

@@ -4,6 +4,7 @@
  * stdout to onLog (unchanged, in order, each awaited) → map the result.
  */
 import type { AdapterExecutionContext, AdapterExecutionResult } from '@paperclipai/adapter-utils';
+import { createBudgetGuard, resolveBudget } from './budget/budget-guard.ts';
 import { buildInvocation, buildInvocationMeta, type RunInvocation } from './build-invocation.ts';
 import { formatConfigIssues, parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunHandle, RunLauncher, RunOutcomeLike } from './ports.ts';
@@ -151,6 +152,14 @@ export function createExecute(
       }
 
       const accumulator = dependencies.createAccumulator();
+      // Budget (issue 18): the live meter reads the same stdout and can stop this attempt.
+      const budget = resolveBudget(config.budget, billing.billingType);
+      if (attempt === 1) for (const note of budget.notes) await notice(ctx, 'warn', note);
+      const budgetGuard = createBudgetGuard({
+        budget,
+        log: (line) => ctx.onLog('stderr', line),
+        warn: (message) => logger.warn(message, { runId: ctx.runId }),
+      });
       // Output can arrive before start() returns; hold it until onMeta went out, so the invocation card comes first.
       let openGate: () => void = () => undefined;
       const metaSent = new Promise<void>((resolve) => {
@@ -166,6 +175,7 @@ export function createExecute(
             accumulator.push(chunk);
             await metaSent;
             await ctx.onLog('stdout', chunk);
+            await budgetGuard.push(chunk);
           },
           onProgress: (message) => notice(ctx, 'info', message),
         });
@@ -184,6 +194,7 @@ export function createExecute(
               : 'k8s_api_error';
         return mapEarlyFailure(code, `start the Job of run ${ctx.runId}: ${errorText(error)}`, billing, { attempt });
       }
+      budgetGuard.attach((reason) => handle.cancel(reason));
       try {
         await ctx.onMeta?.(
           buildInvocationMeta(invocation, { jobName: handle.jobName, namespace: handle.namespace, attempt }),
@@ -232,6 +243,7 @@ export function createExecute(
         timeoutSec: config.timeoutSec,
         jobName: handle.jobName,
         namespace: handle.namespace,
+        budgetStop: budgetGuard.finish(summary),
       });
       if (retriedFresh) {
         result.resultJson = { ...result.resultJson, freshSessionRetry: true };

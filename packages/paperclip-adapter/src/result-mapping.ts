@@ -4,6 +4,7 @@
  * "exit 137"; an `is_error` result is a Claude failure even with exit code 0.
  */
 import type { AdapterBillingType, AdapterExecutionResult } from '@paperclipai/adapter-utils';
+import { applyBudgetStop, describeBudgetStop, type BudgetStop } from './budget/budget-guard.ts';
 import { claudeErrorCode, ERROR_CODES, type ErrorCode } from './error-codes.ts';
 import type { RunOutcomeLike, RunSummaryLike } from './ports.ts';
 import { encodeSessionParams, type SessionMatchTarget } from './session-codec.ts';
@@ -35,6 +36,8 @@ export interface MapRunResultInput {
   timeoutSec: number;
   jobName?: string | null;
   namespace?: string | null;
+  /** Set when a budget stopped the run: the result is `budget_exceeded` with the session kept. */
+  budgetStop?: BudgetStop | null;
 }
 
 /** The chosen failure of a run, or `null` for success. */
@@ -119,7 +122,11 @@ function retryNotBefore(message: string, now: number): string {
 /** Maps a finished attempt to Paperclip's result. */
 export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
   const { summary, outcome } = input;
-  const failure = chooseRunFailure(summary, outcome, input.aborted, input.timeoutSec);
+  const budgetStop = input.budgetStop ?? null;
+  const failure: RunFailureChoice | null =
+    budgetStop !== null
+      ? { code: 'budget_exceeded', message: describeBudgetStop(budgetStop) }
+      : chooseRunFailure(summary, outcome, input.aborted, input.timeoutSec);
   const info = failure === null ? null : ERROR_CODES[failure.code];
   const result: AdapterExecutionResult = {
     exitCode: outcome.exitCode ?? (failure === null ? 0 : null),
@@ -168,6 +175,7 @@ export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
     };
     if (summary.resultText !== null) resultJson['result'] = summary.resultText;
   }
+  if (budgetStop !== null) applyBudgetStop(result, resultJson, budgetStop);
 
   if (failure !== null && info !== null) {
     result.errorCode = failure.code;
@@ -204,7 +212,7 @@ export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
   const sessionId = summary?.sessionId ?? null;
   if (clear) {
     result.clearSession = true;
-  } else if (sessionId !== null && UUID.test(sessionId) && summary?.hasResult === true) {
+  } else if (sessionId !== null && UUID.test(sessionId) && (summary?.hasResult === true || budgetStop !== null)) {
     const params = encodeSessionParams({
       sessionId,
       cwd: input.sessionTarget.cwd,
