@@ -16,8 +16,11 @@ import { createLineSplitter, normalizeApiUsage, normalizeModelUsage, parseJsonLi
 import type { TokenUsageLike } from '../ports.ts';
 import { priceOf, priceTokens } from './prices.ts';
 
-/** Characters per output token when the stream does not say (Anthropic's rule of thumb for English text and code). */
-export const CHARACTERS_PER_TOKEN = 4;
+/**
+ * Characters per output token when the stream does not say: 3.5, Anthropic's rule of thumb for Claude's tokenizer
+ * on English text (code packs denser, prose looser). An estimate only; a `result` replaces it with the real count.
+ */
+export const CHARACTERS_PER_TOKEN = 3.5;
 
 /** The per-run limits the meter enforces; `null` = no limit on that meter. */
 export interface BudgetLimits {
@@ -118,7 +121,8 @@ function contentCharacters(content: unknown): number {
     if (!isRecord(block)) continue;
     if (typeof block['text'] === 'string') characters += block['text'].length;
     if (typeof block['thinking'] === 'string') characters += block['thinking'].length;
-    if (block['type'] === 'tool_use' && block['input'] !== undefined) characters += JSON.stringify(block['input']).length;
+    if (block['type'] === 'tool_use' && block['input'] !== undefined)
+      characters += JSON.stringify(block['input']).length;
   }
   return characters;
 }
@@ -235,8 +239,20 @@ export function createBudgetMeter(limits: BudgetLimits): BudgetMeter {
   function readResult(line: Record<string, unknown>): void {
     resultCount += 1;
     const since = normalizeModelUsage(line['model_usage_since_last_result']);
-    // Without Claude Code's per-result figures (older CLIs, startup failures) the messages stay priced by the table.
-    if (since === null || Object.keys(since).length === 0) return;
+    if (since === null || Object.keys(since).length === 0) {
+      // No per-model figures: an API error (an empty map; the CLI prices it at $0) or an older CLI (no map; its
+      // `usage` is priced by the table). Its `usage` still counts the tokens, including those of a request whose
+      // stream broke and was never printed.
+      const usage = normalizeApiUsage(line['usage']);
+      if (usage === null || usage.inputTokens + usage.outputTokens + usage.cacheCreationInputTokens === 0) return;
+      if (since === null) settled.costUsd += priceTokens(usage, priceOf(null).price);
+      settled.inputTokens += usage.inputTokens;
+      settled.outputTokens += usage.outputTokens;
+      settled.cacheCreationInputTokens += usage.cacheCreationInputTokens;
+      settled.cacheReadInputTokens += usage.cacheReadInputTokens;
+      pending = new Map();
+      return;
+    }
     for (const entry of Object.values(since)) {
       settled.costUsd += entry.costUsd;
       settled.inputTokens += entry.inputTokens;
