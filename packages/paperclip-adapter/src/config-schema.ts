@@ -150,6 +150,12 @@ export const CONFIG_SCHEMA = object({
       min: 0,
       default: 0,
     }),
+    paperclipMonthly: boolean({
+      label: "Stop at Paperclip's monthly budget",
+      hint: "Before each run, read the agent's and the company's remaining monthly budget in Paperclip with the run's own token (GET /api/companies/:id/budgets/overview) and use the lower one as the run's dollar limit when it is below usdPerRun. API-key billing only; if the budget cannot be read, the run keeps its own limits and says so.",
+      group: 'Budget',
+      default: false,
+    }),
   }),
   // ---------------------------------------------------------------- Prompt
   promptTemplate: string({

@@ -4,7 +4,7 @@
  * stdout to onLog (unchanged, in order, each awaited) → map the result.
  */
 import type { AdapterExecutionContext, AdapterExecutionResult } from '@paperclipai/adapter-utils';
-import { createBudgetGuard, resolveBudget } from './budget/budget-guard.ts';
+import { createBudgetGuard, resolveRunBudget } from './budget/budget-guard.ts';
 import { buildInvocation, buildInvocationMeta, type RunInvocation } from './build-invocation.ts';
 import { formatConfigIssues, parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunHandle, RunLauncher, RunOutcomeLike } from './ports.ts';
@@ -24,6 +24,8 @@ export interface ExecuteDependencies {
   logger: Logger;
   serverEnv: Readonly<Record<string, string | undefined>>;
   resolveDefaultNamespace: () => Promise<string>;
+  /** `fetch` for reading Paperclip's budgets with the run token; the global one by default. */
+  fetch?: typeof globalThis.fetch;
 }
 
 /**
@@ -123,6 +125,16 @@ export function createExecute(
       return mapEarlyFailure('adapter_internal_error', `resolve the default namespace: ${errorText(error)}`, billing);
     }
 
+    // Budget (issue 18): this run's limits, Paperclip's remaining monthly budget included when asked for.
+    const budget = await resolveRunBudget(config, billing.billingType, {
+      token: ctx.authToken,
+      companyId: ctx.agent.companyId,
+      agentId: ctx.agent.id,
+      serverEnv: dependencies.serverEnv,
+      ...(dependencies.fetch === undefined ? {} : { fetch: dependencies.fetch }),
+    });
+    for (const note of budget.notes) await notice(ctx, 'warn', note);
+
     let retriedFresh = false;
     for (let attempt = 1; attempt <= 2; attempt += 1) {
       const built = await buildInvocation(ctx, config, {
@@ -153,8 +165,6 @@ export function createExecute(
 
       const accumulator = dependencies.createAccumulator();
       // Budget (issue 18): the live meter reads the same stdout and can stop this attempt.
-      const budget = resolveBudget(config.budget, billing.billingType);
-      if (attempt === 1) for (const note of budget.notes) await notice(ctx, 'warn', note);
       const budgetGuard = createBudgetGuard({
         budget,
         log: (line) => ctx.onLog('stderr', line),

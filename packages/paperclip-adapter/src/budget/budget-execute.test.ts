@@ -146,21 +146,15 @@ describe('execute with a budget', () => {
 describe('the CLI-side depth', () => {
   const apiKey = { anthropicApiKeySecret: { name: 'key', key: 'k' }, env: {} };
   it('passes --max-budget-usd only for a fresh session billed through an API key', () => {
-    expect(
-      buildBudgetCliArgs({ ...apiKey, budget: { usdPerRun: 0.5, tokensPerRun: 0, turnsPerRun: 0 } }, false),
-    ).toEqual(['--max-budget-usd', '0.5']);
-    expect(
-      buildBudgetCliArgs({ ...apiKey, budget: { usdPerRun: 0.5, tokensPerRun: 0, turnsPerRun: 0 } }, true),
-    ).toEqual([]);
-    expect(buildBudgetCliArgs({ ...apiKey, budget: { usdPerRun: 0, tokensPerRun: 9, turnsPerRun: 0 } }, false)).toEqual(
-      [],
-    );
+    expect(buildBudgetCliArgs({ ...apiKey, budget: { usdPerRun: 0.5 } }, false)).toEqual(['--max-budget-usd', '0.5']);
+    expect(buildBudgetCliArgs({ ...apiKey, budget: { usdPerRun: 0.5 } }, true)).toEqual([]);
+    expect(buildBudgetCliArgs({ ...apiKey, budget: { usdPerRun: 0 } }, false)).toEqual([]);
     expect(
       buildBudgetCliArgs(
         {
           anthropicApiKeySecret: { key: 'k' },
           env: { CLAUDE_CODE_OAUTH_TOKEN: { value: 't' } },
-          budget: { usdPerRun: 0.5, tokensPerRun: 0, turnsPerRun: 0 },
+          budget: { usdPerRun: 0.5 },
         },
         false,
       ),

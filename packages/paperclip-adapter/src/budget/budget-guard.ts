@@ -14,12 +14,18 @@ import {
   type BudgetSpend,
   type BudgetStep,
 } from './budget-meter.ts';
+import { readPaperclipRemainingBudget, resolvePaperclipServerUrl } from './paperclip-budget.ts';
 import { PRICE_TABLE_DATE } from './prices.ts';
+
+/** Where the dollar limit of a run comes from. */
+export type UsdLimitSource = 'run-limit' | 'paperclip-agent-monthly' | 'paperclip-company-monthly';
 
 /** The limits of one run and notes on the ones that do not apply. */
 export interface EffectiveBudget {
   limits: BudgetLimits;
-  /** Why a configured limit is not enforced (e.g. dollars on subscription billing). */
+  /** Where `limits.usd` comes from; `null` without a dollar limit. */
+  usdSource: UsdLimitSource | null;
+  /** Why a configured limit is not enforced (e.g. dollars on subscription billing), or what was read. */
   notes: string[];
 }
 
@@ -32,7 +38,7 @@ function positive(value: number): number | null {
  * has no dollar cost (Claude Code still prints a list-price figure; it is not what anybody pays).
  */
 export function resolveBudget(
-  budget: AdapterConfig['budget'],
+  budget: Pick<AdapterConfig['budget'], 'usdPerRun' | 'tokensPerRun' | 'turnsPerRun'>,
   billingType: AdapterBillingType | undefined,
 ): EffectiveBudget {
   const notes: string[] = [];
@@ -43,7 +49,65 @@ export function resolveBudget(
     );
     usd = null;
   }
-  return { limits: { usd, tokens: positive(budget.tokensPerRun), turns: positive(budget.turnsPerRun) }, notes };
+  return {
+    limits: { usd, tokens: positive(budget.tokensPerRun), turns: positive(budget.turnsPerRun) },
+    usdSource: usd === null ? null : 'run-limit',
+    notes,
+  };
+}
+
+/** What {@link resolveRunBudget} needs besides the configuration. */
+export interface RunBudgetContext {
+  /** The run's JWT (`ctx.authToken`); without it Paperclip's budgets cannot be read. */
+  token: string | undefined;
+  companyId: string;
+  agentId: string;
+  /** Environment of the Paperclip server process (its own URL). */
+  serverEnv: Readonly<Record<string, string | undefined>>;
+  /** `fetch`; the global one by default. */
+  fetch?: typeof globalThis.fetch;
+}
+
+/**
+ * The limits of a run ({@link resolveBudget}), lowered to the agent's or the company's remaining monthly budget in
+ * Paperclip (whichever is lower) when `budget.paperclipMonthly` is on. A budget that cannot be read is a note, not a
+ * failure: the run goes on with its own limits.
+ */
+export async function resolveRunBudget(
+  config: Pick<AdapterConfig, 'budget'>,
+  billingType: AdapterBillingType | undefined,
+  context: RunBudgetContext,
+): Promise<EffectiveBudget> {
+  const effective = resolveBudget(config.budget, billingType);
+  if (!config.budget.paperclipMonthly) return effective;
+  if (billingType === 'subscription_included' || billingType === 'subscription') {
+    effective.notes.push('budget.paperclipMonthly is not applied: subscription runs have no dollar cost');
+    return effective;
+  }
+  if (context.token === undefined || context.token === '') {
+    effective.notes.push(
+      'budget.paperclipMonthly is not applied: Paperclip gave this run no token to read budgets with',
+    );
+    return effective;
+  }
+  const read = await readPaperclipRemainingBudget({
+    baseUrl: resolvePaperclipServerUrl(context.serverEnv),
+    token: context.token,
+    companyId: context.companyId,
+    agentId: context.agentId,
+    ...(context.fetch === undefined ? {} : { fetch: context.fetch }),
+  });
+  if (!read.success) {
+    effective.notes.push(`budget.paperclipMonthly: could not read Paperclip's budgets (${read.message})`);
+    return effective;
+  }
+  const remaining = read.value;
+  if (remaining === null) return effective;
+  if (effective.limits.usd === null || remaining.remainingUsd < effective.limits.usd) {
+    effective.limits.usd = remaining.remainingUsd;
+    effective.usdSource = remaining.scope === 'agent' ? 'paperclip-agent-monthly' : 'paperclip-company-monthly';
+  }
+  return effective;
 }
 
 /** True when the config bills tokens per use through an Anthropic API key (the only case `--max-budget-usd` fits). */
@@ -60,7 +124,7 @@ export function isMeteredApiKey(config: Pick<AdapterConfig, 'env' | 'anthropicAp
  * The live meter covers every case; this is the second, CLI-side depth. Returns `[]` when it does not apply.
  */
 export function buildBudgetCliArgs(
-  config: Pick<AdapterConfig, 'budget' | 'env' | 'anthropicApiKeySecret'>,
+  config: Pick<AdapterConfig, 'env' | 'anthropicApiKeySecret'> & { budget: Pick<AdapterConfig['budget'], 'usdPerRun'> },
   resumed: boolean,
 ): string[] {
   if (!(config.budget.usdPerRun > 0) || resumed || !isMeteredApiKey(config)) return [];
@@ -82,6 +146,8 @@ export interface BudgetStop {
   spentAtStop: number;
   /** Unit of `limit` and `spentAtStop`. */
   unit: 'usd' | 'tokens' | 'turns';
+  /** For the dollar meter: the per-run limit, or what was left of Paperclip's monthly budget. */
+  limitSource: UsdLimitSource | null;
   /** Everything the run spent, read to the end of its output (the pod may print past the crossing). */
   spend: BudgetSpend;
 }
@@ -172,11 +238,20 @@ export function createBudgetGuard(options: BudgetGuardOptions): BudgetGuard {
           limit: crossing.limit,
           spentAtStop: crossing.spent,
           unit: UNITS[crossing.meter],
+          limitSource: crossing.meter === 'usd' ? options.budget.usdSource : null,
           spend,
         };
       const limit = options.budget.limits.usd;
       if (summary?.failure?.code === 'budget-exhausted' && limit !== null)
-        return { meter: 'usd', stoppedBy: 'claude-cli', limit, spentAtStop: spend.costUsd, unit: 'usd', spend };
+        return {
+          meter: 'usd',
+          stoppedBy: 'claude-cli',
+          limit,
+          spentAtStop: spend.costUsd,
+          unit: 'usd',
+          limitSource: 'run-limit',
+          spend,
+        };
       return null;
     },
     spend: () => meter.spend(),
@@ -186,8 +261,14 @@ export function createBudgetGuard(options: BudgetGuardOptions): BudgetGuard {
 /** The failure message of a budget stop. */
 export function describeBudgetStop(stop: BudgetStop): string {
   const by = stop.stoppedBy === 'live-meter' ? 'the adapter stopped the pod' : 'Claude Code stopped (--max-budget-usd)';
-  return `budget exceeded: ${formatBudgetFigure(stop.meter, stop.spentAtStop)} of ${formatBudgetFigure(stop.meter, stop.limit)} per run (${by}); the session is kept, so the next run continues it`;
+  return `budget exceeded: ${formatBudgetFigure(stop.meter, stop.spentAtStop)} of ${formatBudgetFigure(stop.meter, stop.limit)} ${LIMIT_WORDS[stop.limitSource ?? 'run-limit']} (${by}); the session is kept, so the next run continues it`;
 }
+
+const LIMIT_WORDS: Record<UsdLimitSource, string> = {
+  'run-limit': 'per run',
+  'paperclip-agent-monthly': "left of the agent's monthly budget in Paperclip",
+  'paperclip-company-monthly': "left of the company's monthly budget in Paperclip",
+};
 
 /**
  * Applies a budget stop to a mapped result (the `budget_exceeded` branch of the result mapping): usage and cost
@@ -213,6 +294,7 @@ export function applyBudgetStop(
     limit: stop.limit,
     spentAtStop: stop.spentAtStop,
     unit: stop.unit,
+    limitSource: stop.limitSource,
     spent: {
       costUsd: spend.costUsd,
       tokens: spend.tokens,
