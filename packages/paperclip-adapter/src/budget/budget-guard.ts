@@ -111,7 +111,7 @@ export async function resolveRunBudget(
 }
 
 /** True when the config bills tokens per use through an Anthropic API key (the only case `--max-budget-usd` fits). */
-export function isMeteredApiKey(config: Pick<AdapterConfig, 'env' | 'anthropicApiKeySecret'>): boolean {
+function isMeteredApiKey(config: Pick<AdapterConfig, 'env' | 'anthropicApiKeySecret'>): boolean {
   const bedrock = config.env['CLAUDE_CODE_USE_BEDROCK'];
   if (bedrock !== undefined && 'value' in bedrock && (bedrock.value === '1' || bedrock.value === 'true')) return false;
   return config.anthropicApiKeySecret.name !== undefined || 'ANTHROPIC_API_KEY' in config.env;
@@ -155,13 +155,13 @@ export interface BudgetStop {
 const UNITS = { usd: 'usd', tokens: 'tokens', turns: 'turns' } as const;
 
 /** A figure in a meter's unit, for humans: `$0.42`, `12,345 tokens`, `3 turns`. */
-export function formatBudgetFigure(meter: BudgetMeterName, value: number): string {
+function formatBudgetFigure(meter: BudgetMeterName, value: number): string {
   if (meter === 'usd') return `$${value.toFixed(value < 1 ? 4 : 2)}`;
   return `${Math.round(value).toLocaleString('en-US')} ${meter}`;
 }
 
 /** The progress line of a step: `[claude-k8s] budget: $0.5012 of $2.00 per run (25%)`. */
-export function formatBudgetStep(step: BudgetStep): string {
+function formatBudgetStep(step: BudgetStep): string {
   return `[claude-k8s] budget: ${formatBudgetFigure(step.meter, step.spent)} of ${formatBudgetFigure(step.meter, step.limit)} per run (${Math.round(step.fraction * 100)}%)\n`;
 }
 

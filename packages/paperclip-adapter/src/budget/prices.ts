@@ -41,7 +41,7 @@ function family(inputPerMTok: number, outputPerMTok: number): ModelPrice {
  * Model id prefixes and their prices; the first matching prefix wins, so more specific prefixes come first.
  * Dated ids (`claude-sonnet-4-5-20250929`) match their family prefix.
  */
-export const PRICE_TABLE: readonly { prefix: string; price: ModelPrice }[] = Object.freeze([
+const PRICE_TABLE: readonly { prefix: string; price: ModelPrice }[] = Object.freeze([
   { prefix: 'claude-opus-4-1', price: family(15, 75) },
   // Opus 4 (`claude-opus-4-20250514`): the dated id starts with `claude-opus-4-2`.
   { prefix: 'claude-opus-4-2', price: family(15, 75) },
