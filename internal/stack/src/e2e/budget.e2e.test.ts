@@ -69,6 +69,7 @@ function inputOf(request: FakeRequestRecord): number {
 
 interface BudgetJson {
   meter: string;
+  limitSource: string | null;
   stoppedBy: string;
   limit: number;
   spentAtStop: number;
@@ -178,6 +179,25 @@ describe(`a run stops at its budget while it runs (namespace ${namespace})`, () 
     expect(events).toContain('budget.usdPerRun ($0.01) is not enforced');
 
     await expectNextRunResumes(agent.id, run);
+  });
+
+  it("Paperclip's monthly budget of the agent, read with the run token, stops the run at what is left", async () => {
+    // $0.80 a month for this agent, nothing spent yet: the 2nd reply (about $1.00) crosses it; no per-run limit.
+    const agent = await stack.client.createAgent(company.id, {
+      name: 'budget-monthly-agent',
+      adapterType: ADAPTER_TYPE,
+      adapterConfig: { ...stack.adapterConfig, budget: { paperclipMonthly: true } },
+      budgetMonthlyCents: 80,
+    });
+    const from = stack.fakeModel!.requests.length;
+    scriptModel(`spend:${SCRIPTED_TURNS}:${INPUT_PER_MESSAGE}:${MESSAGE_MS}`, SCRIPTED_TURNS + 1);
+    const run = await wakeAndWait(agent.id);
+    const events = JSON.stringify(await stack.client.getRunEvents(run.id));
+    expect(events, 'the budgets could not be read').not.toContain('could not read Paperclip');
+    expect(run['errorCode'], String(run['error'] ?? '')).toBe('budget_exceeded');
+    expect(budgetOf(run)).toMatchObject({ meter: 'usd', limit: 0.8, limitSource: 'paperclip-agent-monthly' });
+    expect(String(run['error'])).toContain("left of the agent's monthly budget in Paperclip");
+    expect(servedSpendRequests(from).length).toBeLessThanOrEqual(3);
   });
 
   it('a run under its limits is untouched', async () => {
