@@ -154,9 +154,12 @@ export interface BudgetStop {
 
 const UNITS = { usd: 'usd', tokens: 'tokens', turns: 'turns' } as const;
 
-/** A figure in a meter's unit, for humans: `$0.42`, `12,345 tokens`, `3 turns`. */
+/** A figure in a meter's unit, for humans: `$0.42`, `$0.4213`, `12,345 tokens`, `3 turns`. */
 function formatBudgetFigure(meter: BudgetMeterName, value: number): string {
-  if (meter === 'usd') return `$${value.toFixed(value < 1 ? 4 : 2)}`;
+  if (meter === 'usd') {
+    const wholeCents = Math.abs(value * 100 - Math.round(value * 100)) < 1e-9;
+    return `$${value.toFixed(value >= 1 || wholeCents ? 2 : 4)}`;
+  }
   return `${Math.round(value).toLocaleString('en-US')} ${meter}`;
 }
 

@@ -158,7 +158,7 @@ describe("Paperclip's remaining monthly budget", () => {
     );
     expect(launcher.cancelled).toHaveLength(1);
     expect(result.errorCode).toBe('budget_exceeded');
-    expect(result.errorMessage).toContain("of $0.5000 left of the company's monthly budget in Paperclip");
+    expect(result.errorMessage).toContain("of $0.50 left of the company's monthly budget in Paperclip");
     expect((result.resultJson as { budget: unknown }).budget).toMatchObject({
       meter: 'usd',
       limit: 0.5,
