@@ -224,6 +224,12 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
       )
         throw error;
       failure = error;
+      // 404: the pod is gone (deleted by a cancel, or its Job's cleanup). Once the run is decided there is nothing
+      // left to read; without this the follow would retry for giveUpAfterMs before the outcome could settle.
+      if (KubeApiError.isInstance(error) && (error as KubeApiError).status === 404) {
+        const outcome = await options.readOutcome().catch(() => undefined);
+        if (outcome !== undefined) return { outcome, checkpoint: cursor.snapshot(), requests, gaps };
+      }
     }
     if (failure === null) {
       if (finalRead !== null) {
