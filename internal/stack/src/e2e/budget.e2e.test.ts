@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeRequestRecord } from '@claude-k8s/fake-model-api';
 import type { Company, HeartbeatRun } from '@claude-k8s/paperclip-server';
 import { ADAPTER_TYPE, type Stack } from '../start-stack.ts';
-import { adminClients, startTestStack, storedStdout } from './harness.ts';
+import { adminClients, startTestStack, storedStdout, testProgress } from './harness.ts';
 
 const namespace = `ck8s-e2e-budget-${process.pid}`;
 let stack: Stack;
@@ -98,6 +98,10 @@ async function stderrOf(run: HeartbeatRun): Promise<string> {
 /** The stopped run's reported input tokens are what the model served: all of it, or all but one reply in flight. */
 function expectTrueSpend(run: HeartbeatRun, served: FakeRequestRecord[]): void {
   const usage = (run['usageJson'] ?? {}) as Record<string, number>;
+  const budget = budgetOf(run);
+  testProgress.info(
+    `${budget?.meter ?? '?'} stop: limit ${budget?.limit}, at stop ${budget?.spentAtStop}; model served ${served.length} replies (${served.map((request) => request.outcome).join(', ')}); reported input ${usage['inputTokens']}, output ${usage['outputTokens']}, cost ${usage['costUsd']}`,
+  );
   const all = served.reduce((total, request) => total + inputOf(request), 0);
   const lastInFlight = served.length > 0 ? inputOf(served.at(-1)!) : 0;
   expect([all, all - lastInFlight]).toContain(usage['inputTokens']);
