@@ -321,3 +321,28 @@ describe('createFakeModelApi', () => {
     await expect(fetch(api.url)).rejects.toThrow();
   });
 });
+
+describe('the spend scenario', () => {
+  it('reports the scripted input tokens on every reply and calls a tool until TURNS assistant messages exist', async () => {
+    await using api = await createFakeModelApi();
+    const prompt = { role: 'user', content: [{ type: 'text', text: 'Work [[spend:2:250000:0]]' }] };
+    const first = parseSseBody(await (await postMessages(api.url, [prompt])).text());
+    const start = first[0]!.data['message'] as { usage: Record<string, number> };
+    expect(start.usage).toMatchObject({ input_tokens: 250_000, output_tokens: 1, cache_read_input_tokens: 3000 });
+    expect(textOf(first)).toBe('Spending, turn 1.');
+    expect(JSON.parse(textOf(first, 1))).toEqual({ command: 'true' });
+
+    const assistantTurn = { role: 'assistant', content: [{ type: 'text', text: 'Spending, turn 1.' }] };
+    const toolResult = { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: '' }] };
+    const second = parseSseBody(await (await postMessages(api.url, [prompt, assistantTurn, toolResult])).text());
+    expect(textOf(second)).toBe('Spending, turn 2.');
+    const third = parseSseBody(
+      await (await postMessages(api.url, [prompt, assistantTurn, toolResult, assistantTurn, toolResult])).text(),
+    );
+    expect(textOf(third)).toBe('Done spending.');
+    expect(api.requests.map((request) => request.usage?.input_tokens)).toEqual([250_000, 250_000, 250_000]);
+    // The final message_delta carries the real output count (the scripted usage only replaces input figures).
+    const delta = third.find((entry) => entry.event === 'message_delta')!.data['usage'] as Record<string, number>;
+    expect(delta['output_tokens']).toBe(Math.ceil('Done spending.'.length / 4));
+  });
+});

@@ -390,7 +390,7 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
     const blocks: PlannedBlock[] = reply.content.map((block) =>
       block.type === 'tool_use' ? { ...block, id: generateId('toolu') } : { ...block },
     );
-    const usage = computeUsage(body['messages'], reply.content);
+    const usage: FakeUsage = { ...computeUsage(body['messages'], reply.content), ...reply.usage };
     record.usage = usage;
     const message: Record<string, unknown> = {
       id: generateId('msg'),

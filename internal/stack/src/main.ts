@@ -16,6 +16,9 @@ Options:
   --image REF            agent image on an external cluster (default: the local cluster's imported image)
   --paperclip-url URL    URL at which pods of an external cluster reach this Paperclip server
   --task TEXT            the task given to the agent
+  --budget-usd N         the agent's dollar limit per run (budget.usdPerRun; default 1; 0 = none): the adapter stops
+                         the pod when the run's spend crosses it, and prints its spend at each quarter of the limit
+  --budget-tokens N      the agent's token limit per run (budget.tokensPerRun; default 0 = none)
   --no-color             plain text output
   -h, --help             this text
 
@@ -57,6 +60,33 @@ function formatUsd(value: number | null | undefined): string {
   return typeof value === 'number' ? `$${value.toFixed(4)}` : 'unknown';
 }
 
+/**
+ * The summary's budget line: spend against the agent's per-run limits, and which meter stopped the run if one did
+ * (`resultJson.budget` of a `budget_exceeded` run).
+ */
+function formatBudget(
+  limits: { usdPerRun: number; tokensPerRun: number },
+  resultJson: unknown,
+  costUsd: number | null | undefined,
+  tokens: number,
+): string {
+  const parts: string[] = [];
+  if (limits.usdPerRun > 0) {
+    const spent = typeof costUsd === 'number' ? costUsd : 0;
+    parts.push(
+      `${formatUsd(spent)} of $${limits.usdPerRun.toFixed(2)} (${Math.round((spent / limits.usdPerRun) * 100)}%)`,
+    );
+  }
+  if (limits.tokensPerRun > 0)
+    parts.push(`${tokens} of ${limits.tokensPerRun} tokens (${Math.round((tokens / limits.tokensPerRun) * 100)}%)`);
+  const stop =
+    typeof resultJson === 'object' && resultJson !== null && 'budget' in resultJson
+      ? (resultJson as { budget: { meter?: unknown; stoppedBy?: unknown } }).budget
+      : null;
+  if (stop !== null) parts.push(`stopped by the ${text(stop.meter)} meter (${text(stop.stoppedBy)})`);
+  return parts.length > 0 ? parts.join(', ') : 'no per-run limit';
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -65,6 +95,8 @@ async function main(): Promise<number> {
       image: { type: 'string' },
       'paperclip-url': { type: 'string' },
       task: { type: 'string' },
+      'budget-usd': { type: 'string', default: '1' },
+      'budget-tokens': { type: 'string', default: '0' },
       'no-color': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -73,6 +105,13 @@ async function main(): Promise<number> {
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
+  }
+  const budget = { usdPerRun: Number(values['budget-usd']), tokensPerRun: Number(values['budget-tokens']) };
+  if (!(budget.usdPerRun >= 0) || !Number.isInteger(budget.tokensPerRun) || budget.tokensPerRun < 0) {
+    process.stderr.write(
+      `--budget-usd must be a number >= 0 and --budget-tokens an integer >= 0 (got ${values['budget-usd']}, ${values['budget-tokens']})\n`,
+    );
+    return 2;
   }
   const timings: Timing[] = [];
   const progress = createProgress(timings);
@@ -123,7 +162,7 @@ async function main(): Promise<number> {
     const agent = await client.createAgent(company.id, {
       name: 'k8s-agent',
       adapterType: ADAPTER_TYPE,
-      adapterConfig: stack.adapterConfig,
+      adapterConfig: { ...stack.adapterConfig, budget },
     });
     // The task is a Paperclip issue assigned to the agent: Paperclip queues the agent's run itself.
     const issue = await client.createIssue(company.id, {
@@ -202,6 +241,7 @@ async function main(): Promise<number> {
       `session id:  ${text(finalRun['sessionIdAfter'], summary.sessionId ?? 'none')}`,
       `tokens:      input ${text(usage['inputTokens'], String(summary.usage.inputTokens))}, output ${text(usage['outputTokens'], String(summary.usage.outputTokens))}, cached ${text(usage['cachedInputTokens'], String(summary.usage.cacheReadInputTokens))}`,
       `cost:        ${formatUsd((usage['costUsd'] as number | undefined) ?? summary.costUsd)}`,
+      `budget:      ${formatBudget(budget, finalRun['resultJson'], (usage['costUsd'] as number | undefined) ?? summary.costUsd, Number(usage['inputTokens'] ?? summary.usage.inputTokens + summary.usage.cacheCreationInputTokens) + Number(usage['outputTokens'] ?? summary.usage.outputTokens))}`,
       `duration:    ${Number.isFinite(seconds) ? `${seconds.toFixed(1)} s` : 'unknown'}`,
       `model:       ${modelApiKey ? 'real (ANTHROPIC_API_KEY)' : 'FAKE model API (scripted task)'}`,
       `open:        ${stack.server.url}/ (company ${company.id}, run ${run.id})`,

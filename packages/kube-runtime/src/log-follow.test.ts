@@ -289,6 +289,25 @@ describe('followPodLog against the fake pods/log endpoint', () => {
   });
 });
 
+describe('followPodLog when the pod is gone', () => {
+  it('ends with the outcome as soon as the run is decided, instead of retrying the 404 until it gives up', async () => {
+    await using gone = await startFakeLogServer({ faults: () => ({ status: 404 }) });
+    let asked = 0;
+    const result = await followPodLog({
+      source: createPodLogSource({ kubeConfig: gone.kubeConfig() }),
+      namespace: 'agents',
+      pod: 'run-1',
+      onOutput: () => {},
+      // The run is decided from the third look on (the watch saw the Job and pod go).
+      readOutcome: () => Promise.resolve((asked += 1) >= 3 ? 'cancelled' : undefined),
+      ...fastRetry,
+      giveUpAfterMs: 60_000,
+    });
+    expect(result.outcome).toBe('cancelled');
+    expect(result.requests).toBe(3);
+  });
+});
+
 describe('followPodLog with in-memory ports', () => {
   it('reads no further while the callback has not resolved (backpressure)', async () => {
     let pulled = 0;

@@ -11,6 +11,7 @@
  * The invocation card ({@link buildInvocationMeta}) is built from the result once the Job has started.
  */
 import type { AdapterExecutionContext, AdapterRuntimeMcpServer } from '@paperclipai/adapter-utils';
+import { buildBudgetCliArgs } from './budget/budget-guard.ts';
 import type { AdapterConfig } from './config-schema.ts';
 import { buildClaudeCommand } from './invocation/claude-args.ts';
 import { buildContainerEnv } from './invocation/container-env.ts';
@@ -125,7 +126,13 @@ export function planInvocation(
     skillFiles: bundle.skillFiles,
     resumed,
   });
-  const claude = buildClaudeCommand({ config, resume: session.resume, shipped: runFiles.shipped, cwd: layout.cwd });
+  const claude = buildClaudeCommand({
+    config,
+    resume: session.resume,
+    shipped: runFiles.shipped,
+    cwd: layout.cwd,
+    budgetArgs: buildBudgetCliArgs(config, session.resume.resume),
+  });
   const paperclipEnv = buildPaperclipEnv({ run: ctx, apiUrl, cwd: layout.cwd });
   const containerEnv = buildContainerEnv({ config, homePath: layout.home.mountPath, paperclipEnv: paperclipEnv.env });
   const files = [...runFiles.files, ...paperclipEnv.files, ...containerEnv.files];

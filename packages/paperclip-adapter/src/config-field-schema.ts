@@ -23,7 +23,13 @@ export interface ParseContext {
 
 /** The UI group a field is shown in. */
 export type FieldGroup =
-  'Claude Code' | 'Prompt' | 'Kubernetes' | 'Scheduling' | 'Session & lifecycle' | 'Connectivity & credentials';
+  | 'Claude Code'
+  | 'Budget'
+  | 'Prompt'
+  | 'Kubernetes'
+  | 'Scheduling'
+  | 'Session & lifecycle'
+  | 'Connectivity & credentials';
 
 /** Human-facing metadata of a field. */
 export interface FieldMeta {

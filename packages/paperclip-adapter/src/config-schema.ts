@@ -121,6 +121,40 @@ export const CONFIG_SCHEMA = object({
     parse: parseEnv,
     default: {},
   }),
+  // ---------------------------------------------------------------- Budget
+  budget: object({
+    usdPerRun: number({
+      label: 'Dollar limit per run',
+      hint: 'Stops the run (budget_exceeded, session kept) once its tokens cost this much at list price; also passed as --max-budget-usd on fresh sessions with API-key billing. Ignored for subscription (OAuth) billing, where dollars mean nothing: use the token limit there. 0 = no limit.',
+      group: 'Budget',
+      unit: 'US dollars',
+      integer: false,
+      min: 0,
+      default: 0,
+    }),
+    tokensPerRun: number({
+      label: 'Token limit per run',
+      hint: 'Stops the run (budget_exceeded, session kept) once input (uncached + cache writes) plus output tokens reach this; cache reads are not counted. Works with any billing. 0 = no limit.',
+      group: 'Budget',
+      unit: 'tokens',
+      min: 0,
+      default: 0,
+    }),
+    turnsPerRun: number({
+      label: 'Turn limit per run',
+      hint: 'Stops the run (budget_exceeded, session kept) after this many main-agent model calls. Unlike maxTurnsPerRun (the CLI flag) the session is kept. 0 = no limit.',
+      group: 'Budget',
+      unit: 'turns',
+      min: 0,
+      default: 0,
+    }),
+    paperclipMonthly: boolean({
+      label: "Stop at Paperclip's monthly budget",
+      hint: "Before each run, read the agent's and the company's remaining monthly budget in Paperclip with the run's own token (GET /api/companies/:id/budgets/overview) and use the lower one as the run's dollar limit when it is below usdPerRun. API-key billing only; if the budget cannot be read, the run keeps its own limits and says so.",
+      group: 'Budget',
+      default: false,
+    }),
+  }),
   // ---------------------------------------------------------------- Prompt
   promptTemplate: string({
     label: 'Prompt template',

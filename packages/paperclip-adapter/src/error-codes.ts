@@ -42,6 +42,9 @@ export const ERROR_CODES = {
     clearSession: true,
   },
   claude_budget_exhausted: { hint: 'The run hit its spending budget (--max-budget-usd).' },
+  budget_exceeded: {
+    hint: 'The run crossed a per-run limit (budget.usdPerRun, tokensPerRun or turnsPerRun) and was stopped; the session is kept, so the next run continues the task. Raise the limit or wake the agent again.',
+  },
   claude_aborted: { hint: 'Claude Code was interrupted (SIGINT/SIGTERM) before it finished.' },
   claude_context_too_long: {
     hint: 'The conversation exceeds the model context window: the next run starts a fresh session.',

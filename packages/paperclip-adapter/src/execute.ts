@@ -5,6 +5,7 @@
  */
 import { LockHeldError, type RunHandle, type RunOutcome, type RunProgressEvent } from '@claude-k8s/kube-runtime';
 import type { AdapterExecutionContext, AdapterExecutionResult } from '@paperclipai/adapter-utils';
+import { createBudgetGuard, resolveRunBudget } from './budget/budget-guard.ts';
 import { buildInvocation, type RunInvocation } from './build-invocation.ts';
 import { buildInvocationMeta } from './invocation/invocation-card.ts';
 import { formatConfigIssues, parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
@@ -27,6 +28,8 @@ export interface ExecuteDependencies {
   logger: Logger;
   serverEnv: Readonly<Record<string, string | undefined>>;
   resolveDefaultNamespace: () => Promise<string>;
+  /** `fetch` for reading Paperclip's budgets with the run token; the global one by default. */
+  fetch?: typeof globalThis.fetch;
 }
 
 /**
@@ -147,6 +150,16 @@ export function createExecute(
       return mapEarlyFailure('adapter_internal_error', `resolve the default namespace: ${errorText(error)}`, billing);
     }
 
+    // Budget (issue 18): this run's limits, Paperclip's remaining monthly budget included when asked for.
+    const budget = await resolveRunBudget(config, billing.billingType, {
+      token: ctx.authToken,
+      companyId: ctx.agent.companyId,
+      agentId: ctx.agent.id,
+      serverEnv: dependencies.serverEnv,
+      ...(dependencies.fetch === undefined ? {} : { fetch: dependencies.fetch }),
+    });
+    for (const note of budget.notes) await notice(ctx, 'warn', note);
+
     let retriedFresh = false;
     for (let attempt = 1; attempt <= 2; attempt += 1) {
       const built = await buildInvocation(ctx, config, {
@@ -191,6 +204,12 @@ export function createExecute(
       }
 
       const accumulator = dependencies.createAccumulator();
+      // Budget (issue 18): the live meter reads the same stdout and can stop this attempt.
+      const budgetGuard = createBudgetGuard({
+        budget,
+        log: (line) => ctx.onLog('stderr', line),
+        warn: (message) => logger.warn(message, { runId: ctx.runId }),
+      });
       // Output can arrive before start() returns; hold it until onMeta went out, so the invocation card comes first.
       let openGate: () => void = () => undefined;
       const metaSent = new Promise<void>((resolve) => {
@@ -205,6 +224,7 @@ export function createExecute(
             accumulator.push(chunk);
             await metaSent;
             await ctx.onLog('stdout', chunk);
+            await budgetGuard.push(chunk);
           },
           onProgress: async (event) => {
             const line = describeProgress(event);
@@ -220,6 +240,9 @@ export function createExecute(
           { attempt },
         );
       }
+      budgetGuard.attach(async (reason) => {
+        await handle.cancel(reason);
+      });
       try {
         await ctx.onMeta?.(
           buildInvocationMeta(invocation, { jobName: handle.jobName, namespace: handle.namespace, attempt }),
@@ -268,6 +291,7 @@ export function createExecute(
         timeoutSec: config.timeoutSec,
         jobName: handle.jobName,
         namespace: handle.namespace,
+        budgetStop: budgetGuard.finish(summary),
       });
       if (retriedFresh) {
         result.resultJson = { ...result.resultJson, freshSessionRetry: true };

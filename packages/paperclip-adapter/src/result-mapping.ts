@@ -5,6 +5,7 @@
  */
 import type { OutcomeCode, RunOutcome } from '@claude-k8s/kube-runtime';
 import type { AdapterBillingType, AdapterExecutionResult } from '@paperclipai/adapter-utils';
+import { applyBudgetStop, describeBudgetStop, type BudgetStop } from './budget/budget-guard.ts';
 import { claudeErrorCode, ERROR_CODES, type ErrorCode } from './error-codes.ts';
 import type { RunSummaryLike } from './ports.ts';
 import { encodeSessionParams, type SessionMatchTarget } from './session-codec.ts';
@@ -37,6 +38,8 @@ export interface MapRunResultInput {
   timeoutSec: number;
   jobName?: string | null;
   namespace?: string | null;
+  /** Set when a budget stopped the run: the result is `budget_exceeded` with the session kept. */
+  budgetStop?: BudgetStop | null;
 }
 
 /** The chosen failure of a run, or `null` for success. */
@@ -117,7 +120,11 @@ function retryNotBefore(message: string, now: number): string {
 /** Maps a finished attempt to Paperclip's result. */
 export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
   const { summary, outcome } = input;
-  const failure = chooseRunFailure(summary, outcome, input.aborted, input.timeoutSec);
+  const budgetStop = input.budgetStop ?? null;
+  const failure: RunFailureChoice | null =
+    budgetStop !== null
+      ? { code: 'budget_exceeded', message: describeBudgetStop(budgetStop) }
+      : chooseRunFailure(summary, outcome, input.aborted, input.timeoutSec);
   const info = failure === null ? null : ERROR_CODES[failure.code];
   const result: AdapterExecutionResult = {
     exitCode: outcome.exitCode ?? (failure === null ? 0 : null),
@@ -175,6 +182,7 @@ export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
     };
     if (summary.resultText !== null) resultJson['result'] = summary.resultText;
   }
+  if (budgetStop !== null) applyBudgetStop(result, resultJson, budgetStop);
 
   if (failure !== null && info !== null) {
     result.errorCode = failure.code;
@@ -212,7 +220,7 @@ export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
   const sessionId = summary?.sessionId ?? null;
   if (clear) {
     result.clearSession = true;
-  } else if (sessionId !== null && UUID.test(sessionId) && summary?.hasResult === true) {
+  } else if (sessionId !== null && UUID.test(sessionId) && (summary?.hasResult === true || budgetStop !== null)) {
     const params = encodeSessionParams({
       sessionId,
       cwd: input.sessionTarget.cwd,

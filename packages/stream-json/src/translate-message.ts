@@ -34,7 +34,7 @@ function contentToText(content: unknown): string {
 }
 
 /** Converts a `usage` object in the API's snake_case shape. `null` when `value` is not an object. */
-function normalizeApiUsage(value: unknown): TokenUsage | null {
+export function normalizeApiUsage(value: unknown): TokenUsage | null {
   const usage = obj(value);
   if (usage === null) return null;
   return {
@@ -46,7 +46,7 @@ function normalizeApiUsage(value: unknown): TokenUsage | null {
 }
 
 /** Converts a `modelUsage`-style object (model id → camelCase figures). `null` when `value` is not an object. */
-function normalizeModelUsage(value: unknown): Record<string, ModelUsage> | null {
+export function normalizeModelUsage(value: unknown): Record<string, ModelUsage> | null {
   const byModel = obj(value);
   if (byModel === null) return null;
   const out: Record<string, ModelUsage> = {};

@@ -37,6 +37,8 @@ function expectSummary(finished: Finished): void {
   expect(finished.stdout).toMatch(/^session id:\s+[0-9a-f-]{36}$/m);
   expect(finished.stdout).toMatch(/^tokens:\s+input [1-9]\d*, output [1-9]\d*, cached \d+$/m);
   expect(finished.stdout).toMatch(/^cost:\s+\$\d+\.\d{4}$/m);
+  // The demo's default $1 limit per run, with the run's spend against it (issue 18).
+  expect(finished.stdout).toMatch(/^budget:\s+\$\d+\.\d{4} of \$1\.00 \(\d+%\)$/m);
   expect(finished.stdout).toMatch(/^model:\s+FAKE model API/m);
   expect(finished.stdout).toMatch(/^open:\s+http:\/\/127\.0\.0\.1:\d+\//m);
   expect(finished.stderr).toContain('FAKE model API');

@@ -7,6 +7,7 @@ const minimal: ClaudeCommandInput = {
   resume: { resume: false, reason: null },
   shipped: none,
   cwd: '/w',
+  budgetArgs: [],
 };
 
 describe('buildClaudeCommand', () => {
@@ -38,10 +39,11 @@ describe('buildClaudeCommand', () => {
       resume: { resume: true, sessionId: 's1' },
       shipped: { instructions: true, mcpConfig: true, skills: true },
       cwd: '/w',
+      budgetArgs: ['--max-budget-usd', '0.5'],
     });
     expect(claude.args.join(' ')).toBe(
       'claude --print --output-format stream-json --verbose --resume s1 --dangerously-skip-permissions --model m' +
-        ' --effort high --max-turns 7 --append-system-prompt-file /run/ck8s/files/instructions.md' +
+        ' --effort high --max-turns 7 --max-budget-usd 0.5 --append-system-prompt-file /run/ck8s/files/instructions.md' +
         ' --mcp-config /run/ck8s/files/mcp-config.json --strict-mcp-config --add-dir /run/ck8s/files/skills' +
         ' --append-system-prompt x',
     );

@@ -30,6 +30,8 @@ export interface ClaudeCommand {
 /** Input of {@link buildClaudeCommand}. */
 export interface ClaudeCommandInput {
   config: Pick<AdapterConfig, 'dangerouslySkipPermissions' | 'model' | 'effort' | 'maxTurnsPerRun' | 'extraArgs'>;
+  /** The budget's CLI flags (`--max-budget-usd`), placed after `--max-turns`; see `budget/budget-guard.ts`. */
+  budgetArgs: readonly string[];
   resume: ResumeDecision;
   /** Which optional files the run ships (each adds the flag that reads it). */
   shipped: RunFiles['shipped'];
@@ -45,6 +47,7 @@ export function buildClaudeCommand(input: ClaudeCommandInput): ClaudeCommand {
   if (config.model !== undefined) args.push('--model', config.model);
   if (config.effort !== undefined) args.push('--effort', config.effort);
   if (config.maxTurnsPerRun > 0) args.push('--max-turns', String(config.maxTurnsPerRun));
+  args.push(...input.budgetArgs);
   if (shipped.instructions) args.push('--append-system-prompt-file', runFilePath(RUN_FILE.instructions));
   if (shipped.mcpConfig) args.push('--mcp-config', runFilePath(RUN_FILE.mcpConfig), '--strict-mcp-config');
   if (shipped.skills) args.push('--add-dir', runFilePath(RUN_FILE.skillsDir));
