@@ -7,13 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AdapterExecutionContext, AdapterInvocationMeta } from '@paperclipai/adapter-utils';
 import type { RunHandle, RunOutcome, StartRunInput } from '@claude-k8s/kube-runtime';
-import type {
-  Clock,
-  HostFile,
-  HostFiles,
-  RunStarter,
-  RunTarget,
-} from '../src/index.ts';
+import type { Clock, HostFile, HostFiles, RunStarter, RunTarget } from '../src/index.ts';
 
 const fixtures = fileURLToPath(new URL('../src/__fixtures__/', import.meta.url));
 
@@ -146,7 +140,6 @@ export function createFakeRuntime(attempts: ScriptedAttempt[]): FakeRuntime {
   };
   return { requests, targets, cancelled, at: (target) => ({ startRun: (input) => start(target, input) }) };
 }
-
 
 /** In-memory host files. */
 export function createMemoryHostFiles(files: Record<string, string>): HostFiles & { reads: string[] } {
