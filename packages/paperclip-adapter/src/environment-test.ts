@@ -13,7 +13,6 @@ import { resolvePaperclipApiUrl } from './invocation/paperclip-api-url.ts';
 import { parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import { REQUIRED_PERMISSIONS, type RequiredPermission } from './permissions.ts';
 import type { RunSpec } from '@claude-k8s/kube-runtime';
-import { toRunSpec } from './kube-launcher.ts';
 import type { Clock, HostFiles, RunTarget } from './ports.ts';
 
 /** What the environment test asks the cluster (implemented over kube-runtime's API clients). */
@@ -271,7 +270,7 @@ async function dryRunSample(
     return;
   }
   try {
-    const problems = await dryRun(built.value.request.target, toRunSpec(built.value.request, 1));
+    const problems = await dryRun(built.value.launch.target, built.value.launch.spec);
     if (problems.length === 0) {
       checks.push({
         code: 'claude_k8s_dry_run_admitted',

@@ -9,7 +9,6 @@ import { buildInvocation, type RunInvocation } from './build-invocation.ts';
 import { buildInvocationMeta } from './invocation/invocation-card.ts';
 import { formatConfigIssues, parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import type { ErrorCode } from './error-codes.ts';
-import { toRunSpec } from './kube-launcher.ts';
 import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunStarter, RunTarget } from './ports.ts';
 import { mapEarlyFailure, mapRunResult, type BillingInfo } from './result-mapping.ts';
 import { isRecord } from './raw-values.ts';
@@ -154,12 +153,13 @@ export function createExecute(
         serverEnv: dependencies.serverEnv,
         defaultNamespace,
         forceFreshSession: retriedFresh,
+        attempt,
       });
       if (!built.success) return mapEarlyFailure(built.code, built.message, billing);
       const invocation: RunInvocation = built.value;
       let runtime: RunStarter | null;
       try {
-        runtime = dependencies.getRuntime(invocation.request.target, config);
+        runtime = dependencies.getRuntime(invocation.launch.target, config);
       } catch (error) {
         // E.g. the configured kubeconfig cannot be read: nothing was sent to a cluster.
         return mapEarlyFailure('k8s_api_error', `start the Job of run ${ctx.runId}: ${errorText(error)}`, billing, {
@@ -199,7 +199,7 @@ export function createExecute(
       let handle: RunHandle;
       try {
         handle = await runtime.startRun({
-          ...toRunSpec(invocation.request, attempt),
+          ...invocation.launch.spec,
           signal,
           onOutput: async (chunk) => {
             accumulator.push(chunk);
@@ -252,7 +252,7 @@ export function createExecute(
 
       const workspace = isRecord(ctx.context['paperclipWorkspace']) ? ctx.context['paperclipWorkspace'] : {};
       const extras: { workspaceId?: string; repoUrl?: string; repoRef?: string; image?: string } = {
-        image: invocation.request.container.image,
+        image: invocation.launch.spec.image ?? '',
       };
       if (typeof workspace['workspaceId'] === 'string') extras.workspaceId = workspace['workspaceId'];
       if (typeof workspace['repoUrl'] === 'string') extras.repoUrl = workspace['repoUrl'];
