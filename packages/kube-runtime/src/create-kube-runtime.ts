@@ -26,6 +26,7 @@ import { createPodLogSource, type PodLogSource } from './log/pod-log-source.ts';
 import { ANNOTATIONS, LABELS, MANAGED_BY, jobNameFor, labelValue, leaseNameFor } from './names.ts';
 import type { RunEvent, RunOutcome, RunOutput, RunProgressEvent } from './outcome.ts';
 import { readSelfPod, type ReadSelfPodOptions, type SelfPod } from './self-pod.ts';
+import { errorMessage } from './error-message.ts';
 
 /** Options of {@link createKubeRuntime}. Give `kubeConfig` (real cluster) or `ports` (fakes, counting wrappers). */
 export interface CreateKubeRuntimeOptions {
@@ -373,10 +374,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     let cancelRequested = false;
     let cancelledAt: string | null = null;
     let ended = false;
-    let resolveStarted: (name: string | null) => void = () => {};
-    const containerStarted = new Promise<string | null>((resolve) => {
-      resolveStarted = resolve;
-    });
+    const { promise: containerStarted, resolve: resolveStarted } = Promise.withResolvers<string | null>();
     /** `onProgress` calls, chained so that they arrive in order; the outcome waits for the last. */
     let progressDelivered: Promise<void> = Promise.resolve();
 
@@ -460,7 +458,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
             } catch (error) {
               push({
                 type: 'log-incomplete',
-                message: `follow log ${namespace}/${pod}: ${error instanceof Error ? error.message : String(error)}`,
+                message: `follow log ${namespace}/${pod}: ${errorMessage(error)}`,
                 checkpoint,
               });
               return { checkpoint, gaps, complete: false };

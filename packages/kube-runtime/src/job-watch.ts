@@ -72,12 +72,7 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
   let eventsFetchedFor = '';
   let lastWaiting = '';
 
-  let resolveResult: (value: WatchRunResult) => void = () => {};
-  let rejectResult: (error: unknown) => void = () => {};
-  const result = new Promise<WatchRunResult>((resolve, reject) => {
-    resolveResult = resolve;
-    rejectResult = reject;
-  });
+  const { promise: result, resolve: resolveResult, reject: rejectResult } = Promise.withResolvers<WatchRunResult>();
   let done = false;
 
   const currentPod = (): V1Pod | null => {

@@ -12,6 +12,7 @@ import type { ErrorCode } from './error-codes.ts';
 import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunStarter, RunTarget } from './ports.ts';
 import { mapEarlyFailure, mapRunResult, type BillingInfo } from './result-mapping.ts';
 import { isRecord } from './raw-values.ts';
+import { errorMessage } from './error-message.ts';
 
 /** Extra wait past the Job deadline plus grace before the adapter stops waiting itself. Milliseconds. */
 const DEADLINE_SLACK_MS = 30_000;
@@ -42,10 +43,6 @@ export function deriveBilling(config: Pick<AdapterConfig, 'env' | 'anthropicApiK
     biller: bedrock ? 'aws_bedrock' : 'anthropic',
     billingType: apiKey || bedrock ? 'metered_api' : oauth ? 'subscription_included' : 'unknown',
   };
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** The error code of a refused start: the agent's run lock by its class marker, anything else an API error. */
@@ -104,7 +101,7 @@ export function createExecute(
         });
         handle.cancel('deadline exceeded').then(
           (outcome) => resolve(deadline(outcome, 'the adapter stopped the Job after timeoutSec + graceSec')),
-          (error: unknown) => resolve(deadline(null, `the adapter could not delete the Job: ${errorText(error)}`)),
+          (error: unknown) => resolve(deadline(null, `the adapter could not delete the Job: ${errorMessage(error)}`)),
         );
       }, limitMs);
       handle.outcome.then(
@@ -143,7 +140,11 @@ export function createExecute(
     try {
       defaultNamespace = await dependencies.resolveDefaultNamespace();
     } catch (error) {
-      return mapEarlyFailure('adapter_internal_error', `resolve the default namespace: ${errorText(error)}`, billing);
+      return mapEarlyFailure(
+        'adapter_internal_error',
+        `resolve the default namespace: ${errorMessage(error)}`,
+        billing,
+      );
     }
 
     let retriedFresh = false;
@@ -162,7 +163,7 @@ export function createExecute(
         runtime = dependencies.getRuntime(invocation.launch.target, config);
       } catch (error) {
         // E.g. the configured kubeconfig cannot be read: nothing was sent to a cluster.
-        return mapEarlyFailure('k8s_api_error', `start the Job of run ${ctx.runId}: ${errorText(error)}`, billing, {
+        return mapEarlyFailure('k8s_api_error', `start the Job of run ${ctx.runId}: ${errorMessage(error)}`, billing, {
           attempt,
         });
       }
@@ -192,10 +193,7 @@ export function createExecute(
 
       const accumulator = dependencies.createAccumulator();
       // Output can arrive before start() returns; hold it until onMeta went out, so the invocation card comes first.
-      let openGate: () => void = () => undefined;
-      const metaSent = new Promise<void>((resolve) => {
-        openGate = resolve;
-      });
+      const { promise: metaSent, resolve: openGate } = Promise.withResolvers<void>();
       let handle: RunHandle;
       try {
         handle = await runtime.startRun({
@@ -215,7 +213,7 @@ export function createExecute(
         openGate();
         return mapEarlyFailure(
           startErrorCode(error),
-          `start the Job of run ${ctx.runId}: ${errorText(error)}`,
+          `start the Job of run ${ctx.runId}: ${errorMessage(error)}`,
           billing,
           { attempt },
         );
@@ -234,7 +232,7 @@ export function createExecute(
       } catch (error) {
         return mapEarlyFailure(
           'k8s_api_error',
-          `follow the Job ${handle.namespace}/${handle.jobName}: ${errorText(error)}`,
+          `follow the Job ${handle.namespace}/${handle.jobName}: ${errorMessage(error)}`,
           billing,
           { attempt },
         );

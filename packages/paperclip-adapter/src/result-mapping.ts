@@ -7,9 +7,8 @@ import type { OutcomeCode, RunOutcome } from '@claude-k8s/kube-runtime';
 import type { AdapterBillingType, AdapterExecutionResult } from '@paperclipai/adapter-utils';
 import { claudeErrorCode, ERROR_CODES, type ErrorCode } from './error-codes.ts';
 import type { RunSummaryLike } from './ports.ts';
-import { encodeSessionParams, type SessionMatchTarget } from './session-codec.ts';
+import { encodeSessionParams, isSessionId, type SessionMatchTarget } from './session-codec.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TRANSIENT_RETRY_DELAY_MS = 30_000;
 
 /** Who bills the tokens, as Paperclip records it. */
@@ -212,7 +211,7 @@ export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
   const sessionId = summary?.sessionId ?? null;
   if (clear) {
     result.clearSession = true;
-  } else if (sessionId !== null && UUID.test(sessionId) && summary?.hasResult === true) {
+  } else if (sessionId !== null && isSessionId(sessionId) && summary?.hasResult === true) {
     const params = encodeSessionParams({
       sessionId,
       cwd: input.sessionTarget.cwd,

@@ -7,13 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AdapterExecutionContext, AdapterInvocationMeta } from '@paperclipai/adapter-utils';
 import type { RunHandle, RunOutcome, StartRunInput } from '@claude-k8s/kube-runtime';
-import type {
-  Clock,
-  HostFile,
-  HostFiles,
-  RunStarter,
-  RunTarget,
-} from '../src/index.ts';
+import type { Clock, HostFile, HostFiles, RunStarter, RunTarget } from '../src/index.ts';
 
 const fixtures = fileURLToPath(new URL('../src/__fixtures__/', import.meta.url));
 
@@ -85,10 +79,7 @@ export function createFakeRuntime(attempts: ScriptedAttempt[]): FakeRuntime {
       cancelledAt: null,
       output: null,
     };
-    let cancelCalled: (() => void) | null = null;
-    const cancelledPromise = new Promise<void>((resolve) => {
-      cancelCalled = resolve;
-    });
+    const { promise: cancelledPromise, resolve: cancelCalled } = Promise.withResolvers<void>();
     const outcome = (async (): Promise<RunOutcome> => {
       const recorded = script.transcript === undefined ? null : loadTranscript(script.transcript);
       const stdout = script.stdout ?? recorded?.stdout ?? '';
@@ -138,7 +129,7 @@ export function createFakeRuntime(attempts: ScriptedAttempt[]): FakeRuntime {
       containerStarted: Promise.resolve(`${jobName}-abcde`),
       cancel(reason = 'cancelled') {
         cancelled.push(reason);
-        cancelCalled?.();
+        cancelCalled();
         return outcome;
       },
     };
@@ -146,7 +137,6 @@ export function createFakeRuntime(attempts: ScriptedAttempt[]): FakeRuntime {
   };
   return { requests, targets, cancelled, at: (target) => ({ startRun: (input) => start(target, input) }) };
 }
-
 
 /** In-memory host files. */
 export function createMemoryHostFiles(files: Record<string, string>): HostFiles & { reads: string[] } {
