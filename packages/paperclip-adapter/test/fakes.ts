@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AdapterExecutionContext, AdapterInvocationMeta } from '@paperclipai/adapter-utils';
 import type { RunHandle, RunOutcome, StartRunInput } from '@claude-k8s/kube-runtime';
-import type { Clock, HostFile, HostFiles, RunStarter, RunTarget } from '../src/index.ts';
+import type { HostFile, HostFiles, RunStarter, RunTarget } from '../src/index.ts';
 
 const fixtures = fileURLToPath(new URL('../src/__fixtures__/', import.meta.url));
 
@@ -158,35 +158,6 @@ export function createMemoryHostFiles(files: Record<string, string>): HostFiles 
         .filter(([name]) => name.startsWith(prefix))
         .map(([name, content]) => ({ path: name.slice(prefix.length), content: encoder.encode(content) }));
       return entries.length === 0 ? Promise.reject(new Error(`ENOENT: ${path}`)) : Promise.resolve(entries);
-    },
-  };
-}
-
-/** A clock whose timers run only when `advance` is called. */
-export function createManualClock(
-  start = Date.parse('2026-11-24T15:00:00.000Z'),
-): Clock & { advance(ms: number): void } {
-  let now = start;
-  let nextId = 1;
-  const timers = new Map<number, { at: number; callback: () => void }>();
-  return {
-    now: () => now,
-    setTimeout(callback, delayMs) {
-      const id = nextId++;
-      timers.set(id, { at: now + delayMs, callback });
-      return id;
-    },
-    clearTimeout(handle) {
-      timers.delete(handle as number);
-    },
-    advance(ms) {
-      now += ms;
-      for (const [id, timer] of [...timers]) {
-        if (timer.at <= now) {
-          timers.delete(id);
-          timer.callback();
-        }
-      }
     },
   };
 }
