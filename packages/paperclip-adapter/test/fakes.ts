@@ -65,20 +65,7 @@ export function createFakeRuntime(attempts: ScriptedAttempt[]): FakeRuntime {
     if (script.startError !== undefined) return Promise.reject(script.startError);
     const jobName = `run-${input.runId.slice(0, 8)}-${requests.length}`;
     const namespace = target.namespace;
-    const base: RunOutcome = {
-      code: 'succeeded',
-      reason: null,
-      message: '',
-      hint: null,
-      exitCode: 0,
-      events: [],
-      namespace,
-      jobName,
-      podName: `${jobName}-abcde`,
-      endedAt: '2026-11-24T15:00:00.000Z',
-      cancelledAt: null,
-      output: null,
-    };
+    const base = createRunOutcome({ namespace, jobName, podName: `${jobName}-abcde` });
     const { promise: cancelledPromise, resolve: cancelCalled } = Promise.withResolvers<void>();
     const outcome = (async (): Promise<RunOutcome> => {
       const recorded = script.transcript === undefined ? null : loadTranscript(script.transcript);
@@ -159,6 +146,25 @@ export function createMemoryHostFiles(files: Record<string, string>): HostFiles 
         .map(([name, content]) => ({ path: name.slice(prefix.length), content: encoder.encode(content) }));
       return entries.length === 0 ? Promise.reject(new Error(`ENOENT: ${path}`)) : Promise.resolve(entries);
     },
+  };
+}
+
+/** kube-runtime's outcome with every field set: a succeeded run ended 2026-11-24T15:00Z; `overrides` win. */
+export function createRunOutcome(overrides: Partial<RunOutcome> = {}): RunOutcome {
+  return {
+    code: 'succeeded',
+    reason: null,
+    message: '',
+    hint: null,
+    exitCode: 0,
+    events: [],
+    namespace: '',
+    jobName: '',
+    podName: null,
+    endedAt: '2026-11-24T15:00:00.000Z',
+    cancelledAt: null,
+    output: null,
+    ...overrides,
   };
 }
 
