@@ -13,7 +13,8 @@ import {
   type SweepResult,
 } from './cleanup.ts';
 import { createClientNodePorts, withApiErrors } from './client-node-ports.ts';
-import { silentLogger, systemClock, type Clock, type Logger } from './clock.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { silentLogger, type Logger } from './logger.ts';
 import { createClusterProbe } from './cluster-probe.ts';
 import { buildJobManifest, buildRunSecret, DEFAULT_CONTAINER_NAME, type JobManifestInput } from './job-manifest.ts';
 import { jobFinish } from './job-outcome.ts';

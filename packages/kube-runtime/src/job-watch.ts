@@ -4,7 +4,8 @@
  * resourceVersion seen, including bookmarks).
  */
 import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
-import { sleep, type Clock, type Logger } from './clock.ts';
+import { sleep, type Clock } from './clock.ts';
+import type { Logger } from './logger.ts';
 import { classifyJobOutcome, type Classification } from './job-outcome.ts';
 import type { KubeKind, KubeObject, KubePorts } from './kube-ports.ts';
 import type { KubeApiError } from './kube-runtime-error.ts';
