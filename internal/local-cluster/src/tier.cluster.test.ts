@@ -3,6 +3,7 @@ import { createFakeModelApi } from '@claude-k8s/fake-model-api';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveTestCluster } from './test-cluster.ts';
+import { waitFor } from '@claude-k8s/test-utils';
 
 const cluster = resolveTestCluster();
 const kubeConfig = new KubeConfig();
@@ -15,16 +16,6 @@ console.info(`[cluster tier] ${cluster.kind} cluster at ${cluster.server}, image
 
 function isApiStatus(error: unknown, code: number): boolean {
   return typeof error === 'object' && error !== null && 'code' in error && error.code === code;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 /** A Job that runs the real Claude Code CLI in the agent image, in a namespace enforcing Pod Security `restricted`, against the fake model. */

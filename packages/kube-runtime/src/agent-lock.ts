@@ -4,7 +4,8 @@
  * Conflict, loses), so two runtime instances can never both hold it.
  */
 import type { V1Lease } from '@kubernetes/client-node';
-import { sleep, type Clock, type Logger } from './clock.ts';
+import { sleep, type Clock } from './clock.ts';
+import type { Logger } from './logger.ts';
 import type { KubeObject, KubePorts } from './kube-ports.ts';
 import { KubeApiError, LockHeldError } from './kube-runtime-error.ts';
 import { microTime, timeOf } from './micro-time.ts';

@@ -3,7 +3,8 @@
  * labels (`app.kubernetes.io/managed-by=claude-k8s` and `claude-k8s.io/runtime-id=<runtimeId>`).
  */
 import type { V1Job, V1Secret } from '@kubernetes/client-node';
-import type { Clock, Logger } from './clock.ts';
+import type { Clock } from './clock.ts';
+import type { Logger } from './logger.ts';
 import { jobFinish } from './job-outcome.ts';
 import type { KubeObject, KubePorts } from './kube-ports.ts';
 import { ANNOTATIONS, LABELS, MANAGED_BY, labelValue } from './names.ts';

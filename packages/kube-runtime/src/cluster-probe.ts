@@ -6,6 +6,7 @@ import {
   type KubeConfig,
   type V1Job,
 } from '@kubernetes/client-node';
+import { errorMessage } from './error-message.ts';
 
 /** One permission to review: `verb` on `group/resource[/subresource]` in a namespace. */
 export interface AccessQuery {
@@ -67,7 +68,7 @@ function messageOf(error: unknown): string {
       // not a Status body: fall through to the error's own message
     }
   }
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 /** A {@link ClusterProbe} over the given kubeconfig's identity. */

@@ -1,5 +1,5 @@
 import { createFakeCluster, type FakeCluster } from '@claude-k8s/kube-fakes';
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1Job } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import {
   countRequests,
@@ -12,8 +12,8 @@ import {
   type KubePorts,
   type RunEvent,
   type RunHandle,
-  type StartRunInput,
 } from './internal.ts';
+import { minimalRunInput, podOfJob } from '../test/fake-cluster-run.ts';
 
 const NS = 'agents';
 
@@ -29,28 +29,8 @@ function setup(options: { runtimeId?: string; cluster?: FakeCluster } = {}) {
   return { cluster, runtime, requests: counted.requests };
 }
 
-function run(overrides: Partial<StartRunInput> = {}): StartRunInput {
-  return {
-    runId: 'run-1',
-    agentId: 'agent-1',
-    image: 'localhost/claude-k8s-agent:dev',
-    command: ['sh', '-c', 'echo hi'],
-    timeoutSeconds: 600,
-    files: { 'prompt.md': 'hello' },
-    ...overrides,
-  };
-}
-
-async function podOf(cluster: FakeCluster, handle: RunHandle): Promise<string> {
-  for (let i = 0; i < 50; i += 1) {
-    const pod = cluster
-      .all<V1Pod & { metadata: { name: string } }>('pods', NS)
-      .find((p) => p.metadata.labels?.['batch.kubernetes.io/job-name'] === handle.jobName);
-    if (pod !== undefined) return pod.metadata.name;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error('no pod');
-}
+const run = minimalRunInput;
+const podOf = (cluster: FakeCluster, handle: RunHandle): Promise<string> => podOfJob(cluster, NS, handle.jobName);
 
 function kubelet(cluster: FakeCluster, podName: string, status: object): void {
   cluster.mutate<{ spec?: object; status?: object }>('pods', NS, podName, (pod) => {

@@ -13,7 +13,8 @@ import {
   type SweepResult,
 } from './cleanup.ts';
 import { createClientNodePorts, withApiErrors } from './client-node-ports.ts';
-import { silentLogger, systemClock, type Clock, type Logger } from './clock.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { silentLogger, type Logger } from './logger.ts';
 import { createClusterProbe } from './cluster-probe.ts';
 import { buildJobManifest, buildRunSecret, DEFAULT_CONTAINER_NAME, type JobManifestInput } from './job-manifest.ts';
 import { jobFinish } from './job-outcome.ts';
@@ -26,6 +27,7 @@ import { createPodLogSource, type PodLogSource } from './log/pod-log-source.ts';
 import { ANNOTATIONS, LABELS, MANAGED_BY, jobNameFor, labelValue, leaseNameFor } from './names.ts';
 import type { RunEvent, RunOutcome, RunOutput, RunProgressEvent } from './outcome.ts';
 import { readSelfPod, type ReadSelfPodOptions, type SelfPod } from './self-pod.ts';
+import { errorMessage } from './error-message.ts';
 
 /** Options of {@link createKubeRuntime}. Give `kubeConfig` (real cluster) or `ports` (fakes, counting wrappers). */
 export interface CreateKubeRuntimeOptions {
@@ -373,10 +375,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     let cancelRequested = false;
     let cancelledAt: string | null = null;
     let ended = false;
-    let resolveStarted: (name: string | null) => void = () => {};
-    const containerStarted = new Promise<string | null>((resolve) => {
-      resolveStarted = resolve;
-    });
+    const { promise: containerStarted, resolve: resolveStarted } = Promise.withResolvers<string | null>();
     /** `onProgress` calls, chained so that they arrive in order; the outcome waits for the last. */
     let progressDelivered: Promise<void> = Promise.resolve();
 
@@ -460,7 +459,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
             } catch (error) {
               push({
                 type: 'log-incomplete',
-                message: `follow log ${namespace}/${pod}: ${error instanceof Error ? error.message : String(error)}`,
+                message: `follow log ${namespace}/${pod}: ${errorMessage(error)}`,
                 checkpoint,
               });
               return { checkpoint, gaps, complete: false };

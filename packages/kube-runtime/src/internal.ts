@@ -49,7 +49,8 @@ export {
   type ClientNodePortsOptions,
   type ResilienceOptions,
 } from './client-node-ports.ts';
-export { systemClock, silentLogger, type TimerHandle } from './clock.ts';
+export { systemClock, type TimerHandle } from './clock.ts';
+export { silentLogger } from './logger.ts';
 export { acquireAgentLock, type AcquireLockOptions, type HeldLock, type LockPolicy } from './agent-lock.ts';
 export { DEFAULT_GRACES, type FailureGraces } from './job-watch.ts';
 export { DEFAULT_RETENTION, type RetentionPolicy, type SweepResult } from './cleanup.ts';

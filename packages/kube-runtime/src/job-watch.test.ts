@@ -1,41 +1,15 @@
 import { createFakeCluster } from '@claude-k8s/kube-fakes';
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { createKubeRuntime, type Clock, type KubePorts } from './internal.ts';
-
-/** A clock the test advances by hand. */
-function manualClock(start: number): Clock & { advance(ms: number): void } {
-  let now = start;
-  const timers = new Map<number, { at: number; callback: () => void }>();
-  let next = 0;
-  return {
-    now: () => now,
-    setTimeout: (callback, delayMs) => {
-      next += 1;
-      timers.set(next, { at: now + delayMs, callback });
-      return next;
-    },
-    clearTimeout: (handle) => {
-      timers.delete(handle as number);
-    },
-    advance(ms) {
-      now += ms;
-      for (const [id, timer] of [...timers].sort((a, b) => a[1].at - b[1].at)) {
-        if (timer.at <= now) {
-          timers.delete(id);
-          timer.callback();
-        }
-      }
-    },
-  };
-}
+import { createKubeRuntime, type KubePorts } from './internal.ts';
+import { createManualClock } from '@claude-k8s/test-utils';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 
 describe('graces (clock port)', () => {
   it('Unschedulable fails the run only after unschedulableGraceSeconds, not at once', async () => {
     const start = Date.parse('2026-01-01T00:00:00Z');
-    const clock = manualClock(start);
+    const clock = createManualClock(start);
     const cluster = createFakeCluster({ now: () => clock.now() });
     const runtime = createKubeRuntime({
       ports: cluster.ports as unknown as KubePorts,

@@ -4,7 +4,8 @@
  * resourceVersion seen, including bookmarks).
  */
 import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
-import { sleep, type Clock, type Logger } from './clock.ts';
+import { sleep, type Clock } from './clock.ts';
+import type { Logger } from './logger.ts';
 import { classifyJobOutcome, type Classification } from './job-outcome.ts';
 import type { KubeKind, KubeObject, KubePorts } from './kube-ports.ts';
 import type { KubeApiError } from './kube-runtime-error.ts';
@@ -72,12 +73,7 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
   let eventsFetchedFor = '';
   let lastWaiting = '';
 
-  let resolveResult: (value: WatchRunResult) => void = () => {};
-  let rejectResult: (error: unknown) => void = () => {};
-  const result = new Promise<WatchRunResult>((resolve, reject) => {
-    resolveResult = resolve;
-    rejectResult = reject;
-  });
+  const { promise: result, resolve: resolveResult, reject: rejectResult } = Promise.withResolvers<WatchRunResult>();
   let done = false;
 
   const currentPod = (): V1Pod | null => {

@@ -25,6 +25,7 @@ import {
   type LogCheckpoint,
   type LogFollowEvent,
 } from './internal.ts';
+import { waitFor } from '@claude-k8s/test-utils';
 
 const kubeconfigPath = process.env['KUBECONFIG'];
 if (!kubeconfigPath) throw new Error('The cluster tier needs KUBECONFIG (run it through scripts/with-cluster.sh).');
@@ -143,14 +144,6 @@ function expectExactly(text: string, plan: PodPlan): void {
   expect(analysis.trailing).toBe(plan.finalFragment ?? '');
 }
 
-async function waitFor(condition: () => boolean, timeoutMs = 120_000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('log follow on the real cluster', () => {
   beforeAll(async () => {
     await core.createNamespace({ body: { metadata: { name: namespace } } });
@@ -188,7 +181,7 @@ describe('log follow on the real cluster', () => {
     await startPod(plan);
     let delivered = 0;
     const following = followPod(plan.name, { onOutput: (text) => void (delivered += text.length) });
-    await waitFor(() => delivered > 200_000);
+    await waitFor('200 kB delivered', 120_000, () => delivered > 200_000, { intervalMs: 50 });
     await restartComponent('kube-apiserver', 2);
     const run = await following;
     expectExactly(run.text, plan);
@@ -200,7 +193,7 @@ describe('log follow on the real cluster', () => {
     await startPod(plan);
     let delivered = 0;
     const following = followPod(plan.name, { onOutput: (text) => void (delivered += text.length) });
-    await waitFor(() => delivered > 200_000);
+    await waitFor('200 kB delivered', 120_000, () => delivered > 200_000, { intervalMs: 50 });
     await restartComponent('kubelet', 2);
     const run = await following;
     expectExactly(run.text, plan);
@@ -257,13 +250,18 @@ describe('log follow on the real cluster', () => {
           }
         });
     const first = runChild(null);
-    await waitFor(() => {
-      try {
-        return statSync(out).size > 1_500_000;
-      } catch {
-        return false;
-      }
-    });
+    await waitFor(
+      '1.5 MB written by the first follower',
+      120_000,
+      () => {
+        try {
+          return statSync(out).size > 1_500_000;
+        } catch {
+          return false;
+        }
+      },
+      { intervalMs: 50 },
+    );
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
     const before = readRecords();
@@ -300,10 +298,10 @@ describe('log follow on the real cluster', () => {
       kubeConfig: configVia(`https://127.0.0.1:${proxy.port}`),
       onOutput: (text) => void (delivered += text.length),
     });
-    await waitFor(() => delivered > 100_000);
+    await waitFor('100 kB delivered', 120_000, () => delivered > 100_000, { intervalMs: 50 });
     blocked = true;
     proxy.cutAll();
-    await waitFor(() => false, 0).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 50));
     for (let tries = 0; tries < 300 && (await readExitCode(plan.name)) === undefined; tries++)
       await new Promise((resolve) => setTimeout(resolve, 200));
     blocked = false;
@@ -353,7 +351,7 @@ describe('log follow on the real cluster', () => {
       kubeConfig: configVia(`https://127.0.0.1:${proxy.port}`),
       onOutput: (text) => void (delivered += (text.match(/\n/g) ?? []).length),
     });
-    await waitFor(() => delivered >= 50);
+    await waitFor('50 characters delivered', 120_000, () => delivered >= 50, { intervalMs: 50 });
     blocked = true;
     proxy.cutAll();
     await new Promise((resolve) => setTimeout(resolve, 30_000));

@@ -6,11 +6,12 @@
 import { createFakeCluster, startFakeLogServer, type FakeCluster, type FakeLogServer } from '@claude-k8s/kube-fakes';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { createKubeRuntime, type CreateKubeRuntimeOptions, type StartRunInput } from './create-kube-runtime.ts';
+import { createKubeRuntime, type CreateKubeRuntimeOptions } from './create-kube-runtime.ts';
 import type { KubePorts } from './kube-ports.ts';
 import type { LogCheckpoint } from './log/log-cursor.ts';
 import { createPodLogSource } from './log/pod-log-source.ts';
 import type { RunProgressEvent } from './outcome.ts';
+import { minimalRunInput, podOfJob } from '../test/fake-cluster-run.ts';
 
 const NS = 'agents';
 
@@ -25,28 +26,8 @@ function runtimeOf(cluster: FakeCluster, logs: FakeLogServer, extra: Partial<Cre
   });
 }
 
-function input(overrides: Partial<StartRunInput> = {}): StartRunInput {
-  return {
-    runId: 'run-1',
-    agentId: 'agent-1',
-    image: 'img',
-    command: ['sh', '-c', 'echo hi'],
-    timeoutSeconds: 600,
-    files: { 'prompt.md': 'hello' },
-    ...overrides,
-  };
-}
-
-async function podOf(cluster: FakeCluster, jobName: string): Promise<string> {
-  for (let i = 0; i < 200; i += 1) {
-    const pod = cluster
-      .all<V1Pod & { metadata: { name: string } }>('pods', NS)
-      .find((p) => p.metadata.labels?.['batch.kubernetes.io/job-name'] === jobName);
-    if (pod !== undefined) return pod.metadata.name;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error('no pod');
-}
+const input = minimalRunInput;
+const podOf = (cluster: FakeCluster, jobName: string): Promise<string> => podOfJob(cluster, NS, jobName);
 
 const containerStatus = (state: object) => ({
   name: 'agent',

@@ -2,6 +2,7 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { createPodLogSource } from '../src/internal.ts';
 import type { ContractBackend, LogStep } from './contract.ts';
+import { waitFor } from '@claude-k8s/test-utils';
 
 /** Loads the admin kubeconfig; throws (the tier fails, never skips) when KUBECONFIG is unset. */
 function requireKubeConfig(): KubeConfig {
@@ -35,28 +36,23 @@ export async function startClusterBackend(prefix: string): Promise<ContractBacke
     },
   });
   // The namespace controller creates the default ServiceAccount asynchronously; pods need it.
-  await eventually(
-    async () =>
-      (await core.listNamespacedServiceAccount({ namespace })).items.some((sa) => sa.metadata?.name === 'default'),
-    'default ServiceAccount',
-    30_000,
+  await waitFor('default ServiceAccount', 30_000, async () =>
+    (await core.listNamespacedServiceAccount({ namespace })).items.some((sa) => sa.metadata?.name === 'default'),
   );
   return {
     kubeConfig,
     namespace,
     image: TEST_IMAGE,
     runDefaults: { imagePullPolicy: 'Never', runAsUser: TEST_UID },
-    eventually: (check, what) => eventually(check, what, 60_000),
+    eventually: async (check, what) => {
+      await waitFor(what, 60_000, check);
+    },
     runLogWriter: async (name, steps) => {
       await core.createNamespacedPod({ namespace, body: logWriterPod(name, steps) });
-      await eventually(
-        async () => {
-          const pod = await core.readNamespacedPodStatus({ name, namespace });
-          return pod.status?.containerStatuses?.[0]?.state?.terminated !== undefined;
-        },
-        `pod ${name} terminated`,
-        120_000,
-      );
+      await waitFor(`pod ${name} terminated`, 120_000, async () => {
+        const pod = await core.readNamespacedPodStatus({ name, namespace });
+        return pod.status?.containerStatuses?.[0]?.state?.terminated !== undefined;
+      });
       return { source: createPodLogSource({ kubeConfig }), namespace, pod: name, container: 'agent' };
     },
     // The apiserver keeps watch history for minutes only; resourceVersion 1 is long compacted on any cluster.
@@ -65,15 +61,6 @@ export async function startClusterBackend(prefix: string): Promise<ContractBacke
       await core.deleteNamespace({ name: namespace }).catch(() => undefined);
     },
   };
-}
-
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`timed out waiting for: ${what}`);
 }
 
 /** A restricted-compliant pod whose container performs the steps (node writes and pauses), then exits. */

@@ -10,6 +10,7 @@ import {
   type RunInvocation,
 } from './index.ts';
 import { planInvocation } from './build-invocation.ts';
+import { listRunFiles } from './invocation/launch-request.ts';
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.run-token.signature';
 const MCP_TOKEN = 'mcp-secret-token';
@@ -117,7 +118,7 @@ describe('buildInvocation: command line', () => {
       '--append-system-prompt',
       'Be brief.',
     ]);
-    expect(invocation.request.container.command).toEqual([
+    expect(invocation.launch.spec.command).toEqual([
       '/bin/sh',
       '-c',
       LAUNCH_SCRIPT,
@@ -142,7 +143,7 @@ describe('buildInvocation: command line', () => {
     expect(invocation.resume).toEqual({ resume: true, sessionId: 'ef4396a5-b2f7-468b-9c86-9d272562d804' });
     expect(invocation.claudeArgs.slice(5, 7)).toEqual(['--resume', 'ef4396a5-b2f7-468b-9c86-9d272562d804']);
     expect(invocation.claudeArgs).not.toContain('--append-system-prompt-file');
-    expect(invocation.request.files.entries.map((file) => file.key)).not.toContain('instructions.md');
+    expect(Object.keys(invocation.launch.spec.files ?? {})).not.toContain('instructions.md');
     expect(invocation.notes).toContain('resuming session ef4396a5-b2f7-468b-9c86-9d272562d804');
   });
 
@@ -178,7 +179,7 @@ describe('buildInvocation: command line', () => {
     withVolume.runtime = bare;
     const resumed = await build(withVolume);
     expect(resumed.resume).toEqual({ resume: true, sessionId: bare.sessionId });
-    expect(resumed.request.container.command.join(' ')).toContain(`--resume ${bare.sessionId}`);
+    expect(resumed.launch.spec.command.join(' ')).toContain(`--resume ${bare.sessionId}`);
     const withoutVolume = createFakeContext({ configOverrides: { sessionVolume: {} } });
     withoutVolume.runtime = bare;
     expect((await build(withoutVolume)).notes[0]).toMatch(
@@ -196,22 +197,22 @@ describe('buildInvocation: command line', () => {
     });
     const invocation = await build(context);
     expect(invocation.claudeArgs).toEqual(['claude', '--print', '--output-format', 'stream-json', '--verbose']);
-    expect(invocation.request.home).toEqual({ mountPath: '/data', claimName: 'sessions' });
+    expect(invocation.launch.spec.session).toEqual({ mountPath: '/data', claimName: 'sessions', asHome: true });
     expect(invocation.sessionTarget).toEqual({
       cwd: '/data/project',
       promptBundleKey: null,
       mcpServerIdentity: null,
       sessionVolume: { namespace: 'agents', claimName: 'sessions', mountPath: '/data' },
     });
-    expect(invocation.request.container.env).toContainEqual({ name: 'HOME', value: '/data' });
+    expect(invocation.launch.spec.env).toContainEqual({ name: 'HOME', value: '/data' });
   });
 });
 
 describe('buildInvocation: files and env', () => {
   it('ships prompt, instructions, MCP config, wake payload and desired skills as files of the per-run Secret', async () => {
     const invocation = await build();
-    const files = Object.fromEntries(invocation.request.files.entries.map((file) => [file.key, file]));
-    expect(invocation.request.files.mountPath).toBe('/run/ck8s/files');
+    const files = Object.fromEntries(listRunFiles(invocation.launch).map((file) => [file.key, file]));
+    expect(invocation.launch.spec.filesMountPath).toBe('/run/ck8s/files');
     expect(files['prompt.md']?.content).toBe(invocation.prompt.text);
     expect(files['instructions.md']?.content).toBe('# Be careful');
     expect(
@@ -234,15 +235,15 @@ describe('buildInvocation: files and env', () => {
 
   it('never puts a secret value in the container env: token, API key and config env go by reference', async () => {
     const invocation = await build();
-    const env = invocation.request.container.env;
-    expect(env).toContainEqual({ name: 'PAPERCLIP_API_KEY', runFileKey: 'paperclip-api-key' });
+    const env = invocation.launch.spec.env ?? [];
+    expect(env).toContainEqual({ name: 'PAPERCLIP_API_KEY', fileKey: 'paperclip-api-key' });
     expect(env).toContainEqual({
       name: 'ANTHROPIC_API_KEY',
       secretKeyRef: { name: 'anthropic-api-key', key: 'ANTHROPIC_API_KEY' },
     });
-    expect(env).toContainEqual({ name: 'FOO', runFileKey: 'env-FOO' });
+    expect(env).toContainEqual({ name: 'FOO', fileKey: 'env-FOO' });
     expect(env).toContainEqual({ name: 'GH_TOKEN', secretKeyRef: { name: 'gh', key: 'token' } });
-    expect(env).toContainEqual({ name: 'PAPERCLIP_WAKE_PAYLOAD_JSON', runFileKey: 'wake-payload.json' });
+    expect(env).toContainEqual({ name: 'PAPERCLIP_WAKE_PAYLOAD_JSON', fileKey: 'wake-payload.json' });
     const plain = env.flatMap((entry) => ('value' in entry ? [entry.value] : []));
     expect(plain.join('\n')).not.toContain(TOKEN);
     expect(plain).not.toContain('bar');
@@ -254,7 +255,7 @@ describe('buildInvocation: files and env', () => {
 
   it('sets the Paperclip run context and pod-side paths as plain values', async () => {
     const env = Object.fromEntries(
-      (await build()).request.container.env.flatMap((entry) => ('value' in entry ? [[entry.name, entry.value]] : [])),
+      ((await build()).launch.spec.env ?? []).flatMap((entry) => ('value' in entry ? [[entry.name, entry.value]] : [])),
     );
     expect(env).toMatchObject({
       HOME: '/home/agent',
@@ -284,13 +285,13 @@ describe('buildInvocation: files and env', () => {
         kubeconfig: '/etc/kube/config',
       },
     });
-    const request = (await build(context)).request;
-    expect(request.pod.nodeSelector).toEqual({ pool: 'agents' });
-    expect(request.pod.labels).toEqual({ team: 'x' });
-    expect(request.container.resources).toEqual({ requests: {}, limits: { memory: '4Gi' } });
-    expect(request.lifecycle).toMatchObject({ timeoutSec: 900, graceSec: 30, lockPolicy: 'wait' });
-    expect(request.target).toEqual({ namespace: 'agents', kubeconfigPath: '/etc/kube/config' });
-    expect(request.pod.automountServiceAccountToken).toBe(false);
+    const { spec, target } = (await build(context)).launch;
+    expect(spec.nodeSelector).toEqual({ pool: 'agents' });
+    expect(spec.labels).toEqual({ team: 'x' });
+    expect(spec.resources).toEqual({ limits: { memory: '4Gi' } });
+    expect(spec).toMatchObject({ timeoutSeconds: 900, terminationGracePeriodSeconds: 30, lockPolicy: 'wait' });
+    expect(target).toEqual({ namespace: 'agents', kubeconfigPath: '/etc/kube/config' });
+    expect(spec.automountServiceAccountToken).toBe(false);
   });
 
   it('the onMeta payload carries no secret value', async () => {
@@ -343,7 +344,7 @@ describe('buildInvocation: failures as values', () => {
 
   it('uses the default namespace when the config names none', async () => {
     const context = createFakeContext({ configOverrides: { namespace: undefined } });
-    expect((await build(context)).request.target.namespace).toBe('paperclip');
+    expect((await build(context)).launch.target.namespace).toBe('paperclip');
   });
 });
 

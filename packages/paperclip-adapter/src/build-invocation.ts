@@ -17,7 +17,7 @@ import { buildClaudeCommand } from './invocation/claude-args.ts';
 import { buildContainerEnv } from './invocation/container-env.ts';
 import { readHostInputs, type HostInputs } from './invocation/host-inputs.ts';
 import type { InvocationFailure } from './invocation/invocation-failure.ts';
-import { assembleLaunchRequest, type LaunchRequestBody } from './invocation/launch-request.ts';
+import { assembleLaunchRequest, type RunLaunch } from './invocation/launch-request.ts';
 import { buildMcpConfig } from './invocation/mcp-config.ts';
 import { resolvePaperclipApiUrl } from './invocation/paperclip-api-url.ts';
 import { buildPaperclipEnv } from './invocation/paperclip-env.ts';
@@ -40,11 +40,14 @@ export interface BuildInvocationOptions {
   defaultNamespace: string;
   /** Ignore the stored session (the retry after an unknown session). @default false */
   forceFreshSession?: boolean;
+  /** Which attempt of the run this is (the fresh-session retry is 2; its Job has its own run id). @default 1 */
+  attempt?: number;
 }
 
 /** Everything one attempt of a run needs, except the callbacks. */
 export interface RunInvocation {
-  request: LaunchRequestBody;
+  /** kube-runtime's `RunSpec` of this attempt, and the cluster it goes to. */
+  launch: RunLaunch;
   /** claude and its arguments (without the shell wrapper). */
   claudeArgs: string[];
   prompt: BuiltPrompt;
@@ -91,7 +94,7 @@ export function planInvocation(
   ctx: AdapterExecutionContext,
   config: AdapterConfig,
   inputs: InvocationInputs,
-  options: Pick<BuildInvocationOptions, 'serverEnv' | 'defaultNamespace' | 'forceFreshSession'>,
+  options: Pick<BuildInvocationOptions, 'serverEnv' | 'defaultNamespace' | 'forceFreshSession' | 'attempt'>,
 ): BuildInvocationResult {
   const apiUrl = resolvePaperclipApiUrl(config, options.serverEnv);
   if (apiUrl === null)
@@ -153,10 +156,11 @@ export function planInvocation(
   return {
     success: true,
     value: {
-      request: assembleLaunchRequest({
+      launch: assembleLaunchRequest({
         run: ctx,
         config,
         layout,
+        attempt: options.attempt ?? 1,
         command: claude.command,
         env: containerEnv.env,
         files,

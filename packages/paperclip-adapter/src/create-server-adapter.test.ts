@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { createManualClock } from '../test/fakes.ts';
 import {
   buildSkillSnapshot,
   createServerAdapter,
@@ -12,6 +11,7 @@ import {
   type EnvironmentProbe,
   type RequiredPermission,
 } from './index.ts';
+import { createManualClock } from '@claude-k8s/test-utils';
 
 describe('createServerAdapter', () => {
   it('returns the module Paperclip expects, with no arguments', () => {

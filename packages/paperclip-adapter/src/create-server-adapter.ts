@@ -41,7 +41,7 @@ const defaultClock: Clock = {
   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>),
 };
 
-const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const silentLogger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined };
 
 /**
  * Creates the Paperclip server adapter module (`type: "claude_k8s"`). Paperclip's plugin loader calls this named

@@ -13,8 +13,8 @@ import { resolvePaperclipApiUrl } from './invocation/paperclip-api-url.ts';
 import { parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import { REQUIRED_PERMISSIONS, type RequiredPermission } from './permissions.ts';
 import type { RunSpec } from '@claude-k8s/kube-runtime';
-import { toRunSpec } from './kube-launcher.ts';
 import type { Clock, HostFiles, RunTarget } from './ports.ts';
+import { errorMessage } from './error-message.ts';
 
 /** What the environment test asks the cluster (implemented over kube-runtime's API clients). */
 export interface EnvironmentProbe {
@@ -120,7 +120,7 @@ export function createTestEnvironment(
       checks.push({
         code: 'claude_k8s_kubeconfig_invalid',
         level: 'error',
-        message: `cannot load the cluster credentials: ${error instanceof Error ? error.message : String(error)}`,
+        message: `cannot load the cluster credentials: ${errorMessage(error)}`,
         hint: 'Set kubeconfig to a readable kubeconfig file on the Paperclip server, or leave it empty to use the in-cluster service account.',
       });
       return finish();
@@ -146,7 +146,7 @@ export function createTestEnvironment(
         checks.push({
           code: 'claude_k8s_api_unreachable',
           level: 'error',
-          message: `the cluster does not answer: ${error instanceof Error ? error.message : String(error)}`,
+          message: `the cluster does not answer: ${errorMessage(error)}`,
           hint: 'Check the kubeconfig (server address, credentials) and the network path from the Paperclip server to the apiserver.',
         });
         return finish();
@@ -188,7 +188,7 @@ export function createTestEnvironment(
       checks.push({
         code: 'claude_k8s_api_unreachable',
         level: 'error',
-        message: `Kubernetes API not reachable: ${error instanceof Error ? error.message : String(error)}`,
+        message: `Kubernetes API not reachable: ${errorMessage(error)}`,
       });
       return finish();
     }
@@ -271,7 +271,7 @@ async function dryRunSample(
     return;
   }
   try {
-    const problems = await dryRun(built.value.request.target, toRunSpec(built.value.request, 1));
+    const problems = await dryRun(built.value.launch.target, built.value.launch.spec);
     if (problems.length === 0) {
       checks.push({
         code: 'claude_k8s_dry_run_admitted',
@@ -292,7 +292,7 @@ async function dryRunSample(
     checks.push({
       code: 'claude_k8s_dry_run_failed',
       level: 'warn',
-      message: `could not dry-run a Job: ${error instanceof Error ? error.message : String(error)}`,
+      message: `could not dry-run a Job: ${errorMessage(error)}`,
     });
   }
 }

@@ -3,12 +3,12 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   createFakeContext,
   createFakeRuntime,
-  createManualClock,
   createMemoryHostFiles,
   loadTranscript,
   type ScriptedAttempt,
 } from '../test/fakes.ts';
 import { createServerAdapter, deriveBilling, encodeSessionParams, type SessionMatchTarget } from './index.ts';
+import { createManualClock } from '@claude-k8s/test-utils';
 
 const FIRST_SESSION = 'ef4396a5-b2f7-468b-9c86-9d272562d804';
 const UNKNOWN_SESSION = '00000000-0000-4000-8000-000000000000';

@@ -10,10 +10,10 @@ import { buildInvocation, type RunInvocation } from './build-invocation.ts';
 import { buildInvocationMeta } from './invocation/invocation-card.ts';
 import { formatConfigIssues, parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import type { ErrorCode } from './error-codes.ts';
-import { toRunSpec } from './kube-launcher.ts';
 import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunStarter, RunTarget } from './ports.ts';
 import { mapEarlyFailure, mapRunResult, type BillingInfo } from './result-mapping.ts';
 import { isRecord } from './raw-values.ts';
+import { errorMessage } from './error-message.ts';
 
 /** Extra wait past the Job deadline plus grace before the adapter stops waiting itself. Milliseconds. */
 const DEADLINE_SLACK_MS = 30_000;
@@ -46,10 +46,6 @@ export function deriveBilling(config: Pick<AdapterConfig, 'env' | 'anthropicApiK
     biller: bedrock ? 'aws_bedrock' : 'anthropic',
     billingType: apiKey || bedrock ? 'metered_api' : oauth ? 'subscription_included' : 'unknown',
   };
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** The error code of a refused start: the agent's run lock by its class marker, anything else an API error. */
@@ -108,7 +104,7 @@ export function createExecute(
         });
         handle.cancel('deadline exceeded').then(
           (outcome) => resolve(deadline(outcome, 'the adapter stopped the Job after timeoutSec + graceSec')),
-          (error: unknown) => resolve(deadline(null, `the adapter could not delete the Job: ${errorText(error)}`)),
+          (error: unknown) => resolve(deadline(null, `the adapter could not delete the Job: ${errorMessage(error)}`)),
         );
       }, limitMs);
       handle.outcome.then(
@@ -147,7 +143,11 @@ export function createExecute(
     try {
       defaultNamespace = await dependencies.resolveDefaultNamespace();
     } catch (error) {
-      return mapEarlyFailure('adapter_internal_error', `resolve the default namespace: ${errorText(error)}`, billing);
+      return mapEarlyFailure(
+        'adapter_internal_error',
+        `resolve the default namespace: ${errorMessage(error)}`,
+        billing,
+      );
     }
 
     // Budget (issue 18): this run's limits, Paperclip's remaining monthly budget included when asked for.
@@ -167,15 +167,16 @@ export function createExecute(
         serverEnv: dependencies.serverEnv,
         defaultNamespace,
         forceFreshSession: retriedFresh,
+        attempt,
       });
       if (!built.success) return mapEarlyFailure(built.code, built.message, billing);
       const invocation: RunInvocation = built.value;
       let runtime: RunStarter | null;
       try {
-        runtime = dependencies.getRuntime(invocation.request.target, config);
+        runtime = dependencies.getRuntime(invocation.launch.target, config);
       } catch (error) {
         // E.g. the configured kubeconfig cannot be read: nothing was sent to a cluster.
-        return mapEarlyFailure('k8s_api_error', `start the Job of run ${ctx.runId}: ${errorText(error)}`, billing, {
+        return mapEarlyFailure('k8s_api_error', `start the Job of run ${ctx.runId}: ${errorMessage(error)}`, billing, {
           attempt,
         });
       }
@@ -211,14 +212,11 @@ export function createExecute(
         warn: (message) => logger.warn(message, { runId: ctx.runId }),
       });
       // Output can arrive before start() returns; hold it until onMeta went out, so the invocation card comes first.
-      let openGate: () => void = () => undefined;
-      const metaSent = new Promise<void>((resolve) => {
-        openGate = resolve;
-      });
+      const { promise: metaSent, resolve: openGate } = Promise.withResolvers<void>();
       let handle: RunHandle;
       try {
         handle = await runtime.startRun({
-          ...toRunSpec(invocation.request, attempt),
+          ...invocation.launch.spec,
           signal,
           onOutput: async (chunk) => {
             accumulator.push(chunk);
@@ -235,7 +233,7 @@ export function createExecute(
         openGate();
         return mapEarlyFailure(
           startErrorCode(error),
-          `start the Job of run ${ctx.runId}: ${errorText(error)}`,
+          `start the Job of run ${ctx.runId}: ${errorMessage(error)}`,
           billing,
           { attempt },
         );
@@ -257,7 +255,7 @@ export function createExecute(
       } catch (error) {
         return mapEarlyFailure(
           'k8s_api_error',
-          `follow the Job ${handle.namespace}/${handle.jobName}: ${errorText(error)}`,
+          `follow the Job ${handle.namespace}/${handle.jobName}: ${errorMessage(error)}`,
           billing,
           { attempt },
         );
@@ -275,7 +273,7 @@ export function createExecute(
 
       const workspace = isRecord(ctx.context['paperclipWorkspace']) ? ctx.context['paperclipWorkspace'] : {};
       const extras: { workspaceId?: string; repoUrl?: string; repoRef?: string; image?: string } = {
-        image: invocation.request.container.image,
+        image: invocation.launch.spec.image ?? '',
       };
       if (typeof workspace['workspaceId'] === 'string') extras.workspaceId = workspace['workspaceId'];
       if (typeof workspace['repoUrl'] === 'string') extras.repoUrl = workspace['repoUrl'];

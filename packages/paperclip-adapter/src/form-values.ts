@@ -4,6 +4,7 @@
  */
 import type { ParseContext } from './config-field-schema.ts';
 import { describeValue, isRecord } from './raw-values.ts';
+import { errorMessage } from './error-message.ts';
 
 /**
  * Parses a JSON text when the raw value is a string that looks like JSON (starts with `{` or `[`); otherwise returns
@@ -22,7 +23,7 @@ export function parseJsonText(
   } catch (error) {
     context.issues.push({
       path,
-      message: `expected valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+      message: `expected valid JSON: ${errorMessage(error)}`,
     });
     return { ok: false };
   }

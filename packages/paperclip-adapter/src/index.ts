@@ -61,15 +61,12 @@ export { createNodeHostFiles } from './node-host-files.ts';
 export { PaperclipAdapterError } from './paperclip-adapter-error.ts';
 export type {
   Clock,
-  EnvVarSpec,
   HostFile,
   HostFiles,
   Logger,
   RunAccumulatorLike,
   RunDryRunner,
   RunFailureLike,
-  RunFile,
-  RunLaunchRequest,
   RunStarter,
   RunSummaryLike,
   RunTarget,

@@ -1,6 +1,7 @@
 import type { RunOutcome } from '@claude-k8s/kube-runtime';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, mapEarlyFailure, mapRunResult, type MapRunResultInput, type RunSummaryLike } from './index.ts';
+import { createRunOutcome } from '../test/fakes.ts';
 
 const SESSION = 'ef4396a5-b2f7-468b-9c86-9d272562d804';
 const NOW = Date.parse('2026-11-24T15:00:00.000Z');
@@ -28,24 +29,7 @@ function failed(code: string, message = `${code} happened`): Partial<RunSummaryL
   return { isError: true, failure: { code, hint: 'h', message } };
 }
 
-/** kube-runtime's outcome with every field set (defaults: a succeeded run; the Job's name comes from the input). */
-function outcome(overrides: Partial<RunOutcome> = {}): RunOutcome {
-  return {
-    code: 'succeeded',
-    reason: null,
-    message: '',
-    hint: null,
-    exitCode: 0,
-    events: [],
-    namespace: '',
-    jobName: '',
-    podName: null,
-    endedAt: '2026-11-24T15:00:00.000Z',
-    cancelledAt: null,
-    output: null,
-    ...overrides,
-  };
-}
+const outcome = createRunOutcome;
 
 function map(partial: { summary?: RunSummaryLike | null; outcome?: Partial<RunOutcome>; aborted?: boolean }) {
   const input: MapRunResultInput = {

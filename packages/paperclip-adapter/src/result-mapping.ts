@@ -8,9 +8,8 @@ import type { AdapterBillingType, AdapterExecutionResult } from '@paperclipai/ad
 import { applyBudgetStop, describeBudgetStop, type BudgetStop } from './budget/budget-guard.ts';
 import { claudeErrorCode, ERROR_CODES, type ErrorCode } from './error-codes.ts';
 import type { RunSummaryLike } from './ports.ts';
-import { encodeSessionParams, type SessionMatchTarget } from './session-codec.ts';
+import { encodeSessionParams, isSessionId, type SessionMatchTarget } from './session-codec.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TRANSIENT_RETRY_DELAY_MS = 30_000;
 
 /** Who bills the tokens, as Paperclip records it. */
@@ -220,7 +219,7 @@ export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
   const sessionId = summary?.sessionId ?? null;
   if (clear) {
     result.clearSession = true;
-  } else if (sessionId !== null && UUID.test(sessionId) && (summary?.hasResult === true || budgetStop !== null)) {
+  } else if (sessionId !== null && isSessionId(sessionId) && (summary?.hasResult === true || budgetStop !== null)) {
     const params = encodeSessionParams({
       sessionId,
       cwd: input.sessionTarget.cwd,

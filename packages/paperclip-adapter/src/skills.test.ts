@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createFakeContext, createMemoryHostFiles } from '../test/fakes.ts';
 import { buildInvocation, buildSkillSnapshot, FILES_MOUNT_PATH, parseAdapterConfig } from './index.ts';
+import { listRunFiles } from './invocation/launch-request.ts';
 
 const hostFiles = createMemoryHostFiles({
   '/srv/skills/release-notes/SKILL.md': 'notes',
@@ -24,7 +25,7 @@ describe('skills panel and run agree', () => {
     const built = await buildInvocation(context, parsed.value, { hostFiles, serverEnv: {}, defaultNamespace: 'x' });
     if (!built.success) throw new Error(built.message);
     const landed = new Map<string, string>();
-    for (const file of built.value.request.files.entries) {
+    for (const file of listRunFiles(built.value.launch)) {
       if (file.path === null || !file.path.endsWith('/SKILL.md')) continue;
       const content = typeof file.content === 'string' ? file.content : new TextDecoder().decode(file.content);
       landed.set(content, `${FILES_MOUNT_PATH}/${file.path.slice(0, -'/SKILL.md'.length)}`);
@@ -71,7 +72,7 @@ describe('skills panel: what a run cannot ship', () => {
       'skill company/nowhere: the runtime skill list gives no source directory; runs skip it',
       'skill company/second: its directory same is already taken by skill company/first; runs skip it',
     ]);
-    expect(built.value.request.files.entries.filter((file) => file.key.startsWith('skill-'))).toEqual([
+    expect(listRunFiles(built.value.launch).filter((file) => file.key.startsWith('skill-'))).toEqual([
       expect.objectContaining({
         path: 'skills/.claude/skills/same/SKILL.md',
         content: new TextEncoder().encode('plain'),

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AdapterExecutionContext, AdapterInvocationMeta } from '@paperclipai/adapter-utils';
 import type { RunHandle, RunOutcome, StartRunInput } from '@claude-k8s/kube-runtime';
-import type { Clock, HostFile, HostFiles, RunStarter, RunTarget } from '../src/index.ts';
+import type { HostFile, HostFiles, RunStarter, RunTarget } from '../src/index.ts';
 
 const fixtures = fileURLToPath(new URL('../src/__fixtures__/', import.meta.url));
 
@@ -65,24 +65,8 @@ export function createFakeRuntime(attempts: ScriptedAttempt[]): FakeRuntime {
     if (script.startError !== undefined) return Promise.reject(script.startError);
     const jobName = `run-${input.runId.slice(0, 8)}-${requests.length}`;
     const namespace = target.namespace;
-    const base: RunOutcome = {
-      code: 'succeeded',
-      reason: null,
-      message: '',
-      hint: null,
-      exitCode: 0,
-      events: [],
-      namespace,
-      jobName,
-      podName: `${jobName}-abcde`,
-      endedAt: '2026-11-24T15:00:00.000Z',
-      cancelledAt: null,
-      output: null,
-    };
-    let cancelCalled: (() => void) | null = null;
-    const cancelledPromise = new Promise<void>((resolve) => {
-      cancelCalled = resolve;
-    });
+    const base = createRunOutcome({ namespace, jobName, podName: `${jobName}-abcde` });
+    const { promise: cancelledPromise, resolve: cancelCalled } = Promise.withResolvers<void>();
     const outcome = (async (): Promise<RunOutcome> => {
       const recorded = script.transcript === undefined ? null : loadTranscript(script.transcript);
       const stdout = script.stdout ?? recorded?.stdout ?? '';
@@ -132,7 +116,7 @@ export function createFakeRuntime(attempts: ScriptedAttempt[]): FakeRuntime {
       containerStarted: Promise.resolve(`${jobName}-abcde`),
       cancel(reason = 'cancelled') {
         cancelled.push(reason);
-        cancelCalled?.();
+        cancelCalled();
         return outcome;
       },
     };
@@ -165,32 +149,22 @@ export function createMemoryHostFiles(files: Record<string, string>): HostFiles 
   };
 }
 
-/** A clock whose timers run only when `advance` is called. */
-export function createManualClock(
-  start = Date.parse('2026-11-24T15:00:00.000Z'),
-): Clock & { advance(ms: number): void } {
-  let now = start;
-  let nextId = 1;
-  const timers = new Map<number, { at: number; callback: () => void }>();
+/** kube-runtime's outcome with every field set: a succeeded run ended 2026-11-24T15:00Z; `overrides` win. */
+export function createRunOutcome(overrides: Partial<RunOutcome> = {}): RunOutcome {
   return {
-    now: () => now,
-    setTimeout(callback, delayMs) {
-      const id = nextId++;
-      timers.set(id, { at: now + delayMs, callback });
-      return id;
-    },
-    clearTimeout(handle) {
-      timers.delete(handle as number);
-    },
-    advance(ms) {
-      now += ms;
-      for (const [id, timer] of [...timers]) {
-        if (timer.at <= now) {
-          timers.delete(id);
-          timer.callback();
-        }
-      }
-    },
+    code: 'succeeded',
+    reason: null,
+    message: '',
+    hint: null,
+    exitCode: 0,
+    events: [],
+    namespace: '',
+    jobName: '',
+    podName: null,
+    endedAt: '2026-11-24T15:00:00.000Z',
+    cancelledAt: null,
+    output: null,
+    ...overrides,
   };
 }
 

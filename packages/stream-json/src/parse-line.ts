@@ -1,4 +1,5 @@
 import type { ParseErrorEvent } from './stream-event.ts';
+import { errorMessage } from './error-message.ts';
 
 /** The result of {@link parseJsonLine}: a JSON object, a parse error, or `blank` for an empty line. */
 export type JsonLineResult =
@@ -28,7 +29,7 @@ export function parseJsonLine(line: string, lineNumber: number, truncated = fals
         lineNumber,
         reason: truncated ? 'truncated' : 'invalid-json',
         line,
-        message: error instanceof Error ? error.message : String(error),
+        message: errorMessage(error),
       },
     };
   }

@@ -14,8 +14,8 @@ import {
   podsOfJob,
   startTestStack,
   storedStdout,
-  waitUntil,
 } from './harness.ts';
+import { waitFor } from '@claude-k8s/test-utils';
 
 const namespace = `ck8s-e2e-${process.pid}`;
 let stack: Stack;
@@ -168,11 +168,11 @@ describe(`claude_k8s on a real Paperclip server (namespace ${namespace})`, () =>
       triggerDetail: 'manual',
       reason: 'e2e cancel',
     });
-    await waitUntil('the run to print its init line', 120_000, async () => {
+    await waitFor('the run to print its init line', 120_000, async () => {
       const log = await stack.client.getRunLog(queued.id).catch(() => undefined);
       return log && storedStdout(log.records).includes('"subtype":"init"') ? true : undefined;
     });
-    const jobName = await waitUntil('the job name', 30_000, async () =>
+    const jobName = await waitFor('the job name', 30_000, async () =>
       jobNameOf(stack, await stack.client.getRun(queued.id)),
     );
     const cancelled = await stack.client.cancelRun(queued.id);
@@ -181,7 +181,7 @@ describe(`claude_k8s on a real Paperclip server (namespace ${namespace})`, () =>
     expect(final['errorCode']).toBe('cancelled');
     expect(final['resultJson']).toMatchObject({ executionCancellation: { state: 'acknowledged' } });
     const { batch } = adminClients(stack);
-    await waitUntil('the job to be deleted', 60_000, async () => {
+    await waitFor('the job to be deleted', 60_000, async () => {
       try {
         await batch.readNamespacedJob({ name: jobName, namespace });
         return undefined;
@@ -244,7 +244,7 @@ describe(`claude_k8s recovery and permissions (namespace ${namespace})`, () => {
           body: { ...role, metadata: { ...role.metadata, resourceVersion: undefined }, rules },
         });
         const expected = `${permission.verb} ${permission.group === '' ? resource : `${resource}.${permission.group}`}`;
-        const denied = await waitUntil(`the environment test to name ${expected}`, 10_000, async () => {
+        const denied = await waitFor(`the environment test to name ${expected}`, 10_000, async () => {
           const result = await stack.client.testEnvironment(company.id, ADAPTER_TYPE, {
             adapterConfig: stack.adapterConfig,
           });

@@ -56,17 +56,6 @@ export async function jobNameOf(stack: Stack, run: HeartbeatRun): Promise<string
   return pattern.exec(JSON.stringify(run['resultJson'] ?? {}))?.[1];
 }
 
-/** Polls `probe` every 300 ms until it returns a value. */
-export async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-}
-
 /**
  * Asserts that Paperclip's stored stdout is the container's output, every line once and in order, allowing only
  * what the server itself does to a log: its own `[paperclip] …` notes, and the redaction of secret-looking words

@@ -1,10 +1,10 @@
 // The budget through `execute` with the in-memory launcher: a crossing cancels the attempt and ends it as
 // `budget_exceeded` with the session kept; a run under its limits is untouched.
+import { createManualClock } from '@claude-k8s/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   createFakeContext,
   createFakeRuntime,
-  createManualClock,
   createMemoryHostFiles,
   loadTranscript,
   type ScriptedAttempt,

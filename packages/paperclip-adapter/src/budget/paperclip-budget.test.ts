@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createFakeContext, createFakeRuntime, createManualClock, createMemoryHostFiles } from '../../test/fakes.ts';
+import { createManualClock } from '@claude-k8s/test-utils';
+import { createFakeContext, createFakeRuntime, createMemoryHostFiles } from '../../test/fakes.ts';
 import { createServerAdapter } from '../index.ts';
 import { resolveRunBudget } from './budget-guard.ts';
 import { pickRemainingBudget, readPaperclipRemainingBudget, resolvePaperclipServerUrl } from './paperclip-budget.ts';

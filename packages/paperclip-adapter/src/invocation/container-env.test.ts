@@ -6,7 +6,7 @@ const input: ContainerEnvInput = {
   homePath: '/home/agent',
   paperclipEnv: [
     { name: 'PAPERCLIP_RUN_ID', value: 'r1' },
-    { name: 'PAPERCLIP_API_KEY', runFileKey: 'paperclip-api-key' },
+    { name: 'PAPERCLIP_API_KEY', fileKey: 'paperclip-api-key' },
   ],
 };
 
@@ -45,7 +45,7 @@ describe('buildContainerEnv', () => {
       },
     });
     expect(result.env.slice(-3)).toEqual([
-      { name: 'FOO', runFileKey: 'env-FOO' },
+      { name: 'FOO', fileKey: 'env-FOO' },
       { name: 'GH_TOKEN', secretKeyRef: { name: 'gh', key: 'token' } },
       { name: 'REGION', configMapKeyRef: { name: 'settings', key: 'region' } },
     ]);

@@ -3,7 +3,8 @@
  * config's `env` (plain values moved into the per-run Secret, references kept). Secrets are only ever references.
  */
 import type { AdapterConfig } from '../config-schema.ts';
-import type { EnvVarSpec, RunFile } from '../ports.ts';
+import type { RunEnvVar } from '@claude-k8s/kube-runtime';
+import type { RunFile } from './launch-request.ts';
 
 /** Server-host-only variables Paperclip injects into `config.env`; meaningless in a pod, so dropped. */
 const HOST_ONLY_ENV = new Set([
@@ -20,7 +21,7 @@ const HOST_ONLY_ENV_PREFIXES = ['PAPERCLIP_RUNNER_NETWORK_'];
 
 /** The container env and the per-run files holding the config's plain values. */
 export interface ContainerEnv {
-  env: EnvVarSpec[];
+  env: RunEnvVar[];
   files: RunFile[];
   notes: string[];
 }
@@ -31,7 +32,7 @@ export interface ContainerEnvInput {
   /** HOME in the pod. */
   homePath: string;
   /** The Paperclip variables ({@link buildPaperclipEnv}); the config cannot override them. */
-  paperclipEnv: readonly EnvVarSpec[];
+  paperclipEnv: readonly RunEnvVar[];
 }
 
 /**
@@ -40,7 +41,7 @@ export interface ContainerEnvInput {
  */
 export function buildContainerEnv(input: ContainerEnvInput): ContainerEnv {
   const { config } = input;
-  const env: EnvVarSpec[] = [
+  const env: RunEnvVar[] = [
     { name: 'HOME', value: input.homePath },
     { name: 'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC', value: '1' },
     { name: 'DISABLE_AUTOUPDATER', value: '1' },
@@ -67,7 +68,7 @@ export function buildContainerEnv(input: ContainerEnvInput): ContainerEnv {
     if ('value' in value) {
       const key = `env-${name}`;
       files.push({ key, path: null, content: value.value, sensitive: true });
-      env.push({ name, runFileKey: key });
+      env.push({ name, fileKey: key });
     } else if ('secretKeyRef' in value) {
       env.push({ name, secretKeyRef: value.secretKeyRef });
     } else {

@@ -4,6 +4,7 @@
  */
 import type { HostFile, HostFiles } from '../ports.ts';
 import type { ShippableSkill } from '../runtime-skills.ts';
+import { errorMessage } from '../error-message.ts';
 
 /** The result of one read: the value, or the reason it could not be read. */
 export type HostRead<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -26,7 +27,7 @@ async function attempt<T>(read: () => Promise<T>): Promise<HostRead<T>> {
   try {
     return { ok: true, value: await read() };
   } catch (error) {
-    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+    return { ok: false, error: errorMessage(error) };
   }
 }
 

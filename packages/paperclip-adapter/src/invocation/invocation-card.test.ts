@@ -5,7 +5,7 @@ import { buildInvocationMeta, describeEnvVar } from './invocation-card.ts';
 describe('describeEnvVar', () => {
   it('shows plain values, and every other kind as a reference', () => {
     expect(describeEnvVar({ name: 'A', value: 'v' })).toBe('v');
-    expect(describeEnvVar({ name: 'B', runFileKey: 'env-B' })).toBe('<per-run Secret key env-B>');
+    expect(describeEnvVar({ name: 'B', fileKey: 'env-B' })).toBe('<per-run Secret key env-B>');
     expect(describeEnvVar({ name: 'C', secretKeyRef: { name: 's', key: 'k' } })).toBe('<Secret s key k>');
     expect(describeEnvVar({ name: 'D', configMapKeyRef: { name: 'm', key: 'k' } })).toBe('<ConfigMap m key k>');
   });
@@ -13,22 +13,20 @@ describe('describeEnvVar', () => {
 
 describe('buildInvocationMeta', () => {
   const invocation = {
-    request: {
-      container: {
+    launch: {
+      spec: {
         image: 'img:1',
         env: [
           { name: 'HOME', value: '/home/agent' },
-          { name: 'PAPERCLIP_API_KEY', runFileKey: 'paperclip-api-key' },
+          { name: 'PAPERCLIP_API_KEY', fileKey: 'paperclip-api-key' },
         ],
+        files: { 'prompt.md': 'héllo', 'paperclip-api-key': 'TOKEN-VALUE' },
+        filePaths: { 'prompt.md': 'prompt.md' },
+        filesMountPath: '/run/ck8s/files',
+        envOnlyFileKeys: ['paperclip-api-key'],
+        session: { mountPath: '/home/agent', claimName: null, asHome: true },
       },
-      files: {
-        mountPath: '/run/ck8s/files',
-        entries: [
-          { key: 'prompt.md', path: 'prompt.md', content: 'héllo', sensitive: false },
-          { key: 'paperclip-api-key', path: null, content: 'TOKEN-VALUE', sensitive: true },
-        ],
-      },
-      home: { mountPath: '/home/agent', claimName: null },
+      sensitiveFileKeys: ['paperclip-api-key'],
     },
     claudeArgs: ['claude', '--print'],
     prompt: { text: 'héllo', metrics: { totalChars: 5 } },

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createFakeContext } from '../../test/fakes.ts';
-import type { EnvVarSpec } from '../ports.ts';
+import type { RunEnvVar } from '@claude-k8s/kube-runtime';
 import { buildPaperclipEnv, MAX_WAKE_PAYLOAD_ENV_BYTES } from './paperclip-env.ts';
 
 const apiUrl = 'http://paperclip.svc:3100';
-const plainValues = (env: EnvVarSpec[]) =>
+const plainValues = (env: RunEnvVar[]) =>
   Object.fromEntries(env.flatMap((entry) => ('value' in entry ? [[entry.name, entry.value]] : [])));
 
 describe('buildPaperclipEnv', () => {
@@ -48,7 +48,7 @@ describe('buildPaperclipEnv', () => {
     const run = createFakeContext({ context: {} });
     const result = buildPaperclipEnv({ run, apiUrl, cwd: '/w' });
     expect(result.files).toEqual([{ key: 'paperclip-api-key', path: null, content: run.authToken, sensitive: true }]);
-    expect(result.env).toContainEqual({ name: 'PAPERCLIP_API_KEY', runFileKey: 'paperclip-api-key' });
+    expect(result.env).toContainEqual({ name: 'PAPERCLIP_API_KEY', fileKey: 'paperclip-api-key' });
     expect(JSON.stringify(result.env)).not.toContain(run.authToken);
     expect(result.notes).toEqual([]);
   });
@@ -77,7 +77,7 @@ describe('buildPaperclipEnv', () => {
       name: 'PAPERCLIP_WAKE_PAYLOAD_PATH',
       value: '/run/ck8s/files/wake-payload.json',
     });
-    expect(small.env).toContainEqual({ name: 'PAPERCLIP_WAKE_PAYLOAD_JSON', runFileKey: 'wake-payload.json' });
+    expect(small.env).toContainEqual({ name: 'PAPERCLIP_WAKE_PAYLOAD_JSON', fileKey: 'wake-payload.json' });
     const wake = { text: 'x'.repeat(MAX_WAKE_PAYLOAD_ENV_BYTES) };
     const large = buildPaperclipEnv({
       run: createFakeContext({ context: { paperclipWake: wake } }),

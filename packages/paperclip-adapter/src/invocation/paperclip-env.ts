@@ -3,7 +3,8 @@
  * the wake payload (a file, and as `PAPERCLIP_WAKE_PAYLOAD_JSON` when small) and the run token (per-run Secret).
  */
 import type { AdapterExecutionContext } from '@paperclipai/adapter-utils';
-import type { EnvVarSpec, RunFile } from '../ports.ts';
+import type { RunEnvVar } from '@claude-k8s/kube-runtime';
+import type { RunFile } from './launch-request.ts';
 import { isRecord, readText } from '../raw-values.ts';
 import { RUN_FILE, runFilePath, SCRATCH_DIR } from './pod-layout.ts';
 import { byteLength } from './run-files.ts';
@@ -13,7 +14,7 @@ export const MAX_WAKE_PAYLOAD_ENV_BYTES = 64 * 1024;
 
 /** The Paperclip variables of the container and the per-run files they refer to. */
 export interface PaperclipEnv {
-  env: EnvVarSpec[];
+  env: RunEnvVar[];
   files: RunFile[];
   notes: string[];
 }
@@ -27,10 +28,10 @@ export interface PaperclipEnvInput {
   cwd: string;
 }
 
-function runContextEnv(input: PaperclipEnvInput): EnvVarSpec[] {
+function runContextEnv(input: PaperclipEnvInput): RunEnvVar[] {
   const { run, apiUrl, cwd } = input;
   const context = run.context;
-  const env: EnvVarSpec[] = [];
+  const env: RunEnvVar[] = [];
   const add = (name: string, value: string | null): void => {
     if (value !== null) env.push({ name, value });
   };
@@ -76,7 +77,7 @@ export function buildPaperclipEnv(input: PaperclipEnvInput): PaperclipEnv {
     files.push({ key: RUN_FILE.wakePayload, path: RUN_FILE.wakePayload, content: wakeJson, sensitive: false });
     env.push({ name: 'PAPERCLIP_WAKE_PAYLOAD_PATH', value: runFilePath(RUN_FILE.wakePayload) });
     if (byteLength(wakeJson) <= MAX_WAKE_PAYLOAD_ENV_BYTES)
-      env.push({ name: 'PAPERCLIP_WAKE_PAYLOAD_JSON', runFileKey: RUN_FILE.wakePayload });
+      env.push({ name: 'PAPERCLIP_WAKE_PAYLOAD_JSON', fileKey: RUN_FILE.wakePayload });
     else
       notes.push(
         `wake payload is ${byteLength(wakeJson)} bytes: only available as the file $PAPERCLIP_WAKE_PAYLOAD_PATH`,
@@ -85,7 +86,7 @@ export function buildPaperclipEnv(input: PaperclipEnvInput): PaperclipEnv {
   const token = input.run.authToken;
   if (token !== undefined && token !== '') {
     files.push({ key: RUN_FILE.runToken, path: null, content: token, sensitive: true });
-    env.push({ name: 'PAPERCLIP_API_KEY', runFileKey: RUN_FILE.runToken });
+    env.push({ name: 'PAPERCLIP_API_KEY', fileKey: RUN_FILE.runToken });
   } else {
     notes.push('no run token from Paperclip (supportsLocalAgentJwt): the agent cannot call the Paperclip API');
   }

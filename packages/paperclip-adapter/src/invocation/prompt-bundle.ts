@@ -2,7 +2,7 @@
  * The prompt bundle of a run: the instructions text and the skill files read from the host, as per-run files, and
  * the key that identifies them (a stored session is resumed only while the key is unchanged).
  */
-import type { RunFile } from '../ports.ts';
+import type { RunFile } from './launch-request.ts';
 import { compareText } from '../runtime-skills.ts';
 import { sha256 } from './hash.ts';
 import type { HostInputs } from './host-inputs.ts';

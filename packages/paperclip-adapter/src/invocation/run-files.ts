@@ -2,7 +2,7 @@
  * The files of the per-run Secret that claude reads (prompt, instructions, MCP config, skills), and the size check
  * of all the run's files against what one Secret can hold.
  */
-import type { RunFile } from '../ports.ts';
+import type { RunFile } from './launch-request.ts';
 import type { InvocationFailure } from './invocation-failure.ts';
 import { RUN_FILE } from './pod-layout.ts';
 

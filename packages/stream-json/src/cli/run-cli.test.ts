@@ -103,18 +103,18 @@ describe('runCli', () => {
 
   it('streams: prints each line as it arrives, before the input ends', async () => {
     const lines = new TextDecoder().decode(fixtureBytes('b_tool_bash')).split('\n');
-    let release: () => void = () => undefined;
+    const gate = Promise.withResolvers<void>();
     const cli = io(
       (async function* () {
         yield `${lines[0]}\n`;
-        await new Promise<void>((resolve) => (release = resolve));
+        await gate.promise;
         yield `${lines.slice(1).join('\n')}`;
       })(),
     );
     const running = runCli([], cli);
     await expect.poll(() => cli.stdout.text).toContain('● session 815e2b32');
     expect(cli.stdout.text).not.toContain('Bash(');
-    release();
+    gate.resolve();
     expect(await running).toBe(EXIT_CODES.ok);
     expect(cli.stdout.text).toContain('Bash(echo hello)');
   });

@@ -7,6 +7,7 @@ import type { StreamChunk } from '../line-splitter.ts';
 import { createRunAccumulator } from '../run-accumulator.ts';
 import type { StreamEvent } from '../stream-event.ts';
 import { VERSION } from '../version.ts';
+import { errorMessage } from '../error-message.ts';
 
 /** Something to write text to (a Node.js writable stream fits). */
 export interface TextSink {
@@ -82,7 +83,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       },
     }));
   } catch (error) {
-    await write(io.stderr, `claude-stream-json: ${error instanceof Error ? error.message : String(error)}\n${HELP}`);
+    await write(io.stderr, `claude-stream-json: ${errorMessage(error)}\n${HELP}`);
     return EXIT_CODES.usage;
   }
   if (values.help) {
@@ -119,10 +120,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     try {
       accumulator.addStderr(await readFile(values.stderr, 'utf8'));
     } catch (error) {
-      await write(
-        io.stderr,
-        `claude-stream-json: read ${values.stderr}: ${error instanceof Error ? error.message : String(error)}\n`,
-      );
+      await write(io.stderr, `claude-stream-json: read ${values.stderr}: ${errorMessage(error)}\n`);
       return EXIT_CODES.ioError;
     }
   }
@@ -140,10 +138,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     for await (const chunk of input) await handle(parser.push(chunk));
   } catch (error) {
-    await write(
-      io.stderr,
-      `claude-stream-json: read ${file ?? 'stdin'}: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
+    await write(io.stderr, `claude-stream-json: read ${file ?? 'stdin'}: ${errorMessage(error)}\n`);
     return EXIT_CODES.ioError;
   }
   await handle(parser.end());
