@@ -34,7 +34,12 @@ import { normalizeLegacyConfig } from './legacy-config.ts';
 import { MODELS } from './models.ts';
 import { isRecord } from './raw-values.ts';
 
-const RESERVED_LABEL_PREFIXES = ['app.kubernetes.io/', 'paperclip.io/', 'claude-k8s.io/'];
+const RESERVED_LABEL_PREFIXES = ['app.kubernetes.io/', 'paperclip.io/'];
+/**
+ * Keys under this prefix carry the runtime's own state (`claude-k8s.io/cancel-requested`, `keep-until`, the run
+ * labels): a configured label or annotation there is refused, never merged.
+ */
+const RESERVED_KEY_PREFIX = 'claude-k8s.io/';
 const CONTROLLED_CLI_FLAGS = [
   '-p',
   '--print',
@@ -203,7 +208,7 @@ export const CONFIG_SCHEMA = object({
   }),
   labels: custom<Record<string, string>>({
     label: 'Labels',
-    hint: 'Extra labels of the Job and pod: key=value lines or a JSON object. Keys under app.kubernetes.io/, paperclip.io/ and claude-k8s.io/ are reserved and dropped.',
+    hint: 'Extra labels of the Job and pod: key=value lines or a JSON object. Keys under app.kubernetes.io/ and paperclip.io/ are reserved and dropped; keys under claude-k8s.io/ are refused.',
     group: 'Kubernetes',
     typeLabel: 'map of strings',
     formControl: 'textarea',
@@ -212,7 +217,7 @@ export const CONFIG_SCHEMA = object({
   }),
   annotations: custom<Record<string, string>>({
     label: 'Annotations',
-    hint: 'Extra annotations of the Job and pod: key=value lines or a JSON object.',
+    hint: 'Extra annotations of the Job and pod: key=value lines or a JSON object. Keys under claude-k8s.io/ are reserved for the runtime and refused.',
     group: 'Kubernetes',
     typeLabel: 'map of strings',
     formControl: 'textarea',
@@ -442,6 +447,12 @@ function parseMcpServers(raw: unknown, path: string, context: ParseContext): Rec
         message: 'expected an MCP server with "command" (stdio) or "url" (http/sse)',
       });
       failed = true;
+    } else if (typeof server['url'] === 'string') {
+      const problem = checkHttpUrl(server['url']);
+      if (problem !== null) {
+        context.issues.push({ path: `${path}.${name}.url`, message: problem });
+        failed = true;
+      }
     }
   }
   return failed ? undefined : servers;
@@ -462,6 +473,15 @@ export function parseAdapterConfig(input: unknown): ParseAdapterConfigResult {
     if (PAPERCLIP_MANAGED_KEYS.includes(path) || path.startsWith('__')) return;
     context.warnings.push(`${path}: unknown setting, ignored`);
   });
+  for (const field of ['labels', 'annotations'] as const) {
+    for (const key of Object.keys(value[field])) {
+      if (key.startsWith(RESERVED_KEY_PREFIX))
+        context.issues.push({
+          path: `${field}.${key}`,
+          message: `reserved key: ${RESERVED_KEY_PREFIX}* keys carry the runtime's own state (cancel requests, retention) and cannot be configured`,
+        });
+    }
+  }
   for (const key of Object.keys(value.labels)) {
     if (RESERVED_LABEL_PREFIXES.some((prefix) => key.startsWith(prefix))) {
       context.warnings.push(`labels.${key}: reserved label prefix, dropped`);
