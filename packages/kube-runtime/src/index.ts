@@ -82,4 +82,9 @@ export {
   type ClaimStatus,
   type ClusterProbe,
 } from './cluster-probe.ts';
-export { loadKubeConfig, type LoadKubeConfigOptions } from './load-kube-config.ts';
+export {
+  KubeconfigRefusedError,
+  loadKubeConfig,
+  type KubeconfigFilePolicy,
+  type LoadKubeConfigOptions,
+} from './load-kube-config.ts';

@@ -14,6 +14,7 @@ import type { AdapterExecutionContext, AdapterRuntimeMcpServer } from '@papercli
 import type { AdapterConfig } from './config-schema.ts';
 import { buildClaudeCommand } from './invocation/claude-args.ts';
 import { buildContainerEnv } from './invocation/container-env.ts';
+import { checkHostPath, instructionsRoots, type HostPathSettings } from './host-path-policy.ts';
 import { readHostInputs, type HostInputs } from './invocation/host-inputs.ts';
 import type { InvocationFailure } from './invocation/invocation-failure.ts';
 import { assembleLaunchRequest, type LaunchRequestBody } from './invocation/launch-request.ts';
@@ -39,6 +40,8 @@ export interface BuildInvocationOptions {
   defaultNamespace: string;
   /** Ignore the stored session (the retry after an unknown session). @default false */
   forceFreshSession?: boolean;
+  /** Server-side host-path settings (instructions directories). @default {} (the environment's, see {@link HostPathSettings}) */
+  hostPaths?: HostPathSettings;
 }
 
 /** Everything one attempt of a run needs, except the callbacks. */
@@ -69,8 +72,19 @@ export async function buildInvocation(
   options: BuildInvocationOptions,
 ): Promise<BuildInvocationResult> {
   const skills = selectRunSkills(parseRuntimeSkills(ctx.config));
+  let instructionsFilePath = config.instructionsFilePath;
+  if (instructionsFilePath !== undefined) {
+    const roots = instructionsRoots(ctx.agent, options.hostPaths ?? {}, options.serverEnv);
+    const checked = await checkHostPath(instructionsFilePath, roots, {
+      what: 'instructionsFilePath',
+      policy: 'instructions roots policy (CLAUDE_K8S_INSTRUCTIONS_DIRS)',
+      ...(options.hostFiles.realpath ? { realpath: options.hostFiles.realpath } : {}),
+    });
+    if (!checked.ok) return { success: false, code: 'adapter_config_invalid', message: checked.message };
+    instructionsFilePath = checked.realPath;
+  }
   const host = await readHostInputs(options.hostFiles, {
-    instructionsFilePath: config.instructionsFilePath,
+    instructionsFilePath,
     skills: skills.skills,
   });
   const runtimeMcpServers = ctx.runtimeMcp?.getServers() ?? [];

@@ -97,7 +97,7 @@ export const CONFIG_SCHEMA = object({
   }),
   instructionsFilePath: string({
     label: 'Instructions file',
-    hint: 'Path on the Paperclip server of the agent instructions (AGENTS.md); Paperclip fills it for managed bundles. Shipped into the pod and passed with --append-system-prompt-file on fresh sessions.',
+    hint: "Path on the Paperclip server of the agent instructions (AGENTS.md); Paperclip fills it for managed bundles. Must lie in the agent's managed instructions folder or a directory the operator allow-lists (CLAUDE_K8S_INSTRUCTIONS_DIRS). Shipped into the pod and passed with --append-system-prompt-file on fresh sessions.",
     group: 'Claude Code',
   }),
   extraArgs: custom<string[]>({
@@ -155,7 +155,7 @@ export const CONFIG_SCHEMA = object({
   }),
   kubeconfig: string({
     label: 'Kubeconfig path',
-    hint: 'Path on the Paperclip server of a kubeconfig file. Empty: the in-cluster service account.',
+    hint: "Path on the Paperclip server of a kubeconfig file, inside a directory the operator allow-lists (CLAUDE_K8S_KUBECONFIG_DIR); exec and auth-provider users are refused unless the operator enables them. Empty: the server's own credentials (KUBECONFIG, else the in-cluster service account).",
     group: 'Kubernetes',
   }),
   image: string({

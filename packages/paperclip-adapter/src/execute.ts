@@ -5,6 +5,7 @@
  */
 import type { AdapterExecutionContext, AdapterExecutionResult } from '@paperclipai/adapter-utils';
 import { buildInvocation, type RunInvocation } from './build-invocation.ts';
+import type { HostPathSettings } from './host-path-policy.ts';
 import { buildInvocationMeta } from './invocation/invocation-card.ts';
 import { formatConfigIssues, parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunHandle, RunLauncher, RunOutcomeLike } from './ports.ts';
@@ -24,6 +25,8 @@ export interface ExecuteDependencies {
   logger: Logger;
   serverEnv: Readonly<Record<string, string | undefined>>;
   resolveDefaultNamespace: () => Promise<string>;
+  /** Server-side host-path settings (see {@link HostPathSettings}). @default {} */
+  hostPaths?: HostPathSettings;
 }
 
 /**
@@ -130,6 +133,7 @@ export function createExecute(
         serverEnv: dependencies.serverEnv,
         defaultNamespace,
         forceFreshSession: retriedFresh,
+        ...(dependencies.hostPaths ? { hostPaths: dependencies.hostPaths } : {}),
       });
       if (!built.success) return mapEarlyFailure(built.code, built.message, billing);
       const invocation: RunInvocation = built.value;

@@ -1,11 +1,19 @@
-import { buildJobManifest, createClusterProbe, loadKubeConfig } from '@claude-k8s/kube-runtime';
+import {
+  buildJobManifest,
+  createClusterProbe,
+  loadKubeConfig,
+  type KubeconfigFilePolicy,
+} from '@claude-k8s/kube-runtime';
 import type { AdapterConfig } from './config-schema.ts';
 import type { EnvironmentProbe } from './environment-test.ts';
 import { KUBE_RUNTIME_ID, toStartRunInput } from './kube-launcher.ts';
 
-/** The environment test's cluster questions, asked with the adapter's own credentials (the config's kubeconfig). */
-export function createKubeEnvironmentProbe(config: AdapterConfig): EnvironmentProbe {
-  const probe = createClusterProbe(loadKubeConfig({ path: config.kubeconfig ?? null }));
+/** The environment test's cluster questions, asked with the adapter's own credentials (the config's kubeconfig, under the server's kubeconfig policy). */
+export function createKubeEnvironmentProbe(
+  config: AdapterConfig,
+  kubeconfigPolicy: KubeconfigFilePolicy = { allowedDirectories: [] },
+): EnvironmentProbe {
+  const probe = createClusterProbe(loadKubeConfig({ path: config.kubeconfig ?? null, policy: kubeconfigPolicy }));
   return {
     async checkPermissions(namespace, permissions) {
       const answers = await probe.reviewAccess(namespace, permissions);

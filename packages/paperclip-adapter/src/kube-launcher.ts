@@ -3,6 +3,7 @@ import {
   createPodLogSource,
   followPodLog,
   loadKubeConfig,
+  type KubeconfigFilePolicy,
   type KubeRuntime,
   type RunEnvVar,
   type RunOutcome,
@@ -18,6 +19,8 @@ export interface KubeLauncherOptions {
   /** Identity labelled on everything the runtime creates (its sweeper only touches its own objects). @default 'paperclip-claude-k8s' */
   runtimeId?: string;
   logger?: Logger;
+  /** The server's policy on agent-named kubeconfig files. @default { allowedDirectories: [] } (none accepted) */
+  kubeconfigPolicy?: KubeconfigFilePolicy;
 }
 
 /** The per-run Job name of an attempt: the fresh-session retry of a run gets its own Job. */
@@ -113,7 +116,10 @@ export function createKubeLauncher(options: KubeLauncherOptions = {}): RunLaunch
     let runtime = runtimes.get(key);
     if (!runtime) {
       runtime = createKubeRuntime({
-        kubeConfig: loadKubeConfig({ path: target.kubeconfigPath }),
+        kubeConfig: loadKubeConfig({
+          path: target.kubeconfigPath,
+          policy: options.kubeconfigPolicy ?? { allowedDirectories: [] },
+        }),
         namespace: target.namespace,
         runtimeId: options.runtimeId ?? KUBE_RUNTIME_ID,
         ...(options.logger ? { logger: { debug: () => undefined, ...options.logger } } : {}),
