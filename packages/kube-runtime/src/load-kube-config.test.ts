@@ -51,11 +51,16 @@ describe('loadKubeConfig with a server-side policy', () => {
   it('refuses an exec user before anything runs: the script never creates its marker', async () => {
     const marker = join(root, 'marker');
     const script = join(root, 'plugin.sh');
-    writeFileSync(script, `#!/bin/sh\ntouch ${marker}\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}'\n`);
+    writeFileSync(
+      script,
+      `#!/bin/sh\ntouch ${marker}\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}'\n`,
+    );
     chmodSync(script, 0o755);
     writeFileSync(
       join(allowed, 'exec'),
-      kubeconfig(`{ exec: { apiVersion: client.authentication.k8s.io/v1, command: ${script}, interactiveMode: Never } }`),
+      kubeconfig(
+        `{ exec: { apiVersion: client.authentication.k8s.io/v1, command: ${script}, interactiveMode: Never } }`,
+      ),
     );
     const attempt = () => loadKubeConfig({ path: join(allowed, 'exec'), policy: { allowedDirectories: [allowed] } });
     expect(attempt).toThrow(KubeconfigRefusedError);

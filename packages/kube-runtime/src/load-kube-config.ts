@@ -95,7 +95,10 @@ function parseFile(path: string, shownPath: string): KubeConfig {
     kubeConfig.loadFromString(text);
   } catch {
     // The parser's message quotes the file; the file may be anything (a .env with passwords), so it is not shown.
-    throw new KubeconfigRefusedError('unreadable', `kubeconfig ${shownPath}: not a valid kubeconfig (content not shown)`);
+    throw new KubeconfigRefusedError(
+      'unreadable',
+      `kubeconfig ${shownPath}: not a valid kubeconfig (content not shown)`,
+    );
   }
   return kubeConfig;
 }
@@ -112,7 +115,9 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): KubeConfig 
     const real = options.policy ? checkPath(options.path, options.policy) : options.path;
     kubeConfig = parseFile(real, options.path);
     if (options.policy && options.policy.allowExecUsers !== true) {
-      const user = kubeConfig.users.find((candidate) => candidate.exec !== undefined || candidate.authProvider !== undefined);
+      const user = kubeConfig.users.find(
+        (candidate) => candidate.exec !== undefined || candidate.authProvider !== undefined,
+      );
       if (user)
         throw new KubeconfigRefusedError(
           'exec-user',
