@@ -1,5 +1,5 @@
 import { readFileSync, realpathSync } from 'node:fs';
-import { isAbsolute, relative, sep } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeRuntimeError, MissingConfigurationError } from './kube-runtime-error.ts';
 

@@ -78,7 +78,7 @@ export async function buildInvocation(
     const checked = await checkHostPath(instructionsFilePath, roots, {
       what: 'instructionsFilePath',
       policy: 'instructions roots policy (CLAUDE_K8S_INSTRUCTIONS_DIRS)',
-      ...(options.hostFiles.realpath ? { realpath: options.hostFiles.realpath } : {}),
+      ...(options.hostFiles.realpath ? { realpath: (path: string) => options.hostFiles.realpath!(path) } : {}),
     });
     if (!checked.ok) return { success: false, code: 'adapter_config_invalid', message: checked.message };
     instructionsFilePath = checked.realPath;
