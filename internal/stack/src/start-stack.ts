@@ -184,7 +184,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     progress.step('Paperclip server (real, as a non-root user, on 127.0.0.1)');
     await grantReadAccess(runtimeDir);
     await grantReadAccess(tenant.kubeconfigPath);
-    const server = await startPaperclipServer({ env: { KUBECONFIG: tenant.kubeconfigPath } });
+    // The agent config names the tenant kubeconfig; the adapter accepts it only from an operator allow-listed directory.
+    const server = await startPaperclipServer({
+      env: { KUBECONFIG: tenant.kubeconfigPath, CLAUDE_K8S_KUBECONFIG_DIR: dirname(tenant.kubeconfigPath) },
+    });
     cleanups.push(async () => {
       await server.stop();
     });

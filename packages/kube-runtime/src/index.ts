@@ -20,4 +20,4 @@ export { KubeRuntimeError, KubeApiError, LockHeldError, RunNotFoundError } from 
 export type { Clock } from './clock.ts';
 export type { Logger } from './logger.ts';
 export { createClusterProbe, type ClusterProbe } from './cluster-probe.ts';
-export { loadKubeConfig } from './load-kube-config.ts';
+export { KubeconfigRefusedError, loadKubeConfig, type KubeconfigFilePolicy } from './load-kube-config.ts';

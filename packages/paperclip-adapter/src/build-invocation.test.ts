@@ -21,6 +21,9 @@ function configOf(raw: Record<string, unknown>): AdapterConfig {
   return result.value;
 }
 
+/** The operator allow-listed instructions directory of these tests. */
+const INSTRUCTIONS_DIR = '/srv/paperclip/agents/a1/instructions';
+
 const hostFiles = createMemoryHostFiles({
   '/srv/paperclip/agents/a1/instructions/AGENTS.md': '# Be careful',
   '/srv/skills/paperclip/SKILL.md': '---\nname: paperclip\n---\nUse the API.',
@@ -87,6 +90,7 @@ async function build(
     serverEnv: options.serverEnv ?? {},
     defaultNamespace: 'paperclip',
     forceFreshSession: options.forceFreshSession ?? false,
+    hostPaths: { instructionsDirectories: [INSTRUCTIONS_DIR] },
   });
   if (!result.success) throw new Error(result.message);
   return result.value;
@@ -331,10 +335,40 @@ describe('buildInvocation: failures as values', () => {
     expect(fromServer.success && fromServer.value.paperclipApiUrl).toBe('http://paperclip.svc:3100');
   });
 
+  it('refuses an instructions path outside the managed root and the allow-list, and reads nothing (issue 15)', async () => {
+    const files = createMemoryHostFiles({ '/etc/paperclip/.env': 'DB_PASSWORD=hunter2' });
+    const outside = createFakeContext({ configOverrides: { instructionsFilePath: '/etc/paperclip/.env' } });
+    const result = await buildInvocation(outside, configOf(outside.config), {
+      hostFiles: files,
+      serverEnv: { PAPERCLIP_HOME: '/srv/paperclip' },
+      defaultNamespace: 'x',
+    });
+    expect(result).toEqual({
+      success: false,
+      code: 'adapter_config_invalid',
+      message:
+        "instructionsFilePath /etc/paperclip/.env: refused by the server's instructions roots policy (CLAUDE_K8S_INSTRUCTIONS_DIRS): it resolves outside /srv/paperclip/instances/default/companies/company-1/agents/agent-1/instructions",
+    });
+    expect(files.reads).toEqual([]);
+    const managed = '/srv/paperclip/instances/default/companies/company-1/agents/agent-1/instructions/AGENTS.md';
+    const inside = createFakeContext({ configOverrides: { instructionsFilePath: managed } });
+    const accepted = await buildInvocation(inside, configOf(inside.config), {
+      hostFiles: createMemoryHostFiles({ [managed]: '# mine' }),
+      serverEnv: { PAPERCLIP_HOME: '/srv/paperclip' },
+      defaultNamespace: 'x',
+    });
+    expect(accepted.success).toBe(true);
+  });
+
   it('reports unreadable instructions and oversized files', async () => {
-    const missing = createFakeContext({ configOverrides: { instructionsFilePath: '/nope.md' } });
+    const missing = createFakeContext({ configOverrides: { instructionsFilePath: `${INSTRUCTIONS_DIR}/nope.md` } });
     expect(
-      await buildInvocation(missing, configOf(missing.config), { hostFiles, serverEnv: {}, defaultNamespace: 'x' }),
+      await buildInvocation(missing, configOf(missing.config), {
+        hostFiles,
+        serverEnv: {},
+        defaultNamespace: 'x',
+        hostPaths: { instructionsDirectories: [INSTRUCTIONS_DIR] },
+      }),
     ).toMatchObject({ success: false, code: 'adapter_host_file_unreadable' });
     const huge = createFakeContext({ context: { paperclipTaskMarkdown: 'x'.repeat(1_000_000) } });
     expect(

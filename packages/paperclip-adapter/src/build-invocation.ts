@@ -15,6 +15,7 @@ import { buildBudgetCliArgs } from './budget/budget-guard.ts';
 import type { AdapterConfig } from './config-schema.ts';
 import { buildClaudeCommand } from './invocation/claude-args.ts';
 import { buildContainerEnv } from './invocation/container-env.ts';
+import { checkHostPath, instructionsRoots, type HostPathSettings } from './host-path-policy.ts';
 import { readHostInputs, type HostInputs } from './invocation/host-inputs.ts';
 import type { InvocationFailure } from './invocation/invocation-failure.ts';
 import { assembleLaunchRequest, type RunLaunch } from './invocation/launch-request.ts';
@@ -42,6 +43,8 @@ export interface BuildInvocationOptions {
   forceFreshSession?: boolean;
   /** Which attempt of the run this is (the fresh-session retry is 2; its Job has its own run id). @default 1 */
   attempt?: number;
+  /** Server-side host-path settings (instructions directories). @default {} (the environment's, see {@link HostPathSettings}) */
+  hostPaths?: HostPathSettings;
 }
 
 /** Everything one attempt of a run needs, except the callbacks. */
@@ -73,8 +76,19 @@ export async function buildInvocation(
   options: BuildInvocationOptions,
 ): Promise<BuildInvocationResult> {
   const skills = selectRunSkills(parseRuntimeSkills(ctx.config));
+  let instructionsFilePath = config.instructionsFilePath;
+  if (instructionsFilePath !== undefined) {
+    const roots = instructionsRoots(ctx.agent, options.hostPaths ?? {}, options.serverEnv);
+    const checked = await checkHostPath(instructionsFilePath, roots, {
+      what: 'instructionsFilePath',
+      policy: 'instructions roots policy (CLAUDE_K8S_INSTRUCTIONS_DIRS)',
+      ...(options.hostFiles.realpath ? { realpath: (path: string) => options.hostFiles.realpath!(path) } : {}),
+    });
+    if (!checked.ok) return { success: false, code: 'adapter_config_invalid', message: checked.message };
+    instructionsFilePath = checked.realPath;
+  }
   const host = await readHostInputs(options.hostFiles, {
-    instructionsFilePath: config.instructionsFilePath,
+    instructionsFilePath,
     skills: skills.skills,
   });
   const runtimeMcpServers = ctx.runtimeMcp?.getServers() ?? [];

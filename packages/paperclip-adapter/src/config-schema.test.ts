@@ -335,3 +335,41 @@ describe('AdapterConfig type', () => {
     expectTypeOf<AdapterConfig['extraArgs']>().toEqualTypeOf<string[]>();
   });
 });
+
+describe('parseAdapterConfig: values that would reach the runtime or leak a credential (issue 15)', () => {
+  it('refuses claude-k8s.io/* keys in labels and annotations, naming each', () => {
+    const result = parseAdapterConfig({
+      ...minimal,
+      labels: { 'claude-k8s.io/run-id': 'x', team: 'a' },
+      annotations: { 'claude-k8s.io/cancel-requested': 'true', 'claude-k8s.io/keep-until': '2099', note: 'ok' },
+    });
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(result.issues.map((issue) => issue.path)).toEqual([
+      'labels.claude-k8s.io/run-id',
+      'annotations.claude-k8s.io/cancel-requested',
+      'annotations.claude-k8s.io/keep-until',
+    ]);
+    expect(result.issues[0]?.message).toMatch(/^reserved key: claude-k8s\.io\/\*/);
+  });
+
+  it.each(['anthropicBaseUrl', 'paperclipApiUrl'])('refuses userinfo in %s without printing the password', (field) => {
+    const result = parseAdapterConfig({ ...minimal, [field]: 'https://alice:s3cr3t-pw@gateway.example/v1' });
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(result.issues.map((issue) => issue.path)).toEqual([field]);
+    expect(result.issues[0]?.message).toMatch(/^credentials in the URL/);
+    expect(JSON.stringify(result)).not.toContain('s3cr3t-pw');
+  });
+
+  it('refuses userinfo in an MCP server URL', () => {
+    const result = parseAdapterConfig({
+      ...minimal,
+      mcpServers: { docs: { type: 'http', url: 'https://token:s3cr3t-pw@docs.example/mcp' } },
+    });
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(result.issues.map((issue) => issue.path)).toEqual(['mcpServers.docs.url']);
+    expect(JSON.stringify(result)).not.toContain('s3cr3t-pw');
+  });
+});

@@ -34,7 +34,12 @@ import { normalizeLegacyConfig } from './legacy-config.ts';
 import { MODELS } from './models.ts';
 import { isRecord } from './raw-values.ts';
 
-const RESERVED_LABEL_PREFIXES = ['app.kubernetes.io/', 'paperclip.io/', 'claude-k8s.io/'];
+const RESERVED_LABEL_PREFIXES = ['app.kubernetes.io/', 'paperclip.io/'];
+/**
+ * Keys under this prefix carry the runtime's own state (`claude-k8s.io/cancel-requested`, `keep-until`, the run
+ * labels): a configured label or annotation there is refused, never merged.
+ */
+const RESERVED_KEY_PREFIX = 'claude-k8s.io/';
 const CONTROLLED_CLI_FLAGS = [
   '-p',
   '--print',
@@ -92,7 +97,7 @@ export const CONFIG_SCHEMA = object({
   }),
   instructionsFilePath: string({
     label: 'Instructions file',
-    hint: 'Path on the Paperclip server of the agent instructions (AGENTS.md); Paperclip fills it for managed bundles. Shipped into the pod and passed with --append-system-prompt-file on fresh sessions.',
+    hint: "Path on the Paperclip server of the agent instructions (AGENTS.md); Paperclip fills it for managed bundles. Must lie in the agent's managed instructions folder or a directory the operator allow-lists (CLAUDE_K8S_INSTRUCTIONS_DIRS). Shipped into the pod and passed with --append-system-prompt-file on fresh sessions.",
     group: 'Claude Code',
   }),
   extraArgs: custom<string[]>({
@@ -184,7 +189,7 @@ export const CONFIG_SCHEMA = object({
   }),
   kubeconfig: string({
     label: 'Kubeconfig path',
-    hint: 'Path on the Paperclip server of a kubeconfig file. Empty: the in-cluster service account.',
+    hint: "Path on the Paperclip server of a kubeconfig file, inside a directory the operator allow-lists (CLAUDE_K8S_KUBECONFIG_DIR); exec and auth-provider users are refused unless the operator enables them. Empty: the server's own credentials (KUBECONFIG, else the in-cluster service account).",
     group: 'Kubernetes',
   }),
   image: string({
@@ -237,7 +242,7 @@ export const CONFIG_SCHEMA = object({
   }),
   labels: custom<Record<string, string>>({
     label: 'Labels',
-    hint: 'Extra labels of the Job and pod: key=value lines or a JSON object. Keys under app.kubernetes.io/, paperclip.io/ and claude-k8s.io/ are reserved and dropped.',
+    hint: 'Extra labels of the Job and pod: key=value lines or a JSON object. Keys under app.kubernetes.io/ and paperclip.io/ are reserved and dropped; keys under claude-k8s.io/ are refused.',
     group: 'Kubernetes',
     typeLabel: 'map of strings',
     formControl: 'textarea',
@@ -246,7 +251,7 @@ export const CONFIG_SCHEMA = object({
   }),
   annotations: custom<Record<string, string>>({
     label: 'Annotations',
-    hint: 'Extra annotations of the Job and pod: key=value lines or a JSON object.',
+    hint: 'Extra annotations of the Job and pod: key=value lines or a JSON object. Keys under claude-k8s.io/ are reserved for the runtime and refused.',
     group: 'Kubernetes',
     typeLabel: 'map of strings',
     formControl: 'textarea',
@@ -476,6 +481,12 @@ function parseMcpServers(raw: unknown, path: string, context: ParseContext): Rec
         message: 'expected an MCP server with "command" (stdio) or "url" (http/sse)',
       });
       failed = true;
+    } else if (typeof server['url'] === 'string') {
+      const problem = checkHttpUrl(server['url']);
+      if (problem !== null) {
+        context.issues.push({ path: `${path}.${name}.url`, message: problem });
+        failed = true;
+      }
     }
   }
   return failed ? undefined : servers;
@@ -496,6 +507,15 @@ export function parseAdapterConfig(input: unknown): ParseAdapterConfigResult {
     if (PAPERCLIP_MANAGED_KEYS.includes(path) || path.startsWith('__')) return;
     context.warnings.push(`${path}: unknown setting, ignored`);
   });
+  for (const field of ['labels', 'annotations'] as const) {
+    for (const key of Object.keys(value[field])) {
+      if (key.startsWith(RESERVED_KEY_PREFIX))
+        context.issues.push({
+          path: `${field}.${key}`,
+          message: `reserved key: ${RESERVED_KEY_PREFIX}* keys carry the runtime's own state (cancel requests, retention) and cannot be configured`,
+        });
+    }
+  }
   for (const key of Object.keys(value.labels)) {
     if (RESERVED_LABEL_PREFIXES.some((prefix) => key.startsWith(prefix))) {
       context.warnings.push(`labels.${key}: reserved label prefix, dropped`);

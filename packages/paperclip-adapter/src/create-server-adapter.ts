@@ -3,6 +3,7 @@ import { agentConfigurationDoc, getConfigSchema, type AdapterConfig } from './co
 import { createTestEnvironment, type EnvironmentProbe } from './environment-test.ts';
 import { createExecute } from './execute.ts';
 import { createKubeEnvironmentProbe } from './kube-environment-probe.ts';
+import { resolveKubeconfigPolicy, type HostPathSettings } from './host-path-policy.ts';
 import { createKubeRuntimes } from './kube-launcher.ts';
 import { listModels, MODELS } from './models.ts';
 import { createNodeHostFiles } from './node-host-files.ts';
@@ -33,6 +34,11 @@ export interface CreateServerAdapterOptions {
   logger?: Logger;
   /** Environment of the server process. Default: `process.env`, read at call time. */
   serverEnv?: Readonly<Record<string, string | undefined>>;
+  /**
+   * What agents' configurations may make the Paperclip host read: kubeconfig directories, exec users, instructions
+   * directories. Each unset field falls back to its environment variable. @default {} (see {@link HostPathSettings})
+   */
+  hostPaths?: HostPathSettings;
 }
 
 const defaultClock: Clock = {
@@ -67,11 +73,15 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
     })();
     return namespacePromise;
   };
+  const hostPaths = options.hostPaths ?? {};
+  const kubeconfigPolicy = () => resolveKubeconfigPolicy(hostPaths, serverEnv);
   let defaultRuntimes: ((target: RunTarget) => RunStarter) | undefined;
   const runtimeFactory =
     options.runtimeFactory ??
-    ((target: RunTarget): RunStarter => (defaultRuntimes ??= createKubeRuntimes({ logger }))(target));
-  const probeFactory = options.probeFactory ?? createKubeEnvironmentProbe;
+    ((target: RunTarget): RunStarter =>
+      (defaultRuntimes ??= createKubeRuntimes({ logger, kubeconfigPolicy: kubeconfigPolicy() }))(target));
+  const probeFactory =
+    options.probeFactory ?? ((config: AdapterConfig) => createKubeEnvironmentProbe(config, kubeconfigPolicy()));
 
   return {
     type: ADAPTER_TYPE,
@@ -83,6 +93,7 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
       logger,
       serverEnv,
       resolveDefaultNamespace,
+      hostPaths,
     }),
     testEnvironment: createTestEnvironment({
       getProbe: (config) => probeFactory(config),

@@ -121,7 +121,7 @@ export function createTestEnvironment(
         code: 'claude_k8s_kubeconfig_invalid',
         level: 'error',
         message: `cannot load the cluster credentials: ${errorMessage(error)}`,
-        hint: 'Set kubeconfig to a readable kubeconfig file on the Paperclip server, or leave it empty to use the in-cluster service account.',
+        hint: "Set kubeconfig to a readable kubeconfig file inside a directory the operator allow-lists (CLAUDE_K8S_KUBECONFIG_DIR; exec users need CLAUDE_K8S_KUBECONFIG_ALLOW_EXEC=true), or leave it empty to use the server's own credentials.",
       });
       return finish();
     }

@@ -1,5 +1,8 @@
+import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LockHeldError } from '@claude-k8s/kube-runtime';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import {
   createFakeContext,
   createFakeRuntime,
@@ -275,6 +278,49 @@ describe('execute', () => {
     expect(result.exitCode).toBeNull();
     expect(result.errorMessage).toContain('/nonexistent/claude-k8s/kubeconfig');
     expect(result.errorCode).toMatch(/^(k8s|adapter)_/);
+  });
+
+  it('never runs a kubeconfig exec plugin on the Paperclip host unless the operator enables it (issue 15)', async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'exec-kubeconfig-')));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const marker = join(dir, 'ran-on-host');
+    const plugin = join(dir, 'plugin.sh');
+    writeFileSync(plugin, `#!/bin/sh\ntouch ${marker}\nexit 1\n`, { mode: 0o755 });
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{ name: c, cluster: { server: "https://127.0.0.1:1" } }]',
+        'contexts: [{ name: x, context: { cluster: c, user: u } }]',
+        'current-context: x',
+        `users: [{ name: u, user: { exec: { apiVersion: client.authentication.k8s.io/v1, command: ${plugin}, interactiveMode: Never } } }]`,
+        '',
+      ].join('\n'),
+    );
+    // The directory is allow-listed, so only the exec rule stands between the agent's config and the host.
+    const adapter = createServerAdapter({
+      hostFiles: createMemoryHostFiles({}),
+      serverEnv: { CLAUDE_K8S_KUBECONFIG_DIR: dir },
+    });
+    const context = createFakeContext();
+    const result = await adapter.execute({ ...context, config: { ...context.config, kubeconfig } });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(existsSync(marker)).toBe(false);
+    expect(result.exitCode).toBeNull();
+    expect(result.errorMessage).toContain("uses an exec credential plugin, refused by the server's kubeconfig policy");
+  });
+
+  it('refuses a kubeconfig outside the allow-listed directories without reading it', async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'env-kubeconfig-')));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, '.env'), 'DB_PASSWORD=hunter2\n');
+    const adapter = createServerAdapter({ hostFiles: createMemoryHostFiles({}), serverEnv: {} });
+    const context = createFakeContext();
+    const result = await adapter.execute({ ...context, config: { ...context.config, kubeconfig: join(dir, '.env') } });
+    expect(result.errorMessage).toContain('no kubeconfig directory is allow-listed');
+    expect(JSON.stringify(result)).not.toContain('hunter2');
   });
 });
 

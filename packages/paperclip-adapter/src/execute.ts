@@ -7,6 +7,7 @@ import { LockHeldError, type RunHandle, type RunOutcome, type RunProgressEvent }
 import type { AdapterExecutionContext, AdapterExecutionResult } from '@paperclipai/adapter-utils';
 import { createBudgetGuard, resolveRunBudget } from './budget/budget-guard.ts';
 import { buildInvocation, type RunInvocation } from './build-invocation.ts';
+import type { HostPathSettings } from './host-path-policy.ts';
 import { buildInvocationMeta } from './invocation/invocation-card.ts';
 import { formatConfigIssues, parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import type { ErrorCode } from './error-codes.ts';
@@ -30,6 +31,8 @@ export interface ExecuteDependencies {
   resolveDefaultNamespace: () => Promise<string>;
   /** `fetch` for reading Paperclip's budgets with the run token; the global one by default. */
   fetch?: typeof globalThis.fetch;
+  /** Server-side host-path settings (see {@link HostPathSettings}). @default {} */
+  hostPaths?: HostPathSettings;
 }
 
 /**
@@ -168,6 +171,7 @@ export function createExecute(
         defaultNamespace,
         forceFreshSession: retriedFresh,
         attempt,
+        ...(dependencies.hostPaths ? { hostPaths: dependencies.hostPaths } : {}),
       });
       if (!built.success) return mapEarlyFailure(built.code, built.message, billing);
       const invocation: RunInvocation = built.value;

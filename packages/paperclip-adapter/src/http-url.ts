@@ -1,13 +1,20 @@
 /** Checks of http(s) URLs in the configuration: well-formed, and whether a pod could reach the host at all. */
 
-/** Checks an absolute http(s) URL. */
+/**
+ * Checks an absolute http(s) URL. A URL with userinfo (`https://user:pass@host`) is refused: it would land as a plain
+ * env value in the Job spec. The message never repeats the URL, so a password in it is not printed.
+ */
 export function checkHttpUrl(value: string): string | null {
+  let url: URL;
   try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? null : 'expected an http:// or https:// URL';
+    url = new URL(value);
   } catch {
     return 'expected an absolute http:// or https:// URL';
   }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'expected an http:// or https:// URL';
+  if (url.username !== '' || url.password !== '')
+    return 'credentials in the URL (user:password@) are refused: they would be stored in plain text in the Job spec; give the credential through a Secret (env with secretKeyRef) instead';
+  return null;
 }
 
 /** True when a URL's host is a loopback or unspecified address (not reachable from a pod). */

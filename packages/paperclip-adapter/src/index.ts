@@ -1,4 +1,5 @@
 export { createServerAdapter, ADAPTER_TYPE, type CreateServerAdapterOptions } from './create-server-adapter.ts';
+export type { HostPathSettings } from './host-path-policy.ts';
 export {
   CONFIG_SCHEMA,
   PAPERCLIP_MANAGED_KEYS,

@@ -1,11 +1,22 @@
-import { createClusterProbe, createKubeRuntime, loadKubeConfig } from '@claude-k8s/kube-runtime';
+import {
+  createClusterProbe,
+  createKubeRuntime,
+  loadKubeConfig,
+  type KubeconfigFilePolicy,
+} from '@claude-k8s/kube-runtime';
 import type { AdapterConfig } from './config-schema.ts';
 import type { EnvironmentProbe } from './environment-test.ts';
 import { KUBE_RUNTIME_ID } from './kube-launcher.ts';
 
-/** The environment test's cluster questions, asked with the adapter's own credentials (the config's kubeconfig). */
-export function createKubeEnvironmentProbe(config: AdapterConfig): EnvironmentProbe {
-  const kubeConfig = loadKubeConfig({ path: config.kubeconfig ?? null });
+/**
+ * The environment test's cluster questions, asked with the adapter's own credentials (the config's kubeconfig, under
+ * the server's kubeconfig policy).
+ */
+export function createKubeEnvironmentProbe(
+  config: AdapterConfig,
+  kubeconfigPolicy: KubeconfigFilePolicy = { allowedDirectories: [] },
+): EnvironmentProbe {
+  const kubeConfig = loadKubeConfig({ path: config.kubeconfig ?? null, policy: kubeconfigPolicy });
   const probe = createClusterProbe(kubeConfig);
   return {
     async checkPermissions(namespace, permissions) {

@@ -1,4 +1,10 @@
-import { createKubeRuntime, loadKubeConfig, type KubeRuntime, type Logger } from '@claude-k8s/kube-runtime';
+import {
+  createKubeRuntime,
+  loadKubeConfig,
+  type KubeconfigFilePolicy,
+  type KubeRuntime,
+  type Logger,
+} from '@claude-k8s/kube-runtime';
 import type { RunTarget } from './ports.ts';
 
 /** The runtime identity labelled on everything the adapter creates (the sweeper only touches its own objects). */
@@ -9,6 +15,8 @@ export interface KubeRuntimesOptions {
   /** Identity labelled on everything the runtime creates (its sweeper only touches its own objects). @default 'paperclip-claude-k8s' */
   runtimeId?: string;
   logger?: Logger;
+  /** The server's policy on agent-named kubeconfig files. @default { allowedDirectories: [] } (none accepted) */
+  kubeconfigPolicy?: KubeconfigFilePolicy;
 }
 
 /**
@@ -22,7 +30,10 @@ export function createKubeRuntimes(options: KubeRuntimesOptions = {}): (target: 
     let runtime = runtimes.get(key);
     if (!runtime) {
       runtime = createKubeRuntime({
-        kubeConfig: loadKubeConfig({ path: target.kubeconfigPath }),
+        kubeConfig: loadKubeConfig({
+          path: target.kubeconfigPath,
+          policy: options.kubeconfigPolicy ?? { allowedDirectories: [] },
+        }),
         namespace: target.namespace,
         runtimeId: options.runtimeId ?? KUBE_RUNTIME_ID,
         ...(options.logger ? { logger: options.logger } : {}),

@@ -11,6 +11,7 @@ export function createNodeHostFiles(): HostFiles {
     async readFile(path: string): Promise<Uint8Array> {
       return new Uint8Array(await readFile(path));
     },
+    realpath: (path: string) => realpath(path),
     async readDirectory(root: string): Promise<HostFile[]> {
       const files: HostFile[] = [];
       const seen = new Set<string>();

@@ -88,4 +88,6 @@ export interface HostFiles {
   readFile(path: string): Promise<Uint8Array>;
   /** Every regular file under `path`, recursively (symlinks followed, loops skipped). */
   readDirectory(path: string): Promise<HostFile[]>;
+  /** The path with every symlink resolved (`realpath(3)`); absent: paths are taken as written (no symlinks). */
+  realpath?(path: string): Promise<string>;
 }
