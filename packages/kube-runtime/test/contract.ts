@@ -224,6 +224,45 @@ export function describeContract(name: string, start: () => Promise<ContractBack
       expect(end).toEqual({ type: 'gone' });
     });
 
+    it('a watch ends cleanly at its timeoutSeconds; resuming from the last resourceVersion it saw needs no relist', async () => {
+      const label = { 'claude-k8s.io/contract': 'timeout' };
+      const list = await ports.list('secrets', backend.namespace, { labelSelector: 'claude-k8s.io/contract=timeout' });
+      const seen: WatchEvent<V1Secret & KubeObject>[] = [];
+      const started = Date.now();
+      const end = await ports.watch<V1Secret & KubeObject>(
+        'secrets',
+        backend.namespace,
+        {
+          labelSelector: 'claude-k8s.io/contract=timeout',
+          resourceVersion: list.resourceVersion,
+          signal: new AbortController().signal,
+          timeoutSeconds: 4,
+        },
+        (event) => seen.push(event),
+      );
+      const elapsedMs = Date.now() - started;
+      expect(end).toEqual({ type: 'closed', error: null });
+      expect(elapsedMs).toBeGreaterThan(3_000);
+      // The last resourceVersion the watch saw: a bookmark's if one came, else the list's.
+      const bookmarks = seen.filter((event) => event.type === 'BOOKMARK');
+      const resumeFrom = bookmarks.at(-1)?.resourceVersion ?? list.resourceVersion;
+      // Resuming from there sees what happened after it, and is not told to relist.
+      const controller = new AbortController();
+      const after: WatchEvent<V1Secret & KubeObject>[] = [];
+      const resumed = ports.watch<V1Secret & KubeObject>(
+        'secrets',
+        backend.namespace,
+        { labelSelector: 'claude-k8s.io/contract=timeout', resourceVersion: resumeFrom, signal: controller.signal },
+        (event) => {
+          after.push(event);
+          if (event.type === 'ADDED') controller.abort();
+        },
+      );
+      await ports.create('secrets', backend.namespace, secret('c-timeout', label));
+      expect(await resumed).toEqual({ type: 'aborted' });
+      expect(after.filter((event) => event.type !== 'BOOKMARK').map((event) => event.type)).toEqual(['ADDED']);
+    });
+
     it('graceful deletion: a Foreground delete marks the Job (deletionTimestamp, finalizer), removes its pod, then the Job', async () => {
       const list = await ports.list('jobs', backend.namespace, { labelSelector: 'claude-k8s.io/contract=gc' });
       const job = {
