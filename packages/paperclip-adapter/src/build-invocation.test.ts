@@ -10,6 +10,7 @@ import {
   type RunInvocation,
 } from './index.ts';
 import { planInvocation } from './build-invocation.ts';
+import { instructionsPathDirective } from './invocation/prompt-bundle.ts';
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.run-token.signature';
 const MCP_TOKEN = 'mcp-secret-token';
@@ -213,7 +214,9 @@ describe('buildInvocation: files and env', () => {
     const files = Object.fromEntries(invocation.request.files.entries.map((file) => [file.key, file]));
     expect(invocation.request.files.mountPath).toBe('/run/ck8s/files');
     expect(files['prompt.md']?.content).toBe(invocation.prompt.text);
-    expect(files['instructions.md']?.content).toBe('# Be careful');
+    expect(files['instructions.md']?.content).toBe(
+      `# Be careful${instructionsPathDirective('/run/ck8s/files/instructions.md')}`,
+    );
     expect(
       Object.values(files)
         .filter((file) => file.key.startsWith('skill-'))
@@ -330,11 +333,20 @@ describe('buildInvocation: failures as values', () => {
     expect(fromServer.success && fromServer.value.paperclipApiUrl).toBe('http://paperclip.svc:3100');
   });
 
-  it('reports unreadable instructions and oversized files', async () => {
+  it('warns on unreadable instructions (the run goes on without them) and reports oversized files', async () => {
     const missing = createFakeContext({ configOverrides: { instructionsFilePath: '/nope.md' } });
-    expect(
-      await buildInvocation(missing, configOf(missing.config), { hostFiles, serverEnv: {}, defaultNamespace: 'x' }),
-    ).toMatchObject({ success: false, code: 'adapter_host_file_unreadable' });
+    const withoutInstructions = await buildInvocation(missing, configOf(missing.config), {
+      hostFiles,
+      serverEnv: {},
+      defaultNamespace: 'x',
+    });
+    if (!withoutInstructions.success) throw new Error(withoutInstructions.message);
+    expect(withoutInstructions.value.notes.join('\n')).toContain(
+      'Warning: could not read agent instructions file "/nope.md"',
+    );
+    expect(withoutInstructions.value.request.files.entries.map((file) => file.key)).not.toContain(
+      'instructions.md',
+    );
     const huge = createFakeContext({ context: { paperclipTaskMarkdown: 'x'.repeat(1_000_000) } });
     expect(
       await buildInvocation(huge, configOf(huge.config), { hostFiles, serverEnv: {}, defaultNamespace: 'x' }),
@@ -354,7 +366,7 @@ describe('planInvocation: the pure part, from data already read', () => {
     skills: [],
   };
 
-  it('reports a missing Paperclip URL before an unreadable host file, and reads nothing itself', () => {
+  it('reports a missing Paperclip URL before an unreadable instructions warning, and reads nothing itself', () => {
     const context = createFakeContext({ configOverrides: { paperclipApiUrl: undefined } });
     const options = { serverEnv: {}, defaultNamespace: 'x' };
     expect(
@@ -366,10 +378,13 @@ describe('planInvocation: the pure part, from data already read', () => {
     const withUrl = createFakeContext();
     expect(
       planInvocation(withUrl, configOf(withUrl.config), { skills, host: unreadable, runtimeMcpServers: [] }, options),
-    ).toEqual({
-      success: false,
-      code: 'adapter_host_file_unreadable',
-      message: 'read instructions /i.md: EACCES',
+    ).toMatchObject({
+      success: true,
+      value: {
+        notes: expect.arrayContaining([
+          'Warning: could not read agent instructions file "/i.md": EACCES; the run has no instructions.',
+        ]) as unknown,
+      },
     });
   });
 

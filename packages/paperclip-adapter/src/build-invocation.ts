@@ -26,7 +26,7 @@ import { buildRunFiles, checkRunFilesSize } from './invocation/run-files.ts';
 import { buildRunPrompt } from './invocation/run-prompt.ts';
 import { planSession } from './invocation/session-plan.ts';
 import type { HostFiles } from './ports.ts';
-import type { BuiltPrompt } from './prompt.ts';
+import type { BuiltPrompt } from './invocation/run-prompt.ts';
 import { parseRuntimeSkills, selectRunSkills, type RunSkillSelection } from './runtime-skills.ts';
 import type { ResumeDecision, SessionMatchTarget } from './session-codec.ts';
 

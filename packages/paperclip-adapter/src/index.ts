@@ -25,14 +25,12 @@ export {
   type SessionVolumeIdentity,
 } from './session-codec.ts';
 export {
-  DEFAULT_PROMPT_TEMPLATE,
-  buildPrompt,
-  joinPromptSections,
-  renderTemplate,
-  renderWakePrompt,
+  buildRunPrompt,
+  defaultPromptTemplate,
   type BuiltPrompt,
-  type PromptInput,
-} from './prompt.ts';
+  type RunPrompt,
+  type RunPromptInput,
+} from './invocation/run-prompt.ts';
 export {
   buildInvocation,
   type BuildInvocationOptions,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HostInputs } from './host-inputs.ts';
-import { buildPromptBundle, type PromptBundle } from './prompt-bundle.ts';
+import { buildPromptBundle, instructionsPathDirective, type PromptBundle } from './prompt-bundle.ts';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 const skill = { key: 'k/a', runtimeName: 'a', source: '/srv/a' };
@@ -53,10 +53,32 @@ describe('buildPromptBundle', () => {
     );
   });
 
-  it('fails on an unreadable instructions file or skill directory, naming it', () => {
+  it('warns on an unreadable instructions file and goes on without instructions (as claude_local)', () => {
     expect(
       buildPromptBundle({ instructions: { path: '/i.md', read: { ok: false, error: 'EACCES' } }, skills: [] }),
-    ).toEqual({ success: false, code: 'adapter_host_file_unreadable', message: 'read instructions /i.md: EACCES' });
+    ).toEqual({
+      success: true,
+      instructions: null,
+      skillFiles: [],
+      key: null,
+      notes: ['Warning: could not read agent instructions file "/i.md": EACCES; the run has no instructions.'],
+    });
+  });
+
+  it('appends the path directive naming the pod path of the instructions and its directory', () => {
+    const built = buildPromptBundle({
+      instructions: { path: '/host/AGENTS.md', read: { ok: true, value: '# Me' } },
+      skills: [],
+    });
+    expect(built.success && built.instructions).toBe(
+      `# Me${instructionsPathDirective('/run/ck8s/files/instructions.md')}`,
+    );
+    expect(instructionsPathDirective('/run/ck8s/files/instructions.md')).toContain(
+      'file /run/ck8s/files/instructions.md. Resolve the relative file references they make from /run/ck8s/files/;',
+    );
+  });
+
+  it('fails on an unreadable skill directory, naming it', () => {
     expect(
       buildPromptBundle({ instructions: null, skills: [{ skill, read: { ok: false, error: 'ENOENT' } }] }),
     ).toEqual({ success: false, code: 'adapter_host_file_unreadable', message: 'read skill k/a at /srv/a: ENOENT' });

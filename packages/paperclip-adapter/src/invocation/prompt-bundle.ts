@@ -7,12 +7,12 @@ import { compareText } from '../runtime-skills.ts';
 import { sha256 } from './hash.ts';
 import type { HostInputs } from './host-inputs.ts';
 import type { InvocationFailure } from './invocation-failure.ts';
-import { skillDirectory } from './pod-layout.ts';
+import { RUN_FILE, runFilePath, skillDirectory } from './pod-layout.ts';
 
 /** Instructions and skill files of a run. */
 export interface PromptBundle {
   success: true;
-  /** The instructions text; `null` when none is configured. */
+  /** The instructions text followed by {@link instructionsPathDirective}; `null` when none is configured or readable. */
   instructions: string | null;
   /** Every skill file, keyed `skill-<skill index>-<file index>`, at `skills/.claude/skills/<runtime name>/<path>`. */
   skillFiles: RunFile[];
@@ -29,18 +29,33 @@ function confine(path: string): string {
     .join('/');
 }
 
-/** Builds the prompt bundle; an unreadable instructions file or skill directory fails the run. */
+/**
+ * The paragraph appended to the instructions (as claude_local appends one): where the file is in the pod and that its
+ * directory is the base for the relative references it makes (`./HEARTBEAT.md`, `./SOUL.md`, `./TOOLS.md`).
+ */
+export function instructionsPathDirective(podPath: string): string {
+  const directory = podPath.slice(0, podPath.lastIndexOf('/') + 1);
+  return (
+    `\nThese agent instructions are the file ${podPath}. ` +
+    `Resolve the relative file references they make from ${directory}; ` +
+    `that directory, not the parent agent directory, holds sibling instruction files such as ./HEARTBEAT.md, ./SOUL.md and ./TOOLS.md.`
+  );
+}
+
+/**
+ * Builds the prompt bundle. An unreadable instructions file is a warning note and the run goes on without it (as in
+ * claude_local); an unreadable skill directory fails the run.
+ */
 export function buildPromptBundle(host: HostInputs): PromptBundle | InvocationFailure {
   let instructions: string | null = null;
+  const notes: string[] = [];
   if (host.instructions !== null) {
     const { path, read } = host.instructions;
-    if (!read.ok)
-      return {
-        success: false,
-        code: 'adapter_host_file_unreadable',
-        message: `read instructions ${path}: ${read.error}`,
-      };
-    instructions = read.value;
+    if (read.ok) instructions = read.value + instructionsPathDirective(runFilePath(RUN_FILE.instructions));
+    else
+      notes.push(
+        `Warning: could not read agent instructions file "${path}": ${read.error}; the run has no instructions.`,
+      );
   }
   const parts: (string | Uint8Array)[] = ['instructions', instructions ?? ''];
   const skillFiles: RunFile[] = [];
@@ -65,5 +80,5 @@ export function buildPromptBundle(host: HostInputs): PromptBundle | InvocationFa
     }
   }
   const key = instructions === null && host.skills.length === 0 ? null : sha256(...parts).slice(0, 32);
-  return { success: true, instructions, skillFiles, key, notes: [] };
+  return { success: true, instructions, skillFiles, key, notes };
 }
