@@ -344,9 +344,7 @@ describe('buildInvocation: failures as values', () => {
     expect(withoutInstructions.value.notes.join('\n')).toContain(
       'Warning: could not read agent instructions file "/nope.md"',
     );
-    expect(withoutInstructions.value.request.files.entries.map((file) => file.key)).not.toContain(
-      'instructions.md',
-    );
+    expect(withoutInstructions.value.request.files.entries.map((file) => file.key)).not.toContain('instructions.md');
     const huge = createFakeContext({ context: { paperclipTaskMarkdown: 'x'.repeat(1_000_000) } });
     expect(
       await buildInvocation(huge, configOf(huge.config), { hostFiles, serverEnv: {}, defaultNamespace: 'x' }),

@@ -49,7 +49,14 @@ export {
   type MapRunResultInput,
   type RunFailureChoice,
 } from './result-mapping.ts';
-export { ERROR_CODES, claudeErrorCode, describeErrorCode, type ErrorCode, type ErrorFamily } from './error-codes.ts';
+export {
+  ERROR_CODES,
+  claudeErrorCode,
+  describeErrorCode,
+  reportedErrorCode,
+  type ErrorCode,
+  type ErrorFamily,
+} from './error-codes.ts';
 export { MODELS, listModels } from './models.ts';
 export { buildSkillSnapshot, listSkills, syncSkills } from './skills.ts';
 export { REQUIRED_PERMISSIONS, type RequiredPermission } from './permissions.ts';

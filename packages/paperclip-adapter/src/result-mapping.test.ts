@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ERROR_CODES,
+  reportedErrorCode,
   mapEarlyFailure,
   mapRunResult,
   type MapRunResultInput,
@@ -111,7 +112,8 @@ describe('mapRunResult: Claude-side failures', () => {
     ['something-new', 'claude_error', undefined, false],
   ])('%s → %s', (failureCode, errorCode, family, clear) => {
     const result = map({ summary: summary(failed(failureCode)), outcome: { code: 'exit-code', exitCode: 1 } });
-    expect(result.errorCode).toBe(errorCode);
+    expect(result.errorCode).toBe(reportedErrorCode(errorCode as keyof typeof ERROR_CODES));
+    expect(result.resultJson?.['claudeK8s']).toEqual({ failureClass: errorCode });
     expect(result.errorMessage).toBe(`${failureCode} happened`);
     expect(result.exitCode).toBe(1);
     expect(result.errorFamily).toBe(family);
@@ -121,6 +123,20 @@ describe('mapRunResult: Claude-side failures', () => {
     expect(result.clearSession === true).toBe(clear);
     expect(result.sessionParams === undefined).toBe(clear);
     expect(result.executionRecovery).toBeUndefined();
+  });
+
+  it.each([
+    ['max-turns', 'max_turns_exhausted', 'claude_max_turns'],
+    ['model-not-found', 'model_not_found', 'claude_model_not_found'],
+    ['overloaded', 'claude_overloaded', 'claude_overloaded'],
+  ])('%s reports the code Paperclip acts on (%s), ours in resultJson.claudeK8s', (failureCode, reported, ours) => {
+    const result = map({ summary: summary(failed(failureCode)), outcome: { code: 'exit-code', exitCode: 1 } });
+    expect(result.errorCode).toBe(reported);
+    expect(result.resultJson).toMatchObject({
+      errorCode: reported,
+      stopReason: reported,
+      claudeK8s: { failureClass: ours },
+    });
   });
 
   it('an is_error result is a failure even with exit code 0', () => {

@@ -4,7 +4,7 @@
  * "exit 137"; an `is_error` result is a Claude failure even with exit code 0.
  */
 import type { AdapterBillingType, AdapterExecutionResult } from '@paperclipai/adapter-utils';
-import { claudeErrorCode, ERROR_CODES, type ErrorCode } from './error-codes.ts';
+import { claudeErrorCode, ERROR_CODES, reportedErrorCode, type ErrorCode } from './error-codes.ts';
 import type { RunOutcomeLike, RunSummaryLike } from './ports.ts';
 import { encodeSessionParams, type SessionMatchTarget } from './session-codec.ts';
 
@@ -170,11 +170,13 @@ export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
   }
 
   if (failure !== null && info !== null) {
-    result.errorCode = failure.code;
+    const reported = reportedErrorCode(failure.code);
+    result.errorCode = reported;
     result.errorMessage = failure.message;
-    resultJson['errorCode'] = failure.code;
+    resultJson['errorCode'] = reported;
     resultJson['errorHint'] = info.hint;
-    resultJson['stopReason'] = failure.code;
+    resultJson['stopReason'] = reported;
+    resultJson['claudeK8s'] = { failureClass: failure.code };
     const family = 'family' in info ? info.family : undefined;
     if (family !== undefined) {
       const notBefore = retryNotBefore(failure.message, input.now);
