@@ -4,7 +4,8 @@ import { createTestEnvironment, type EnvironmentProbe } from './environment-test
 import { createExecute } from './execute.ts';
 import { createKubeEnvironmentProbe } from './kube-environment-probe.ts';
 import { createKubeLauncher } from './kube-launcher.ts';
-import { listModels, MODELS } from './models.ts';
+import { createModelLister, MODELS } from './models.ts';
+import { getAdapterSessionManagement } from '@paperclipai/adapter-utils/session-compaction';
 import { createNodeHostFiles } from './node-host-files.ts';
 import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunLauncher } from './ports.ts';
 import { sessionCodec } from './session-codec.ts';
@@ -68,6 +69,7 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
   const runtimeFactory =
     options.runtimeFactory ?? ((): RunLauncher => (defaultLauncher ??= createKubeLauncher({ logger })));
   const probeFactory = options.probeFactory ?? createKubeEnvironmentProbe;
+  const models = createModelLister({ env: serverEnv });
 
   return {
     type: ADAPTER_TYPE,
@@ -88,8 +90,11 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
       resolveDefaultNamespace,
     }),
     sessionCodec,
+    // Declared as Paperclip's server declares claude_local's: session resume, its compaction policy.
+    sessionManagement: getAdapterSessionManagement('claude_local') ?? undefined,
     models: MODELS.map((model) => ({ ...model })),
-    listModels,
+    listModels: models.listModels,
+    refreshModels: models.refreshModels,
     listSkills,
     syncSkills,
     getConfigSchema,

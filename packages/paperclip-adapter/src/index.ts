@@ -57,7 +57,15 @@ export {
   type ErrorCode,
   type ErrorFamily,
 } from './error-codes.ts';
-export { MODELS, listModels } from './models.ts';
+export {
+  MODELS,
+  MODEL_DISCOVERY_CACHE_MS,
+  MODEL_DISCOVERY_TIMEOUT_MS,
+  createModelLister,
+  listModels,
+  type ModelLister,
+  type ModelListerOptions,
+} from './models.ts';
 export { buildSkillSnapshot, listSkills, syncSkills } from './skills.ts';
 export { REQUIRED_PERMISSIONS, type RequiredPermission } from './permissions.ts';
 export { createExecute, deriveBilling, type ExecuteDependencies } from './execute.ts';
