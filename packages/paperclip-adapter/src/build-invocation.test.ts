@@ -215,7 +215,7 @@ describe('buildInvocation: files and env', () => {
     expect(invocation.request.files.mountPath).toBe('/run/ck8s/files');
     expect(files['prompt.md']?.content).toBe(invocation.prompt.text);
     expect(files['instructions.md']?.content).toBe(
-      `# Be careful${instructionsPathDirective('/run/ck8s/files/instructions.md')}`,
+      `# Be careful${instructionsPathDirective('/run/ck8s/files/instructions.md', '/run/ck8s/files/instructions/')}`,
     );
     expect(
       Object.values(files)

@@ -123,6 +123,7 @@ export function planInvocation(
     instructions: bundle.instructions,
     mcpConfig: mcp.config,
     skillFiles: bundle.skillFiles,
+    instructionFiles: bundle.instructionFiles,
     resumed,
   });
   const claude = buildClaudeCommand({ config, resume: session.resume, shipped: runFiles.shipped, cwd: layout.cwd });

@@ -26,6 +26,7 @@ describe('buildPromptBundle', () => {
     expect(bundle({ instructions: null, skills: [] })).toEqual({
       success: true,
       instructions: null,
+      instructionFiles: [],
       skillFiles: [],
       key: null,
       notes: [],
@@ -59,6 +60,7 @@ describe('buildPromptBundle', () => {
     ).toEqual({
       success: true,
       instructions: null,
+      instructionFiles: [],
       skillFiles: [],
       key: null,
       notes: ['Warning: could not read agent instructions file "/i.md": EACCES; the run has no instructions.'],
@@ -71,11 +73,44 @@ describe('buildPromptBundle', () => {
       skills: [],
     });
     expect(built.success && built.instructions).toBe(
-      `# Me${instructionsPathDirective('/run/ck8s/files/instructions.md')}`,
+      `# Me${instructionsPathDirective('/run/ck8s/files/instructions.md', '/run/ck8s/files/instructions/')}`,
     );
-    expect(instructionsPathDirective('/run/ck8s/files/instructions.md')).toContain(
-      'file /run/ck8s/files/instructions.md. Resolve the relative file references they make from /run/ck8s/files/;',
+    expect(instructionsPathDirective('/run/ck8s/files/instructions.md', '/run/ck8s/files/instructions/')).toContain(
+      'file /run/ck8s/files/instructions.md. Resolve the relative file references they make from /run/ck8s/files/instructions/;',
     );
+  });
+
+  it('ships the top-level .md siblings of the instructions file under instructions/, keyed into the bundle', () => {
+    const enc = (text: string) => new TextEncoder().encode(text);
+    const host = (heartbeat: string): HostInputs => ({
+      instructions: { path: '/a/AGENTS.md', read: { ok: true, value: '# Me' } },
+      instructionsDirectory: {
+        ok: true,
+        value: [
+          { path: 'SOUL.md', content: enc('soul') },
+          { path: 'AGENTS.md', content: enc('# Me') },
+          { path: 'HEARTBEAT.md', content: enc(heartbeat) },
+          { path: 'notes.txt', content: enc('x') },
+          { path: 'sub/TOOLS.md', content: enc('x') },
+        ],
+      },
+      skills: [],
+    });
+    const built = buildPromptBundle(host('beat'));
+    if (!built.success) throw new Error(built.message);
+    expect(built.instructionFiles.map(({ key, path }) => [key, path])).toEqual([
+      ['instructions-0', 'instructions/HEARTBEAT.md'],
+      ['instructions-1', 'instructions/SOUL.md'],
+    ]);
+    const changed = buildPromptBundle(host('beat 2'));
+    expect(changed.success && changed.key).not.toBe(built.key);
+    const unreadable = buildPromptBundle({
+      ...host(''),
+      instructionsDirectory: { ok: false, error: 'too many files' },
+    });
+    expect(unreadable.success && unreadable.notes).toEqual([
+      'Warning: could not read the instructions directory of "/a/AGENTS.md": too many files; its sibling files are not shipped.',
+    ]);
   });
 
   it('fails on an unreadable skill directory, naming it', () => {
