@@ -11,6 +11,7 @@ import {
 } from './index.ts';
 import { planInvocation } from './build-invocation.ts';
 import { listRunFiles } from './invocation/launch-request.ts';
+import { instructionsPathDirective } from './invocation/prompt-bundle.ts';
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.run-token.signature';
 const MCP_TOKEN = 'mcp-secret-token';
@@ -218,7 +219,9 @@ describe('buildInvocation: files and env', () => {
     const files = Object.fromEntries(listRunFiles(invocation.launch).map((file) => [file.key, file]));
     expect(invocation.launch.spec.filesMountPath).toBe('/run/ck8s/files');
     expect(files['prompt.md']?.content).toBe(invocation.prompt.text);
-    expect(files['instructions.md']?.content).toBe('# Be careful');
+    expect(files['instructions.md']?.content).toBe(
+      `# Be careful${instructionsPathDirective('/run/ck8s/files/instructions.md', '/run/ck8s/files/instructions/')}`,
+    );
     expect(
       Object.values(files)
         .filter((file) => file.key.startsWith('skill-'))
@@ -360,16 +363,19 @@ describe('buildInvocation: failures as values', () => {
     expect(accepted.success).toBe(true);
   });
 
-  it('reports unreadable instructions and oversized files', async () => {
+  it('warns on unreadable instructions (the run goes on without them) and reports oversized files', async () => {
     const missing = createFakeContext({ configOverrides: { instructionsFilePath: `${INSTRUCTIONS_DIR}/nope.md` } });
-    expect(
-      await buildInvocation(missing, configOf(missing.config), {
-        hostFiles,
-        serverEnv: {},
-        defaultNamespace: 'x',
-        hostPaths: { instructionsDirectories: [INSTRUCTIONS_DIR] },
-      }),
-    ).toMatchObject({ success: false, code: 'adapter_host_file_unreadable' });
+    const withoutInstructions = await buildInvocation(missing, configOf(missing.config), {
+      hostFiles,
+      serverEnv: {},
+      defaultNamespace: 'x',
+      hostPaths: { instructionsDirectories: [INSTRUCTIONS_DIR] },
+    });
+    if (!withoutInstructions.success) throw new Error(withoutInstructions.message);
+    expect(withoutInstructions.value.notes.join('\n')).toContain(
+      `Warning: could not read agent instructions file "${INSTRUCTIONS_DIR}/nope.md"`,
+    );
+    expect(listRunFiles(withoutInstructions.value.launch).map((file) => file.key)).not.toContain('instructions.md');
     const huge = createFakeContext({ context: { paperclipTaskMarkdown: 'x'.repeat(1_000_000) } });
     expect(
       await buildInvocation(huge, configOf(huge.config), { hostFiles, serverEnv: {}, defaultNamespace: 'x' }),
@@ -389,7 +395,7 @@ describe('planInvocation: the pure part, from data already read', () => {
     skills: [],
   };
 
-  it('reports a missing Paperclip URL before an unreadable host file, and reads nothing itself', () => {
+  it('reports a missing Paperclip URL before an unreadable instructions warning, and reads nothing itself', () => {
     const context = createFakeContext({ configOverrides: { paperclipApiUrl: undefined } });
     const options = { serverEnv: {}, defaultNamespace: 'x' };
     expect(
@@ -401,10 +407,13 @@ describe('planInvocation: the pure part, from data already read', () => {
     const withUrl = createFakeContext();
     expect(
       planInvocation(withUrl, configOf(withUrl.config), { skills, host: unreadable, runtimeMcpServers: [] }, options),
-    ).toEqual({
-      success: false,
-      code: 'adapter_host_file_unreadable',
-      message: 'read instructions /i.md: EACCES',
+    ).toMatchObject({
+      success: true,
+      value: {
+        notes: expect.arrayContaining([
+          'Warning: could not read agent instructions file "/i.md": EACCES; the run has no instructions.',
+        ]) as unknown,
+      },
     });
   });
 

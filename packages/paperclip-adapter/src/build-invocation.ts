@@ -28,7 +28,7 @@ import { buildRunFiles, checkRunFilesSize } from './invocation/run-files.ts';
 import { buildRunPrompt } from './invocation/run-prompt.ts';
 import { planSession } from './invocation/session-plan.ts';
 import type { HostFiles } from './ports.ts';
-import type { BuiltPrompt } from './prompt.ts';
+import type { BuiltPrompt } from './invocation/run-prompt.ts';
 import { parseRuntimeSkills, selectRunSkills, type RunSkillSelection } from './runtime-skills.ts';
 import type { ResumeDecision, SessionMatchTarget } from './session-codec.ts';
 
@@ -141,6 +141,7 @@ export function planInvocation(
     instructions: bundle.instructions,
     mcpConfig: mcp.config,
     skillFiles: bundle.skillFiles,
+    instructionFiles: bundle.instructionFiles,
     resumed,
   });
   const claude = buildClaudeCommand({

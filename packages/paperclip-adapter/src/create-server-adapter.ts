@@ -3,9 +3,10 @@ import { agentConfigurationDoc, getConfigSchema, type AdapterConfig } from './co
 import { createTestEnvironment, type EnvironmentProbe } from './environment-test.ts';
 import { createExecute } from './execute.ts';
 import { createKubeEnvironmentProbe } from './kube-environment-probe.ts';
+import { getAdapterSessionManagement } from '@paperclipai/adapter-utils/session-compaction';
 import { resolveKubeconfigPolicy, type HostPathSettings } from './host-path-policy.ts';
 import { createKubeRuntimes } from './kube-launcher.ts';
-import { listModels, MODELS } from './models.ts';
+import { createModelLister, MODELS } from './models.ts';
 import { createNodeHostFiles } from './node-host-files.ts';
 import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunStarter, RunTarget } from './ports.ts';
 import { sessionCodec } from './session-codec.ts';
@@ -82,6 +83,7 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
       (defaultRuntimes ??= createKubeRuntimes({ logger, kubeconfigPolicy: kubeconfigPolicy() }))(target));
   const probeFactory =
     options.probeFactory ?? ((config: AdapterConfig) => createKubeEnvironmentProbe(config, kubeconfigPolicy()));
+  const models = createModelLister({ env: serverEnv });
 
   return {
     type: ADAPTER_TYPE,
@@ -103,8 +105,11 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
       resolveDefaultNamespace,
     }),
     sessionCodec,
+    // Declared as Paperclip's server declares claude_local's: session resume, its compaction policy.
+    sessionManagement: getAdapterSessionManagement('claude_local') ?? undefined,
     models: MODELS.map((model) => ({ ...model })),
-    listModels,
+    listModels: models.listModels,
+    refreshModels: models.refreshModels,
     listSkills,
     syncSkills,
     getConfigSchema,

@@ -18,6 +18,11 @@ interface ErrorCodeInfo {
   bootstrap?: boolean;
   /** True when the stored session should be dropped. */
   clearSession?: boolean;
+  /**
+   * The code Paperclip's server acts on for this failure (claude_local reports it), reported as the run's `errorCode`
+   * instead of ours; ours stays in `resultJson.claudeK8s.failureClass`.
+   */
+  paperclipCode?: string;
 }
 
 export const ERROR_CODES = {
@@ -40,6 +45,7 @@ export const ERROR_CODES = {
   claude_max_turns: {
     hint: 'The run hit maxTurnsPerRun: raise it or narrow the task. The next run starts a fresh session.',
     clearSession: true,
+    paperclipCode: 'max_turns_exhausted',
   },
   claude_budget_exhausted: { hint: 'The run hit its spending budget (--max-budget-usd).' },
   budget_exceeded: {
@@ -57,6 +63,7 @@ export const ERROR_CODES = {
   },
   claude_model_not_found: {
     hint: 'The model id does not exist or is not available to this key: check the model setting.',
+    paperclipCode: 'model_not_found',
   },
   claude_api_error: { hint: 'The model API rejected the request: see the message and HTTP status.' },
   claude_argument_error: {
@@ -123,6 +130,16 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 /** Facts about one error code. */
 export function describeErrorCode(code: ErrorCode): ErrorCodeInfo {
   return ERROR_CODES[code];
+}
+
+/**
+ * The `errorCode` a run reports for one of our codes: Paperclip's own code where its server acts on one
+ * (`max_turns_exhausted` starts the max-turns continuation run, `model_not_found` marks the configuration incomplete),
+ * otherwise ours.
+ */
+export function reportedErrorCode(code: ErrorCode): string {
+  const info: ErrorCodeInfo = ERROR_CODES[code];
+  return info.paperclipCode ?? code;
 }
 
 /** Maps a stream-json failure class (kebab-case) to this adapter's code. Unknown classes map to `claude_error`. */

@@ -164,13 +164,14 @@ describe('execute', () => {
   });
 
   it.each([
-    ['d_max_turns', 'claude_max_turns', true],
-    ['e_api_error_529', 'claude_overloaded', false],
-    ['e_api_error_401', 'claude_auth_required', false],
-  ])('maps the recorded %s run to %s', async (transcript, errorCode, clear) => {
+    ['d_max_turns', 'max_turns_exhausted', 'claude_max_turns', true],
+    ['e_api_error_529', 'claude_overloaded', 'claude_overloaded', false],
+    ['e_api_error_401', 'claude_auth_required', 'claude_auth_required', false],
+  ])('maps the recorded %s run to %s (ours: %s)', async (transcript, errorCode, failureClass, clear) => {
     const { adapter } = setup([{ transcript }]);
     const result = await adapter.execute(createFakeContext());
     expect(result.errorCode).toBe(errorCode);
+    expect(result.resultJson?.['claudeK8s']).toEqual({ failureClass });
     expect(result.exitCode).toBe(1);
     expect(result.clearSession === true).toBe(clear);
   });

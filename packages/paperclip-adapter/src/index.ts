@@ -26,14 +26,12 @@ export {
   type SessionVolumeIdentity,
 } from './session-codec.ts';
 export {
-  DEFAULT_PROMPT_TEMPLATE,
-  buildPrompt,
-  joinPromptSections,
-  renderTemplate,
-  renderWakePrompt,
+  buildRunPrompt,
+  defaultPromptTemplate,
   type BuiltPrompt,
-  type PromptInput,
-} from './prompt.ts';
+  type RunPrompt,
+  type RunPromptInput,
+} from './invocation/run-prompt.ts';
 export {
   buildInvocation,
   type BuildInvocationOptions,
@@ -52,8 +50,23 @@ export {
   type MapRunResultInput,
   type RunFailureChoice,
 } from './result-mapping.ts';
-export { ERROR_CODES, claudeErrorCode, describeErrorCode, type ErrorCode, type ErrorFamily } from './error-codes.ts';
-export { MODELS, listModels } from './models.ts';
+export {
+  ERROR_CODES,
+  claudeErrorCode,
+  describeErrorCode,
+  reportedErrorCode,
+  type ErrorCode,
+  type ErrorFamily,
+} from './error-codes.ts';
+export {
+  MODELS,
+  MODEL_DISCOVERY_CACHE_MS,
+  MODEL_DISCOVERY_TIMEOUT_MS,
+  createModelLister,
+  listModels,
+  type ModelLister,
+  type ModelListerOptions,
+} from './models.ts';
 export { buildSkillSnapshot, listSkills, syncSkills } from './skills.ts';
 export { REQUIRED_PERMISSIONS, type RequiredPermission } from './permissions.ts';
 export { createExecute, deriveBilling, type ExecuteDependencies } from './execute.ts';

@@ -1,6 +1,13 @@
 import type { RunOutcome } from '@claude-k8s/kube-runtime';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, mapEarlyFailure, mapRunResult, type MapRunResultInput, type RunSummaryLike } from './index.ts';
+import {
+  ERROR_CODES,
+  reportedErrorCode,
+  mapEarlyFailure,
+  mapRunResult,
+  type MapRunResultInput,
+  type RunSummaryLike,
+} from './index.ts';
 import { createRunOutcome } from '../test/fakes.ts';
 
 const SESSION = 'ef4396a5-b2f7-468b-9c86-9d272562d804';
@@ -108,7 +115,8 @@ describe('mapRunResult: Claude-side failures', () => {
     ['something-new', 'claude_error', undefined, false],
   ])('%s → %s', (failureCode, errorCode, family, clear) => {
     const result = map({ summary: summary(failed(failureCode)), outcome: { code: 'exit-code', exitCode: 1 } });
-    expect(result.errorCode).toBe(errorCode);
+    expect(result.errorCode).toBe(reportedErrorCode(errorCode as keyof typeof ERROR_CODES));
+    expect(result.resultJson?.['claudeK8s']).toEqual({ failureClass: errorCode });
     expect(result.errorMessage).toBe(`${failureCode} happened`);
     expect(result.exitCode).toBe(1);
     expect(result.errorFamily).toBe(family);
@@ -118,6 +126,20 @@ describe('mapRunResult: Claude-side failures', () => {
     expect(result.clearSession === true).toBe(clear);
     expect(result.sessionParams === undefined).toBe(clear);
     expect(result.executionRecovery).toBeUndefined();
+  });
+
+  it.each([
+    ['max-turns', 'max_turns_exhausted', 'claude_max_turns'],
+    ['model-not-found', 'model_not_found', 'claude_model_not_found'],
+    ['overloaded', 'claude_overloaded', 'claude_overloaded'],
+  ])('%s reports the code Paperclip acts on (%s), ours in resultJson.claudeK8s', (failureCode, reported, ours) => {
+    const result = map({ summary: summary(failed(failureCode)), outcome: { code: 'exit-code', exitCode: 1 } });
+    expect(result.errorCode).toBe(reported);
+    expect(result.resultJson).toMatchObject({
+      errorCode: reported,
+      stopReason: reported,
+      claudeK8s: { failureClass: ours },
+    });
   });
 
   it('an is_error result is a failure even with exit code 0', () => {

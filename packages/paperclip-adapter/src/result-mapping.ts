@@ -6,7 +6,7 @@
 import type { OutcomeCode, RunOutcome } from '@claude-k8s/kube-runtime';
 import type { AdapterBillingType, AdapterExecutionResult } from '@paperclipai/adapter-utils';
 import { applyBudgetStop, describeBudgetStop, type BudgetStop } from './budget/budget-guard.ts';
-import { claudeErrorCode, ERROR_CODES, type ErrorCode } from './error-codes.ts';
+import { claudeErrorCode, ERROR_CODES, reportedErrorCode, type ErrorCode } from './error-codes.ts';
 import type { RunSummaryLike } from './ports.ts';
 import { encodeSessionParams, isSessionId, type SessionMatchTarget } from './session-codec.ts';
 
@@ -184,11 +184,13 @@ export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
   if (budgetStop !== null) applyBudgetStop(result, resultJson, budgetStop);
 
   if (failure !== null && info !== null) {
-    result.errorCode = failure.code;
+    const reported = reportedErrorCode(failure.code);
+    result.errorCode = reported;
     result.errorMessage = failure.message;
-    resultJson['errorCode'] = failure.code;
+    resultJson['errorCode'] = reported;
     resultJson['errorHint'] = info.hint;
-    resultJson['stopReason'] = failure.code;
+    resultJson['stopReason'] = reported;
+    resultJson['claudeK8s'] = { failureClass: failure.code };
     const family = 'family' in info ? info.family : undefined;
     if (family !== undefined) {
       const notBefore = retryNotBefore(failure.message, input.now);

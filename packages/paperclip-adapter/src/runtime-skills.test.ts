@@ -1,3 +1,4 @@
+import { resolveLegacyPaperclipDesiredSkillNames } from '@paperclipai/adapter-utils/server-utils';
 import { describe, expect, it } from 'vitest';
 import { parseRuntimeSkills, selectRunSkills, skillTargetPath } from './runtime-skills.ts';
 
@@ -48,7 +49,7 @@ describe('parseRuntimeSkills', () => {
     expect(parseRuntimeSkills({ paperclipRuntimeSkills: 'a/b' }).problems).toEqual([
       'paperclipRuntimeSkills: expected a list; no skill is shipped',
     ]);
-    expect(parseRuntimeSkills({})).toEqual({ skills: [], desired: null, problems: [] });
+    expect(parseRuntimeSkills({})).toEqual({ skills: [], desired: null, runDesired: null, problems: [] });
   });
 
   it('reads the desired set as Paperclip writes it: keys, or {key, versionId} objects', () => {
@@ -91,6 +92,28 @@ describe('selectRunSkills', () => {
       ],
       notes: [],
     });
+  });
+
+  it("resolves a stored desired set as claude_local does: canonical keys, Paperclip's operational skill always shipped", () => {
+    const withOperational = {
+      paperclipRuntimeSkills: [
+        ...config.paperclipRuntimeSkills,
+        { key: 'paperclipai/paperclip/paperclip', runtimeName: 'paperclip', source: '/srv/paperclip' },
+      ],
+    };
+    const list = parseRuntimeSkills({ ...withOperational, paperclipSkillSync: { desiredSkills: ['alpha'] } });
+    expect(list.runDesired).toEqual(
+      resolveLegacyPaperclipDesiredSkillNames(
+        { paperclipSkillSync: { desiredSkills: ['alpha'] } },
+        withOperational.paperclipRuntimeSkills.filter((skill) => skill.sourceStatus === undefined),
+      ),
+    );
+    expect(selectRunSkills(list).skills.map((skill) => skill.key)).toEqual([
+      'a/alpha',
+      'paperclipai/paperclip/paperclip',
+    ]);
+    const empty = parseRuntimeSkills({ ...withOperational, paperclipSkillSync: { desiredSkills: [] } });
+    expect(selectRunSkills(empty).skills.map((skill) => skill.key)).toEqual(['paperclipai/paperclip/paperclip']);
   });
 
   it('passes the parse problems on as notes', () => {

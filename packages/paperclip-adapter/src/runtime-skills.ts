@@ -4,6 +4,7 @@
  * the run (`invocation/`) both read these entries, so the directory the panel shows is the one the run's files land
  * in, and a skill the run cannot ship shows as missing in the panel.
  */
+import { resolveLegacyPaperclipDesiredSkillNames } from '@paperclipai/adapter-utils/server-utils';
 import { runFilePath, skillDirectory } from './invocation/pod-layout.ts';
 import { isRecord, readText } from './raw-values.ts';
 
@@ -39,6 +40,13 @@ export interface RuntimeSkillList {
   skills: RuntimeSkill[];
   /** Desired skill keys (`paperclipSkillSync.desiredSkills`: strings or `{key}` objects); `null` = none stored (every skill). */
   desired: string[] | null;
+  /**
+   * The keys a run ships, resolved as claude_local resolves them (adapter-utils'
+   * `resolveLegacyPaperclipDesiredSkillNames`): the desired references canonicalised against the list, none without an
+   * explicit preference, and Paperclip's operational skill (`paperclipai/paperclip/paperclip`) always first when listed.
+   * `null` when no desired set is stored: the run then ships every skill (our default, a superset of claude_local's).
+   */
+  runDesired: string[] | null;
   /** Entries that could not be read at all (no key), one sentence each. */
   problems: string[];
 }
@@ -104,7 +112,14 @@ export function parseRuntimeSkills(config: Record<string, unknown>): RuntimeSkil
       unavailableDetail,
     });
   }
-  return { skills, desired: parseDesired(config), problems };
+  const entries = skills.flatMap((skill) =>
+    skill.runtimeName === null || skill.source === null
+      ? []
+      : [{ key: skill.key, runtimeName: skill.runtimeName, source: skill.source }],
+  );
+  const desired = parseDesired(config);
+  const runDesired = desired === null ? null : resolveLegacyPaperclipDesiredSkillNames(config, entries);
+  return { skills, desired, runDesired, problems };
 }
 
 /** Code-unit order: deterministic across locales (file order feeds the prompt bundle hash). */
@@ -118,12 +133,12 @@ export interface RunSkillSelection {
   notes: string[];
 }
 
-/** Selects the desired, shippable skills of a run (every skill when no desired set is stored). */
+/** Selects the shippable skills of a run among {@link RuntimeSkillList.runDesired} (claude_local's resolution). */
 export function selectRunSkills(list: RuntimeSkillList): RunSkillSelection {
   const notes = [...list.problems];
   const skills: ShippableSkill[] = [];
   for (const skill of list.skills) {
-    if (list.desired !== null && !list.desired.includes(skill.key)) continue;
+    if (list.runDesired !== null && !list.runDesired.includes(skill.key)) continue;
     if (skill.unavailable !== null || skill.runtimeName === null || skill.source === null) {
       notes.push(`skill ${skill.key} skipped: ${skill.unavailable ?? 'not shippable'}`);
       continue;

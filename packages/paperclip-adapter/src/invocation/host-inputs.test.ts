@@ -13,6 +13,12 @@ describe('readHostInputs', () => {
   it('reads the instructions as text and every file of each skill directory', async () => {
     const inputs = await readHostInputs(hostFiles, { instructionsFilePath: '/srv/AGENTS.md', skills: [skill] });
     expect(inputs.instructions).toEqual({ path: '/srv/AGENTS.md', read: { ok: true, value: '# Be careful' } });
+    const directory = inputs.instructionsDirectory;
+    expect(directory?.ok === true && directory.value.map((file) => file.path).sort()).toEqual([
+      'AGENTS.md',
+      'skills/a/SKILL.md',
+      'skills/a/scripts/run.sh',
+    ]);
     const read = inputs.skills[0]?.read;
     expect(read?.ok === true && read.value.map((file) => file.path).sort()).toEqual(['SKILL.md', 'scripts/run.sh']);
   });
@@ -28,6 +34,7 @@ describe('readHostInputs', () => {
     const none = createMemoryHostFiles({});
     expect(await readHostInputs(none, { instructionsFilePath: undefined, skills: [] })).toEqual({
       instructions: null,
+      instructionsDirectory: null,
       skills: [],
     });
     expect(none.reads).toEqual([]);

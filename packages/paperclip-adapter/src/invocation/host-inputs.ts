@@ -13,6 +13,8 @@ export type HostRead<T> = { ok: true; value: T } | { ok: false; error: string };
 export interface HostInputs {
   /** The instructions file (`instructionsFilePath`) as UTF-8 text; `null` when none is configured. */
   instructions: { path: string; read: HostRead<string> } | null;
+  /** Every file of the instructions file's directory (its bundle: HEARTBEAT.md, SOUL.md, TOOLS.md …); `null` without instructions. */
+  instructionsDirectory?: HostRead<HostFile[]> | null;
   /** Each skill the run ships, with every file of its source directory. */
   skills: { skill: ShippableSkill; read: HostRead<HostFile[]> }[];
 }
@@ -38,8 +40,10 @@ export async function readHostInputs(hostFiles: HostFiles, request: HostInputsRe
     path === undefined
       ? null
       : { path, read: await attempt(async () => new TextDecoder().decode(await hostFiles.readFile(path))) };
+  const directory = path === undefined ? null : path.slice(0, Math.max(path.lastIndexOf('/'), 0)) || '/';
+  const instructionsDirectory = directory === null ? null : await attempt(() => hostFiles.readDirectory(directory));
   const skills: HostInputs['skills'] = [];
   for (const skill of request.skills)
     skills.push({ skill, read: await attempt(() => hostFiles.readDirectory(skill.source)) });
-  return { instructions, skills };
+  return { instructions, instructionsDirectory, skills };
 }

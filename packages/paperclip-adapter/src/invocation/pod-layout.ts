@@ -21,6 +21,8 @@ export const SCRATCH_DIR = '/tmp/paperclip-run';
 export const RUN_FILE = {
   prompt: 'prompt.md',
   instructions: 'instructions.md',
+  /** The sibling files of the instructions file (its bundle directory), by their own names. */
+  instructionsDir: 'instructions',
   mcpConfig: 'mcp-config.json',
   runToken: 'paperclip-api-key',
   wakePayload: 'wake-payload.json',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HostInputs } from './host-inputs.ts';
-import { buildPromptBundle, type PromptBundle } from './prompt-bundle.ts';
+import { buildPromptBundle, instructionsPathDirective, type PromptBundle } from './prompt-bundle.ts';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 const skill = { key: 'k/a', runtimeName: 'a', source: '/srv/a' };
@@ -26,6 +26,7 @@ describe('buildPromptBundle', () => {
     expect(bundle({ instructions: null, skills: [] })).toEqual({
       success: true,
       instructions: null,
+      instructionFiles: [],
       skillFiles: [],
       key: null,
       notes: [],
@@ -53,10 +54,66 @@ describe('buildPromptBundle', () => {
     );
   });
 
-  it('fails on an unreadable instructions file or skill directory, naming it', () => {
+  it('warns on an unreadable instructions file and goes on without instructions (as claude_local)', () => {
     expect(
       buildPromptBundle({ instructions: { path: '/i.md', read: { ok: false, error: 'EACCES' } }, skills: [] }),
-    ).toEqual({ success: false, code: 'adapter_host_file_unreadable', message: 'read instructions /i.md: EACCES' });
+    ).toEqual({
+      success: true,
+      instructions: null,
+      instructionFiles: [],
+      skillFiles: [],
+      key: null,
+      notes: ['Warning: could not read agent instructions file "/i.md": EACCES; the run has no instructions.'],
+    });
+  });
+
+  it('appends the path directive naming the pod path of the instructions and its directory', () => {
+    const built = buildPromptBundle({
+      instructions: { path: '/host/AGENTS.md', read: { ok: true, value: '# Me' } },
+      skills: [],
+    });
+    expect(built.success && built.instructions).toBe(
+      `# Me${instructionsPathDirective('/run/ck8s/files/instructions.md', '/run/ck8s/files/instructions/')}`,
+    );
+    expect(instructionsPathDirective('/run/ck8s/files/instructions.md', '/run/ck8s/files/instructions/')).toContain(
+      'file /run/ck8s/files/instructions.md. Resolve the relative file references they make from /run/ck8s/files/instructions/;',
+    );
+  });
+
+  it('ships the top-level .md siblings of the instructions file under instructions/, keyed into the bundle', () => {
+    const enc = (text: string) => new TextEncoder().encode(text);
+    const host = (heartbeat: string): HostInputs => ({
+      instructions: { path: '/a/AGENTS.md', read: { ok: true, value: '# Me' } },
+      instructionsDirectory: {
+        ok: true,
+        value: [
+          { path: 'SOUL.md', content: enc('soul') },
+          { path: 'AGENTS.md', content: enc('# Me') },
+          { path: 'HEARTBEAT.md', content: enc(heartbeat) },
+          { path: 'notes.txt', content: enc('x') },
+          { path: 'sub/TOOLS.md', content: enc('x') },
+        ],
+      },
+      skills: [],
+    });
+    const built = buildPromptBundle(host('beat'));
+    if (!built.success) throw new Error(built.message);
+    expect(built.instructionFiles.map(({ key, path }) => [key, path])).toEqual([
+      ['instructions-0', 'instructions/HEARTBEAT.md'],
+      ['instructions-1', 'instructions/SOUL.md'],
+    ]);
+    const changed = buildPromptBundle(host('beat 2'));
+    expect(changed.success && changed.key).not.toBe(built.key);
+    const unreadable = buildPromptBundle({
+      ...host(''),
+      instructionsDirectory: { ok: false, error: 'too many files' },
+    });
+    expect(unreadable.success && unreadable.notes).toEqual([
+      'Warning: could not read the instructions directory of "/a/AGENTS.md": too many files; its sibling files are not shipped.',
+    ]);
+  });
+
+  it('fails on an unreadable skill directory, naming it', () => {
     expect(
       buildPromptBundle({ instructions: null, skills: [{ skill, read: { ok: false, error: 'ENOENT' } }] }),
     ).toEqual({ success: false, code: 'adapter_host_file_unreadable', message: 'read skill k/a at /srv/a: ENOENT' });

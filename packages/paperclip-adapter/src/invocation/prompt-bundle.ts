@@ -7,13 +7,18 @@ import { compareText } from '../runtime-skills.ts';
 import { sha256 } from './hash.ts';
 import type { HostInputs } from './host-inputs.ts';
 import type { InvocationFailure } from './invocation-failure.ts';
-import { skillDirectory } from './pod-layout.ts';
+import { RUN_FILE, runFilePath, skillDirectory } from './pod-layout.ts';
 
 /** Instructions and skill files of a run. */
 export interface PromptBundle {
   success: true;
-  /** The instructions text; `null` when none is configured. */
+  /** The instructions text followed by {@link instructionsPathDirective}; `null` when none is configured or readable. */
   instructions: string | null;
+  /**
+   * The sibling files of the instructions file: the top-level `.md` files of its directory except itself, keyed
+   * `instructions-<index>`, at `instructions/<name>` (the directory the path directive names).
+   */
+  instructionFiles: RunFile[];
   /** Every skill file, keyed `skill-<skill index>-<file index>`, at `skills/.claude/skills/<runtime name>/<path>`. */
   skillFiles: RunFile[];
   /** Hash of the instructions and of every skill file's path and content (32 hex digits); `null` when both are absent. */
@@ -29,20 +34,64 @@ function confine(path: string): string {
     .join('/');
 }
 
-/** Builds the prompt bundle; an unreadable instructions file or skill directory fails the run. */
+/**
+ * The paragraph appended to the instructions (as claude_local appends one): where the file is in the pod and that its
+ * directory is the base for the relative references it makes (`./HEARTBEAT.md`, `./SOUL.md`, `./TOOLS.md`).
+ */
+export function instructionsPathDirective(podPath: string, directory: string): string {
+  return (
+    `\nThese agent instructions are the file ${podPath}. ` +
+    `Resolve the relative file references they make from ${directory}; ` +
+    `that directory, not the parent agent directory, holds sibling instruction files such as ./HEARTBEAT.md, ./SOUL.md and ./TOOLS.md.`
+  );
+}
+
+/**
+ * Builds the prompt bundle. An unreadable instructions file is a warning note and the run goes on without it (as in
+ * claude_local); an unreadable skill directory fails the run.
+ */
 export function buildPromptBundle(host: HostInputs): PromptBundle | InvocationFailure {
   let instructions: string | null = null;
+  const notes: string[] = [];
   if (host.instructions !== null) {
     const { path, read } = host.instructions;
-    if (!read.ok)
-      return {
-        success: false,
-        code: 'adapter_host_file_unreadable',
-        message: `read instructions ${path}: ${read.error}`,
-      };
-    instructions = read.value;
+    if (read.ok)
+      instructions =
+        read.value +
+        instructionsPathDirective(runFilePath(RUN_FILE.instructions), `${runFilePath(RUN_FILE.instructionsDir)}/`);
+    else
+      notes.push(
+        `Warning: could not read agent instructions file "${path}": ${read.error}; the run has no instructions.`,
+      );
   }
   const parts: (string | Uint8Array)[] = ['instructions', instructions ?? ''];
+  const instructionFiles: RunFile[] = [];
+  if (
+    instructions !== null &&
+    host.instructions !== null &&
+    host.instructionsDirectory !== null &&
+    host.instructionsDirectory !== undefined
+  ) {
+    const entryName = host.instructions.path.slice(host.instructions.path.lastIndexOf('/') + 1);
+    if (!host.instructionsDirectory.ok)
+      notes.push(
+        `Warning: could not read the instructions directory of "${host.instructions.path}": ${host.instructionsDirectory.error}; its sibling files are not shipped.`,
+      );
+    else {
+      const siblings = host.instructionsDirectory.value
+        .filter((file) => !file.path.includes('/') && file.path.endsWith('.md') && file.path !== entryName)
+        .sort((a, b) => compareText(a.path, b.path));
+      for (const [index, file] of siblings.entries()) {
+        instructionFiles.push({
+          key: `instructions-${index}`,
+          path: `${RUN_FILE.instructionsDir}/${file.path}`,
+          content: file.content,
+          sensitive: false,
+        });
+        parts.push(`instructions/${file.path}`, sha256(file.content));
+      }
+    }
+  }
   const skillFiles: RunFile[] = [];
   for (const [skillIndex, { skill, read }] of host.skills.entries()) {
     if (!read.ok)
@@ -65,5 +114,5 @@ export function buildPromptBundle(host: HostInputs): PromptBundle | InvocationFa
     }
   }
   const key = instructions === null && host.skills.length === 0 ? null : sha256(...parts).slice(0, 32);
-  return { success: true, instructions, skillFiles, key, notes: [] };
+  return { success: true, instructions, instructionFiles, skillFiles, key, notes };
 }

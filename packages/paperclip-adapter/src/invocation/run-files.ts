@@ -27,6 +27,8 @@ export interface RunFilesInput {
   instructions: string | null;
   mcpConfig: Record<string, unknown> | null;
   skillFiles: readonly RunFile[];
+  /** The sibling files of the instructions (shipped on every run: the agent may read them at any time). */
+  instructionFiles?: readonly RunFile[];
   /** A resumed session already has its instructions; they are not shipped again. */
   resumed: boolean;
 }
@@ -51,7 +53,7 @@ export function buildRunFiles(input: RunFilesInput): RunFiles {
       content: `${JSON.stringify(input.mcpConfig, null, 2)}\n`,
       sensitive: true,
     });
-  files.push(...input.skillFiles);
+  files.push(...(input.instructionFiles ?? []), ...input.skillFiles);
   return {
     files,
     shipped: { instructions, mcpConfig: input.mcpConfig !== null, skills: input.skillFiles.length > 0 },
