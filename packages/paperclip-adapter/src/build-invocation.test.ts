@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createFakeContext, createMemoryHostFiles } from '../test/fakes.ts';
-import {
-  buildInvocation,
-  buildInvocationMeta,
-  encodeSessionParams,
-  LAUNCH_SCRIPT,
-  parseAdapterConfig,
-  type AdapterConfig,
-  type RunInvocation,
-} from './index.ts';
+import { buildInvocation, type RunInvocation } from './build-invocation.ts';
+import { buildInvocationMeta } from './invocation/invocation-card.ts';
+import { encodeSessionParams } from './session-codec.ts';
+import { LAUNCH_SCRIPT } from './invocation/claude-args.ts';
+import { parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import { planInvocation } from './build-invocation.ts';
 import { listRunFiles } from './invocation/launch-request.ts';
 import { instructionsPathDirective } from './invocation/prompt-bundle.ts';

@@ -54,11 +54,3 @@ export function createCliAdapter(options: CliAdapterOptions = {}): CliAdapterMod
     },
   };
 }
-
-/**
- * Prints one line to stdout (the contract's free function). Stateless: each call formats its line on its own; use
- * {@link createCliAdapter} to keep sub-agent context across lines.
- */
-export function formatStdoutEvent(line: string, debug: boolean): void {
-  createCliAdapter().formatStdoutEvent(line, debug);
-}

@@ -3,10 +3,10 @@ import {
   agentConfigurationDoc,
   CONFIG_SCHEMA,
   getConfigSchema,
-  LEGACY_KEY_MAPPINGS,
   parseAdapterConfig,
   type AdapterConfig,
-} from './index.ts';
+} from './config-schema.ts';
+import { LEGACY_KEY_MAPPINGS } from './legacy-config.ts';
 import { listLeaves } from './config-field-schema.ts';
 
 function parsed(input: unknown): AdapterConfig {

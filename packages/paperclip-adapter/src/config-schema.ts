@@ -580,7 +580,7 @@ function formatDefault(value: unknown): string {
 }
 
 /** Builds the markdown configuration doc from the schema. */
-export function buildAgentConfigurationDoc(): string {
+function buildAgentConfigurationDoc(): string {
   const lines: string[] = [
     '# claude_k8s agent configuration',
     '',

@@ -2,15 +2,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import {
-  buildSkillSnapshot,
-  createServerAdapter,
-  listModels,
-  MODELS,
-  REQUIRED_PERMISSIONS,
-  type EnvironmentProbe,
-  type RequiredPermission,
-} from './index.ts';
+import { buildSkillSnapshot } from './skills.ts';
+import { createServerAdapter } from './create-server-adapter.ts';
+import { listModels, MODELS } from './models.ts';
+import { REQUIRED_PERMISSIONS, type RequiredPermission } from './permissions.ts';
+import type { EnvironmentProbe } from './environment-test.ts';
 import { createManualClock } from '@claude-k8s/test-utils';
 
 describe('createServerAdapter', () => {

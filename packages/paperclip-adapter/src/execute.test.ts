@@ -10,7 +10,9 @@ import {
   loadTranscript,
   type ScriptedAttempt,
 } from '../test/fakes.ts';
-import { createServerAdapter, deriveBilling, encodeSessionParams, type SessionMatchTarget } from './index.ts';
+import { createServerAdapter } from './create-server-adapter.ts';
+import { deriveBilling } from './execute.ts';
+import { encodeSessionParams, type SessionMatchTarget } from './session-codec.ts';
 import { createManualClock } from '@claude-k8s/test-utils';
 
 const FIRST_SESSION = 'ef4396a5-b2f7-468b-9c86-9d272562d804';

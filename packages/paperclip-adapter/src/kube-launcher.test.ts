@@ -15,7 +15,8 @@ import type { KubeRuntime } from '@claude-k8s/kube-runtime';
 import { createKubeRuntime, createPodLogSource, leaseNameFor, type KubePorts } from '@claude-k8s/kube-runtime/internal';
 import { describe, expect, it } from 'vitest';
 import { createFakeContext, createMemoryHostFiles, loadTranscript } from '../test/fakes.ts';
-import { createServerAdapter, createStreamJsonAccumulator } from './index.ts';
+import { createServerAdapter } from './create-server-adapter.ts';
+import { createStreamJsonAccumulator } from './stream-json-accumulator.ts';
 import { KUBE_RUNTIME_ID } from './kube-launcher.ts';
 import { createManualClock } from '@claude-k8s/test-utils';
 

@@ -1,6 +1,7 @@
 import { getAdapterSessionManagement } from '@paperclipai/adapter-utils/session-compaction';
 import { describe, expect, it } from 'vitest';
-import { createModelLister, createServerAdapter, MODEL_DISCOVERY_CACHE_MS, MODELS } from './index.ts';
+import { createModelLister, MODEL_DISCOVERY_CACHE_MS, MODELS } from './models.ts';
+import { createServerAdapter } from './create-server-adapter.ts';
 
 function fakeFetch(responses: (() => Response)[]) {
   const calls: { url: string; headers: Record<string, string> }[] = [];

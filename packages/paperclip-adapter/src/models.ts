@@ -20,7 +20,7 @@ export const MODELS: readonly AdapterModel[] = Object.freeze([
 /** How long a discovered list is reused for the same key and base URL (milliseconds). */
 export const MODEL_DISCOVERY_CACHE_MS = 60_000;
 /** How long the discovery request may take (milliseconds). */
-export const MODEL_DISCOVERY_TIMEOUT_MS = 5_000;
+const MODEL_DISCOVERY_TIMEOUT_MS = 5_000;
 
 /** What {@link createModelLister} needs. */
 export interface ModelListerOptions {

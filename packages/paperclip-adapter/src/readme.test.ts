@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, LEGACY_KEY_MAPPINGS, parseAdapterConfig } from './index.ts';
+import { ERROR_CODES } from './error-codes.ts';
+import { LEGACY_KEY_MAPPINGS } from './legacy-config.ts';
+import { parseAdapterConfig } from './config-schema.ts';
 
 const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
 

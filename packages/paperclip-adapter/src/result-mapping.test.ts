@@ -1,13 +1,8 @@
 import type { RunOutcome } from '@claude-k8s/kube-runtime';
 import { describe, expect, it } from 'vitest';
-import {
-  ERROR_CODES,
-  reportedErrorCode,
-  mapEarlyFailure,
-  mapRunResult,
-  type MapRunResultInput,
-  type RunSummaryLike,
-} from './index.ts';
+import { ERROR_CODES, reportedErrorCode } from './error-codes.ts';
+import { mapEarlyFailure, mapRunResult, type MapRunResultInput } from './result-mapping.ts';
+import type { RunSummaryLike } from './ports.ts';
 import { createRunOutcome } from '../test/fakes.ts';
 
 const SESSION = 'ef4396a5-b2f7-468b-9c86-9d272562d804';

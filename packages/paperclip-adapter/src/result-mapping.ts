@@ -69,7 +69,7 @@ function describeOutcome(outcome: RunOutcome): string {
 }
 
 /** Chooses the failure of a run from both sides; `null` means the run succeeded. */
-export function chooseRunFailure(
+function chooseRunFailure(
   summary: RunSummaryLike | null,
   outcome: RunOutcome,
   aborted: boolean,

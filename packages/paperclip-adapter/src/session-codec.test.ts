@@ -6,7 +6,7 @@ import {
   sessionCodec,
   type SessionMatchTarget,
   type SessionParams,
-} from './index.ts';
+} from './session-codec.ts';
 
 const volume = { namespace: 'agents', claimName: 'claude-sessions', mountPath: '/home/agent' };
 const params: SessionParams = {

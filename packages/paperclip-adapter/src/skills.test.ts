@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createFakeContext, createMemoryHostFiles } from '../test/fakes.ts';
-import { buildInvocation, buildSkillSnapshot, FILES_MOUNT_PATH, parseAdapterConfig } from './index.ts';
+import { buildInvocation } from './build-invocation.ts';
+import { buildSkillSnapshot } from './skills.ts';
+import { FILES_MOUNT_PATH } from './invocation/pod-layout.ts';
+import { parseAdapterConfig } from './config-schema.ts';
 import { listRunFiles } from './invocation/launch-request.ts';
 
 const hostFiles = createMemoryHostFiles({

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AdapterExecutionContext, AdapterInvocationMeta } from '@paperclipai/adapter-utils';
 import type { RunHandle, RunOutcome, StartRunInput } from '@claude-k8s/kube-runtime';
-import type { HostFile, HostFiles, RunStarter, RunTarget } from '../src/index.ts';
+import type { HostFile, HostFiles, RunStarter, RunTarget } from '../src/ports.ts';
 
 const fixtures = fileURLToPath(new URL('../src/__fixtures__/', import.meta.url));
 

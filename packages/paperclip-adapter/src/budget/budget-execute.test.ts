@@ -9,7 +9,7 @@ import {
   loadTranscript,
   type ScriptedAttempt,
 } from '../../test/fakes.ts';
-import { createServerAdapter } from '../index.ts';
+import { createServerAdapter } from '../create-server-adapter.ts';
 import type { RunSummaryLike } from '../ports.ts';
 import { buildBudgetCliArgs, createBudgetGuard, resolveBudget } from './budget-guard.ts';
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createManualClock } from '@claude-k8s/test-utils';
 import { createFakeContext, createFakeRuntime, createMemoryHostFiles } from '../../test/fakes.ts';
-import { createServerAdapter } from '../index.ts';
+import { createServerAdapter } from '../create-server-adapter.ts';
 import { resolveRunBudget } from './budget-guard.ts';
 import { pickRemainingBudget, readPaperclipRemainingBudget, resolvePaperclipServerUrl } from './paperclip-budget.ts';
 

@@ -5,15 +5,10 @@
 import type { AdapterConfig } from '../config-schema.ts';
 import type { SessionVolumeIdentity } from '../session-codec.ts';
 
-/**
- * The label that selects agent pods (the NetworkPolicy in deploy/ uses it): kube-runtime's own component label,
- * which it sets on every Job and pod it creates (the `claude-k8s.io/` prefix is reserved for the runtime).
- */
-export const AGENT_POD_LABEL = { key: 'app.kubernetes.io/component', value: 'agent-run' } as const;
 /** Where the per-run Secret is mounted in the claude container. */
 export const FILES_MOUNT_PATH = '/run/ck8s/files';
 /** HOME of the agent when the session volume is mounted as `home` (and without a session volume). */
-export const DEFAULT_HOME = '/home/agent';
+const DEFAULT_HOME = '/home/agent';
 /** Scratch directory of the run inside the pod. */
 export const SCRATCH_DIR = '/tmp/paperclip-run';
 

@@ -37,7 +37,7 @@ export interface RunPromptInput {
 }
 
 /** The agent template claude_local uses when `promptTemplate` is unset: the conversation one in conversation mode. */
-export function defaultPromptTemplate(context: Record<string, unknown>): string {
+function defaultPromptTemplate(context: Record<string, unknown>): string {
   return context['conversationMode'] === true
     ? DEFAULT_PAPERCLIP_CONVERSATION_PROMPT_TEMPLATE
     : DEFAULT_PAPERCLIP_AGENT_PROMPT_TEMPLATE;
