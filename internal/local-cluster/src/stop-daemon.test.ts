@@ -107,8 +107,11 @@ describe('lc_stop_daemon', () => {
     const childPidFile = join(dir, 'child.pid');
     // The exec'd `sleep 60` never reaps its child, so the short sleep stays a zombie while the parent lives.
     startShell(`sleep 0.1 & echo $! > '${childPidFile}'; exec sleep 60`);
-    await until(() => exists(childPidFile), 'the child pid');
-    const zombie = Number((await readFile(childPidFile, 'utf8')).trim());
+    // The shell creates the file before it writes the pid: wait for the whole line, not for the file.
+    const pidLine = async (): Promise<string> =>
+      (await exists(childPidFile)) ? await readFile(childPidFile, 'utf8') : '';
+    await until(async () => /^\d+\n$/.test(await pidLine()), 'the child pid');
+    const zombie = Number((await pidLine()).trim());
     await until(() => processState(zombie) === 'Z', `pid ${zombie} to become a zombie`);
     await writeFile(join(dir, 'pids', 'daemon.pid'), `${zombie}\n`);
 

@@ -9,6 +9,7 @@ import { applyBudgetStop, describeBudgetStop, type BudgetStop } from './budget/b
 import { claudeErrorCode, ERROR_CODES, reportedErrorCode, type ErrorCode } from './error-codes.ts';
 import type { RunSummaryLike } from './ports.ts';
 import { encodeSessionParams, isSessionId, type SessionMatchTarget } from './session-codec.ts';
+import { toPaperclipUsage } from './paperclip-usage.ts';
 
 const TRANSIENT_RETRY_DELAY_MS = 30_000;
 
@@ -157,11 +158,7 @@ export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
   };
 
   if (summary !== null) {
-    result.usage = {
-      inputTokens: summary.usage.inputTokens + summary.usage.cacheCreationInputTokens,
-      outputTokens: summary.usage.outputTokens,
-      cachedInputTokens: summary.usage.cacheReadInputTokens,
-    };
+    result.usage = toPaperclipUsage(summary.usage);
     result.usageBasis = 'per_run';
     result.costUsd = summary.costUsd;
     result.model = summary.model;

@@ -16,6 +16,7 @@ import {
 } from './budget-meter.ts';
 import { readPaperclipRemainingBudget, resolvePaperclipServerUrl } from './paperclip-budget.ts';
 import { PRICE_TABLE_DATE } from './prices.ts';
+import { toPaperclipUsage } from '../paperclip-usage.ts';
 
 /** Where the dollar limit of a run comes from. */
 export type UsdLimitSource = 'run-limit' | 'paperclip-agent-monthly' | 'paperclip-company-monthly';
@@ -284,11 +285,7 @@ export function applyBudgetStop(
   stop: BudgetStop,
 ): void {
   const { spend } = stop;
-  result.usage = {
-    inputTokens: spend.usage.inputTokens + spend.usage.cacheCreationInputTokens,
-    outputTokens: spend.usage.outputTokens,
-    cachedInputTokens: spend.usage.cacheReadInputTokens,
-  };
+  result.usage = toPaperclipUsage(spend.usage);
   result.usageBasis = 'per_run';
   result.costUsd = spend.costUsd;
   resultJson['budget'] = {
