@@ -17,6 +17,7 @@ export type { RunEnvVar } from './job-manifest.ts';
 export type { OutcomeCode, RunEvent, RunKubeEvent, RunOutcome, RunOutput, RunProgressEvent } from './outcome.ts';
 export { decodeLogCheckpoint, type LogCheckpoint } from './log/log-cursor.ts';
 export { KubeRuntimeError, KubeApiError, LockHeldError, RunNotFoundError } from './kube-runtime-error.ts';
-export type { Clock, Logger } from './clock.ts';
+export type { Clock, Logger, LongTimer } from './clock.ts';
+export { MAX_TIMER_DELAY_MS, setLongTimeout, clearLongTimeout } from './clock.ts';
 export { createClusterProbe, type ClusterProbe } from './cluster-probe.ts';
 export { loadKubeConfig } from './load-kube-config.ts';

@@ -286,11 +286,12 @@ export const CONFIG_SCHEMA = object({
   }),
   timeoutSec: number({
     label: 'Timeout',
-    hint: 'Run time limit, enforced as the Job activeDeadlineSeconds; 0 means no limit. A run that hits it ends as timed out.',
+    hint: 'Run time limit, enforced as the Job activeDeadlineSeconds; 0 means no limit. A run that hits it ends as timed out. Default 4 hours; raise it for longer tasks (at most 30 days).',
     group: 'Session & lifecycle',
     unit: 'seconds',
     min: 0,
-    default: 0,
+    max: 2_592_000,
+    default: 14_400,
     see: 'https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/job-v1/#JobSpec',
   }),
   graceSec: number({
@@ -299,6 +300,7 @@ export const CONFIG_SCHEMA = object({
     group: 'Session & lifecycle',
     unit: 'seconds',
     min: 0,
+    max: 3_600,
     default: 30,
   }),
   lockPolicy: enumeration(['wait', 'adopt', 'reject'], {
@@ -313,6 +315,7 @@ export const CONFIG_SCHEMA = object({
     group: 'Session & lifecycle',
     unit: 'seconds',
     min: 0,
+    max: 86_400,
     default: 600,
   }),
   unschedulableGraceSec: number({
@@ -321,6 +324,7 @@ export const CONFIG_SCHEMA = object({
     group: 'Session & lifecycle',
     unit: 'seconds',
     min: 0,
+    max: 86_400,
     default: 300,
   }),
   imagePullGraceSec: number({
@@ -329,6 +333,7 @@ export const CONFIG_SCHEMA = object({
     group: 'Session & lifecycle',
     unit: 'seconds',
     min: 0,
+    max: 86_400,
     default: 120,
   }),
   retention: object({
@@ -350,6 +355,7 @@ export const CONFIG_SCHEMA = object({
       group: 'Session & lifecycle',
       unit: 'seconds',
       min: 0,
+      max: 2_592_000,
       default: 86_400,
     }),
   }),
@@ -359,6 +365,7 @@ export const CONFIG_SCHEMA = object({
     group: 'Session & lifecycle',
     unit: 'seconds',
     min: 0,
+    max: 2_592_000,
     default: 3_600,
     see: 'https://kubernetes.io/docs/concepts/workloads/controllers/ttlafterfinished/',
   }),
