@@ -6,6 +6,7 @@ import {
   type KubeConfig,
   type V1Job,
 } from '@kubernetes/client-node';
+import { clearLongTimeout, setLongTimeout, type LongTimer } from './clock.ts';
 import { errorMessage } from './error-message.ts';
 
 /** One permission to review: `verb` on `group/resource[/subresource]` in a namespace. */
@@ -79,17 +80,17 @@ export function createClusterProbe(kubeConfig: KubeConfig): ClusterProbe {
   const version = kubeConfig.makeApiClient(VersionApi);
   return {
     async serverVersion(timeoutMs = 10_000) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: LongTimer | undefined;
       try {
         const info = await Promise.race([
           version.getCode(),
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+            timer = setLongTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
           }),
         ]);
         return info.gitVersion;
       } finally {
-        clearTimeout(timer);
+        clearLongTimeout(timer);
       }
     },
     async namespaceExists(namespace) {

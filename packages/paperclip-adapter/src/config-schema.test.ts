@@ -34,7 +34,7 @@ describe('parseAdapterConfig', () => {
       nodeSelector: {},
       tolerations: [],
       sessionVolume: { mountAs: 'home' },
-      timeoutSec: 0,
+      timeoutSec: 14_400,
       graceSec: 30,
       lockPolicy: 'wait',
       lockWaitSeconds: 600,
@@ -293,7 +293,7 @@ describe('getConfigSchema', () => {
     });
     expect(schema.fields.find((field) => field.key === 'timeoutSec')).toMatchObject({
       type: 'number',
-      default: 0,
+      default: 14_400,
       meta: { unit: 'seconds' },
     });
     expect(schema.fields.find((field) => field.key === 'image')).toMatchObject({ required: true });
@@ -320,7 +320,7 @@ describe('getConfigSchema', () => {
 describe('agentConfigurationDoc', () => {
   it('documents every key with its default and unit', () => {
     for (const { path } of listLeaves(CONFIG_SCHEMA)) expect(agentConfigurationDoc).toContain(`| \`${path}\` |`);
-    expect(agentConfigurationDoc).toContain('| `timeoutSec` | integer (≥ 0), seconds | `0` |');
+    expect(agentConfigurationDoc).toContain('| `timeoutSec` | integer (≥ 0, ≤ 2592000), seconds | `14400` |');
   });
 });
 
@@ -371,5 +371,23 @@ describe('parseAdapterConfig: values that would reach the runtime or leak a cred
     if (result.success) return;
     expect(result.issues.map((issue) => issue.path)).toEqual(['mcpServers.docs.url']);
     expect(JSON.stringify(result)).not.toContain('s3cr3t-pw');
+  });
+});
+
+describe('duration bounds', () => {
+  it('every duration has a maximum, and a value above it is refused with the key named', () => {
+    const durations = listLeaves(CONFIG_SCHEMA).filter(({ path }) => /(Sec|Seconds)$/.test(path));
+    expect(durations.map(({ path }) => path)).toEqual(
+      expect.arrayContaining(['timeoutSec', 'graceSec', 'lockWaitSeconds', 'imagePullGraceSec']),
+    );
+    for (const { path } of durations) {
+      const leaf = path.split('.');
+      const config: Record<string, unknown> = {};
+      if (leaf.length === 1) config[path] = 40 * 86_400;
+      else config[leaf[0]!] = { [leaf[1]!]: 40 * 86_400 };
+      const result = parseAdapterConfig(config);
+      expect(result.success, path).toBe(false);
+      if (!result.success) expect(result.issues.map((issue) => issue.path)).toContain(path);
+    }
   });
 });

@@ -325,11 +325,12 @@ export const CONFIG_SCHEMA = object({
   }),
   timeoutSec: number({
     label: 'Timeout',
-    hint: 'Run time limit, enforced as the Job activeDeadlineSeconds; 0 means no limit. A run that hits it ends as timed out.',
+    hint: 'Run time limit, enforced as the Job activeDeadlineSeconds; 0 means no limit. A run that hits it ends as timed out. Default 4 hours; raise it for longer tasks (at most 30 days).',
     group: 'Session & lifecycle',
     unit: 'seconds',
     min: 0,
-    default: 0,
+    max: 2_592_000,
+    default: 14_400,
     see: 'https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/job-v1/#JobSpec',
   }),
   graceSec: number({
@@ -338,6 +339,7 @@ export const CONFIG_SCHEMA = object({
     group: 'Session & lifecycle',
     unit: 'seconds',
     min: 0,
+    max: 3_600,
     default: 30,
   }),
   lockPolicy: enumeration(['wait', 'adopt', 'reject'], {
@@ -352,6 +354,7 @@ export const CONFIG_SCHEMA = object({
     group: 'Session & lifecycle',
     unit: 'seconds',
     min: 0,
+    max: 86_400,
     default: 600,
   }),
   unschedulableGraceSec: number({
@@ -360,6 +363,7 @@ export const CONFIG_SCHEMA = object({
     group: 'Session & lifecycle',
     unit: 'seconds',
     min: 0,
+    max: 86_400,
     default: 300,
   }),
   imagePullGraceSec: number({
@@ -368,6 +372,7 @@ export const CONFIG_SCHEMA = object({
     group: 'Session & lifecycle',
     unit: 'seconds',
     min: 0,
+    max: 86_400,
     default: 120,
   }),
   retention: object({
@@ -389,6 +394,7 @@ export const CONFIG_SCHEMA = object({
       group: 'Session & lifecycle',
       unit: 'seconds',
       min: 0,
+      max: 2_592_000,
       default: 86_400,
     }),
   }),
@@ -398,6 +404,7 @@ export const CONFIG_SCHEMA = object({
     group: 'Session & lifecycle',
     unit: 'seconds',
     min: 0,
+    max: 2_592_000,
     default: 3_600,
     see: 'https://kubernetes.io/docs/concepts/workloads/controllers/ttlafterfinished/',
   }),

@@ -1,4 +1,5 @@
 import type { ServerAdapterModule } from '@paperclipai/adapter-utils';
+import { clearLongTimeout, setLongTimeout } from '@claude-k8s/kube-runtime';
 import { agentConfigurationDoc, getConfigSchema, type AdapterConfig } from './config-schema.ts';
 import { createTestEnvironment, type EnvironmentProbe } from './environment-test.ts';
 import { createExecute } from './execute.ts';
@@ -44,8 +45,9 @@ export interface CreateServerAdapterOptions {
 
 const defaultClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (callback, delayMs) => globalThis.setTimeout(callback, delayMs),
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>),
+  // Delays above Node's 2^31-1 ms limit would fire after 1 ms with the plain globals.
+  setTimeout: (callback, delayMs) => setLongTimeout(callback, delayMs, false),
+  clearTimeout: (handle) => clearLongTimeout(handle),
 };
 
 const silentLogger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined };
