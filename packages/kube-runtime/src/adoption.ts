@@ -17,7 +17,7 @@ import type { Logger } from './logger.ts';
 import { ANNOTATIONS, LABELS, MANAGED_BY, labelValue, leaseNameFor } from './names.ts';
 
 /** How long a Job may stay orphaned when it carries no `adopt-within-seconds` annotation. Seconds. */
-export const DEFAULT_ADOPT_WITHIN_SECONDS = 3600;
+const DEFAULT_ADOPT_WITHIN_SECONDS = 3600;
 
 /**
  * The run ids followed by live handles of this process (`<namespace>/<runId>`). Share one between the runtimes of a

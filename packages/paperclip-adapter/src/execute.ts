@@ -15,6 +15,7 @@ import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunStarter, RunTarge
 import { mapEarlyFailure, mapRunResult, type BillingInfo } from './result-mapping.ts';
 import { isRecord } from './raw-values.ts';
 import { errorMessage } from './error-message.ts';
+import { adoptOrphanedRun } from './adopt-orphan.ts';
 
 /** Extra wait past the Job deadline plus grace before the adapter stops waiting itself. Milliseconds. */
 const DEADLINE_SLACK_MS = 30_000;
@@ -69,6 +70,21 @@ function describeProgress(event: RunProgressEvent): string | null {
     case 'progress':
       return null;
   }
+}
+
+/** What the stored session is kept with besides its id: the image and the Paperclip workspace. */
+function sessionExtrasOf(
+  ctx: AdapterExecutionContext,
+  invocation: RunInvocation,
+): { workspaceId?: string; repoUrl?: string; repoRef?: string; image?: string } {
+  const workspace = isRecord(ctx.context['paperclipWorkspace']) ? ctx.context['paperclipWorkspace'] : {};
+  const extras: { workspaceId?: string; repoUrl?: string; repoRef?: string; image?: string } = {
+    image: invocation.launch.spec.image ?? '',
+  };
+  if (typeof workspace['workspaceId'] === 'string') extras.workspaceId = workspace['workspaceId'];
+  if (typeof workspace['repoUrl'] === 'string') extras.repoUrl = workspace['repoUrl'];
+  if (typeof workspace['repoRef'] === 'string') extras.repoRef = workspace['repoRef'];
+  return extras;
 }
 
 /** Creates the adapter's `execute`. */
@@ -206,6 +222,24 @@ export function createExecute(
           return result;
         }
         ctx.onDispatch?.();
+        // After a Paperclip restart: follow the orphaned Job of this task instead of starting a second one.
+        const adopted = await adoptOrphanedRun({
+          ctx,
+          config,
+          runtime,
+          invocation,
+          billing,
+          signal,
+          now: () => clock.now(),
+          createAccumulator: dependencies.createAccumulator,
+          waitForOutcome,
+          onProgress: async (event) => {
+            const line = describeProgress(event);
+            if (line !== null) await notice(ctx, 'info', line);
+          },
+          sessionExtras: sessionExtrasOf(ctx, invocation),
+        });
+        if (adopted !== null) return adopted;
       }
 
       const accumulator = dependencies.createAccumulator();
@@ -275,13 +309,7 @@ export function createExecute(
         continue;
       }
 
-      const workspace = isRecord(ctx.context['paperclipWorkspace']) ? ctx.context['paperclipWorkspace'] : {};
-      const extras: { workspaceId?: string; repoUrl?: string; repoRef?: string; image?: string } = {
-        image: invocation.launch.spec.image ?? '',
-      };
-      if (typeof workspace['workspaceId'] === 'string') extras.workspaceId = workspace['workspaceId'];
-      if (typeof workspace['repoUrl'] === 'string') extras.repoUrl = workspace['repoUrl'];
-      if (typeof workspace['repoRef'] === 'string') extras.repoRef = workspace['repoRef'];
+      const extras = sessionExtrasOf(ctx, invocation);
       const result = mapRunResult({
         summary,
         outcome,
