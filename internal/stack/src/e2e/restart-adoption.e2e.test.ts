@@ -1,0 +1,279 @@
+// End to end (issue 19): no run is lost when Paperclip restarts. A real Paperclip server with the adapter installed,
+// Jobs on the real cluster, the real Claude Code CLI against the fake model API. The server is killed (SIGKILL) or
+// stopped (SIGTERM) while a run's Job works, started again on the same database and home, and the same issue is
+// woken: the new run adopts the Job. One stack for all scenarios (CI time).
+import { dirname } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CoordinationV1Api, KubeConfig, type CoreV1Api } from '@kubernetes/client-node';
+import {
+  startPaperclipServer,
+  type Agent,
+  type Company,
+  type HeartbeatRun,
+  type Issue,
+} from '@claude-k8s/paperclip-server';
+import { waitFor } from '@claude-k8s/test-utils';
+import { ADAPTER_TYPE, type Stack } from '../start-stack.ts';
+import {
+  adminClients,
+  compareStoredWithContainer,
+  podsOfJob,
+  startTestStack,
+  storedStdout,
+  testProgress,
+} from './harness.ts';
+
+const namespace = `adopt-e2e-${process.pid}`;
+let stack: Stack;
+let company: Company;
+/** Each restart's new server; the stack's own cleanup only knows the first. */
+const restarted: Stack['server'][] = [];
+
+beforeAll(async () => {
+  stack = await startTestStack(namespace);
+  company = await stack.client.createCompany({ name: `e2e adoption ${process.pid}` });
+});
+
+afterAll(async () => {
+  if (!stack) return;
+  const { core } = adminClients(stack);
+  for (const server of restarted) await server.stop().catch(() => undefined);
+  await stack.stop({ keepCluster: true });
+  if (process.env['CK8S_KEEP_NAMESPACE'] !== '1')
+    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+});
+
+const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled', 'interrupted'] as const;
+
+async function createAgent(name: string): Promise<Agent> {
+  return stack.client.createAgent(company.id, {
+    name,
+    adapterType: ADAPTER_TYPE,
+    adapterConfig: { ...stack.adapterConfig },
+  });
+}
+
+/** An issue of the agent, left in the backlog so that Paperclip does not wake the agent for it on its own. */
+async function createIssue(agent: Agent, title: string): Promise<Issue> {
+  return stack.client.createIssue(company.id, { title, assigneeAgentId: agent.id, status: 'backlog' });
+}
+
+async function wakeForIssue(agent: Agent, issue: Issue): Promise<HeartbeatRun> {
+  return stack.client.wakeupAgent(agent.id, {
+    source: 'on_demand',
+    triggerDetail: 'manual',
+    reason: 'e2e adoption',
+    payload: { issueId: issue.id },
+  });
+}
+
+/** The Job of the agent's run `runId` (by our labels), once it exists. */
+async function jobOfRun(runId: string): Promise<string> {
+  const { batch } = adminClients(stack);
+  return waitFor(`the Job of run ${runId}`, 120_000, async () => {
+    const jobs = await batch.listNamespacedJob({ namespace, labelSelector: `claude-k8s.io/run-id=${runId}` });
+    return jobs.items[0]?.metadata?.name;
+  });
+}
+
+/**
+ * The kubelet's copy of the container's output: a `follow` read started while the container runs, which ends when
+ * the container ends (before the adapter's retention may delete the pod). Resolves with the pod name too.
+ */
+async function followContainerLog(core: CoreV1Api, jobName: string): Promise<{ pod: string; log: Promise<string> }> {
+  const pod = await waitFor(`a running pod of ${jobName}`, 120_000, async () => {
+    const running = (await podsOfJob(core, namespace, jobName)).find((item) => item.status?.phase === 'Running');
+    return running?.metadata?.name;
+  });
+  return { pod, log: core.readNamespacedPodLog({ name: pod, namespace, container: 'agent', follow: true }) };
+}
+
+/** Waits until the container printed at least `lines` lines (the run is under way). */
+async function waitForLines(core: CoreV1Api, pod: string, lines: number): Promise<void> {
+  await waitFor(`${lines} lines from ${pod}`, 120_000, async () => {
+    const log = await core.readNamespacedPodLog({ name: pod, namespace, container: 'agent' }).catch(() => '');
+    return log.split('\n').filter((line) => line !== '').length >= lines;
+  });
+}
+
+/** Stops the server (SIGKILL: only the node process, as a crash; SIGTERM: Paperclip's graceful shutdown) and starts it
+ * again on the same home, database and ports. Resolves with the time the new server answered. */
+async function restartServer(signal: 'SIGKILL' | 'SIGTERM', downMs: number): Promise<number> {
+  const old = stack.server;
+  const stoppedAt = performance.now();
+  if (signal === 'SIGKILL') process.kill(old.pid, 'SIGKILL');
+  // After a SIGKILL this only reaps what the dead server left (its PostgreSQL); after SIGTERM it is the shutdown.
+  const report = await old.stop({ keepDataDir: true, gracefulTimeoutMs: 60_000 });
+  testProgress.info(`server stopped by ${signal} (graceful: ${report.graceful}) in ${report.durationMs} ms`);
+  const waitMs = downMs - (performance.now() - stoppedAt);
+  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+  const server = await startPaperclipServer({
+    dataDir: old.dataDir,
+    port: old.port,
+    databasePort: old.databasePort,
+    env: {
+      KUBECONFIG: stack.tenant.kubeconfigPath,
+      CLAUDE_K8S_KUBECONFIG_DIR: dirname(stack.tenant.kubeconfigPath),
+    },
+  });
+  restarted.push(server);
+  stack.server = server;
+  testProgress.info(
+    `server up again after ${Math.round(performance.now() - stoppedAt)} ms (start ${server.startDurationMs} ms)`,
+  );
+  return performance.now();
+}
+
+interface AdoptedFrom {
+  runId: string;
+  jobName: string;
+  state: string;
+}
+
+/** Wakes the issue again and waits for the run of the agent that adopted `orphanRunId`'s Job. */
+async function adoptingRun(agent: Agent, issue: Issue, orphanRunId: string, restartedAt: number) {
+  const { batch } = adminClients(stack);
+  const woken = await wakeForIssue(agent, issue);
+  const jobName = await jobOfRun(orphanRunId).catch(() => null);
+  // The moment the Job carries the claim of a new run: adoption done.
+  const adoptedBy = await waitFor('the claim of the orphaned Job', 180_000, async () => {
+    if (jobName === null) return undefined;
+    const job = await batch.readNamespacedJob({ name: jobName, namespace }).catch(() => null);
+    return job?.metadata?.annotations?.['claude-k8s.io/adopted-by'];
+  }).catch(() => null);
+  const adoptedAfterMs = Math.round(performance.now() - restartedAt);
+  const runId = adoptedBy ?? woken.id;
+  const run = await stack.client.waitForRun(runId, { timeoutMs: 240_000, until: TERMINAL });
+  return { run, adoptedAfterMs, woken };
+}
+
+/** The init line's session id in a stream-json transcript. */
+function sessionOf(transcript: string): string | undefined {
+  for (const line of transcript.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const record = JSON.parse(line) as { type?: string; session_id?: string };
+    if (record.type === 'system' && record.session_id !== undefined) return record.session_id;
+  }
+  return undefined;
+}
+
+/** Asserts the adopting run: succeeded, stored stdout = the kubelet's copy, the orphan's session, nothing left. */
+async function expectAdopted(
+  label: string,
+  adopting: HeartbeatRun,
+  orphan: HeartbeatRun,
+  containerLog: string,
+  jobName: string,
+  agent: Agent,
+): Promise<void> {
+  expect(adopting.id).not.toBe(orphan.id);
+  expect(adopting.status, String(adopting['error'] ?? '')).toBe('succeeded');
+  const adoptedFrom = (adopting['resultJson'] as { adoptedFrom?: AdoptedFrom } | null)?.adoptedFrom;
+  expect(adoptedFrom).toMatchObject({ runId: orphan.id, jobName });
+  const { records } = await stack.client.getRunLog(adopting.id);
+  const stored = storedStdout(records);
+  const comparison = compareStoredWithContainer(stored, containerLog);
+  expect(comparison).toEqual({ ok: true });
+  const stderr = records
+    .filter((record) => record.stream === 'stderr')
+    .map((record) => record.chunk)
+    .join('');
+  expect(stderr).toContain(`[claude-k8s] adopted Job ${namespace}/${jobName} of run ${orphan.id}`);
+  const session = sessionOf(containerLog);
+  expect(session).toBeDefined();
+  expect(adopting['sessionIdAfter']).toBe(session);
+  // Nothing left behind: the Job (deleted after its success), its pod, the agent's Lease.
+  const { core, batch } = adminClients(stack);
+  await waitFor(`no Job ${jobName}`, 60_000, async () => {
+    const job = await batch.readNamespacedJob({ name: jobName, namespace }).catch(() => null);
+    return job === null;
+  });
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(stack.adminKubeconfig);
+  const coordination = kubeConfig.makeApiClient(CoordinationV1Api);
+  const leases = await waitFor('no Lease of the orphan', 30_000, async () => {
+    const list = await coordination.listNamespacedLease({ namespace });
+    const mine = list.items.filter((lease) => lease.spec?.holderIdentity === orphan.id);
+    return mine.length === 0 ? list.items.length : undefined;
+  });
+  expect(await podsOfJob(core, namespace, jobName)).toEqual([]);
+  const lines = containerLog.split('\n').filter((line) => line !== '').length;
+  testProgress.info(
+    `${label}: ${lines} lines compared, stored = kubelet copy; session ${session}; ${leases} Leases left in the namespace`,
+  );
+  expect(agent.id).toBe(adopting.agentId);
+}
+
+describe(`adoption after a Paperclip restart (namespace ${namespace})`, () => {
+  it('SIGKILL in the middle of a run, and an orphan that finishes while the server is down: both adopted', async () => {
+    const { core } = adminClients(stack);
+    const longAgent = await createAgent('adopt-long');
+    const shortAgent = await createAgent('adopt-short');
+    const longIssue = await createIssue(longAgent, 'A long task');
+    const shortIssue = await createIssue(shortAgent, 'A short task');
+
+    // The short run: one slow reply (8 s), so it ends while the server is down.
+    stack.fakeModel!.clearForcedScenarios();
+    stack.fakeModel!.forceScenario('slow:8', { count: 1 });
+    const requestsBefore = stack.fakeModel!.requests.length;
+    const shortOrphan = await wakeForIssue(shortAgent, shortIssue);
+    const shortJob = await jobOfRun(shortOrphan.id);
+    const shortLog = await followContainerLog(core, shortJob);
+    await waitFor('the short run asked the model', 120_000, () => stack.fakeModel!.requests.length > requestsBefore);
+
+    // The long run: 50 tool turns of about 2 s each, so it still works well after the restart.
+    stack.fakeModel!.forceScenario('spend:50:1000:1500', { count: 51 });
+    const longOrphan = await wakeForIssue(longAgent, longIssue);
+    const longJob = await jobOfRun(longOrphan.id);
+    const longLog = await followContainerLog(core, longJob);
+    await waitForLines(core, longLog.pod, 6);
+
+    // Paperclip's legacy run controller lease lasts 60 s: a run whose server died is reaped at start-up once it
+    // expired. Down for 65 s (a crash and a slow restart).
+    const restartedAt = await restartServer('SIGKILL', 65_000);
+    for (const orphan of [shortOrphan, longOrphan]) {
+      const reaped = await stack.client.waitForRun(orphan.id, { timeoutMs: 60_000, until: TERMINAL });
+      testProgress.info(`orphan ${orphan.id} ended by Paperclip as ${reaped.status} (${String(reaped.errorCode)})`);
+    }
+
+    const long = await adoptingRun(longAgent, longIssue, longOrphan.id, restartedAt);
+    testProgress.info(`long run adopted ${long.adoptedAfterMs} ms after the restart`);
+    expect((long.run['resultJson'] as { adoptedFrom?: AdoptedFrom }).adoptedFrom?.state).toBe('running');
+    await expectAdopted('SIGKILL, running', long.run, longOrphan, await longLog.log, longJob, longAgent);
+
+    const shortRestart = performance.now();
+    const short = await adoptingRun(shortAgent, shortIssue, shortOrphan.id, shortRestart);
+    testProgress.info(`short run (ended while down) adopted ${short.adoptedAfterMs} ms after its wake`);
+    await expectAdopted('SIGKILL, ended while down', short.run, shortOrphan, await shortLog.log, shortJob, shortAgent);
+    expect((short.run['resultJson'] as { adoptedFrom?: AdoptedFrom }).adoptedFrom?.state).toBe('succeeded');
+
+    // The agent's next run resumes the adopted session.
+    stack.fakeModel!.clearForcedScenarios();
+    stack.fakeModel!.forceScenario('text:resumed after the adoption', { count: 1 });
+    const next = await stack.client.waitForRun((await wakeForIssue(shortAgent, shortIssue)).id, {
+      timeoutMs: 240_000,
+      until: TERMINAL,
+    });
+    expect(next.status, String(next['error'] ?? '')).toBe('succeeded');
+    expect(next['sessionIdBefore']).toBe(short.run['sessionIdAfter']);
+  });
+
+  it('SIGTERM (graceful restart) in the middle of a run: adopted', async () => {
+    const { core } = adminClients(stack);
+    const agent = await createAgent('adopt-graceful');
+    const issue = await createIssue(agent, 'A task across a graceful restart');
+    stack.fakeModel!.clearForcedScenarios();
+    stack.fakeModel!.forceScenario('spend:12:1000:1500', { count: 13 });
+    const orphan = await wakeForIssue(agent, issue);
+    const jobName = await jobOfRun(orphan.id);
+    const container = await followContainerLog(core, jobName);
+    await waitForLines(core, container.pod, 6);
+
+    const restartedAt = await restartServer('SIGTERM', 0);
+    const ended = await stack.client.waitForRun(orphan.id, { timeoutMs: 60_000, until: TERMINAL });
+    testProgress.info(`the orphan was ended by the shutdown as ${ended.status} (${String(ended.errorCode)})`);
+    const adopted = await adoptingRun(agent, issue, orphan.id, restartedAt);
+    testProgress.info(`graceful: adopted ${adopted.adoptedAfterMs} ms after the restart`);
+    await expectAdopted('SIGTERM, running', adopted.run, orphan, await container.log, jobName, agent);
+  });
+});
