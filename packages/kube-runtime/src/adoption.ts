@@ -1,5 +1,5 @@
 /**
- * Adoption of orphaned runs (docs/decisions/kube-runtime-adoption.md). A Job is *orphaned* when no process follows it
+ * Adoption of orphaned runs (docs/decisions/adoption-after-restart.md). A Job is *orphaned* when no process follows it
  * (its follower crashed or was restarted) and its outcome was never delivered. A later run of the same agent and task
  * key finds it ({@link findAdoptable}), claims it ({@link claimJob}: an update with the read resourceVersion, so two
  * adopters cannot both win) and follows it like its own. Jobs nobody adopts within their `adopt-within-seconds` are
@@ -136,9 +136,10 @@ function createdMs(job: V1Job): number {
 }
 
 /**
- * Claims an orphaned Job for `adopterRunId`: one update carrying the read resourceVersion, writing `adopted-by` and
- * dropping `orphaned-since`. Resolves with the updated Job, or `null` when another process changed it first (it
- * adopted it, cancelled it, or its controller wrote a status: look again).
+ * Claims an orphaned Job for `adopterRunId`: one merge patch carrying the read resourceVersion (the apiserver's
+ * precondition: `patch` is the verb the adapter already holds), writing `adopted-by` and dropping `orphaned-since`.
+ * Resolves with the updated Job, or `null` when another process changed it first (it adopted it, cancelled it, or its
+ * controller wrote a status: look again).
  */
 export async function claimJob(options: {
   ports: KubePorts;
@@ -147,15 +148,12 @@ export async function claimJob(options: {
   adopterRunId: string;
 }): Promise<(V1Job & KubeObject) | null> {
   const { job } = options;
-  const annotations: Record<string, string> = {
-    ...job.metadata?.annotations,
-    [ANNOTATIONS.adoptedBy]: options.adopterRunId,
-  };
-  delete annotations[ANNOTATIONS.orphanedSince];
   try {
-    return await options.ports.replace<V1Job & KubeObject>('jobs', options.namespace, job.metadata?.name ?? '', {
-      ...job,
-      metadata: { ...job.metadata, annotations },
+    return await options.ports.patch<V1Job & KubeObject>('jobs', options.namespace, job.metadata?.name ?? '', {
+      metadata: {
+        resourceVersion: job.metadata?.resourceVersion,
+        annotations: { [ANNOTATIONS.adoptedBy]: options.adopterRunId, [ANNOTATIONS.orphanedSince]: null },
+      },
     });
   } catch (error) {
     if (KubeApiError.isInstance(error) && (error.status === 409 || error.status === 404)) return null;
@@ -211,11 +209,10 @@ export async function sweepOrphans(options: SweepOrphansOptions): Promise<Orphan
     const since = Date.parse(annotations[ANNOTATIONS.orphanedSince] ?? '');
     if (Number.isNaN(since)) {
       try {
-        await ports.replace('jobs', namespace, name, {
-          ...job,
+        await ports.patch('jobs', namespace, name, {
           metadata: {
-            ...job.metadata,
-            annotations: { ...annotations, [ANNOTATIONS.orphanedSince]: new Date(now).toISOString() },
+            resourceVersion: job.metadata?.resourceVersion,
+            annotations: { [ANNOTATIONS.orphanedSince]: new Date(now).toISOString() },
           },
         });
         result.marked.push(name);

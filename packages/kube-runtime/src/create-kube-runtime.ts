@@ -433,13 +433,18 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       const unfollow = markFollowed(followed, namespace, found.run.runId);
       try {
         const claimed = await claimJob({ ports, namespace, job: found.job, adopterRunId: query.adopterRunId });
-        if (claimed === null) {
-          unfollow();
+        let job = claimed;
+        if (job === null) {
           const now = await ports.get<V1Job & KubeObject>('jobs', namespace, found.run.jobName);
-          const before = found.job.metadata?.annotations?.[ANNOTATIONS.adoptedBy];
-          if (now === null || now.metadata?.annotations?.[ANNOTATIONS.adoptedBy] !== before)
-            claimedByOthers.add(found.run.jobName);
-          continue;
+          const by = now?.metadata?.annotations?.[ANNOTATIONS.adoptedBy];
+          // Our own claim whose answer was lost (the port retried the patch): it is ours.
+          if (now !== null && by === query.adopterRunId) job = now;
+          else {
+            unfollow();
+            if (now === null || by !== found.job.metadata?.annotations?.[ANNOTATIONS.adoptedBy])
+              claimedByOthers.add(found.run.jobName);
+            continue;
+          }
         }
         const pods = await ports.list<V1Pod & KubeObject>('pods', namespace, {
           labelSelector: runSelector(found.run.runId),
@@ -451,7 +456,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
           state: found.run.state,
         });
         // The handle keeps the mark (the same key) until it settles.
-        return attachExisting(claimed, pods, found.run.runId, follow, true, found.run);
+        return attachExisting(job, pods, found.run.runId, follow, true, found.run);
       } catch (error) {
         unfollow();
         throw error;

@@ -1,5 +1,5 @@
 /**
- * Adoption after a Paperclip restart (docs/decisions/adapter-adoption-after-restart.md): before a run starts its own
+ * Adoption after a Paperclip restart (docs/decisions/adoption-after-restart.md): before a run starts its own
  * Job, it looks for an orphaned Job of the same agent and task key (`ctx.runtime.taskKey`; none = the agent's runs
  * without a task). When one exists, this run follows it instead: its transcript from the first line (then live, each
  * line once) goes to `onLog`, and the Job's outcome, session, usage and cost are this run's result. The run's own

@@ -33,7 +33,7 @@ export interface KubeRuntimesOptions {
  * adapter's lifetime. kube-runtime itself follows each run's output and settles its outcome after the drain. All the
  * runtimes share one set of followed runs (a namespace reached through two kubeconfigs sees the other's runs as live),
  * and each sweeps its namespace for orphaned Jobs when it is created and then every `orphanSweepIntervalMs`
- * (docs/decisions/adapter-adoption-after-restart.md).
+ * (docs/decisions/adoption-after-restart.md).
  */
 export function createKubeRuntimes(options: KubeRuntimesOptions = {}): (target: RunTarget) => KubeRuntime {
   const runtimes = new Map<string, KubeRuntime>();

@@ -212,9 +212,9 @@ describe(`adoption after a Paperclip restart (namespace ${namespace})`, () => {
     const longIssue = await createIssue(longAgent, 'A long task');
     const shortIssue = await createIssue(shortAgent, 'A short task');
 
-    // The short run: one slow reply (8 s), so it ends while the server is down.
+    // The short run: one slow reply (40 s), so it ends while the server is down.
     stack.fakeModel!.clearForcedScenarios();
-    stack.fakeModel!.forceScenario('slow:8', { count: 1 });
+    stack.fakeModel!.forceScenario('slow:40', { count: 1 });
     const requestsBefore = stack.fakeModel!.requests.length;
     const shortOrphan = await wakeForIssue(shortAgent, shortIssue);
     const shortJob = await jobOfRun(shortOrphan.id);

@@ -73,7 +73,7 @@ export function assembleLaunchRequest(input: LaunchRequestInput): RunLaunch {
     spec: {
       runId: runIdOfAttempt(run.runId, input.attempt),
       agentId: run.agent.id,
-      // The adoption identity after a restart (docs/decisions/adapter-adoption-after-restart.md).
+      // The adoption identity after a restart (docs/decisions/adoption-after-restart.md).
       ...(run.runtime?.taskKey ? { taskKey: run.runtime.taskKey } : {}),
       adoptWithinSeconds: config.adoptWithinSec,
       image: config.image ?? '',
