@@ -1,17 +1,12 @@
 // End to end (issue 19): no run is lost when Paperclip restarts. A real Paperclip server with the adapter installed,
 // Jobs on the real cluster, the real Claude Code CLI against the fake model API. The server is killed (SIGKILL) or
-// stopped (SIGTERM) while a run's Job works, started again on the same database and home, and the same issue is
-// woken: the new run adopts the Job. One stack for all scenarios (CI time).
+// stopped (SIGTERM) while a run's Job works, started again on the same database and home, and the same task is woken
+// again (Paperclip's task key, here given in the wake payload as an issue wake does): the new run adopts the Job. One
+// stack for all scenarios (CI time).
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoordinationV1Api, KubeConfig, type CoreV1Api } from '@kubernetes/client-node';
-import {
-  startPaperclipServer,
-  type Agent,
-  type Company,
-  type HeartbeatRun,
-  type Issue,
-} from '@claude-k8s/paperclip-server';
+import { startPaperclipServer, type Agent, type Company, type HeartbeatRun } from '@claude-k8s/paperclip-server';
 import { waitFor } from '@claude-k8s/test-utils';
 import { ADAPTER_TYPE, type Stack } from '../start-stack.ts';
 import {
@@ -53,18 +48,19 @@ async function createAgent(name: string): Promise<Agent> {
   });
 }
 
-/** An issue of the agent, left in the backlog so that Paperclip does not wake the agent for it on its own. */
-async function createIssue(agent: Agent, title: string): Promise<Issue> {
-  return stack.client.createIssue(company.id, { title, assigneeAgentId: agent.id, status: 'backlog' });
-}
+/** Task keys of this file's runs (unique per process: the session volume is shared between files). */
+const taskKey = (name: string): string => `adopt-e2e-${process.pid}-${name}`;
 
-async function wakeForIssue(agent: Agent, issue: Issue): Promise<HeartbeatRun> {
-  return stack.client.wakeupAgent(agent.id, {
+/** Wakes the agent for a task (the key Paperclip gives the adapter as `ctx.runtime.taskKey`). */
+async function wakeForTask(agent: Agent, task: string): Promise<HeartbeatRun> {
+  const run = await stack.client.wakeupAgent(agent.id, {
     source: 'on_demand',
     triggerDetail: 'manual',
     reason: 'e2e adoption',
-    payload: { issueId: issue.id },
+    payload: { taskKey: task },
   });
+  if (typeof run.id !== 'string') throw new Error(`the wake of ${task} made no run: ${JSON.stringify(run)}`);
+  return run;
 }
 
 /** The Job of the agent's run `runId` (by our labels), once it exists. */
@@ -130,10 +126,10 @@ interface AdoptedFrom {
   state: string;
 }
 
-/** Wakes the issue again and waits for the run of the agent that adopted `orphanRunId`'s Job. */
-async function adoptingRun(agent: Agent, issue: Issue, orphanRunId: string, restartedAt: number) {
+/** Wakes the task again and waits for the run of the agent that adopted `orphanRunId`'s Job. */
+async function adoptingRun(agent: Agent, task: string, orphanRunId: string, restartedAt: number) {
   const { batch } = adminClients(stack);
-  const woken = await wakeForIssue(agent, issue);
+  const woken = await wakeForTask(agent, task);
   const jobName = await jobOfRun(orphanRunId).catch(() => null);
   // The moment the Job carries the claim of a new run: adoption done.
   const adoptedBy = await waitFor('the claim of the orphaned Job', 180_000, async () => {
@@ -205,66 +201,77 @@ async function expectAdopted(
 }
 
 describe(`adoption after a Paperclip restart (namespace ${namespace})`, () => {
-  it('SIGKILL in the middle of a run, and an orphan that finishes while the server is down: both adopted', async () => {
-    const { core } = adminClients(stack);
-    const longAgent = await createAgent('adopt-long');
-    const shortAgent = await createAgent('adopt-short');
-    const longIssue = await createIssue(longAgent, 'A long task');
-    const shortIssue = await createIssue(shortAgent, 'A short task');
+  it(
+    'SIGKILL in the middle of a run, and an orphan that finishes while the server is down: both adopted',
+    { timeout: 900_000 },
+    async () => {
+      const { core } = adminClients(stack);
+      const longAgent = await createAgent('adopt-long');
+      const shortAgent = await createAgent('adopt-short');
+      const longTask = taskKey('long');
+      const shortTask = taskKey('short');
 
-    // The short run: one slow reply (40 s), so it ends while the server is down.
-    stack.fakeModel!.clearForcedScenarios();
-    stack.fakeModel!.forceScenario('slow:40', { count: 1 });
-    const requestsBefore = stack.fakeModel!.requests.length;
-    const shortOrphan = await wakeForIssue(shortAgent, shortIssue);
-    const shortJob = await jobOfRun(shortOrphan.id);
-    const shortLog = await followContainerLog(core, shortJob);
-    await waitFor('the short run asked the model', 120_000, () => stack.fakeModel!.requests.length > requestsBefore);
+      // The short run: one slow reply (40 s), so it ends while the server is down.
+      stack.fakeModel!.clearForcedScenarios();
+      stack.fakeModel!.forceScenario('slow:40', { count: 1 });
+      const requestsBefore = stack.fakeModel!.requests.length;
+      const shortOrphan = await wakeForTask(shortAgent, shortTask);
+      const shortJob = await jobOfRun(shortOrphan.id);
+      const shortLog = await followContainerLog(core, shortJob);
+      await waitFor('the short run asked the model', 120_000, () => stack.fakeModel!.requests.length > requestsBefore);
 
-    // The long run: 50 tool turns of about 2 s each, so it still works well after the restart.
-    stack.fakeModel!.forceScenario('spend:50:1000:1500', { count: 51 });
-    const longOrphan = await wakeForIssue(longAgent, longIssue);
-    const longJob = await jobOfRun(longOrphan.id);
-    const longLog = await followContainerLog(core, longJob);
-    await waitForLines(core, longLog.pod, 6);
+      // The long run: 50 tool turns of about 2 s each, so it still works well after the restart.
+      stack.fakeModel!.forceScenario('spend:50:1000:1500', { count: 51 });
+      const longOrphan = await wakeForTask(longAgent, longTask);
+      const longJob = await jobOfRun(longOrphan.id);
+      const longLog = await followContainerLog(core, longJob);
+      await waitForLines(core, longLog.pod, 6);
 
-    // Paperclip's legacy run controller lease lasts 60 s: a run whose server died is reaped at start-up once it
-    // expired. Down for 65 s (a crash and a slow restart).
-    const restartedAt = await restartServer('SIGKILL', 65_000);
-    for (const orphan of [shortOrphan, longOrphan]) {
-      const reaped = await stack.client.waitForRun(orphan.id, { timeoutMs: 60_000, until: TERMINAL });
-      testProgress.info(`orphan ${orphan.id} ended by Paperclip as ${reaped.status} (${String(reaped.errorCode)})`);
-    }
+      // Paperclip's legacy run controller lease lasts 60 s: a run whose server died is reaped at start-up once it
+      // expired. Down for 65 s (a crash and a slow restart).
+      const restartedAt = await restartServer('SIGKILL', 65_000);
+      for (const orphan of [shortOrphan, longOrphan]) {
+        const reaped = await stack.client.waitForRun(orphan.id, { timeoutMs: 60_000, until: TERMINAL });
+        testProgress.info(`orphan ${orphan.id} ended by Paperclip as ${reaped.status} (${String(reaped.errorCode)})`);
+      }
 
-    const long = await adoptingRun(longAgent, longIssue, longOrphan.id, restartedAt);
-    testProgress.info(`long run adopted ${long.adoptedAfterMs} ms after the restart`);
-    expect((long.run['resultJson'] as { adoptedFrom?: AdoptedFrom }).adoptedFrom?.state).toBe('running');
-    await expectAdopted('SIGKILL, running', long.run, longOrphan, await longLog.log, longJob, longAgent);
+      const long = await adoptingRun(longAgent, longTask, longOrphan.id, restartedAt);
+      testProgress.info(`long run adopted ${long.adoptedAfterMs} ms after the restart`);
+      expect((long.run['resultJson'] as { adoptedFrom?: AdoptedFrom }).adoptedFrom?.state).toBe('running');
+      await expectAdopted('SIGKILL, running', long.run, longOrphan, await longLog.log, longJob, longAgent);
 
-    const shortRestart = performance.now();
-    const short = await adoptingRun(shortAgent, shortIssue, shortOrphan.id, shortRestart);
-    testProgress.info(`short run (ended while down) adopted ${short.adoptedAfterMs} ms after its wake`);
-    await expectAdopted('SIGKILL, ended while down', short.run, shortOrphan, await shortLog.log, shortJob, shortAgent);
-    expect((short.run['resultJson'] as { adoptedFrom?: AdoptedFrom }).adoptedFrom?.state).toBe('succeeded');
+      const shortRestart = performance.now();
+      const short = await adoptingRun(shortAgent, shortTask, shortOrphan.id, shortRestart);
+      testProgress.info(`short run (ended while down) adopted ${short.adoptedAfterMs} ms after its wake`);
+      await expectAdopted(
+        'SIGKILL, ended while down',
+        short.run,
+        shortOrphan,
+        await shortLog.log,
+        shortJob,
+        shortAgent,
+      );
+      expect((short.run['resultJson'] as { adoptedFrom?: AdoptedFrom }).adoptedFrom?.state).toBe('succeeded');
 
-    // The agent's next run resumes the adopted session.
-    stack.fakeModel!.clearForcedScenarios();
-    stack.fakeModel!.forceScenario('text:resumed after the adoption', { count: 1 });
-    const next = await stack.client.waitForRun((await wakeForIssue(shortAgent, shortIssue)).id, {
-      timeoutMs: 240_000,
-      until: TERMINAL,
-    });
-    expect(next.status, String(next['error'] ?? '')).toBe('succeeded');
-    expect(next['sessionIdBefore']).toBe(short.run['sessionIdAfter']);
-  });
+      // The agent's next run resumes the adopted session.
+      stack.fakeModel!.clearForcedScenarios();
+      stack.fakeModel!.forceScenario('text:resumed after the adoption', { count: 1 });
+      const next = await stack.client.waitForRun((await wakeForTask(shortAgent, shortTask)).id, {
+        timeoutMs: 240_000,
+        until: TERMINAL,
+      });
+      expect(next.status, String(next['error'] ?? '')).toBe('succeeded');
+      expect(next['sessionIdBefore']).toBe(short.run['sessionIdAfter']);
+    },
+  );
 
-  it('SIGTERM (graceful restart) in the middle of a run: adopted', async () => {
+  it('SIGTERM (graceful restart) in the middle of a run: adopted', { timeout: 600_000 }, async () => {
     const { core } = adminClients(stack);
     const agent = await createAgent('adopt-graceful');
-    const issue = await createIssue(agent, 'A task across a graceful restart');
+    const task = taskKey('graceful');
     stack.fakeModel!.clearForcedScenarios();
     stack.fakeModel!.forceScenario('spend:12:1000:1500', { count: 13 });
-    const orphan = await wakeForIssue(agent, issue);
+    const orphan = await wakeForTask(agent, task);
     const jobName = await jobOfRun(orphan.id);
     const container = await followContainerLog(core, jobName);
     await waitForLines(core, container.pod, 6);
@@ -272,7 +279,7 @@ describe(`adoption after a Paperclip restart (namespace ${namespace})`, () => {
     const restartedAt = await restartServer('SIGTERM', 0);
     const ended = await stack.client.waitForRun(orphan.id, { timeoutMs: 60_000, until: TERMINAL });
     testProgress.info(`the orphan was ended by the shutdown as ${ended.status} (${String(ended.errorCode)})`);
-    const adopted = await adoptingRun(agent, issue, orphan.id, restartedAt);
+    const adopted = await adoptingRun(agent, task, orphan.id, restartedAt);
     testProgress.info(`graceful: adopted ${adopted.adoptedAfterMs} ms after the restart`);
     await expectAdopted('SIGTERM, running', adopted.run, orphan, await container.log, jobName, agent);
   });
