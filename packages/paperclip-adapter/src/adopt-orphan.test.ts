@@ -224,4 +224,18 @@ describe('execute adopts the orphaned Job of its task after a restart', () => {
       expect(streamOf(context.records, 'stderr')).not.toContain('adopted Job');
     expect(cluster.peek<Job>('jobs', NS, orphan)?.metadata.annotations?.['claude-k8s.io/adopted-by']).toBeUndefined();
   });
+
+  it("Paperclip's controller-lease abort (its shutdown) does not cancel the Job: it stays for adoption", async () => {
+    const cluster = createFakeCluster();
+    await using logs = await startFakeLogServer();
+    const context = createFakeContext({ runId: 'shutting-down-run' });
+    void adapterOver(runtimeOver(cluster.ports as unknown as KubePorts, logs)).execute(context);
+    const jobName = await onlyJob(cluster);
+    await podOfJob(cluster, jobName);
+    context.controller.abort(new Error('Legacy controller lease lost'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const job = cluster.peek<Job>('jobs', NS, jobName);
+    expect(job).toBeDefined();
+    expect(job?.metadata.annotations?.['claude-k8s.io/cancel-requested']).toBeUndefined();
+  });
 });

@@ -29,6 +29,26 @@ export interface AdoptionInput {
   sessionExtras: { workspaceId?: string; repoUrl?: string; repoRef?: string; image?: string };
 }
 
+/**
+ * The reason Paperclip aborts a run's signal with when its own controller lease of the run lapses: the server is
+ * shutting down (the drain marked the run `interrupted`) or lost its database. That is no operator cancel: the Job is
+ * left running for the next run of its task to adopt (docs/decisions/adoption-after-restart.md).
+ */
+const CONTROLLER_LEASE_LOST = 'Legacy controller lease lost';
+
+/** `signal` without Paperclip's controller-lease aborts ({@link CONTROLLER_LEASE_LOST}): the operator's cancels only. */
+export function operatorCancelSignal(signal: AbortSignal): AbortSignal {
+  const controller = new AbortController();
+  const forward = (): void => {
+    const reason: unknown = signal.reason;
+    if (reason instanceof Error && reason.message === CONTROLLER_LEASE_LOST) return;
+    controller.abort(reason);
+  };
+  if (signal.aborted) forward();
+  else signal.addEventListener('abort', forward, { once: true });
+  return controller.signal;
+}
+
 /** The first line of an adoption in the run's log (stderr). */
 function adoptionNotice(handle: RunHandle): string {
   const adoption = handle.adoption;

@@ -15,7 +15,7 @@ import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunStarter, RunTarge
 import { mapEarlyFailure, mapRunResult, type BillingInfo } from './result-mapping.ts';
 import { isRecord } from './raw-values.ts';
 import { errorMessage } from './error-message.ts';
-import { adoptOrphanedRun } from './adopt-orphan.ts';
+import { adoptOrphanedRun, operatorCancelSignal } from './adopt-orphan.ts';
 
 /** Extra wait past the Job deadline plus grace before the adapter stops waiting itself. Milliseconds. */
 const DEADLINE_SLACK_MS = 30_000;
@@ -157,7 +157,8 @@ export function createExecute(
     }
     const billing = deriveBilling(parsed.value);
     const config = parsed.value;
-    const signal = ctx.signal ?? new AbortController().signal;
+    // A server shutdown aborts the signal too; the Job then stays for the next run of its task to adopt.
+    const signal = operatorCancelSignal(ctx.signal ?? new AbortController().signal);
     let defaultNamespace: string;
     try {
       defaultNamespace = await dependencies.resolveDefaultNamespace();

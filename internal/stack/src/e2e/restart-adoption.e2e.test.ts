@@ -81,10 +81,20 @@ async function followContainerLog(core: CoreV1Api, jobName: string): Promise<{ p
     const running = (await podsOfJob(core, namespace, jobName)).find((item) => item.status?.phase === 'Running');
     return running?.metadata?.name;
   });
-  // A follow the apiserver cuts resolves with a marker line, so that the comparison fails with it (never unhandled).
-  const log = core
-    .readNamespacedPodLog({ name: pod, namespace, container: 'agent', follow: true })
-    .catch((error: unknown) => `the follow of ${pod} failed: ${String(error)}`);
+  // Each follow returns the whole log from its start; one the apiserver cuts (its HTTP/2 stream closed) is read again
+  // while the pod exists. A follow that cannot finish resolves with a marker line, so the comparison fails with it.
+  const log = (async (): Promise<string> => {
+    let lastError: unknown = null;
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      try {
+        return await core.readNamespacedPodLog({ name: pod, namespace, container: 'agent', follow: true });
+      } catch (error) {
+        lastError = error;
+        testProgress.info(`the log follow of ${pod} was cut (${String(error)}); following again from the start`);
+      }
+    }
+    return `the follow of ${pod} failed: ${String(lastError)}`;
+  })();
   return { pod, log };
 }
 
