@@ -234,8 +234,9 @@ describe(`adoption after a Paperclip restart (namespace ${namespace})`, () => {
       const shortLog = await followContainerLog(core, shortJob);
       await waitFor('the short run asked the model', 120_000, () => stack.fakeModel!.requests.length > requestsBefore);
 
-      // The long run: 150 tool turns (about 1 s each here), so it still works well after the restart.
-      stack.fakeModel!.forceScenario('spend:150:1000:1500', { count: 151 });
+      // The long run: 40 tool turns of about 4 s each, so it still works well after the restart (few turns: Paperclip's
+      // run log endpoint serves 256 kB a page, the harness reads one).
+      stack.fakeModel!.forceScenario('spend:40:1000:4000', { count: 41 });
       const longOrphan = await wakeForTask(longAgent, longTask);
       const longJob = await jobOfRun(longOrphan.id);
       const longLog = await followContainerLog(core, longJob);
@@ -284,7 +285,7 @@ describe(`adoption after a Paperclip restart (namespace ${namespace})`, () => {
     const agent = await createAgent('adopt-graceful');
     const task = taskKey('graceful');
     stack.fakeModel!.clearForcedScenarios();
-    stack.fakeModel!.forceScenario('spend:90:1000:1500', { count: 91 });
+    stack.fakeModel!.forceScenario('spend:25:1000:4000', { count: 26 });
     const orphan = await wakeForTask(agent, task);
     const jobName = await jobOfRun(orphan.id);
     const container = await followContainerLog(core, jobName);
