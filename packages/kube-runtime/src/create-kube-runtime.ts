@@ -279,6 +279,21 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       throw new MissingConfigurationError(['logSource (or kubeConfig) to follow the output'], 'start run');
     const { manifestInput, job } = await prepare(input);
     const jobName = job.metadata?.name ?? jobNameFor(input.agentId, input.runId);
+    // Open the shared streams now, so that their first list is under way before this run's own requests.
+    const releaseStreams = [informers.jobs.retain(), informers.pods.retain()];
+    try {
+      return await createAndAttach(input, manifestInput, job, jobName);
+    } finally {
+      for (const release of releaseStreams) release();
+    }
+  }
+
+  async function createAndAttach(
+    input: StartRunInput,
+    manifestInput: JobManifestInput,
+    job: V1Job,
+    jobName: string,
+  ): Promise<RunHandle> {
     const policy = input.lockPolicy ?? 'none';
     let lock: HeldLock | null = null;
     if (policy !== 'none') {

@@ -30,6 +30,11 @@ export interface SharedInformer<T> {
    * Returns the unsubscribe function.
    */
   subscribe(key: string, listener: InformerListener<T>): () => void;
+  /**
+   * Holds the stream open without a key (e.g. from the start of a run, before its Job exists, so that the list is
+   * under way before the run's own requests). Returns the release function.
+   */
+  retain(): () => void;
   /** Open watch connections of this stream right now (0 or 1). */
   readonly watching: number;
 }
@@ -83,9 +88,13 @@ export function createSharedInformer<T extends KubeObject>(options: SharedInform
     if (objects?.size === 0) cache.delete(key);
   };
 
+  /** Why the stream stopped for good; kept (and told to new subscribers) until every holder has let go. */
+  let failure: KubeApiError | null = null;
+
   const failAll = (error: KubeApiError): void => {
     const all = [...subscribers.values()].flatMap((set) => [...set]);
     stop();
+    failure = error;
     for (const subscription of all) subscription.listener.onFail(error);
   };
 
@@ -108,6 +117,7 @@ export function createSharedInformer<T extends KubeObject>(options: SharedInform
       try {
         const list = await ports.list<T>(kind, namespace, { labelSelector: options.labelSelector });
         if (signal.aborted) return null;
+        logger.debug('stream listed', { kind, namespace, items: list.items.length, subscribers: count });
         cache.clear();
         for (const object of list.items) {
           const key = options.keyOf(object);
@@ -203,14 +213,36 @@ export function createSharedInformer<T extends KubeObject>(options: SharedInform
     });
   };
 
+  const acquire = (): void => {
+    count += 1;
+    if (count === 1) start();
+  };
+  const release = (): void => {
+    count -= 1;
+    if (count > 0) return;
+    stop();
+    failure = null;
+  };
+
   return {
+    retain() {
+      acquire();
+      let held = true;
+      return () => {
+        if (!held) return;
+        held = false;
+        release();
+      };
+    },
     subscribe(key, listener) {
       const subscription: Subscription<T> = { listener, since: listGeneration };
       const set = subscribers.get(key) ?? new Set();
       set.add(subscription);
       subscribers.set(key, set);
-      count += 1;
-      if (count === 1) start();
+      acquire();
+      const failed = failure;
+      if (failed !== null) queueMicrotask(() => listener.onFail(failed));
+      // A stream that is synced already delivers what it knows; one that is starting delivers its first list.
       else if (synced) for (const object of [...(cache.get(key)?.values() ?? [])]) listener.onEvent('ADDED', object);
       let subscribed = true;
       return () => {
@@ -218,8 +250,7 @@ export function createSharedInformer<T extends KubeObject>(options: SharedInform
         subscribed = false;
         set.delete(subscription);
         if (set.size === 0 && subscribers.get(key) === set) subscribers.delete(key);
-        count -= 1;
-        if (count === 0) stop();
+        release();
       };
     },
     get watching() {
