@@ -121,7 +121,20 @@ async function burst(code: 'baseline' | 'current', runtimeModule: RuntimeModule)
   const namespace = `scale-bench-${code}-${process.pid}`;
   return withNamespace(namespace, async () => {
     const offset = statSync(auditLog).size;
-    const runtime = runtimeModule.createKubeRuntime({ kubeConfig, namespace, runtimeId: 'scale-bench' });
+    const runtime = runtimeModule.createKubeRuntime({
+      kubeConfig,
+      namespace,
+      runtimeId: 'scale-bench',
+      ...(process.env['BENCH_DEBUG'] === '1'
+        ? {
+            logger: {
+              debug: (message: string, data?: object) => console.error('debug', message, JSON.stringify(data)),
+              info: (message: string, data?: object) => console.error('info', message, JSON.stringify(data)),
+              warn: (message: string, data?: object) => console.error('warn', message, JSON.stringify(data)),
+            },
+          }
+        : {}),
+    });
     const latencyMs: number[] = [];
     const startMs: number[] = [];
     const problems: string[] = [];
@@ -149,14 +162,20 @@ async function burst(code: 'baseline' | 'current', runtimeModule: RuntimeModule)
             const lines = (partial + text).split('\n');
             partial = lines.pop() ?? '';
             for (const line of lines) {
-              const parsed = JSON.parse(line) as { i: number; t: number };
-              seen.push(parsed.i);
-              latencyMs.push(now - parsed.t);
+              try {
+                const parsed = JSON.parse(line) as { i: number; t: number };
+                seen.push(parsed.i);
+                latencyMs.push(now - parsed.t);
+              } catch {
+                problems.push(`run ${index}: not a line of the script: ${line.slice(0, 120)}`);
+              }
             }
           },
         });
         resumedAt = performance.now();
+        if (process.env['BENCH_DEBUG'] === '1') console.error('started', handle.jobName);
         const outcome = await handle.outcome;
+        if (process.env['BENCH_DEBUG'] === '1') console.error('ended', handle.jobName, outcome.code, outcome.message);
         if (seen.length !== LINES || seen.some((value, position) => value !== position))
           problems.push(`run ${index}: ${seen.length} lines ${JSON.stringify(seen.slice(0, 12))}…`);
         return outcome.code;
@@ -235,6 +254,8 @@ async function barePods(runtimeModule: RuntimeModule): Promise<number[]> {
 
 const current: RuntimeModule = await import('../src/internal.ts');
 const baseline = (await import(extractBaseline())) as RuntimeModule;
+// The runtime's timers are unref'd and client-node's watch sockets do not hold the event loop: keep it alive.
+const keepAlive = setInterval(() => undefined, 1000);
 const bursts: BurstFigures[] = [];
 let bare: number[];
 try {
@@ -246,6 +267,7 @@ try {
   bare = await barePods(current);
 } finally {
   removeBaseline();
+  clearInterval(keepAlive);
 }
 
 const fmt = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : '—');

@@ -32,7 +32,8 @@ const runtime = runtimeModule.createKubeRuntime({
   ...(process.env['BENCH_DEBUG'] === '1'
     ? {
         logger: {
-          debug: (message: string, data?: object) => console.error(new Date().toISOString(), 'debug', message, JSON.stringify(data)),
+          debug: (message: string, data?: object) =>
+            console.error(new Date().toISOString(), 'debug', message, JSON.stringify(data)),
           info: (message: string, data?: object) => console.error('info', message, JSON.stringify(data)),
           warn: (message: string, data?: object) => console.error('warn', message, JSON.stringify(data)),
         },
@@ -63,45 +64,49 @@ let probing = false;
 const startedAt = performance.now();
 
 const results = await Promise.all(
-  Array.from({ length: runs }, async (_, index) => {
-    let partial = '';
-    const seen: number[] = [];
-    const handle = await runtime.startRun({
-      runId: `bench-${index}`,
-      agentId: `agent-${index}`,
-      image: 'bench',
-      command: ['sh'],
-      timeoutSeconds: 600,
-      files: { 'prompt.md': 'x' },
-      lockPolicy: 'reject',
-      onOutput: async (text) => {
-        const now = Date.now();
-        const lines = (partial + text).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) {
-          const parsed = JSON.parse(line) as { i: number; t: number };
-          seen.push(parsed.i);
-          latencies.push(now - parsed.t);
-        }
-        if (CONSUMER_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, CONSUMER_DELAY_MS));
-      },
-    });
-    await handle.containerStarted;
-    running += 1;
-    if (running > maxRunning) {
-      maxRunning = running;
-      if (running >= runs * 0.95 && !probing) {
-        probing = true;
-        statsAtPeak = await stats();
-      }
-    }
-    const outcome = await handle.outcome;
-    running -= 1;
-    const exact = seen.length === LINES && seen.every((value, position) => value === position);
-    if (!exact) problems.push(`run ${index}: lines ${JSON.stringify(seen.slice(0, 30))}`);
-    return outcome.code;
-  }),
+  Array.from({ length: runs }, (_, index) =>
+    runOne(index).catch((error: unknown) => `error: ${String(error).slice(0, 80)}`),
+  ),
 );
+
+async function runOne(index: number): Promise<string> {
+  let partial = '';
+  const seen: number[] = [];
+  const handle = await runtime.startRun({
+    runId: `bench-${index}`,
+    agentId: `agent-${index}`,
+    image: 'bench',
+    command: ['sh'],
+    timeoutSeconds: 600,
+    files: { 'prompt.md': 'x' },
+    lockPolicy: 'reject',
+    onOutput: async (text) => {
+      const now = Date.now();
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const parsed = JSON.parse(line) as { i: number; t: number };
+        seen.push(parsed.i);
+        latencies.push(now - parsed.t);
+      }
+      if (CONSUMER_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, CONSUMER_DELAY_MS));
+    },
+  });
+  await handle.containerStarted;
+  running += 1;
+  if (running > maxRunning) {
+    maxRunning = running;
+    if (running >= runs * 0.95 && !probing) {
+      probing = true;
+      statsAtPeak = await stats();
+    }
+  }
+  const outcome = await handle.outcome;
+  running -= 1;
+  const exact = seen.length === LINES && seen.every((value, position) => value === position);
+  if (!exact) problems.push(`run ${index}: lines ${JSON.stringify(seen.slice(0, 30))}`);
+  return outcome.code;
+}
 clearInterval(sampler);
 const seconds = (performance.now() - startedAt) / 1000;
 const end = await stats();

@@ -35,8 +35,6 @@ export interface SharedInformer<T> {
    * under way before the run's own requests). Returns the release function.
    */
   retain(): () => void;
-  /** Open watch connections of this stream right now (0 or 1). */
-  readonly watching: number;
 }
 
 /** Options of {@link createSharedInformer}. */
@@ -74,7 +72,6 @@ export function createSharedInformer<T extends KubeObject>(options: SharedInform
   let synced = false;
   /** Incremented when a list request starts. */
   let listGeneration = 0;
-  let watching = 0;
 
   const nameOf = (object: T): string => object.metadata?.name ?? '';
   const remember = (key: string, object: T): void => {
@@ -147,36 +144,31 @@ export function createSharedInformer<T extends KubeObject>(options: SharedInform
     let rv = await relist(signal);
     let failures = 0;
     while (rv !== null && !signal.aborted) {
-      watching += 1;
-      const end = await ports
-        .watch<T>(
-          kind,
-          namespace,
-          {
-            labelSelector: options.labelSelector,
-            resourceVersion: rv,
-            signal,
-            timeoutSeconds: options.watchTimeoutSeconds ?? 300,
-          },
-          (event) => {
-            if (signal.aborted) return;
-            if (event.type === 'BOOKMARK') {
-              rv = event.resourceVersion;
-              return;
-            }
-            const object = event.object;
-            rv = object.metadata?.resourceVersion ?? rv;
-            failures = 0;
-            const key = options.keyOf(object);
-            if (key === null) return;
-            if (event.type === 'DELETED') forget(key, object);
-            else remember(key, object);
-            for (const subscription of subscribers.get(key) ?? []) subscription.listener.onEvent(event.type, object);
-          },
-        )
-        .finally(() => {
-          watching -= 1;
-        });
+      const end = await ports.watch<T>(
+        kind,
+        namespace,
+        {
+          labelSelector: options.labelSelector,
+          resourceVersion: rv,
+          signal,
+          timeoutSeconds: options.watchTimeoutSeconds ?? 300,
+        },
+        (event) => {
+          if (signal.aborted) return;
+          if (event.type === 'BOOKMARK') {
+            rv = event.resourceVersion;
+            return;
+          }
+          const object = event.object;
+          rv = object.metadata?.resourceVersion ?? rv;
+          failures = 0;
+          const key = options.keyOf(object);
+          if (key === null) return;
+          if (event.type === 'DELETED') forget(key, object);
+          else remember(key, object);
+          for (const subscription of subscribers.get(key) ?? []) subscription.listener.onEvent(event.type, object);
+        },
+      );
       switch (end.type) {
         case 'aborted':
           return;
@@ -252,9 +244,6 @@ export function createSharedInformer<T extends KubeObject>(options: SharedInform
         if (set.size === 0 && subscribers.get(key) === set) subscribers.delete(key);
         release();
       };
-    },
-    get watching() {
-      return watching;
     },
   };
 }
