@@ -110,6 +110,7 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
   let compactedBefore = 0;
   let uidCounter = 0;
   let podCounter = 0;
+  let podRefusal: string | null = null;
 
   const key = (kind: FakeKind, namespace: string, name: string): string => `${kind}/${namespace}/${name}`;
   const clone = <T>(value: T): T => structuredClone(value);
@@ -231,8 +232,19 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
     const spec = job['spec'] as
       { suspend?: boolean; template?: { metadata?: { labels?: Record<string, string> }; spec?: unknown } } | undefined;
     const status = job['status'] as { conditions?: unknown[] } | undefined;
-    if (spec?.suspend === true || (status?.conditions?.length ?? 0) > 0) return;
     const jobName = job.metadata?.name ?? '';
+    if (spec?.suspend === true) {
+      // Suspending a Job deletes its active pods.
+      for (const [objectKey, object] of [...objects]) {
+        if (
+          objectKey.startsWith(`pods/${namespace}/`) &&
+          object.metadata?.labels?.['batch.kubernetes.io/job-name'] === jobName
+        )
+          queueMicrotask(() => remove('pods', namespace, object.metadata?.name ?? ''));
+      }
+      return;
+    }
+    if ((status?.conditions?.length ?? 0) > 0) return;
     const hasPod = [...objects.values()].some(
       (object) =>
         object.kind === 'Pod' &&
@@ -252,6 +264,24 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
       spec: clone(spec?.template?.spec),
       status: { phase: 'Pending' },
     };
+    if (podRefusal !== null) {
+      // Like the Job controller refused by quota or admission: a Warning Event on the Job, no pod.
+      const message = `Error creating: pods "${pod.metadata?.name ?? ''}" is forbidden: ${podRefusal}`;
+      queueMicrotask(() =>
+        seedObject('events', namespace, {
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: { name: `${jobName}.${String(podCounter)}` },
+          involvedObject: { kind: 'Job', name: jobName, namespace, uid: job.metadata?.uid ?? '' },
+          type: 'Warning',
+          reason: 'FailedCreate',
+          message,
+          count: 1,
+          lastTimestamp: new Date(now()).toISOString(),
+        }),
+      );
+      return;
+    }
     queueMicrotask(() => {
       if (
         objects.has(key('jobs', namespace, jobName)) &&
@@ -496,6 +526,13 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
         store('jobs', namespace, failed, 'MODIFIED');
       }
       remove('pods', namespace, name);
+    },
+    /**
+     * From now on the Job controller is refused every pod (`null` lifts it), as by an exhausted ResourceQuota or an
+     * admission policy: instead of a pod, a Warning `FailedCreate` Event on the Job with this message.
+     */
+    refusePodCreation(message: string | null): void {
+      podRefusal = message;
     },
     /** Sends a bookmark to open watches of a kind. */
     bookmark(kind: FakeKind): void {

@@ -29,6 +29,14 @@ import type { RunEvent, RunOutcome, RunOutput, RunProgressEvent } from './outcom
 import { readSelfPod, type ReadSelfPodOptions, type SelfPod } from './self-pod.ts';
 import { errorMessage } from './error-message.ts';
 
+/** Outcomes decided while the Job may still start the container later (a grace ran out). */
+const NOTHING_RAN: ReadonlySet<RunOutcome['code']> = new Set([
+  'never-started',
+  'image-pull',
+  'config-error',
+  'unschedulable',
+]);
+
 /** Options of {@link createKubeRuntime}. Give `kubeConfig` (real cluster) or `ports` (fakes, counting wrappers). */
 export interface CreateKubeRuntimeOptions {
   /** A loaded client-node KubeConfig; the runtime builds its API clients from it. */
@@ -528,6 +536,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
             jobName,
             jobUid: job.metadata?.uid ?? null,
             succeeded: value.code === 'succeeded',
+            stop: result.job !== null && jobFinish(result.job) === null && NOTHING_RAN.has(value.code),
             policy: retention,
           });
         }

@@ -54,6 +54,15 @@ function pod(options: {
   };
 }
 
+const failedCreate = {
+  type: 'Warning',
+  reason: 'FailedCreate',
+  message:
+    'Error creating: pods "job-1-abcde" is forbidden: exceeded quota: no-pods, requested: pods=1, used: pods=0, limited: pods=0',
+  count: 4,
+  involvedKind: 'Job',
+};
+
 function input(overrides: Partial<ClassifyInput>): ClassifyInput {
   return {
     job: job(),
@@ -66,6 +75,8 @@ function input(overrides: Partial<ClassifyInput>): ClassifyInput {
     imagePullGraceSeconds: 60,
     unschedulableGraceSeconds: 120,
     configErrorGraceSeconds: 10,
+    podCreateGraceSeconds: 30,
+    noPodSince: T0,
     deadlineSeconds: 60,
     ...overrides,
   };
@@ -153,6 +164,22 @@ describe('classifyJobOutcome', () => {
         ],
       },
       { code: 'config-error', reason: 'FailedMount' },
+    ],
+    [
+      'FailedCreate on the Job within the pod-create grace: still waiting',
+      { now: T0 + 29_000, events: [failedCreate] },
+      null,
+    ],
+    ['no pod after the grace but no FailedCreate: still waiting', { now: T0 + 31_000 }, null],
+    [
+      'FailedCreate on the Job after the pod-create grace, no pod',
+      { now: T0 + 31_000, events: [failedCreate] },
+      {
+        code: 'never-started',
+        reason: 'FailedCreate',
+        message: `the Job controller could not create the pod for 30s: ${failedCreate.message}`,
+        exitCode: null,
+      },
     ],
     [
       'Unschedulable within grace',

@@ -27,6 +27,10 @@ export interface ClassifyInput {
   unschedulableGraceSeconds: number;
   /** How long CreateContainerConfigError/FailedMount may last (a referenced Secret may appear). Seconds. */
   configErrorGraceSeconds: number;
+  /** How long the Job may have no pod while its controller reports `FailedCreate`. Seconds. */
+  podCreateGraceSeconds: number;
+  /** Since when the Job has had no pod (clock port). Milliseconds since the epoch. */
+  noPodSince: number;
   /** The Job's `activeDeadlineSeconds`, for the message. */
   deadlineSeconds: number | null;
 }
@@ -80,6 +84,7 @@ export function classifyJobOutcome(input: ClassifyInput): Classification | null 
   }
   if (finished?.type === 'succeeded') return make('succeeded', finished.reason, 'the run succeeded', 0);
   if (input.cancelRequested && finished === null) return null; // deletion in flight: wait for it
+  if (pod === null && finished === null) return classifyPodCreate(input);
 
   // Failures the pod tells precisely, whether or not the Job has failed yet.
   const fromPod = classifyPod(input, container);
@@ -114,6 +119,28 @@ export function classifyJobOutcome(input: ClassifyInput): Classification | null 
     );
   }
   return null;
+}
+
+/** Hint of a Job whose controller is refused the pod. */
+const FAILED_CREATE_HINT =
+  "The Job controller cannot create the run's pod: free or raise the namespace's ResourceQuota, fix what an admission policy refuses, or create the service account; raise podCreateGraceSeconds if the cause clears on its own.";
+
+/** A Job without a pod: `never-started` (reason `FailedCreate`) once its controller has been refused for the grace. */
+function classifyPodCreate(input: ClassifyInput): Classification | null {
+  if (input.now - input.noPodSince < input.podCreateGraceSeconds * 1000) return null;
+  const refusal = input.events
+    .filter((e) => e.type === 'Warning' && e.reason === 'FailedCreate' && e.involvedKind === 'Job')
+    .at(-1);
+  if (refusal === undefined) return null;
+  return {
+    ...make(
+      'never-started',
+      'FailedCreate',
+      `the Job controller could not create the pod for ${input.podCreateGraceSeconds}s: ${refusal.message}`,
+      null,
+    ),
+    hint: FAILED_CREATE_HINT,
+  };
 }
 
 function classifyPod(
