@@ -7,7 +7,7 @@ import type { V1Lease } from '@kubernetes/client-node';
 import { sleep, type Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
 import type { KubeObject, KubePorts } from './kube-ports.ts';
-import { KubeApiError, LockHeldError } from './kube-runtime-error.ts';
+import { KubeApiError, LockHeldError, RunCancelledError } from './kube-runtime-error.ts';
 import { microTime, timeOf } from './micro-time.ts';
 import { LABELS, MANAGED_BY, labelValue, leaseNameFor } from './names.ts';
 
@@ -120,6 +120,7 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
   });
 
   for (;;) {
+    if (options.signal?.aborted === true) throw new RunCancelledError(options.runId, 'lock-wait');
     const current = await ports.get<V1Lease & KubeObject>('leases', namespace, leaseName);
     try {
       if (current === null) {
@@ -185,6 +186,6 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
     await Promise.race([timer, watched]);
     controller.abort();
     options.signal?.removeEventListener('abort', onAbort);
-    if (options.signal?.aborted === true) throw options.signal.reason;
+    if (options.signal?.aborted === true) throw new RunCancelledError(options.runId, 'lock-wait');
   }
 }

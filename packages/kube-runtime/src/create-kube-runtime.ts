@@ -20,7 +20,13 @@ import { buildJobManifest, buildRunSecret, DEFAULT_CONTAINER_NAME, type JobManif
 import { jobFinish } from './job-outcome.ts';
 import { DEFAULT_GRACES, fetchRunEvents, watchRun, type FailureGraces } from './job-watch.ts';
 import type { KubeObject, KubePorts } from './kube-ports.ts';
-import { KubeApiError, KubeRuntimeError, MissingConfigurationError, RunNotFoundError } from './kube-runtime-error.ts';
+import {
+  KubeApiError,
+  KubeRuntimeError,
+  MissingConfigurationError,
+  RunCancelledError,
+  RunNotFoundError,
+} from './kube-runtime-error.ts';
 import { followPodLog } from './log-follow.ts';
 import { initialLogCheckpoint, type LogCheckpoint } from './log/log-cursor.ts';
 import { createPodLogSource, type PodLogSource } from './log/pod-log-source.ts';
@@ -284,6 +290,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       });
     }
     try {
+      const aborted = (): boolean => input.signal?.aborted === true;
+      if (aborted()) throw new RunCancelledError(input.runId, 'before-start');
       let created: V1Job & KubeObject;
       try {
         created = await ports.create('jobs', namespace, job);
@@ -307,6 +315,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
             namespace,
             buildRunSecret(manifestInput, { jobName, jobUid: created.metadata?.uid ?? '' }),
           );
+          // Still suspended: a cancel now deletes a Job that never had a pod.
+          if (aborted()) throw new RunCancelledError(input.runId, 'before-start');
           created = await ports.patch('jobs', namespace, jobName, { spec: { suspend: false } });
         } catch (error) {
           await ports.delete('jobs', namespace, jobName, { propagationPolicy: 'Background' }).catch(() => false);
@@ -566,6 +576,26 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       },
     );
 
+    const deleteUnstartedPods = async (): Promise<void> => {
+      try {
+        const pods = await ports.list<V1Pod & KubeObject>('pods', namespace, {
+          labelSelector: runSelector(input.runId),
+        });
+        for (const pod of pods.items) {
+          const name = pod.metadata?.name;
+          // Also a pod the garbage collector already deletes: a second delete shortens its grace period.
+          if (name === undefined) continue;
+          await ports.delete('pods', namespace, name, {
+            gracePeriodSeconds: 1,
+            ...(pod.metadata?.uid === undefined ? {} : { uid: pod.metadata.uid }),
+          });
+        }
+      } catch (error) {
+        // The garbage collector deletes the pod anyway, with the run's grace period.
+        logger.debug('unstarted pod not deleted early', { error: String(error) });
+      }
+    };
+
     const handle: RunHandle = {
       runId: input.runId,
       agentId: input.agentId,
@@ -608,7 +638,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
         },
       },
       cancel: async (reason = 'cancelled') => {
-        if (!ended && !cancelRequested) {
+        // Once decided, the container has ended: deleting the pod now would only cut the drain of its output.
+        if (!ended && !cancelRequested && !decided) {
           cancelRequested = true;
           cancelledAt = new Date(clock.now()).toISOString();
           await cancelJob({
@@ -619,6 +650,9 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
             reason,
             at: cancelledAt,
           });
+          // A container that has not started has nothing to finish: its pod goes with a 1 s grace instead of the
+          // run's (the garbage collector would give it the full terminationGracePeriodSeconds).
+          if (!log.some((event) => event.type === 'running')) await deleteUnstartedPods();
         }
         return settled;
       },

@@ -96,5 +96,60 @@ describe('FailedCreate on a real cluster', () => {
     expect(job?.spec?.suspend).toBe(true);
     expect(job?.metadata?.annotations?.['claude-k8s.io/keep-until']).toBeDefined();
     expect(await leases()).toEqual([]);
+    await core.deleteNamespacedResourceQuota({ name: 'no-pods', namespace: backend.namespace });
+    await backend.eventually(
+      async () => (await core.listNamespacedResourceQuota({ namespace: backend.namespace })).items.length === 0,
+      'quota deleted',
+    );
+  });
+
+  it('cancel 2 s after the start: cancelled within a few seconds, nothing left', async () => {
+    const controller = new AbortController();
+    // A PID 1 without a handler ignores SIGTERM: the CLI must not be PID 1, or the cancel waits the full 30 s grace.
+    const handle = await runtime.startRun(
+      run('cancel-early', {
+        command: ['sh', '-c', 'sleep 300'],
+        terminationGracePeriodSeconds: 30,
+        signal: controller.signal,
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const start = performance.now();
+    controller.abort();
+    const outcome = await handle.outcome;
+    const ms = Math.round(performance.now() - start);
+    console.log(`fault: cancel 2 s after the start -> ${outcome.code} in ${ms} ms`);
+    expect(outcome.code).toBe('cancelled');
+    expect(ms).toBeLessThan(10_000);
+    await backend.eventually(async () => (await jobOf(handle.jobName)) === null, `job ${handle.jobName} gone`);
+    expect(await leases()).toEqual([]);
+  });
+
+  it('cancel while running: the Lease is held until the container has ended in its grace period', async () => {
+    const grace = 6;
+    const handle = await runtime.startRun(
+      run('cancel-running', {
+        command: ['sh', '-c', 'trap "" TERM; echo started; while true; do sleep 1; done'],
+        terminationGracePeriodSeconds: grace,
+      }),
+    );
+    expect(await handle.containerStarted).not.toBeNull();
+    const start = performance.now();
+    const cancelled = handle.cancel('test');
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // The container ignores SIGTERM and is still in its grace period: the agent's Lease is still held.
+    expect(await leases()).toHaveLength(1);
+    const outcome = await cancelled;
+    const ms = Math.round(performance.now() - start);
+    console.log(`fault: cancel while running (grace ${grace}s, SIGTERM ignored) -> ${outcome.code} in ${ms} ms`);
+    expect(outcome.code).toBe('cancelled');
+    expect(ms).toBeGreaterThanOrEqual(grace * 1000 - 500);
+    expect(await leases()).toEqual([]);
+    const pods = await core.listNamespacedPod({
+      namespace: backend.namespace,
+      labelSelector: `batch.kubernetes.io/job-name=${handle.jobName}`,
+    });
+    // The container has ended; the pod object itself may still be on its way out.
+    for (const pod of pods.items) expect(pod.status?.containerStatuses?.[0]?.state?.terminated).toBeDefined();
   });
 });

@@ -3,10 +3,10 @@
  * in a named outcome within a bounded time. Each test prints its time to outcome (`fault: ... -> outcome in N ms`).
  */
 import { createFakeCluster, type FakeCluster } from '@claude-k8s/kube-fakes';
-import type { V1Job } from '@kubernetes/client-node';
+import type { V1Job, V1Lease } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { createKubeRuntime, type KubePorts, type RetentionPolicy } from './internal.ts';
-import { minimalRunInput } from '../test/fake-cluster-run.ts';
+import { createKubeRuntime, RunCancelledError, type KubePorts, type RetentionPolicy } from './internal.ts';
+import { minimalRunInput, podOfJob } from '../test/fake-cluster-run.ts';
 
 const NS = 'agents';
 
@@ -85,3 +85,169 @@ describe('the Job controller never creates the pod (FailedCreate)', () => {
     expect((await handle.outcome).code).toBe('succeeded');
   });
 });
+
+const running = {
+  phase: 'Running',
+  containerStatuses: [
+    {
+      name: 'agent',
+      image: 'x',
+      imageID: '',
+      ready: true,
+      restartCount: 0,
+      state: { running: { startedAt: new Date() } },
+    },
+  ],
+};
+
+function setRunning(cluster: FakeCluster, podName: string): void {
+  cluster.mutate<{ spec?: object; status?: object }>('pods', NS, podName, (pod) => {
+    pod.spec = { ...pod.spec, nodeName: '127.0.0.1' };
+    pod.status = running;
+  });
+}
+
+/** Ports that record each delete's options, and can run a hook before a request. */
+function spyPorts(cluster: FakeCluster, before: (verb: string, kind: string) => void = () => {}) {
+  const deletes: { kind: string; name: string; options: object | undefined }[] = [];
+  const base = cluster.ports as unknown as KubePorts;
+  const ports = new Proxy(base, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        before(String(property), String(args[0]));
+        if (property === 'delete')
+          deletes.push({ kind: String(args[0]), name: String(args[2]), options: args[3] as object | undefined });
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { ports, deletes };
+}
+
+describe('cancel is `cancelled` in every phase, answered promptly, Lease released after the container ended', () => {
+  it('during the lock wait: RunCancelledError (lock-wait) at once, no Job, the holder keeps its Lease', async () => {
+    const { cluster, runtime } = setup();
+    await runtime.startRun(minimalRunInput({ runId: 'holder', lockPolicy: 'wait' }));
+    const controller = new AbortController();
+    const waiting = runtime.startRun(
+      minimalRunInput({ runId: 'waiter', lockPolicy: 'wait', lockWaitSeconds: 600, signal: controller.signal }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const start = performance.now();
+    controller.abort();
+    const error = await waiting.catch((e: unknown) => e);
+    const ms = report('cancel during the lock wait', String((error as Error).name), start);
+    expect(RunCancelledError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ phase: 'lock-wait', runId: 'waiter' });
+    expect(ms).toBeLessThan(1000);
+    expect(cluster.all<V1Job>('jobs', NS).map((job) => job.metadata?.annotations?.['claude-k8s.io/run-id'])).toEqual([
+      'holder',
+    ]);
+    expect(cluster.all<V1Lease>('leases', NS).map((lease) => lease.spec?.holderIdentity)).toEqual(['holder']);
+  });
+
+  it('before the Job is created (signal already aborted): RunCancelledError (before-start), nothing created', async () => {
+    const { cluster, runtime } = setup();
+    const controller = new AbortController();
+    controller.abort();
+    const start = performance.now();
+    const error = await runtime.startRun(minimalRunInput({ signal: controller.signal })).catch((e: unknown) => e);
+    report('cancel before the Job is created', String((error as Error).name), start);
+    expect(error).toMatchObject({ name: 'RunCancelledError', phase: 'before-start' });
+    expect(cluster.all('jobs', NS)).toEqual([]);
+    expect(cluster.all('leases', NS)).toEqual([]);
+  });
+
+  it('while the Job is still suspended (its Secret being written): the Job is deleted, never had a pod', async () => {
+    const cluster = createFakeCluster();
+    const controller = new AbortController();
+    const { ports } = spyPorts(cluster, (verb, kind) => {
+      if (verb === 'create' && kind === 'secrets') controller.abort();
+    });
+    const runtime = createKubeRuntime({ ports, namespace: NS, runtimeId: 'test' });
+    const error = await runtime
+      .startRun(minimalRunInput({ lockPolicy: 'reject', signal: controller.signal }))
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'RunCancelledError', phase: 'before-start' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(cluster.all('jobs', NS)).toEqual([]);
+    expect(cluster.all('pods', NS)).toEqual([]);
+    expect(cluster.all('leases', NS)).toEqual([]);
+  });
+
+  it('pod pending (container not started): its pod is deleted with a 1 s grace, outcome cancelled', async () => {
+    const cluster = createFakeCluster();
+    cluster.holdPodTermination(true);
+    const { ports, deletes } = spyPorts(cluster);
+    const runtime = createKubeRuntime({ ports, namespace: NS, runtimeId: 'test' });
+    const controller = new AbortController();
+    const handle = await runtime.startRun(minimalRunInput({ lockPolicy: 'reject', signal: controller.signal }));
+    const podName = await podOfJob(cluster, NS, handle.jobName);
+    const start = performance.now();
+    controller.abort();
+    await waitUntil(() => deletes.some((d) => d.kind === 'pods'));
+    expect(deletes.find((d) => d.kind === 'pods')).toMatchObject({
+      name: podName,
+      options: { gracePeriodSeconds: 1 },
+    });
+    // The kubelet ends the pod after its 1 s grace.
+    cluster.endPodTermination(NS, podName);
+    const outcome = await handle.outcome;
+    report('cancel while the pod is pending', outcome.code, start);
+    expect(outcome.code).toBe('cancelled');
+    expect(cluster.all('leases', NS)).toEqual([]);
+  });
+
+  it('running: the Lease is kept until the container has ended in its grace period, then released', async () => {
+    const { cluster, runtime } = setup();
+    cluster.holdPodTermination(true);
+    const handle = await runtime.startRun(minimalRunInput({ lockPolicy: 'reject' }));
+    const podName = await podOfJob(cluster, NS, handle.jobName);
+    setRunning(cluster, podName);
+    await handle.containerStarted;
+    const start = performance.now();
+    let settled = false;
+    const cancelled = handle.cancel('stop').then((outcome) => {
+      settled = true;
+      return outcome;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // SIGTERM sent, the container still in its grace period: the run is not over and keeps the agent's Lease.
+    expect(settled).toBe(false);
+    expect(cluster.peek('pods', NS, podName)?.metadata?.deletionTimestamp).toBeDefined();
+    expect(cluster.all<V1Lease>('leases', NS).map((lease) => lease.spec?.holderIdentity)).toEqual(['run-1']);
+    cluster.endPodTermination(NS, podName);
+    const outcome = await cancelled;
+    report('cancel while running (after the container ended)', outcome.code, start);
+    expect(outcome).toMatchObject({ code: 'cancelled', exitCode: 143 });
+    expect(cluster.all('leases', NS)).toEqual([]);
+    expect(cluster.all('jobs', NS)).toEqual([]);
+  });
+
+  it('after the result is decided: the outcome stands and nothing is deleted under the drain', async () => {
+    const cluster = createFakeCluster();
+    const { ports, deletes } = spyPorts(cluster);
+    const runtime = createKubeRuntime({ ports, namespace: NS, runtimeId: 'test', retention: { onSuccess: 'keep' } });
+    const controller = new AbortController();
+    const handle = await runtime.startRun(minimalRunInput({ signal: controller.signal }));
+    const podName = await podOfJob(cluster, NS, handle.jobName);
+    setRunning(cluster, podName);
+    cluster.mutate<V1Job>('jobs', NS, handle.jobName, (job) => {
+      job.status = { conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: new Date() }] };
+    });
+    const outcome = await handle.outcome;
+    const start = performance.now();
+    controller.abort();
+    expect(await handle.cancel()).toBe(outcome);
+    report('cancel after the result', outcome.code, start);
+    expect(outcome.code).toBe('succeeded');
+    expect(deletes).toEqual([]);
+  });
+});
+
+async function waitUntil(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !check(); i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+  if (!check()) throw new Error('condition not met within 2 s');
+}

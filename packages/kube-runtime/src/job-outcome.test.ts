@@ -72,6 +72,8 @@ function input(overrides: Partial<ClassifyInput>): ClassifyInput {
     now: T0 + 1000,
     cancelRequested: false,
     jobDeleted: false,
+    podDeleted: false,
+    deletionSeenAt: null,
     imagePullGraceSeconds: 60,
     unschedulableGraceSeconds: 120,
     configErrorGraceSeconds: 10,
@@ -274,11 +276,34 @@ describe('classifyJobOutcome', () => {
       },
       { code: 'never-started', reason: 'BackoffLimitExceeded' },
     ],
-    ['deleted by us', { jobDeleted: true, cancelRequested: true, pod: pod({ running: true }) }, { code: 'cancelled' }],
     [
-      'cancel annotation read by a reattached watcher',
-      { job: job([], { deletionTimestamp: new Date(T0) }), cancelRequested: true },
+      'deleted by us, container still in its grace period: not over yet',
+      { jobDeleted: true, cancelRequested: true, pod: pod({ running: true }), deletionSeenAt: T0 },
+      null,
+    ],
+    [
+      'deleted by us, pod gone',
+      { jobDeleted: true, cancelRequested: true, pod: pod({ running: true }), podDeleted: true },
       { code: 'cancelled' },
+    ],
+    [
+      'deleted by us, pod still there past its grace period plus 60 s (orphaned)',
+      { jobDeleted: true, cancelRequested: true, pod: pod({ running: true }), deletionSeenAt: T0 - 90_000 },
+      { code: 'cancelled' },
+    ],
+    [
+      'Job marked for foreground deletion, no pod seen: waits for the Job to go',
+      { job: job([], { deletionTimestamp: new Date(T0) }), cancelRequested: true },
+      null,
+    ],
+    [
+      'cancel annotation read by a reattached watcher, container ended',
+      {
+        job: job([], { deletionTimestamp: new Date(T0) }),
+        cancelRequested: true,
+        pod: pod({ terminated: { exitCode: 143, reason: 'Error' } }),
+      },
+      { code: 'cancelled', exitCode: 143 },
     ],
     [
       'deleted by someone else',

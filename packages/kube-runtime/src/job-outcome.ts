@@ -21,6 +21,10 @@ export interface ClassifyInput {
   cancelRequested: boolean;
   /** The Job was deleted (watch DELETED) or carries a deletionTimestamp. */
   jobDeleted: boolean;
+  /** The pod was deleted (watch DELETED): its containers have ended. */
+  podDeleted: boolean;
+  /** When the Job's deletion was first seen (clock port), `null` before. Milliseconds since the epoch. */
+  deletionSeenAt: number | null;
   /** How long ErrImagePull/ImagePullBackOff may last before the run fails. Seconds. */
   imagePullGraceSeconds: number;
   /** How long the pod may stay Unschedulable (autoscalers need time). Seconds. */
@@ -74,6 +78,8 @@ export function classifyJobOutcome(input: ClassifyInput): Classification | null 
   const finished = job === null ? null : jobFinish(job);
 
   if (finished === null && (input.jobDeleted || job?.metadata?.deletionTimestamp !== undefined)) {
+    // The run is over only once its container has ended: until then it may still write to its session volume.
+    if (!deletionDone(input, container)) return null;
     if (input.cancelRequested) return make('cancelled', null, 'the run was cancelled', exitCodeOf(container));
     return make(
       'deleted-externally',
@@ -119,6 +125,26 @@ export function classifyJobOutcome(input: ClassifyInput): Classification | null 
     );
   }
   return null;
+}
+
+/**
+ * How long after a deletion the runtime waits for the pod to go before it decides anyway (a Job deleted with
+ * `propagationPolicy: Orphan` leaves its pod running with no owner): the pod's grace period plus this. Seconds.
+ */
+const DELETION_SLACK_SECONDS = 60;
+
+/** Milliseconds after a seen deletion at which {@link classifyJobOutcome} decides even if the pod has not ended. */
+export function deletionBoundMs(pod: V1Pod | null): number {
+  return ((pod?.spec?.terminationGracePeriodSeconds ?? 30) + DELETION_SLACK_SECONDS) * 1000;
+}
+
+/** A deleted run is over once its pod is gone or its container has ended (or the bound has passed). */
+function deletionDone(input: ClassifyInput, container: V1ContainerStatus | undefined): boolean {
+  const { pod } = input;
+  if (pod === null) return input.jobDeleted;
+  if (input.podDeleted || container?.state?.terminated !== undefined) return true;
+  if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return true;
+  return input.deletionSeenAt !== null && input.now - input.deletionSeenAt >= deletionBoundMs(pod);
 }
 
 /** Hint of a Job whose controller is refused the pod. */

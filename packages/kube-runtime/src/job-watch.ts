@@ -6,7 +6,7 @@
 import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
 import { sleep, type Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
-import { classifyJobOutcome, type Classification } from './job-outcome.ts';
+import { classifyJobOutcome, deletionBoundMs, type Classification } from './job-outcome.ts';
 import type { KubeKind, KubeObject, KubePorts } from './kube-ports.ts';
 import type { KubeApiError } from './kube-runtime-error.ts';
 import type { RunEvent, RunKubeEvent } from './outcome.ts';
@@ -83,6 +83,8 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
   let lastWaiting = '';
   /** Since when the Job may have had no pod: the start of the watch. */
   const noPodSince = clock.now();
+  const deletedPods = new Set<string>();
+  let deletionSeenAt: number | null = null;
 
   const { promise: result, resolve: resolveResult, reject: rejectResult } = Promise.withResolvers<WatchRunResult>();
   let done = false;
@@ -144,6 +146,8 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
         containerStartedAt: startedAt === undefined ? null : new Date(startedAt).toISOString(),
       });
     }
+    if (deletionSeenAt === null && (jobDeleted || job?.metadata?.deletionTimestamp !== undefined))
+      deletionSeenAt = clock.now();
     const classification = classifyJobOutcome({
       job,
       pod,
@@ -153,6 +157,8 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
       cancelRequested:
         options.isCancelRequested() || job?.metadata?.annotations?.['claude-k8s.io/cancel-requested'] !== undefined,
       jobDeleted,
+      podDeleted: pod !== null && deletedPods.has(pod.metadata?.name ?? ''),
+      deletionSeenAt,
       noPodSince,
       deadlineSeconds: job?.spec?.activeDeadlineSeconds ?? null,
       ...options.graces,
@@ -169,6 +175,18 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
   const scheduleGraceCheck = (pod: V1Pod | null): void => {
     if (timer !== null) clock.clearTimeout(timer);
     timer = null;
+    if (deletionSeenAt !== null) {
+      // Deleted: wait for the container to end, but not past the bound (an orphaned pod).
+      const at = deletionSeenAt + deletionBoundMs(pod) + 50;
+      timer = clock.setTimeout(
+        () => {
+          timer = null;
+          evaluate();
+        },
+        Math.max(at - clock.now(), 0),
+      );
+      return;
+    }
     if (pod === null) {
       schedulePodCreateCheck();
       return;
@@ -291,10 +309,9 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
     options.pods?.resourceVersion ?? options.job.metadata?.resourceVersion ?? '0',
     (type, object) => {
       const name = object.metadata?.name ?? '';
-      if (type === 'DELETED') {
-        // Keep the last state of a deleted pod: it says how the container ended.
-        pods.set(name, object);
-      } else pods.set(name, object);
+      // Keep the last state of a deleted pod: it says how the container ended.
+      if (type === 'DELETED') deletedPods.add(name);
+      pods.set(name, object);
     },
     (items) => {
       for (const pod of items) if (pod.metadata?.name !== undefined) pods.set(pod.metadata.name, pod);

@@ -3,7 +3,13 @@
  * Order: validate config → build invocation → await onCancellationReady → onDispatch → start → onMeta → stream
  * stdout to onLog (unchanged, in order, each awaited) → map the result.
  */
-import { LockHeldError, type RunHandle, type RunOutcome, type RunProgressEvent } from '@claude-k8s/kube-runtime';
+import {
+  LockHeldError,
+  RunCancelledError,
+  type RunHandle,
+  type RunOutcome,
+  type RunProgressEvent,
+} from '@claude-k8s/kube-runtime';
 import type { AdapterExecutionContext, AdapterExecutionResult } from '@paperclipai/adapter-utils';
 import { createBudgetGuard, resolveRunBudget } from './budget/budget-guard.ts';
 import { buildInvocation, type RunInvocation } from './build-invocation.ts';
@@ -128,6 +134,16 @@ export function createExecute(
     });
   }
 
+  /** The acknowledged `cancelled` result of a run cancelled before any container ran. */
+  function cancelledBeforeStart(billing: BillingInfo, proof: string): AdapterExecutionResult {
+    const result = mapEarlyFailure('cancelled', 'cancelled', billing);
+    result.resultJson = {
+      ...result.resultJson,
+      executionCancellation: { state: 'acknowledged', acknowledgedAt: new Date(clock.now()).toISOString(), proof },
+    };
+    return result;
+  }
+
   return async function execute(ctx: AdapterExecutionContext): Promise<AdapterExecutionResult> {
     const parsed = parseAdapterConfig(ctx.config);
     for (const warning of parsed.warnings) await notice(ctx, 'warn', `config: ${warning}`);
@@ -193,18 +209,7 @@ export function createExecute(
 
       if (attempt === 1) {
         await ctx.onCancellationReady?.();
-        if (signal.aborted) {
-          const result = mapEarlyFailure('cancelled', 'cancelled', billing);
-          result.resultJson = {
-            ...result.resultJson,
-            executionCancellation: {
-              state: 'acknowledged',
-              acknowledgedAt: new Date(clock.now()).toISOString(),
-              proof: 'cancelled before any Job was created',
-            },
-          };
-          return result;
-        }
+        if (signal.aborted) return cancelledBeforeStart(billing, 'cancelled before any Job was created');
         ctx.onDispatch?.();
       }
 
@@ -235,6 +240,14 @@ export function createExecute(
         });
       } catch (error) {
         openGate();
+        // A cancel wins over whatever the start met (also a lock wait it interrupted).
+        if (signal.aborted || RunCancelledError.isInstance(error))
+          return cancelledBeforeStart(
+            billing,
+            RunCancelledError.isInstance(error) && error.phase === 'lock-wait'
+              ? "cancelled while waiting for the agent's lock; no Job was created"
+              : 'cancelled before the container started; no Job is left',
+          );
         return mapEarlyFailure(
           startErrorCode(error),
           `start the Job of run ${ctx.runId}: ${errorMessage(error)}`,
