@@ -219,9 +219,19 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
   const runSelector = (runId: string): string =>
     `${LABELS.managedBy}=${MANAGED_BY},${LABELS.runId}=${labelValue(runId)}`;
 
+  /**
+   * A run is alive while its Job is active (neither finished, deleted, nor stopped by the retention) or any of its
+   * pods has not ended (a deleted Job's pod in its grace period, or an orphaned pod).
+   */
   const isRunAlive = async (runId: string): Promise<boolean> => {
     const jobs = await ports.list<V1Job & KubeObject>('jobs', namespace, { labelSelector: runSelector(runId) });
-    return jobs.items.some((job) => jobFinish(job) === null && job.metadata?.deletionTimestamp === undefined);
+    const active = (job: V1Job): boolean =>
+      jobFinish(job) === null &&
+      job.metadata?.deletionTimestamp === undefined &&
+      !(job.spec?.suspend === true && job.metadata?.annotations?.[ANNOTATIONS.keepUntil] !== undefined);
+    if (jobs.items.some(active)) return true;
+    const pods = await ports.list<V1Pod & KubeObject>('pods', namespace, { labelSelector: runSelector(runId) });
+    return pods.items.some((pod) => pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed');
   };
 
   /** The manifest input and Job of a run: the one path of `startRun` and `dryRun`. */

@@ -3,9 +3,18 @@
  * in a named outcome within a bounded time. Each test prints its time to outcome (`fault: ... -> outcome in N ms`).
  */
 import { createFakeCluster, type FakeCluster } from '@claude-k8s/kube-fakes';
-import type { V1Job, V1Lease } from '@kubernetes/client-node';
+import type { V1Job, V1Lease, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { createKubeRuntime, RunCancelledError, type KubePorts, type RetentionPolicy } from './internal.ts';
+import {
+  ANNOTATIONS,
+  createKubeRuntime,
+  LABELS,
+  leaseNameFor,
+  LockHeldError,
+  RunCancelledError,
+  type KubePorts,
+  type RetentionPolicy,
+} from './internal.ts';
 import { minimalRunInput, podOfJob } from '../test/fake-cluster-run.ts';
 
 const NS = 'agents';
@@ -251,3 +260,91 @@ async function waitUntil(check: () => boolean): Promise<void> {
   for (let i = 0; i < 400 && !check(); i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
   if (!check()) throw new Error('condition not met within 2 s');
 }
+
+describe("a live holder's Lease is never taken over", () => {
+  const micro = (ms: number): string => new Date(ms).toISOString().replace('Z', '000Z');
+
+  /** The Job of run `holder` (its pod made by the fake Job controller) and an expired Lease it holds. */
+  async function expiredLeaseOfLiveHolder(cluster: FakeCluster): Promise<{ jobName: string; podName: string }> {
+    const labels = { [LABELS.managedBy]: 'claude-k8s', [LABELS.runId]: 'holder' };
+    cluster.seed('jobs', NS, {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'ck8s-holder', labels, annotations: { [ANNOTATIONS.runId]: 'holder' } },
+      spec: { template: { metadata: { labels }, spec: { containers: [{ name: 'agent', image: 'x' }] } } },
+    });
+    const podName = await podOfJob(cluster, NS, 'ck8s-holder');
+    setRunning(cluster, podName);
+    const longAgo = Date.now() - 3_600_000;
+    cluster.seed('leases', NS, {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: leaseNameFor('agent-1') },
+      spec: {
+        holderIdentity: 'holder',
+        leaseDurationSeconds: 900,
+        acquireTime: micro(longAgo),
+        renewTime: micro(longAgo),
+      },
+    });
+    return { jobName: 'ck8s-holder', podName };
+  }
+
+  it('refuses an expired Lease while the holder’s Job runs; takes it once the Job finished', async () => {
+    const { cluster, runtime } = setup();
+    const { jobName, podName } = await expiredLeaseOfLiveHolder(cluster);
+    const start = performance.now();
+    const error = await runtime
+      .startRun(minimalRunInput({ runId: 'newcomer', lockPolicy: 'reject' }))
+      .catch((e: unknown) => e);
+    report('expired Lease, holder alive', String((error as Error).name), start);
+    expect(LockHeldError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'lock-conflict', holderRunId: 'holder' });
+    expect(cluster.all('jobs', NS)).toHaveLength(1);
+
+    cluster.mutate<V1Pod>('pods', NS, podName, (pod) => {
+      pod.status = { phase: 'Succeeded' };
+    });
+    cluster.mutate<V1Job>('jobs', NS, jobName, (job) => {
+      job.status = { conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: new Date() }] };
+    });
+    const handle = await runtime.startRun(minimalRunInput({ runId: 'newcomer', lockPolicy: 'reject' }));
+    expect(cluster.peek<V1Lease>('leases', NS, leaseNameFor('agent-1'))?.spec?.holderIdentity).toBe('newcomer');
+    await handle.cancel();
+  });
+
+  it('a deleted holder Job whose container is still in its grace period keeps the Lease', async () => {
+    const { cluster, runtime } = setup();
+    cluster.holdPodTermination(true);
+    const { jobName, podName } = await expiredLeaseOfLiveHolder(cluster);
+    cluster.externalDelete('jobs', NS, jobName, 'Background');
+    await expect(runtime.startRun(minimalRunInput({ runId: 'newcomer', lockPolicy: 'reject' }))).rejects.toMatchObject({
+      code: 'lock-conflict',
+      holderRunId: 'holder',
+    });
+    cluster.endPodTermination(NS, podName);
+    cluster.holdPodTermination(false);
+    const handle = await runtime.startRun(minimalRunInput({ runId: 'newcomer', lockPolicy: 'reject' }));
+    expect(handle.runId).toBe('newcomer');
+    await handle.cancel();
+  });
+
+  it('wait policy: waits while the expired Lease’s holder runs, then takes it when the holder ends', async () => {
+    const { cluster, runtime } = setup();
+    const { jobName, podName } = await expiredLeaseOfLiveHolder(cluster);
+    const waiting = runtime.startRun(minimalRunInput({ runId: 'newcomer', lockPolicy: 'wait', lockWaitSeconds: 30 }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(cluster.all('jobs', NS)).toHaveLength(1);
+    const start = performance.now();
+    cluster.mutate<V1Pod>('pods', NS, podName, (pod) => {
+      pod.status = { phase: 'Failed' };
+    });
+    cluster.mutate<V1Job>('jobs', NS, jobName, (job) => {
+      job.status = { conditions: [{ type: 'Failed', status: 'True', lastTransitionTime: new Date() }] };
+    });
+    const handle = await waiting;
+    report('waiting for an expired Lease whose holder then ended', 'acquired', start);
+    expect(handle.runId).toBe('newcomer');
+    await handle.cancel();
+  });
+});
