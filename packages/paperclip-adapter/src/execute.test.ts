@@ -193,6 +193,29 @@ describe('execute', () => {
     });
   });
 
+  it('a stdout line over the parser limit (17 MiB, no newline for long) is reported and dropped; the run goes on', async () => {
+    const [init, ...rest] = loadTranscript('a_plain_text').stdout.split('\n');
+    const huge = 'x'.repeat(17 * 1024 * 1024);
+    const stdout = `${init}\n${huge}\n${rest.join('\n')}`;
+    const { adapter } = setup([{ stdout, outcome: { code: 'succeeded', exitCode: 0 }, chunkSize: 1024 * 1024 }]);
+    const context = createFakeContext();
+    const start = performance.now();
+    const result = await adapter.execute(context);
+    const ms = Math.round(performance.now() - start);
+    console.log(
+      `fault: 17 MiB stdout line -> reported and dropped, run ${result.errorCode ?? 'succeeded'} in ${ms} ms`,
+    );
+    expect(result.errorCode).toBeUndefined();
+    expect(result.summary).toBeTruthy();
+    expect((result.resultJson?.['claude'] as { droppedLines: unknown }).droppedLines).toEqual([
+      { lineNumber: 2, length: huge.length },
+    ]);
+    const notices = context.records.flatMap((r) => (r.kind === 'log' && r.stream === 'stderr' ? [r.chunk] : []));
+    expect(notices).toContain(
+      `[claude-k8s] line too long: stdout line 2 (${huge.length} characters) is over the stream parser's limit and was not parsed (it stays in the raw log); the lines after it were parsed\n`,
+    );
+  });
+
   it('cancelled before dispatch: no Job, acknowledged at once', async () => {
     const { adapter, launcher } = setup([{ transcript: 'a_plain_text' }]);
     const context = createFakeContext();

@@ -18,7 +18,7 @@ import { buildInvocationMeta } from './invocation/invocation-card.ts';
 import { formatConfigIssues, parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import type { ErrorCode } from './error-codes.ts';
 import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunStarter, RunTarget } from './ports.ts';
-import { mapEarlyFailure, mapRunResult, type BillingInfo } from './result-mapping.ts';
+import { droppedLines, mapEarlyFailure, mapRunResult, type BillingInfo } from './result-mapping.ts';
 import { isRecord } from './raw-values.ts';
 import { errorMessage } from './error-message.ts';
 
@@ -278,6 +278,11 @@ export function createExecute(
         );
       }
       const summary = accumulator.finish({ exitCode: outcome.exitCode, signal: null });
+      for (const dropped of droppedLines(summary))
+        await ctx.onLog(
+          'stderr',
+          `[claude-k8s] line too long: stdout line ${dropped.lineNumber} (${dropped.length} characters) is over the stream parser's limit and was not parsed (it stays in the raw log); the lines after it were parsed\n`,
+        );
 
       if (attempt === 1 && invocation.resume.resume && !signal.aborted && summary.failure?.code === 'unknown-session') {
         retriedFresh = true;

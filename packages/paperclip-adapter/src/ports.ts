@@ -63,6 +63,8 @@ export interface RunSummaryLike {
   stopReason?: string | null;
   terminalReason?: string | null;
   permissionDenials?: readonly unknown[];
+  /** Lines that were not stream-json (the first few); `too-long` ones were dropped unread (`droppedLength`). */
+  parseErrors?: readonly { reason: string; lineNumber: number; droppedLength?: number }[];
   failure: RunFailureLike | null;
 }
 
