@@ -94,7 +94,8 @@ export interface RunFollowOptions {
    * restarts), as UTF-8 text never split inside a character (not line-aligned). Awaited: the follow reads no further
    * until it resolves (back-pressure). `checkpoint` is the position after `text`: persist it (after storing the text)
    * to resume in another process with `reattach(runId, { outputCheckpoint })`. Without `onOutput` the output is not
-   * read at all.
+   * read at all. A rejection is retried with the same text and checkpoint (4 tries, 100-400 ms apart); after the last
+   * the output follow stops with an `OutputDeliveryError`, reported as a `log-incomplete` event (never skipped).
    */
   onOutput?: (text: string, checkpoint: LogCheckpoint) => void | Promise<void>;
   /**
@@ -460,8 +461,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
                 ...(input.outputCheckpoint === undefined ? {} : { checkpoint: input.outputCheckpoint }),
                 signal: followAbort.signal,
                 onOutput: async (text, position) => {
-                  checkpoint = position;
                   await onOutput(text, position);
+                  checkpoint = position; // delivered: a failed delivery reports the position before it
                 },
                 onEvent: (event) => {
                   if (event.type === 'reconnect') logger.debug('output follow reconnects', { ...event });

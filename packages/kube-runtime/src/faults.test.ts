@@ -2,15 +2,26 @@
  * Faults that used to hang a run or lose its end (issue 19), each scripted on the in-memory cluster: every one ends
  * in a named outcome within a bounded time. Each test prints its time to outcome (`fault: ... -> outcome in N ms`).
  */
-import { createFakeCluster, type FakeCluster } from '@claude-k8s/kube-fakes';
+import {
+  analyzeLogLines,
+  createFakeCluster,
+  describeLogLinesProblems,
+  logLine,
+  startFakeLogServer,
+  type FakeCluster,
+  type FakeLogServer,
+} from '@claude-k8s/kube-fakes';
 import type { V1Job, V1Lease, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import {
   ANNOTATIONS,
   createKubeRuntime,
+  createPodLogSource,
+  followPodLog,
   LABELS,
   leaseNameFor,
   LockHeldError,
+  OutputDeliveryError,
   RunCancelledError,
   type KubePorts,
   type RetentionPolicy,
@@ -346,5 +357,75 @@ describe("a live holder's Lease is never taken over", () => {
     report('waiting for an expired Lease whose holder then ended', 'acquired', start);
     expect(handle.runId).toBe('newcomer');
     await handle.cancel();
+  });
+});
+
+describe('a rejected onOutput is retried, never skipped', () => {
+  async function produceLines(fake: FakeLogServer, count: number, seed: number): Promise<void> {
+    for (let index = 0; index < count; index += 1) {
+      fake.write(`${logLine(index, seed)}\n`);
+      if (index % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    fake.terminate();
+  }
+
+  it('transient rejections: the same text is delivered again, every line exactly once', async () => {
+    await using fake = await startFakeLogServer();
+    const seed = 19;
+    let calls = 0;
+    let rejected = 0;
+    let text = '';
+    const start = performance.now();
+    const [result] = await Promise.all([
+      followPodLog({
+        source: createPodLogSource({ kubeConfig: fake.kubeConfig() }),
+        namespace: NS,
+        pod: 'run-1',
+        container: 'agent',
+        initialBackoffMs: 1,
+        maxBackoffMs: 5,
+        onOutput: (chunk) => {
+          calls += 1;
+          if (calls % 3 === 1) {
+            rejected += 1;
+            return Promise.reject(new Error('storage hiccup'));
+          }
+          text += chunk;
+          return Promise.resolve();
+        },
+        readOutcome: () => Promise.resolve(fake.terminated ? 'done' : undefined),
+      }),
+      produceLines(fake, 200, seed),
+    ]);
+    report(`onOutput rejected ${rejected} times, retried`, `${result.outcome}, complete ${result.complete}`, start);
+    expect(rejected).toBeGreaterThan(0);
+    expect(describeLogLinesProblems(analyzeLogLines(text, seed), 200)).toEqual([]);
+  });
+
+  it('a persistent rejection fails the follow with OutputDeliveryError (bounded), not a silent skip', async () => {
+    await using fake = await startFakeLogServer();
+    let tries = 0;
+    const start = performance.now();
+    const following = followPodLog({
+      source: createPodLogSource({ kubeConfig: fake.kubeConfig() }),
+      namespace: NS,
+      pod: 'run-1',
+      container: 'agent',
+      initialBackoffMs: 1,
+      maxBackoffMs: 5,
+      onOutput: () => {
+        tries += 1;
+        return Promise.reject(new Error('database down'));
+      },
+      readOutcome: () => Promise.resolve(fake.terminated ? 'done' : undefined),
+    });
+    fake.write('one line\n');
+    const error = await following.catch((e: unknown) => e);
+    const ms = report('onOutput always rejects', String((error as Error).name), start);
+    expect(OutputDeliveryError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ attempts: 4, undeliveredBytes: 9 });
+    expect((error as Error).message).toMatch(/onOutput rejected 9 bytes of output 4 times \(database down\)/);
+    expect(tries).toBe(4);
+    expect(ms).toBeLessThan(2000);
   });
 });

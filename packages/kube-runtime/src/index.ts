@@ -20,6 +20,7 @@ export {
   KubeRuntimeError,
   KubeApiError,
   LockHeldError,
+  OutputDeliveryError,
   RunCancelledError,
   RunNotFoundError,
 } from './kube-runtime-error.ts';
