@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LockHeldError } from '@claude-k8s/kube-runtime';
@@ -146,6 +146,40 @@ describe('execute', () => {
     expect(result.sessionId).toBe(FIRST_SESSION);
     expect(result.clearSession).toBeUndefined();
     expect(result.resultJson?.['freshSessionRetry']).toBe(true);
+  });
+
+  it('does not rerun an attempt that made turns, even when its words match an unknown session', async () => {
+    // A real run (assistant text, a Bash tool call, tokens and cost) whose failed result mentions a missing session.
+    const lines = readFileSync(new URL('./__fixtures__/b_tool_bash.jsonl', import.meta.url), 'utf8')
+      .trimEnd()
+      .split('\n');
+    const result = JSON.parse(lines.at(-1) ?? '{}') as Record<string, unknown>;
+    lines[lines.length - 1] = JSON.stringify({
+      ...result,
+      subtype: 'error_during_execution',
+      is_error: true,
+      result: null,
+      errors: ['the deploy script failed: session 42 not found in the cache'],
+    });
+    const { adapter, launcher } = setup([
+      { stdout: `${lines.join('\n')}\n`, outcome: { code: 'exit-code', exitCode: 1 } },
+      { transcript: 'f_resume_1_first' },
+    ]);
+    const context = createFakeContext();
+    context.runtime = {
+      sessionId: FIRST_SESSION,
+      sessionDisplayId: FIRST_SESSION,
+      taskKey: 'issue-1',
+      sessionParams: encodeSessionParams({ sessionId: FIRST_SESSION, ...defaultTarget }),
+    };
+    const start = performance.now();
+    const outcome = await adapter.execute(context);
+    console.log(
+      `fault: unknown-session text after real work -> ${outcome.errorCode ?? 'ok'} without a rerun in ${Math.round(performance.now() - start)} ms`,
+    );
+    expect((outcome.resultJson?.['claude'] as { failure: { code: string } }).failure.code).toBe('unknown-session');
+    expect(launcher.requests).toHaveLength(1);
+    expect(outcome.resultJson?.['freshSessionRetry']).toBeUndefined();
   });
 
   it('clears the session when the fresh retry produced none', async () => {

@@ -17,7 +17,7 @@ import type { HostPathSettings } from './host-path-policy.ts';
 import { buildInvocationMeta } from './invocation/invocation-card.ts';
 import { formatConfigIssues, parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import type { ErrorCode } from './error-codes.ts';
-import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunStarter, RunTarget } from './ports.ts';
+import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunStarter, RunSummaryLike, RunTarget } from './ports.ts';
 import { droppedLines, mapEarlyFailure, mapRunResult, type BillingInfo } from './result-mapping.ts';
 import { isRecord } from './raw-values.ts';
 import { errorMessage } from './error-message.ts';
@@ -61,6 +61,22 @@ export function deriveBilling(config: Pick<AdapterConfig, 'env' | 'anthropicApiK
 function startErrorCode(error: unknown): ErrorCode {
   if (!LockHeldError.isInstance(error)) return 'k8s_api_error';
   return error.code === 'lock-conflict' ? 'k8s_lock_conflict' : 'k8s_lock_timeout';
+}
+
+/**
+ * The attempt did nothing a rerun could repeat: no assistant text, thinking or tool call on stdout, no turn, no
+ * tokens and no cost. Only then is an unknown session retried fresh (the classification is a text match, which an
+ * agent's own words can trigger after real work).
+ */
+function madeNoTurn(summary: RunSummaryLike): boolean {
+  const { usage } = summary;
+  const tokens = usage.inputTokens + usage.outputTokens + usage.cacheCreationInputTokens + usage.cacheReadInputTokens;
+  return (
+    (summary.assistantEvents ?? 0) === 0 &&
+    (summary.numTurns ?? 0) === 0 &&
+    tokens === 0 &&
+    (summary.costUsd ?? 0) === 0
+  );
 }
 
 /** The user-facing line of a progress event worth a notice (lost or unreadable output); `null` for the others. */
@@ -284,7 +300,13 @@ export function createExecute(
           `[claude-k8s] line too long: stdout line ${dropped.lineNumber} (${dropped.length} characters) is over the stream parser's limit and was not parsed (it stays in the raw log); the lines after it were parsed\n`,
         );
 
-      if (attempt === 1 && invocation.resume.resume && !signal.aborted && summary.failure?.code === 'unknown-session') {
+      if (
+        attempt === 1 &&
+        invocation.resume.resume &&
+        !signal.aborted &&
+        summary.failure?.code === 'unknown-session' &&
+        madeNoTurn(summary)
+      ) {
         retriedFresh = true;
         await ctx.onLog(
           'stderr',
