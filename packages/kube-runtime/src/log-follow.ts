@@ -179,7 +179,7 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
             continue;
           }
           index += 1;
-          if (index === 1 && expected > 0 && cursor.lastTimestamp !== null && timestamp > cursor.lastTimestamp) {
+          if (index === 1 && expected > 0 && cursor.maxTimestamp !== null && timestamp > cursor.maxTimestamp) {
             // The replay should start with lines we delivered; it starts later: the kubelet lost them (rotation).
             gaps += 1;
             const partialLost = cursor.partialBytes > 0;
@@ -246,6 +246,21 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
       ...(cursor.sinceTime === null ? {} : { sinceTime: cursor.sinceTime }),
     };
     let failure: unknown = null;
+    if (cursor.partialBytes > 0 && cursor.currentOutsideWindow) {
+      // A line cut midway that is stamped more than the window's margin before an earlier line (a large clock step
+      // back): the replay cannot contain it, so its rest is lost. Say so, and end it here.
+      gaps += 1;
+      options.onEvent?.({
+        type: 'gap',
+        afterCheckpoint: cursor.snapshot(),
+        lastTimestampBefore: cursor.lastTimestamp,
+        firstTimestampAfter: cursor.lastTimestamp ?? '',
+        partialLineLost: true,
+        knownLostBytes: 0,
+      });
+      cursor.abandonPartialLine();
+      await deliver('\n', cursor.snapshot());
+    }
     try {
       requests += 1;
       await consume(await options.source.open(request, options.signal));
