@@ -587,26 +587,6 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       },
     );
 
-    const deleteUnstartedPods = async (): Promise<void> => {
-      try {
-        const pods = await ports.list<V1Pod & KubeObject>('pods', namespace, {
-          labelSelector: runSelector(input.runId),
-        });
-        for (const pod of pods.items) {
-          const name = pod.metadata?.name;
-          // Also a pod the garbage collector already deletes: a second delete shortens its grace period.
-          if (name === undefined) continue;
-          await ports.delete('pods', namespace, name, {
-            gracePeriodSeconds: 1,
-            ...(pod.metadata?.uid === undefined ? {} : { uid: pod.metadata.uid }),
-          });
-        }
-      } catch (error) {
-        // The garbage collector deletes the pod anyway, with the run's grace period.
-        logger.debug('unstarted pod not deleted early', { error: String(error) });
-      }
-    };
-
     const handle: RunHandle = {
       runId: input.runId,
       agentId: input.agentId,
@@ -661,9 +641,6 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
             reason,
             at: cancelledAt,
           });
-          // A container that has not started has nothing to finish: its pod goes with a 1 s grace instead of the
-          // run's (the garbage collector would give it the full terminationGracePeriodSeconds).
-          if (!log.some((event) => event.type === 'running')) await deleteUnstartedPods();
         }
         return settled;
       },
