@@ -44,7 +44,7 @@ export interface LogCheckpoint {
  * How far behind the latest timestamp delivered the window starts (seconds): a line stamped up to this much earlier
  * than one before it in the file (stderr read later than stdout, the clock stepping back) is still in the replay.
  */
-export const WINDOW_MARGIN_SECONDS = 30;
+const WINDOW_MARGIN_SECONDS = 30;
 
 /** The whole second `WINDOW_MARGIN_SECONDS` before a normalized timestamp. */
 function windowStartOf(timestamp: string): string {
