@@ -375,6 +375,15 @@ export const CONFIG_SCHEMA = object({
     max: 86_400,
     default: 120,
   }),
+  podCreateGraceSec: number({
+    label: 'Pod creation grace',
+    hint: "How long the Job controller may be refused the run's pod (FailedCreate: an exhausted ResourceQuota, an admission policy, a missing service account) before the run fails with k8s_never_started.",
+    group: 'Session & lifecycle',
+    unit: 'seconds',
+    min: 0,
+    max: 86_400,
+    default: 60,
+  }),
   retention: object({
     onSuccess: enumeration(['delete', 'keep'], {
       label: 'Keep succeeded Jobs',

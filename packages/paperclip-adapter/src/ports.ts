@@ -63,6 +63,13 @@ export interface RunSummaryLike {
   stopReason?: string | null;
   terminalReason?: string | null;
   permissionDenials?: readonly unknown[];
+  /**
+   * Assistant activity seen on stdout (text, thinking and tool-call events): the proof that the attempt
+   * made a turn. `undefined` when the accumulator does not count it.
+   */
+  assistantEvents?: number;
+  /** Lines that were not stream-json (the first few); `too-long` ones were dropped unread (`droppedLength`). */
+  parseErrors?: readonly { reason: string; lineNumber: number; droppedLength?: number }[];
   failure: RunFailureLike | null;
 }
 

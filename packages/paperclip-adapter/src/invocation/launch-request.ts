@@ -103,6 +103,7 @@ export function assembleLaunchRequest(input: LaunchRequestInput): RunLaunch {
       graces: {
         unschedulableGraceSeconds: config.unschedulableGraceSec,
         imagePullGraceSeconds: config.imagePullGraceSec,
+        podCreateGraceSeconds: config.podCreateGraceSec,
       },
     },
     target: { namespace: layout.namespace, kubeconfigPath: config.kubeconfig ?? null },
