@@ -74,7 +74,7 @@ interface WorkspaceContext {
 }
 
 /** Reads `context.paperclipWorkspace`; `null` without one. */
-export function readWorkspaceContext(context: Record<string, unknown>): WorkspaceContext | null {
+function readWorkspaceContext(context: Record<string, unknown>): WorkspaceContext | null {
   const workspace = context['paperclipWorkspace'];
   if (!isRecord(workspace)) return null;
   return {
