@@ -75,7 +75,7 @@ afterAll(async () => {
     await core.deleteNamespace({ name: namespace }).catch(() => undefined);
 });
 
-async function createAgent(name: string) {
+async function createAgent(name: string, overrides: Record<string, unknown> = {}) {
   return stack.client.createAgent(company.id, {
     name,
     adapterType: ADAPTER_TYPE,
@@ -87,6 +87,7 @@ async function createAgent(name: string) {
       sessionVolume: { mountAs: 'home' },
       workspace: { mode: 'shared' },
       retention: { onSuccess: 'keep' },
+      ...overrides,
     },
   });
 }
@@ -227,6 +228,29 @@ describe(`the agent works in Paperclip's workspace (shared mode, namespace ${nam
     expect(stdout).toContain('agent: edit, add, delete');
     expect(stdout).toContain('M notes.txt');
     expect(stdout).toContain('added by the agent');
+  });
+
+  it('a run that fails half-way leaves what it changed in the workspace', async () => {
+    // The agent writes a file in its first turn, then hits its turn limit: the run fails (claude_max_turns).
+    const agent = await createAgent('workspace-halfway-agent', { maxTurnsPerRun: 1 });
+    stack.fakeModel!.clearForcedScenarios();
+    stack.fakeModel!.forceScenario('bash:echo "half-way work" > partial.txt; git add partial.txt', { count: 2 });
+    const issue = await stack.client.createIssue(company.id, {
+      title: 'Fail half-way',
+      description: 'Work on the repository.',
+      projectId,
+      assigneeAgentId: agent.id,
+      status: 'todo',
+    });
+    const run = await nextRun(agent.id, []);
+    stack.fakeModel!.clearForcedScenarios();
+    testProgress.info(
+      `half-way run ${run.id}: ${run.status} ${String(run['errorCode'] ?? '')} ${String(run['error'] ?? '')}`,
+    );
+    expect(run.status).toBe('failed');
+    const own = worktreeOf(String(issue['identifier']));
+    expect(readFileSync(join(own.path, 'partial.txt'), 'utf8')).toBe('half-way work\n');
+    expect(gitAsServer(own.path, 'status', '--porcelain').trim()).toBe('A  partial.txt');
   });
 
   it("another agent's run on another issue cannot see the first issue's worktree", async () => {
