@@ -238,6 +238,12 @@ describe('planWorkspace', () => {
     });
   }
 
+  it("without a volume, the agent's fallback home stays out of the pod without a note (shared still fails)", () => {
+    const context = worktreeContext({ source: 'agent_home', strategy: null, worktreePath: null });
+    expect(plan({ context, volume: null })).toMatchObject({ mode: 'none', cwd: null, notes: [] });
+    expect(plan({ context, volume: null, mode: 'shared' })).toMatchObject({ success: false });
+  });
+
   it("the agent's fallback home with a configured cwd: the cwd wins (as in claude_local)", () => {
     const result = plan({ context: worktreeContext({ source: 'agent_home' }), cwd: '/work' });
     expect(result).toMatchObject({ mode: 'none', cwd: null });

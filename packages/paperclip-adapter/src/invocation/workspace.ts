@@ -279,6 +279,9 @@ export function planWorkspace(input: WorkspaceInput): WorkspacePlan | Invocation
       : none(workspace, input.podCwd, [
           `workspace: the run's workspace ${workspace.cwd} is not in the pod (${reason}); the pod works in ${input.podCwd}`,
         ]);
+  // Without a volume, the agent's fallback home (every run without a project) is not worth a note on each run.
+  if (input.volume === null && requested === 'auto' && workspace.source === 'agent_home')
+    return none(workspace, input.podCwd, []);
   if (input.volume === null)
     return refuse('the server names no workspace volume: CLAUDE_K8S_WORKSPACE_CLAIM / CLAUDE_K8S_WORKSPACE_ROOT');
   if (input.host === null) return refuse('the server cannot read its filesystem here');
