@@ -181,6 +181,10 @@ describe(`the agent works in Paperclip's workspace (shared mode, namespace ${nam
     first = await runIssue(agent.id, 'Change the app', AGENT_SCRIPT);
     expect(first.run.status, String(first.run['error'] ?? '')).toBe('succeeded');
     const stdout = await toolOutput(first.run);
+    expect((first.run['resultJson'] as { workspace?: unknown } | null)?.workspace).toEqual({
+      mode: 'shared',
+      cwd: worktreeOf(String(first.issue['identifier'])).path,
+    });
     worktree = worktreeOf(String(first.issue['identifier']));
     testProgress.info(`worktree ${worktree.path} on branch ${worktree.branch}`);
     // The agent read the repository's file and ran in the worktree (the server's path).
@@ -219,7 +223,10 @@ describe(`the agent works in Paperclip's workspace (shared mode, namespace ${nam
   });
 
   it('the next run on the same issue sees that state', async () => {
-    scriptBash('git log -1 --format=%s; git status --short; cat added.txt; echo NEXT-DONE-$((40 + 2))');
+    scriptBash(
+      'git log -1 --format=%s; git status --short; cat added.txt; ' +
+        'git switch -q -c agent-scratch && git switch -q - && echo NEXT-DONE-$((40 + 2))',
+    );
     await stack.client.addIssueComment(first.issue.id, 'Please check what you did.');
     const next = await nextRun(agentId, [first.run.id]);
     expect(next.status, String(next['error'] ?? '')).toBe('succeeded');
@@ -228,16 +235,19 @@ describe(`the agent works in Paperclip's workspace (shared mode, namespace ${nam
     expect(stdout).toContain('agent: edit, add, delete');
     expect(stdout).toContain('M notes.txt');
     expect(stdout).toContain('added by the agent');
+    // git switch works in the pod: the branch it made is in Paperclip's repository, the worktree is back on its own.
+    expect(gitAsServer(repo, 'branch', '--list', 'agent-scratch').trim()).toBe('agent-scratch');
+    expect(gitAsServer(worktree.path, 'rev-parse', '--abbrev-ref', 'HEAD').trim()).toBe(worktree.branch);
   });
 
   it('a run that fails half-way leaves what it changed in the workspace', async () => {
-    // The agent writes a file in its first turn, then hits its turn limit: the run fails (claude_max_turns).
+    // The agent writes a file in its first turn, then hits its turn limit: the run fails (claude_max_turns). The
+    // script is a marker in the issue's text (which reaches the prompt), so no other run can take it from the queue.
     const agent = await createAgent('workspace-halfway-agent', { maxTurnsPerRun: 1 });
     stack.fakeModel!.clearForcedScenarios();
-    stack.fakeModel!.forceScenario('bash:echo "half-way work" > partial.txt; git add partial.txt', { count: 2 });
     const issue = await stack.client.createIssue(company.id, {
       title: 'Fail half-way',
-      description: 'Work on the repository.',
+      description: 'Work on the repository. [[bash:cp README.md partial.txt; git add partial.txt]]',
       projectId,
       assigneeAgentId: agent.id,
       status: 'todo',
@@ -249,7 +259,7 @@ describe(`the agent works in Paperclip's workspace (shared mode, namespace ${nam
     );
     expect(run.status).toBe('failed');
     const own = worktreeOf(String(issue['identifier']));
-    expect(readFileSync(join(own.path, 'partial.txt'), 'utf8')).toBe('half-way work\n');
+    expect(readFileSync(join(own.path, 'partial.txt'), 'utf8')).toContain('README-MARKER-7f3a');
     expect(gitAsServer(own.path, 'status', '--porcelain').trim()).toBe('A  partial.txt');
   });
 
