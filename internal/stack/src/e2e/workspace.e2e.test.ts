@@ -92,12 +92,6 @@ async function createAgent(name: string, overrides: Record<string, unknown> = {}
   });
 }
 
-/** The fake model's script: one Bash call running `command`, then an answer quoting its output. */
-function scriptBash(command: string): void {
-  stack.fakeModel!.clearForcedScenarios();
-  stack.fakeModel!.forceScenario(`bash:${command}`, { count: 2 });
-}
-
 /** The newest run of `agentId` other than `except`, once it is terminal. */
 async function nextRun(agentId: string, except: readonly string[]): Promise<HeartbeatRun> {
   const deadline = Date.now() + 60_000;
@@ -121,11 +115,16 @@ function worktreeOf(identifier: string): { path: string; branch: string } {
   throw new Error(`no worktree for ${identifier} in:\n${listing}`);
 }
 
+/**
+ * Creates an issue of the project assigned to the agent, and waits for its run. The fake model's script (one Bash call
+ * running `command`, then an answer quoting its output) is a marker in the issue's text, which reaches the prompt: no
+ * other run (Paperclip may wake agents on its own) can take it from a shared queue.
+ */
 async function runIssue(agentId: string, title: string, command: string) {
-  scriptBash(command);
+  stack.fakeModel!.clearForcedScenarios();
   const issue = await stack.client.createIssue(company.id, {
     title,
-    description: 'Work on the repository.',
+    description: `Work on the repository. [[bash:${command}]]`,
     projectId,
     assigneeAgentId: agentId,
     status: 'todo',
@@ -223,12 +222,16 @@ describe(`the agent works in Paperclip's workspace (shared mode, namespace ${nam
   });
 
   it('the next run on the same issue sees that state', async () => {
-    scriptBash(
-      'git log -1 --format=%s; git status --short; cat added.txt; ' +
+    // The issue's own marker is still in this run's prompt, so this script goes through the forced queue (which wins).
+    stack.fakeModel!.clearForcedScenarios();
+    stack.fakeModel!.forceScenario(
+      'bash:git log -1 --format=%s; git status --short; cat added.txt; ' +
         'git switch -q -c agent-scratch && git switch -q - && echo NEXT-DONE-$((40 + 2))',
+      { count: 2 },
     );
     await stack.client.addIssueComment(first.issue.id, 'Please check what you did.');
     const next = await nextRun(agentId, [first.run.id]);
+    stack.fakeModel!.clearForcedScenarios();
     expect(next.status, String(next['error'] ?? '')).toBe('succeeded');
     const stdout = await toolOutput(next);
     expect(stdout).toContain('NEXT-DONE-42');
