@@ -77,6 +77,8 @@ describe('execute', () => {
       sessionVolume: defaultTarget.sessionVolume,
       image: 'registry.example/claude:2.1.331',
     });
+    // No workspace volume: the agent worked in the pod's own directory, and the result says so.
+    expect(result.resultJson?.['workspace']).toEqual({ mode: 'none', cwd: '/home/agent/workspaces/agent-1' });
 
     const meta = context.records.find((record) => record.kind === 'meta');
     expect(meta?.kind === 'meta' && meta.meta.context).toMatchObject({

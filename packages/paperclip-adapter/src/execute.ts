@@ -335,6 +335,8 @@ export function createExecute(
         namespace: handle.namespace,
         budgetStop: budgetGuard.finish(summary),
       });
+      // Where the agent worked: `shared` = in Paperclip's workspace itself, `none` = in the pod's own directory.
+      result.resultJson = { ...result.resultJson, workspace: { ...invocation.workspace } };
       if (retriedFresh) {
         result.resultJson = { ...result.resultJson, freshSessionRetry: true };
         if (result.sessionParams === undefined) result.clearSession = true;

@@ -97,4 +97,13 @@ export interface HostFiles {
   readDirectory(path: string): Promise<HostFile[]>;
   /** The path with every symlink resolved (`realpath(3)`); absent: paths are taken as written (no symlinks). */
   realpath?(path: string): Promise<string>;
+  /** Owner and kind of a path (symlinks followed); rejects when it does not exist. Absent: no workspace is mounted. */
+  stat?(path: string): Promise<HostFileStat>;
+}
+
+/** What {@link HostFiles.stat} tells about a path. */
+export interface HostFileStat {
+  uid: number;
+  gid: number;
+  isDirectory: boolean;
 }
