@@ -18,7 +18,8 @@ import { silentLogger, type Logger } from './logger.ts';
 import { createClusterProbe } from './cluster-probe.ts';
 import { buildJobManifest, buildRunSecret, DEFAULT_CONTAINER_NAME, type JobManifestInput } from './job-manifest.ts';
 import { jobFinish } from './job-outcome.ts';
-import { DEFAULT_GRACES, fetchRunEvents, watchRun, type FailureGraces } from './job-watch.ts';
+import { createSharedInformer } from './informer.ts';
+import { DEFAULT_GRACES, fetchRunEvents, watchRun, type FailureGraces, type RunInformers } from './job-watch.ts';
 import type { KubeObject, KubePorts } from './kube-ports.ts';
 import {
   KubeApiError,
@@ -203,6 +204,28 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
   const baseGraces: FailureGraces = { ...DEFAULT_GRACES, ...options.graces };
   const baseRetention: RetentionPolicy = { ...DEFAULT_RETENTION, ...options.retention };
   let selfPodPromise: Promise<SelfPod> | null = null;
+  // One Job stream and one Pod stream for all runs of this runtime's namespace (started with the first run, stopped
+  // after the last). All objects this package manages, whichever runtime created them (reattach may follow any).
+  const streamOptions = {
+    ports,
+    clock,
+    logger,
+    namespace,
+    labelSelector: `${LABELS.managedBy}=${MANAGED_BY}`,
+    ...(options.watchTimeoutSeconds === undefined ? {} : { watchTimeoutSeconds: options.watchTimeoutSeconds }),
+  };
+  const informers: RunInformers = {
+    jobs: createSharedInformer<V1Job & KubeObject>({
+      ...streamOptions,
+      kind: 'jobs',
+      keyOf: (job) => job.metadata?.name ?? null,
+    }),
+    pods: createSharedInformer<V1Pod & KubeObject>({
+      ...streamOptions,
+      kind: 'pods',
+      keyOf: (pod) => pod.metadata?.labels?.[LABELS.runId] ?? null,
+    }),
+  };
 
   const selfPod = (): Promise<SelfPod> => {
     if (options.selfPod === undefined) {
@@ -281,6 +304,21 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       throw new MissingConfigurationError(['logSource (or kubeConfig) to follow the output'], 'start run');
     const { manifestInput, job } = await prepare(input);
     const jobName = job.metadata?.name ?? jobNameFor(input.agentId, input.runId);
+    // Open the shared streams now, so that their first list is under way before this run's own requests.
+    const releaseStreams = [informers.jobs.retain(), informers.pods.retain()];
+    try {
+      return await createAndAttach(input, manifestInput, job, jobName);
+    } finally {
+      for (const release of releaseStreams) release();
+    }
+  }
+
+  async function createAndAttach(
+    input: StartRunInput,
+    manifestInput: JobManifestInput,
+    job: V1Job,
+    jobName: string,
+  ): Promise<RunHandle> {
     const policy = input.lockPolicy ?? 'none';
     let lock: HeldLock | null = null;
     if (policy !== 'none') {
@@ -427,14 +465,14 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       logger,
       namespace,
       jobName,
-      podSelector: runSelector(input.runId),
+      informers,
+      runKey: labelValue(input.runId),
       containerName,
       job,
       pods: context.pods,
       graces: { ...baseGraces, ...input.graces },
       isCancelRequested: () => cancelRequested,
       onEvent: push,
-      ...(options.watchTimeoutSeconds === undefined ? {} : { watchTimeoutSeconds: options.watchTimeoutSeconds }),
     });
 
     // The output follow: from the container's start to the true end of its output. It learns that the container has
@@ -531,7 +569,12 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
             .list<V1Pod & KubeObject>('pods', namespace, { labelSelector: runSelector(input.runId) })
             .then((pods) => pods.items[0]?.metadata?.name ?? null)
             .catch(() => null));
-        const events = await fetchRunEvents(ports, namespace, jobName, finalPod).catch(() => result.events);
+        // Events only explain a failure: a success or a cancel reads none.
+        const code = result.classification.code;
+        const events =
+          code === 'succeeded' || code === 'cancelled'
+            ? result.events
+            : await fetchRunEvents(ports, namespace, jobName, finalPod).catch(() => result.events);
         const decidedAt = new Date(clock.now()).toISOString();
         // A container that ran (even one too short for a `running` event) has a pod whose log can be read.
         resolveStarted(startedPod(result.classification, finalPod ?? null));

@@ -295,6 +295,20 @@ describe('execute', () => {
     expect(result.errorMessage).toMatch(/403 Forbidden/);
   });
 
+  it('a run that cannot be followed after its Job exists is an API error, never "provider work not started"', async () => {
+    const { adapter } = setup([
+      {
+        stdout: `${loadTranscript('a_plain_text').stdout.split('\n')[0]}\n`,
+        outcomeError: new Error('watch run agents/run-1 failed: list job agents: 403 Forbidden'),
+      },
+    ]);
+    const result = await adapter.execute(createFakeContext());
+    expect(result.errorCode).toBe('k8s_api_error');
+    expect(result.errorMessage).toMatch(/^follow the Job agents\/run-\S+: .*403 Forbidden/);
+    expect(result.executionRecovery).toBeUndefined();
+    expect(result.resultJson?.['executionRecovery']).toBeUndefined();
+  });
+
   it('a pod that never started is safe to retry', async () => {
     const { adapter } = setup([
       { stdout: '', outcome: { code: 'image-pull', exitCode: null, reason: 'ImagePullBackOff' } },

@@ -286,11 +286,13 @@ export function createExecute(
       try {
         outcome = await waitForOutcome(handle, config);
       } catch (error) {
+        // The Job exists and may have run: this is not a bootstrap failure (Paperclip must not replay it blindly).
         return mapEarlyFailure(
           'k8s_api_error',
           `follow the Job ${handle.namespace}/${handle.jobName}: ${errorMessage(error)}`,
           billing,
           { attempt },
+          true,
         );
       }
       const summary = accumulator.finish({ exitCode: outcome.exitCode, signal: null });

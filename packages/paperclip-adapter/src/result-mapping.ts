@@ -242,6 +242,8 @@ export function mapEarlyFailure(
   message: string,
   billing: BillingInfo,
   extra: Record<string, unknown> = {},
+  /** The run's Job was created (its container may have worked): never claim that provider work did not start. */
+  jobCreated = false,
 ): AdapterExecutionResult {
   const info = ERROR_CODES[code];
   const result: AdapterExecutionResult = {
@@ -255,7 +257,7 @@ export function mapEarlyFailure(
     billingType: billing.billingType,
   };
   const resultJson: Record<string, unknown> = { errorCode: code, errorHint: info.hint, stopReason: code, ...extra };
-  if ('bootstrap' in info && info.bootstrap) {
+  if ('bootstrap' in info && info.bootstrap && !jobCreated) {
     const recovery = { kind: 'bootstrap', providerWorkStarted: false } as const;
     result.executionRecovery = recovery;
     resultJson['executionRecovery'] = recovery;
