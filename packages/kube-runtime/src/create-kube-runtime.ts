@@ -29,9 +29,16 @@ import { silentLogger, type Logger } from './logger.ts';
 import { createClusterProbe } from './cluster-probe.ts';
 import { buildJobManifest, buildRunSecret, DEFAULT_CONTAINER_NAME, type JobManifestInput } from './job-manifest.ts';
 import { jobFinish } from './job-outcome.ts';
-import { DEFAULT_GRACES, fetchRunEvents, watchRun, type FailureGraces } from './job-watch.ts';
+import { createSharedInformer } from './informer.ts';
+import { DEFAULT_GRACES, fetchRunEvents, watchRun, type FailureGraces, type RunInformers } from './job-watch.ts';
 import type { KubeObject, KubePorts } from './kube-ports.ts';
-import { KubeApiError, KubeRuntimeError, MissingConfigurationError, RunNotFoundError } from './kube-runtime-error.ts';
+import {
+  KubeApiError,
+  KubeRuntimeError,
+  MissingConfigurationError,
+  RunCancelledError,
+  RunNotFoundError,
+} from './kube-runtime-error.ts';
 import { followPodLog } from './log-follow.ts';
 import { initialLogCheckpoint, type LogCheckpoint } from './log/log-cursor.ts';
 import { createPodLogSource, type PodLogSource } from './log/pod-log-source.ts';
@@ -39,6 +46,14 @@ import { ANNOTATIONS, LABELS, MANAGED_BY, jobNameFor, labelValue, leaseNameFor }
 import type { RunEvent, RunOutcome, RunOutput, RunProgressEvent } from './outcome.ts';
 import { readSelfPod, type ReadSelfPodOptions, type SelfPod } from './self-pod.ts';
 import { errorMessage } from './error-message.ts';
+
+/** Outcomes decided while the Job may still start the container later (a grace ran out). */
+const NOTHING_RAN: ReadonlySet<RunOutcome['code']> = new Set([
+  'never-started',
+  'image-pull',
+  'config-error',
+  'unschedulable',
+]);
 
 /** Options of {@link createKubeRuntime}. Give `kubeConfig` (real cluster) or `ports` (fakes, counting wrappers). */
 export interface CreateKubeRuntimeOptions {
@@ -96,7 +111,8 @@ export interface RunFollowOptions {
    * restarts), as UTF-8 text never split inside a character (not line-aligned). Awaited: the follow reads no further
    * until it resolves (back-pressure). `checkpoint` is the position after `text`: persist it (after storing the text)
    * to resume in another process with `reattach(runId, { outputCheckpoint })`. Without `onOutput` the output is not
-   * read at all.
+   * read at all. A rejection is retried with the same text and checkpoint (4 tries, 100-400 ms apart); after the last
+   * the output follow stops with an `OutputDeliveryError`, reported as a `log-incomplete` event (never skipped).
    */
   onOutput?: (text: string, checkpoint: LogCheckpoint) => void | Promise<void>;
   /**
@@ -219,6 +235,28 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
   const baseRetention: RetentionPolicy = { ...DEFAULT_RETENTION, ...options.retention };
   const followed: FollowedRuns = options.followedRuns ?? new Set();
   let selfPodPromise: Promise<SelfPod> | null = null;
+  // One Job stream and one Pod stream for all runs of this runtime's namespace (started with the first run, stopped
+  // after the last). All objects this package manages, whichever runtime created them (reattach may follow any).
+  const streamOptions = {
+    ports,
+    clock,
+    logger,
+    namespace,
+    labelSelector: `${LABELS.managedBy}=${MANAGED_BY}`,
+    ...(options.watchTimeoutSeconds === undefined ? {} : { watchTimeoutSeconds: options.watchTimeoutSeconds }),
+  };
+  const informers: RunInformers = {
+    jobs: createSharedInformer<V1Job & KubeObject>({
+      ...streamOptions,
+      kind: 'jobs',
+      keyOf: (job) => job.metadata?.name ?? null,
+    }),
+    pods: createSharedInformer<V1Pod & KubeObject>({
+      ...streamOptions,
+      kind: 'pods',
+      keyOf: (pod) => pod.metadata?.labels?.[LABELS.runId] ?? null,
+    }),
+  };
 
   const selfPod = (): Promise<SelfPod> => {
     if (options.selfPod === undefined) {
@@ -236,9 +274,19 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
   const runSelector = (runId: string): string =>
     `${LABELS.managedBy}=${MANAGED_BY},${LABELS.runId}=${labelValue(runId)}`;
 
+  /**
+   * A run is alive while its Job is active (neither finished, deleted, nor stopped by the retention) or any of its
+   * pods has not ended (a deleted Job's pod in its grace period, or an orphaned pod).
+   */
   const isRunAlive = async (runId: string): Promise<boolean> => {
     const jobs = await ports.list<V1Job & KubeObject>('jobs', namespace, { labelSelector: runSelector(runId) });
-    return jobs.items.some((job) => jobFinish(job) === null && job.metadata?.deletionTimestamp === undefined);
+    const active = (job: V1Job): boolean =>
+      jobFinish(job) === null &&
+      job.metadata?.deletionTimestamp === undefined &&
+      !(job.spec?.suspend === true && job.metadata?.annotations?.[ANNOTATIONS.keepUntil] !== undefined);
+    if (jobs.items.some(active)) return true;
+    const pods = await ports.list<V1Pod & KubeObject>('pods', namespace, { labelSelector: runSelector(runId) });
+    return pods.items.some((pod) => pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed');
   };
 
   /** The manifest input and Job of a run: the one path of `startRun` and `dryRun`. */
@@ -287,6 +335,21 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       throw new MissingConfigurationError(['logSource (or kubeConfig) to follow the output'], 'start run');
     const { manifestInput, job } = await prepare(input);
     const jobName = job.metadata?.name ?? jobNameFor(input.agentId, input.runId);
+    // Open the shared streams now, so that their first list is under way before this run's own requests.
+    const releaseStreams = [informers.jobs.retain(), informers.pods.retain()];
+    try {
+      return await createAndAttach(input, manifestInput, job, jobName);
+    } finally {
+      for (const release of releaseStreams) release();
+    }
+  }
+
+  async function createAndAttach(
+    input: StartRunInput,
+    manifestInput: JobManifestInput,
+    job: V1Job,
+    jobName: string,
+  ): Promise<RunHandle> {
     const policy = input.lockPolicy ?? 'none';
     let lock: HeldLock | null = null;
     if (policy !== 'none') {
@@ -309,6 +372,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     // Followed from before the create: an orphan sweep in between must not take the new Job for an orphan.
     const unfollow = markFollowed(followed, namespace, input.runId);
     try {
+      const aborted = (): boolean => input.signal?.aborted === true;
+      if (aborted()) throw new RunCancelledError(input.runId, 'before-start');
       let created: V1Job & KubeObject;
       try {
         created = await ports.create('jobs', namespace, job);
@@ -332,6 +397,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
             namespace,
             buildRunSecret(manifestInput, { jobName, jobUid: created.metadata?.uid ?? '' }),
           );
+          // Still suspended: a cancel now deletes a Job that never had a pod.
+          if (aborted()) throw new RunCancelledError(input.runId, 'before-start');
           created = await ports.patch('jobs', namespace, jobName, { spec: { suspend: false } });
         } catch (error) {
           await ports.delete('jobs', namespace, jobName, { propagationPolicy: 'Background' }).catch(() => false);
@@ -513,14 +580,14 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       logger,
       namespace,
       jobName,
-      podSelector: runSelector(input.runId),
+      informers,
+      runKey: labelValue(input.runId),
       containerName,
       job,
       pods: context.pods,
       graces: { ...baseGraces, ...input.graces },
       isCancelRequested: () => cancelRequested,
       onEvent: push,
-      ...(options.watchTimeoutSeconds === undefined ? {} : { watchTimeoutSeconds: options.watchTimeoutSeconds }),
     });
 
     // The output follow: from the container's start to the true end of its output. It learns that the container has
@@ -547,8 +614,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
                 ...(input.outputCheckpoint === undefined ? {} : { checkpoint: input.outputCheckpoint }),
                 signal: followAbort.signal,
                 onOutput: async (text, position) => {
-                  checkpoint = position;
                   await onOutput(text, position);
+                  checkpoint = position; // delivered: a failed delivery reports the position before it
                 },
                 onEvent: (event) => {
                   if (event.type === 'reconnect') logger.debug('output follow reconnects', { ...event });
@@ -617,7 +684,12 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
             .list<V1Pod & KubeObject>('pods', namespace, { labelSelector: runSelector(input.runId) })
             .then((pods) => pods.items[0]?.metadata?.name ?? null)
             .catch(() => null));
-        const events = await fetchRunEvents(ports, namespace, jobName, finalPod).catch(() => result.events);
+        // Events only explain a failure: a success or a cancel reads none.
+        const code = result.classification.code;
+        const events =
+          code === 'succeeded' || code === 'cancelled'
+            ? result.events
+            : await fetchRunEvents(ports, namespace, jobName, finalPod).catch(() => result.events);
         const decidedAt = new Date(clock.now()).toISOString();
         // A container that ran (even one too short for a `running` event) has a pod whose log can be read.
         resolveStarted(startedPod(result.classification, finalPod ?? null));
@@ -643,6 +715,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
             jobName,
             jobUid: job.metadata?.uid ?? null,
             succeeded: value.code === 'succeeded',
+            stop: result.job !== null && jobFinish(result.job) === null && NOTHING_RAN.has(value.code),
             policy: retention,
           });
         }
@@ -716,7 +789,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
         },
       },
       cancel: async (reason = 'cancelled') => {
-        if (!ended && !cancelRequested) {
+        // Once decided, the container has ended: deleting the pod now would only cut the drain of its output.
+        if (!ended && !cancelRequested && !decided) {
           cancelRequested = true;
           cancelledAt = new Date(clock.now()).toISOString();
           await cancelJob({

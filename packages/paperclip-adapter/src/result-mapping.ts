@@ -175,6 +175,7 @@ export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
       errors: summary.errors ?? [],
       permissionDenials: summary.permissionDenials?.length ?? 0,
       failure: summary.failure,
+      droppedLines: droppedLines(summary),
     };
     if (summary.resultText !== null) resultJson['result'] = summary.resultText;
   }
@@ -241,6 +242,8 @@ export function mapEarlyFailure(
   message: string,
   billing: BillingInfo,
   extra: Record<string, unknown> = {},
+  /** The run's Job was created (its container may have worked): never claim that provider work did not start. */
+  jobCreated = false,
 ): AdapterExecutionResult {
   const info = ERROR_CODES[code];
   const result: AdapterExecutionResult = {
@@ -254,11 +257,21 @@ export function mapEarlyFailure(
     billingType: billing.billingType,
   };
   const resultJson: Record<string, unknown> = { errorCode: code, errorHint: info.hint, stopReason: code, ...extra };
-  if ('bootstrap' in info && info.bootstrap) {
+  if ('bootstrap' in info && info.bootstrap && !jobCreated) {
     const recovery = { kind: 'bootstrap', providerWorkStarted: false } as const;
     result.executionRecovery = recovery;
     resultJson['executionRecovery'] = recovery;
   }
   result.resultJson = resultJson;
   return result;
+}
+
+/**
+ * Output lines longer than the stream parser's limit, dropped unread (the run's log says so too): line number and
+ * length in characters.
+ */
+export function droppedLines(summary: RunSummaryLike): { lineNumber: number; length: number }[] {
+  return (summary.parseErrors ?? []).flatMap((error) =>
+    error.reason === 'too-long' ? [{ lineNumber: error.lineNumber, length: error.droppedLength ?? 0 }] : [],
+  );
 }

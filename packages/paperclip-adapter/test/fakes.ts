@@ -35,10 +35,14 @@ export interface ScriptedAttempt {
   outcome?: Partial<RunOutcome>;
   /** Reject `startRun` with this error. */
   startError?: Error;
+  /** Reject `outcome` with this error after the output (the run could not be followed to its end). */
+  outcomeError?: Error;
   /** Wait for the abort signal before ending (then report `cancelled`). */
   waitForAbort?: boolean;
   /** Never settle on its own (for watchdog tests). */
   hang?: boolean;
+  /** Size of the pieces the stdout is delivered in. @default 97 */
+  chunkSize?: number;
 }
 
 /** A fake kube-runtime `startRun` (the adapter's {@link RunStarter} port) replaying scripted attempts in order. */
@@ -71,7 +75,7 @@ export function createFakeRuntime(attempts: ScriptedAttempt[]): FakeRuntime {
       const recorded = script.transcript === undefined ? null : loadTranscript(script.transcript);
       const stdout = script.stdout ?? recorded?.stdout ?? '';
       let deliveredBytes = 0;
-      for (const piece of chunk(stdout, 97)) {
+      for (const piece of chunk(stdout, script.chunkSize ?? 97)) {
         deliveredBytes += Buffer.byteLength(piece);
         await input.onOutput?.(piece, {
           version: 1,
@@ -83,6 +87,7 @@ export function createFakeRuntime(attempts: ScriptedAttempt[]): FakeRuntime {
           deliveredLines: 0,
         });
       }
+      if (script.outcomeError !== undefined) throw script.outcomeError;
       if (script.hang === true) {
         await cancelledPromise;
         return { ...base, code: 'cancelled', exitCode: null, cancelledAt: '2026-11-24T15:00:00.000Z' };
