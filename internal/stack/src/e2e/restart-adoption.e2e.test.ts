@@ -140,6 +140,8 @@ interface AdoptedFrom {
   state: string;
 }
 
+const GONE = '(gone)';
+
 /** Wakes the task again and waits for the run of the agent that adopted `orphanRunId`'s Job. */
 async function adoptingRun(agent: Agent, task: string, orphanRunId: string, restartedAt: number) {
   const { batch } = adminClients(stack);
@@ -149,10 +151,11 @@ async function adoptingRun(agent: Agent, task: string, orphanRunId: string, rest
   const adoptedBy = await waitFor('the claim of the orphaned Job', 180_000, async () => {
     if (jobName === null) return undefined;
     const job = await batch.readNamespacedJob({ name: jobName, namespace }).catch(() => null);
-    return job?.metadata?.annotations?.['claude-k8s.io/adopted-by'];
+    // A Job that had ended is replayed and deleted fast: gone = adopted and settled already (the run tells by whom).
+    return job === null ? GONE : job.metadata?.annotations?.['claude-k8s.io/adopted-by'];
   }).catch(() => null);
   const adoptedAfterMs = Math.round(performance.now() - restartedAt);
-  const runId = adoptedBy ?? woken.id;
+  const runId = adoptedBy === null || adoptedBy === GONE ? woken.id : adoptedBy;
   const run = await stack.client.waitForRun(runId, { timeoutMs: 240_000, until: TERMINAL });
   return { run, adoptedAfterMs, woken };
 }
