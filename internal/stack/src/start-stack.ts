@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { createFakeModelApi } from '@claude-k8s/fake-model-api';
-import { clusterDown, clusterStatus, clusterUp, exposeToPods } from '@claude-k8s/local-cluster';
+import { clusterDown, clusterStatus, clusterUp, exposeToPods, POD_GATEWAY_HOST } from '@claude-k8s/local-cluster';
 import {
   createPaperclipClient,
   grantReadAccess,
@@ -185,8 +185,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await grantReadAccess(runtimeDir);
     await grantReadAccess(tenant.kubeconfigPath);
     // The agent config names the tenant kubeconfig; the adapter accepts it only from an operator allow-listed directory.
+    // The operator policy (issue 15): this namespace, its model key Secret, and the hosts pods reach Paperclip and the
+    // model at (the local cluster's portal, else the given URL's host).
+    const hostOf = (url: string | undefined): string => (url ? new URL(url).hostname : '');
+    const paperclipHostForPods = portal ? POD_GATEWAY_HOST : hostOf(options.paperclipUrlForPods);
     const server = await startPaperclipServer({
-      env: { KUBECONFIG: tenant.kubeconfigPath, CLAUDE_K8S_KUBECONFIG_DIR: dirname(tenant.kubeconfigPath) },
+      env: {
+        KUBECONFIG: tenant.kubeconfigPath,
+        CLAUDE_K8S_KUBECONFIG_DIR: dirname(tenant.kubeconfigPath),
+        CLAUDE_K8S_ALLOWED_NAMESPACES: namespace,
+        CLAUDE_K8S_ALLOWED_SECRETS: tenant.modelApiKeySecret.name,
+        CLAUDE_K8S_ALLOWED_PAPERCLIP_HOSTS: paperclipHostForPods,
+        CLAUDE_K8S_ALLOWED_MODEL_HOSTS: fakeModel && portal ? POD_GATEWAY_HOST : '',
+      },
     });
     cleanups.push(async () => {
       await server.stop();
@@ -209,6 +220,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // docs/decisions/local-cluster-pod-network.md).
     const paperclipUrlForPods = portal ? await exposeToPods(server.port) : (options.paperclipUrlForPods ?? server.url);
     const modelUrlForPods = fakeModel && portal ? await exposeToPods(fakeModel.port) : undefined;
+    if (portal && hostOf(paperclipUrlForPods) !== POD_GATEWAY_HOST)
+      throw new Error(`the portal gave ${paperclipUrlForPods}, outside the allowed Paperclip host ${POD_GATEWAY_HOST}`);
     if (fakeModel && !modelUrlForPods)
       throw new Error(
         'the fake model API can only serve the local cluster; give a model API key for an external cluster',

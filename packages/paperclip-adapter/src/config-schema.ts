@@ -119,7 +119,7 @@ export const CONFIG_SCHEMA = object({
   }),
   env: custom<Record<string, EnvValue>>({
     label: 'Environment',
-    hint: 'Extra environment of the claude container: KEY=value lines or a JSON object. Plain values travel in the per-run Secret, never in the Job object; {"secretKeyRef": {"name", "key"}} and {"configMapKeyRef": ...} values stay references.',
+    hint: 'Extra environment of the claude container: KEY=value lines or a JSON object. Plain values travel in the per-run Secret, never in the Job object; {"secretKeyRef": {"name", "key"}} (a Secret the operator allows: CLAUDE_K8S_ALLOWED_SECRETS) and {"configMapKeyRef": ...} values stay references.',
     group: 'Claude Code',
     typeLabel: 'environment map',
     formControl: 'textarea',
@@ -182,7 +182,7 @@ export const CONFIG_SCHEMA = object({
   // ---------------------------------------------------------------- Kubernetes
   namespace: string({
     label: 'Namespace',
-    hint: 'Namespace of the Jobs and their Secrets. Empty: the namespace Paperclip runs in.',
+    hint: "Namespace of the Jobs and their Secrets; must be one the operator allows (CLAUDE_K8S_ALLOWED_NAMESPACES) and enforce Pod Security restricted. Empty: the operator's default (CLAUDE_K8S_DEFAULT_NAMESPACE, else the first allowed namespace, else the namespace Paperclip runs in).",
     group: 'Kubernetes',
     check: checkDnsLabel,
     see: 'https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/object-meta/#ObjectMeta',
@@ -216,13 +216,13 @@ export const CONFIG_SCHEMA = object({
   }),
   serviceAccountName: string({
     label: 'Service account',
-    hint: "serviceAccountName of the agent pod. Empty: the namespace's default service account.",
+    hint: "serviceAccountName of the agent pod; any other than default must be allowed by the operator (CLAUDE_K8S_ALLOWED_SERVICE_ACCOUNTS). Empty: the namespace's default service account.",
     group: 'Kubernetes',
     check: checkDnsSubdomain,
   }),
   automountServiceAccountToken: boolean({
     label: 'Mount service account token',
-    hint: 'Mount a Kubernetes API token into the agent pod. Off by default: the agent does not need the Kubernetes API.',
+    hint: 'Mount a Kubernetes API token into the agent pod; only for a service account the operator allows (CLAUDE_K8S_ALLOWED_SERVICE_ACCOUNTS). Off by default: the agent does not need the Kubernetes API.',
     group: 'Kubernetes',
     default: false,
   }),
@@ -260,7 +260,7 @@ export const CONFIG_SCHEMA = object({
   }),
   podSpecPatch: custom<Record<string, unknown>>({
     label: 'Pod spec patch',
-    hint: 'Escape hatch: a JSON merge patch (RFC 7386) applied to the generated pod spec last. Use with care; it can undo security settings.',
+    hint: 'A JSON merge patch (RFC 7386) applied to the generated pod spec last. Only the top-level fields the operator allows (CLAUDE_K8S_ALLOWED_POD_SPEC_PATCH_FIELDS; default nodeSelector, tolerations, affinity, topologySpreadConstraints, priorityClassName, runtimeClassName); containers, volumes, service accounts, host namespaces and securityContext never.',
     group: 'Kubernetes',
     typeLabel: 'JSON object',
     formControl: 'textarea',
@@ -411,20 +411,20 @@ export const CONFIG_SCHEMA = object({
   // ---------------------------------------------------------------- Connectivity & credentials
   paperclipApiUrl: string({
     label: 'Paperclip API URL for pods',
-    hint: "URL the agent pod uses to call Paperclip back (PAPERCLIP_API_URL, MCP URLs). Must be reachable from the pod: the server's loopback address is not. Empty: the server's PAPERCLIP_API_URL when it is not a loopback URL.",
+    hint: "URL the agent pod uses to call Paperclip back (PAPERCLIP_API_URL, MCP URLs). Must be reachable from the pod: the server's loopback address is not. Its host must be allowed by the operator (CLAUDE_K8S_ALLOWED_PAPERCLIP_HOSTS; default the host of the server's PAPERCLIP_API_URL). Empty: the server's PAPERCLIP_API_URL when it is not a loopback URL.",
     group: 'Connectivity & credentials',
     check: checkHttpUrl,
   }),
   anthropicBaseUrl: string({
     label: 'Model API base URL',
-    hint: 'ANTHROPIC_BASE_URL of the claude container (a gateway or proxy). Empty: the CLI default.',
+    hint: 'ANTHROPIC_BASE_URL of the claude container (a gateway or proxy); its host must be allowed by the operator (CLAUDE_K8S_ALLOWED_MODEL_HOSTS). Empty: the CLI default.',
     group: 'Connectivity & credentials',
     check: checkHttpUrl,
   }),
   anthropicApiKeySecret: object({
     name: string({
       label: 'API key Secret',
-      hint: 'Name of the Secret (in the Job namespace) holding the model API key, given to claude as ANTHROPIC_API_KEY through a secretKeyRef. The key never passes through Paperclip.',
+      hint: 'Name of the Secret (in the Job namespace) holding the model API key, given to claude as ANTHROPIC_API_KEY through a secretKeyRef; must be allowed by the operator (CLAUDE_K8S_ALLOWED_SECRETS). The key never passes through Paperclip.',
       group: 'Connectivity & credentials',
       check: checkDnsSubdomain,
     }),

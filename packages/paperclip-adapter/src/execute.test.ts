@@ -9,6 +9,7 @@ import {
   createMemoryHostFiles,
   loadTranscript,
   type ScriptedAttempt,
+  admittingPolicy,
 } from '../test/fakes.ts';
 import { createServerAdapter } from './create-server-adapter.ts';
 import { deriveBilling } from './execute.ts';
@@ -23,6 +24,7 @@ function setup(attempts: ScriptedAttempt[]) {
   const launcher = createFakeRuntime(attempts);
   const clock = createManualClock();
   const adapter = createServerAdapter({
+    ...admittingPolicy,
     runtimeFactory: (target) => launcher.at(target),
     hostFiles: createMemoryHostFiles({}),
     clock,
@@ -272,7 +274,11 @@ describe('execute', () => {
   });
 
   it('fails clearly, before any Job, when the configured kubeconfig does not exist (the default Kubernetes launcher)', async () => {
-    const adapter = createServerAdapter({ hostFiles: createMemoryHostFiles({}), serverEnv: {} });
+    const adapter = createServerAdapter({
+      ...admittingPolicy,
+      hostFiles: createMemoryHostFiles({}),
+      serverEnv: {},
+    });
     const context = createFakeContext();
     const result = await adapter.execute({
       ...context,
@@ -304,6 +310,7 @@ describe('execute', () => {
     );
     // The directory is allow-listed, so only the exec rule stands between the agent's config and the host.
     const adapter = createServerAdapter({
+      ...admittingPolicy,
       hostFiles: createMemoryHostFiles({}),
       serverEnv: { CLAUDE_K8S_KUBECONFIG_DIR: dir },
     });
@@ -319,11 +326,80 @@ describe('execute', () => {
     const dir = realpathSync(mkdtempSync(join(tmpdir(), 'env-kubeconfig-')));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, '.env'), 'DB_PASSWORD=hunter2\n');
-    const adapter = createServerAdapter({ hostFiles: createMemoryHostFiles({}), serverEnv: {} });
+    const adapter = createServerAdapter({
+      ...admittingPolicy,
+      hostFiles: createMemoryHostFiles({}),
+      serverEnv: {},
+    });
     const context = createFakeContext();
     const result = await adapter.execute({ ...context, config: { ...context.config, kubeconfig: join(dir, '.env') } });
     expect(result.errorMessage).toContain('no kubeconfig directory is allow-listed');
     expect(JSON.stringify(result)).not.toContain('hunter2');
+  });
+});
+
+describe('execute under the operator policy (issue 15)', () => {
+  it('refuses a configuration outside the policy before any Job, naming every setting that refused it', async () => {
+    const launcher = createFakeRuntime([{ transcript: 'a_plain_text' }]);
+    const adapter = createServerAdapter({
+      runtimeFactory: (target) => launcher.at(target),
+      hostFiles: createMemoryHostFiles({}),
+      clock: createManualClock(),
+      serverEnv: { PAPERCLIP_API_URL: 'http://paperclip.paperclip.svc:3100', CLAUDE_K8S_ALLOWED_NAMESPACES: 'agents' },
+      namespaceReader: admittingPolicy.namespaceReader,
+    });
+    const context = createFakeContext({
+      configOverrides: {
+        env: { TOKEN: { secretKeyRef: { name: 'ck8s-agent-2-run-1-0a1b2c3d', key: 'PAPERCLIP_API_KEY' } } },
+      },
+    });
+    const result = await adapter.execute(context);
+    expect(launcher.requests).toHaveLength(0);
+    expect(context.records.map((record) => record.kind)).not.toContain('dispatch');
+    expect(result.errorCode).toBe('adapter_config_invalid');
+    expect(result.errorMessage).toBe(
+      "claude_k8s configuration refused by the operator policy: env.TOKEN.secretKeyRef.name: refused by the operator policy (CLAUDE_K8S_ALLOWED_SECRETS): Secret ck8s-agent-2-run-1-0a1b2c3d is a per-run Secret (another run's token and files); it can never be referenced; anthropicApiKeySecret.name: refused by the operator policy (CLAUDE_K8S_ALLOWED_SECRETS): Secret anthropic-api-key is not in the allowed Secrets (none)",
+    );
+  });
+
+  it("an empty namespace does not fall back to Paperclip's own namespace when that one is not restricted", async () => {
+    const launcher = createFakeRuntime([{ transcript: 'a_plain_text' }]);
+    const read: string[] = [];
+    const adapter = createServerAdapter({
+      ...admittingPolicy,
+      policy: { ...admittingPolicy.policy, allowedNamespaces: undefined },
+      runtimeFactory: (target) => launcher.at(target),
+      hostFiles: createMemoryHostFiles({}),
+      clock: createManualClock(),
+      serverEnv: { POD_NAMESPACE: 'paperclip' },
+      namespaceReader: (target) => {
+        read.push(target.namespace);
+        return Promise.resolve({ state: 'found', labels: { 'kubernetes.io/metadata.name': target.namespace } });
+      },
+    });
+    const context = createFakeContext({ configOverrides: { namespace: undefined } });
+    const result = await adapter.execute(context);
+    expect(read).toEqual(['paperclip']);
+    expect(launcher.requests).toHaveLength(0);
+    expect(result.errorCode).toBe('adapter_config_invalid');
+    expect(result.errorMessage).toContain(
+      'namespace: refused by the operator policy (CLAUDE_K8S_REQUIRE_RESTRICTED_NAMESPACE): namespace paperclip does not enforce Pod Security restricted',
+    );
+  });
+
+  it("runs in the operator's default namespace when the configuration names none", async () => {
+    const launcher = createFakeRuntime([{ transcript: 'a_plain_text' }]);
+    const adapter = createServerAdapter({
+      ...admittingPolicy,
+      policy: { ...admittingPolicy.policy, allowedNamespaces: undefined },
+      runtimeFactory: (target) => launcher.at(target),
+      hostFiles: createMemoryHostFiles({}),
+      clock: createManualClock(),
+      serverEnv: { POD_NAMESPACE: 'paperclip', CLAUDE_K8S_DEFAULT_NAMESPACE: 'agents' },
+    });
+    const result = await adapter.execute(createFakeContext({ configOverrides: { namespace: undefined } }));
+    expect(result.errorMessage ?? null).toBeNull();
+    expect(launcher.targets[0]).toMatchObject({ namespace: 'agents' });
   });
 });
 

@@ -14,7 +14,7 @@ import {
 import type { KubeRuntime } from '@claude-k8s/kube-runtime';
 import { createKubeRuntime, createPodLogSource, leaseNameFor, type KubePorts } from '@claude-k8s/kube-runtime/internal';
 import { describe, expect, it } from 'vitest';
-import { createFakeContext, createMemoryHostFiles, loadTranscript } from '../test/fakes.ts';
+import { createFakeContext, createMemoryHostFiles, loadTranscript, admittingPolicy } from '../test/fakes.ts';
 import { createServerAdapter } from './create-server-adapter.ts';
 import { createStreamJsonAccumulator } from './stream-json-accumulator.ts';
 import { KUBE_RUNTIME_ID } from './kube-launcher.ts';
@@ -112,6 +112,7 @@ function kubeletExits(cluster: FakeCluster, podName: string, exitCode: number, j
 
 function adapterOver(runtime: KubeRuntime) {
   return createServerAdapter({
+    ...admittingPolicy,
     runtimeFactory: (target) => {
       expect(target.namespace).toBe(runtime.namespace);
       return runtime;
