@@ -16,6 +16,7 @@ import type { AdapterConfig } from './config-schema.ts';
 import { buildClaudeCommand } from './invocation/claude-args.ts';
 import { buildContainerEnv } from './invocation/container-env.ts';
 import { checkHostPath, instructionsRoots, type HostPathSettings } from './host-path-policy.ts';
+import type { PodDefaults } from './operator-policy.ts';
 import { readHostInputs, type HostInputs } from './invocation/host-inputs.ts';
 import type { InvocationFailure } from './invocation/invocation-failure.ts';
 import { assembleLaunchRequest, type RunLaunch } from './invocation/launch-request.ts';
@@ -45,6 +46,8 @@ export interface BuildInvocationOptions {
   attempt?: number;
   /** Server-side host-path settings (instructions directories). @default {} (the environment's, see {@link HostPathSettings}) */
   hostPaths?: HostPathSettings;
+  /** The operator policy's resources and `/tmp` bound ({@link podDefaults}). @default the config's resources only */
+  podDefaults?: PodDefaults;
 }
 
 /** Everything one attempt of a run needs, except the callbacks. */
@@ -108,7 +111,10 @@ export function planInvocation(
   ctx: AdapterExecutionContext,
   config: AdapterConfig,
   inputs: InvocationInputs,
-  options: Pick<BuildInvocationOptions, 'serverEnv' | 'defaultNamespace' | 'forceFreshSession' | 'attempt'>,
+  options: Pick<
+    BuildInvocationOptions,
+    'serverEnv' | 'defaultNamespace' | 'forceFreshSession' | 'attempt' | 'podDefaults'
+  >,
 ): BuildInvocationResult {
   const apiUrl = resolvePaperclipApiUrl(config, options.serverEnv);
   if (apiUrl === null)
@@ -179,6 +185,7 @@ export function planInvocation(
         command: claude.command,
         env: containerEnv.env,
         files,
+        ...(options.podDefaults ? { podDefaults: options.podDefaults } : {}),
       }),
       claudeArgs: claude.args,
       prompt: prompt.prompt,

@@ -228,15 +228,27 @@ export const CONFIG_SCHEMA = object({
   }),
   resources: object({
     requests: object({
-      cpu: quantity('500m', 'CPU request', 'CPU the pod is guaranteed, e.g. 500m or 1.'),
-      memory: quantity('512Mi', 'Memory request', 'Memory the pod is guaranteed, e.g. 1Gi.'),
+      cpu: quantity(
+        '500m',
+        'CPU request',
+        "CPU the pod is guaranteed, e.g. 500m or 1. Empty: the operator's default (CLAUDE_K8S_DEFAULT_REQUESTS, 250m); at most CLAUDE_K8S_MAX_RESOURCES.",
+      ),
+      memory: quantity(
+        '512Mi',
+        'Memory request',
+        "Memory the pod is guaranteed, e.g. 1Gi. Empty: the operator's default (CLAUDE_K8S_DEFAULT_REQUESTS, 512Mi); at most CLAUDE_K8S_MAX_RESOURCES.",
+      ),
     }),
     limits: object({
-      cpu: quantity('500m', 'CPU limit', 'CPU limit, e.g. 2. Empty: no limit.'),
+      cpu: quantity(
+        '500m',
+        'CPU limit',
+        "CPU limit, e.g. 2. Empty: the operator's default (CLAUDE_K8S_DEFAULT_LIMITS, none); at most CLAUDE_K8S_MAX_RESOURCES.",
+      ),
       memory: quantity(
         '512Mi',
         'Memory limit',
-        'Memory limit, e.g. 4Gi; the container is OOM-killed above it. Empty: no limit.',
+        "Memory limit, e.g. 4Gi; the container is OOM-killed above it. Empty: the operator's default (CLAUDE_K8S_DEFAULT_LIMITS, 4Gi), raised to the request when that is higher; at most CLAUDE_K8S_MAX_RESOURCES.",
       ),
     }),
   }),
@@ -251,7 +263,7 @@ export const CONFIG_SCHEMA = object({
   }),
   annotations: custom<Record<string, string>>({
     label: 'Annotations',
-    hint: 'Extra annotations of the Job and pod: key=value lines or a JSON object. Keys under claude-k8s.io/ are reserved for the runtime and refused.',
+    hint: 'Extra annotations of the Job and its pod (e.g. cluster-autoscaler.kubernetes.io/safe-to-evict=false, or a sidecar-injection opt-out): key=value lines or a JSON object. Keys under claude-k8s.io/ are reserved for the runtime and refused.',
     group: 'Kubernetes',
     typeLabel: 'map of strings',
     formControl: 'textarea',
@@ -384,7 +396,7 @@ export const CONFIG_SCHEMA = object({
     }),
     onFailure: enumeration(['delete', 'keep'], {
       label: 'Keep failed Jobs',
-      hint: 'keep: leave a failed Job and its pod for inspection for keepFailedSeconds; delete: remove it at once.',
+      hint: 'keep: leave a failed Job and its pod for inspection for keepFailedSeconds (its per-run Secret, with the run token, is deleted as soon as the container has ended); delete: remove it at once.',
       group: 'Session & lifecycle',
       default: 'keep',
     }),

@@ -20,8 +20,11 @@ import {
   checkOperatorPolicy,
   formatPolicyRefusal,
   resolveOperatorPolicy,
+  podDefaults,
   type NamespaceLabels,
+  type OperatorPolicy,
   type OperatorPolicySettings,
+  type PodDefaults,
   type PolicyRefusal,
 } from './operator-policy.ts';
 
@@ -109,7 +112,17 @@ export function createTestEnvironment(
     checks.push({ code: 'claude_k8s_config_valid', level: 'info', message: 'configuration is valid' });
     const defaultNamespace = await dependencies.resolveDefaultNamespace();
     const namespace = config.namespace ?? defaultNamespace;
-    const policy = resolveOperatorPolicy(dependencies.policy ?? {}, dependencies.serverEnv, defaultNamespace);
+    let policy: OperatorPolicy;
+    try {
+      policy = resolveOperatorPolicy(dependencies.policy ?? {}, dependencies.serverEnv, defaultNamespace);
+    } catch (error) {
+      checks.push({
+        code: 'claude_k8s_policy_invalid',
+        level: 'error',
+        message: `the server's operator policy is invalid: ${errorMessage(error)}`,
+      });
+      return finish();
+    }
     const refusals = checkOperatorPolicy(config, policy, namespace);
     for (const refusal of refusals) checks.push(policyCheck(refusal));
     if (refusals.length === 0)
@@ -273,7 +286,15 @@ export function createTestEnvironment(
         });
     }
     if (probe.dryRun && dependencies.hostFiles) {
-      await dryRunSample(probe.dryRun.bind(probe), ctx, config, namespace, dependencies, checks);
+      await dryRunSample(
+        probe.dryRun.bind(probe),
+        ctx,
+        config,
+        namespace,
+        dependencies,
+        checks,
+        podDefaults(config, policy),
+      );
     }
     return finish();
   };
@@ -287,6 +308,7 @@ async function dryRunSample(
   namespace: string,
   dependencies: EnvironmentTestDependencies,
   checks: AdapterEnvironmentCheck[],
+  pod: PodDefaults,
 ): Promise<void> {
   const sample = {
     runId: '00000000-0000-4000-8000-000000000000',
@@ -307,6 +329,7 @@ async function dryRunSample(
     hostFiles: dependencies.hostFiles!,
     serverEnv: dependencies.serverEnv,
     defaultNamespace: namespace,
+    podDefaults: pod,
   });
   if (!built.success) {
     checks.push({

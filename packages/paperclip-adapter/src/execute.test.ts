@@ -387,6 +387,20 @@ describe('execute under the operator policy (issue 15)', () => {
     );
   });
 
+  it('gives the pod the default requests and limits and a bounded /tmp unless configured', async () => {
+    const { adapter, launcher } = setup([{ transcript: 'a_plain_text' }, { transcript: 'a_plain_text' }]);
+    await adapter.execute(createFakeContext());
+    expect(launcher.requests[0]).toMatchObject({
+      resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '4Gi' } },
+      writableSizeLimit: '1Gi',
+    });
+    await adapter.execute(createFakeContext({ configOverrides: { resources: { limits: { memory: '8Gi' } } } }));
+    expect(launcher.requests[1]?.resources).toEqual({
+      requests: { cpu: '250m', memory: '512Mi' },
+      limits: { memory: '8Gi' },
+    });
+  });
+
   it("runs in the operator's default namespace when the configuration names none", async () => {
     const launcher = createFakeRuntime([{ transcript: 'a_plain_text' }]);
     const adapter = createServerAdapter({

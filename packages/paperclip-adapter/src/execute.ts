@@ -13,7 +13,9 @@ import {
   checkOperatorPolicy,
   formatPolicyRefusal,
   resolveOperatorPolicy,
+  podDefaults,
   type NamespaceLabels,
+  type OperatorPolicy,
   type OperatorPolicySettings,
   type PolicyRefusal,
 } from './operator-policy.ts';
@@ -176,7 +178,16 @@ export function createExecute(
       );
     }
 
-    const policy = resolveOperatorPolicy(dependencies.policy, dependencies.serverEnv, defaultNamespace);
+    let policy: OperatorPolicy;
+    try {
+      policy = resolveOperatorPolicy(dependencies.policy, dependencies.serverEnv, defaultNamespace);
+    } catch (error) {
+      return mapEarlyFailure(
+        'adapter_config_invalid',
+        `the server's operator policy is invalid: ${errorMessage(error)}`,
+        billing,
+      );
+    }
     const refusals = checkOperatorPolicy(config, policy, config.namespace ?? defaultNamespace);
     if (refusals.length > 0) return policyFailure(refusals, billing);
 
@@ -198,6 +209,7 @@ export function createExecute(
         defaultNamespace,
         forceFreshSession: retriedFresh,
         attempt,
+        podDefaults: podDefaults(config, policy),
         ...(dependencies.hostPaths ? { hostPaths: dependencies.hostPaths } : {}),
       });
       if (!built.success) return mapEarlyFailure(built.code, built.message, billing);

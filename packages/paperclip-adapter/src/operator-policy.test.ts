@@ -6,6 +6,8 @@ import {
   DEFAULT_PATCHABLE_FIELDS,
   defaultNamespaceFromEnv,
   formatPolicyRefusal,
+  podDefaults,
+  quantityValue,
   resolveOperatorPolicy,
   type OperatorPolicy,
 } from './operator-policy.ts';
@@ -37,6 +39,10 @@ describe('resolveOperatorPolicy', () => {
       allowedPodSpecPatchFields: DEFAULT_PATCHABLE_FIELDS,
       allowedModelHosts: [],
       allowedPaperclipHosts: ['paperclip.paperclip.svc'],
+      defaultRequests: { cpu: '250m', memory: '512Mi' },
+      defaultLimits: { memory: '4Gi' },
+      maxResources: { cpu: '8', memory: '32Gi' },
+      tmpSizeLimit: '1Gi',
     });
     // A loopback PAPERCLIP_API_URL is no host pods can use.
     expect(
@@ -53,6 +59,10 @@ describe('resolveOperatorPolicy', () => {
       CLAUDE_K8S_ALLOWED_POD_SPEC_PATCH_FIELDS: 'tolerations',
       CLAUDE_K8S_ALLOWED_MODEL_HOSTS: 'gateway.internal:8443',
       CLAUDE_K8S_ALLOWED_PAPERCLIP_HOSTS: 'paperclip.example',
+      CLAUDE_K8S_DEFAULT_REQUESTS: 'cpu=1,memory=1Gi',
+      CLAUDE_K8S_DEFAULT_LIMITS: 'cpu=2,memory=2Gi',
+      CLAUDE_K8S_MAX_RESOURCES: 'memory=8Gi',
+      CLAUDE_K8S_TMP_SIZE_LIMIT: '256Mi',
     };
     expect(resolveOperatorPolicy({}, env, 'ignored')).toEqual({
       allowedNamespaces: ['agents', 'agents-b'],
@@ -62,7 +72,14 @@ describe('resolveOperatorPolicy', () => {
       allowedPodSpecPatchFields: ['tolerations'],
       allowedModelHosts: ['gateway.internal:8443'],
       allowedPaperclipHosts: ['paperclip.example'],
+      defaultRequests: { cpu: '1', memory: '1Gi' },
+      defaultLimits: { cpu: '2', memory: '2Gi' },
+      maxResources: { memory: '8Gi' },
+      tmpSizeLimit: '256Mi',
     });
+    expect(() => resolveOperatorPolicy({}, { CLAUDE_K8S_MAX_RESOURCES: 'gpu=1' }, 'x')).toThrow(
+      'CLAUDE_K8S_MAX_RESOURCES: expected cpu=<quantity>,memory=<quantity>, got "gpu=1"',
+    );
     expect(resolveOperatorPolicy({ allowedSecrets: ['x'] }, env, 'ignored').allowedSecrets).toEqual(['x']);
   });
 
@@ -170,6 +187,40 @@ describe('checkOperatorPolicy: each refusal names its setting', () => {
     // The port is part of an entry that names one; a bare suffix is no sub-domain.
     expect(refusalsOf({ anthropicBaseUrl: 'https://gateway.internal:9000' }, allowing)).toHaveLength(1);
     expect(refusalsOf({ anthropicBaseUrl: 'https://evilmodels.example' }, allowing)).toHaveLength(1);
+  });
+});
+
+describe('resources: defaults under the configured values, bounded by the policy', () => {
+  it('refuses a request or limit above the most an agent may ask for', () => {
+    expect(refusalsOf({ resources: { limits: { memory: '64Gi' }, requests: { cpu: '8' } } })).toEqual([
+      'resources.limits.memory: refused by the operator policy (CLAUDE_K8S_MAX_RESOURCES): 64Gi is above the most an agent may ask for (memory=32Gi)',
+    ]);
+    expect(refusalsOf({ resources: { requests: { cpu: '8500m' } } })).toHaveLength(1);
+  });
+
+  it('gives a pod without resources the defaults (never BestEffort), the config winning per resource', () => {
+    expect(podDefaults(config({}), defaults)).toEqual({
+      resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '4Gi' } },
+      tmpSizeLimit: '1Gi',
+    });
+    expect(podDefaults(config({ resources: { limits: { cpu: '2' }, requests: { memory: '1Gi' } } }), defaults)).toEqual(
+      {
+        resources: { requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } },
+        tmpSizeLimit: '1Gi',
+      },
+    );
+    // A request above the default limit raises that limit (the apiserver refuses limit < request).
+    expect(podDefaults(config({ resources: { requests: { memory: '6Gi' } } }), defaults).resources.limits).toEqual({
+      memory: '6Gi',
+    });
+  });
+
+  it('reads quantities as Kubernetes does', () => {
+    expect(quantityValue('500m')).toBe(0.5);
+    expect(quantityValue('1Gi')).toBe(2 ** 30);
+    expect(quantityValue('1G')).toBe(1e9);
+    expect(quantityValue('1e3')).toBe(1000);
+    expect(quantityValue('lots')).toBeNull();
   });
 });
 

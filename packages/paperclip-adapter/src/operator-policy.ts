@@ -78,7 +78,34 @@ export interface OperatorPolicySettings {
    * server's `PAPERCLIP_API_URL` when that is not a loopback address
    */
   allowedPaperclipHosts?: readonly string[];
+  /**
+   * Resource requests of agent pods that configure none (per resource). Env: `CLAUDE_K8S_DEFAULT_REQUESTS`
+   * (`cpu=250m,memory=512Mi`). @default {@link DEFAULT_REQUESTS}
+   */
+  defaultRequests?: ResourceQuantities;
+  /** Resource limits of agent pods that configure none. Env: `CLAUDE_K8S_DEFAULT_LIMITS`. @default {@link DEFAULT_LIMITS} */
+  defaultLimits?: ResourceQuantities;
+  /**
+   * The most an agent may request or be limited to, per resource. Env: `CLAUDE_K8S_MAX_RESOURCES`.
+   * @default {@link MAX_RESOURCES}
+   */
+  maxResources?: ResourceQuantities;
+  /** `sizeLimit` of the pod's writable `/tmp`. Env: `CLAUDE_K8S_TMP_SIZE_LIMIT`. @default '1Gi' */
+  tmpSizeLimit?: string;
 }
+
+/** CPU and memory quantities (`500m`, `4Gi`). */
+export interface ResourceQuantities {
+  cpu?: string;
+  memory?: string;
+}
+
+/** Default requests: enough to schedule the CLI sensibly, and never BestEffort (the first evicted under pressure). */
+export const DEFAULT_REQUESTS: Readonly<ResourceQuantities> = Object.freeze({ cpu: '250m', memory: '512Mi' });
+/** Default limits: a runaway process ends as `k8s_oom_killed` instead of starving the node. */
+export const DEFAULT_LIMITS: Readonly<ResourceQuantities> = Object.freeze({ memory: '4Gi' });
+/** Default bound of what an agent may ask for. */
+export const MAX_RESOURCES: Readonly<ResourceQuantities> = Object.freeze({ cpu: '8', memory: '32Gi' });
 
 /** The policy with every default applied (see {@link resolveOperatorPolicy}). */
 export interface OperatorPolicy {
@@ -89,6 +116,10 @@ export interface OperatorPolicy {
   allowedPodSpecPatchFields: readonly string[];
   allowedModelHosts: readonly string[];
   allowedPaperclipHosts: readonly string[];
+  defaultRequests: ResourceQuantities;
+  defaultLimits: ResourceQuantities;
+  maxResources: ResourceQuantities;
+  tmpSizeLimit: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -102,7 +133,51 @@ export const POLICY_ENV: Readonly<Record<keyof OperatorPolicy, string>> = Object
   allowedPodSpecPatchFields: 'CLAUDE_K8S_ALLOWED_POD_SPEC_PATCH_FIELDS',
   allowedModelHosts: 'CLAUDE_K8S_ALLOWED_MODEL_HOSTS',
   allowedPaperclipHosts: 'CLAUDE_K8S_ALLOWED_PAPERCLIP_HOSTS',
+  defaultRequests: 'CLAUDE_K8S_DEFAULT_REQUESTS',
+  defaultLimits: 'CLAUDE_K8S_DEFAULT_LIMITS',
+  maxResources: 'CLAUDE_K8S_MAX_RESOURCES',
+  tmpSizeLimit: 'CLAUDE_K8S_TMP_SIZE_LIMIT',
 });
+
+const QUANTITY = /^[+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+const SUFFIX: Readonly<Record<string, number>> = {
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+/** A Kubernetes quantity as a number (cores, bytes); `null` when it is no quantity. */
+export function quantityValue(quantity: string): number | null {
+  const match = QUANTITY.exec(quantity.trim());
+  if (match === null) return null;
+  const suffix = match[3] ?? '';
+  const number = Number(match[1]);
+  if (suffix === '' || /^[eE]/.test(suffix)) return Number(`${match[1]}${suffix}`);
+  return number * (SUFFIX[suffix] ?? 1);
+}
+
+/** Parses `cpu=250m,memory=512Mi`; throws naming the variable on anything else (a broken policy must not pass). */
+function resourcesFromEnv(name: string, value: string | undefined): ResourceQuantities | undefined {
+  if (value === undefined) return undefined;
+  const output: ResourceQuantities = {};
+  for (const entry of value.split(/[,\s]+/).filter((item) => item !== '')) {
+    const [key = '', quantity = ''] = entry.split('=');
+    if ((key !== 'cpu' && key !== 'memory') || quantityValue(quantity) === null)
+      throw new Error(`${name}: expected cpu=<quantity>,memory=<quantity>, got ${JSON.stringify(entry)}`);
+    output[key] = quantity;
+  }
+  return output;
+}
 
 function listFromEnv(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
@@ -155,6 +230,13 @@ export function resolveOperatorPolicy(
       settings.allowedPaperclipHosts ??
       listFromEnv(env[POLICY_ENV.allowedPaperclipHosts]) ??
       (paperclipHost === null ? [] : [paperclipHost]),
+    defaultRequests: settings.defaultRequests ??
+      resourcesFromEnv(POLICY_ENV.defaultRequests, env[POLICY_ENV.defaultRequests]) ?? { ...DEFAULT_REQUESTS },
+    defaultLimits: settings.defaultLimits ??
+      resourcesFromEnv(POLICY_ENV.defaultLimits, env[POLICY_ENV.defaultLimits]) ?? { ...DEFAULT_LIMITS },
+    maxResources: settings.maxResources ??
+      resourcesFromEnv(POLICY_ENV.maxResources, env[POLICY_ENV.maxResources]) ?? { ...MAX_RESOURCES },
+    tmpSizeLimit: settings.tmpSizeLimit ?? env[POLICY_ENV.tmpSizeLimit]?.trim() ?? '1Gi',
   };
 }
 
@@ -230,11 +312,25 @@ export function checkOperatorPolicy(
     | 'podSpecPatch'
     | 'anthropicBaseUrl'
     | 'paperclipApiUrl'
+    | 'resources'
   >,
   policy: OperatorPolicy,
   namespace: string,
 ): PolicyRefusal[] {
   const refusals: PolicyRefusal[] = [];
+  for (const kind of ['requests', 'limits'] as const) {
+    for (const resource of ['cpu', 'memory'] as const) {
+      const asked = config.resources[kind][resource];
+      const most = policy.maxResources[resource];
+      if (asked === undefined || most === undefined) continue;
+      if ((quantityValue(asked) ?? 0) > (quantityValue(most) ?? Infinity))
+        refusals.push({
+          path: `resources.${kind}.${resource}`,
+          setting: 'maxResources',
+          message: `${asked} is above the most an agent may ask for (${resource}=${most})`,
+        });
+    }
+  }
   if (!policy.allowedNamespaces.includes(namespace))
     refusals.push({
       path: 'namespace',
@@ -324,4 +420,43 @@ export function checkNamespaceLabels(
           );
     }
   }
+}
+
+/** What the policy adds to every pod: effective requests and limits, and the `/tmp` size limit. */
+export interface PodDefaults {
+  resources: { requests?: Record<string, string>; limits?: Record<string, string> };
+  tmpSizeLimit: string;
+}
+
+/**
+ * The pod's resources: the configured values over the policy's defaults, per resource; a limit below its request
+ * (a configured request above the default limit) is raised to the request, as the apiserver requires.
+ */
+export function podDefaults(
+  config: Pick<AdapterConfig, 'resources'>,
+  policy: Pick<OperatorPolicy, 'defaultRequests' | 'defaultLimits' | 'tmpSizeLimit'>,
+): PodDefaults {
+  const pick = (configured: ResourceQuantities, fallback: ResourceQuantities): Record<string, string> => {
+    const output: Record<string, string> = {};
+    for (const resource of ['cpu', 'memory'] as const) {
+      const value = configured[resource] ?? fallback[resource];
+      if (value !== undefined && value !== '') output[resource] = value;
+    }
+    return output;
+  };
+  const requests = pick(config.resources.requests, policy.defaultRequests);
+  const limits = pick(config.resources.limits, policy.defaultLimits);
+  for (const [resource, limit] of Object.entries(limits)) {
+    const request = requests[resource];
+    if (request !== undefined && (quantityValue(limit) ?? 0) < (quantityValue(request) ?? 0)) {
+      if (config.resources.limits[resource as 'cpu' | 'memory'] === undefined) limits[resource] = request;
+    }
+  }
+  return {
+    resources: {
+      ...(Object.keys(requests).length > 0 ? { requests } : {}),
+      ...(Object.keys(limits).length > 0 ? { limits } : {}),
+    },
+    tmpSizeLimit: policy.tmpSizeLimit,
+  };
 }

@@ -53,6 +53,30 @@ describe('buildPaperclipEnv', () => {
     expect(result.notes).toEqual([]);
   });
 
+  it('moves a repository URL with credentials into the per-run Secret; a plain one stays a value (issue 15)', () => {
+    const secretUrl = 'https://x-access-token:ghs_s3cr3t@github.com/acme/app.git';
+    const withCredentials = buildPaperclipEnv({
+      run: createFakeContext({ context: { paperclipWorkspace: { repoUrl: secretUrl } } }),
+      apiUrl,
+      cwd: '/w',
+    });
+    expect(JSON.stringify(withCredentials.env)).not.toContain('ghs_s3cr3t');
+    expect(withCredentials.env).toContainEqual({ name: 'PAPERCLIP_WORKSPACE_REPO_URL', fileKey: 'workspace-repo-url' });
+    expect(withCredentials.files).toContainEqual({
+      key: 'workspace-repo-url',
+      path: null,
+      content: secretUrl,
+      sensitive: true,
+    });
+    const plain = buildPaperclipEnv({
+      run: createFakeContext({ context: { paperclipWorkspace: { repoUrl: 'https://github.com/acme/app.git' } } }),
+      apiUrl,
+      cwd: '/w',
+    });
+    expect(plainValues(plain.env)['PAPERCLIP_WORKSPACE_REPO_URL']).toBe('https://github.com/acme/app.git');
+    expect(plain.files.map((file) => file.key)).not.toContain('workspace-repo-url');
+  });
+
   it('notes a run without a token', () => {
     const result = buildPaperclipEnv({ run: createFakeContext({ context: {}, authToken: '' }), apiUrl, cwd: '/w' });
     expect(result.files).toEqual([]);

@@ -28,6 +28,16 @@ export interface PaperclipEnvInput {
   cwd: string;
 }
 
+/** True when an URL carries credentials (`https://user:token@host/...`). */
+function hasUserinfo(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username !== '' || parsed.password !== '';
+  } catch {
+    return /^[a-z][a-z0-9+.-]*:\/\/[^/@]+@/i.test(url);
+  }
+}
+
 function runContextEnv(input: PaperclipEnvInput): RunEnvVar[] {
   const { run, apiUrl, cwd } = input;
   const context = run.context;
@@ -57,7 +67,8 @@ function runContextEnv(input: PaperclipEnvInput): RunEnvVar[] {
     add('PAPERCLIP_WORKSPACE_SOURCE', readText(workspace['source']));
     add('PAPERCLIP_WORKSPACE_STRATEGY', readText(workspace['strategy']));
     add('PAPERCLIP_WORKSPACE_ID', readText(workspace['workspaceId']));
-    add('PAPERCLIP_WORKSPACE_REPO_URL', readText(workspace['repoUrl']));
+    const repoUrl = readText(workspace['repoUrl']);
+    if (repoUrl === null || !hasUserinfo(repoUrl)) add('PAPERCLIP_WORKSPACE_REPO_URL', repoUrl);
     add('PAPERCLIP_WORKSPACE_REPO_REF', readText(workspace['repoRef']));
     add('PAPERCLIP_WORKSPACE_BRANCH', readText(workspace['branchName']));
   }
@@ -82,6 +93,13 @@ export function buildPaperclipEnv(input: PaperclipEnvInput): PaperclipEnv {
       notes.push(
         `wake payload is ${byteLength(wakeJson)} bytes: only available as the file $PAPERCLIP_WAKE_PAYLOAD_PATH`,
       );
+  }
+  const workspace = input.run.context['paperclipWorkspace'];
+  const repoUrl = isRecord(workspace) ? readText(workspace['repoUrl']) : null;
+  if (repoUrl !== null && hasUserinfo(repoUrl)) {
+    // Credentials in the repository URL: the value travels in the per-run Secret, never as a plain env value.
+    files.push({ key: RUN_FILE.repoUrl, path: null, content: repoUrl, sensitive: true });
+    env.push({ name: 'PAPERCLIP_WORKSPACE_REPO_URL', fileKey: RUN_FILE.repoUrl });
   }
   const token = input.run.authToken;
   if (token !== undefined && token !== '') {
