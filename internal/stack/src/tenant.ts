@@ -124,7 +124,10 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
   if (options.sessionHostPath) {
     await mkdir(options.sessionHostPath, { recursive: true });
     await chown(options.sessionHostPath, 1000, 1000);
-    await chmod(options.sessionHostPath, 0o770);
+    // setgid: the per-agent HOME directories the kubelet creates for each pod's subPath (as root) get the group
+    // 1000 the agents run with, so they can write their own HOME (volumes with fsGroup support get this from the
+    // kubelet; a hostPath volume does not).
+    await chmod(options.sessionHostPath, 0o2770);
     const volumeName = `claude-k8s-sessions-${namespace}`;
     sessionClaim = 'claude-k8s-sessions';
     await createOrReplace(objects, {

@@ -12,6 +12,7 @@ import {
   admittingPolicy,
 } from '../test/fakes.ts';
 import { createServerAdapter } from './create-server-adapter.ts';
+import { agentHomeSubPath } from './invocation/pod-layout.ts';
 import { deriveBilling } from './execute.ts';
 import { encodeSessionParams, type SessionMatchTarget } from './session-codec.ts';
 import { createManualClock } from '@claude-k8s/test-utils';
@@ -44,7 +45,12 @@ const defaultTarget: SessionMatchTarget = {
   cwd: '/home/agent/workspaces/agent-1',
   promptBundleKey: null,
   mcpServerIdentity: null,
-  sessionVolume: { namespace: 'agents', claimName: 'claude-sessions', mountPath: '/home/agent' },
+  sessionVolume: {
+    namespace: 'agents',
+    claimName: 'claude-sessions',
+    mountPath: '/home/agent',
+    subPath: agentHomeSubPath('company-1', 'agent-1'),
+  },
 };
 
 describe('execute', () => {
