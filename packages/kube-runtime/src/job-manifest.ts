@@ -140,7 +140,7 @@ export const DEFAULT_CONTAINER_NAME = 'agent';
 /** Default mount path of the per-run Secret. */
 export const DEFAULT_FILES_MOUNT_PATH = '/run/claude-k8s/files';
 /** Default `sizeLimit` of the writable emptyDirs (`/tmp`). */
-export const DEFAULT_WRITABLE_SIZE_LIMIT = '1Gi';
+const DEFAULT_WRITABLE_SIZE_LIMIT = '1Gi';
 /** Maximum total size of a Secret's data (etcd limit as enforced by the apiserver). Bytes. */
 export const SECRET_SIZE_LIMIT = 1024 * 1024;
 

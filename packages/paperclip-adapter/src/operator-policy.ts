@@ -7,14 +7,14 @@
 import type { AdapterConfig } from './config-schema.ts';
 
 /** The label Pod Security admission enforces a level with. */
-export const POD_SECURITY_ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
+const POD_SECURITY_ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
 
 /**
  * Pod spec fields a `podSpecPatch` may never set, whatever the operator lists: they would replace the container the
  * adapter hardens, mount anything, hand a service account or its token to the pod, share the node's namespaces, or
  * loosen the security context.
  */
-export const NEVER_PATCHABLE_FIELDS: readonly string[] = Object.freeze([
+const NEVER_PATCHABLE_FIELDS: readonly string[] = Object.freeze([
   'containers',
   'initContainers',
   'ephemeralContainers',
@@ -101,11 +101,11 @@ export interface ResourceQuantities {
 }
 
 /** Default requests: enough to schedule the CLI sensibly, and never BestEffort (the first evicted under pressure). */
-export const DEFAULT_REQUESTS: Readonly<ResourceQuantities> = Object.freeze({ cpu: '250m', memory: '512Mi' });
+const DEFAULT_REQUESTS: Readonly<ResourceQuantities> = Object.freeze({ cpu: '250m', memory: '512Mi' });
 /** Default limits: a runaway process ends as `k8s_oom_killed` instead of starving the node. */
-export const DEFAULT_LIMITS: Readonly<ResourceQuantities> = Object.freeze({ memory: '4Gi' });
+const DEFAULT_LIMITS: Readonly<ResourceQuantities> = Object.freeze({ memory: '4Gi' });
 /** Default bound of what an agent may ask for. */
-export const MAX_RESOURCES: Readonly<ResourceQuantities> = Object.freeze({ cpu: '8', memory: '32Gi' });
+const MAX_RESOURCES: Readonly<ResourceQuantities> = Object.freeze({ cpu: '8', memory: '32Gi' });
 
 /** The policy with every default applied (see {@link resolveOperatorPolicy}). */
 export interface OperatorPolicy {
@@ -125,7 +125,7 @@ export interface OperatorPolicy {
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** The environment variable of each setting (named in every refusal). */
-export const POLICY_ENV: Readonly<Record<keyof OperatorPolicy, string>> = Object.freeze({
+const POLICY_ENV: Readonly<Record<keyof OperatorPolicy, string>> = Object.freeze({
   allowedNamespaces: 'CLAUDE_K8S_ALLOWED_NAMESPACES',
   requireRestrictedNamespace: 'CLAUDE_K8S_REQUIRE_RESTRICTED_NAMESPACE',
   allowedServiceAccounts: 'CLAUDE_K8S_ALLOWED_SERVICE_ACCOUNTS',
