@@ -18,6 +18,9 @@ import { listSkills, syncSkills } from './skills.ts';
 /** The adapter type, the same as the predecessor's. */
 export const ADAPTER_TYPE = 'claude_k8s';
 
+/** Tries of the namespace read before a run (1 s, 2 s, 4 s, 8 s apart). */
+const NAMESPACE_READ_ATTEMPTS = 5;
+
 const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 /** Options of {@link createServerAdapter}; Paperclip calls it with none. */
@@ -104,9 +107,19 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
     options.namespaceReader ??
     (async (target: RunTarget): Promise<NamespaceLabels> => {
       const kubeConfig = loadKubeConfig({ path: target.kubeconfigPath, policy: kubeconfigPolicy() });
-      const labels = await createClusterProbe(kubeConfig).namespaceLabels(target.namespace);
-      if (labels === null) return { state: 'unreadable', reason: 'get namespaces is not granted' };
-      return labels === 'missing' ? { state: 'missing' } : { state: 'found', labels };
+      const probe = createClusterProbe(kubeConfig);
+      // An apiserver restart or a dropped connection is retried (as kube-runtime retries its own requests); an
+      // answer (found, missing, forbidden) is final.
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          const labels = await probe.namespaceLabels(target.namespace);
+          if (labels === null) return { state: 'unreadable', reason: 'get namespaces is not granted' };
+          return labels === 'missing' ? { state: 'missing' } : { state: 'found', labels };
+        } catch (error) {
+          if (attempt >= NAMESPACE_READ_ATTEMPTS) throw error;
+          await new Promise<void>((resolve) => clock.setTimeout(resolve, 500 * 2 ** attempt));
+        }
+      }
     });
   const models = createModelLister({ env: serverEnv });
 
