@@ -121,6 +121,14 @@ describe(`claude_k8s on a real Paperclip server (namespace ${namespace})`, () =>
       container: pod!.spec!.containers[0]!.name,
     });
     expect(compareStoredWithContainer(stdout, containerLog)).toEqual({ ok: true });
+    // The Job is kept (retention keep), its per-run Secret (run token, prompt) is not (issue 15); the configured
+    // defaults reached the pod: requests and limits, a bounded /tmp.
+    await expect(core.readNamespacedSecret({ name: jobName!, namespace })).rejects.toMatchObject({ code: 404 });
+    expect(pod!.spec!.containers[0]!.resources).toMatchObject({
+      requests: { cpu: '250m', memory: '512Mi' },
+      limits: { memory: '4Gi' },
+    });
+    expect(pod!.spec!.volumes?.find((volume) => volume.name === 'writable-0')?.emptyDir).toEqual({ sizeLimit: '1Gi' });
     const lines = containerLog.split('\n').filter((line) => line !== '');
     expect(JSON.parse(lines[0]!)).toMatchObject({ type: 'system', subtype: 'init' });
     const result = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
