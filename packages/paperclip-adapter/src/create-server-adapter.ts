@@ -144,6 +144,7 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
       serverEnv,
       resolveDefaultNamespace,
       policy,
+      hostPaths,
     }),
     sessionCodec,
     // Declared as Paperclip's server declares claude_local's: session resume, its compaction policy.

@@ -1,4 +1,4 @@
-import { createRunAccumulator, createStreamParser } from '@claude-k8s/stream-json';
+import { createRunAccumulator, createStreamParser, type StreamEvent } from '@claude-k8s/stream-json';
 import type { RunAccumulatorLike } from './ports.ts';
 
 /**
@@ -8,13 +8,18 @@ import type { RunAccumulatorLike } from './ports.ts';
 export function createStreamJsonAccumulator(): RunAccumulatorLike {
   const parser = createStreamParser();
   const accumulator = createRunAccumulator();
+  let assistantEvents = 0;
+  const add = (event: StreamEvent): void => {
+    if (event.type === 'text' || event.type === 'thinking' || event.type === 'tool-call') assistantEvents += 1;
+    accumulator.add(event);
+  };
   return {
     push(chunk) {
-      for (const event of parser.push(chunk)) accumulator.add(event);
+      for (const event of parser.push(chunk)) add(event);
     },
     finish(exit) {
-      for (const event of parser.end()) accumulator.add(event);
-      return accumulator.summary(exit);
+      for (const event of parser.end()) add(event);
+      return { ...accumulator.summary(exit), assistantEvents };
     },
   };
 }

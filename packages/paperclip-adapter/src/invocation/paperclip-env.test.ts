@@ -8,7 +8,7 @@ const plainValues = (env: RunEnvVar[]) =>
   Object.fromEntries(env.flatMap((entry) => ('value' in entry ? [[entry.name, entry.value]] : [])));
 
 describe('buildPaperclipEnv', () => {
-  it('sets the run context as plain values, with pod-side paths', () => {
+  it("sets the run context as plain values, with the workspace stage's variables", () => {
     const run = createFakeContext({
       context: {
         issueId: 'issue-9',
@@ -19,7 +19,12 @@ describe('buildPaperclipEnv', () => {
         paperclipWorkspace: { cwd: '/srv/paperclip/ws', source: 'project', branchName: 'feature' },
       },
     });
-    const result = buildPaperclipEnv({ run, apiUrl, cwd: '/home/agent/workspaces/a1' });
+    const workspaceEnv = [
+      { name: 'PAPERCLIP_WORKSPACE_CWD', value: '/home/agent/workspaces/a1' },
+      { name: 'PAPERCLIP_WORKSPACE_SOURCE', value: 'project' },
+      { name: 'PAPERCLIP_WORKSPACE_BRANCH', value: 'feature' },
+    ];
+    const result = buildPaperclipEnv({ run, apiUrl, workspaceEnv });
     expect(plainValues(result.env)).toEqual({
       PAPERCLIP_API_URL: apiUrl,
       PAPERCLIP_RUNTIME_API_URL: apiUrl,
@@ -39,46 +44,55 @@ describe('buildPaperclipEnv', () => {
     });
   });
 
-  it('no workspace variables without a Paperclip workspace', () => {
-    const env = buildPaperclipEnv({ run: createFakeContext({ context: {} }), apiUrl, cwd: '/w' }).env;
-    expect(env.map((entry) => entry.name).filter((name) => name.startsWith('PAPERCLIP_WORKSPACE_'))).toEqual([]);
-  });
-
   it('ships the run token in the per-run Secret, by reference only', () => {
     const run = createFakeContext({ context: {} });
-    const result = buildPaperclipEnv({ run, apiUrl, cwd: '/w' });
+    const result = buildPaperclipEnv({ run, apiUrl, workspaceEnv: [] });
     expect(result.files).toEqual([{ key: 'paperclip-api-key', path: null, content: run.authToken, sensitive: true }]);
     expect(result.env).toContainEqual({ name: 'PAPERCLIP_API_KEY', fileKey: 'paperclip-api-key' });
     expect(JSON.stringify(result.env)).not.toContain(run.authToken);
     expect(result.notes).toEqual([]);
   });
 
-  it('moves a repository URL with credentials into the per-run Secret; a plain one stays a value (issue 15)', () => {
+  it('moves a workspace value with URL credentials into the per-run Secret; a plain one stays a value (issue 15)', () => {
     const secretUrl = 'https://x-access-token:ghs_s3cr3t@github.com/acme/app.git';
     const withCredentials = buildPaperclipEnv({
-      run: createFakeContext({ context: { paperclipWorkspace: { repoUrl: secretUrl } } }),
+      run: createFakeContext({ context: {} }),
       apiUrl,
-      cwd: '/w',
+      workspaceEnv: [
+        { name: 'PAPERCLIP_WORKSPACE_REPO_URL', value: secretUrl },
+        { name: 'PAPERCLIP_WORKSPACES_JSON', value: JSON.stringify([{ repoUrl: secretUrl }]) },
+      ],
     });
     expect(JSON.stringify(withCredentials.env)).not.toContain('ghs_s3cr3t');
-    expect(withCredentials.env).toContainEqual({ name: 'PAPERCLIP_WORKSPACE_REPO_URL', fileKey: 'workspace-repo-url' });
+    expect(withCredentials.env).toContainEqual({
+      name: 'PAPERCLIP_WORKSPACE_REPO_URL',
+      fileKey: 'credential-PAPERCLIP_WORKSPACE_REPO_URL',
+    });
+    expect(withCredentials.env).toContainEqual({
+      name: 'PAPERCLIP_WORKSPACES_JSON',
+      fileKey: 'credential-PAPERCLIP_WORKSPACES_JSON',
+    });
     expect(withCredentials.files).toContainEqual({
-      key: 'workspace-repo-url',
+      key: 'credential-PAPERCLIP_WORKSPACE_REPO_URL',
       path: null,
       content: secretUrl,
       sensitive: true,
     });
     const plain = buildPaperclipEnv({
-      run: createFakeContext({ context: { paperclipWorkspace: { repoUrl: 'https://github.com/acme/app.git' } } }),
+      run: createFakeContext({ context: {} }),
       apiUrl,
-      cwd: '/w',
+      workspaceEnv: [{ name: 'PAPERCLIP_WORKSPACE_REPO_URL', value: 'https://github.com/acme/app.git' }],
     });
     expect(plainValues(plain.env)['PAPERCLIP_WORKSPACE_REPO_URL']).toBe('https://github.com/acme/app.git');
-    expect(plain.files.map((file) => file.key)).not.toContain('workspace-repo-url');
+    expect(plain.files.map((file) => file.key)).not.toContain('credential-PAPERCLIP_WORKSPACE_REPO_URL');
   });
 
   it('notes a run without a token', () => {
-    const result = buildPaperclipEnv({ run: createFakeContext({ context: {}, authToken: '' }), apiUrl, cwd: '/w' });
+    const result = buildPaperclipEnv({
+      run: createFakeContext({ context: {}, authToken: '' }),
+      apiUrl,
+      workspaceEnv: [],
+    });
     expect(result.files).toEqual([]);
     expect(result.notes).toEqual([
       'no run token from Paperclip (supportsLocalAgentJwt): the agent cannot call the Paperclip API',
@@ -89,7 +103,7 @@ describe('buildPaperclipEnv', () => {
     const small = buildPaperclipEnv({
       run: createFakeContext({ context: { paperclipWake: { a: 1 } } }),
       apiUrl,
-      cwd: '/w',
+      workspaceEnv: [],
     });
     expect(small.files[0]).toEqual({
       key: 'wake-payload.json',
@@ -106,7 +120,7 @@ describe('buildPaperclipEnv', () => {
     const large = buildPaperclipEnv({
       run: createFakeContext({ context: { paperclipWake: wake } }),
       apiUrl,
-      cwd: '/w',
+      workspaceEnv: [],
     });
     expect(large.env.map((entry) => entry.name)).not.toContain('PAPERCLIP_WAKE_PAYLOAD_JSON');
     expect(large.notes).toEqual([

@@ -24,22 +24,17 @@ export interface PaperclipEnvInput {
   run: Pick<AdapterExecutionContext, 'runId' | 'agent' | 'context' | 'authToken'>;
   /** The pod-reachable Paperclip URL. */
   apiUrl: string;
-  /** The working directory in the pod (`PAPERCLIP_WORKSPACE_CWD`). */
-  cwd: string;
+  /** The workspace stage's variables (`PAPERCLIP_WORKSPACE_*` …), describing the pod's paths. */
+  workspaceEnv: readonly RunEnvVar[];
 }
 
-/** True when an URL carries credentials (`https://user:token@host/...`). */
-function hasUserinfo(url: string): boolean {
-  try {
-    const parsed = new URL(url);
-    return parsed.username !== '' || parsed.password !== '';
-  } catch {
-    return /^[a-z][a-z0-9+.-]*:\/\/[^/@]+@/i.test(url);
-  }
+/** True when a value holds a URL with credentials (`https://user:token@host/...`), alone or inside JSON. */
+function hasUrlCredentials(value: string): boolean {
+  return /[a-z][a-z0-9+.-]*:\/\/[^/\s"'@]+@/i.test(value);
 }
 
 function runContextEnv(input: PaperclipEnvInput): RunEnvVar[] {
-  const { run, apiUrl, cwd } = input;
+  const { run, apiUrl } = input;
   const context = run.context;
   const env: RunEnvVar[] = [];
   const add = (name: string, value: string | null): void => {
@@ -61,17 +56,7 @@ function runContextEnv(input: PaperclipEnvInput): RunEnvVar[] {
     ? context['issueIds'].filter((item): item is string => typeof item === 'string' && item.trim() !== '')
     : [];
   add('PAPERCLIP_LINKED_ISSUE_IDS', linked.length > 0 ? linked.join(',') : null);
-  const workspace = isRecord(context['paperclipWorkspace']) ? context['paperclipWorkspace'] : null;
-  if (workspace !== null) {
-    add('PAPERCLIP_WORKSPACE_CWD', cwd);
-    add('PAPERCLIP_WORKSPACE_SOURCE', readText(workspace['source']));
-    add('PAPERCLIP_WORKSPACE_STRATEGY', readText(workspace['strategy']));
-    add('PAPERCLIP_WORKSPACE_ID', readText(workspace['workspaceId']));
-    const repoUrl = readText(workspace['repoUrl']);
-    if (repoUrl === null || !hasUserinfo(repoUrl)) add('PAPERCLIP_WORKSPACE_REPO_URL', repoUrl);
-    add('PAPERCLIP_WORKSPACE_REPO_REF', readText(workspace['repoRef']));
-    add('PAPERCLIP_WORKSPACE_BRANCH', readText(workspace['branchName']));
-  }
+  env.push(...input.workspaceEnv);
   add('PAPERCLIP_RUN_SCRATCH_DIR', SCRATCH_DIR);
   add('PAPERCLIP_SCRATCH_DIR', SCRATCH_DIR);
   return env;
@@ -79,8 +64,15 @@ function runContextEnv(input: PaperclipEnvInput): RunEnvVar[] {
 
 /** Builds the Paperclip variables: run context, wake payload, run token (each secret only by reference). */
 export function buildPaperclipEnv(input: PaperclipEnvInput): PaperclipEnv {
-  const env = runContextEnv(input);
   const files: RunFile[] = [];
+  // A value with credentials in a URL (the workspace repository URL, or the workspaces JSON holding it) travels in the
+  // per-run Secret, never as a plain env value in the Job.
+  const env = runContextEnv(input).map((variable): RunEnvVar => {
+    if (!('value' in variable) || !hasUrlCredentials(variable.value)) return variable;
+    const key = `credential-${variable.name}`;
+    files.push({ key, path: null, content: variable.value, sensitive: true });
+    return { name: variable.name, fileKey: key };
+  });
   const notes: string[] = [];
   const wake = input.run.context['paperclipWake'];
   if (wake !== undefined && wake !== null) {
@@ -93,13 +85,6 @@ export function buildPaperclipEnv(input: PaperclipEnvInput): PaperclipEnv {
       notes.push(
         `wake payload is ${byteLength(wakeJson)} bytes: only available as the file $PAPERCLIP_WAKE_PAYLOAD_PATH`,
       );
-  }
-  const workspace = input.run.context['paperclipWorkspace'];
-  const repoUrl = isRecord(workspace) ? readText(workspace['repoUrl']) : null;
-  if (repoUrl !== null && hasUserinfo(repoUrl)) {
-    // Credentials in the repository URL: the value travels in the per-run Secret, never as a plain env value.
-    files.push({ key: RUN_FILE.repoUrl, path: null, content: repoUrl, sensitive: true });
-    env.push({ name: 'PAPERCLIP_WORKSPACE_REPO_URL', fileKey: RUN_FILE.repoUrl });
   }
   const token = input.run.authToken;
   if (token !== undefined && token !== '') {

@@ -22,8 +22,6 @@ export const RUN_FILE = {
   mcpConfig: 'mcp-config.json',
   runToken: 'paperclip-api-key',
   wakePayload: 'wake-payload.json',
-  /** A workspace repository URL with credentials in it (env only: never a plain value in the Job). */
-  repoUrl: 'workspace-repo-url',
   /** The directory passed to `--add-dir`; skills sit below it in `.claude/skills/<runtime name>/`. */
   skillsDir: 'skills',
 } as const;
