@@ -342,6 +342,15 @@ export const CONFIG_SCHEMA = object({
     max: 3_600,
     default: 30,
   }),
+  resultGraceSec: number({
+    label: 'Exit grace after the result',
+    hint: "How long claude may keep running after it printed its final result (e.g. a hook or a background task holding it open). Then the Job is deleted and the run ends with that result, not as a timeout; resultJson.unmanagedBackgroundTask records the stop, as with claude_local's terminalResultCleanupGraceMs.",
+    group: 'Session & lifecycle',
+    unit: 'seconds',
+    min: 0,
+    max: 300,
+    default: 5,
+  }),
   lockPolicy: enumeration(['wait', 'adopt', 'reject'], {
     label: 'When a Job of this agent is still running',
     hint: 'wait: queue behind it (up to lock wait); adopt: take over a leftover Job of the same task and session; reject: fail the run at once.',

@@ -8,10 +8,15 @@ import type { RunAccumulatorLike } from './ports.ts';
 export function createStreamJsonAccumulator(): RunAccumulatorLike {
   const parser = createStreamParser();
   const accumulator = createRunAccumulator();
+  let resultSeen = false;
   return {
     push(chunk) {
-      for (const event of parser.push(chunk)) accumulator.add(event);
+      for (const event of parser.push(chunk)) {
+        if (event.type === 'result') resultSeen = true;
+        accumulator.add(event);
+      }
     },
+    hasResult: () => resultSeen,
     finish(exit) {
       for (const event of parser.end()) accumulator.add(event);
       return accumulator.summary(exit);
