@@ -118,7 +118,12 @@ export function planInvocation(
       message:
         "paperclipApiUrl: required: set the URL pods use to reach Paperclip (the server's PAPERCLIP_API_URL is unset or a loopback address)",
     };
-  const layout = planPodLayout({ agentId: ctx.agent.id, config, defaultNamespace: options.defaultNamespace });
+  const layout = planPodLayout({
+    agentId: ctx.agent.id,
+    taskKey: ctx.runtime.taskKey,
+    config,
+    defaultNamespace: options.defaultNamespace,
+  });
   const bundle = buildPromptBundle(inputs.host);
   if (!bundle.success) return bundle;
   const mcp = buildMcpConfig({

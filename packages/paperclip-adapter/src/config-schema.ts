@@ -175,7 +175,7 @@ export const CONFIG_SCHEMA = object({
   }),
   cwd: string({
     label: 'Working directory',
-    hint: 'Absolute path inside the pod. Empty: <HOME>/workspaces/<agent id>. Paths of the Paperclip host are not used: the pod has its own filesystem.',
+    hint: 'Absolute path inside the pod. Empty: <HOME>/workspaces/<agent id>/<task key> (<HOME>/workspaces/<agent id> for a run without a task), so runs on different tasks work side by side. A set cwd is shared by all runs of the agent: they are serialised by lockPolicy. Paths of the Paperclip host are not used: the pod has its own filesystem.',
     group: 'Prompt',
     check: checkAbsolutePath,
   }),
@@ -353,7 +353,7 @@ export const CONFIG_SCHEMA = object({
   }),
   lockPolicy: enumeration(['wait', 'adopt', 'reject'], {
     label: 'When a Job of this agent is still running',
-    hint: 'wait: queue behind it (up to lock wait); adopt: take over a leftover Job of the same task and session; reject: fail the run at once.',
+    hint: 'Runs of one agent on different tasks run side by side, each in its own working directory; this decides what happens to a run whose working directory (and so session) a running Job of the agent already uses. wait: queue behind it (up to lock wait); adopt: take over a leftover Job of the same run; reject: fail the run at once.',
     group: 'Session & lifecycle',
     default: 'wait',
   }),

@@ -39,7 +39,7 @@ function stdoutOf(records: ReturnType<typeof createFakeContext>['records']): str
 
 /** Target matching the fake context's defaults, for building stored session params. */
 const defaultTarget: SessionMatchTarget = {
-  cwd: '/home/agent/workspaces/agent-1',
+  cwd: '/home/agent/workspaces/agent-1/issue-1',
   promptBundleKey: null,
   mcpServerIdentity: null,
   sessionVolume: { namespace: 'agents', claimName: 'claude-sessions', mountPath: '/home/agent' },
@@ -73,7 +73,7 @@ describe('execute', () => {
     expect(result.errorCode).toBeUndefined();
     expect(result.sessionParams).toMatchObject({
       v: 1,
-      cwd: '/home/agent/workspaces/agent-1',
+      cwd: '/home/agent/workspaces/agent-1/issue-1',
       sessionVolume: defaultTarget.sessionVolume,
       image: 'registry.example/claude:2.1.331',
     });
