@@ -23,6 +23,7 @@ import {
   checkDnsLabel,
   checkDnsSubdomain,
   parseEnv,
+  parseEnvRefs,
   parseQuantity,
   parseSecretNameList,
   parseStringMap,
@@ -119,11 +120,20 @@ export const CONFIG_SCHEMA = object({
   }),
   env: custom<Record<string, EnvValue>>({
     label: 'Environment',
-    hint: 'Extra environment of the claude container: KEY=value lines or a JSON object. Plain values travel in the per-run Secret, never in the Job object; {"secretKeyRef": {"name", "key"}} and {"configMapKeyRef": ...} values stay references.',
+    hint: 'Extra environment of the claude container: KEY=value lines or a JSON object of strings or Paperclip bindings (plain, secret_ref and user_secret_ref, which Paperclip resolves before the run). Values travel in the per-run Secret, never in the Job object. Kubernetes Secret and ConfigMap references go in envRefs.',
     group: 'Claude Code',
     typeLabel: 'environment map',
     formControl: 'textarea',
     parse: parseEnv,
+    default: {},
+  }),
+  envRefs: custom<Record<string, Exclude<EnvValue, { value: string }>>>({
+    label: 'Environment from Secrets and ConfigMaps',
+    hint: 'Environment of the claude container read by Kubernetes from the Job namespace: a JSON object of name → {"secretKeyRef": {"name", "key", "optional"?}} or {"configMapKeyRef": {...}}. The values never pass through Paperclip. A name may not also be in env.',
+    group: 'Claude Code',
+    typeLabel: 'JSON object',
+    formControl: 'textarea',
+    parse: parseEnvRefs,
     default: {},
   }),
   // ---------------------------------------------------------------- Budget
@@ -538,6 +548,14 @@ export function parseAdapterConfig(input: unknown): ParseAdapterConfigResult {
       delete value.labels[key];
     }
   }
+  // envRefs join env (which the pod's environment is built from); one name in both is ambiguous.
+  for (const [name, reference] of Object.entries(value.envRefs)) {
+    if (name in value.env) {
+      context.issues.push({ path: `envRefs.${name}`, message: 'also set in env: give each variable once' });
+      continue;
+    }
+    value.env[name] = reference;
+  }
   if (value.paperclipApiUrl !== undefined && isLoopbackUrl(value.paperclipApiUrl)) {
     context.issues.push({
       path: 'paperclipApiUrl',
@@ -614,7 +632,7 @@ function buildAgentConfigurationDoc(): string {
   }
   lines.push(
     '',
-    'The model API key is never configured as a value: point `anthropicApiKeySecret` at a Secret, or add `env` entries with `secretKeyRef`.',
+    'The model API key is never configured as a value: point `anthropicApiKeySecret` at a Secret, add an `envRefs` entry with `secretKeyRef`, or bind a Paperclip secret in `env` (`{"type": "secret_ref", "secretId": ...}`).',
     '',
   );
   return lines.join('\n');
