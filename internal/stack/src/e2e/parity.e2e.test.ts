@@ -2,7 +2,7 @@
 // real Claude Code CLI against the fake model API. One stack for every scenario, run one after another (the fake
 // model's forced scenarios are global).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Company, HeartbeatRun } from '@claude-k8s/paperclip-server';
+import type { Company, HeartbeatRun, Issue } from '@claude-k8s/paperclip-server';
 import { ADAPTER_TYPE, type Stack } from '../start-stack.ts';
 import { adminClients, startTestStack, testProgress } from './harness.ts';
 
@@ -26,7 +26,11 @@ afterAll(async () => {
 const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled', 'interrupted'] as const;
 
 /** A raw call of Paperclip's API as the board (status and JSON body; no throw on non-2xx). */
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+async function api<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const response = await fetch(`${stack.server.apiUrl}${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -39,7 +43,7 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
   } catch {
     // not JSON
   }
-  return { status: response.status, body: parsed };
+  return { status: response.status, body: parsed as T };
 }
 
 function scriptModel(scenario: string, count: number): void {
@@ -52,7 +56,7 @@ async function runsOf(agentId: string): Promise<HeartbeatRun[]> {
 }
 
 /** Creates an issue assigned to the agent and returns it with the run Paperclip started for it. */
-async function assignIssue(agentId: string, title: string): Promise<{ issue: any; run: HeartbeatRun }> {
+async function assignIssue(agentId: string, title: string): Promise<{ issue: Issue; run: HeartbeatRun }> {
   const before = new Set((await runsOf(agentId)).map((run) => run.id));
   const issue = await stack.client.createIssue(company.id, {
     title,
@@ -63,9 +67,9 @@ async function assignIssue(agentId: string, title: string): Promise<{ issue: any
   const deadline = Date.now() + 30_000;
   for (;;) {
     const fresh = (await runsOf(agentId)).filter((run) => !before.has(run.id));
-    const mine = fresh.find((run) => JSON.stringify(run['contextSnapshot'] ?? {}).includes(issue.id as string));
+    const mine = fresh.find((run) => JSON.stringify(run['contextSnapshot'] ?? {}).includes(issue.id));
     if (mine) return { issue, run: mine };
-    if (Date.now() > deadline) throw new Error(`no run started for issue ${issue.id as string} within 30 s`);
+    if (Date.now() > deadline) throw new Error(`no run started for issue ${issue.id} within 30 s`);
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
 }
@@ -99,7 +103,7 @@ describe(`claude_k8s parity with claude_local (namespace ${namespace})`, () => {
       namespace,
       body: { metadata: { name: 'parity-settings' }, data: { mode: 'mode-from-a-configmap' } },
     });
-    const secret = await api('POST', `/companies/${company.id}/secrets`, {
+    const secret = await api<{ id: string }>('POST', `/companies/${company.id}/secrets`, {
       name: 'parity-pc-secret',
       value: 'value-from-a-paperclip-secret',
     });
@@ -118,7 +122,7 @@ describe(`claude_k8s parity with claude_local (namespace ${namespace})`, () => {
     expect(JSON.stringify(refused.body)).toContain('adapterConfig.env must be a map of valid env bindings');
 
     const envRefs = { GH_TOKEN: { secretKeyRef: { name: 'parity-gh', key: 'token' } } };
-    const created = await api('POST', `/companies/${company.id}/agents`, {
+    const created = await api<{ id: string }>('POST', `/companies/${company.id}/agents`, {
       name: 'api-agent',
       adapterType: ADAPTER_TYPE,
       adapterConfig: {
@@ -129,18 +133,20 @@ describe(`claude_k8s parity with claude_local (namespace ${namespace})`, () => {
       },
     });
     expect(created.status, JSON.stringify(created.body)).toBeLessThan(300);
-    const agentId = created.body.id as string;
+    const agentId = created.body.id;
     const allRefs = {
       ...envRefs,
       MODE: { configMapKeyRef: { name: 'parity-settings', key: 'mode', optional: true } },
     };
     const patched = await api('PATCH', `/agents/${agentId}`, { adapterConfig: { envRefs: allRefs } });
     expect(patched.status, JSON.stringify(patched.body)).toBeLessThan(300);
-    const stored = (await api('GET', `/agents/${agentId}`)).body;
+    const stored = (
+      await api<{ adapterConfig: { envRefs: unknown; env: Record<string, unknown> } }>('GET', `/agents/${agentId}`)
+    ).body;
     // Paperclip's GET redacts values under secret-looking names (GH_TOKEN) when it shows a config; what it stored is
     // intact: the pod below reads the Secret through that very reference.
     expect(stored.adapterConfig.envRefs).toEqual({ ...allRefs, GH_TOKEN: '***REDACTED***' });
-    expect(stored.adapterConfig.env.PC_SECRET).toMatchObject({ type: 'secret_ref', secretId: secret.body.id });
+    expect(stored.adapterConfig.env['PC_SECRET']).toMatchObject({ type: 'secret_ref', secretId: secret.body.id });
     testProgress.info(`stored adapterConfig.envRefs ${JSON.stringify(stored.adapterConfig.envRefs)}`);
 
     scriptModel(`bash:node -e "${API_SCRIPT.replace(/"/g, '\\"')}"`, 2);
@@ -166,12 +172,12 @@ describe(`claude_k8s parity with claude_local (namespace ${namespace})`, () => {
     expect(String(seen['cwd'])).toMatch(new RegExp(`/workspaces/${agentId}/.+`));
 
     // What Paperclip stored, read back through its API.
-    const comments = await api('GET', `/issues/${issue.id as string}/comments`);
-    const bodies = (comments.body as { body: string; authorAgentId?: string }[]).map((comment) => comment.body);
+    const comments = await api<{ body: string }[]>('GET', `/issues/${issue.id}/comments`);
+    const bodies = comments.body.map((comment) => comment.body);
     expect(bodies).toContain('comment from the pod on parity API access');
-    const after = (await api('GET', `/issues/${issue.id as string}`)).body;
+    const after = (await api<{ status: string }>('GET', `/issues/${issue.id}`)).body;
     expect(after.status).toBe('done');
-    testProgress.info(`issue ${issue.id as string}: status ${after.status}, comments ${JSON.stringify(bodies)}`);
+    testProgress.info(`issue ${issue.id}: status ${after.status}, comments ${JSON.stringify(bodies)}`);
   });
 
   it('two issues of one agent run at the same time (both Jobs active together, read from the API server)', async () => {
