@@ -180,6 +180,38 @@ describe(`claude_k8s parity with claude_local (namespace ${namespace})`, () => {
     testProgress.info(`issue ${issue.id}: status ${after.status}, comments ${JSON.stringify(bodies)}`);
   });
 
+  it("a run that exhausts its max turns gets Paperclip's max-turns continuation run on the same issue", async () => {
+    const created = await stack.client.createAgent(company.id, {
+      name: 'max-turns-agent',
+      adapterType: ADAPTER_TYPE,
+      adapterConfig: { ...stack.adapterConfig, maxTurnsPerRun: 1, dangerouslySkipPermissions: true },
+    });
+    // The first model call asks for a tool: with --max-turns 1 the CLI stops there (error_max_turns).
+    scriptModel('bash:true', 1);
+    const { issue, run } = await assignIssue(created.id, 'parity max turns');
+    const first = await stack.client.waitForRun(run.id, { timeoutMs: 240_000, until: TERMINAL });
+    stack.fakeModel!.clearForcedScenarios();
+    expect(first.status).toBe('failed');
+    expect(first.errorCode).toBe('max_turns_exhausted');
+    const deadline = Date.now() + 60_000;
+    let continuation: HeartbeatRun | undefined;
+    while (!continuation && Date.now() < deadline) {
+      continuation = (await runsOf(created.id)).find(
+        (candidate) =>
+          candidate.id !== first.id &&
+          JSON.stringify(candidate['contextSnapshot'] ?? {}).includes('max_turns_continuation_retry'),
+      );
+      if (!continuation) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(continuation, 'no continuation run within 60 s').toBeDefined();
+    expect(JSON.stringify(continuation!['contextSnapshot'])).toContain(issue.id);
+    const second = await stack.client.waitForRun(continuation!.id, { timeoutMs: 240_000, until: TERMINAL });
+    expect(second.status, String(second['error'] ?? '')).toBe('succeeded');
+    testProgress.info(
+      `max turns: run ${first.id} ${first.status}/${String(first.errorCode)} (stopReason ${String((first['resultJson'] as Record<string, unknown> | null)?.['stopReason'])}), continuation ${second.id} ${second.status}`,
+    );
+  });
+
   it('two issues of one agent run at the same time (both Jobs active together, read from the API server)', async () => {
     const created = await stack.client.createAgent(company.id, {
       name: 'concurrent-agent',
