@@ -110,6 +110,8 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
   let compactedBefore = 0;
   let uidCounter = 0;
   let podCounter = 0;
+  let podRefusal: string | null = null;
+  let terminationHeld = false;
 
   const key = (kind: FakeKind, namespace: string, name: string): string => `${kind}/${namespace}/${name}`;
   const clone = <T>(value: T): T => structuredClone(value);
@@ -166,9 +168,19 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
     namespace: string,
     name: string,
     propagation: 'Foreground' | 'Background' | 'Orphan' = 'Background',
+    force = false,
   ): boolean {
     let existing = objects.get(key(kind, namespace, name));
     if (existing === undefined) return false;
+    if (kind === 'pods' && terminationHeld && !force) {
+      // Like the kubelet within the pod's grace period: marked for deletion, gone only once its containers ended.
+      if (existing.metadata?.deletionTimestamp === undefined) {
+        const marked = clone(existing);
+        marked.metadata = { ...marked.metadata, deletionTimestamp: new Date(now()).toISOString() };
+        store(kind, namespace, marked, 'MODIFIED');
+      }
+      return true;
+    }
     if (propagation === 'Foreground') {
       // Like the apiserver's garbage collector: the owner first gets a deletionTimestamp and the foregroundDeletion
       // finalizer (MODIFIED), its dependents go, and only then the owner itself (DELETED).
@@ -186,6 +198,7 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
           remove(depKind, depNamespace, depName, 'Background');
         }
       }
+      if (hasDependents(uid)) return true; // finished by the last dependent's removal
       existing = objects.get(key(kind, namespace, name));
       if (existing === undefined) return true;
     }
@@ -213,7 +226,23 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
         remove(depKind, depNamespace, depName);
       }
     }
+    // An owner in foreground deletion goes once its last dependent is gone.
+    for (const ref of existing.metadata.ownerReferences ?? []) {
+      const owner = [...objects].find(([, object]) => object.metadata?.uid === ref.uid);
+      if (owner === undefined || owner[1].metadata?.finalizers?.includes('foregroundDeletion') !== true) continue;
+      if (hasDependents(ref.uid)) continue;
+      const [ownerKind, ownerNamespace] = owner[0].split('/') as [FakeKind, string];
+      objects.delete(owner[0]);
+      revision += 1;
+      const gone = clone(owner[1]);
+      gone.metadata = { ...gone.metadata, resourceVersion: String(revision) };
+      emit(ownerKind, ownerNamespace, 'DELETED', gone);
+    }
     return true;
+  }
+
+  function hasDependents(uid: string | undefined): boolean {
+    return [...objects.values()].some((object) => object.metadata?.ownerReferences?.some((ref) => ref.uid === uid));
   }
 
   function seedObject(kind: FakeKind, namespace: string, object: FakeObject): FakeObject {
@@ -231,8 +260,19 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
     const spec = job['spec'] as
       { suspend?: boolean; template?: { metadata?: { labels?: Record<string, string> }; spec?: unknown } } | undefined;
     const status = job['status'] as { conditions?: unknown[] } | undefined;
-    if (spec?.suspend === true || (status?.conditions?.length ?? 0) > 0) return;
     const jobName = job.metadata?.name ?? '';
+    if (spec?.suspend === true) {
+      // Suspending a Job deletes its active pods.
+      for (const [objectKey, object] of [...objects]) {
+        if (
+          objectKey.startsWith(`pods/${namespace}/`) &&
+          object.metadata?.labels?.['batch.kubernetes.io/job-name'] === jobName
+        )
+          queueMicrotask(() => remove('pods', namespace, object.metadata?.name ?? ''));
+      }
+      return;
+    }
+    if ((status?.conditions?.length ?? 0) > 0) return;
     const hasPod = [...objects.values()].some(
       (object) =>
         object.kind === 'Pod' &&
@@ -252,6 +292,24 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
       spec: clone(spec?.template?.spec),
       status: { phase: 'Pending' },
     };
+    if (podRefusal !== null) {
+      // Like the Job controller refused by quota or admission: a Warning Event on the Job, no pod.
+      const message = `Error creating: pods "${pod.metadata?.name ?? ''}" is forbidden: ${podRefusal}`;
+      queueMicrotask(() =>
+        seedObject('events', namespace, {
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: { name: `${jobName}.${String(podCounter)}` },
+          involvedObject: { kind: 'Job', name: jobName, namespace, uid: job.metadata?.uid ?? '' },
+          type: 'Warning',
+          reason: 'FailedCreate',
+          message,
+          count: 1,
+          lastTimestamp: new Date(now()).toISOString(),
+        }),
+      );
+      return;
+    }
     queueMicrotask(() => {
       if (
         objects.has(key('jobs', namespace, jobName)) &&
@@ -496,6 +554,37 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
         store('jobs', namespace, failed, 'MODIFIED');
       }
       remove('pods', namespace, name);
+    },
+    /**
+     * From now on the Job controller is refused every pod (`null` lifts it), as by an exhausted ResourceQuota or an
+     * admission policy: instead of a pod, a Warning `FailedCreate` Event on the Job with this message.
+     */
+    refusePodCreation(message: string | null): void {
+      podRefusal = message;
+    },
+    /**
+     * While held, a deleted pod only gets a deletionTimestamp (its containers are in their grace period) until
+     * {@link endPodTermination}; an owner deleted in the foreground waits for it, as on a real cluster.
+     */
+    holdPodTermination(held: boolean): void {
+      terminationHeld = held;
+    },
+    /** The kubelet's end of a terminating pod: its container exits with `exitCode`, then the pod is removed. */
+    endPodTermination(namespace: string, name: string, exitCode = 143): void {
+      const pod = objects.get(key('pods', namespace, name));
+      if (pod === undefined) throw new Error(`fake cluster: no pods ${namespace}/${name}`);
+      const ended = clone(pod);
+      const status = (ended['status'] ?? {}) as { containerStatuses?: { state?: unknown }[] };
+      ended['status'] = {
+        ...status,
+        phase: 'Failed',
+        containerStatuses: (status.containerStatuses ?? []).map((container) => ({
+          ...container,
+          state: { terminated: { exitCode, reason: 'Error' } },
+        })),
+      };
+      store('pods', namespace, ended, 'MODIFIED');
+      remove('pods', namespace, name, 'Background', true);
     },
     /** Sends a bookmark to open watches of a kind. */
     bookmark(kind: FakeKind): void {

@@ -110,6 +110,19 @@ export interface Issue extends JsonRecord {
   assigneeAgentId: string | null;
 }
 
+export interface Project extends JsonRecord {
+  id: string;
+  name: string;
+}
+
+export interface CreateProjectInput extends JsonRecord {
+  name: string;
+  /** The project's primary workspace, e.g. `{ sourceType: 'local_path', cwd, isPrimary: true }`. */
+  workspace?: JsonRecord;
+  /** e.g. `{ enabled: true, defaultMode: 'isolated_workspace', workspaceStrategy: { type: 'git_worktree' } }`. */
+  executionWorkspacePolicy?: JsonRecord;
+}
+
 export interface CreateIssueInput extends JsonRecord {
   title: string;
   description?: string;
@@ -175,6 +188,11 @@ export interface PaperclipClient {
   cancelRun(runId: string): Promise<HeartbeatRun>;
   listCompanyRuns(companyId: string, query?: { agentId?: string; limit?: number }): Promise<HeartbeatRun[]>;
   createIssue(companyId: string, input: CreateIssueInput): Promise<Issue>;
+  createProject(companyId: string, input: CreateProjectInput): Promise<Project>;
+  /** Changes the instance's experimental settings (e.g. `{ enableIsolatedWorkspaces: true }` for per-issue worktrees). */
+  patchExperimentalSettings(patch: JsonRecord): Promise<JsonRecord>;
+  /** Adds a board comment to an issue (Paperclip wakes its assignee). */
+  addIssueComment(issueId: string, body: string): Promise<JsonRecord>;
   /** Polls `getRun` until its status is in `until`; throws on another terminal status or on timeout. */
   waitForRun(runId: string, options?: WaitForRunOptions): Promise<HeartbeatRun>;
 }
@@ -278,6 +296,9 @@ export function createPaperclipClient(apiUrl: string, options: PaperclipClientOp
       return call('GET', `/companies/${id(companyId)}/heartbeat-runs${suffix}`);
     },
     createIssue: (companyId, input) => call('POST', `/companies/${id(companyId)}/issues`, input),
+    createProject: (companyId, input) => call('POST', `/companies/${id(companyId)}/projects`, input),
+    patchExperimentalSettings: (patch) => call('PATCH', '/instance/settings/experimental', patch),
+    addIssueComment: (issueId, body) => call('POST', `/issues/${id(issueId)}/comments`, { body }),
     waitForRun: async (runId, waitOptions = {}) => {
       const until = waitOptions.until ?? TERMINAL_RUN_STATUSES;
       const timeout = waitOptions.timeoutMs ?? 60_000;

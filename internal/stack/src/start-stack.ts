@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,11 +9,12 @@ import {
   createPaperclipClient,
   findFreePort,
   grantReadAccess,
+  resolveServerUser,
   startPaperclipServer,
   type PaperclipClient,
   type PaperclipServer,
 } from '@claude-k8s/paperclip-server';
-import { prepareTenant, type Tenant } from './tenant.ts';
+import { prepareTenant, prepareWorkspaceVolume, type Tenant, type WorkspaceVolume } from './tenant.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The adapter package directory Paperclip installs (local-path install of the built package). */
@@ -43,6 +44,11 @@ export interface StackOptions {
    * machine's loopback; pods of another cluster need a tunnel or proxy to reach it).
    */
   paperclipUrlForPods?: string;
+  /**
+   * Local cluster only: a shared workspace volume (a host-path PersistentVolume over a directory owned by the
+   * Paperclip server's user), named to the adapter through CLAUDE_K8S_WORKSPACE_CLAIM / CLAUDE_K8S_WORKSPACE_ROOT.
+   */
+  sharedWorkspaces?: boolean;
   progress: StackProgress;
 }
 
@@ -58,6 +64,8 @@ export interface Stack {
   client: PaperclipClient;
   /** The adapter config an agent of this stack uses. */
   adapterConfig: Record<string, unknown>;
+  /** The shared workspace volume (with `sharedWorkspaces`): projects' directories go under its `hostPath`. */
+  workspaceVolume?: WorkspaceVolume;
   stop(options?: { keepCluster?: boolean }): Promise<void>;
 }
 
@@ -182,6 +190,25 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     });
     progress.done(`namespace ${namespace}: Pod Security restricted, adapter RBAC, model key Secret`);
 
+    let workspaceVolume: WorkspaceVolume | undefined;
+    if (options.sharedWorkspaces) {
+      if (!portal) throw new Error('sharedWorkspaces needs the local cluster (its nodes see this machine)');
+      const root = join(runtimeDir, 'workspaces');
+      await mkdir(root, { recursive: true });
+      const serverUser = await resolveServerUser();
+      await chown(root, serverUser.uid, serverUser.gid);
+      workspaceVolume = await prepareWorkspaceVolume({ adminKubeconfig, namespace, hostPath: root });
+      const volumeName = workspaceVolume.volumeName;
+      cleanups.push(async () => {
+        const admin = new KubeConfig();
+        admin.loadFromFile(adminKubeconfig);
+        await admin
+          .makeApiClient(CoreV1Api)
+          .deletePersistentVolume({ name: volumeName })
+          .catch(() => undefined);
+      });
+    }
+
     progress.step('Paperclip server (real, as a non-root user, on 127.0.0.1)');
     await grantReadAccess(runtimeDir);
     await grantReadAccess(tenant.kubeconfigPath);
@@ -196,6 +223,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         KUBECONFIG: tenant.kubeconfigPath,
         CLAUDE_K8S_KUBECONFIG_DIR: dirname(tenant.kubeconfigPath),
         ...(portalUrl === undefined ? {} : { PAPERCLIP_ALLOWED_HOSTNAMES: new URL(portalUrl).hostname }),
+        ...(workspaceVolume
+          ? {
+              CLAUDE_K8S_WORKSPACE_CLAIM: workspaceVolume.claimName,
+              CLAUDE_K8S_WORKSPACE_ROOT: workspaceVolume.hostPath,
+            }
+          : {}),
       },
     });
     cleanups.push(async () => {
@@ -244,6 +277,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       server,
       client,
       adapterConfig,
+      ...(workspaceVolume ? { workspaceVolume } : {}),
       stop,
     };
   } catch (error) {

@@ -62,6 +62,56 @@ async function createOrReplace(objects: KubernetesObjectApi, object: KubernetesO
   }
 }
 
+/** The shared workspace volume of a namespace (local cluster only): a host-path PersistentVolume and its claim. */
+export interface WorkspaceVolume {
+  claimName: string;
+  volumeName: string;
+  /** The host directory behind the claim: Paperclip's workspaces live under it, at the same paths in the pods. */
+  hostPath: string;
+}
+
+/**
+ * Create the shared workspace volume for `namespace`: a ReadWriteMany host-path PersistentVolume over `hostPath` (the
+ * cluster runs on this machine, so the Paperclip server's paths are the node's) and a claim bound to it.
+ */
+export async function prepareWorkspaceVolume(options: {
+  adminKubeconfig: string;
+  namespace: string;
+  hostPath: string;
+}): Promise<WorkspaceVolume> {
+  const admin = new KubeConfig();
+  admin.loadFromFile(options.adminKubeconfig);
+  const objects = KubernetesObjectApi.makeApiClient(admin);
+  const { namespace } = options;
+  const volumeName = `claude-k8s-workspaces-${namespace}`;
+  const claimName = 'claude-k8s-workspaces';
+  await createOrReplace(objects, {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: volumeName, labels: { 'app.kubernetes.io/part-of': 'claude-k8s' } },
+    spec: {
+      capacity: { storage: '10Gi' },
+      accessModes: ['ReadWriteMany'],
+      persistentVolumeReclaimPolicy: 'Retain',
+      storageClassName: 'claude-k8s-local',
+      hostPath: { path: options.hostPath, type: 'Directory' },
+      claimRef: { namespace, name: claimName },
+    },
+  } as KubernetesObject);
+  await createOrReplace(objects, {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: claimName, namespace },
+    spec: {
+      accessModes: ['ReadWriteMany'],
+      storageClassName: 'claude-k8s-local',
+      volumeName,
+      resources: { requests: { storage: '10Gi' } },
+    },
+  } as KubernetesObject);
+  return { claimName, volumeName, hostPath: options.hostPath };
+}
+
 /**
  * Prepare the namespace the adapter runs Jobs in: Pod Security `restricted`, the deployment RBAC from `deploy/`,
  * a Secret with the model API key, optionally a session volume, and a kubeconfig holding only the adapter

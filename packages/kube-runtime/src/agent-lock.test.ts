@@ -93,16 +93,36 @@ describe('acquireAgentLock', () => {
     await expect(acquireAgentLock(options({}))).rejects.toThrow('acquire lock of agent agent: held by run other');
   });
 
-  it('takes over an expired lease', async () => {
+  it('takes over an expired lease whose holder run is over', async () => {
     const { cluster, options } = setup({
       runId: 'other',
       renewedSecondsAgo: 400,
       acquiredSecondsAgo: 400,
       duration: 300,
     });
-    await acquireAgentLock(options({}));
+    await acquireAgentLock(options({ isRunAlive: () => Promise.resolve(false) }));
     const lease = cluster.peek<V1Lease>('leases', 'a', leaseNameFor('agent'));
     expect(lease?.spec).toMatchObject({ holderIdentity: 'mine', leaseTransitions: 1 });
+  });
+
+  it('never takes over an expired lease while its holder run is alive (asked by the holder identity)', async () => {
+    const { cluster, options } = setup({
+      runId: 'other',
+      renewedSecondsAgo: 4000,
+      acquiredSecondsAgo: 4000,
+      duration: 300,
+    });
+    const asked: string[] = [];
+    const isRunAlive = (runId: string): Promise<boolean> => {
+      asked.push(runId);
+      return Promise.resolve(true);
+    };
+    await expect(acquireAgentLock(options({ isRunAlive }))).rejects.toMatchObject({
+      code: 'lock-conflict',
+      holderRunId: 'other',
+    });
+    expect(asked).toEqual(['other']);
+    expect(cluster.peek<V1Lease>('leases', 'a', leaseNameFor('agent'))?.spec?.holderIdentity).toBe('other');
   });
 
   it('takes over before expiry when the holder run is dead, but not while it may still be starting', async () => {
@@ -127,9 +147,10 @@ describe('acquireAgentLock', () => {
       acquiredSecondsAgo: 400,
       duration: 300,
     });
+    const isRunAlive = (runId: string): Promise<boolean> => Promise.resolve(runId !== 'other');
     const results = await Promise.allSettled([
-      acquireAgentLock(options({ runId: 'x' })),
-      acquireAgentLock(options({ runId: 'y' })),
+      acquireAgentLock(options({ runId: 'x', isRunAlive })),
+      acquireAgentLock(options({ runId: 'y', isRunAlive })),
     ]);
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
     const holder = cluster.peek<V1Lease>('leases', 'a', leaseNameFor('agent'))?.spec?.holderIdentity;

@@ -9,7 +9,7 @@ import type { V1Lease } from '@kubernetes/client-node';
 import { sleep, type Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
 import type { KubeObject, KubePorts } from './kube-ports.ts';
-import { KubeApiError, LockHeldError } from './kube-runtime-error.ts';
+import { KubeApiError, LockHeldError, RunCancelledError } from './kube-runtime-error.ts';
 import { microTime, timeOf } from './micro-time.ts';
 import { ANNOTATIONS, LABELS, MANAGED_BY, labelValue, leaseNameFor } from './names.ts';
 
@@ -48,8 +48,8 @@ export interface AcquireLockOptions {
   /** Lease duration: a holder that stops renewing loses the lock after this. Seconds. */
   leaseDurationSeconds: number;
   /**
-   * Whether the holder's run is still alive (its Job exists and has not finished). A lease whose holder is dead is
-   * taken over before it expires.
+   * Whether the holder's run is still alive (its Job exists and has not finished, or a container of it has not ended).
+   * A lease whose holder is dead is taken over before it expires; one whose holder is alive never is.
    */
   isRunAlive: (runId: string) => Promise<boolean>;
   signal?: AbortSignal;
@@ -69,6 +69,9 @@ function withTimes<T extends V1Lease>(lease: T, acquiredMs: number, renewedMs: n
 
 /** A Lease younger than this whose holder has no Job yet is still starting, not dead. Seconds. */
 const STARTING_GRACE_SECONDS = 60;
+
+/** How often an expired Lease whose holder is still alive is looked at again while waiting. Milliseconds. */
+const LIVE_HOLDER_RECHECK_MS = 5_000;
 
 /** Acquires the agent's Lease for the run, following the policy. */
 export async function acquireAgentLock(options: AcquireLockOptions): Promise<HeldLock> {
@@ -134,6 +137,7 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
   });
 
   for (;;) {
+    if (options.signal?.aborted === true) throw new RunCancelledError(options.runId, 'lock-wait');
     const current = await ports.get<V1Lease & KubeObject>('leases', namespace, leaseName);
     try {
       if (current === null) {
@@ -155,7 +159,9 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
       if (options.policy !== 'wait') throw new LockHeldError(options.agentId, holder, 'lock-conflict', 0, lockKey);
       if (clock.now() >= deadline)
         throw new LockHeldError(options.agentId, holder, 'lock-timeout', options.waitSeconds, lockKey);
-      await waitForChange(current, Math.min(deadline, expiryOf(current)) - clock.now());
+      // An expired Lease whose holder still runs is looked at again every LIVE_HOLDER_RECHECK_MS.
+      const next = clock.now() >= expiryOf(current) ? clock.now() + LIVE_HOLDER_RECHECK_MS : expiryOf(current);
+      await waitForChange(current, Math.min(deadline, next) - clock.now());
     } catch (error) {
       // Lost a race (AlreadyExists on create, Conflict on update): look again.
       if (error instanceof KubeApiError && error.status === 409) continue;
@@ -163,10 +169,15 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
     }
   }
 
+  /**
+   * Free when its holder's run is no longer alive. An expired Lease is not enough: a holder whose process died (or
+   * stopped renewing) may still have a running container on the agent's session volume. A young Lease whose holder
+   * has no Job yet is still starting.
+   */
   async function isFree(lease: V1Lease, holder: string): Promise<boolean> {
-    if (clock.now() >= expiryOf(lease)) return true;
+    const expired = clock.now() >= expiryOf(lease);
     const acquired = timeOf(lease.spec?.acquireTime);
-    if (clock.now() - acquired < STARTING_GRACE_SECONDS * 1000) return false;
+    if (!expired && clock.now() - acquired < STARTING_GRACE_SECONDS * 1000) return false;
     return !(await options.isRunAlive(holder));
   }
 
@@ -199,6 +210,6 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
     await Promise.race([timer, watched]);
     controller.abort();
     options.signal?.removeEventListener('abort', onAbort);
-    if (options.signal?.aborted === true) throw options.signal.reason;
+    if (options.signal?.aborted === true) throw new RunCancelledError(options.runId, 'lock-wait');
   }
 }

@@ -30,6 +30,12 @@ export async function applyRetention(options: {
   jobName: string;
   jobUid: string | null;
   succeeded: boolean;
+  /**
+   * The run failed before its container started and the Job has not finished (a grace ran out: FailedCreate, image
+   * pull, config error, unschedulable): a kept Job is also suspended, so that its controller never starts the
+   * container later with nobody following it.
+   */
+  stop?: boolean;
   policy: RetentionPolicy;
 }): Promise<void> {
   const { ports, namespace, jobName, policy } = options;
@@ -48,7 +54,10 @@ export async function applyRetention(options: {
             [ANNOTATIONS.keepUntil]: new Date(options.clock.now() + policy.keepFailedSeconds * 1000).toISOString(),
           },
         },
-        spec: { ttlSecondsAfterFinished: policy.keepFailedSeconds },
+        spec: {
+          ttlSecondsAfterFinished: policy.keepFailedSeconds,
+          ...(options.stop === true ? { suspend: true } : {}),
+        },
       });
     }
   } catch (error) {
@@ -66,7 +75,7 @@ export interface SweepResult {
 const STUCK_SUSPENDED_SECONDS = 600;
 
 /**
- * Deletes this runtime's finished Jobs whose `keep-until` has passed, Jobs stuck suspended (a crashed start), and
+ * Deletes this runtime's finished (or stopped) Jobs whose `keep-until` has passed, Jobs stuck suspended (a crashed start), and
  * per-run Secrets whose owner Job no longer exists. Touches nothing without this runtime's labels.
  */
 export async function sweep(options: {
@@ -86,8 +95,11 @@ export async function sweep(options: {
     const name = job.metadata?.name ?? '';
     const keepUntil = Date.parse(job.metadata?.annotations?.[ANNOTATIONS.keepUntil] ?? '');
     const created = Date.parse(String(job.metadata?.creationTimestamp ?? '')) || now;
-    const expired = jobFinish(job) !== null && Number.isFinite(keepUntil) && keepUntil <= now;
-    const stuck = job.spec?.suspend === true && now - created > STUCK_SUSPENDED_SECONDS * 1000;
+    // A kept run that failed before its container started is suspended, not finished (see applyRetention's `stop`).
+    const kept = jobFinish(job) !== null || job.spec?.suspend === true;
+    const expired = kept && Number.isFinite(keepUntil) && keepUntil <= now;
+    const stuck =
+      job.spec?.suspend === true && !Number.isFinite(keepUntil) && now - created > STUCK_SUSPENDED_SECONDS * 1000;
     if ((expired || stuck) && job.metadata?.deletionTimestamp === undefined) {
       if (
         await ports.delete('jobs', namespace, name, {

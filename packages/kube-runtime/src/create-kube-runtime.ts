@@ -20,7 +20,13 @@ import { buildJobManifest, buildRunSecret, DEFAULT_CONTAINER_NAME, type JobManif
 import { jobFinish } from './job-outcome.ts';
 import { DEFAULT_GRACES, fetchRunEvents, watchRun, type FailureGraces } from './job-watch.ts';
 import type { KubeObject, KubePorts } from './kube-ports.ts';
-import { KubeApiError, KubeRuntimeError, MissingConfigurationError, RunNotFoundError } from './kube-runtime-error.ts';
+import {
+  KubeApiError,
+  KubeRuntimeError,
+  MissingConfigurationError,
+  RunCancelledError,
+  RunNotFoundError,
+} from './kube-runtime-error.ts';
 import { followPodLog } from './log-follow.ts';
 import { initialLogCheckpoint, type LogCheckpoint } from './log/log-cursor.ts';
 import { createPodLogSource, type PodLogSource } from './log/pod-log-source.ts';
@@ -28,6 +34,14 @@ import { ANNOTATIONS, LABELS, MANAGED_BY, jobNameFor, labelValue, leaseNameFor }
 import type { RunEvent, RunOutcome, RunOutput, RunProgressEvent } from './outcome.ts';
 import { readSelfPod, type ReadSelfPodOptions, type SelfPod } from './self-pod.ts';
 import { errorMessage } from './error-message.ts';
+
+/** Outcomes decided while the Job may still start the container later (a grace ran out). */
+const NOTHING_RAN: ReadonlySet<RunOutcome['code']> = new Set([
+  'never-started',
+  'image-pull',
+  'config-error',
+  'unschedulable',
+]);
 
 /** Options of {@link createKubeRuntime}. Give `kubeConfig` (real cluster) or `ports` (fakes, counting wrappers). */
 export interface CreateKubeRuntimeOptions {
@@ -80,7 +94,8 @@ export interface RunFollowOptions {
    * restarts), as UTF-8 text never split inside a character (not line-aligned). Awaited: the follow reads no further
    * until it resolves (back-pressure). `checkpoint` is the position after `text`: persist it (after storing the text)
    * to resume in another process with `reattach(runId, { outputCheckpoint })`. Without `onOutput` the output is not
-   * read at all.
+   * read at all. A rejection is retried with the same text and checkpoint (4 tries, 100-400 ms apart); after the last
+   * the output follow stops with an `OutputDeliveryError`, reported as a `log-incomplete` event (never skipped).
    */
   onOutput?: (text: string, checkpoint: LogCheckpoint) => void | Promise<void>;
   /**
@@ -211,9 +226,19 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
   const runSelector = (runId: string): string =>
     `${LABELS.managedBy}=${MANAGED_BY},${LABELS.runId}=${labelValue(runId)}`;
 
+  /**
+   * A run is alive while its Job is active (neither finished, deleted, nor stopped by the retention) or any of its
+   * pods has not ended (a deleted Job's pod in its grace period, or an orphaned pod).
+   */
   const isRunAlive = async (runId: string): Promise<boolean> => {
     const jobs = await ports.list<V1Job & KubeObject>('jobs', namespace, { labelSelector: runSelector(runId) });
-    return jobs.items.some((job) => jobFinish(job) === null && job.metadata?.deletionTimestamp === undefined);
+    const active = (job: V1Job): boolean =>
+      jobFinish(job) === null &&
+      job.metadata?.deletionTimestamp === undefined &&
+      !(job.spec?.suspend === true && job.metadata?.annotations?.[ANNOTATIONS.keepUntil] !== undefined);
+    if (jobs.items.some(active)) return true;
+    const pods = await ports.list<V1Pod & KubeObject>('pods', namespace, { labelSelector: runSelector(runId) });
+    return pods.items.some((pod) => pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed');
   };
 
   /** The manifest input and Job of a run: the one path of `startRun` and `dryRun`. */
@@ -291,6 +316,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       });
     }
     try {
+      const aborted = (): boolean => input.signal?.aborted === true;
+      if (aborted()) throw new RunCancelledError(input.runId, 'before-start');
       let created: V1Job & KubeObject;
       try {
         created = await ports.create('jobs', namespace, job);
@@ -314,6 +341,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
             namespace,
             buildRunSecret(manifestInput, { jobName, jobUid: created.metadata?.uid ?? '' }),
           );
+          // Still suspended: a cancel now deletes a Job that never had a pod.
+          if (aborted()) throw new RunCancelledError(input.runId, 'before-start');
           created = await ports.patch('jobs', namespace, jobName, { spec: { suspend: false } });
         } catch (error) {
           await ports.delete('jobs', namespace, jobName, { propagationPolicy: 'Background' }).catch(() => false);
@@ -447,8 +476,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
                 ...(input.outputCheckpoint === undefined ? {} : { checkpoint: input.outputCheckpoint }),
                 signal: followAbort.signal,
                 onOutput: async (text, position) => {
-                  checkpoint = position;
                   await onOutput(text, position);
+                  checkpoint = position; // delivered: a failed delivery reports the position before it
                 },
                 onEvent: (event) => {
                   if (event.type === 'reconnect') logger.debug('output follow reconnects', { ...event });
@@ -543,6 +572,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
             jobName,
             jobUid: job.metadata?.uid ?? null,
             succeeded: value.code === 'succeeded',
+            stop: result.job !== null && jobFinish(result.job) === null && NOTHING_RAN.has(value.code),
             policy: retention,
           });
         }
@@ -614,7 +644,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
         },
       },
       cancel: async (reason = 'cancelled') => {
-        if (!ended && !cancelRequested) {
+        // Once decided, the container has ended: deleting the pod now would only cut the drain of its output.
+        if (!ended && !cancelRequested && !decided) {
           cancelRequested = true;
           cancelledAt = new Date(clock.now()).toISOString();
           await cancelJob({

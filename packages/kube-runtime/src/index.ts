@@ -16,7 +16,14 @@ export {
 export type { RunEnvVar } from './job-manifest.ts';
 export type { OutcomeCode, RunEvent, RunKubeEvent, RunOutcome, RunOutput, RunProgressEvent } from './outcome.ts';
 export { decodeLogCheckpoint, type LogCheckpoint } from './log/log-cursor.ts';
-export { KubeRuntimeError, KubeApiError, LockHeldError, RunNotFoundError } from './kube-runtime-error.ts';
+export {
+  KubeRuntimeError,
+  KubeApiError,
+  LockHeldError,
+  OutputDeliveryError,
+  RunCancelledError,
+  RunNotFoundError,
+} from './kube-runtime-error.ts';
 export { clearLongTimeout, setLongTimeout, type Clock, type LongTimer } from './clock.ts';
 export type { Logger } from './logger.ts';
 export { createClusterProbe, type ClusterProbe } from './cluster-probe.ts';

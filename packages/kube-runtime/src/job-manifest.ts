@@ -204,6 +204,9 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
 
   let podSpec: V1PodSpec = {
     restartPolicy: 'Never',
+    // The pause container is PID 1, not the CLI: a PID 1 without its own handler ignores SIGTERM, so a cancel would
+    // wait the whole termination grace period.
+    shareProcessNamespace: true,
     automountServiceAccountToken: input.automountServiceAccountToken ?? false,
     enableServiceLinks: input.enableServiceLinks ?? false,
     terminationGracePeriodSeconds: input.terminationGracePeriodSeconds ?? 30,

@@ -54,6 +54,15 @@ function pod(options: {
   };
 }
 
+const failedCreate = {
+  type: 'Warning',
+  reason: 'FailedCreate',
+  message:
+    'Error creating: pods "job-1-abcde" is forbidden: exceeded quota: no-pods, requested: pods=1, used: pods=0, limited: pods=0',
+  count: 4,
+  involvedKind: 'Job',
+};
+
 function input(overrides: Partial<ClassifyInput>): ClassifyInput {
   return {
     job: job(),
@@ -63,9 +72,13 @@ function input(overrides: Partial<ClassifyInput>): ClassifyInput {
     now: T0 + 1000,
     cancelRequested: false,
     jobDeleted: false,
+    podDeleted: false,
+    deletionSeenAt: null,
     imagePullGraceSeconds: 60,
     unschedulableGraceSeconds: 120,
     configErrorGraceSeconds: 10,
+    podCreateGraceSeconds: 30,
+    noPodSince: T0,
     deadlineSeconds: 60,
     ...overrides,
   };
@@ -153,6 +166,22 @@ describe('classifyJobOutcome', () => {
         ],
       },
       { code: 'config-error', reason: 'FailedMount' },
+    ],
+    [
+      'FailedCreate on the Job within the pod-create grace: still waiting',
+      { now: T0 + 29_000, events: [failedCreate] },
+      null,
+    ],
+    ['no pod after the grace but no FailedCreate: still waiting', { now: T0 + 31_000 }, null],
+    [
+      'FailedCreate on the Job after the pod-create grace, no pod',
+      { now: T0 + 31_000, events: [failedCreate] },
+      {
+        code: 'never-started',
+        reason: 'FailedCreate',
+        message: `the Job controller could not create the pod for 30s: ${failedCreate.message}`,
+        exitCode: null,
+      },
     ],
     [
       'Unschedulable within grace',
@@ -247,11 +276,34 @@ describe('classifyJobOutcome', () => {
       },
       { code: 'never-started', reason: 'BackoffLimitExceeded' },
     ],
-    ['deleted by us', { jobDeleted: true, cancelRequested: true, pod: pod({ running: true }) }, { code: 'cancelled' }],
     [
-      'cancel annotation read by a reattached watcher',
-      { job: job([], { deletionTimestamp: new Date(T0) }), cancelRequested: true },
+      'deleted by us, container still in its grace period: not over yet',
+      { jobDeleted: true, cancelRequested: true, pod: pod({ running: true }), deletionSeenAt: T0 },
+      null,
+    ],
+    [
+      'deleted by us, pod gone',
+      { jobDeleted: true, cancelRequested: true, pod: pod({ running: true }), podDeleted: true },
       { code: 'cancelled' },
+    ],
+    [
+      'deleted by us, pod still there past its grace period plus 60 s (orphaned)',
+      { jobDeleted: true, cancelRequested: true, pod: pod({ running: true }), deletionSeenAt: T0 - 90_000 },
+      { code: 'cancelled' },
+    ],
+    [
+      'Job marked for foreground deletion, no pod seen: waits for the Job to go',
+      { job: job([], { deletionTimestamp: new Date(T0) }), cancelRequested: true },
+      null,
+    ],
+    [
+      'cancel annotation read by a reattached watcher, container ended',
+      {
+        job: job([], { deletionTimestamp: new Date(T0) }),
+        cancelRequested: true,
+        pod: pod({ terminated: { exitCode: 143, reason: 'Error' } }),
+      },
+      { code: 'cancelled', exitCode: 143 },
     ],
     [
       'deleted by someone else',

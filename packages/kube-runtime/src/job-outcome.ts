@@ -21,12 +21,20 @@ export interface ClassifyInput {
   cancelRequested: boolean;
   /** The Job was deleted (watch DELETED) or carries a deletionTimestamp. */
   jobDeleted: boolean;
+  /** The pod was deleted (watch DELETED): its containers have ended. */
+  podDeleted: boolean;
+  /** When the Job's deletion was first seen (clock port), `null` before. Milliseconds since the epoch. */
+  deletionSeenAt: number | null;
   /** How long ErrImagePull/ImagePullBackOff may last before the run fails. Seconds. */
   imagePullGraceSeconds: number;
   /** How long the pod may stay Unschedulable (autoscalers need time). Seconds. */
   unschedulableGraceSeconds: number;
   /** How long CreateContainerConfigError/FailedMount may last (a referenced Secret may appear). Seconds. */
   configErrorGraceSeconds: number;
+  /** How long the Job may have no pod while its controller reports `FailedCreate`. Seconds. */
+  podCreateGraceSeconds: number;
+  /** Since when the Job has had no pod (clock port). Milliseconds since the epoch. */
+  noPodSince: number;
   /** The Job's `activeDeadlineSeconds`, for the message. */
   deadlineSeconds: number | null;
 }
@@ -70,6 +78,8 @@ export function classifyJobOutcome(input: ClassifyInput): Classification | null 
   const finished = job === null ? null : jobFinish(job);
 
   if (finished === null && (input.jobDeleted || job?.metadata?.deletionTimestamp !== undefined)) {
+    // The run is over only once its container has ended: until then it may still write to its session volume.
+    if (!deletionDone(input, container)) return null;
     if (input.cancelRequested) return make('cancelled', null, 'the run was cancelled', exitCodeOf(container));
     return make(
       'deleted-externally',
@@ -80,6 +90,7 @@ export function classifyJobOutcome(input: ClassifyInput): Classification | null 
   }
   if (finished?.type === 'succeeded') return make('succeeded', finished.reason, 'the run succeeded', 0);
   if (input.cancelRequested && finished === null) return null; // deletion in flight: wait for it
+  if (pod === null && finished === null) return classifyPodCreate(input);
 
   // Failures the pod tells precisely, whether or not the Job has failed yet.
   const fromPod = classifyPod(input, container);
@@ -114,6 +125,48 @@ export function classifyJobOutcome(input: ClassifyInput): Classification | null 
     );
   }
   return null;
+}
+
+/**
+ * How long after a deletion the runtime waits for the pod to go before it decides anyway (a Job deleted with
+ * `propagationPolicy: Orphan` leaves its pod running with no owner): the pod's grace period plus this. Seconds.
+ */
+const DELETION_SLACK_SECONDS = 60;
+
+/** Milliseconds after a seen deletion at which {@link classifyJobOutcome} decides even if the pod has not ended. */
+export function deletionBoundMs(pod: V1Pod | null): number {
+  return ((pod?.spec?.terminationGracePeriodSeconds ?? 30) + DELETION_SLACK_SECONDS) * 1000;
+}
+
+/** A deleted run is over once its pod is gone or its container has ended (or the bound has passed). */
+function deletionDone(input: ClassifyInput, container: V1ContainerStatus | undefined): boolean {
+  const { pod } = input;
+  if (pod === null) return input.jobDeleted;
+  if (input.podDeleted || container?.state?.terminated !== undefined) return true;
+  if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return true;
+  return input.deletionSeenAt !== null && input.now - input.deletionSeenAt >= deletionBoundMs(pod);
+}
+
+/** Hint of a Job whose controller is refused the pod. */
+const FAILED_CREATE_HINT =
+  "The Job controller cannot create the run's pod: free or raise the namespace's ResourceQuota, fix what an admission policy refuses, or create the service account; raise podCreateGraceSeconds if the cause clears on its own.";
+
+/** A Job without a pod: `never-started` (reason `FailedCreate`) once its controller has been refused for the grace. */
+function classifyPodCreate(input: ClassifyInput): Classification | null {
+  if (input.now - input.noPodSince < input.podCreateGraceSeconds * 1000) return null;
+  const refusal = input.events
+    .filter((e) => e.type === 'Warning' && e.reason === 'FailedCreate' && e.involvedKind === 'Job')
+    .at(-1);
+  if (refusal === undefined) return null;
+  return {
+    ...make(
+      'never-started',
+      'FailedCreate',
+      `the Job controller could not create the pod for ${input.podCreateGraceSeconds}s: ${refusal.message}`,
+      null,
+    ),
+    hint: FAILED_CREATE_HINT,
+  };
 }
 
 function classifyPod(

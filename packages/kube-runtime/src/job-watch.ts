@@ -6,7 +6,7 @@
 import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
 import { sleep, type Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
-import { classifyJobOutcome, type Classification } from './job-outcome.ts';
+import { classifyJobOutcome, deletionBoundMs, type Classification } from './job-outcome.ts';
 import type { KubeKind, KubeObject, KubePorts } from './kube-ports.ts';
 import type { KubeApiError } from './kube-runtime-error.ts';
 import type { RunEvent, RunKubeEvent } from './outcome.ts';
@@ -19,13 +19,22 @@ export interface FailureGraces {
   unschedulableGraceSeconds: number;
   /** @default 30 */
   configErrorGraceSeconds: number;
+  /**
+   * How long the Job may stay without a pod while its controller reports `FailedCreate` (quota, admission, a missing
+   * service account) before the run fails as `never-started`. Counted from the start of the watch. @default 60
+   */
+  podCreateGraceSeconds: number;
 }
 
 export const DEFAULT_GRACES: FailureGraces = {
   imagePullGraceSeconds: 120,
   unschedulableGraceSeconds: 300,
   configErrorGraceSeconds: 30,
+  podCreateGraceSeconds: 60,
 };
+
+/** While the Job has no pod after its grace, its events are read again this often. Milliseconds. */
+const POD_CREATE_RECHECK_MS = 15_000;
 
 /** Options of {@link watchRun}. */
 export interface WatchRunOptions {
@@ -72,6 +81,10 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
   let timer: unknown = null;
   let eventsFetchedFor = '';
   let lastWaiting = '';
+  /** Since when the Job may have had no pod: the start of the watch. */
+  const noPodSince = clock.now();
+  const deletedPods = new Set<string>();
+  let deletionSeenAt: number | null = null;
 
   const { promise: result, resolve: resolveResult, reject: rejectResult } = Promise.withResolvers<WatchRunResult>();
   let done = false;
@@ -133,6 +146,8 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
         containerStartedAt: startedAt === undefined ? null : new Date(startedAt).toISOString(),
       });
     }
+    if (deletionSeenAt === null && (jobDeleted || job?.metadata?.deletionTimestamp !== undefined))
+      deletionSeenAt = clock.now();
     const classification = classifyJobOutcome({
       job,
       pod,
@@ -142,6 +157,9 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
       cancelRequested:
         options.isCancelRequested() || job?.metadata?.annotations?.['claude-k8s.io/cancel-requested'] !== undefined,
       jobDeleted,
+      podDeleted: pod !== null && deletedPods.has(pod.metadata?.name ?? ''),
+      deletionSeenAt,
+      noPodSince,
       deadlineSeconds: job?.spec?.activeDeadlineSeconds ?? null,
       ...options.graces,
     });
@@ -157,7 +175,23 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
   const scheduleGraceCheck = (pod: V1Pod | null): void => {
     if (timer !== null) clock.clearTimeout(timer);
     timer = null;
-    if (pod === null || runningSent) return;
+    if (deletionSeenAt !== null) {
+      // Deleted: wait for the container to end, but not past the bound (an orphaned pod).
+      const at = deletionSeenAt + deletionBoundMs(pod) + 50;
+      timer = clock.setTimeout(
+        () => {
+          timer = null;
+          evaluate();
+        },
+        Math.max(at - clock.now(), 0),
+      );
+      return;
+    }
+    if (pod === null) {
+      schedulePodCreateCheck();
+      return;
+    }
+    if (runningSent) return;
     const created = Date.parse(String(pod.metadata?.creationTimestamp ?? '')) || clock.now();
     const graces = [
       options.graces.configErrorGraceSeconds,
@@ -177,6 +211,18 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
     timer = clock.setTimeout(() => {
       timer = null;
       void refreshEvents(podName).then(evaluate);
+    }, delay);
+  };
+
+  // No pod yet: the Job controller may be refused the pod (FailedCreate, an Event on the Job only). At the grace's end
+  // read the Job's events, then again every POD_CREATE_RECHECK_MS while there is still no pod.
+  const schedulePodCreateCheck = (): void => {
+    if (job === null || jobDeleted) return;
+    const graceEnd = noPodSince + options.graces.podCreateGraceSeconds * 1000 + 50;
+    const delay = graceEnd > clock.now() ? graceEnd - clock.now() : POD_CREATE_RECHECK_MS;
+    timer = clock.setTimeout(() => {
+      timer = null;
+      void refreshEvents('').then(evaluate);
     }, delay);
   };
 
@@ -263,10 +309,9 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
     options.pods?.resourceVersion ?? options.job.metadata?.resourceVersion ?? '0',
     (type, object) => {
       const name = object.metadata?.name ?? '';
-      if (type === 'DELETED') {
-        // Keep the last state of a deleted pod: it says how the container ended.
-        pods.set(name, object);
-      } else pods.set(name, object);
+      // Keep the last state of a deleted pod: it says how the container ended.
+      if (type === 'DELETED') deletedPods.add(name);
+      pods.set(name, object);
     },
     (items) => {
       for (const pod of items) if (pod.metadata?.name !== undefined) pods.set(pod.metadata.name, pod);

@@ -6,6 +6,7 @@ import {
   KubeRuntimeError,
   LockHeldError,
   MissingConfigurationError,
+  RunCancelledError,
   RunNotFoundError,
 } from './kube-runtime-error.ts';
 
@@ -19,6 +20,7 @@ const samples = {
   MissingConfigurationError: new MissingConfigurationError(['image'], 'start run'),
   LockHeldError: new LockHeldError('agent-1', 'run-2', 'lock-conflict'),
   RunNotFoundError: new RunNotFoundError('a', 'run-1'),
+  RunCancelledError: new RunCancelledError('run-1', 'lock-wait'),
   JobFailedError: new JobFailedError('job', 'exit-code', 'exited', null, null),
 };
 const classes = {
@@ -28,6 +30,7 @@ const classes = {
   MissingConfigurationError,
   LockHeldError,
   RunNotFoundError,
+  RunCancelledError,
   JobFailedError,
 };
 

@@ -192,6 +192,62 @@ export class RunNotFoundError extends KubeRuntimeError {
   }
 }
 
+const RUN_CANCELLED_ERROR_MARKER = markerOf('RunCancelledError');
+
+/**
+ * `startRun` was cancelled (its signal aborted) before it could return a handle: while it waited for the agent's lock,
+ * or before the Job's container could start. Nothing of the run is left behind: no Job, no Lease of this run.
+ */
+export class RunCancelledError extends KubeRuntimeError {
+  readonly [RUN_CANCELLED_ERROR_MARKER] = true;
+  override name = 'RunCancelledError';
+
+  /** True only for a {@link RunCancelledError} (or a subclass), even one from another installed copy of the package. */
+  static override isInstance(value: unknown): value is RunCancelledError {
+    return hasMarker(value, RUN_CANCELLED_ERROR_MARKER);
+  }
+  readonly runId: string;
+  /** `lock-wait`: while waiting for the agent's lock; `before-start`: the Job was not created or was deleted unstarted. */
+  readonly phase: 'lock-wait' | 'before-start';
+  constructor(runId: string, phase: 'lock-wait' | 'before-start') {
+    super(
+      phase === 'lock-wait'
+        ? `start run ${runId}: cancelled while waiting for the agent's lock`
+        : `start run ${runId}: cancelled before its container started`,
+    );
+    this.runId = runId;
+    this.phase = phase;
+  }
+}
+
+const OUTPUT_DELIVERY_ERROR_MARKER = markerOf('OutputDeliveryError');
+
+/**
+ * The caller's `onOutput` rejected the same output on every try: the follow stops there (delivering later output
+ * would skip this part) and reports where. `checkpoint` is the position before the undelivered text.
+ */
+export class OutputDeliveryError extends KubeRuntimeError {
+  readonly [OUTPUT_DELIVERY_ERROR_MARKER] = true;
+  override name = 'OutputDeliveryError';
+
+  /** True only for an {@link OutputDeliveryError} (or a subclass), even one from another installed copy of the package. */
+  static override isInstance(value: unknown): value is OutputDeliveryError {
+    return hasMarker(value, OUTPUT_DELIVERY_ERROR_MARKER);
+  }
+  /** How many times `onOutput` was called with the text. */
+  readonly attempts: number;
+  /** Bytes of output (UTF-8) that were not delivered in the failing call. */
+  readonly undeliveredBytes: number;
+  constructor(where: string, attempts: number, undeliveredBytes: number, cause: unknown) {
+    super(
+      `${where}: onOutput rejected ${undeliveredBytes} bytes of output ${attempts} times (${cause instanceof Error ? cause.message : String(cause)}); output from there on was not delivered`,
+      { cause },
+    );
+    this.attempts = attempts;
+    this.undeliveredBytes = undeliveredBytes;
+  }
+}
+
 const JOB_FAILED_ERROR_MARKER = markerOf('JobFailedError');
 
 /**

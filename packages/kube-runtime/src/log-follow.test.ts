@@ -207,9 +207,11 @@ describe('followPodLog against the fake pods/log endpoint', () => {
 
   it('skips the headless tail a replay starts with when sinceTime falls inside a long line', async () => {
     const seed = 17;
-    const second = (s: number, nanos = 0): string => `2026-11-24T13:00:0${s}.${String(nanos).padStart(9, '0')}Z`;
-    // Line 3 is long: begun at second 0, its later records are stamped in second 1; line 4 starts in second 1, so the
-    // window moves to second 1 and a replay from there starts with line 3's tail without a timestamp.
+    const second = (s: number, nanos = 0): string =>
+      `2026-11-24T13:00:${String(s).padStart(2, '0')}.${String(nanos).padStart(9, '0')}Z`;
+    // Line 3 is long: begun at second 0, its later records are stamped in second 31; line 4 starts in second 31, so
+    // the window moves to second 1 (31 minus the 30 s margin) and a replay from there starts with line 3's tail
+    // without a timestamp.
     let cutDone = false;
     await using fake = await startFakeLogServer({
       faults: (request) => {
@@ -218,8 +220,8 @@ describe('followPodLog against the fake pods/log endpoint', () => {
       },
     });
     for (let index = 0; index < 3; index++) fake.write(`${logLine(index, seed)}\n`, second(0, index));
-    fake.write(`${logLine(3, seed)}\n`, second(0, 900), { timestamp: second(1, 5), offset: 10 });
-    for (let index = 4; index < 40; index++) fake.write(`${logLine(index, seed)}\n`, second(1, 10 + index));
+    fake.write(`${logLine(3, seed)}\n`, second(0, 900), { timestamp: second(31, 5), offset: 10 });
+    for (let index = 4; index < 40; index++) fake.write(`${logLine(index, seed)}\n`, second(31, 10 + index));
     fake.terminate();
     const result = await follow(fake, {
       onOutput: () => {

@@ -5,7 +5,7 @@
  * rotation gap instead of hiding it.
  */
 import { type Clock, sleep, systemClock } from './clock.ts';
-import { KubeApiError, KubeRuntimeError } from './kube-runtime-error.ts';
+import { KubeApiError, KubeRuntimeError, OutputDeliveryError } from './kube-runtime-error.ts';
 import { createLogCursor, initialLogCheckpoint, type LogCheckpoint } from './log/log-cursor.ts';
 import type { PodLogRequest, PodLogSource } from './log/pod-log-source.ts';
 import { createTimestampedLineParser, secondOf, TimestampFormatError } from './log/timestamped-line-parser.ts';
@@ -47,6 +47,10 @@ export type LogFollowEvent =
       partialLineLost: boolean;
       knownLostBytes: number;
     };
+
+/** Tries of one `onOutput` call before the follow fails with {@link OutputDeliveryError}, and the first pause. */
+const DELIVERY_ATTEMPTS = 4;
+const DELIVERY_BACKOFF_MS = 100;
 
 /** How the follow ended. `outcome` is what `readOutcome` returned once the container had terminated. */
 export interface LogFollowResult<Outcome> {
@@ -100,7 +104,8 @@ export interface FollowPodLogOptions<Outcome> {
 
 /**
  * Follows a container's output from `checkpoint` (or its first byte) to its last, then resolves with the run's
- * outcome. Rejects only when aborted, on 401/403, or after `giveUpAfterMs` without progress.
+ * outcome. Rejects only when aborted, on 401/403, after `giveUpAfterMs` without progress, or with
+ * {@link OutputDeliveryError} when `onOutput` rejects the same output on every try.
  */
 export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome>): Promise<LogFollowResult<Outcome>> {
   const clock = options.clock ?? systemClock;
@@ -118,6 +123,28 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
   let lastEndedCleanly = false;
   /** Bytes of an incomplete UTF-8 character at the very end of the output (only after the final read). */
   let trailing: Uint8Array = new Uint8Array(0);
+
+  /**
+   * Hands `text` to `onOutput`, retrying the very same text and checkpoint (100, 200, 400 ms apart) when it rejects:
+   * a rejected chunk is never skipped. After the last try the follow fails with {@link OutputDeliveryError}.
+   */
+  async function deliver(text: string, checkpoint: LogCheckpoint): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await options.onOutput(text, checkpoint);
+        return;
+      } catch (error) {
+        if (attempt >= DELIVERY_ATTEMPTS)
+          throw new OutputDeliveryError(
+            `follow log ${options.namespace}/${options.pod}`,
+            attempt,
+            new TextEncoder().encode(text).length,
+            error,
+          );
+        await sleep(clock, DELIVERY_BACKOFF_MS * 2 ** (attempt - 1), options.signal);
+      }
+    }
+  }
 
   /** Reads one response to its end; returns whether it ended cleanly. Throws when cut. */
   async function consume(body: AsyncIterable<Uint8Array>): Promise<void> {
@@ -152,7 +179,7 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
             continue;
           }
           index += 1;
-          if (index === 1 && expected > 0 && cursor.lastTimestamp !== null && timestamp > cursor.lastTimestamp) {
+          if (index === 1 && expected > 0 && cursor.maxTimestamp !== null && timestamp > cursor.maxTimestamp) {
             // The replay should start with lines we delivered; it starts later: the kubelet lost them (rotation).
             gaps += 1;
             const partialLost = cursor.partialBytes > 0;
@@ -201,7 +228,7 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
       if (complete > 0) {
         lastProgressAt = clock.now();
         attempt = 0;
-        await options.onOutput(decoder.decode(out.subarray(0, complete)), cursor.snapshot());
+        await deliver(decoder.decode(out.subarray(0, complete)), cursor.snapshot());
       } else if (chunk.length > 0) {
         lastProgressAt = clock.now();
       }
@@ -219,12 +246,28 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
       ...(cursor.sinceTime === null ? {} : { sinceTime: cursor.sinceTime }),
     };
     let failure: unknown = null;
+    if (cursor.partialBytes > 0 && cursor.currentOutsideWindow) {
+      // A line cut midway that is stamped more than the window's margin before an earlier line (a large clock step
+      // back): the replay cannot contain it, so its rest is lost. Say so, and end it here.
+      gaps += 1;
+      options.onEvent?.({
+        type: 'gap',
+        afterCheckpoint: cursor.snapshot(),
+        lastTimestampBefore: cursor.lastTimestamp,
+        firstTimestampAfter: cursor.lastTimestamp ?? '',
+        partialLineLost: true,
+        knownLostBytes: 0,
+      });
+      cursor.abandonPartialLine();
+      await deliver('\n', cursor.snapshot());
+    }
     try {
       requests += 1;
       await consume(await options.source.open(request, options.signal));
     } catch (error) {
       if (options.signal?.aborted === true) throw options.signal.reason;
       if (KubeApiError.isInstance(error) && error.status >= 401 && error.status <= 403) throw error;
+      if (OutputDeliveryError.isInstance(error)) throw error;
       failure = error;
     }
     const finish = async (outcome: Outcome, complete: boolean): Promise<LogFollowResult<Outcome>> => {
@@ -233,7 +276,7 @@ export async function followPodLog<Outcome>(options: FollowPodLogOptions<Outcome
         const text = decoder.decode(trailing);
         cursor.addBytes(trailing.length);
         trailing = new Uint8Array(0);
-        await options.onOutput(text, cursor.snapshot());
+        await deliver(text, cursor.snapshot());
       }
       return { outcome, checkpoint: cursor.snapshot(), requests, gaps, complete };
     };

@@ -164,7 +164,9 @@ describe('buildInvocation: command line', () => {
     };
     const invocation = await build(context);
     expect(invocation.claudeArgs).not.toContain('--resume');
-    expect(invocation.notes[0]).toMatch(/not resumed: working directory changed from \/elsewhere/);
+    expect(invocation.notes.find((note) => note.includes('not resumed'))).toMatch(
+      /not resumed: working directory changed from \/elsewhere/,
+    );
     const forced = await build(context, { forceFreshSession: true });
     expect(forced.resume).toEqual({ resume: false, reason: 'retrying with a fresh session' });
   });

@@ -4,7 +4,7 @@
  * {@link planInvocation} builds the run from plain data with pure steps in `invocation/`, each returning its result
  * and its own notes:
  *
- *   Paperclip API URL → pod layout → prompt bundle → MCP config → session plan → prompt → run files → claude command
+ *   Paperclip API URL → pod layout → workspace → prompt bundle → MCP config → session plan → prompt → run files → claude command
  *   → Paperclip env → container env → size check → {@link assembleLaunchRequest} (the one place the launcher's
  *   request is shaped)
  *
@@ -15,7 +15,13 @@ import { buildBudgetCliArgs } from './budget/budget-guard.ts';
 import type { AdapterConfig } from './config-schema.ts';
 import { buildClaudeCommand } from './invocation/claude-args.ts';
 import { buildContainerEnv } from './invocation/container-env.ts';
-import { checkHostPath, instructionsRoots, type HostPathSettings } from './host-path-policy.ts';
+import {
+  checkHostPath,
+  instructionsRoots,
+  resolveWorkspaceVolume,
+  type HostPathSettings,
+  type WorkspaceVolumeSettings,
+} from './host-path-policy.ts';
 import { readHostInputs, type HostInputs } from './invocation/host-inputs.ts';
 import type { InvocationFailure } from './invocation/invocation-failure.ts';
 import { assembleLaunchRequest, type RunLaunch } from './invocation/launch-request.ts';
@@ -27,6 +33,7 @@ import { buildPromptBundle } from './invocation/prompt-bundle.ts';
 import { buildRunFiles, checkRunFilesSize } from './invocation/run-files.ts';
 import { buildRunPrompt } from './invocation/run-prompt.ts';
 import { planSession } from './invocation/session-plan.ts';
+import { planWorkspace, type WorkspacePlan } from './invocation/workspace.ts';
 import type { HostFiles } from './ports.ts';
 import type { BuiltPrompt } from './invocation/run-prompt.ts';
 import { parseRuntimeSkills, selectRunSkills, type RunSkillSelection } from './runtime-skills.ts';
@@ -61,6 +68,8 @@ export interface RunInvocation {
   notes: string[];
   /** Resolved URL pods call Paperclip back at. */
   paperclipApiUrl: string;
+  /** How the run's Paperclip workspace reaches the pod (`none`: it does not), and the pod's working directory. */
+  workspace: { mode: WorkspacePlan['mode']; cwd: string };
 }
 
 /** Result of {@link buildInvocation}. */
@@ -87,12 +96,20 @@ export async function buildInvocation(
     if (!checked.ok) return { success: false, code: 'adapter_config_invalid', message: checked.message };
     instructionsFilePath = checked.realPath;
   }
+  const workspaceVolume = resolveWorkspaceVolume(options.hostPaths ?? {}, options.serverEnv);
+  if (!workspaceVolume.ok) return { success: false, code: 'adapter_config_invalid', message: workspaceVolume.message };
   const host = await readHostInputs(options.hostFiles, {
     instructionsFilePath,
     skills: skills.skills,
+    ...(workspaceVolume.value !== null && config.workspace.mode !== 'none' ? { workspaceContext: ctx.context } : {}),
   });
   const runtimeMcpServers = ctx.runtimeMcp?.getServers() ?? [];
-  return planInvocation(ctx, config, { skills, host, runtimeMcpServers }, options);
+  return planInvocation(
+    ctx,
+    config,
+    { skills, host, runtimeMcpServers, workspaceVolume: workspaceVolume.value },
+    options,
+  );
 }
 
 /** What {@link planInvocation} works from besides the run's context: the selected skills, what was read from the host. */
@@ -101,6 +118,8 @@ export interface InvocationInputs {
   host: HostInputs;
   /** The MCP servers Paperclip manages for this run (`ctx.runtimeMcp.getServers()`). */
   runtimeMcpServers: readonly Pick<AdapterRuntimeMcpServer, 'name' | 'url' | 'token'>[];
+  /** The operator's shared workspace volume. @default null (none) */
+  workspaceVolume?: WorkspaceVolumeSettings | null;
 }
 
 /** Builds one attempt of a run from data already read (pure). */
@@ -118,12 +137,21 @@ export function planInvocation(
       message:
         "paperclipApiUrl: required: set the URL pods use to reach Paperclip (the server's PAPERCLIP_API_URL is unset or a loopback address)",
     };
-  const layout = planPodLayout({
+  const podLayout = planPodLayout({
     agentId: ctx.agent.id,
     taskKey: ctx.runtime.taskKey,
     config,
     defaultNamespace: options.defaultNamespace,
   });
+  const workspace = planWorkspace({
+    context: ctx.context,
+    config,
+    volume: inputs.workspaceVolume ?? null,
+    host: inputs.host.workspace ?? null,
+    podCwd: podLayout.cwd,
+  });
+  if (!('mode' in workspace)) return workspace;
+  const layout = workspace.cwd === null ? podLayout : { ...podLayout, cwd: workspace.cwd };
   const bundle = buildPromptBundle(inputs.host);
   if (!bundle.success) return bundle;
   const mcp = buildMcpConfig({
@@ -156,7 +184,7 @@ export function planInvocation(
     cwd: layout.cwd,
     budgetArgs: buildBudgetCliArgs(config, session.resume.resume),
   });
-  const paperclipEnv = buildPaperclipEnv({ run: ctx, apiUrl, cwd: layout.cwd });
+  const paperclipEnv = buildPaperclipEnv({ run: ctx, apiUrl, workspaceEnv: workspace.env });
   const containerEnv = buildContainerEnv({ config, homePath: layout.home.mountPath, paperclipEnv: paperclipEnv.env });
   const files = [...runFiles.files, ...paperclipEnv.files, ...containerEnv.files];
   const tooLarge = checkRunFilesSize(files);
@@ -164,6 +192,7 @@ export function planInvocation(
   const notes = [
     inputs.skills.notes,
     layout.notes,
+    workspace.notes,
     bundle.notes,
     mcp.notes,
     session.notes,
@@ -184,6 +213,7 @@ export function planInvocation(
         command: claude.command,
         env: containerEnv.env,
         files,
+        workspace,
       }),
       claudeArgs: claude.args,
       prompt: prompt.prompt,
@@ -191,6 +221,7 @@ export function planInvocation(
       sessionTarget: session.target,
       notes,
       paperclipApiUrl: apiUrl,
+      workspace: { mode: workspace.mode, cwd: layout.cwd },
     },
   };
 }

@@ -40,6 +40,7 @@ describe('parseAdapterConfig', () => {
       lockWaitSeconds: 600,
       unschedulableGraceSec: 300,
       imagePullGraceSec: 120,
+      podCreateGraceSec: 60,
       retention: { onSuccess: 'delete', onFailure: 'keep', keepFailedSeconds: 86_400 },
       ttlSecondsAfterFinished: 3_600,
       anthropicApiKeySecret: { key: 'ANTHROPIC_API_KEY' },

@@ -185,9 +185,17 @@ export const CONFIG_SCHEMA = object({
   }),
   cwd: string({
     label: 'Working directory',
-    hint: 'Absolute path inside the pod. Empty: <HOME>/workspaces/<agent id>/<task key> (<HOME>/workspaces/<agent id> for a run without a task), so runs on different tasks work side by side. A set cwd is shared by all runs of the agent: they are serialised by lockPolicy. Paths of the Paperclip host are not used: the pod has its own filesystem.',
+    hint: 'Absolute path inside the pod. Empty: <HOME>/workspaces/<agent id>/<task key> (<HOME>/workspaces/<agent id> for a run without a task), so runs on different tasks work side by side. A set cwd is shared by all runs of the agent: they are serialised by lockPolicy. Paths of the Paperclip host are not used: the pod has its own filesystem. A run whose Paperclip workspace is mounted (workspace.mode shared) works in that workspace instead.',
     group: 'Prompt',
     check: checkAbsolutePath,
+  }),
+  workspace: object({
+    mode: enumeration(['auto', 'shared', 'none'], {
+      label: 'Workspace in the pod',
+      hint: "How the workspace Paperclip prepared for the run (project checkout, issue worktree) reaches the pod. shared: the pod mounts the run's workspace from the operator's workspace volume (CLAUDE_K8S_WORKSPACE_CLAIM / CLAUDE_K8S_WORKSPACE_ROOT) at the server's path and works in place; none: the pod starts in its own directory (cwd); auto: shared when the run has a workspace on that volume, else none.",
+      group: 'Prompt',
+      default: 'auto',
+    }),
   }),
   // ---------------------------------------------------------------- Kubernetes
   namespace: string({
@@ -393,6 +401,15 @@ export const CONFIG_SCHEMA = object({
     min: 0,
     max: 86_400,
     default: 120,
+  }),
+  podCreateGraceSec: number({
+    label: 'Pod creation grace',
+    hint: "How long the Job controller may be refused the run's pod (FailedCreate: an exhausted ResourceQuota, an admission policy, a missing service account) before the run fails with k8s_never_started.",
+    group: 'Session & lifecycle',
+    unit: 'seconds',
+    min: 0,
+    max: 86_400,
+    default: 60,
   }),
   retention: object({
     onSuccess: enumeration(['delete', 'keep'], {

@@ -203,6 +203,38 @@ describe('testEnvironment', () => {
     expect(result.checks.map((check) => check.code)).not.toContain('claude_k8s_api_key_secret_missing');
   });
 
+  it('checks the shared workspace volume: half a setting, a missing claim, shared without a volume', async () => {
+    const codes = async (serverEnv: Record<string, string>, config: Record<string, unknown> = base) => {
+      const adapter = createServerAdapter({
+        clock,
+        serverEnv,
+        probeFactory: () => ({
+          ...probe(),
+          claimExists: (_namespace, name) => Promise.resolve(name === 'paperclip-workspaces'),
+        }),
+      });
+      const result = await adapter.testEnvironment({ companyId: 'c', adapterType: 'claude_k8s', config });
+      return result.checks.map((check) => `${check.code}: ${check.message}`);
+    };
+    expect(await codes({ CLAUDE_K8S_WORKSPACE_CLAIM: 'paperclip-workspaces' })).toContain(
+      "claude_k8s_workspace_volume_invalid: the server's shared workspace volume needs both CLAUDE_K8S_WORKSPACE_CLAIM and CLAUDE_K8S_WORKSPACE_ROOT; only one is set",
+    );
+    expect(await codes({ CLAUDE_K8S_WORKSPACE_CLAIM: 'gone', CLAUDE_K8S_WORKSPACE_ROOT: '/srv/pc' })).toContain(
+      'claude_k8s_workspace_claim_missing: PersistentVolumeClaim agents/gone (CLAUDE_K8S_WORKSPACE_CLAIM) not found',
+    );
+    expect(
+      await codes({ CLAUDE_K8S_WORKSPACE_CLAIM: 'paperclip-workspaces', CLAUDE_K8S_WORKSPACE_ROOT: '/srv/pc' }),
+    ).toContain(
+      'claude_k8s_workspace_volume: workspaces under /srv/pc are mounted from claim agents/paperclip-workspaces',
+    );
+    expect(await codes({})).toContain(
+      "claude_k8s_no_workspace_volume: no workspace volume: runs work in the pod's own directory, not in Paperclip's workspace",
+    );
+    expect(await codes({}, { ...base, workspace: { mode: 'shared' } })).toContain(
+      'claude_k8s_workspace_volume_missing: workspace.mode is shared, but the server names no workspace volume',
+    );
+  });
+
   it('fails with the reason when the default probe cannot load the configured kubeconfig', async () => {
     const result = await createServerAdapter({ clock, serverEnv: {} }).testEnvironment({
       companyId: 'c',
@@ -224,6 +256,7 @@ describe('testEnvironment', () => {
     expect(result.checks.map((check) => check.code)).toEqual([
       'claude_k8s_config_valid',
       'claude_k8s_paperclip_url',
+      'claude_k8s_no_workspace_volume',
       'claude_k8s_rbac_ok',
     ]);
   });

@@ -105,6 +105,7 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
       clock,
       serverEnv,
       resolveDefaultNamespace,
+      hostPaths,
     }),
     sessionCodec,
     // Declared as Paperclip's server declares claude_local's: session resume, its compaction policy.

@@ -15,6 +15,7 @@ import { REQUIRED_PERMISSIONS, type RequiredPermission } from './permissions.ts'
 import type { RunSpec } from '@claude-k8s/kube-runtime';
 import type { Clock, HostFiles, RunTarget } from './ports.ts';
 import { errorMessage } from './error-message.ts';
+import { resolveWorkspaceVolume, type HostPathSettings } from './host-path-policy.ts';
 
 /** What the environment test asks the cluster (implemented over kube-runtime's API clients). */
 export interface EnvironmentProbe {
@@ -47,6 +48,8 @@ export interface EnvironmentTestDependencies {
   clock: Clock;
   serverEnv: Readonly<Record<string, string | undefined>>;
   resolveDefaultNamespace: () => Promise<string>;
+  /** Server-side host-path settings (the shared workspace volume). @default {} (the environment's) */
+  hostPaths?: HostPathSettings;
 }
 
 function describePermission(permission: RequiredPermission): string {
@@ -111,6 +114,22 @@ export function createTestEnvironment(
         code: 'claude_k8s_no_session_volume',
         level: 'info',
         message: 'no session volume: every run starts a fresh Claude session',
+      });
+    const workspaceVolume = resolveWorkspaceVolume(dependencies.hostPaths ?? {}, dependencies.serverEnv);
+    if (!workspaceVolume.ok)
+      checks.push({ code: 'claude_k8s_workspace_volume_invalid', level: 'error', message: workspaceVolume.message });
+    else if (workspaceVolume.value === null && config.workspace.mode === 'shared')
+      checks.push({
+        code: 'claude_k8s_workspace_volume_missing',
+        level: 'error',
+        message: 'workspace.mode is shared, but the server names no workspace volume',
+        hint: 'Set CLAUDE_K8S_WORKSPACE_CLAIM and CLAUDE_K8S_WORKSPACE_ROOT on the Paperclip server (see the guide, "The project workspace in the pod").',
+      });
+    else if (workspaceVolume.value === null && config.workspace.mode === 'auto')
+      checks.push({
+        code: 'claude_k8s_no_workspace_volume',
+        level: 'info',
+        message: "no workspace volume: runs work in the pod's own directory, not in Paperclip's workspace",
       });
 
     let probe: EnvironmentProbe | null;
@@ -224,6 +243,29 @@ export function createTestEnvironment(
           code: 'claude_k8s_session_claim_unchecked',
           level: 'warn',
           message: 'could not check the session volume claim',
+        });
+    }
+    if (workspaceVolume.ok && workspaceVolume.value !== null && config.workspace.mode !== 'none') {
+      const { claimName, root } = workspaceVolume.value;
+      const found = await probe.claimExists(namespace, claimName);
+      if (found === false)
+        checks.push({
+          code: 'claude_k8s_workspace_claim_missing',
+          level: 'error',
+          message: `PersistentVolumeClaim ${namespace}/${claimName} (CLAUDE_K8S_WORKSPACE_CLAIM) not found`,
+          hint: `Create a claim in ${namespace} for the volume whose root is ${root} on the Paperclip host.`,
+        });
+      else if (found === null)
+        checks.push({
+          code: 'claude_k8s_workspace_claim_unchecked',
+          level: 'warn',
+          message: 'could not check the workspace volume claim',
+        });
+      else
+        checks.push({
+          code: 'claude_k8s_workspace_volume',
+          level: 'info',
+          message: `workspaces under ${root} are mounted from claim ${namespace}/${claimName}`,
         });
     }
     if (probe.dryRun && dependencies.hostFiles) {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LockHeldError } from '@claude-k8s/kube-runtime';
@@ -77,6 +77,8 @@ describe('execute', () => {
       sessionVolume: defaultTarget.sessionVolume,
       image: 'registry.example/claude:2.1.331',
     });
+    // No workspace volume: the agent worked in the pod's own directory, and the result says so.
+    expect(result.resultJson?.['workspace']).toEqual({ mode: 'none', cwd: '/home/agent/workspaces/agent-1/issue-1' });
 
     const meta = context.records.find((record) => record.kind === 'meta');
     expect(meta?.kind === 'meta' && meta.meta.context).toMatchObject({
@@ -148,6 +150,40 @@ describe('execute', () => {
     expect(result.resultJson?.['freshSessionRetry']).toBe(true);
   });
 
+  it('does not rerun an attempt that made turns, even when its words match an unknown session', async () => {
+    // A real run (assistant text, a Bash tool call, tokens and cost) whose failed result mentions a missing session.
+    const lines = readFileSync(new URL('./__fixtures__/b_tool_bash.jsonl', import.meta.url), 'utf8')
+      .trimEnd()
+      .split('\n');
+    const result = JSON.parse(lines.at(-1) ?? '{}') as Record<string, unknown>;
+    lines[lines.length - 1] = JSON.stringify({
+      ...result,
+      subtype: 'error_during_execution',
+      is_error: true,
+      result: null,
+      errors: ['the deploy script failed: session 42 not found in the cache'],
+    });
+    const { adapter, launcher } = setup([
+      { stdout: `${lines.join('\n')}\n`, outcome: { code: 'exit-code', exitCode: 1 } },
+      { transcript: 'f_resume_1_first' },
+    ]);
+    const context = createFakeContext();
+    context.runtime = {
+      sessionId: FIRST_SESSION,
+      sessionDisplayId: FIRST_SESSION,
+      taskKey: 'issue-1',
+      sessionParams: encodeSessionParams({ sessionId: FIRST_SESSION, ...defaultTarget }),
+    };
+    const start = performance.now();
+    const outcome = await adapter.execute(context);
+    console.log(
+      `fault: unknown-session text after real work -> ${outcome.errorCode ?? 'ok'} without a rerun in ${Math.round(performance.now() - start)} ms`,
+    );
+    expect((outcome.resultJson?.['claude'] as { failure: { code: string } }).failure.code).toBe('unknown-session');
+    expect(launcher.requests).toHaveLength(1);
+    expect(outcome.resultJson?.['freshSessionRetry']).toBeUndefined();
+  });
+
   it('clears the session when the fresh retry produced none', async () => {
     const { adapter } = setup([
       { transcript: 'f_resume_3_unknown_id' },
@@ -191,6 +227,29 @@ describe('execute', () => {
       state: 'acknowledged',
       acknowledgedAt: '2026-11-24T15:00:00.000Z',
     });
+  });
+
+  it('a stdout line over the parser limit (17 MiB, no newline for long) is reported and dropped; the run goes on', async () => {
+    const [init, ...rest] = loadTranscript('a_plain_text').stdout.split('\n');
+    const huge = 'x'.repeat(17 * 1024 * 1024);
+    const stdout = `${init}\n${huge}\n${rest.join('\n')}`;
+    const { adapter } = setup([{ stdout, outcome: { code: 'succeeded', exitCode: 0 }, chunkSize: 1024 * 1024 }]);
+    const context = createFakeContext();
+    const start = performance.now();
+    const result = await adapter.execute(context);
+    const ms = Math.round(performance.now() - start);
+    console.log(
+      `fault: 17 MiB stdout line -> reported and dropped, run ${result.errorCode ?? 'succeeded'} in ${ms} ms`,
+    );
+    expect(result.errorCode).toBeUndefined();
+    expect(result.summary).toBeTruthy();
+    expect((result.resultJson?.['claude'] as { droppedLines: unknown }).droppedLines).toEqual([
+      { lineNumber: 2, length: huge.length },
+    ]);
+    const notices = context.records.flatMap((r) => (r.kind === 'log' && r.stream === 'stderr' ? [r.chunk] : []));
+    expect(notices).toContain(
+      `[claude-k8s] line too long: stdout line 2 (${huge.length} characters) is over the stream parser's limit and was not parsed (it stays in the raw log); the lines after it were parsed\n`,
+    );
   });
 
   it('cancelled before dispatch: no Job, acknowledged at once', async () => {

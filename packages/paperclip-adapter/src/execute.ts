@@ -3,7 +3,13 @@
  * Order: validate config → build invocation → await onCancellationReady → onDispatch → start → onMeta → stream
  * stdout to onLog (unchanged, in order, each awaited) → map the result.
  */
-import { LockHeldError, type RunHandle, type RunOutcome, type RunProgressEvent } from '@claude-k8s/kube-runtime';
+import {
+  LockHeldError,
+  RunCancelledError,
+  type RunHandle,
+  type RunOutcome,
+  type RunProgressEvent,
+} from '@claude-k8s/kube-runtime';
 import type { AdapterExecutionContext, AdapterExecutionResult } from '@paperclipai/adapter-utils';
 import { createBudgetGuard, resolveRunBudget } from './budget/budget-guard.ts';
 import { buildInvocation, type RunInvocation } from './build-invocation.ts';
@@ -11,8 +17,8 @@ import type { HostPathSettings } from './host-path-policy.ts';
 import { buildInvocationMeta } from './invocation/invocation-card.ts';
 import { formatConfigIssues, parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import type { ErrorCode } from './error-codes.ts';
-import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunStarter, RunTarget } from './ports.ts';
-import { mapEarlyFailure, mapRunResult, type BillingInfo } from './result-mapping.ts';
+import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunStarter, RunSummaryLike, RunTarget } from './ports.ts';
+import { droppedLines, mapEarlyFailure, mapRunResult, type BillingInfo } from './result-mapping.ts';
 import { isRecord } from './raw-values.ts';
 import { errorMessage } from './error-message.ts';
 
@@ -55,6 +61,22 @@ export function deriveBilling(config: Pick<AdapterConfig, 'env' | 'anthropicApiK
 function startErrorCode(error: unknown): ErrorCode {
   if (!LockHeldError.isInstance(error)) return 'k8s_api_error';
   return error.code === 'lock-conflict' ? 'k8s_lock_conflict' : 'k8s_lock_timeout';
+}
+
+/**
+ * The attempt did nothing a rerun could repeat: no assistant text, thinking or tool call on stdout, no turn, no
+ * tokens and no cost. Only then is an unknown session retried fresh (the classification is a text match, which an
+ * agent's own words can trigger after real work).
+ */
+function madeNoTurn(summary: RunSummaryLike): boolean {
+  const { usage } = summary;
+  const tokens = usage.inputTokens + usage.outputTokens + usage.cacheCreationInputTokens + usage.cacheReadInputTokens;
+  return (
+    (summary.assistantEvents ?? 0) === 0 &&
+    (summary.numTurns ?? 0) === 0 &&
+    tokens === 0 &&
+    (summary.costUsd ?? 0) === 0
+  );
 }
 
 /** The user-facing line of a progress event worth a notice (lost or unreadable output); `null` for the others. */
@@ -170,6 +192,16 @@ export function createExecute(
     });
   }
 
+  /** The acknowledged `cancelled` result of a run cancelled before any container ran. */
+  function cancelledBeforeStart(billing: BillingInfo, proof: string): AdapterExecutionResult {
+    const result = mapEarlyFailure('cancelled', 'cancelled', billing);
+    result.resultJson = {
+      ...result.resultJson,
+      executionCancellation: { state: 'acknowledged', acknowledgedAt: new Date(clock.now()).toISOString(), proof },
+    };
+    return result;
+  }
+
   return async function execute(ctx: AdapterExecutionContext): Promise<AdapterExecutionResult> {
     const parsed = parseAdapterConfig(ctx.config);
     for (const warning of parsed.warnings) await notice(ctx, 'warn', `config: ${warning}`);
@@ -235,18 +267,7 @@ export function createExecute(
 
       if (attempt === 1) {
         await ctx.onCancellationReady?.();
-        if (signal.aborted) {
-          const result = mapEarlyFailure('cancelled', 'cancelled', billing);
-          result.resultJson = {
-            ...result.resultJson,
-            executionCancellation: {
-              state: 'acknowledged',
-              acknowledgedAt: new Date(clock.now()).toISOString(),
-              proof: 'cancelled before any Job was created',
-            },
-          };
-          return result;
-        }
+        if (signal.aborted) return cancelledBeforeStart(billing, 'cancelled before any Job was created');
         ctx.onDispatch?.();
       }
 
@@ -282,6 +303,14 @@ export function createExecute(
       } catch (error) {
         openGate();
         resultGrace.dispose();
+        // A cancel wins over whatever the start met (also a lock wait it interrupted).
+        if (signal.aborted || RunCancelledError.isInstance(error))
+          return cancelledBeforeStart(
+            billing,
+            RunCancelledError.isInstance(error) && error.phase === 'lock-wait'
+              ? "cancelled while waiting for the agent's lock; no Job was created"
+              : 'cancelled before the container started; no Job is left',
+          );
         return mapEarlyFailure(
           startErrorCode(error),
           `start the Job of run ${ctx.runId}: ${errorMessage(error)}`,
@@ -315,8 +344,19 @@ export function createExecute(
         resultGrace.dispose();
       }
       const summary = accumulator.finish({ exitCode: outcome.exitCode, signal: null });
+      for (const dropped of droppedLines(summary))
+        await ctx.onLog(
+          'stderr',
+          `[claude-k8s] line too long: stdout line ${dropped.lineNumber} (${dropped.length} characters) is over the stream parser's limit and was not parsed (it stays in the raw log); the lines after it were parsed\n`,
+        );
 
-      if (attempt === 1 && invocation.resume.resume && !signal.aborted && summary.failure?.code === 'unknown-session') {
+      if (
+        attempt === 1 &&
+        invocation.resume.resume &&
+        !signal.aborted &&
+        summary.failure?.code === 'unknown-session' &&
+        madeNoTurn(summary)
+      ) {
         retriedFresh = true;
         await ctx.onLog(
           'stderr',
@@ -346,6 +386,8 @@ export function createExecute(
         budgetStop: budgetGuard.finish(summary),
         stoppedAfterResult: resultGrace.stopped() ? { graceSec: config.resultGraceSec } : null,
       });
+      // Where the agent worked: `shared` = in Paperclip's workspace itself, `none` = in the pod's own directory.
+      result.resultJson = { ...result.resultJson, workspace: { ...invocation.workspace } };
       if (retriedFresh) {
         result.resultJson = { ...result.resultJson, freshSessionRetry: true };
         if (result.sessionParams === undefined) result.clearSession = true;

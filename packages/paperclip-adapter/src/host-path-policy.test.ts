@@ -8,6 +8,7 @@ import {
   instructionsRoots,
   managedInstructionsRoot,
   resolveKubeconfigPolicy,
+  resolveWorkspaceVolume,
 } from './host-path-policy.ts';
 
 const agent = { id: 'agent-1', companyId: 'company-1' };
@@ -76,5 +77,31 @@ describe('host path policy', () => {
         { CLAUDE_K8S_KUBECONFIG_DIR: '/k', CLAUDE_K8S_KUBECONFIG_ALLOW_EXEC: 'true' },
       ),
     ).toEqual({ allowedDirectories: ['/m'], allowExecUsers: false });
+  });
+});
+
+describe('resolveWorkspaceVolume', () => {
+  it('reads the claim and root from the environment; settings win; none when both are unset', () => {
+    expect(resolveWorkspaceVolume({}, {})).toEqual({ ok: true, value: null });
+    expect(
+      resolveWorkspaceVolume({}, { CLAUDE_K8S_WORKSPACE_CLAIM: ' ws ', CLAUDE_K8S_WORKSPACE_ROOT: '/srv/pc/' }),
+    ).toEqual({ ok: true, value: { claimName: 'ws', root: '/srv/pc' } });
+    const settings = { workspaceVolume: { claimName: 'mine', root: '/data' } };
+    expect(resolveWorkspaceVolume(settings, { CLAUDE_K8S_WORKSPACE_CLAIM: 'ws' })).toEqual({
+      ok: true,
+      value: settings.workspaceVolume,
+    });
+  });
+
+  it('refuses half a setting and a relative root', () => {
+    expect(resolveWorkspaceVolume({}, { CLAUDE_K8S_WORKSPACE_CLAIM: 'ws' })).toEqual({
+      ok: false,
+      message:
+        "the server's shared workspace volume needs both CLAUDE_K8S_WORKSPACE_CLAIM and CLAUDE_K8S_WORKSPACE_ROOT; only one is set",
+    });
+    expect(resolveWorkspaceVolume({}, { CLAUDE_K8S_WORKSPACE_CLAIM: 'ws', CLAUDE_K8S_WORKSPACE_ROOT: 'srv' })).toEqual({
+      ok: false,
+      message: 'CLAUDE_K8S_WORKSPACE_ROOT srv: expected an absolute path on the Paperclip host',
+    });
   });
 });

@@ -26,6 +26,42 @@ export interface HostPathSettings {
    * Env: `CLAUDE_K8S_INSTRUCTIONS_DIRS` (`:`-separated). @default []
    */
   instructionsDirectories?: readonly string[];
+  /**
+   * The volume Paperclip's workspaces live on, for the shared workspace mode: a PersistentVolumeClaim in the runs'
+   * namespace and the absolute directory on the Paperclip host its root corresponds to. Env:
+   * `CLAUDE_K8S_WORKSPACE_CLAIM` and `CLAUDE_K8S_WORKSPACE_ROOT`. @default none (no workspace is mounted)
+   */
+  workspaceVolume?: WorkspaceVolumeSettings;
+}
+
+/** The operator's shared workspace volume (see {@link HostPathSettings.workspaceVolume}). */
+export interface WorkspaceVolumeSettings {
+  claimName: string;
+  /** Absolute directory on the Paperclip host that is the claim's root. */
+  root: string;
+}
+
+/**
+ * The shared workspace volume: the settings', else the server environment's; `null` when neither names one. Both
+ * variables must be set, the root an absolute path (else an error message).
+ */
+export function resolveWorkspaceVolume(
+  settings: HostPathSettings,
+  env: Env,
+): { ok: true; value: WorkspaceVolumeSettings | null } | { ok: false; message: string } {
+  if (settings.workspaceVolume) return { ok: true, value: settings.workspaceVolume };
+  const claimName = env['CLAUDE_K8S_WORKSPACE_CLAIM']?.trim() ?? '';
+  const root = env['CLAUDE_K8S_WORKSPACE_ROOT']?.trim() ?? '';
+  if (claimName === '' && root === '') return { ok: true, value: null };
+  if (claimName === '' || root === '')
+    return {
+      ok: false,
+      message:
+        "the server's shared workspace volume needs both CLAUDE_K8S_WORKSPACE_CLAIM and CLAUDE_K8S_WORKSPACE_ROOT; only one is set",
+    };
+  if (!isAbsolute(root))
+    return { ok: false, message: `CLAUDE_K8S_WORKSPACE_ROOT ${root}: expected an absolute path on the Paperclip host` };
+  return { ok: true, value: { claimName, root: resolve(root) } };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;

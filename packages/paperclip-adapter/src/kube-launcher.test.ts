@@ -244,5 +244,41 @@ for (const tier of tiers) {
         await close();
       }
     });
+
+    it('a cancel during the lock wait is `cancelled` (not k8s_api_error), acknowledged at once, nothing created', async () => {
+      await using logs = await startFakeLogServer();
+      const { cluster, runtime, close } = await tier.start(logs);
+      try {
+        const micro = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
+        cluster.seed('leases', NS, {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: leaseNameFor('agent-1', '/home/agent/workspaces/agent-1/issue-1') },
+          spec: {
+            holderIdentity: 'another-run',
+            leaseDurationSeconds: 900,
+            acquireTime: micro(Date.now()),
+            renewTime: micro(Date.now()),
+          },
+        });
+        const context = createFakeContext({ configOverrides: { lockPolicy: 'wait', lockWaitSeconds: 600 } });
+        const running = adapterOver(runtime).execute(context);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const start = performance.now();
+        context.controller.abort();
+        const result = await running;
+        const ms = Math.round(performance.now() - start);
+        console.log(`fault: cancel during the lock wait (adapter) -> ${result.errorCode} in ${ms} ms`);
+        expect(result.errorCode).toBe('cancelled');
+        expect(result.resultJson?.['executionCancellation']).toMatchObject({
+          state: 'acknowledged',
+          proof: "cancelled while waiting for the agent's lock; no Job was created",
+        });
+        expect(ms).toBeLessThan(1000);
+        expect(cluster.all('jobs', NS)).toEqual([]);
+      } finally {
+        await close();
+      }
+    });
   });
 }

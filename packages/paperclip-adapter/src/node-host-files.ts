@@ -12,6 +12,10 @@ export function createNodeHostFiles(): HostFiles {
       return new Uint8Array(await readFile(path));
     },
     realpath: (path: string) => realpath(path),
+    async stat(path: string) {
+      const info = await stat(path);
+      return { uid: info.uid, gid: info.gid, isDirectory: info.isDirectory() };
+    },
     async readDirectory(root: string): Promise<HostFile[]> {
       const files: HostFile[] = [];
       const seen = new Set<string>();

@@ -63,6 +63,13 @@ export interface RunSummaryLike {
   stopReason?: string | null;
   terminalReason?: string | null;
   permissionDenials?: readonly unknown[];
+  /**
+   * Assistant activity seen on stdout (text, thinking and tool-call events): the proof that the attempt
+   * made a turn. `undefined` when the accumulator does not count it.
+   */
+  assistantEvents?: number;
+  /** Lines that were not stream-json (the first few); `too-long` ones were dropped unread (`droppedLength`). */
+  parseErrors?: readonly { reason: string; lineNumber: number; droppedLength?: number }[];
   failure: RunFailureLike | null;
 }
 
@@ -92,4 +99,13 @@ export interface HostFiles {
   readDirectory(path: string): Promise<HostFile[]>;
   /** The path with every symlink resolved (`realpath(3)`); absent: paths are taken as written (no symlinks). */
   realpath?(path: string): Promise<string>;
+  /** Owner and kind of a path (symlinks followed); rejects when it does not exist. Absent: no workspace is mounted. */
+  stat?(path: string): Promise<HostFileStat>;
+}
+
+/** What {@link HostFiles.stat} tells about a path. */
+export interface HostFileStat {
+  uid: number;
+  gid: number;
+  isDirectory: boolean;
 }

@@ -197,6 +197,7 @@ export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
       errors: summary.errors ?? [],
       permissionDenials: summary.permissionDenials?.length ?? 0,
       failure: summary.failure,
+      droppedLines: droppedLines(summary),
     };
     if (summary.resultText !== null) resultJson['result'] = summary.resultText;
   }
@@ -285,4 +286,14 @@ export function mapEarlyFailure(
   }
   result.resultJson = resultJson;
   return result;
+}
+
+/**
+ * Output lines longer than the stream parser's limit, dropped unread (the run's log says so too): line number and
+ * length in characters.
+ */
+export function droppedLines(summary: RunSummaryLike): { lineNumber: number; length: number }[] {
+  return (summary.parseErrors ?? []).flatMap((error) =>
+    error.reason === 'too-long' ? [{ lineNumber: error.lineNumber, length: error.droppedLength ?? 0 }] : [],
+  );
 }

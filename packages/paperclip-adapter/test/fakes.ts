@@ -39,6 +39,8 @@ export interface ScriptedAttempt {
   waitForAbort?: boolean;
   /** Never settle on its own (for watchdog tests). */
   hang?: boolean;
+  /** Size of the pieces the stdout is delivered in. @default 97 */
+  chunkSize?: number;
 }
 
 /** A fake kube-runtime `startRun` (the adapter's {@link RunStarter} port) replaying scripted attempts in order. */
@@ -71,7 +73,7 @@ export function createFakeRuntime(attempts: ScriptedAttempt[]): FakeRuntime {
       const recorded = script.transcript === undefined ? null : loadTranscript(script.transcript);
       const stdout = script.stdout ?? recorded?.stdout ?? '';
       let deliveredBytes = 0;
-      for (const piece of chunk(stdout, 97)) {
+      for (const piece of chunk(stdout, script.chunkSize ?? 97)) {
         deliveredBytes += Buffer.byteLength(piece);
         await input.onOutput?.(piece, {
           version: 1,

@@ -1,5 +1,5 @@
 import { StreamParseError } from './stream-json-error.ts';
-import { createLineSplitter, type StreamChunk } from './line-splitter.ts';
+import { createLineSplitter, DEFAULT_MAX_LINE_LENGTH, type StreamChunk } from './line-splitter.ts';
 import { parseJsonLine } from './parse-line.ts';
 import type { StreamEvent } from './stream-event.ts';
 import { translateMessage } from './translate-message.ts';
@@ -11,6 +11,12 @@ export interface StreamParserOptions {
    * then always empty). Saves the per-chunk array and lets each parsed line be garbage right away.
    */
   onEvent?: (event: StreamEvent) => void;
+  /**
+   * Longest line parsed (characters of text input, bytes of byte input). A longer line is dropped as it arrives and
+   * becomes a `parse-error` with reason `too-long` and its `droppedLength`; the lines after it are parsed as usual.
+   * @default 16 MiB
+   */
+  maxLineLength?: number;
 }
 
 /** Incremental parser: chunks in, events out. */
@@ -33,7 +39,23 @@ export interface StreamParser {
 
 /** Creates a {@link StreamParser}: chunks → lines → JSON values → typed events, all pure. */
 export function createStreamParser(options: StreamParserOptions = {}): StreamParser {
-  let splitter = createLineSplitter();
+  const maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+  const newSplitter = () =>
+    createLineSplitter({
+      maxLineLength,
+      onOversizedLine: (length, head) => {
+        lineNumber++;
+        parseErrorCount++;
+        emit({
+          type: 'parse-error',
+          lineNumber,
+          reason: 'too-long',
+          line: head,
+          droppedLength: length,
+          message: `a line of ${length} characters is longer than the limit of ${maxLineLength} and was dropped`,
+        });
+      },
+    });
   let lineNumber = 0;
   let parseErrorCount = 0;
   let out: StreamEvent[] = [];
@@ -43,6 +65,7 @@ export function createStreamParser(options: StreamParserOptions = {}): StreamPar
     ((event: StreamEvent): void => {
       out.push(event);
     });
+  let splitter = newSplitter();
   const onLine = (line: string): void => {
     handleLine(line, false);
   };
@@ -66,7 +89,7 @@ export function createStreamParser(options: StreamParserOptions = {}): StreamPar
       const last = splitter.end(onLine);
       if (last !== undefined) handleLine(last, true);
       const events = out;
-      splitter = createLineSplitter();
+      splitter = newSplitter();
       lineNumber = 0;
       return events;
     },

@@ -263,10 +263,15 @@ export interface UnknownContentEvent extends AgentScoped {
 export interface ParseErrorEvent {
   type: 'parse-error';
   lineNumber: number;
-  /** `invalid-json` (not JSON), `not-an-object` (JSON but not an object), `truncated` (unterminated last line). */
-  reason: 'invalid-json' | 'not-an-object' | 'truncated';
-  /** The raw text of the line. */
+  /**
+   * `invalid-json` (not JSON), `not-an-object` (JSON but not an object), `truncated` (unterminated last line),
+   * `too-long` (longer than the parser's `maxLineLength`: dropped, `line` holds its first characters only).
+   */
+  reason: 'invalid-json' | 'not-an-object' | 'truncated' | 'too-long';
+  /** The raw text of the line (for `too-long`, its first characters). */
   line: string;
+  /** For `too-long`: the dropped line's length (characters of text input, bytes of byte input). */
+  droppedLength?: number;
   /** The JSON parser's message, when there is one. */
   message: string;
 }

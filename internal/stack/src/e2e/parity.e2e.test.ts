@@ -208,7 +208,7 @@ describe(`claude_k8s parity with claude_local (namespace ${namespace})`, () => {
     const second = await stack.client.waitForRun(continuation!.id, { timeoutMs: 240_000, until: TERMINAL });
     expect(second.status, String(second['error'] ?? '')).toBe('succeeded');
     testProgress.info(
-      `max turns: run ${first.id} ${first.status}/${String(first.errorCode)} (stopReason ${String((first['resultJson'] as Record<string, unknown> | null)?.['stopReason'])}), continuation ${second.id} ${second.status}`,
+      `max turns: run ${first.id} ${first.status}/${String(first.errorCode)} (stopReason ${String(first['resultJson']?.['stopReason'])}), continuation ${second.id} ${second.status}`,
     );
   });
 

@@ -28,6 +28,28 @@ export interface LogCheckpoint {
   deliveredBytes: number;
   /** Total complete lines delivered (informative). */
   deliveredLines: number;
+  /**
+   * Latest timestamp of any line delivered (timestamps need not rise in file order: stdout and stderr are stamped by
+   * two readers, the node's clock may step back). Absent in checkpoints of older versions: `lastTimestamp` then.
+   */
+  maxTimestamp?: string | null;
+  /**
+   * `linesSince` by the whole second of the lines (every key ≥ `sinceTime`): what the window keeps when it moves on.
+   * Absent in checkpoints of older versions (their lines all had the second `sinceTime`).
+   */
+  linesBySecond?: Record<string, number>;
+}
+
+/**
+ * How far behind the latest timestamp delivered the window starts (seconds): a line stamped up to this much earlier
+ * than one before it in the file (stderr read later than stdout, the clock stepping back) is still in the replay.
+ */
+const WINDOW_MARGIN_SECONDS = 30;
+
+/** The whole second `WINDOW_MARGIN_SECONDS` before a normalized timestamp. */
+function windowStartOf(timestamp: string): string {
+  const ms = Date.parse(timestamp.slice(0, 19) + 'Z') - WINDOW_MARGIN_SECONDS * 1000;
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
 
 /** The checkpoint of a follow that has delivered nothing. */
@@ -59,6 +81,14 @@ export function decodeLogCheckpoint(
     if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0)
       issues.push(`${key}: expected a non-negative integer`);
   }
+  const bySecond = value['linesBySecond'];
+  if (
+    bySecond !== undefined &&
+    (typeof bySecond !== 'object' ||
+      bySecond === null ||
+      Object.values(bySecond).some((count) => typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0))
+  )
+    issues.push('linesBySecond: expected an object of non-negative integers');
   if (issues.length > 0) return { success: false, issues };
   return { success: true, value: value as unknown as LogCheckpoint };
 }
@@ -71,6 +101,13 @@ export interface LogCursor {
   readonly linesSince: number;
   readonly partialBytes: number;
   readonly lastTimestamp: string | null;
+  /** Latest timestamp delivered (see {@link LogCheckpoint.maxTimestamp}). */
+  readonly maxTimestamp: string | null;
+  /**
+   * The line being delivered is older than the window (stamped more than the margin before a line delivered earlier):
+   * a replay will not contain it, so its rest cannot be resumed after a cut.
+   */
+  readonly currentOutsideWindow: boolean;
   /** A line starts being delivered (its first byte, or its first byte after a resumed prefix). */
   startLine(timestamp: string): void;
   /** `count` bytes of the current line were delivered (negative: held back again, not delivered after all). */
@@ -82,19 +119,24 @@ export interface LogCursor {
    * next line delivered starts a new window.
    */
   restartWindow(): void;
+  /** The rest of the cut line cannot be read again (it is outside the window): count it as ended here. */
+  abandonPartialLine(): void;
 }
 
 export function createLogCursor(from: LogCheckpoint): LogCursor {
   let sinceTime = from.sinceTime;
   /** Complete lines delivered per second (seconds ≥ sinceTime only). */
   const perSecond = new Map<string, number>();
-  if (sinceTime !== null && from.linesSince > 0) perSecond.set(sinceTime, from.linesSince);
+  if (from.linesBySecond !== undefined)
+    for (const [second, count] of Object.entries(from.linesBySecond)) perSecond.set(second, count);
+  else if (sinceTime !== null && from.linesSince > 0) perSecond.set(sinceTime, from.linesSince);
   let linesSince = from.linesSince;
   let partialBytes = from.partialBytes;
   let lastTimestamp = from.lastTimestamp;
   let deliveredBytes = from.deliveredBytes;
   let deliveredLines = from.deliveredLines;
   let current: string | null = from.partialBytes > 0 ? from.lastTimestamp : null;
+  let maxTimestamp = from.maxTimestamp ?? from.lastTimestamp;
 
   return {
     get sinceTime() {
@@ -109,6 +151,12 @@ export function createLogCursor(from: LogCheckpoint): LogCursor {
     get lastTimestamp() {
       return lastTimestamp;
     },
+    get maxTimestamp() {
+      return maxTimestamp;
+    },
+    get currentOutsideWindow() {
+      return current !== null && sinceTime !== null && secondOf(current) < sinceTime;
+    },
     snapshot: () => ({
       version: 1,
       sinceTime,
@@ -117,13 +165,16 @@ export function createLogCursor(from: LogCheckpoint): LogCursor {
       lastTimestamp,
       deliveredBytes,
       deliveredLines,
+      maxTimestamp,
+      linesBySecond: Object.fromEntries(perSecond),
     }),
     startLine(timestamp) {
       current = timestamp;
       lastTimestamp = timestamp;
-      const second = secondOf(timestamp);
+      if (maxTimestamp === null || timestamp > maxTimestamp) maxTimestamp = timestamp;
+      const second = windowStartOf(timestamp);
       if (sinceTime === null || second > sinceTime) {
-        // Move the window forward: only lines of this second or later will be replayed from now on.
+        // Move the window forward, keeping a margin: only lines from that second on will be replayed from now on.
         sinceTime = second;
         linesSince = 0;
         for (const [key, count] of perSecond) {
@@ -151,6 +202,11 @@ export function createLogCursor(from: LogCheckpoint): LogCursor {
       sinceTime = null;
       linesSince = 0;
       partialBytes = 0;
+      current = null;
+    },
+    abandonPartialLine() {
+      partialBytes = 0;
+      deliveredLines += 1;
       current = null;
     },
   };

@@ -86,7 +86,7 @@ describe('completeUtf8Length', () => {
 });
 
 describe('log cursor', () => {
-  it('counts delivered lines of the current second and moves its window at a new second', () => {
+  it('counts delivered lines from 30 s before the latest timestamp, and moves that window at a new second', () => {
     const cursor = createLogCursor(initialLogCheckpoint);
     cursor.startLine('2026-11-24T13:00:00.100000000Z');
     cursor.addBytes(3);
@@ -94,18 +94,31 @@ describe('log cursor', () => {
     cursor.startLine('2026-11-24T13:00:00.100000000Z');
     cursor.addBytes(2);
     cursor.endLine();
-    expect(cursor.snapshot()).toMatchObject({ sinceTime: '2026-11-24T13:00:00Z', linesSince: 2, partialBytes: 0 });
+    expect(cursor.snapshot()).toMatchObject({ sinceTime: '2026-11-24T12:59:30Z', linesSince: 2, partialBytes: 0 });
     cursor.startLine('2026-11-24T13:00:01.000000000Z');
     cursor.addBytes(5);
+    // The window moved one second: the lines of second :00 are still in it.
+    expect(cursor.snapshot()).toMatchObject({ sinceTime: '2026-11-24T12:59:31Z', linesSince: 2, partialBytes: 5 });
+    cursor.endLine();
+    cursor.startLine('2026-11-24T13:00:31.000000000Z');
+    cursor.addBytes(4);
     expect(cursor.snapshot()).toEqual({
       version: 1,
       sinceTime: '2026-11-24T13:00:01Z',
-      linesSince: 0,
-      partialBytes: 5,
-      lastTimestamp: '2026-11-24T13:00:01.000000000Z',
-      deliveredBytes: 10,
-      deliveredLines: 2,
+      linesSince: 1,
+      partialBytes: 4,
+      lastTimestamp: '2026-11-24T13:00:31.000000000Z',
+      maxTimestamp: '2026-11-24T13:00:31.000000000Z',
+      linesBySecond: { '2026-11-24T13:00:01Z': 1 },
+      deliveredBytes: 14,
+      deliveredLines: 3,
     });
+    // A line stamped earlier than the one before (stderr read later, a clock step back) within the margin is counted.
+    cursor.endLine();
+    cursor.startLine('2026-11-24T13:00:10.000000000Z');
+    cursor.endLine();
+    expect(cursor.snapshot()).toMatchObject({ sinceTime: '2026-11-24T13:00:01Z', linesSince: 3 });
+    expect(cursor.snapshot().maxTimestamp).toBe('2026-11-24T13:00:31.000000000Z');
   });
 
   it('decodes a persisted checkpoint and rejects a damaged one with paths', () => {

@@ -36,6 +36,7 @@ describe('readHostInputs', () => {
       instructions: null,
       instructionsDirectory: null,
       skills: [],
+      workspace: null,
     });
     expect(none.reads).toEqual([]);
   });

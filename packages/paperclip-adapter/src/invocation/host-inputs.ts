@@ -5,6 +5,7 @@
 import type { HostFile, HostFiles } from '../ports.ts';
 import type { ShippableSkill } from '../runtime-skills.ts';
 import { errorMessage } from '../error-message.ts';
+import { readWorkspaceHost, type WorkspaceHostInputs } from './workspace.ts';
 
 /** The result of one read: the value, or the reason it could not be read. */
 export type HostRead<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -17,12 +18,16 @@ export interface HostInputs {
   instructionsDirectory?: HostRead<HostFile[]> | null;
   /** Each skill the run ships, with every file of its source directory. */
   skills: { skill: ShippableSkill; read: HostRead<HostFile[]> }[];
+  /** The run's Paperclip workspace on the server (`null`: none, or not read: no workspace volume is configured). */
+  workspace?: WorkspaceHostInputs | null;
 }
 
 /** What {@link readHostInputs} reads. */
 export interface HostInputsRequest {
   instructionsFilePath: string | undefined;
   skills: readonly ShippableSkill[];
+  /** The run's context, when its workspace is to be read (only with a shared workspace volume). */
+  workspaceContext?: Record<string, unknown>;
 }
 
 async function attempt<T>(read: () => Promise<T>): Promise<HostRead<T>> {
@@ -45,5 +50,7 @@ export async function readHostInputs(hostFiles: HostFiles, request: HostInputsRe
   const skills: HostInputs['skills'] = [];
   for (const skill of request.skills)
     skills.push({ skill, read: await attempt(() => hostFiles.readDirectory(skill.source)) });
-  return { instructions, instructionsDirectory, skills };
+  const workspace =
+    request.workspaceContext === undefined ? null : await readWorkspaceHost(hostFiles, request.workspaceContext);
+  return { instructions, instructionsDirectory, skills, workspace };
 }

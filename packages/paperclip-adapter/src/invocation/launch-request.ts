@@ -8,6 +8,7 @@ import type { AdapterExecutionContext } from '@paperclipai/adapter-utils';
 import type { AdapterConfig } from '../config-schema.ts';
 import type { RunTarget } from '../ports.ts';
 import { FILES_MOUNT_PATH, type PodLayout } from './pod-layout.ts';
+import type { WorkspacePlan } from './workspace.ts';
 
 /**
  * One file of the per-run Secret as the pipeline's steps list it (in order, with its sensitivity);
@@ -47,6 +48,8 @@ export interface LaunchRequestInput {
   command: string[];
   env: RunEnvVar[];
   files: RunFile[];
+  /** The workspace stage's volumes, mounts and user; absent = none. */
+  workspace?: Pick<WorkspacePlan, 'volumes' | 'volumeMounts' | 'runAs'>;
 }
 
 /** The per-run Job's run id of an attempt: the fresh-session retry of a run gets its own Job. */
@@ -81,6 +84,13 @@ export function assembleLaunchRequest(input: LaunchRequestInput): RunLaunch {
       filesMountPath: FILES_MOUNT_PATH,
       envOnlyFileKeys: files.filter((file) => file.path === null).map((file) => file.key),
       session: { ...layout.home, asHome: true },
+      ...(input.workspace && input.workspace.volumes.length > 0 ? { volumes: input.workspace.volumes } : {}),
+      ...(input.workspace && input.workspace.volumeMounts.length > 0
+        ? { volumeMounts: input.workspace.volumeMounts }
+        : {}),
+      ...(input.workspace?.runAs
+        ? { runAsUser: input.workspace.runAs.uid, runAsGroup: input.workspace.runAs.gid }
+        : {}),
       ...(requests || limits
         ? { resources: { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) } }
         : {}),
@@ -105,6 +115,7 @@ export function assembleLaunchRequest(input: LaunchRequestInput): RunLaunch {
       graces: {
         unschedulableGraceSeconds: config.unschedulableGraceSec,
         imagePullGraceSeconds: config.imagePullGraceSec,
+        podCreateGraceSeconds: config.podCreateGraceSec,
       },
     },
     target: { namespace: layout.namespace, kubeconfigPath: config.kubeconfig ?? null },

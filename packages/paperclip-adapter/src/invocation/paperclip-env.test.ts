@@ -8,7 +8,7 @@ const plainValues = (env: RunEnvVar[]) =>
   Object.fromEntries(env.flatMap((entry) => ('value' in entry ? [[entry.name, entry.value]] : [])));
 
 describe('buildPaperclipEnv', () => {
-  it('sets the run context as plain values, with pod-side paths', () => {
+  it("sets the run context as plain values, with the workspace stage's variables", () => {
     const run = createFakeContext({
       context: {
         issueId: 'issue-9',
@@ -19,7 +19,12 @@ describe('buildPaperclipEnv', () => {
         paperclipWorkspace: { cwd: '/srv/paperclip/ws', source: 'project', branchName: 'feature' },
       },
     });
-    const result = buildPaperclipEnv({ run, apiUrl, cwd: '/home/agent/workspaces/a1' });
+    const workspaceEnv = [
+      { name: 'PAPERCLIP_WORKSPACE_CWD', value: '/home/agent/workspaces/a1' },
+      { name: 'PAPERCLIP_WORKSPACE_SOURCE', value: 'project' },
+      { name: 'PAPERCLIP_WORKSPACE_BRANCH', value: 'feature' },
+    ];
+    const result = buildPaperclipEnv({ run, apiUrl, workspaceEnv });
     expect(plainValues(result.env)).toEqual({
       PAPERCLIP_API_URL: apiUrl,
       PAPERCLIP_RUNTIME_API_URL: apiUrl,
@@ -39,14 +44,9 @@ describe('buildPaperclipEnv', () => {
     });
   });
 
-  it('no workspace variables without a Paperclip workspace', () => {
-    const env = buildPaperclipEnv({ run: createFakeContext({ context: {} }), apiUrl, cwd: '/w' }).env;
-    expect(env.map((entry) => entry.name).filter((name) => name.startsWith('PAPERCLIP_WORKSPACE_'))).toEqual([]);
-  });
-
   it('ships the run token in the per-run Secret, by reference only', () => {
     const run = createFakeContext({ context: {} });
-    const result = buildPaperclipEnv({ run, apiUrl, cwd: '/w' });
+    const result = buildPaperclipEnv({ run, apiUrl, workspaceEnv: [] });
     expect(result.files).toEqual([{ key: 'paperclip-api-key', path: null, content: run.authToken, sensitive: true }]);
     expect(result.env).toContainEqual({ name: 'PAPERCLIP_API_KEY', fileKey: 'paperclip-api-key' });
     expect(JSON.stringify(result.env)).not.toContain(run.authToken);
@@ -54,7 +54,11 @@ describe('buildPaperclipEnv', () => {
   });
 
   it('notes a run without a token', () => {
-    const result = buildPaperclipEnv({ run: createFakeContext({ context: {}, authToken: '' }), apiUrl, cwd: '/w' });
+    const result = buildPaperclipEnv({
+      run: createFakeContext({ context: {}, authToken: '' }),
+      apiUrl,
+      workspaceEnv: [],
+    });
     expect(result.files).toEqual([]);
     expect(result.notes).toEqual([
       'no run token from Paperclip (supportsLocalAgentJwt): the agent cannot call the Paperclip API',
@@ -65,7 +69,7 @@ describe('buildPaperclipEnv', () => {
     const small = buildPaperclipEnv({
       run: createFakeContext({ context: { paperclipWake: { a: 1 } } }),
       apiUrl,
-      cwd: '/w',
+      workspaceEnv: [],
     });
     expect(small.files[0]).toEqual({
       key: 'wake-payload.json',
@@ -82,7 +86,7 @@ describe('buildPaperclipEnv', () => {
     const large = buildPaperclipEnv({
       run: createFakeContext({ context: { paperclipWake: wake } }),
       apiUrl,
-      cwd: '/w',
+      workspaceEnv: [],
     });
     expect(large.env.map((entry) => entry.name)).not.toContain('PAPERCLIP_WAKE_PAYLOAD_JSON');
     expect(large.notes).toEqual([

@@ -24,12 +24,12 @@ export interface PaperclipEnvInput {
   run: Pick<AdapterExecutionContext, 'runId' | 'agent' | 'context' | 'authToken'>;
   /** The pod-reachable Paperclip URL. */
   apiUrl: string;
-  /** The working directory in the pod (`PAPERCLIP_WORKSPACE_CWD`). */
-  cwd: string;
+  /** The workspace stage's variables (`PAPERCLIP_WORKSPACE_*` …), describing the pod's paths. */
+  workspaceEnv: readonly RunEnvVar[];
 }
 
 function runContextEnv(input: PaperclipEnvInput): RunEnvVar[] {
-  const { run, apiUrl, cwd } = input;
+  const { run, apiUrl } = input;
   const context = run.context;
   const env: RunEnvVar[] = [];
   const add = (name: string, value: string | null): void => {
@@ -51,16 +51,7 @@ function runContextEnv(input: PaperclipEnvInput): RunEnvVar[] {
     ? context['issueIds'].filter((item): item is string => typeof item === 'string' && item.trim() !== '')
     : [];
   add('PAPERCLIP_LINKED_ISSUE_IDS', linked.length > 0 ? linked.join(',') : null);
-  const workspace = isRecord(context['paperclipWorkspace']) ? context['paperclipWorkspace'] : null;
-  if (workspace !== null) {
-    add('PAPERCLIP_WORKSPACE_CWD', cwd);
-    add('PAPERCLIP_WORKSPACE_SOURCE', readText(workspace['source']));
-    add('PAPERCLIP_WORKSPACE_STRATEGY', readText(workspace['strategy']));
-    add('PAPERCLIP_WORKSPACE_ID', readText(workspace['workspaceId']));
-    add('PAPERCLIP_WORKSPACE_REPO_URL', readText(workspace['repoUrl']));
-    add('PAPERCLIP_WORKSPACE_REPO_REF', readText(workspace['repoRef']));
-    add('PAPERCLIP_WORKSPACE_BRANCH', readText(workspace['branchName']));
-  }
+  env.push(...input.workspaceEnv);
   add('PAPERCLIP_RUN_SCRATCH_DIR', SCRATCH_DIR);
   add('PAPERCLIP_SCRATCH_DIR', SCRATCH_DIR);
   return env;
