@@ -7,6 +7,7 @@ import {
   JobFailedError,
   KubeApiError,
   KubeRuntimeError,
+  leaseNameFor,
   LockHeldError,
   RunNotFoundError,
   type KubePorts,
@@ -221,6 +222,31 @@ describe('createKubeRuntime (in-memory ports)', () => {
     await first.outcome;
     const handle = await second;
     expect(handle.runId).toBe('run-b');
+  });
+
+  it('runs of one agent with different lock keys run side by side; the Job names its Lease, which reattach releases', async () => {
+    const { cluster, runtime } = setup();
+    const one = await runtime.startRun(run({ runId: 'run-a', lockPolicy: 'wait', lockKey: '/w/issue-1' }));
+    const two = await runtime.startRun(run({ runId: 'run-b', lockPolicy: 'wait', lockKey: '/w/issue-2' }));
+    expect(cluster.all('jobs', NS)).toHaveLength(2);
+    expect(cluster.all('leases', NS)).toHaveLength(2);
+    const jobOf = (handle: RunHandle) =>
+      cluster.all<V1Job>('jobs', NS).find((job) => job.metadata?.name === handle.jobName);
+    expect(jobOf(one)?.metadata?.annotations?.['claude-k8s.io/lease-name']).toBe(leaseNameFor('agent-1', '/w/issue-1'));
+    await expect(
+      runtime.startRun(run({ runId: 'run-c', lockPolicy: 'wait', lockWaitSeconds: 0, lockKey: '/w/issue-1' })),
+    ).rejects.toMatchObject({ code: 'lock-timeout', holderRunId: 'run-a', lockKey: '/w/issue-1' });
+    // Another process follows run-a to its end and releases the Lease the Job names.
+    const reattached = await setup({ cluster }).runtime.reattach('run-a');
+    kubelet(cluster, await podOf(cluster, one), exited(0));
+    await reattached.outcome;
+    await one.outcome;
+    expect(cluster.all('leases', NS).map((lease) => lease.metadata?.name)).toEqual([
+      leaseNameFor('agent-1', '/w/issue-2'),
+    ]);
+    kubelet(cluster, await podOf(cluster, two), exited(0));
+    await two.outcome;
+    expect(cluster.all('leases', NS)).toEqual([]);
   });
 
   it('adopt policy reattaches to the Job of the very same run', async () => {

@@ -121,6 +121,12 @@ export interface RunSpec extends Omit<JobManifestInput, 'namespace' | 'runtimeId
   image?: string;
   /** @default 'none' (several runs of one agent at once are normal in Paperclip) */
   lockPolicy?: LockPolicy;
+  /**
+   * What the lock serialises within the agent: runs of one agent with the same key (e.g. the same working directory
+   * or session) follow the lock policy, runs with different keys run side by side. The Job records its Lease's name
+   * (annotation `claude-k8s.io/lease-name`). @default '' (the agent as a whole)
+   */
+  lockKey?: string;
   /** Bound of the `wait` lock policy. Seconds. @default 0 */
   lockWaitSeconds?: number;
   /** Overrides the runtime's retention for this run. */
@@ -277,6 +283,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     }
     const {
       lockPolicy: _lockPolicy,
+      lockKey: _lockKey,
       lockWaitSeconds: _lockWaitSeconds,
       retention: _retention,
       graces: _graces,
@@ -323,12 +330,20 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     let lock: HeldLock | null = null;
     if (policy !== 'none') {
       const timeout = input.timeoutSeconds;
+      job.metadata = {
+        ...job.metadata,
+        annotations: {
+          ...job.metadata?.annotations,
+          [ANNOTATIONS.leaseName]: leaseNameFor(input.agentId, input.lockKey),
+        },
+      };
       lock = await acquireAgentLock({
         ports,
         clock,
         logger,
         namespace,
         agentId: input.agentId,
+        ...(input.lockKey === undefined ? {} : { lockKey: input.lockKey }),
         runId: input.runId,
         runtimeId,
         policy,
@@ -388,16 +403,16 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     const pods = await ports.list<V1Pod & KubeObject>('pods', namespace, { labelSelector: runSelector(runId) });
     const agentId = job.metadata?.annotations?.[ANNOTATIONS.agentId] ?? '';
     const container = job.spec?.template.spec?.containers[0]?.name ?? DEFAULT_CONTAINER_NAME;
+    // The Lease the run took (recorded on its Job); Jobs of earlier versions: the agent's.
+    const leaseName = job.metadata?.annotations?.[ANNOTATIONS.leaseName] ?? leaseNameFor(agentId);
     const lock: HeldLock = {
-      leaseName: leaseNameFor(agentId),
+      leaseName,
       renew: async () => {},
       release: async () => {
-        const lease = await ports
-          .get<V1Lease & KubeObject>('leases', namespace, leaseNameFor(agentId))
-          .catch(() => null);
+        const lease = await ports.get<V1Lease & KubeObject>('leases', namespace, leaseName).catch(() => null);
         if (lease?.spec?.holderIdentity === runId) {
           await ports
-            .delete('leases', namespace, leaseNameFor(agentId), {
+            .delete('leases', namespace, leaseName, {
               resourceVersion: lease.metadata?.resourceVersion ?? '',
             })
             .catch(() => false);

@@ -137,7 +137,12 @@ export function planInvocation(
       message:
         "paperclipApiUrl: required: set the URL pods use to reach Paperclip (the server's PAPERCLIP_API_URL is unset or a loopback address)",
     };
-  const podLayout = planPodLayout({ agentId: ctx.agent.id, config, defaultNamespace: options.defaultNamespace });
+  const podLayout = planPodLayout({
+    agentId: ctx.agent.id,
+    taskKey: ctx.runtime.taskKey,
+    config,
+    defaultNamespace: options.defaultNamespace,
+  });
   const workspace = planWorkspace({
     context: ctx.context,
     config,

@@ -39,7 +39,7 @@ function stdoutOf(records: ReturnType<typeof createFakeContext>['records']): str
 
 /** Target matching the fake context's defaults, for building stored session params. */
 const defaultTarget: SessionMatchTarget = {
-  cwd: '/home/agent/workspaces/agent-1',
+  cwd: '/home/agent/workspaces/agent-1/issue-1',
   promptBundleKey: null,
   mcpServerIdentity: null,
   sessionVolume: { namespace: 'agents', claimName: 'claude-sessions', mountPath: '/home/agent' },
@@ -73,12 +73,12 @@ describe('execute', () => {
     expect(result.errorCode).toBeUndefined();
     expect(result.sessionParams).toMatchObject({
       v: 1,
-      cwd: '/home/agent/workspaces/agent-1',
+      cwd: '/home/agent/workspaces/agent-1/issue-1',
       sessionVolume: defaultTarget.sessionVolume,
       image: 'registry.example/claude:2.1.331',
     });
     // No workspace volume: the agent worked in the pod's own directory, and the result says so.
-    expect(result.resultJson?.['workspace']).toEqual({ mode: 'none', cwd: '/home/agent/workspaces/agent-1' });
+    expect(result.resultJson?.['workspace']).toEqual({ mode: 'none', cwd: '/home/agent/workspaces/agent-1/issue-1' });
 
     const meta = context.records.find((record) => record.kind === 'meta');
     expect(meta?.kind === 'meta' && meta.meta.context).toMatchObject({
@@ -283,6 +283,45 @@ describe('execute', () => {
     const result = await pending;
     expect(launcher.cancelled).toEqual(['deadline exceeded']);
     expect(result).toMatchObject({ timedOut: true, errorCode: 'timeout' });
+  });
+
+  it('a CLI still running resultGraceSec after its result is stopped, and the run ends with that result', async () => {
+    // The whole recorded run (its result line included), then the process lingers.
+    const { adapter, launcher, clock } = setup([{ transcript: 'a_plain_text', hang: true }]);
+    const context = createFakeContext({ configOverrides: { resultGraceSec: 7 } });
+    const pending = adapter.execute(context);
+    await vi.waitFor(() => expect(stdoutOf(context.records)).toBe(loadTranscript('a_plain_text').stdout));
+    clock.advance(6_999);
+    expect(launcher.cancelled).toEqual([]);
+    clock.advance(1);
+    const result = await pending;
+    expect(launcher.cancelled).toEqual(['claude did not exit within resultGraceSec (7s) after its result']);
+    expect(result).toMatchObject({
+      exitCode: 0,
+      signal: null,
+      timedOut: false,
+      sessionId: '0b84e97d-3abb-4507-9c93-d061ff77aec6',
+    });
+    expect(result.errorCode).toBeUndefined();
+    expect(result.resultJson).toMatchObject({
+      stopReason: 'completed',
+      kubernetes: { outcome: 'cancelled' },
+      unmanagedBackgroundTask: {
+        kind: 'terminal_result_cleanup',
+        stopped: true,
+        stopReason: 'unmanaged_background_task_stopped',
+        terminalResultSeen: true,
+        graceMs: 7_000,
+      },
+    });
+  });
+
+  it('a CLI that exits after its result is not stopped', async () => {
+    const { adapter, launcher, clock } = setup([{ transcript: 'a_plain_text' }]);
+    const result = await adapter.execute(createFakeContext({ configOverrides: { resultGraceSec: 1 } }));
+    clock.advance(60_000);
+    expect(launcher.cancelled).toEqual([]);
+    expect(result.resultJson?.['unmanagedBackgroundTask']).toBeUndefined();
   });
 
   it('a Job that could not be created is safe to retry', async () => {
