@@ -7,6 +7,7 @@ import {
   JobFailedError,
   KubeApiError,
   KubeRuntimeError,
+  leaseNameFor,
   LockHeldError,
   RunNotFoundError,
   type KubePorts,
@@ -97,20 +98,23 @@ describe('createKubeRuntime (in-memory ports)', () => {
     expect(cluster.peek('jobs', NS, handle.jobName)).toBeUndefined();
     expect(cluster.peek('secrets', NS, handle.jobName)).toBeUndefined();
     expect(cluster.all('leases', NS)).toEqual([]);
-    // get+create lease, create job, create secret, resume, 2 watches, 2 event lists, delete job, delete lease
-    expect(requests.map((r) => `${r.verb} ${r.kind}`)).toEqual([
+    // The run's own requests: get+create lease, create job, create secret, resume, delete job, delete lease. No event
+    // list (a success needs no explaining).
+    const stream = (r: { verb: string; kind: string }): boolean =>
+      (r.verb === 'list' || r.verb === 'watch') && (r.kind === 'jobs' || r.kind === 'pods');
+    expect(requests.filter((r) => !stream(r)).map((r) => `${r.verb} ${r.kind}`)).toEqual([
       'get leases',
       'create leases',
       'create jobs',
       'create secrets',
       'patch jobs',
-      'watch jobs',
-      'watch pods',
-      'list events',
-      'list events',
       'delete jobs',
       'delete leases',
     ]);
+    // Job and pod state from the runtime's shared streams: at most one list and one watch of each kind.
+    const streamed = requests.filter(stream).map((r) => `${r.verb} ${r.kind}`);
+    for (const request of ['list jobs', 'list pods', 'watch jobs', 'watch pods'])
+      expect(streamed.filter((r) => r === request).length).toBeLessThanOrEqual(1);
   });
 
   it('keeps a failed Job with a keep-until annotation and TTL, and names the failure', async () => {
@@ -239,6 +243,31 @@ describe('createKubeRuntime (in-memory ports)', () => {
     await first.outcome;
     const handle = await second;
     expect(handle.runId).toBe('run-b');
+  });
+
+  it('runs of one agent with different lock keys run side by side; the Job names its Lease, which reattach releases', async () => {
+    const { cluster, runtime } = setup();
+    const one = await runtime.startRun(run({ runId: 'run-a', lockPolicy: 'wait', lockKey: '/w/issue-1' }));
+    const two = await runtime.startRun(run({ runId: 'run-b', lockPolicy: 'wait', lockKey: '/w/issue-2' }));
+    expect(cluster.all('jobs', NS)).toHaveLength(2);
+    expect(cluster.all('leases', NS)).toHaveLength(2);
+    const jobOf = (handle: RunHandle) =>
+      cluster.all<V1Job>('jobs', NS).find((job) => job.metadata?.name === handle.jobName);
+    expect(jobOf(one)?.metadata?.annotations?.['claude-k8s.io/lease-name']).toBe(leaseNameFor('agent-1', '/w/issue-1'));
+    await expect(
+      runtime.startRun(run({ runId: 'run-c', lockPolicy: 'wait', lockWaitSeconds: 0, lockKey: '/w/issue-1' })),
+    ).rejects.toMatchObject({ code: 'lock-timeout', holderRunId: 'run-a', lockKey: '/w/issue-1' });
+    // Another process follows run-a to its end and releases the Lease the Job names.
+    const reattached = await setup({ cluster }).runtime.reattach('run-a');
+    kubelet(cluster, await podOf(cluster, one), exited(0));
+    await reattached.outcome;
+    await one.outcome;
+    expect(cluster.all('leases', NS).map((lease) => lease.metadata?.name)).toEqual([
+      leaseNameFor('agent-1', '/w/issue-2'),
+    ]);
+    kubelet(cluster, await podOf(cluster, two), exited(0));
+    await two.outcome;
+    expect(cluster.all('leases', NS)).toEqual([]);
   });
 
   it('adopt policy reattaches to the Job of the very same run', async () => {

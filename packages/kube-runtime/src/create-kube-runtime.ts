@@ -18,7 +18,8 @@ import { silentLogger, type Logger } from './logger.ts';
 import { createClusterProbe } from './cluster-probe.ts';
 import { buildJobManifest, buildRunSecret, DEFAULT_CONTAINER_NAME, type JobManifestInput } from './job-manifest.ts';
 import { jobFinish } from './job-outcome.ts';
-import { DEFAULT_GRACES, fetchRunEvents, watchRun, type FailureGraces } from './job-watch.ts';
+import { createSharedInformer } from './informer.ts';
+import { DEFAULT_GRACES, fetchRunEvents, watchRun, type FailureGraces, type RunInformers } from './job-watch.ts';
 import type { KubeObject, KubePorts } from './kube-ports.ts';
 import {
   KubeApiError,
@@ -120,6 +121,12 @@ export interface RunSpec extends Omit<JobManifestInput, 'namespace' | 'runtimeId
   image?: string;
   /** @default 'none' (several runs of one agent at once are normal in Paperclip) */
   lockPolicy?: LockPolicy;
+  /**
+   * What the lock serialises within the agent: runs of one agent with the same key (e.g. the same working directory
+   * or session) follow the lock policy, runs with different keys run side by side. The Job records its Lease's name
+   * (annotation `claude-k8s.io/lease-name`). @default '' (the agent as a whole)
+   */
+  lockKey?: string;
   /** Bound of the `wait` lock policy. Seconds. @default 0 */
   lockWaitSeconds?: number;
   /** Overrides the runtime's retention for this run. */
@@ -216,6 +223,28 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
   const baseGraces: FailureGraces = { ...DEFAULT_GRACES, ...options.graces };
   const baseRetention: RetentionPolicy = { ...DEFAULT_RETENTION, ...options.retention };
   let selfPodPromise: Promise<SelfPod> | null = null;
+  // One Job stream and one Pod stream for all runs of this runtime's namespace (started with the first run, stopped
+  // after the last). All objects this package manages, whichever runtime created them (reattach may follow any).
+  const streamOptions = {
+    ports,
+    clock,
+    logger,
+    namespace,
+    labelSelector: `${LABELS.managedBy}=${MANAGED_BY}`,
+    ...(options.watchTimeoutSeconds === undefined ? {} : { watchTimeoutSeconds: options.watchTimeoutSeconds }),
+  };
+  const informers: RunInformers = {
+    jobs: createSharedInformer<V1Job & KubeObject>({
+      ...streamOptions,
+      kind: 'jobs',
+      keyOf: (job) => job.metadata?.name ?? null,
+    }),
+    pods: createSharedInformer<V1Pod & KubeObject>({
+      ...streamOptions,
+      kind: 'pods',
+      keyOf: (pod) => pod.metadata?.labels?.[LABELS.runId] ?? null,
+    }),
+  };
 
   const selfPod = (): Promise<SelfPod> => {
     if (options.selfPod === undefined) {
@@ -267,6 +296,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     }
     const {
       lockPolicy: _lockPolicy,
+      lockKey: _lockKey,
       lockWaitSeconds: _lockWaitSeconds,
       retention: _retention,
       graces: _graces,
@@ -294,16 +324,39 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       throw new MissingConfigurationError(['logSource (or kubeConfig) to follow the output'], 'start run');
     const { manifestInput, job } = await prepare(input);
     const jobName = job.metadata?.name ?? jobNameFor(input.agentId, input.runId);
+    // Open the shared streams now, so that their first list is under way before this run's own requests.
+    const releaseStreams = [informers.jobs.retain(), informers.pods.retain()];
+    try {
+      return await createAndAttach(input, manifestInput, job, jobName);
+    } finally {
+      for (const release of releaseStreams) release();
+    }
+  }
+
+  async function createAndAttach(
+    input: StartRunInput,
+    manifestInput: JobManifestInput,
+    job: V1Job,
+    jobName: string,
+  ): Promise<RunHandle> {
     const policy = input.lockPolicy ?? 'none';
     let lock: HeldLock | null = null;
     if (policy !== 'none') {
       const timeout = input.timeoutSeconds;
+      job.metadata = {
+        ...job.metadata,
+        annotations: {
+          ...job.metadata?.annotations,
+          [ANNOTATIONS.leaseName]: leaseNameFor(input.agentId, input.lockKey),
+        },
+      };
       lock = await acquireAgentLock({
         ports,
         clock,
         logger,
         namespace,
         agentId: input.agentId,
+        ...(input.lockKey === undefined ? {} : { lockKey: input.lockKey }),
         runId: input.runId,
         runtimeId,
         policy,
@@ -363,16 +416,16 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     const pods = await ports.list<V1Pod & KubeObject>('pods', namespace, { labelSelector: runSelector(runId) });
     const agentId = job.metadata?.annotations?.[ANNOTATIONS.agentId] ?? '';
     const container = job.spec?.template.spec?.containers[0]?.name ?? DEFAULT_CONTAINER_NAME;
+    // The Lease the run took (recorded on its Job); Jobs of earlier versions: the agent's.
+    const leaseName = job.metadata?.annotations?.[ANNOTATIONS.leaseName] ?? leaseNameFor(agentId);
     const lock: HeldLock = {
-      leaseName: leaseNameFor(agentId),
+      leaseName,
       renew: async () => {},
       release: async () => {
-        const lease = await ports
-          .get<V1Lease & KubeObject>('leases', namespace, leaseNameFor(agentId))
-          .catch(() => null);
+        const lease = await ports.get<V1Lease & KubeObject>('leases', namespace, leaseName).catch(() => null);
         if (lease?.spec?.holderIdentity === runId) {
           await ports
-            .delete('leases', namespace, leaseNameFor(agentId), {
+            .delete('leases', namespace, leaseName, {
               resourceVersion: lease.metadata?.resourceVersion ?? '',
             })
             .catch(() => false);
@@ -440,14 +493,14 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       logger,
       namespace,
       jobName,
-      podSelector: runSelector(input.runId),
+      informers,
+      runKey: labelValue(input.runId),
       containerName,
       job,
       pods: context.pods,
       graces: { ...baseGraces, ...input.graces },
       isCancelRequested: () => cancelRequested,
       onEvent: push,
-      ...(options.watchTimeoutSeconds === undefined ? {} : { watchTimeoutSeconds: options.watchTimeoutSeconds }),
     });
 
     // The output follow: from the container's start to the true end of its output. It learns that the container has
@@ -544,7 +597,12 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
             .list<V1Pod & KubeObject>('pods', namespace, { labelSelector: runSelector(input.runId) })
             .then((pods) => pods.items[0]?.metadata?.name ?? null)
             .catch(() => null));
-        const events = await fetchRunEvents(ports, namespace, jobName, finalPod).catch(() => result.events);
+        // Events only explain a failure: a success or a cancel reads none.
+        const code = result.classification.code;
+        const events =
+          code === 'succeeded' || code === 'cancelled'
+            ? result.events
+            : await fetchRunEvents(ports, namespace, jobName, finalPod).catch(() => result.events);
         const decidedAt = new Date(clock.now()).toISOString();
         // A container that ran (even one too short for a `running` event) has a pod whose log can be read.
         resolveStarted(startedPod(result.classification, finalPod ?? null));

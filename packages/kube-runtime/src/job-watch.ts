@@ -1,14 +1,13 @@
 /**
- * Follows one run's Job and pod through watches (never polls) and reduces them to phases and one outcome. Handles
- * 410 Gone (relist, then watch from the list's resourceVersion) and dropped connections (resume from the last
- * resourceVersion seen, including bookmarks).
+ * Follows one run's Job and pod through the runtime's shared list+watch streams (informer.ts; never polls)
+ * and reduces them to phases and one outcome. Events are read only when a waiting pod needs explaining.
  */
 import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
-import { sleep, type Clock } from './clock.ts';
+import type { Clock } from './clock.ts';
+import type { SharedInformer } from './informer.ts';
 import type { Logger } from './logger.ts';
 import { classifyJobOutcome, deletionBoundMs, type Classification } from './job-outcome.ts';
-import type { KubeKind, KubeObject, KubePorts } from './kube-ports.ts';
-import type { KubeApiError } from './kube-runtime-error.ts';
+import type { KubeObject, KubePorts } from './kube-ports.ts';
 import type { RunEvent, RunKubeEvent } from './outcome.ts';
 
 /** Graces of the classifier. Seconds. */
@@ -43,20 +42,39 @@ export interface WatchRunOptions {
   logger: Logger;
   namespace: string;
   jobName: string;
-  /** Label selector of the run's pods. */
-  podSelector: string;
+  /** The runtime's shared Job and Pod streams. */
+  informers: RunInformers;
+  /** Key of the run's pods in the Pod stream (the value of their run-id label). */
+  runKey: string;
   containerName: string;
   /** Latest Job known (from create/patch/list); watching starts from its resourceVersion. */
   job: V1Job;
-  /** Pods known from a list (reattach); `null` = none yet, watch pods from the Job's resourceVersion. */
+  /** Pods known from a list (reattach); `null` = none yet. */
   pods: { items: V1Pod[]; resourceVersion: string } | null;
   graces: FailureGraces;
   /** True once this runtime asked for the deletion of the Job. */
   isCancelRequested: () => boolean;
   /** Phase changes, in order. */
   onEvent: (event: RunEvent) => void;
-  /** Server-side timeout of each watch request. Seconds. @default 300 */
-  watchTimeoutSeconds?: number;
+}
+
+/** The shared streams a run's state comes from. */
+export interface RunInformers {
+  /** Jobs, keyed by name. */
+  jobs: SharedInformer<V1Job>;
+  /** Pods, keyed by their run-id label. */
+  pods: SharedInformer<V1Pod>;
+}
+
+/**
+ * True when `object` is provably older than `current` (both resourceVersions are integers, as etcd's are, and it is
+ * smaller). Opaque resourceVersions are never judged older.
+ */
+function isOlder(object: KubeObject, current: KubeObject | null): boolean {
+  const a = object.metadata?.resourceVersion;
+  const b = current?.metadata?.resourceVersion;
+  if (a === undefined || b === undefined || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return BigInt(a) < BigInt(b);
 }
 
 /** The end of the watch: the decided classification and the last objects seen. */
@@ -67,10 +85,12 @@ export interface WatchRunResult {
   events: RunKubeEvent[];
 }
 
-/** Watches until the run has an outcome. Rejects only when the apiserver refuses the watch for good (e.g. 403). */
+/**
+ * Follows the run through the shared streams until it has an outcome. Rejects only when the apiserver refuses the
+ * list or watch for good (e.g. 403).
+ */
 export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunResult>; stop: () => void } {
   const { ports, clock, namespace } = options;
-  const controller = new AbortController();
   let job: V1Job | null = options.job;
   let jobDeleted = false;
   const pods = new Map<string, V1Pod>();
@@ -101,17 +121,18 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
     return best;
   };
 
+  let unsubscribe = (): void => {};
   const finish = (classification: Classification): void => {
     if (done) return;
     done = true;
-    controller.abort();
+    unsubscribe();
     if (timer !== null) clock.clearTimeout(timer);
     resolveResult({ classification, job, pod: currentPod(), events });
   };
   const fail = (error: unknown): void => {
     if (done) return;
     done = true;
-    controller.abort();
+    unsubscribe();
     if (timer !== null) clock.clearTimeout(timer);
     rejectResult(error);
   };
@@ -235,89 +256,46 @@ export function watchRun(options: WatchRunOptions): { result: Promise<WatchRunRe
     }
   };
 
-  const follow = async <T extends KubeObject>(
-    kind: KubeKind,
-    selector: { labelSelector?: string; fieldSelector?: string },
-    startRv: string,
-    apply: (type: 'ADDED' | 'MODIFIED' | 'DELETED', object: T) => void,
-    relist: (items: T[]) => void,
-  ): Promise<void> => {
-    let rv = startRv;
-    let failures = 0;
-    while (!controller.signal.aborted) {
-      const end = await ports.watch<T>(
-        kind,
-        namespace,
-        {
-          ...selector,
-          resourceVersion: rv,
-          signal: controller.signal,
-          timeoutSeconds: options.watchTimeoutSeconds ?? 300,
-        },
-        (event) => {
-          if (event.type === 'BOOKMARK') {
-            rv = event.resourceVersion;
-            return;
-          }
-          rv = event.object.metadata?.resourceVersion ?? rv;
-          failures = 0;
-          apply(event.type, event.object);
-          evaluate();
-        },
-      );
-      switch (end.type) {
-        case 'aborted':
-          return;
-        case 'gone': {
-          options.logger.debug('watch resourceVersion expired; relisting', { kind });
-          const list = await ports.list<T>(kind, namespace, selector);
-          relist(list.items);
-          rv = list.resourceVersion;
-          evaluate();
-          break;
-        }
-        case 'closed':
-          if (end.error !== null) {
-            failures += 1;
-            options.logger.debug('watch dropped; resuming', { kind, error: end.error.message });
-            await sleep(clock, Math.min(500 * 2 ** (failures - 1), 15_000), controller.signal).catch(() => {});
-          }
-          break;
-        case 'failed':
-          throw end.error satisfies KubeApiError;
-      }
-    }
+  // Job and pod state come from the runtime's shared streams (one per kind and namespace), keyed by the Job's name and
+  // the run's label. Objects older than the ones this run already has (e.g. the Job as created, before the resume
+  // patch reached the stream) are skipped.
+  const applyPod = (object: V1Pod): void => {
+    const name = object.metadata?.name ?? '';
+    // A deleted pod keeps its last state: it says how the container ended.
+    if (!isOlder(object, pods.get(name) ?? null)) pods.set(name, object);
   };
-
-  const jobLoop = follow<V1Job>(
-    'jobs',
-    { fieldSelector: `metadata.name=${options.jobName}` },
-    options.job.metadata?.resourceVersion ?? '0',
-    (type, object) => {
-      if (type === 'DELETED') jobDeleted = true;
-      job = object;
+  const unsubscribePods = options.informers.pods.subscribe(options.runKey, {
+    onEvent: (type, object) => {
+      if (type === 'DELETED') deletedPods.add(object.metadata?.name ?? '');
+      applyPod(object);
+      evaluate();
     },
-    (items) => {
+    onRelist: (items) => {
+      for (const pod of items) applyPod(pod);
+      evaluate();
+    },
+    onFail: (error) => fail(error),
+  });
+  const unsubscribeJob = options.informers.jobs.subscribe(options.jobName, {
+    onEvent: (type, object) => {
+      if (type === 'DELETED') jobDeleted = true;
+      else if (isOlder(object, job)) return;
+      job = object;
+      evaluate();
+    },
+    onRelist: (items) => {
       const found = items[0];
       if (found === undefined) jobDeleted = true;
-      else job = found;
+      else if (!isOlder(found, job)) job = found;
+      evaluate();
     },
-  );
-  const podLoop = follow<V1Pod>(
-    'pods',
-    { labelSelector: options.podSelector },
-    options.pods?.resourceVersion ?? options.job.metadata?.resourceVersion ?? '0',
-    (type, object) => {
-      const name = object.metadata?.name ?? '';
-      // Keep the last state of a deleted pod: it says how the container ended.
-      if (type === 'DELETED') deletedPods.add(name);
-      pods.set(name, object);
-    },
-    (items) => {
-      for (const pod of items) if (pod.metadata?.name !== undefined) pods.set(pod.metadata.name, pod);
-    },
-  );
-  Promise.all([jobLoop, podLoop]).catch(fail);
+    onFail: (error) => fail(error),
+  });
+  unsubscribe = () => {
+    unsubscribeJob();
+    unsubscribePods();
+  };
+  if (done) unsubscribe();
   queueMicrotask(evaluate);
 
   return { result, stop: () => fail(new Error('watch stopped')) };

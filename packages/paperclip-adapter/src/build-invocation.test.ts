@@ -125,7 +125,7 @@ describe('buildInvocation: command line', () => {
       '-c',
       LAUNCH_SCRIPT,
       'ck8s-launch',
-      '/home/agent/workspaces/agent-1',
+      '/home/agent/workspaces/agent-1/issue-1',
       ...invocation.claudeArgs,
     ]);
     expect(LAUNCH_SCRIPT).toContain('exec "$@" < /run/ck8s/files/prompt.md');
@@ -289,7 +289,7 @@ describe('buildInvocation: files and env', () => {
       PAPERCLIP_ISSUE_WORK_MODE: 'standard',
       PAPERCLIP_WAKE_REASON: 'issue_assigned',
       PAPERCLIP_LINKED_ISSUE_IDS: 'issue-1,issue-2',
-      PAPERCLIP_WORKSPACE_CWD: '/home/agent/workspaces/agent-1',
+      PAPERCLIP_WORKSPACE_CWD: '/home/agent/workspaces/agent-1/issue-1',
       PAPERCLIP_WORKSPACE_REPO_URL: 'https://git.example/repo',
       PAPERCLIP_WORKSPACE_REPO_REF: 'main',
       PAPERCLIP_RUN_SCRATCH_DIR: '/tmp/paperclip-run',
@@ -327,7 +327,7 @@ describe('buildInvocation: files and env', () => {
     expect(meta).toMatchObject({
       adapterType: 'claude_k8s',
       command: 'claude',
-      cwd: '/home/agent/workspaces/agent-1',
+      cwd: '/home/agent/workspaces/agent-1/issue-1',
       prompt: invocation.prompt.text,
     });
   });

@@ -146,6 +146,7 @@ export function planInvocation(
   const podLayout = planPodLayout({
     agentId: ctx.agent.id,
     companyId: ctx.agent.companyId,
+    taskKey: ctx.runtime.taskKey,
     config,
     defaultNamespace: options.defaultNamespace,
   });

@@ -23,6 +23,7 @@ import {
   checkDnsLabel,
   checkDnsSubdomain,
   parseEnv,
+  parseEnvRefs,
   parseQuantity,
   parseSecretNameList,
   parseStringMap,
@@ -119,11 +120,20 @@ export const CONFIG_SCHEMA = object({
   }),
   env: custom<Record<string, EnvValue>>({
     label: 'Environment',
-    hint: 'Extra environment of the claude container: KEY=value lines or a JSON object. Plain values travel in the per-run Secret, never in the Job object; {"secretKeyRef": {"name", "key"}} (a Secret the operator allows: CLAUDE_K8S_ALLOWED_SECRETS) and {"configMapKeyRef": ...} values stay references.',
+    hint: 'Extra environment of the claude container: KEY=value lines or a JSON object of strings or Paperclip bindings (plain, secret_ref and user_secret_ref, which Paperclip resolves before the run). Values travel in the per-run Secret, never in the Job object. Kubernetes Secret and ConfigMap references go in envRefs.',
     group: 'Claude Code',
     typeLabel: 'environment map',
     formControl: 'textarea',
     parse: parseEnv,
+    default: {},
+  }),
+  envRefs: custom<Record<string, Exclude<EnvValue, { value: string }>>>({
+    label: 'Environment from Secrets and ConfigMaps',
+    hint: 'Environment of the claude container read by Kubernetes from the Job namespace: a JSON object of name → {"secretKeyRef": {"name", "key", "optional"?}} or {"configMapKeyRef": {...}}. The values never pass through Paperclip. A name may not also be in env.',
+    group: 'Claude Code',
+    typeLabel: 'JSON object',
+    formControl: 'textarea',
+    parse: parseEnvRefs,
     default: {},
   }),
   // ---------------------------------------------------------------- Budget
@@ -175,7 +185,7 @@ export const CONFIG_SCHEMA = object({
   }),
   cwd: string({
     label: 'Working directory',
-    hint: 'Absolute path inside the pod. Empty: <HOME>/workspaces/<agent id>. Paths of the Paperclip host are not used: the pod has its own filesystem. A run whose Paperclip workspace is mounted (workspace.mode shared) works in that workspace instead.',
+    hint: 'Absolute path inside the pod. Empty: <HOME>/workspaces/<agent id>/<task key> (<HOME>/workspaces/<agent id> for a run without a task), so runs on different tasks work side by side. A set cwd is shared by all runs of the agent: they are serialised by lockPolicy. Paths of the Paperclip host are not used: the pod has its own filesystem. A run whose Paperclip workspace is mounted (workspace.mode shared) works in that workspace instead.',
     group: 'Prompt',
     check: checkAbsolutePath,
   }),
@@ -362,9 +372,18 @@ export const CONFIG_SCHEMA = object({
     max: 3_600,
     default: 30,
   }),
+  resultGraceSec: number({
+    label: 'Exit grace after the result',
+    hint: "How long claude may keep running after it printed its final result (e.g. a hook or a background task holding it open). Then the Job is deleted and the run ends with that result, not as a timeout; resultJson.unmanagedBackgroundTask records the stop, as with claude_local's terminalResultCleanupGraceMs.",
+    group: 'Session & lifecycle',
+    unit: 'seconds',
+    min: 0,
+    max: 300,
+    default: 5,
+  }),
   lockPolicy: enumeration(['wait', 'adopt', 'reject'], {
     label: 'When a Job of this agent is still running',
-    hint: 'wait: queue behind it (up to lock wait); adopt: take over a leftover Job of the same task and session; reject: fail the run at once.',
+    hint: 'Runs of one agent on different tasks run side by side, each in its own working directory; this decides what happens to a run whose working directory (and so session) a running Job of the agent already uses. wait: queue behind it (up to lock wait); adopt: take over a leftover Job of the same run; reject: fail the run at once.',
     group: 'Session & lifecycle',
     default: 'wait',
   }),
@@ -558,6 +577,14 @@ export function parseAdapterConfig(input: unknown): ParseAdapterConfigResult {
       delete value.labels[key];
     }
   }
+  // envRefs join env (which the pod's environment is built from); one name in both is ambiguous.
+  for (const [name, reference] of Object.entries(value.envRefs)) {
+    if (name in value.env) {
+      context.issues.push({ path: `envRefs.${name}`, message: 'also set in env: give each variable once' });
+      continue;
+    }
+    value.env[name] = reference;
+  }
   if (value.paperclipApiUrl !== undefined && isLoopbackUrl(value.paperclipApiUrl)) {
     context.issues.push({
       path: 'paperclipApiUrl',
@@ -634,7 +661,7 @@ function buildAgentConfigurationDoc(): string {
   }
   lines.push(
     '',
-    'The model API key is never configured as a value: point `anthropicApiKeySecret` at a Secret, or add `env` entries with `secretKeyRef`.',
+    'The model API key is never configured as a value: point `anthropicApiKeySecret` at a Secret, add an `envRefs` entry with `secretKeyRef`, or bind a Paperclip secret in `env` (`{"type": "secret_ref", "secretId": ...}`).',
     '',
   );
   return lines.join('\n');

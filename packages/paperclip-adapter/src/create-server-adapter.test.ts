@@ -335,7 +335,7 @@ describe('testEnvironment', () => {
         ...base,
         serviceAccountName: 'deployer',
         anthropicBaseUrl: 'https://collector.example',
-        env: { STOLEN: { secretKeyRef: { name: 'ck8s-other-run-1234', key: 'PAPERCLIP_API_KEY' } } },
+        envRefs: { STOLEN: { secretKeyRef: { name: 'ck8s-other-run-1234', key: 'PAPERCLIP_API_KEY' } } },
         podSpecPatch: { containers: [] },
       },
     });
@@ -347,7 +347,7 @@ describe('testEnvironment', () => {
         /^serviceAccountName: refused by the operator policy \(CLAUDE_K8S_ALLOWED_SERVICE_ACCOUNTS\)/,
       ),
       expect.stringMatching(
-        /^env\.STOLEN\.secretKeyRef\.name: refused by the operator policy \(CLAUDE_K8S_ALLOWED_SECRETS\): Secret ck8s-other-run-1234 is a per-run Secret/,
+        /^envRefs\.STOLEN\.secretKeyRef\.name: refused by the operator policy \(CLAUDE_K8S_ALLOWED_SECRETS\): Secret ck8s-other-run-1234 is a per-run Secret/,
       ),
       expect.stringMatching(
         /^podSpecPatch\.containers: refused by the operator policy \(CLAUDE_K8S_ALLOWED_POD_SPEC_PATCH_FIELDS\)/,

@@ -42,7 +42,7 @@ function stdoutOf(records: ReturnType<typeof createFakeContext>['records']): str
 
 /** Target matching the fake context's defaults, for building stored session params. */
 const defaultTarget: SessionMatchTarget = {
-  cwd: '/home/agent/workspaces/agent-1',
+  cwd: '/home/agent/workspaces/agent-1/issue-1',
   promptBundleKey: null,
   mcpServerIdentity: null,
   sessionVolume: {
@@ -81,12 +81,12 @@ describe('execute', () => {
     expect(result.errorCode).toBeUndefined();
     expect(result.sessionParams).toMatchObject({
       v: 1,
-      cwd: '/home/agent/workspaces/agent-1',
+      cwd: '/home/agent/workspaces/agent-1/issue-1',
       sessionVolume: defaultTarget.sessionVolume,
       image: 'registry.example/claude:2.1.331',
     });
     // No workspace volume: the agent worked in the pod's own directory, and the result says so.
-    expect(result.resultJson?.['workspace']).toEqual({ mode: 'none', cwd: '/home/agent/workspaces/agent-1' });
+    expect(result.resultJson?.['workspace']).toEqual({ mode: 'none', cwd: '/home/agent/workspaces/agent-1/issue-1' });
 
     const meta = context.records.find((record) => record.kind === 'meta');
     expect(meta?.kind === 'meta' && meta.meta.context).toMatchObject({
@@ -293,6 +293,45 @@ describe('execute', () => {
     expect(result).toMatchObject({ timedOut: true, errorCode: 'timeout' });
   });
 
+  it('a CLI still running resultGraceSec after its result is stopped, and the run ends with that result', async () => {
+    // The whole recorded run (its result line included), then the process lingers.
+    const { adapter, launcher, clock } = setup([{ transcript: 'a_plain_text', hang: true }]);
+    const context = createFakeContext({ configOverrides: { resultGraceSec: 7 } });
+    const pending = adapter.execute(context);
+    await vi.waitFor(() => expect(stdoutOf(context.records)).toBe(loadTranscript('a_plain_text').stdout));
+    clock.advance(6_999);
+    expect(launcher.cancelled).toEqual([]);
+    clock.advance(1);
+    const result = await pending;
+    expect(launcher.cancelled).toEqual(['claude did not exit within resultGraceSec (7s) after its result']);
+    expect(result).toMatchObject({
+      exitCode: 0,
+      signal: null,
+      timedOut: false,
+      sessionId: '0b84e97d-3abb-4507-9c93-d061ff77aec6',
+    });
+    expect(result.errorCode).toBeUndefined();
+    expect(result.resultJson).toMatchObject({
+      stopReason: 'completed',
+      kubernetes: { outcome: 'cancelled' },
+      unmanagedBackgroundTask: {
+        kind: 'terminal_result_cleanup',
+        stopped: true,
+        stopReason: 'unmanaged_background_task_stopped',
+        terminalResultSeen: true,
+        graceMs: 7_000,
+      },
+    });
+  });
+
+  it('a CLI that exits after its result is not stopped', async () => {
+    const { adapter, launcher, clock } = setup([{ transcript: 'a_plain_text' }]);
+    const result = await adapter.execute(createFakeContext({ configOverrides: { resultGraceSec: 1 } }));
+    clock.advance(60_000);
+    expect(launcher.cancelled).toEqual([]);
+    expect(result.resultJson?.['unmanagedBackgroundTask']).toBeUndefined();
+  });
+
   it('a Job that could not be created is safe to retry', async () => {
     const { adapter } = setup([{ startError: new Error('create job agents/run-1: 403 Forbidden') }]);
     const result = await adapter.execute(createFakeContext());
@@ -301,6 +340,20 @@ describe('execute', () => {
       executionRecovery: { kind: 'bootstrap', providerWorkStarted: false },
     });
     expect(result.errorMessage).toMatch(/403 Forbidden/);
+  });
+
+  it('a run that cannot be followed after its Job exists is an API error, never "provider work not started"', async () => {
+    const { adapter } = setup([
+      {
+        stdout: `${loadTranscript('a_plain_text').stdout.split('\n')[0]}\n`,
+        outcomeError: new Error('watch run agents/run-1 failed: list job agents: 403 Forbidden'),
+      },
+    ]);
+    const result = await adapter.execute(createFakeContext());
+    expect(result.errorCode).toBe('k8s_api_error');
+    expect(result.errorMessage).toMatch(/^follow the Job agents\/run-\S+: .*403 Forbidden/);
+    expect(result.executionRecovery).toBeUndefined();
+    expect(result.resultJson?.['executionRecovery']).toBeUndefined();
   });
 
   it('a pod that never started is safe to retry', async () => {
@@ -415,7 +468,7 @@ describe('execute under the operator policy (issue 15)', () => {
     });
     const context = createFakeContext({
       configOverrides: {
-        env: { TOKEN: { secretKeyRef: { name: 'ck8s-agent-2-run-1-0a1b2c3d', key: 'PAPERCLIP_API_KEY' } } },
+        envRefs: { TOKEN: { secretKeyRef: { name: 'ck8s-agent-2-run-1-0a1b2c3d', key: 'PAPERCLIP_API_KEY' } } },
       },
     });
     const result = await adapter.execute(context);
@@ -423,7 +476,7 @@ describe('execute under the operator policy (issue 15)', () => {
     expect(context.records.map((record) => record.kind)).not.toContain('dispatch');
     expect(result.errorCode).toBe('adapter_config_invalid');
     expect(result.errorMessage).toBe(
-      "claude_k8s configuration refused by the operator policy: env.TOKEN.secretKeyRef.name: refused by the operator policy (CLAUDE_K8S_ALLOWED_SECRETS): Secret ck8s-agent-2-run-1-0a1b2c3d is a per-run Secret (another run's token and files); it can never be referenced; anthropicApiKeySecret.name: refused by the operator policy (CLAUDE_K8S_ALLOWED_SECRETS): Secret anthropic-api-key is not in the allowed Secrets (none)",
+      "claude_k8s configuration refused by the operator policy: envRefs.TOKEN.secretKeyRef.name: refused by the operator policy (CLAUDE_K8S_ALLOWED_SECRETS): Secret ck8s-agent-2-run-1-0a1b2c3d is a per-run Secret (another run's token and files); it can never be referenced; anthropicApiKeySecret.name: refused by the operator policy (CLAUDE_K8S_ALLOWED_SECRETS): Secret anthropic-api-key is not in the allowed Secrets (none)",
     );
   });
 

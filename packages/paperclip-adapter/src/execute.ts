@@ -129,6 +129,48 @@ export function createExecute(
     else logger[level === 'warn' ? 'warn' : 'info'](message, { runId: ctx.runId });
   }
 
+  /**
+   * The exit grace after the final result: armed by the first `result` event (output can arrive before the handle),
+   * it deletes the Job when claude is still running `graceSec` later. `stopped()` says whether it did.
+   */
+  function createResultGrace(graceSec: number, runId: string) {
+    let handle: RunHandle | null = null;
+    let armed = false;
+    let fired = false;
+    let done = false;
+    let timer: unknown = null;
+    const arm = (): void => {
+      if (armed || done || handle === null) return;
+      armed = true;
+      const target = handle;
+      timer = clock.setTimeout(() => {
+        timer = null;
+        if (done) return;
+        fired = true;
+        logger.info('claude is still running after its result; deleting the Job', { runId, jobName: target.jobName });
+        target
+          .cancel(`claude did not exit within resultGraceSec (${graceSec}s) after its result`)
+          .catch((error: unknown) => logger.warn('stopping the Job after the result failed', { error: String(error) }));
+      }, graceSec * 1000);
+    };
+    let seen = false;
+    return {
+      resultSeen: (): void => {
+        seen = true;
+        arm();
+      },
+      attach: (value: RunHandle): void => {
+        handle = value;
+        if (seen) arm();
+      },
+      dispose: (): void => {
+        done = true;
+        if (timer !== null) clock.clearTimeout(timer);
+      },
+      stopped: (): boolean => fired,
+    };
+  }
+
   function waitForOutcome(handle: RunHandle, config: AdapterConfig): Promise<RunOutcome> {
     if (config.timeoutSec <= 0) return handle.outcome;
     const limitMs = (config.timeoutSec + config.graceSec) * 1000 + DEADLINE_SLACK_MS;
@@ -290,6 +332,9 @@ export function createExecute(
       });
       // Output can arrive before start() returns; hold it until onMeta went out, so the invocation card comes first.
       const { promise: metaSent, resolve: openGate } = Promise.withResolvers<void>();
+      // claude_local's terminal-result cleanup: once the result is out, claude gets resultGraceSec to exit, then the
+      // Job is deleted and the run ends with that result.
+      const resultGrace = createResultGrace(config.resultGraceSec, ctx.runId);
       let handle: RunHandle;
       try {
         handle = await runtime.startRun({
@@ -297,6 +342,7 @@ export function createExecute(
           signal,
           onOutput: async (chunk) => {
             accumulator.push(chunk);
+            if (accumulator.hasResult()) resultGrace.resultSeen();
             await metaSent;
             await ctx.onLog('stdout', chunk);
             await budgetGuard.push(chunk);
@@ -308,6 +354,7 @@ export function createExecute(
         });
       } catch (error) {
         openGate();
+        resultGrace.dispose();
         // A cancel wins over whatever the start met (also a lock wait it interrupted).
         if (signal.aborted || RunCancelledError.isInstance(error))
           return cancelledBeforeStart(
@@ -326,6 +373,7 @@ export function createExecute(
       budgetGuard.attach(async (reason) => {
         await handle.cancel(reason);
       });
+      resultGrace.attach(handle);
       try {
         await ctx.onMeta?.(
           buildInvocationMeta(invocation, { jobName: handle.jobName, namespace: handle.namespace, attempt }),
@@ -338,12 +386,16 @@ export function createExecute(
       try {
         outcome = await waitForOutcome(handle, config);
       } catch (error) {
+        // The Job exists and may have run: this is not a bootstrap failure (Paperclip must not replay it blindly).
         return mapEarlyFailure(
           'k8s_api_error',
           `follow the Job ${handle.namespace}/${handle.jobName}: ${errorMessage(error)}`,
           billing,
           { attempt },
+          true,
         );
+      } finally {
+        resultGrace.dispose();
       }
       const summary = accumulator.finish({ exitCode: outcome.exitCode, signal: null });
       for (const dropped of droppedLines(summary))
@@ -386,6 +438,7 @@ export function createExecute(
         jobName: handle.jobName,
         namespace: handle.namespace,
         budgetStop: budgetGuard.finish(summary),
+        stoppedAfterResult: resultGrace.stopped() ? { graceSec: config.resultGraceSec } : null,
       });
       // Where the agent worked: `shared` = in Paperclip's workspace itself, `none` = in the pod's own directory.
       result.resultJson = { ...result.resultJson, workspace: { ...invocation.workspace } };

@@ -12,7 +12,13 @@ import {
   type FakeLogServer,
 } from '@claude-k8s/kube-fakes';
 import type { KubeRuntime } from '@claude-k8s/kube-runtime';
-import { createKubeRuntime, createPodLogSource, leaseNameFor, type KubePorts } from '@claude-k8s/kube-runtime/internal';
+import {
+  createKubeRuntime,
+  createPodLogSource,
+  leaseNameFor,
+  type KubePorts,
+  type PodLogSource,
+} from '@claude-k8s/kube-runtime/internal';
 import { describe, expect, it } from 'vitest';
 import { createFakeContext, createMemoryHostFiles, loadTranscript, admittingPolicy } from '../test/fakes.ts';
 import { createServerAdapter } from './create-server-adapter.ts';
@@ -222,21 +228,24 @@ for (const tier of tiers) {
       await using logs = await startFakeLogServer();
       const { cluster, runtime, close } = await tier.start(logs);
       try {
-        cluster.seed('leases', NS, {
+        // The fake context's run is on task issue-1: its lock is the agent's Lease for that working directory.
+        const leaseOf = (cwd: string, holder: string) => ({
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
-          metadata: { name: leaseNameFor('agent-1') },
+          metadata: { name: leaseNameFor('agent-1', cwd) },
           spec: {
-            holderIdentity: 'another-run',
+            holderIdentity: holder,
             leaseDurationSeconds: 900,
             acquireTime: new Date().toISOString().replace('Z', '000Z'),
             renewTime: new Date().toISOString().replace('Z', '000Z'),
           },
         });
+        cluster.seed('leases', NS, leaseOf('/home/agent/workspaces/agent-1/issue-1', 'another-run'));
         const context = createFakeContext({ configOverrides: { lockPolicy: 'reject' } });
         const result = await adapterOver(runtime).execute(context);
         expect(result.errorCode).toBe('k8s_lock_conflict');
         expect(result.errorMessage).toContain('another-run');
+        expect(result.errorMessage).toContain('/home/agent/workspaces/agent-1/issue-1');
         expect(cluster.all('jobs', NS)).toEqual([]);
       } finally {
         await close();
@@ -251,7 +260,7 @@ for (const tier of tiers) {
         cluster.seed('leases', NS, {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
-          metadata: { name: leaseNameFor('agent-1') },
+          metadata: { name: leaseNameFor('agent-1', '/home/agent/workspaces/agent-1/issue-1') },
           spec: {
             holderIdentity: 'another-run',
             leaseDurationSeconds: 900,
@@ -280,3 +289,63 @@ for (const tier of tiers) {
     });
   });
 }
+
+describe('back-pressure: a slow Paperclip onLog', () => {
+  it('holds the output follow back: it reads at most a few chunks ahead of onLog, never the whole output', async () => {
+    await using logs = await startFakeLogServer();
+    const cluster = createFakeCluster();
+    const source = createPodLogSource({ kubeConfig: logs.kubeConfig() });
+    let pulled = 0;
+    let delivered = 0;
+    let maxAhead = 0;
+    const counting: PodLogSource = {
+      open: async (request, signal) => {
+        const stream = await source.open(request, signal);
+        return {
+          async *[Symbol.asyncIterator]() {
+            for await (const chunk of stream) {
+              // The live follow (from the first byte, nothing skipped); the final read replays the last second.
+              // Content bytes: each line's 31-byte timestamp prefix (`2026-11-24T13:00:00.000001000Z `) not counted.
+              if (request.follow) pulled += chunk.length - 31 * chunk.filter((byte) => byte === 0x0a).length;
+              maxAhead = Math.max(maxAhead, pulled - delivered);
+              yield chunk;
+            }
+          },
+        };
+      },
+    };
+    const runtime = createKubeRuntime({
+      ports: cluster.ports as unknown as KubePorts,
+      logSource: counting,
+      namespace: NS,
+      runtimeId: KUBE_RUNTIME_ID,
+    });
+    const context = createFakeContext();
+    const record = context.onLog;
+    // Paperclip stores one chunk at a time, 2 ms each; a chunk counts once it is stored.
+    let store: Promise<void> = Promise.resolve();
+    context.onLog = (stream, chunk) => {
+      store = store.then(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        await record(stream, chunk);
+        delivered += Buffer.byteLength(chunk);
+      });
+      return store;
+    };
+    const running = adapterOver(runtime).execute(context);
+    const podName = await podOf(cluster);
+    const jobName = cluster.all<Job>('jobs', NS)[0]?.metadata.name ?? '';
+    kubeletRuns(cluster, podName);
+    // 16 MiB of output, all of it available at once (the container is far ahead of Paperclip).
+    const line = `{"type":"system","subtype":"noise","text":"${'x'.repeat(1000)}"}\n`;
+    const lines = Math.ceil((16 * 1024 * 1024) / line.length);
+    for (let i = 0; i < lines; i += 1) logs.write(line);
+    logs.terminate();
+    kubeletExits(cluster, podName, 0, jobName);
+    await running;
+    expect(stdoutOf(context.records).length).toBe(lines * line.length);
+    expect(pulled).toBe(lines * line.length); // the live follow read the whole output
+    // A few socket reads in flight (64 KiB each) are the bound, not the 16 MiB the container wrote.
+    expect(maxAhead).toBeLessThan(256 * 1024);
+  }, 60_000);
+});

@@ -123,10 +123,10 @@ describe('checkOperatorPolicy: each refusal names its setting', () => {
     expect(
       refusalsOf({
         anthropicApiKeySecret: { name: 'database-password' },
-        env: { DB: { secretKeyRef: { name: 'database-password', key: 'password' } } },
+        envRefs: { DB: { secretKeyRef: { name: 'database-password', key: 'password' } } },
       }),
     ).toEqual([
-      'env.DB.secretKeyRef.name: refused by the operator policy (CLAUDE_K8S_ALLOWED_SECRETS): Secret database-password is not in the allowed Secrets (none)',
+      'envRefs.DB.secretKeyRef.name: refused by the operator policy (CLAUDE_K8S_ALLOWED_SECRETS): Secret database-password is not in the allowed Secrets (none)',
       'anthropicApiKeySecret.name: refused by the operator policy (CLAUDE_K8S_ALLOWED_SECRETS): Secret database-password is not in the allowed Secrets (none)',
     ]);
     const allowing = { ...defaults, allowedSecrets: ['anthropic-api-key', 'team-*'] };
@@ -134,7 +134,7 @@ describe('checkOperatorPolicy: each refusal names its setting', () => {
       refusalsOf(
         {
           anthropicApiKeySecret: { name: 'anthropic-api-key' },
-          env: { GH: { secretKeyRef: { name: 'team-github', key: 'token' } } },
+          envRefs: { GH: { secretKeyRef: { name: 'team-github', key: 'token' } } },
         },
         allowing,
       ),
@@ -145,11 +145,11 @@ describe('checkOperatorPolicy: each refusal names its setting', () => {
     const allowing = { ...defaults, allowedSecrets: ['*'] };
     expect(
       refusalsOf(
-        { env: { TOKEN: { secretKeyRef: { name: 'ck8s-agent-2-run-9-1a2b3c4d', key: 'PAPERCLIP_API_KEY' } } } },
+        { envRefs: { TOKEN: { secretKeyRef: { name: 'ck8s-agent-2-run-9-1a2b3c4d', key: 'PAPERCLIP_API_KEY' } } } },
         allowing,
       ),
     ).toEqual([
-      "env.TOKEN.secretKeyRef.name: refused by the operator policy (CLAUDE_K8S_ALLOWED_SECRETS): Secret ck8s-agent-2-run-9-1a2b3c4d is a per-run Secret (another run's token and files); it can never be referenced",
+      "envRefs.TOKEN.secretKeyRef.name: refused by the operator policy (CLAUDE_K8S_ALLOWED_SECRETS): Secret ck8s-agent-2-run-9-1a2b3c4d is a per-run Secret (another run's token and files); it can never be referenced",
     ]);
   });
 

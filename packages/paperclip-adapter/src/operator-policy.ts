@@ -59,7 +59,7 @@ export interface OperatorPolicySettings {
    */
   allowedServiceAccounts?: readonly string[];
   /**
-   * Secret names `env` `secretKeyRef`s and `anthropicApiKeySecret` may name; `prefix*` matches by prefix. Per-run
+   * Secret names `envRefs` `secretKeyRef`s and `anthropicApiKeySecret` may name; `prefix*` matches by prefix. Per-run
    * Secrets (`ck8s-*`) are refused always. Env: `CLAUDE_K8S_ALLOWED_SECRETS`. @default [] (none)
    */
   allowedSecrets?: readonly string[];
@@ -307,7 +307,7 @@ export function checkOperatorPolicy(
     AdapterConfig,
     | 'serviceAccountName'
     | 'automountServiceAccountToken'
-    | 'env'
+    | 'envRefs'
     | 'anthropicApiKeySecret'
     | 'podSpecPatch'
     | 'anthropicBaseUrl'
@@ -351,9 +351,9 @@ export function checkOperatorPolicy(
       setting: 'allowedServiceAccounts',
       message: `a Kubernetes API token is mounted only for a service account the operator allows; ${account} is not one`,
     });
-  for (const [name, value] of Object.entries(config.env)) {
+  for (const [name, value] of Object.entries(config.envRefs)) {
     if ('secretKeyRef' in value)
-      checkSecret(value.secretKeyRef.name, `env.${name}.secretKeyRef.name`, policy, refusals);
+      checkSecret(value.secretKeyRef.name, `envRefs.${name}.secretKeyRef.name`, policy, refusals);
   }
   if (config.anthropicApiKeySecret.name !== undefined)
     checkSecret(config.anthropicApiKeySecret.name, 'anthropicApiKeySecret.name', policy, refusals);

@@ -172,7 +172,7 @@ async function adapterRun(
 }
 
 describe('the requests of a run, a cancel and the environment test against deploy/rbac.yaml', () => {
-  it('a run whose Job is kept, a run whose Job is deleted, a cancel, the environment test', async () => {
+  it('a run whose Job is kept, a run whose Job is deleted, a failed run, a cancel, the environment test', async () => {
     const transcript = loadTranscript('a_plain_text');
     const exit = (cluster: FakeCluster, pod: Pod, exitCode: number) => {
       cluster.mutate<Pod>('pods', NS, pod.metadata.name, (current) => {
@@ -218,6 +218,13 @@ describe('the requests of a run, a cancel and the environment test against deplo
 
     const succeeded = await adapterRun(runToExit(0), { retention: { onSuccess: 'delete' } });
     expect(succeeded.result.exitCode).toBe(0);
+
+    // A failed run: its Warning events are listed to name the cause (a success or a cancel reads none).
+    const failed = await adapterRun(runToExit(1), { retention: { onFailure: 'delete' } });
+    expect(failed.result.errorCode).toBeDefined();
+    for (const kind of ['jobs', 'pods'] as const)
+      for (const object of server.cluster.all<Job>(kind, NS))
+        await server.cluster.ports.delete(kind, NS, object.metadata.name);
 
     const cancelled = await adapterRun(async (cluster, logs, abort) => {
       const pod = await podOf(cluster);

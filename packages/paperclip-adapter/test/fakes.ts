@@ -35,6 +35,8 @@ export interface ScriptedAttempt {
   outcome?: Partial<RunOutcome>;
   /** Reject `startRun` with this error. */
   startError?: Error;
+  /** Reject `outcome` with this error after the output (the run could not be followed to its end). */
+  outcomeError?: Error;
   /** Wait for the abort signal before ending (then report `cancelled`). */
   waitForAbort?: boolean;
   /** Never settle on its own (for watchdog tests). */
@@ -85,6 +87,7 @@ export function createFakeRuntime(attempts: ScriptedAttempt[]): FakeRuntime {
           deliveredLines: 0,
         });
       }
+      if (script.outcomeError !== undefined) throw script.outcomeError;
       if (script.hang === true) {
         await cancelledPromise;
         return { ...base, code: 'cancelled', exitCode: null, cancelledAt: '2026-11-24T15:00:00.000Z' };

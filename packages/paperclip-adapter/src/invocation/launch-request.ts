@@ -42,7 +42,7 @@ export interface RunLaunch {
 export interface LaunchRequestInput {
   run: Pick<AdapterExecutionContext, 'runId' | 'agent'>;
   config: AdapterConfig;
-  layout: Pick<PodLayout, 'namespace' | 'home'>;
+  layout: Pick<PodLayout, 'namespace' | 'home' | 'cwd'>;
   /** 1, or 2 for the fresh-session retry. */
   attempt: number;
   /** The container's full argv. */
@@ -112,6 +112,8 @@ export function assembleLaunchRequest(input: LaunchRequestInput): RunLaunch {
       terminationGracePeriodSeconds: config.graceSec,
       ttlSecondsAfterFinished: config.ttlSecondsAfterFinished,
       lockPolicy: config.lockPolicy,
+      // Only runs that share the working directory (and so the task's session) are serialised.
+      lockKey: layout.cwd,
       lockWaitSeconds: config.lockWaitSeconds,
       retention: { ...config.retention },
       graces: {

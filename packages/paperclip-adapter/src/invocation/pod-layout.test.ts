@@ -42,6 +42,22 @@ describe('planPodLayout', () => {
     });
   });
 
+  it('each task gets its own default working directory below the agent one; a configured cwd is shared', () => {
+    const config = { namespace: 'agents', sessionVolume: { claimName: 'sessions', mountAs: 'home' }, cwd: undefined };
+    const cwdOf = (taskKey: string | null, cwd?: string) =>
+      planPodLayout({ agentId: 'a1', companyId: 'c1', taskKey, config: { ...config, cwd }, defaultNamespace: 'x' }).cwd;
+    expect(cwdOf('5d0c5a8e-1111-4222-8333-444455556666')).toBe(
+      '/home/agent/workspaces/a1/5d0c5a8e-1111-4222-8333-444455556666',
+    );
+    expect(cwdOf(null)).toBe('/home/agent/workspaces/a1');
+    // Keys that are no safe file name get a slug and a hash, so two keys never share a directory.
+    const odd = [cwdOf('issue:1'), cwdOf('issue/1'), cwdOf('..'), cwdOf('.hidden')];
+    expect(new Set(odd).size).toBe(4);
+    for (const path of odd)
+      expect(path).toMatch(/^\/home\/agent\/workspaces\/a1\/(?:[A-Za-z0-9_][A-Za-z0-9._-]*-)?[0-9a-f]{10}$/);
+    expect(cwdOf('issue-1', '/work')).toBe('/work');
+  });
+
   it('without a session volume: emptyDir HOME at /home/agent whatever mountAs says, no session identity', () => {
     const layout = planPodLayout({
       agentId: 'a1',

@@ -3,6 +3,7 @@
  * per-run Secret), and the step that resolves a run's namespace, HOME and working directory from its config.
  */
 import { sha256 } from './hash.ts';
+import { createHash } from 'node:crypto';
 import type { AdapterConfig } from '../config-schema.ts';
 import type { SessionVolumeIdentity } from '../session-codec.ts';
 
@@ -57,14 +58,29 @@ export interface PodLayoutInput {
   agentId: string;
   /** The agent's company: part of its HOME's sub-path on the session volume. */
   companyId: string;
+  /** Paperclip's task key of the run (`ctx.runtime.taskKey`): each task gets its own default working directory. */
+  taskKey?: string | null;
   config: Pick<AdapterConfig, 'namespace' | 'sessionVolume' | 'cwd'>;
   /** Namespace when the config names none. */
   defaultNamespace: string;
 }
 
+/** A path segment for a raw id: the id itself when it is a safe file name, else a slug and a hash of it. */
+function pathSegment(raw: string): string {
+  if (/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/.test(raw)) return raw;
+  const slug = raw
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[.-]+/, '')
+    .slice(0, 40);
+  const hash = createHash('sha256').update(raw).digest('hex').slice(0, 10);
+  return slug === '' ? hash : `${slug}-${hash}`;
+}
+
 /**
  * Resolves where the run lives: HOME is the session volume's mount path (`/home/agent` when it is mounted as
- * `home`, or without a volume), and the working directory is `cwd` or `$HOME/workspaces/<agent id>`.
+ * `home`, or without a volume), and the working directory is `cwd`, else `$HOME/workspaces/<agent id>/<task key>`
+ * (`$HOME/workspaces/<agent id>` for a run without a task): runs of one agent on different tasks work side by side,
+ * each in its own directory, as Paperclip runs them.
  */
 export function planPodLayout(input: PodLayoutInput): PodLayout {
   const { config } = input;
@@ -74,7 +90,9 @@ export function planPodLayout(input: PodLayoutInput): PodLayout {
     config.sessionVolume.mountAs === 'home' || claimName === null
       ? DEFAULT_HOME
       : config.sessionVolume.mountAs.replace(/\/+$/, '');
-  const cwd = config.cwd ?? `${mountPath}/workspaces/${input.agentId.replace(/[^A-Za-z0-9._-]/g, '-')}`;
+  const agentDirectory = `${mountPath}/workspaces/${input.agentId.replace(/[^A-Za-z0-9._-]/g, '-')}`;
+  const taskKey = input.taskKey ?? '';
+  const cwd = config.cwd ?? (taskKey === '' ? agentDirectory : `${agentDirectory}/${pathSegment(taskKey)}`);
   if (claimName === null) return { namespace, home: { mountPath, claimName }, cwd, sessionVolume: null, notes: [] };
   const subPath = agentHomeSubPath(input.companyId, input.agentId);
   return {
