@@ -144,11 +144,20 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
   for (const file of options.manifestFiles) {
     for (const document of loadAllYaml(await readFile(file, 'utf8')) as KubernetesObject[]) {
       if (!document?.kind) continue;
-      const object: KubernetesObject & { subjects?: { kind: string; namespace?: string }[] } = {
-        ...document,
-        metadata: { ...document.metadata, namespace },
-      };
+      const clusterScoped = document.kind === 'ClusterRole' || document.kind === 'ClusterRoleBinding';
+      const object: KubernetesObject & {
+        subjects?: { kind: string; namespace?: string }[];
+        roleRef?: { kind: string; name: string };
+        rules?: { resources?: string[]; resourceNames?: string[] }[];
+      } = clusterScoped
+        ? // One per tenant namespace: the name carries the namespace, and the namespace read is granted for it only.
+          { ...document, metadata: { ...document.metadata, name: `${document.metadata?.name ?? ''}-${namespace}` } }
+        : { ...document, metadata: { ...document.metadata, namespace } };
       for (const subject of object.subjects ?? []) if (subject.kind === 'ServiceAccount') subject.namespace = namespace;
+      if (object.roleRef?.kind === 'ClusterRole')
+        object.roleRef = { ...object.roleRef, name: `${object.roleRef.name}-${namespace}` };
+      for (const rule of object.rules ?? [])
+        if (clusterScoped && rule.resources?.includes('namespaces')) rule.resourceNames = [namespace];
       await createOrReplace(objects, object);
     }
   }
@@ -165,7 +174,10 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
   if (options.sessionHostPath) {
     await mkdir(options.sessionHostPath, { recursive: true });
     await chown(options.sessionHostPath, 1000, 1000);
-    await chmod(options.sessionHostPath, 0o770);
+    // setgid: the per-agent HOME directories the kubelet creates for each pod's subPath (as root) get the group
+    // 1000 the agents run with, so they can write their own HOME (volumes with fsGroup support get this from the
+    // kubelet; a hostPath volume does not).
+    await chmod(options.sessionHostPath, 0o2770);
     const volumeName = `claude-k8s-sessions-${namespace}`;
     sessionClaim = 'claude-k8s-sessions';
     await createOrReplace(objects, {

@@ -142,6 +142,27 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const kept = cluster.peek<V1Job>('jobs', NS, handle.jobName);
     expect(kept?.spec?.ttlSecondsAfterFinished).toBe(120);
     expect(kept?.metadata?.annotations?.['claude-k8s.io/keep-until']).toBeDefined();
+    // The run token and files go as soon as the container has ended, while the Job stays for inspection (issue 15).
+    expect(cluster.peek('secrets', NS, handle.jobName)).toBeUndefined();
+  });
+
+  it('deletes the per-run Secret of a kept succeeded Job too, and asks for no Secret of a run without files', async () => {
+    const { cluster, runtime, requests } = setup();
+    const handle = await runtime.startRun(run({ retention: { onSuccess: 'keep' } }));
+    const podName = await podOf(cluster, handle);
+    kubelet(cluster, podName, exited(0));
+    finishJob(cluster, handle.jobName, 'Complete', 'CompletionsReached');
+    expect(await handle.outcome).toMatchObject({ code: 'succeeded' });
+    expect(cluster.peek('jobs', NS, handle.jobName)).toBeDefined();
+    expect(cluster.peek('secrets', NS, handle.jobName)).toBeUndefined();
+
+    requests.length = 0;
+    const bare = await runtime.startRun(run({ runId: 'run-2', files: {}, retention: { onSuccess: 'keep' } }));
+    const barePod = await podOf(cluster, bare);
+    kubelet(cluster, barePod, exited(0));
+    finishJob(cluster, bare.jobName, 'Complete', 'CompletionsReached');
+    await bare.outcome;
+    expect(requests.filter((request) => request.kind === 'secrets')).toEqual([]);
   });
 
   it('cancels through the AbortSignal: annotation, Foreground delete, outcome cancelled', async () => {

@@ -194,6 +194,19 @@ export interface KubeRuntime {
   selfPod(): Promise<SelfPod>;
 }
 
+/** Whether a run's Job mounts or references its per-run Secret (named like the Job). */
+function usesRunSecret(job: V1Job): boolean {
+  const name = job.metadata?.name;
+  const spec = job.spec?.template.spec;
+  if (name === undefined || spec === undefined) return false;
+  return (
+    (spec.volumes ?? []).some((volume) => volume.secret?.secretName === name) ||
+    spec.containers.some((container) =>
+      (container.env ?? []).some((variable) => variable.valueFrom?.secretKeyRef?.name === name),
+    )
+  );
+}
+
 /** Creates a runtime. Nothing is requested until a method is called. */
 export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntime {
   const clock = options.clock ?? systemClock;
@@ -617,6 +630,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
             succeeded: value.code === 'succeeded',
             stop: result.job !== null && jobFinish(result.job) === null && NOTHING_RAN.has(value.code),
             policy: retention,
+            runSecret: usesRunSecret(job),
           });
         }
         return value;

@@ -1,3 +1,4 @@
+import { agentHomeSubPath } from './invocation/pod-layout.ts';
 import { describe, expect, it } from 'vitest';
 import { createFakeContext, createMemoryHostFiles } from '../test/fakes.ts';
 import { buildInvocation, type RunInvocation } from './build-invocation.ts';
@@ -159,7 +160,12 @@ describe('buildInvocation: command line', () => {
         cwd: '/elsewhere',
         promptBundleKey: null,
         mcpServerIdentity: null,
-        sessionVolume: { namespace: 'agents', claimName: 'claude-sessions', mountPath: '/home/agent' },
+        sessionVolume: {
+          namespace: 'agents',
+          claimName: 'claude-sessions',
+          mountPath: '/home/agent',
+          subPath: agentHomeSubPath('company-1', 'agent-1'),
+        },
       }),
     };
     const invocation = await build(context);
@@ -200,12 +206,22 @@ describe('buildInvocation: command line', () => {
     });
     const invocation = await build(context);
     expect(invocation.claudeArgs).toEqual(['claude', '--print', '--output-format', 'stream-json', '--verbose']);
-    expect(invocation.launch.spec.session).toEqual({ mountPath: '/data', claimName: 'sessions', asHome: true });
+    expect(invocation.launch.spec.session).toEqual({
+      mountPath: '/data',
+      claimName: 'sessions',
+      subPath: agentHomeSubPath('company-1', 'agent-1'),
+      asHome: true,
+    });
     expect(invocation.sessionTarget).toEqual({
       cwd: '/data/project',
       promptBundleKey: null,
       mcpServerIdentity: null,
-      sessionVolume: { namespace: 'agents', claimName: 'sessions', mountPath: '/data' },
+      sessionVolume: {
+        namespace: 'agents',
+        claimName: 'sessions',
+        mountPath: '/data',
+        subPath: agentHomeSubPath('company-1', 'agent-1'),
+      },
     });
     expect(invocation.launch.spec.env).toContainEqual({ name: 'HOME', value: '/data' });
   });

@@ -200,7 +200,7 @@ export const CONFIG_SCHEMA = object({
   // ---------------------------------------------------------------- Kubernetes
   namespace: string({
     label: 'Namespace',
-    hint: 'Namespace of the Jobs and their Secrets. Empty: the namespace Paperclip runs in.',
+    hint: "Namespace of the Jobs and their Secrets; must be one the operator allows (CLAUDE_K8S_ALLOWED_NAMESPACES) and enforce Pod Security restricted. Empty: the operator's default (CLAUDE_K8S_DEFAULT_NAMESPACE, else the first allowed namespace, else the namespace Paperclip runs in).",
     group: 'Kubernetes',
     check: checkDnsLabel,
     see: 'https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/object-meta/#ObjectMeta',
@@ -234,27 +234,39 @@ export const CONFIG_SCHEMA = object({
   }),
   serviceAccountName: string({
     label: 'Service account',
-    hint: "serviceAccountName of the agent pod. Empty: the namespace's default service account.",
+    hint: "serviceAccountName of the agent pod; any other than default must be allowed by the operator (CLAUDE_K8S_ALLOWED_SERVICE_ACCOUNTS). Empty: the namespace's default service account.",
     group: 'Kubernetes',
     check: checkDnsSubdomain,
   }),
   automountServiceAccountToken: boolean({
     label: 'Mount service account token',
-    hint: 'Mount a Kubernetes API token into the agent pod. Off by default: the agent does not need the Kubernetes API.',
+    hint: 'Mount a Kubernetes API token into the agent pod; only for a service account the operator allows (CLAUDE_K8S_ALLOWED_SERVICE_ACCOUNTS). Off by default: the agent does not need the Kubernetes API.',
     group: 'Kubernetes',
     default: false,
   }),
   resources: object({
     requests: object({
-      cpu: quantity('500m', 'CPU request', 'CPU the pod is guaranteed, e.g. 500m or 1.'),
-      memory: quantity('512Mi', 'Memory request', 'Memory the pod is guaranteed, e.g. 1Gi.'),
+      cpu: quantity(
+        '500m',
+        'CPU request',
+        "CPU the pod is guaranteed, e.g. 500m or 1. Empty: the operator's default (CLAUDE_K8S_DEFAULT_REQUESTS, 250m); at most CLAUDE_K8S_MAX_RESOURCES.",
+      ),
+      memory: quantity(
+        '512Mi',
+        'Memory request',
+        "Memory the pod is guaranteed, e.g. 1Gi. Empty: the operator's default (CLAUDE_K8S_DEFAULT_REQUESTS, 512Mi); at most CLAUDE_K8S_MAX_RESOURCES.",
+      ),
     }),
     limits: object({
-      cpu: quantity('500m', 'CPU limit', 'CPU limit, e.g. 2. Empty: no limit.'),
+      cpu: quantity(
+        '500m',
+        'CPU limit',
+        "CPU limit, e.g. 2. Empty: the operator's default (CLAUDE_K8S_DEFAULT_LIMITS, none); at most CLAUDE_K8S_MAX_RESOURCES.",
+      ),
       memory: quantity(
         '512Mi',
         'Memory limit',
-        'Memory limit, e.g. 4Gi; the container is OOM-killed above it. Empty: no limit.',
+        "Memory limit, e.g. 4Gi; the container is OOM-killed above it. Empty: the operator's default (CLAUDE_K8S_DEFAULT_LIMITS, 4Gi), raised to the request when that is higher; at most CLAUDE_K8S_MAX_RESOURCES.",
       ),
     }),
   }),
@@ -269,7 +281,7 @@ export const CONFIG_SCHEMA = object({
   }),
   annotations: custom<Record<string, string>>({
     label: 'Annotations',
-    hint: 'Extra annotations of the Job and pod: key=value lines or a JSON object. Keys under claude-k8s.io/ are reserved for the runtime and refused.',
+    hint: 'Extra annotations of the Job and its pod (e.g. cluster-autoscaler.kubernetes.io/safe-to-evict=false, or a sidecar-injection opt-out): key=value lines or a JSON object. Keys under claude-k8s.io/ are reserved for the runtime and refused.',
     group: 'Kubernetes',
     typeLabel: 'map of strings',
     formControl: 'textarea',
@@ -278,7 +290,7 @@ export const CONFIG_SCHEMA = object({
   }),
   podSpecPatch: custom<Record<string, unknown>>({
     label: 'Pod spec patch',
-    hint: 'Escape hatch: a JSON merge patch (RFC 7386) applied to the generated pod spec last. Use with care; it can undo security settings.',
+    hint: 'A JSON merge patch (RFC 7386) applied to the generated pod spec last. Only the top-level fields the operator allows (CLAUDE_K8S_ALLOWED_POD_SPEC_PATCH_FIELDS; default nodeSelector, tolerations, affinity, topologySpreadConstraints, priorityClassName, runtimeClassName); containers, volumes, service accounts, host namespaces and securityContext never.',
     group: 'Kubernetes',
     typeLabel: 'JSON object',
     formControl: 'textarea',
@@ -420,7 +432,7 @@ export const CONFIG_SCHEMA = object({
     }),
     onFailure: enumeration(['delete', 'keep'], {
       label: 'Keep failed Jobs',
-      hint: 'keep: leave a failed Job and its pod for inspection for keepFailedSeconds; delete: remove it at once.',
+      hint: 'keep: leave a failed Job and its pod for inspection for keepFailedSeconds (its per-run Secret, with the run token, is deleted as soon as the container has ended); delete: remove it at once.',
       group: 'Session & lifecycle',
       default: 'keep',
     }),
@@ -447,20 +459,20 @@ export const CONFIG_SCHEMA = object({
   // ---------------------------------------------------------------- Connectivity & credentials
   paperclipApiUrl: string({
     label: 'Paperclip API URL for pods',
-    hint: "URL the agent pod uses to call Paperclip back (PAPERCLIP_API_URL, MCP URLs). Must be reachable from the pod: the server's loopback address is not. Empty: the server's PAPERCLIP_API_URL when it is not a loopback URL.",
+    hint: "URL the agent pod uses to call Paperclip back (PAPERCLIP_API_URL, MCP URLs). Must be reachable from the pod: the server's loopback address is not. Its host must be allowed by the operator (CLAUDE_K8S_ALLOWED_PAPERCLIP_HOSTS; default the host of the server's PAPERCLIP_API_URL). Empty: the server's PAPERCLIP_API_URL when it is not a loopback URL.",
     group: 'Connectivity & credentials',
     check: checkHttpUrl,
   }),
   anthropicBaseUrl: string({
     label: 'Model API base URL',
-    hint: 'ANTHROPIC_BASE_URL of the claude container (a gateway or proxy). Empty: the CLI default.',
+    hint: 'ANTHROPIC_BASE_URL of the claude container (a gateway or proxy); its host must be allowed by the operator (CLAUDE_K8S_ALLOWED_MODEL_HOSTS). Empty: the CLI default.',
     group: 'Connectivity & credentials',
     check: checkHttpUrl,
   }),
   anthropicApiKeySecret: object({
     name: string({
       label: 'API key Secret',
-      hint: 'Name of the Secret (in the Job namespace) holding the model API key, given to claude as ANTHROPIC_API_KEY through a secretKeyRef. The key never passes through Paperclip.',
+      hint: 'Name of the Secret (in the Job namespace) holding the model API key, given to claude as ANTHROPIC_API_KEY through a secretKeyRef; must be allowed by the operator (CLAUDE_K8S_ALLOWED_SECRETS). The key never passes through Paperclip.',
       group: 'Connectivity & credentials',
       check: checkDnsSubdomain,
     }),

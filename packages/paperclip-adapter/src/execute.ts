@@ -14,6 +14,17 @@ import type { AdapterExecutionContext, AdapterExecutionResult } from '@paperclip
 import { createBudgetGuard, resolveRunBudget } from './budget/budget-guard.ts';
 import { buildInvocation, type RunInvocation } from './build-invocation.ts';
 import type { HostPathSettings } from './host-path-policy.ts';
+import {
+  checkNamespaceLabels,
+  checkOperatorPolicy,
+  formatPolicyRefusal,
+  resolveOperatorPolicy,
+  podDefaults,
+  type NamespaceLabels,
+  type OperatorPolicy,
+  type OperatorPolicySettings,
+  type PolicyRefusal,
+} from './operator-policy.ts';
 import { buildInvocationMeta } from './invocation/invocation-card.ts';
 import { formatConfigIssues, parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import type { ErrorCode } from './error-codes.ts';
@@ -39,6 +50,20 @@ export interface ExecuteDependencies {
   fetch?: typeof globalThis.fetch;
   /** Server-side host-path settings (see {@link HostPathSettings}). @default {} */
   hostPaths?: HostPathSettings;
+  /** The operator's policy on agent configurations (see {@link OperatorPolicySettings}); unset fields: the environment. */
+  policy: OperatorPolicySettings;
+  /** Reads a namespace's labels in a run's target cluster (its Pod Security level is checked before each run). */
+  readNamespace: (target: RunTarget) => Promise<NamespaceLabels>;
+}
+
+/** The early failure of a configuration the operator policy refuses: every refusal, each naming its setting. */
+function policyFailure(refusals: readonly PolicyRefusal[], billing: BillingInfo): AdapterExecutionResult {
+  return mapEarlyFailure(
+    'adapter_config_invalid',
+    `claude_k8s configuration refused by the operator policy: ${refusals.map(formatPolicyRefusal).join('; ')}`,
+    billing,
+    { policyRefusals: refusals.map((refusal) => ({ ...refusal })) },
+  );
 }
 
 /**
@@ -227,6 +252,19 @@ export function createExecute(
       );
     }
 
+    let policy: OperatorPolicy;
+    try {
+      policy = resolveOperatorPolicy(dependencies.policy, dependencies.serverEnv, defaultNamespace);
+    } catch (error) {
+      return mapEarlyFailure(
+        'adapter_config_invalid',
+        `the server's operator policy is invalid: ${errorMessage(error)}`,
+        billing,
+      );
+    }
+    const refusals = checkOperatorPolicy(config, policy, config.namespace ?? defaultNamespace);
+    if (refusals.length > 0) return policyFailure(refusals, billing);
+
     // Budget (issue 18): this run's limits, Paperclip's remaining monthly budget included when asked for.
     const budget = await resolveRunBudget(config, billing.billingType, {
       token: ctx.authToken,
@@ -245,6 +283,7 @@ export function createExecute(
         defaultNamespace,
         forceFreshSession: retriedFresh,
         attempt,
+        podDefaults: podDefaults(config, policy),
         ...(dependencies.hostPaths ? { hostPaths: dependencies.hostPaths } : {}),
       });
       if (!built.success) return mapEarlyFailure(built.code, built.message, billing);
@@ -266,6 +305,19 @@ export function createExecute(
         );
 
       if (attempt === 1) {
+        // Pod Security of the namespace, read from the cluster before anything is created there.
+        let labels: NamespaceLabels;
+        try {
+          labels = await dependencies.readNamespace(invocation.launch.target);
+        } catch (error) {
+          return mapEarlyFailure(
+            'k8s_api_error',
+            `read namespace ${invocation.launch.target.namespace}: ${errorMessage(error)}`,
+            billing,
+          );
+        }
+        const refused = checkNamespaceLabels(invocation.launch.target.namespace, labels, policy);
+        if (refused !== null) return policyFailure([refused], billing);
         await ctx.onCancellationReady?.();
         if (signal.aborted) return cancelledBeforeStart(billing, 'cancelled before any Job was created');
         ctx.onDispatch?.();

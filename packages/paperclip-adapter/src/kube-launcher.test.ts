@@ -20,7 +20,7 @@ import {
   type PodLogSource,
 } from '@claude-k8s/kube-runtime/internal';
 import { describe, expect, it } from 'vitest';
-import { createFakeContext, createMemoryHostFiles, loadTranscript } from '../test/fakes.ts';
+import { createFakeContext, createMemoryHostFiles, loadTranscript, admittingPolicy } from '../test/fakes.ts';
 import { createServerAdapter } from './create-server-adapter.ts';
 import { createStreamJsonAccumulator } from './stream-json-accumulator.ts';
 import { KUBE_RUNTIME_ID } from './kube-launcher.ts';
@@ -118,6 +118,7 @@ function kubeletExits(cluster: FakeCluster, podName: string, exitCode: number, j
 
 function adapterOver(runtime: KubeRuntime) {
   return createServerAdapter({
+    ...admittingPolicy,
     runtimeFactory: (target) => {
       expect(target.namespace).toBe(runtime.namespace);
       return runtime;

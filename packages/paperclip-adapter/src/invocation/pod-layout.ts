@@ -2,6 +2,7 @@
  * Where things are in the agent's pod (mount paths, HOME, working directory, scratch directory, file names of the
  * per-run Secret), and the step that resolves a run's namespace, HOME and working directory from its config.
  */
+import { sha256 } from './hash.ts';
 import { createHash } from 'node:crypto';
 import type { AdapterConfig } from '../config-schema.ts';
 import type { SessionVolumeIdentity } from '../session-codec.ts';
@@ -40,8 +41,11 @@ export function runFilePath(relativePath: string): string {
 export interface PodLayout {
   /** Namespace of the Job: the config's, else the namespace Paperclip runs in. */
   namespace: string;
-  /** HOME of the container: the session volume claim mounted there, or an emptyDir when `claimName` is `null`. */
-  home: { mountPath: string; claimName: string | null };
+  /**
+   * HOME of the container: the session volume claim mounted there (its per-agent `subPath`), or an emptyDir when
+   * `claimName` is `null`.
+   */
+  home: { mountPath: string; claimName: string | null; subPath?: string };
   /** Working directory of claude in the pod. */
   cwd: string;
   /** The session volume as stored with a session (`null` without one). */
@@ -52,6 +56,8 @@ export interface PodLayout {
 /** Input of {@link planPodLayout}. */
 export interface PodLayoutInput {
   agentId: string;
+  /** The agent's company: part of its HOME's sub-path on the session volume. */
+  companyId: string;
   /** Paperclip's task key of the run (`ctx.runtime.taskKey`): each task gets its own default working directory. */
   taskKey?: string | null;
   config: Pick<AdapterConfig, 'namespace' | 'sessionVolume' | 'cwd'>;
@@ -87,11 +93,34 @@ export function planPodLayout(input: PodLayoutInput): PodLayout {
   const agentDirectory = `${mountPath}/workspaces/${input.agentId.replace(/[^A-Za-z0-9._-]/g, '-')}`;
   const taskKey = input.taskKey ?? '';
   const cwd = config.cwd ?? (taskKey === '' ? agentDirectory : `${agentDirectory}/${pathSegment(taskKey)}`);
+  if (claimName === null) return { namespace, home: { mountPath, claimName }, cwd, sessionVolume: null, notes: [] };
+  const subPath = agentHomeSubPath(input.companyId, input.agentId);
   return {
     namespace,
-    home: { mountPath, claimName },
+    home: { mountPath, claimName, subPath },
     cwd,
-    sessionVolume: claimName === null ? null : { namespace, claimName, mountPath },
+    sessionVolume: { namespace, claimName, mountPath, subPath },
     notes: [],
   };
+}
+
+/** One path segment for a raw id: lower-case `[a-z0-9-]` (at most 40) and 12 hex digits of its hash; never `.`/`..`. */
+function idSegment(id: string): string {
+  const readable = id
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  const hash = sha256(id).slice(0, 12);
+  return readable === '' ? hash : `${readable}-${hash}`;
+}
+
+/**
+ * The sub-directory of the session volume that is one agent's HOME: `companies/<company>/agents/<agent>`, each id
+ * made a safe segment (the hash keeps ids that slug alike apart). An agent's pod mounts only this directory, so no
+ * agent reads or writes another's `~/.claude` (settings, hooks, sessions) or workspace.
+ */
+export function agentHomeSubPath(companyId: string, agentId: string): string {
+  return `companies/${idSegment(companyId)}/agents/${idSegment(agentId)}`;
 }
