@@ -14,7 +14,13 @@ import {
   type PaperclipClient,
   type PaperclipServer,
 } from '@claude-k8s/paperclip-server';
-import { prepareTenant, prepareWorkspaceVolume, type Tenant, type WorkspaceVolume } from './tenant.ts';
+import {
+  prepareTenant,
+  prepareWorkspaceVolume,
+  removeClusterObjects,
+  type Tenant,
+  type WorkspaceVolume,
+} from './tenant.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The adapter package directory Paperclip installs (local-path install of the built package). */
@@ -188,6 +194,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       // One host directory per namespace, kept with the cluster (a PersistentVolume's source cannot change).
       ...(localState ? { sessionHostPath: join(localState, 'sessions', namespace) } : {}),
     });
+    cleanups.push(() => removeClusterObjects(adminKubeconfig, tenant.clusterObjects));
     progress.done(`namespace ${namespace}: Pod Security restricted, adapter RBAC, model key Secret`);
 
     let workspaceVolume: WorkspaceVolume | undefined;

@@ -37,6 +37,8 @@ export interface Tenant {
   sessionClaim?: string;
   /** The host directory behind the session claim (local cluster only). */
   sessionHostPath?: string;
+  /** The cluster-scoped objects created for this namespace (its ClusterRole and binding): not deleted with it. */
+  clusterObjects: KubernetesObject[];
 }
 
 const MODEL_SECRET = { name: 'claude-k8s-model-api-key', key: 'api-key' } as const;
@@ -141,6 +143,7 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
     if (!hasStatus(error, 409)) throw error;
   }
 
+  const clusterObjects: KubernetesObject[] = [];
   for (const file of options.manifestFiles) {
     for (const document of loadAllYaml(await readFile(file, 'utf8')) as KubernetesObject[]) {
       if (!document?.kind) continue;
@@ -159,6 +162,12 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
       for (const rule of object.rules ?? [])
         if (clusterScoped && rule.resources?.includes('namespaces')) rule.resourceNames = [namespace];
       await createOrReplace(objects, object);
+      if (clusterScoped)
+        clusterObjects.push({
+          apiVersion: object.apiVersion,
+          kind: object.kind,
+          metadata: { name: object.metadata?.name },
+        });
     }
   }
 
@@ -239,7 +248,25 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
     namespace,
     kubeconfigPath,
     modelApiKeySecret: { ...MODEL_SECRET },
+    clusterObjects,
     ...(sessionClaim ? { sessionClaim } : {}),
     ...(sessionClaim && options.sessionHostPath ? { sessionHostPath: options.sessionHostPath } : {}),
   };
+}
+
+/** Delete the cluster-scoped objects `prepareTenant` created (a namespace's deletion leaves them behind). */
+export async function removeClusterObjects(
+  adminKubeconfig: string,
+  clusterObjects: readonly KubernetesObject[],
+): Promise<void> {
+  const admin = new KubeConfig();
+  admin.loadFromFile(adminKubeconfig);
+  const objects = KubernetesObjectApi.makeApiClient(admin);
+  for (const object of clusterObjects) {
+    try {
+      await objects.delete(object);
+    } catch (error) {
+      if (!hasStatus(error, 404)) throw error;
+    }
+  }
 }
