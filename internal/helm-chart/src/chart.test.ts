@@ -35,6 +35,9 @@ const envOf = (deployment: KubeObject): Record<string, unknown> => {
   return Object.fromEntries(env.map((e) => [e.name, e.value ?? 'valueFrom']));
 };
 
+/** Kinds without a namespace. */
+const CLUSTER_SCOPED = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'];
+
 describe('helm lint and template of the documented value sets', () => {
   it('is Helm 4 at the pinned version', () => {
     const version = execFileSync(helm, ['version', '--template', '{{.Version}}'], { encoding: 'utf8' });
@@ -50,6 +53,8 @@ describe('helm lint and template of the documented value sets', () => {
   it('default: the agents namespace with Pod Security restricted, the account, RBAC, policy and claim', () => {
     const objects = template(helm, { namespace: 'paperclip', valueFiles: [valueSetFile('default')] });
     expect(kinds(objects)).toEqual([
+      'ClusterRole/claude-k8s-adapter-namespaces-agents',
+      'ClusterRoleBinding/claude-k8s-adapter-namespaces-agents',
       'Namespace/agents',
       'NetworkPolicy/claude-agent-pods',
       'PersistentVolumeClaim/claude-sessions',
@@ -63,9 +68,13 @@ describe('helm lint and template of the documented value sets', () => {
       'pod-security.kubernetes.io/audit': 'restricted',
       'pod-security.kubernetes.io/warn': 'restricted',
     });
-    for (const o of objects.filter((o) => o.kind !== 'Namespace' && o.kind !== 'ServiceAccount')) {
+    for (const o of objects.filter((o) => !CLUSTER_SCOPED.includes(o.kind) && o.kind !== 'ServiceAccount')) {
       expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('agents');
     }
+    // The namespace read (Pod Security check of the operator policy) is granted for the agents' namespace only.
+    expect(one(objects, 'ClusterRole')['rules']).toEqual([
+      { apiGroups: [''], resources: ['namespaces'], resourceNames: ['agents'], verbs: ['get'] },
+    ]);
     expect(one(objects, 'ServiceAccount').metadata.namespace).toBe('paperclip');
     expect(one(objects, 'RoleBinding')['subjects']).toEqual([
       { kind: 'ServiceAccount', name: 'paperclip', namespace: 'paperclip' },
@@ -78,12 +87,15 @@ describe('helm lint and template of the documented value sets', () => {
       valueFiles: [valueSetFile('agents-only-existing-namespace')],
     });
     expect(kinds(objects)).toEqual([
+      'ClusterRole/claude-k8s-adapter-namespaces-agents',
+      'ClusterRoleBinding/claude-k8s-adapter-namespaces-agents',
       'NetworkPolicy/claude-agent-pods',
       'PersistentVolumeClaim/claude-sessions',
       'Role/claude-k8s-adapter',
       'RoleBinding/claude-k8s-adapter',
     ]);
-    for (const o of objects) expect(o.metadata.namespace).toBe('agents');
+    for (const o of objects.filter((o) => !CLUSTER_SCOPED.includes(o.kind)))
+      expect(o.metadata.namespace).toBe('agents');
     expect(one(objects, 'RoleBinding')['subjects']).toEqual([
       { kind: 'ServiceAccount', name: 'paperclip', namespace: 'paperclip' },
     ]);
@@ -92,6 +104,8 @@ describe('helm lint and template of the documented value sets', () => {
   it('with-paperclip: an authenticated Paperclip whose adapter defaults point at in-cluster addresses', () => {
     const objects = template(helm, { namespace: 'paperclip', valueFiles: [valueSetFile('with-paperclip')] });
     expect(kinds(objects)).toEqual([
+      'ClusterRole/claude-k8s-adapter-namespaces-agents',
+      'ClusterRoleBinding/claude-k8s-adapter-namespaces-agents',
       'ConfigMap/paperclip-adapter-plugins',
       'Deployment/paperclip',
       'Namespace/agents',

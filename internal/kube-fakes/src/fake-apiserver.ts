@@ -44,8 +44,15 @@ const PATH = /^\/(?:api\/v1|apis\/[^/]+\/v1)\/namespaces\/([^/]+)\/([^/]+)(?:\/(
 const EVICTION = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/eviction$/;
 
 /** Starts the server; stop it with `await using` or `close()`. */
-export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}): Promise<FakeApiserver> {
+export async function startFakeApiserver(
+  options: {
+    cluster?: FakeCluster;
+    /** Labels of namespaces read with `GET /api/v1/namespaces/<name>`. @default Pod Security `restricted` */
+    namespaceLabels?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  } = {},
+): Promise<FakeApiserver> {
   const cluster = options.cluster ?? createFakeCluster();
+  const namespaceLabels = options.namespaceLabels ?? {};
   const watchResponses = new Set<ServerResponse>();
   const log: string[] = [];
 
@@ -61,6 +68,32 @@ export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}
       await readBody(request);
       cluster.evictPod(decodeURIComponent(eviction[1] ?? ''), decodeURIComponent(eviction[2] ?? ''));
       sendJson(response, 201, { kind: 'Status', apiVersion: 'v1', status: 'Success', metadata: {}, code: 201 });
+      return;
+    }
+    // The few cluster-level reads and reviews the environment test makes: the version, a namespace (Pod Security
+    // `restricted` unless the test relabels it), and SelfSubjectAccessReviews (allowed).
+    if (request.method === 'GET' && url.pathname === '/version') {
+      sendJson(response, 200, { major: '1', minor: '35', gitVersion: 'v1.35.0-fake', platform: 'linux/amd64' });
+      return;
+    }
+    const namespaceRead = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(url.pathname);
+    if (namespaceRead !== null && request.method === 'GET') {
+      const name = decodeURIComponent(namespaceRead[1] ?? '');
+      sendJson(response, 200, {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name, labels: namespaceLabels[name] ?? { 'pod-security.kubernetes.io/enforce': 'restricted' } },
+      });
+      return;
+    }
+    if (request.method === 'POST' && url.pathname === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
+      const review = (await readBody(request)) as { spec?: object } | null;
+      sendJson(response, 201, {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: review?.spec ?? {},
+        status: { allowed: true },
+      });
       return;
     }
     const match = PATH.exec(url.pathname);
@@ -112,9 +145,20 @@ export async function startFakeApiserver(options: { cluster?: FakeCluster } = {}
         });
         return;
       }
-      case 'POST':
+      case 'POST': {
+        if (query.get('dryRun') === 'All') {
+          // Admitted, nothing persisted (as `dryRun=All` does).
+          const object = body as FakeObject & { metadata?: { name?: string; generateName?: string } };
+          const metadata = {
+            ...object.metadata,
+            name: object.metadata?.name ?? `${object.metadata?.generateName ?? ''}dry`,
+          };
+          sendJson(response, 201, { ...object, metadata });
+          return;
+        }
         sendJson(response, 201, await cluster.ports.create(kind, namespace, body as FakeObject));
         return;
+      }
       case 'PUT':
         sendJson(response, 200, await cluster.ports.replace(kind, namespace, name ?? '', body as FakeObject));
         return;

@@ -107,6 +107,9 @@ export async function stopComponent(component: ClusterComponent, options: LocalC
   await runScript('restart.sh', [component, '--stop-only'], options);
 }
 
+/** The host pods reach exposed services at ({@link exposeToPods}); the same as `LC_POD_GATEWAY` in scripts/lib.sh. */
+export const POD_GATEWAY_HOST = '10.88.0.1';
+
 /**
  * Make a service on this machine's 127.0.0.1:`port` reachable from the local cluster's pods; returns the base URL
  * pods use (`http://10.88.0.1:<port>`: the pod bridge's gateway in the node's network namespace).

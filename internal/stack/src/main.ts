@@ -8,7 +8,8 @@ const HELP = `Usage: scripts/demo.sh [options]
 
 Runs one Claude Code agent run as a Kubernetes Job through a real Paperclip server and streams its transcript.
 Without KUBECONFIG it builds (or reuses) and starts the repository's local cluster; with KUBECONFIG it uses that
-cluster and creates nothing outside the namespace.
+cluster and creates nothing outside the namespace but a ClusterRole and binding to read its Pod Security label
+(deleted on exit).
 
 Options:
   --once                 run once, print the summary and stop everything (default: keep the server running until Ctrl-C)

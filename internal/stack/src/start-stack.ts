@@ -4,16 +4,23 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { createFakeModelApi } from '@claude-k8s/fake-model-api';
-import { clusterDown, clusterStatus, clusterUp, exposeToPods } from '@claude-k8s/local-cluster';
+import { clusterDown, clusterStatus, clusterUp, exposeToPods, POD_GATEWAY_HOST } from '@claude-k8s/local-cluster';
 import {
   createPaperclipClient,
+  findFreePort,
   grantReadAccess,
   resolveServerUser,
   startPaperclipServer,
   type PaperclipClient,
   type PaperclipServer,
 } from '@claude-k8s/paperclip-server';
-import { prepareTenant, prepareWorkspaceVolume, type Tenant, type WorkspaceVolume } from './tenant.ts';
+import {
+  prepareTenant,
+  prepareWorkspaceVolume,
+  removeClusterObjects,
+  type Tenant,
+  type WorkspaceVolume,
+} from './tenant.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The adapter package directory Paperclip installs (local-path install of the built package). */
@@ -187,6 +194,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       // One host directory per namespace, kept with the cluster (a PersistentVolume's source cannot change).
       ...(localState ? { sessionHostPath: join(localState, 'sessions', namespace) } : {}),
     });
+    cleanups.push(() => removeClusterObjects(adminKubeconfig, tenant.clusterObjects));
     progress.done(`namespace ${namespace}: Pod Security restricted, adapter RBAC, model key Secret`);
 
     let workspaceVolume: WorkspaceVolume | undefined;
@@ -212,10 +220,24 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await grantReadAccess(runtimeDir);
     await grantReadAccess(tenant.kubeconfigPath);
     // The agent config names the tenant kubeconfig; the adapter accepts it only from an operator allow-listed directory.
+    // Pods call the server through the portal's address: the server's private-hostname guard must allow that host
+    // (else every API call from a pod is 403), so the port and its portal come first.
+    const serverPort = portal ? await findFreePort() : undefined;
+    const portalUrl = serverPort === undefined ? undefined : await exposeToPods(serverPort);
+    // The operator policy (issue 15): this namespace, its model key Secret, and the hosts pods reach Paperclip and the
+    // model at (the local cluster's portal, else the given URL's host).
+    const hostOf = (url: string | undefined): string => (url ? new URL(url).hostname : '');
+    const paperclipHostForPods = portal ? POD_GATEWAY_HOST : hostOf(options.paperclipUrlForPods);
     const server = await startPaperclipServer({
+      ...(serverPort === undefined ? {} : { port: serverPort }),
       env: {
         KUBECONFIG: tenant.kubeconfigPath,
         CLAUDE_K8S_KUBECONFIG_DIR: dirname(tenant.kubeconfigPath),
+        CLAUDE_K8S_ALLOWED_NAMESPACES: namespace,
+        CLAUDE_K8S_ALLOWED_SECRETS: tenant.modelApiKeySecret.name,
+        CLAUDE_K8S_ALLOWED_PAPERCLIP_HOSTS: paperclipHostForPods,
+        CLAUDE_K8S_ALLOWED_MODEL_HOSTS: fakeModel && portal ? POD_GATEWAY_HOST : '',
+        ...(portalUrl === undefined ? {} : { PAPERCLIP_ALLOWED_HOSTNAMES: new URL(portalUrl).hostname }),
         ...(workspaceVolume
           ? {
               CLAUDE_K8S_WORKSPACE_CLAIM: workspaceVolume.claimName,
@@ -243,8 +265,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     // Pods reach this machine's loopback services through the local cluster's portal (see
     // docs/decisions/local-cluster-pod-network.md).
-    const paperclipUrlForPods = portal ? await exposeToPods(server.port) : (options.paperclipUrlForPods ?? server.url);
+    const paperclipUrlForPods = portalUrl ?? options.paperclipUrlForPods ?? server.url;
     const modelUrlForPods = fakeModel && portal ? await exposeToPods(fakeModel.port) : undefined;
+    if (portal && hostOf(paperclipUrlForPods) !== POD_GATEWAY_HOST)
+      throw new Error(`the portal gave ${paperclipUrlForPods}, outside the allowed Paperclip host ${POD_GATEWAY_HOST}`);
     if (fakeModel && !modelUrlForPods)
       throw new Error(
         'the fake model API can only serve the local cluster; give a model API key for an external cluster',

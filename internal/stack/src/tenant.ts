@@ -37,6 +37,8 @@ export interface Tenant {
   sessionClaim?: string;
   /** The host directory behind the session claim (local cluster only). */
   sessionHostPath?: string;
+  /** The cluster-scoped objects created for this namespace (its ClusterRole and binding): not deleted with it. */
+  clusterObjects: KubernetesObject[];
 }
 
 const MODEL_SECRET = { name: 'claude-k8s-model-api-key', key: 'api-key' } as const;
@@ -141,15 +143,31 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
     if (!hasStatus(error, 409)) throw error;
   }
 
+  const clusterObjects: KubernetesObject[] = [];
   for (const file of options.manifestFiles) {
     for (const document of loadAllYaml(await readFile(file, 'utf8')) as KubernetesObject[]) {
       if (!document?.kind) continue;
-      const object: KubernetesObject & { subjects?: { kind: string; namespace?: string }[] } = {
-        ...document,
-        metadata: { ...document.metadata, namespace },
-      };
+      const clusterScoped = document.kind === 'ClusterRole' || document.kind === 'ClusterRoleBinding';
+      const object: KubernetesObject & {
+        subjects?: { kind: string; namespace?: string }[];
+        roleRef?: { kind: string; name: string };
+        rules?: { resources?: string[]; resourceNames?: string[] }[];
+      } = clusterScoped
+        ? // One per tenant namespace: the name carries the namespace, and the namespace read is granted for it only.
+          { ...document, metadata: { ...document.metadata, name: `${document.metadata?.name ?? ''}-${namespace}` } }
+        : { ...document, metadata: { ...document.metadata, namespace } };
       for (const subject of object.subjects ?? []) if (subject.kind === 'ServiceAccount') subject.namespace = namespace;
+      if (object.roleRef?.kind === 'ClusterRole')
+        object.roleRef = { ...object.roleRef, name: `${object.roleRef.name}-${namespace}` };
+      for (const rule of object.rules ?? [])
+        if (clusterScoped && rule.resources?.includes('namespaces')) rule.resourceNames = [namespace];
       await createOrReplace(objects, object);
+      if (clusterScoped)
+        clusterObjects.push({
+          apiVersion: object.apiVersion,
+          kind: object.kind,
+          metadata: { name: object.metadata?.name },
+        });
     }
   }
 
@@ -165,7 +183,10 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
   if (options.sessionHostPath) {
     await mkdir(options.sessionHostPath, { recursive: true });
     await chown(options.sessionHostPath, 1000, 1000);
-    await chmod(options.sessionHostPath, 0o770);
+    // setgid: the per-agent HOME directories the kubelet creates for each pod's subPath (as root) get the group
+    // 1000 the agents run with, so they can write their own HOME (volumes with fsGroup support get this from the
+    // kubelet; a hostPath volume does not).
+    await chmod(options.sessionHostPath, 0o2770);
     const volumeName = `claude-k8s-sessions-${namespace}`;
     sessionClaim = 'claude-k8s-sessions';
     await createOrReplace(objects, {
@@ -227,7 +248,25 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
     namespace,
     kubeconfigPath,
     modelApiKeySecret: { ...MODEL_SECRET },
+    clusterObjects,
     ...(sessionClaim ? { sessionClaim } : {}),
     ...(sessionClaim && options.sessionHostPath ? { sessionHostPath: options.sessionHostPath } : {}),
   };
+}
+
+/** Delete the cluster-scoped objects `prepareTenant` created (a namespace's deletion leaves them behind). */
+export async function removeClusterObjects(
+  adminKubeconfig: string,
+  clusterObjects: readonly KubernetesObject[],
+): Promise<void> {
+  const admin = new KubeConfig();
+  admin.loadFromFile(adminKubeconfig);
+  const objects = KubernetesObjectApi.makeApiClient(admin);
+  for (const object of clusterObjects) {
+    try {
+      await objects.delete(object);
+    } catch (error) {
+      if (!hasStatus(error, 404)) throw error;
+    }
+  }
 }

@@ -251,7 +251,7 @@ export async function sweepOrphans(options: SweepOrphansOptions): Promise<Orphan
     const agentId = annotations[ANNOTATIONS.agentId];
     const runId = annotations[ANNOTATIONS.runId];
     if (agentId !== undefined && runId !== undefined) {
-      const leaseName = leaseNameFor(agentId);
+      const leaseName = annotations[ANNOTATIONS.leaseName] ?? leaseNameFor(agentId);
       const lease = await ports.get<V1Lease & KubeObject>('leases', namespace, leaseName);
       if (lease?.spec?.holderIdentity === runId) {
         const freed = await ports

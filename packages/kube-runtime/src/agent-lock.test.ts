@@ -64,6 +64,30 @@ describe('acquireAgentLock', () => {
     expect(cluster.all('leases', 'a')).toEqual([]);
   });
 
+  it('a lock key is its own Lease: other keys of the agent run side by side, the same key follows the policy', async () => {
+    const { cluster, options } = setup(null);
+    const first = await acquireAgentLock(options({ lockKey: '/home/agent/workspaces/agent/issue-1', runId: 'one' }));
+    const second = await acquireAgentLock(options({ lockKey: '/home/agent/workspaces/agent/issue-2', runId: 'two' }));
+    expect(first.leaseName).not.toBe(second.leaseName);
+    expect(first.leaseName).not.toBe(leaseNameFor('agent'));
+    expect(first.leaseName).toBe(leaseNameFor('agent', '/home/agent/workspaces/agent/issue-1'));
+    expect(first.leaseName).toMatch(/^ck8s-agent-agent-[0-9a-f]{8}-[0-9a-f]{12}$/);
+    expect(cluster.peek<V1Lease>('leases', 'a', first.leaseName)?.metadata?.annotations).toMatchObject({
+      'claude-k8s.io/lock-key': '/home/agent/workspaces/agent/issue-1',
+    });
+    await expect(
+      acquireAgentLock(options({ lockKey: '/home/agent/workspaces/agent/issue-1', runId: 'three' })),
+    ).rejects.toMatchObject({
+      code: 'lock-conflict',
+      holderRunId: 'one',
+      lockKey: '/home/agent/workspaces/agent/issue-1',
+      message: 'acquire lock of agent agent for "/home/agent/workspaces/agent/issue-1": held by run one',
+    });
+    // No key: the agent's Lease of every earlier version, untouched by the keyed ones.
+    expect(leaseNameFor('agent', '')).toBe(leaseNameFor('agent'));
+    expect(cluster.peek<V1Lease>('leases', 'a', leaseNameFor('agent'))).toBeUndefined();
+  });
+
   it('rejects while a live holder has a valid lease, naming it', async () => {
     const { options } = setup({ runId: 'other', renewedSecondsAgo: 10, acquiredSecondsAgo: 100, duration: 300 });
     await expect(acquireAgentLock(options({}))).rejects.toThrow('acquire lock of agent agent: held by run other');

@@ -1,5 +1,7 @@
 /**
- * The per-agent lock: a `coordination.k8s.io/v1` Lease named after the agent, held by a run (holderIdentity = run id).
+ * The per-agent lock: a `coordination.k8s.io/v1` Lease named after the agent and, when given, a lock key (the work the
+ * runs would share: a working directory, a session), held by a run (holderIdentity = run id). Runs of one agent with
+ * different keys do not exclude each other.
  * Acquire and takeover use the Lease's resourceVersion (a create that meets AlreadyExists, or an update that meets
  * Conflict, loses), so two runtime instances can never both hold it.
  */
@@ -9,7 +11,7 @@ import type { Logger } from './logger.ts';
 import type { KubeObject, KubePorts } from './kube-ports.ts';
 import { KubeApiError, LockHeldError, RunCancelledError } from './kube-runtime-error.ts';
 import { microTime, timeOf } from './micro-time.ts';
-import { LABELS, MANAGED_BY, labelValue, leaseNameFor } from './names.ts';
+import { ANNOTATIONS, LABELS, MANAGED_BY, labelValue, leaseNameFor } from './names.ts';
 
 /**
  * What to do when the agent's lock is held by another run.
@@ -36,6 +38,8 @@ export interface AcquireLockOptions {
   logger: Logger;
   namespace: string;
   agentId: string;
+  /** What the lock serialises within the agent (see {@link leaseNameFor}). @default the agent as a whole */
+  lockKey?: string;
   runId: string;
   runtimeId: string;
   policy: Exclude<LockPolicy, 'none'>;
@@ -72,7 +76,8 @@ const LIVE_HOLDER_RECHECK_MS = 5_000;
 /** Acquires the agent's Lease for the run, following the policy. */
 export async function acquireAgentLock(options: AcquireLockOptions): Promise<HeldLock> {
   const { ports, clock, namespace } = options;
-  const leaseName = leaseNameFor(options.agentId);
+  const lockKey = options.lockKey ?? '';
+  const leaseName = leaseNameFor(options.agentId, lockKey);
   const deadline = clock.now() + options.waitSeconds * 1000;
   let lastResourceVersion = '';
 
@@ -90,7 +95,10 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
           [LABELS.agentId]: labelValue(options.agentId),
           [LABELS.runtimeId]: labelValue(options.runtimeId),
         },
-        annotations: { 'claude-k8s.io/agent-id': options.agentId },
+        annotations: {
+          [ANNOTATIONS.agentId]: options.agentId,
+          ...(lockKey === '' ? {} : { [ANNOTATIONS.lockKey]: lockKey }),
+        },
       },
       spec: {
         holderIdentity: options.runId,
@@ -107,7 +115,13 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
     renew: async () => {
       const current = await ports.get<V1Lease & KubeObject>('leases', namespace, leaseName);
       if (current?.spec?.holderIdentity !== options.runId)
-        throw new LockHeldError(options.agentId, current?.spec?.holderIdentity ?? 'nobody', 'lock-conflict');
+        throw new LockHeldError(
+          options.agentId,
+          current?.spec?.holderIdentity ?? 'nobody',
+          'lock-conflict',
+          0,
+          lockKey,
+        );
       const renewed = withTimes(current, timeOf(current.spec.acquireTime), clock.now());
       const written = await ports.replace('leases', namespace, leaseName, renewed);
       lastResourceVersion = written.metadata?.resourceVersion ?? '';
@@ -142,9 +156,9 @@ export async function acquireAgentLock(options: AcquireLockOptions): Promise<Hel
         lastResourceVersion = replaced.metadata?.resourceVersion ?? '';
         return held();
       }
-      if (options.policy !== 'wait') throw new LockHeldError(options.agentId, holder, 'lock-conflict');
+      if (options.policy !== 'wait') throw new LockHeldError(options.agentId, holder, 'lock-conflict', 0, lockKey);
       if (clock.now() >= deadline)
-        throw new LockHeldError(options.agentId, holder, 'lock-timeout', options.waitSeconds);
+        throw new LockHeldError(options.agentId, holder, 'lock-timeout', options.waitSeconds, lockKey);
       // An expired Lease whose holder still runs is looked at again every LIVE_HOLDER_RECHECK_MS.
       const next = clock.now() >= expiryOf(current) ? clock.now() + LIVE_HOLDER_RECHECK_MS : expiryOf(current);
       await waitForChange(current, Math.min(deadline, next) - clock.now());

@@ -37,9 +37,20 @@ export async function applyRetention(options: {
    */
   stop?: boolean;
   policy: RetentionPolicy;
+  /** The run has a per-run Secret (named like its Job): deleted at once when the Job is kept. */
+  runSecret: boolean;
 }): Promise<void> {
   const { ports, namespace, jobName, policy } = options;
   const action = options.succeeded ? policy.onSuccess : policy.onFailure;
+  if (action === 'keep' && options.runSecret) {
+    // The container has ended: its run token and files are needed no more, while a kept Job may stay for days. A
+    // deleted Job takes its Secret with it (owner reference), so this is only for the kept ones.
+    try {
+      await ports.delete('secrets', namespace, jobName);
+    } catch (error) {
+      options.logger.warn('per-run Secret not deleted', { jobName, error: String(error) });
+    }
+  }
   try {
     if (action === 'delete') {
       await ports.delete('jobs', namespace, jobName, {

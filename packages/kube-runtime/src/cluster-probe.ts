@@ -41,6 +41,11 @@ export interface ClusterProbe {
   serverVersion(timeoutMs?: number): Promise<string>;
   /** Whether the namespace exists; `null` when this identity may not read namespaces. */
   namespaceExists(namespace: string): Promise<boolean | null>;
+  /**
+   * The namespace's labels (e.g. its Pod Security level); `'missing'` when it does not exist, `null` when this identity
+   * may not read it (`get namespaces`, cluster-scoped).
+   */
+  namespaceLabels(namespace: string): Promise<Readonly<Record<string, string>> | 'missing' | null>;
   /** One SelfSubjectAccessReview per query (allowed to every authenticated identity by default). */
   reviewAccess<Query extends AccessQuery>(namespace: string, queries: readonly Query[]): Promise<AccessAnswer<Query>[]>;
   /** Whether a Secret exists and has the key; `null` when the check itself failed (e.g. no `get secrets`). */
@@ -78,6 +83,17 @@ export function createClusterProbe(kubeConfig: KubeConfig): ClusterProbe {
   const batch = kubeConfig.makeApiClient(BatchV1Api);
   const authorization = kubeConfig.makeApiClient(AuthorizationV1Api);
   const version = kubeConfig.makeApiClient(VersionApi);
+  const namespaceLabels = async (namespace: string): Promise<Record<string, string> | 'missing' | null> => {
+    try {
+      const found = await core.readNamespace({ name: namespace });
+      return { ...found.metadata?.labels };
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404) return 'missing';
+      if (status === 403) return null;
+      throw error;
+    }
+  };
   return {
     async serverVersion(timeoutMs = 10_000) {
       let timer: LongTimer | undefined;
@@ -93,16 +109,10 @@ export function createClusterProbe(kubeConfig: KubeConfig): ClusterProbe {
         clearLongTimeout(timer);
       }
     },
+    namespaceLabels,
     async namespaceExists(namespace) {
-      try {
-        await core.readNamespace({ name: namespace });
-        return true;
-      } catch (error) {
-        const status = statusOf(error);
-        if (status === 404) return false;
-        if (status === 403) return null;
-        throw error;
-      }
+      const labels = await namespaceLabels(namespace);
+      return labels === null ? null : labels !== 'missing';
     },
     async reviewAccess(namespace, queries) {
       return Promise.all(

@@ -7,6 +7,7 @@ import {
   JobFailedError,
   KubeApiError,
   KubeRuntimeError,
+  leaseNameFor,
   LockHeldError,
   RunNotFoundError,
   type KubePorts,
@@ -141,6 +142,27 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const kept = cluster.peek<V1Job>('jobs', NS, handle.jobName);
     expect(kept?.spec?.ttlSecondsAfterFinished).toBe(120);
     expect(kept?.metadata?.annotations?.['claude-k8s.io/keep-until']).toBeDefined();
+    // The run token and files go as soon as the container has ended, while the Job stays for inspection (issue 15).
+    expect(cluster.peek('secrets', NS, handle.jobName)).toBeUndefined();
+  });
+
+  it('deletes the per-run Secret of a kept succeeded Job too, and asks for no Secret of a run without files', async () => {
+    const { cluster, runtime, requests } = setup();
+    const handle = await runtime.startRun(run({ retention: { onSuccess: 'keep' } }));
+    const podName = await podOf(cluster, handle);
+    kubelet(cluster, podName, exited(0));
+    finishJob(cluster, handle.jobName, 'Complete', 'CompletionsReached');
+    expect(await handle.outcome).toMatchObject({ code: 'succeeded' });
+    expect(cluster.peek('jobs', NS, handle.jobName)).toBeDefined();
+    expect(cluster.peek('secrets', NS, handle.jobName)).toBeUndefined();
+
+    requests.length = 0;
+    const bare = await runtime.startRun(run({ runId: 'run-2', files: {}, retention: { onSuccess: 'keep' } }));
+    const barePod = await podOf(cluster, bare);
+    kubelet(cluster, barePod, exited(0));
+    finishJob(cluster, bare.jobName, 'Complete', 'CompletionsReached');
+    await bare.outcome;
+    expect(requests.filter((request) => request.kind === 'secrets')).toEqual([]);
   });
 
   it('cancels through the AbortSignal: annotation, Foreground delete, outcome cancelled', async () => {
@@ -221,6 +243,31 @@ describe('createKubeRuntime (in-memory ports)', () => {
     await first.outcome;
     const handle = await second;
     expect(handle.runId).toBe('run-b');
+  });
+
+  it('runs of one agent with different lock keys run side by side; the Job names its Lease, which reattach releases', async () => {
+    const { cluster, runtime } = setup();
+    const one = await runtime.startRun(run({ runId: 'run-a', lockPolicy: 'wait', lockKey: '/w/issue-1' }));
+    const two = await runtime.startRun(run({ runId: 'run-b', lockPolicy: 'wait', lockKey: '/w/issue-2' }));
+    expect(cluster.all('jobs', NS)).toHaveLength(2);
+    expect(cluster.all('leases', NS)).toHaveLength(2);
+    const jobOf = (handle: RunHandle) =>
+      cluster.all<V1Job>('jobs', NS).find((job) => job.metadata?.name === handle.jobName);
+    expect(jobOf(one)?.metadata?.annotations?.['claude-k8s.io/lease-name']).toBe(leaseNameFor('agent-1', '/w/issue-1'));
+    await expect(
+      runtime.startRun(run({ runId: 'run-c', lockPolicy: 'wait', lockWaitSeconds: 0, lockKey: '/w/issue-1' })),
+    ).rejects.toMatchObject({ code: 'lock-timeout', holderRunId: 'run-a', lockKey: '/w/issue-1' });
+    // Another process follows run-a to its end and releases the Lease the Job names.
+    const reattached = await setup({ cluster }).runtime.reattach('run-a');
+    kubelet(cluster, await podOf(cluster, one), exited(0));
+    await reattached.outcome;
+    await one.outcome;
+    expect(cluster.all('leases', NS).map((lease) => lease.metadata?.name)).toEqual([
+      leaseNameFor('agent-1', '/w/issue-2'),
+    ]);
+    kubelet(cluster, await podOf(cluster, two), exited(0));
+    await two.outcome;
+    expect(cluster.all('leases', NS)).toEqual([]);
   });
 
   it('adopt policy reattaches to the Job of the very same run', async () => {

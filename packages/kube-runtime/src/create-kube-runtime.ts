@@ -137,6 +137,12 @@ export interface RunSpec extends Omit<JobManifestInput, 'namespace' | 'runtimeId
   image?: string;
   /** @default 'none' (several runs of one agent at once are normal in Paperclip) */
   lockPolicy?: LockPolicy;
+  /**
+   * What the lock serialises within the agent: runs of one agent with the same key (e.g. the same working directory
+   * or session) follow the lock policy, runs with different keys run side by side. The Job records its Lease's name
+   * (annotation `claude-k8s.io/lease-name`). @default '' (the agent as a whole)
+   */
+  lockKey?: string;
   /** Bound of the `wait` lock policy. Seconds. @default 0 */
   lockWaitSeconds?: number;
   /** Overrides the runtime's retention for this run. */
@@ -216,6 +222,19 @@ export interface KubeRuntime {
   sweepOrphans(options?: { signal?: AbortSignal; defaultAdoptWithinSeconds?: number }): Promise<OrphanSweepResult>;
   /** The runtime's own pod (read once per runtime instance, then cached). */
   selfPod(): Promise<SelfPod>;
+}
+
+/** Whether a run's Job mounts or references its per-run Secret (named like the Job). */
+function usesRunSecret(job: V1Job): boolean {
+  const name = job.metadata?.name;
+  const spec = job.spec?.template.spec;
+  if (name === undefined || spec === undefined) return false;
+  return (
+    (spec.volumes ?? []).some((volume) => volume.secret?.secretName === name) ||
+    spec.containers.some((container) =>
+      (container.env ?? []).some((variable) => variable.valueFrom?.secretKeyRef?.name === name),
+    )
+  );
 }
 
 /** Creates a runtime. Nothing is requested until a method is called. */
@@ -308,6 +327,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     }
     const {
       lockPolicy: _lockPolicy,
+      lockKey: _lockKey,
       lockWaitSeconds: _lockWaitSeconds,
       retention: _retention,
       graces: _graces,
@@ -354,12 +374,20 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     let lock: HeldLock | null = null;
     if (policy !== 'none') {
       const timeout = input.timeoutSeconds;
+      job.metadata = {
+        ...job.metadata,
+        annotations: {
+          ...job.metadata?.annotations,
+          [ANNOTATIONS.leaseName]: leaseNameFor(input.agentId, input.lockKey),
+        },
+      };
       lock = await acquireAgentLock({
         ports,
         clock,
         logger,
         namespace,
         agentId: input.agentId,
+        ...(input.lockKey === undefined ? {} : { lockKey: input.lockKey }),
         runId: input.runId,
         runtimeId,
         policy,
@@ -424,8 +452,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
   }
 
   /** The lock of a run this process did not start: the agent Lease, as long as it names the Job's run. */
-  function leaseOfRun(agentId: string, runId: string): HeldLock {
-    const leaseName = leaseNameFor(agentId);
+  function leaseOfRun(leaseName: string, runId: string): HeldLock {
     const held = async (): Promise<(V1Lease & KubeObject) | null> => {
       const lease = await ports.get<V1Lease & KubeObject>('leases', namespace, leaseName).catch(() => null);
       return lease?.spec?.holderIdentity === runId ? lease : null;
@@ -464,7 +491,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     return attach({
       job,
       pods,
-      lock: leaseOfRun(agentId, runId),
+      // The Lease the run took (recorded on its Job); Jobs of earlier versions: the agent's.
+      lock: leaseOfRun(job.metadata?.annotations?.[ANNOTATIONS.leaseName] ?? leaseNameFor(agentId), runId),
       input: {
         ...follow,
         runId,
@@ -717,6 +745,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
             succeeded: value.code === 'succeeded',
             stop: result.job !== null && jobFinish(result.job) === null && NOTHING_RAN.has(value.code),
             policy: retention,
+            runSecret: usesRunSecret(job),
           });
         }
         return value;

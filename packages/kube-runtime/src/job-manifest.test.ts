@@ -204,5 +204,28 @@ describe('buildJobManifest', () => {
       'env[0].fileKey: no file nope in files',
     );
     expect(() => buildJobManifest({ ...minimal, labels: { 'claude-k8s.io/run-id': 'x' } })).toThrow('reserved');
+    expect(() => buildJobManifest({ ...minimal, annotations: { 'claude-k8s.io/cancel-requested': 'x' } })).toThrow(
+      "annotations.claude-k8s.io/cancel-requested: this annotation carries the runtime's own state",
+    );
+  });
+
+  it('puts the configured annotations on the pod template too (issue 15)', () => {
+    const job = buildJobManifest({
+      ...minimal,
+      annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false', 'sidecar.istio.io/inject': 'false' },
+    });
+    expect(job.spec?.template.metadata?.annotations).toMatchObject({
+      'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false',
+      'sidecar.istio.io/inject': 'false',
+      'claude-k8s.io/run-id': minimal.runId,
+    });
+  });
+
+  it('bounds the writable /tmp by a sizeLimit, 1Gi unless given (null: unbounded)', () => {
+    const tmp = (input: Partial<typeof minimal>) =>
+      pod(buildJobManifest({ ...minimal, ...input })).volumes?.find((volume) => volume.name === 'writable-0');
+    expect(tmp({})?.emptyDir).toEqual({ sizeLimit: '1Gi' });
+    expect(tmp({ writableSizeLimit: '256Mi' })?.emptyDir).toEqual({ sizeLimit: '256Mi' });
+    expect(tmp({ writableSizeLimit: null })?.emptyDir).toEqual({});
   });
 });

@@ -122,6 +122,11 @@ export interface JobManifestInput {
   readOnlyRootFilesystem?: boolean;
   /** Writable emptyDirs when the root filesystem is read-only. @default ['/tmp'] */
   writablePaths?: readonly string[];
+  /**
+   * `sizeLimit` of each writable emptyDir (a quantity): the kubelet evicts the pod above it, so a runaway write cannot
+   * fill the node's disk. `null` = unbounded. @default '1Gi'
+   */
+  writableSizeLimit?: string | null;
   volumes?: readonly V1Volume[];
   volumeMounts?: readonly V1VolumeMount[];
   /** Job `activeDeadlineSeconds`; 0 = none. Seconds. @see https://kubernetes.io/docs/concepts/workloads/controllers/job/#job-termination-and-cleanup */
@@ -144,6 +149,8 @@ export interface JobManifestInput {
 export const DEFAULT_CONTAINER_NAME = 'agent';
 /** Default mount path of the per-run Secret. */
 export const DEFAULT_FILES_MOUNT_PATH = '/run/claude-k8s/files';
+/** Default `sizeLimit` of the writable emptyDirs (`/tmp`). */
+const DEFAULT_WRITABLE_SIZE_LIMIT = '1Gi';
 /** Maximum total size of a Secret's data (etcd limit as enforced by the apiserver). Bytes. */
 export const SECRET_SIZE_LIMIT = 1024 * 1024;
 
@@ -194,7 +201,8 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
   if (readOnlyRoot) {
     (input.writablePaths ?? ['/tmp']).forEach((path, index) => {
       const name = `writable-${index}`;
-      volumes.push({ name, emptyDir: {} });
+      const sizeLimit = input.writableSizeLimit === undefined ? DEFAULT_WRITABLE_SIZE_LIMIT : input.writableSizeLimit;
+      volumes.push({ name, emptyDir: sizeLimit === null ? {} : { sizeLimit } });
       mounts.push({ name, mountPath: path });
     });
   }
@@ -290,7 +298,8 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
         ],
       },
       template: {
-        metadata: { labels, annotations: { [ANNOTATIONS.runId]: input.runId, [ANNOTATIONS.agentId]: input.agentId } },
+        // The configured annotations reach the pod too (eviction and sidecar-injection opt-outs are read from pods).
+        metadata: { labels, annotations: { ...annotations } },
         spec: podSpec,
       },
     },
@@ -413,6 +422,10 @@ function validate(input: JobManifestInput): void {
   for (const [index, variable] of (input.env ?? []).entries()) {
     if ('fileKey' in variable && !fileKeys.has(variable.fileKey))
       throw new InvalidRunInputError(`env[${index}].fileKey`, `no file ${variable.fileKey} in files`);
+  }
+  for (const key of Object.keys(input.annotations ?? {})) {
+    if (key.startsWith('claude-k8s.io/'))
+      throw new InvalidRunInputError(`annotations.${key}`, "this annotation carries the runtime's own state");
   }
   for (const [key, value] of Object.entries(input.labels ?? {})) {
     if (RESERVED_LABEL_PREFIXES.some((prefix) => key.startsWith(prefix)))

@@ -152,13 +152,23 @@ export class LockHeldError extends KubeRuntimeError {
   readonly holderRunId: string;
   /** `lock-conflict` (policy reject) or `lock-timeout` (policy wait, bound elapsed). */
   readonly code: 'lock-conflict' | 'lock-timeout';
-  constructor(agentId: string, holderRunId: string, code: 'lock-conflict' | 'lock-timeout', waitedSeconds = 0) {
+  /** The lock key within the agent (`''`: the agent as a whole). */
+  readonly lockKey: string;
+  constructor(
+    agentId: string,
+    holderRunId: string,
+    code: 'lock-conflict' | 'lock-timeout',
+    waitedSeconds = 0,
+    lockKey = '',
+  ) {
+    const lock = lockKey === '' ? `agent ${agentId}` : `agent ${agentId} for ${JSON.stringify(lockKey)}`;
     super(
       code === 'lock-conflict'
-        ? `acquire lock of agent ${agentId}: held by run ${holderRunId}`
-        : `acquire lock of agent ${agentId}: still held by run ${holderRunId} after ${waitedSeconds}s`,
+        ? `acquire lock of ${lock}: held by run ${holderRunId}`
+        : `acquire lock of ${lock}: still held by run ${holderRunId} after ${waitedSeconds}s`,
     );
     this.agentId = agentId;
+    this.lockKey = lockKey;
     this.holderRunId = holderRunId;
     this.code = code;
   }

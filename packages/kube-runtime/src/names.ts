@@ -29,6 +29,10 @@ export const ANNOTATIONS = {
   settledAt: `${LABEL_PREFIX}/settled-at`,
   /** The run id of the run that adopted the Job last. */
   adoptedBy: `${LABEL_PREFIX}/adopted-by`,
+  /** On a Job: the name of the Lease its run holds (absent: the run took no lock). */
+  leaseName: `${LABEL_PREFIX}/lease-name`,
+  /** On a Lease: the raw lock key it serialises (absent: the agent as a whole). */
+  lockKey: `${LABEL_PREFIX}/lock-key`,
 } as const;
 export const MANAGED_BY = 'claude-k8s';
 
@@ -55,10 +59,14 @@ export function jobNameFor(agentId: string, runId: string): string {
   return parts.join('-');
 }
 
-/** The Lease name of an agent's lock. */
-export function leaseNameFor(agentId: string): string {
+/**
+ * The Lease name of an agent's lock: `ck8s-agent-<agent>-<hash>` for the agent as a whole (no key, the name of every
+ * earlier version), `ck8s-agent-<agent>-<hash>-<key hash>` for one lock key of the agent (e.g. its working directory).
+ */
+export function leaseNameFor(agentId: string, lockKey?: string): string {
   const agent = slug(agentId, 40);
-  return ['ck8s-agent', agent, shortHash(agentId)].filter((part) => part !== '').join('-');
+  const keyed = lockKey === undefined || lockKey === '' ? '' : shortHash(`${agentId}\u0000${lockKey}`, 12);
+  return ['ck8s-agent', agent, shortHash(agentId), keyed].filter((part) => part !== '').join('-');
 }
 
 const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;

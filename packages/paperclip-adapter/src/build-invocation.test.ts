@@ -1,3 +1,4 @@
+import { agentHomeSubPath } from './invocation/pod-layout.ts';
 import { describe, expect, it } from 'vitest';
 import { createFakeContext, createMemoryHostFiles } from '../test/fakes.ts';
 import { buildInvocation, type RunInvocation } from './build-invocation.ts';
@@ -124,7 +125,7 @@ describe('buildInvocation: command line', () => {
       '-c',
       LAUNCH_SCRIPT,
       'ck8s-launch',
-      '/home/agent/workspaces/agent-1',
+      '/home/agent/workspaces/agent-1/issue-1',
       ...invocation.claudeArgs,
     ]);
     expect(LAUNCH_SCRIPT).toContain('exec "$@" < /run/ck8s/files/prompt.md');
@@ -159,7 +160,12 @@ describe('buildInvocation: command line', () => {
         cwd: '/elsewhere',
         promptBundleKey: null,
         mcpServerIdentity: null,
-        sessionVolume: { namespace: 'agents', claimName: 'claude-sessions', mountPath: '/home/agent' },
+        sessionVolume: {
+          namespace: 'agents',
+          claimName: 'claude-sessions',
+          mountPath: '/home/agent',
+          subPath: agentHomeSubPath('company-1', 'agent-1'),
+        },
       }),
     };
     const invocation = await build(context);
@@ -200,12 +206,22 @@ describe('buildInvocation: command line', () => {
     });
     const invocation = await build(context);
     expect(invocation.claudeArgs).toEqual(['claude', '--print', '--output-format', 'stream-json', '--verbose']);
-    expect(invocation.launch.spec.session).toEqual({ mountPath: '/data', claimName: 'sessions', asHome: true });
+    expect(invocation.launch.spec.session).toEqual({
+      mountPath: '/data',
+      claimName: 'sessions',
+      subPath: agentHomeSubPath('company-1', 'agent-1'),
+      asHome: true,
+    });
     expect(invocation.sessionTarget).toEqual({
       cwd: '/data/project',
       promptBundleKey: null,
       mcpServerIdentity: null,
-      sessionVolume: { namespace: 'agents', claimName: 'sessions', mountPath: '/data' },
+      sessionVolume: {
+        namespace: 'agents',
+        claimName: 'sessions',
+        mountPath: '/data',
+        subPath: agentHomeSubPath('company-1', 'agent-1'),
+      },
     });
     expect(invocation.launch.spec.env).toContainEqual({ name: 'HOME', value: '/data' });
   });
@@ -273,7 +289,7 @@ describe('buildInvocation: files and env', () => {
       PAPERCLIP_ISSUE_WORK_MODE: 'standard',
       PAPERCLIP_WAKE_REASON: 'issue_assigned',
       PAPERCLIP_LINKED_ISSUE_IDS: 'issue-1,issue-2',
-      PAPERCLIP_WORKSPACE_CWD: '/home/agent/workspaces/agent-1',
+      PAPERCLIP_WORKSPACE_CWD: '/home/agent/workspaces/agent-1/issue-1',
       PAPERCLIP_WORKSPACE_REPO_URL: 'https://git.example/repo',
       PAPERCLIP_WORKSPACE_REPO_REF: 'main',
       PAPERCLIP_RUN_SCRATCH_DIR: '/tmp/paperclip-run',
@@ -311,7 +327,7 @@ describe('buildInvocation: files and env', () => {
     expect(meta).toMatchObject({
       adapterType: 'claude_k8s',
       command: 'claude',
-      cwd: '/home/agent/workspaces/agent-1',
+      cwd: '/home/agent/workspaces/agent-1/issue-1',
       prompt: invocation.prompt.text,
     });
   });

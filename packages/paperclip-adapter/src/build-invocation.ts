@@ -22,6 +22,7 @@ import {
   type HostPathSettings,
   type WorkspaceVolumeSettings,
 } from './host-path-policy.ts';
+import type { PodDefaults } from './operator-policy.ts';
 import { readHostInputs, type HostInputs } from './invocation/host-inputs.ts';
 import type { InvocationFailure } from './invocation/invocation-failure.ts';
 import { assembleLaunchRequest, type RunLaunch } from './invocation/launch-request.ts';
@@ -52,6 +53,8 @@ export interface BuildInvocationOptions {
   attempt?: number;
   /** Server-side host-path settings (instructions directories). @default {} (the environment's, see {@link HostPathSettings}) */
   hostPaths?: HostPathSettings;
+  /** The operator policy's resources and `/tmp` bound ({@link podDefaults}). @default the config's resources only */
+  podDefaults?: PodDefaults;
 }
 
 /** Everything one attempt of a run needs, except the callbacks. */
@@ -127,7 +130,10 @@ export function planInvocation(
   ctx: AdapterExecutionContext,
   config: AdapterConfig,
   inputs: InvocationInputs,
-  options: Pick<BuildInvocationOptions, 'serverEnv' | 'defaultNamespace' | 'forceFreshSession' | 'attempt'>,
+  options: Pick<
+    BuildInvocationOptions,
+    'serverEnv' | 'defaultNamespace' | 'forceFreshSession' | 'attempt' | 'podDefaults'
+  >,
 ): BuildInvocationResult {
   const apiUrl = resolvePaperclipApiUrl(config, options.serverEnv);
   if (apiUrl === null)
@@ -137,7 +143,13 @@ export function planInvocation(
       message:
         "paperclipApiUrl: required: set the URL pods use to reach Paperclip (the server's PAPERCLIP_API_URL is unset or a loopback address)",
     };
-  const podLayout = planPodLayout({ agentId: ctx.agent.id, config, defaultNamespace: options.defaultNamespace });
+  const podLayout = planPodLayout({
+    agentId: ctx.agent.id,
+    companyId: ctx.agent.companyId,
+    taskKey: ctx.runtime.taskKey,
+    config,
+    defaultNamespace: options.defaultNamespace,
+  });
   const workspace = planWorkspace({
     context: ctx.context,
     config,
@@ -209,6 +221,7 @@ export function planInvocation(
         env: containerEnv.env,
         files,
         workspace,
+        ...(options.podDefaults ? { podDefaults: options.podDefaults } : {}),
       }),
       claudeArgs: claude.args,
       prompt: prompt.prompt,

@@ -150,6 +150,62 @@ describe('parseAdapterConfig', () => {
     );
   });
 
+  it('envRefs: Kubernetes references in a key of their own (Paperclip refuses them in env), joined into env', () => {
+    const result = parseAdapterConfig({
+      ...minimal,
+      env: { PLAIN: 'x', BOUND: { type: 'secret_ref', secretId: '5d0c5a8e-1111-4222-8333-444455556666' } },
+      envRefs: {
+        TOKEN: { secretKeyRef: { name: 'gh', key: 'token' } },
+        MODE: { configMapKeyRef: { name: 'settings', key: 'mode', optional: true } },
+      },
+    });
+    expect(result.success && result.value.env).toEqual({
+      PLAIN: { value: 'x' },
+      TOKEN: { secretKeyRef: { name: 'gh', key: 'token' } },
+      MODE: { configMapKeyRef: { name: 'settings', key: 'mode', optional: true } },
+    });
+    // An unresolved Paperclip binding (the form, a stored config) has no value for the pod: said, not fatal.
+    expect(result.warnings).toContain(
+      'env.BOUND: Paperclip secret_ref binding not resolved here (Paperclip resolves it for runs); not passed to the pod',
+    );
+    // In the text form of the UI's textarea too.
+    const text = parseAdapterConfig({
+      ...minimal,
+      envRefs: JSON.stringify({ T: { secretKeyRef: { name: 'gh', key: 't' } } }),
+    });
+    expect(text.success && text.value.env).toEqual({ T: { secretKeyRef: { name: 'gh', key: 't' } } });
+  });
+
+  it('envRefs refuses plain values, bad references and names also in env, each with its path', () => {
+    const result = parseAdapterConfig({
+      ...minimal,
+      env: { SAME: 'x' },
+      envRefs: {
+        PLAIN: 'value',
+        BAD: { secretKeyRef: { name: 'Bad_Name', key: 'k' } },
+        SAME: { secretKeyRef: { name: 'gh', key: 'token' } },
+      },
+    });
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(result.issues).toEqual([
+      {
+        path: 'envRefs.PLAIN',
+        message:
+          'expected {secretKeyRef: {name, key}} or {configMapKeyRef: {name, key}}, got "value" (plain values belong in env)',
+      },
+      expect.objectContaining({ path: 'envRefs.BAD.secretKeyRef.name' }),
+    ]);
+    const collision = parseAdapterConfig({
+      ...minimal,
+      env: { SAME: 'x' },
+      envRefs: { SAME: { secretKeyRef: { name: 'gh', key: 'token' } } },
+    });
+    expect(collision.success === false && collision.issues).toEqual([
+      { path: 'envRefs.SAME', message: 'also set in env: give each variable once' },
+    ]);
+  });
+
   it('reports bad env entries and bad label values with their paths', () => {
     const result = parseAdapterConfig({
       ...minimal,

@@ -23,6 +23,7 @@ import {
   checkDnsLabel,
   checkDnsSubdomain,
   parseEnv,
+  parseEnvRefs,
   parseQuantity,
   parseSecretNameList,
   parseStringMap,
@@ -119,11 +120,20 @@ export const CONFIG_SCHEMA = object({
   }),
   env: custom<Record<string, EnvValue>>({
     label: 'Environment',
-    hint: 'Extra environment of the claude container: KEY=value lines or a JSON object. Plain values travel in the per-run Secret, never in the Job object; {"secretKeyRef": {"name", "key"}} and {"configMapKeyRef": ...} values stay references.',
+    hint: 'Extra environment of the claude container: KEY=value lines or a JSON object of strings or Paperclip bindings (plain, secret_ref and user_secret_ref, which Paperclip resolves before the run). Values travel in the per-run Secret, never in the Job object. Kubernetes Secret and ConfigMap references go in envRefs.',
     group: 'Claude Code',
     typeLabel: 'environment map',
     formControl: 'textarea',
     parse: parseEnv,
+    default: {},
+  }),
+  envRefs: custom<Record<string, Exclude<EnvValue, { value: string }>>>({
+    label: 'Environment from Secrets and ConfigMaps',
+    hint: 'Environment of the claude container read by Kubernetes from the Job namespace: a JSON object of name → {"secretKeyRef": {"name", "key", "optional"?}} or {"configMapKeyRef": {...}}. The values never pass through Paperclip. A name may not also be in env.',
+    group: 'Claude Code',
+    typeLabel: 'JSON object',
+    formControl: 'textarea',
+    parse: parseEnvRefs,
     default: {},
   }),
   // ---------------------------------------------------------------- Budget
@@ -175,7 +185,7 @@ export const CONFIG_SCHEMA = object({
   }),
   cwd: string({
     label: 'Working directory',
-    hint: 'Absolute path inside the pod. Empty: <HOME>/workspaces/<agent id>. Paths of the Paperclip host are not used: the pod has its own filesystem. A run whose Paperclip workspace is mounted (workspace.mode shared) works in that workspace instead.',
+    hint: 'Absolute path inside the pod. Empty: <HOME>/workspaces/<agent id>/<task key> (<HOME>/workspaces/<agent id> for a run without a task), so runs on different tasks work side by side. A set cwd is shared by all runs of the agent: they are serialised by lockPolicy. Paths of the Paperclip host are not used: the pod has its own filesystem. A run whose Paperclip workspace is mounted (workspace.mode shared) works in that workspace instead.',
     group: 'Prompt',
     check: checkAbsolutePath,
   }),
@@ -190,7 +200,7 @@ export const CONFIG_SCHEMA = object({
   // ---------------------------------------------------------------- Kubernetes
   namespace: string({
     label: 'Namespace',
-    hint: 'Namespace of the Jobs and their Secrets. Empty: the namespace Paperclip runs in.',
+    hint: "Namespace of the Jobs and their Secrets; must be one the operator allows (CLAUDE_K8S_ALLOWED_NAMESPACES) and enforce Pod Security restricted. Empty: the operator's default (CLAUDE_K8S_DEFAULT_NAMESPACE, else the first allowed namespace, else the namespace Paperclip runs in).",
     group: 'Kubernetes',
     check: checkDnsLabel,
     see: 'https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/object-meta/#ObjectMeta',
@@ -224,27 +234,39 @@ export const CONFIG_SCHEMA = object({
   }),
   serviceAccountName: string({
     label: 'Service account',
-    hint: "serviceAccountName of the agent pod. Empty: the namespace's default service account.",
+    hint: "serviceAccountName of the agent pod; any other than default must be allowed by the operator (CLAUDE_K8S_ALLOWED_SERVICE_ACCOUNTS). Empty: the namespace's default service account.",
     group: 'Kubernetes',
     check: checkDnsSubdomain,
   }),
   automountServiceAccountToken: boolean({
     label: 'Mount service account token',
-    hint: 'Mount a Kubernetes API token into the agent pod. Off by default: the agent does not need the Kubernetes API.',
+    hint: 'Mount a Kubernetes API token into the agent pod; only for a service account the operator allows (CLAUDE_K8S_ALLOWED_SERVICE_ACCOUNTS). Off by default: the agent does not need the Kubernetes API.',
     group: 'Kubernetes',
     default: false,
   }),
   resources: object({
     requests: object({
-      cpu: quantity('500m', 'CPU request', 'CPU the pod is guaranteed, e.g. 500m or 1.'),
-      memory: quantity('512Mi', 'Memory request', 'Memory the pod is guaranteed, e.g. 1Gi.'),
+      cpu: quantity(
+        '500m',
+        'CPU request',
+        "CPU the pod is guaranteed, e.g. 500m or 1. Empty: the operator's default (CLAUDE_K8S_DEFAULT_REQUESTS, 250m); at most CLAUDE_K8S_MAX_RESOURCES.",
+      ),
+      memory: quantity(
+        '512Mi',
+        'Memory request',
+        "Memory the pod is guaranteed, e.g. 1Gi. Empty: the operator's default (CLAUDE_K8S_DEFAULT_REQUESTS, 512Mi); at most CLAUDE_K8S_MAX_RESOURCES.",
+      ),
     }),
     limits: object({
-      cpu: quantity('500m', 'CPU limit', 'CPU limit, e.g. 2. Empty: no limit.'),
+      cpu: quantity(
+        '500m',
+        'CPU limit',
+        "CPU limit, e.g. 2. Empty: the operator's default (CLAUDE_K8S_DEFAULT_LIMITS, none); at most CLAUDE_K8S_MAX_RESOURCES.",
+      ),
       memory: quantity(
         '512Mi',
         'Memory limit',
-        'Memory limit, e.g. 4Gi; the container is OOM-killed above it. Empty: no limit.',
+        "Memory limit, e.g. 4Gi; the container is OOM-killed above it. Empty: the operator's default (CLAUDE_K8S_DEFAULT_LIMITS, 4Gi), raised to the request when that is higher; at most CLAUDE_K8S_MAX_RESOURCES.",
       ),
     }),
   }),
@@ -259,7 +281,7 @@ export const CONFIG_SCHEMA = object({
   }),
   annotations: custom<Record<string, string>>({
     label: 'Annotations',
-    hint: 'Extra annotations of the Job and pod: key=value lines or a JSON object. Keys under claude-k8s.io/ are reserved for the runtime and refused.',
+    hint: 'Extra annotations of the Job and its pod (e.g. cluster-autoscaler.kubernetes.io/safe-to-evict=false, or a sidecar-injection opt-out): key=value lines or a JSON object. Keys under claude-k8s.io/ are reserved for the runtime and refused.',
     group: 'Kubernetes',
     typeLabel: 'map of strings',
     formControl: 'textarea',
@@ -268,7 +290,7 @@ export const CONFIG_SCHEMA = object({
   }),
   podSpecPatch: custom<Record<string, unknown>>({
     label: 'Pod spec patch',
-    hint: 'Escape hatch: a JSON merge patch (RFC 7386) applied to the generated pod spec last. Use with care; it can undo security settings.',
+    hint: 'A JSON merge patch (RFC 7386) applied to the generated pod spec last. Only the top-level fields the operator allows (CLAUDE_K8S_ALLOWED_POD_SPEC_PATCH_FIELDS; default nodeSelector, tolerations, affinity, topologySpreadConstraints, priorityClassName, runtimeClassName); containers, volumes, service accounts, host namespaces and securityContext never.',
     group: 'Kubernetes',
     typeLabel: 'JSON object',
     formControl: 'textarea',
@@ -350,9 +372,18 @@ export const CONFIG_SCHEMA = object({
     max: 3_600,
     default: 30,
   }),
+  resultGraceSec: number({
+    label: 'Exit grace after the result',
+    hint: "How long claude may keep running after it printed its final result (e.g. a hook or a background task holding it open). Then the Job is deleted and the run ends with that result, not as a timeout; resultJson.unmanagedBackgroundTask records the stop, as with claude_local's terminalResultCleanupGraceMs.",
+    group: 'Session & lifecycle',
+    unit: 'seconds',
+    min: 0,
+    max: 300,
+    default: 5,
+  }),
   lockPolicy: enumeration(['wait', 'adopt', 'reject'], {
     label: 'When a Job of this agent is still running',
-    hint: 'wait: queue behind it (up to lock wait); adopt: take over a leftover Job of the same task and session; reject: fail the run at once.',
+    hint: 'Runs of one agent on different tasks run side by side, each in its own working directory; this decides what happens to a run whose working directory (and so session) a running Job of the agent already uses. wait: queue behind it (up to lock wait); adopt: take over a leftover Job of the same run; reject: fail the run at once.',
     group: 'Session & lifecycle',
     default: 'wait',
   }),
@@ -410,7 +441,7 @@ export const CONFIG_SCHEMA = object({
     }),
     onFailure: enumeration(['delete', 'keep'], {
       label: 'Keep failed Jobs',
-      hint: 'keep: leave a failed Job and its pod for inspection for keepFailedSeconds; delete: remove it at once.',
+      hint: 'keep: leave a failed Job and its pod for inspection for keepFailedSeconds (its per-run Secret, with the run token, is deleted as soon as the container has ended); delete: remove it at once.',
       group: 'Session & lifecycle',
       default: 'keep',
     }),
@@ -437,20 +468,20 @@ export const CONFIG_SCHEMA = object({
   // ---------------------------------------------------------------- Connectivity & credentials
   paperclipApiUrl: string({
     label: 'Paperclip API URL for pods',
-    hint: "URL the agent pod uses to call Paperclip back (PAPERCLIP_API_URL, MCP URLs). Must be reachable from the pod: the server's loopback address is not. Empty: the server's PAPERCLIP_API_URL when it is not a loopback URL.",
+    hint: "URL the agent pod uses to call Paperclip back (PAPERCLIP_API_URL, MCP URLs). Must be reachable from the pod: the server's loopback address is not. Its host must be allowed by the operator (CLAUDE_K8S_ALLOWED_PAPERCLIP_HOSTS; default the host of the server's PAPERCLIP_API_URL). Empty: the server's PAPERCLIP_API_URL when it is not a loopback URL.",
     group: 'Connectivity & credentials',
     check: checkHttpUrl,
   }),
   anthropicBaseUrl: string({
     label: 'Model API base URL',
-    hint: 'ANTHROPIC_BASE_URL of the claude container (a gateway or proxy). Empty: the CLI default.',
+    hint: 'ANTHROPIC_BASE_URL of the claude container (a gateway or proxy); its host must be allowed by the operator (CLAUDE_K8S_ALLOWED_MODEL_HOSTS). Empty: the CLI default.',
     group: 'Connectivity & credentials',
     check: checkHttpUrl,
   }),
   anthropicApiKeySecret: object({
     name: string({
       label: 'API key Secret',
-      hint: 'Name of the Secret (in the Job namespace) holding the model API key, given to claude as ANTHROPIC_API_KEY through a secretKeyRef. The key never passes through Paperclip.',
+      hint: 'Name of the Secret (in the Job namespace) holding the model API key, given to claude as ANTHROPIC_API_KEY through a secretKeyRef; must be allowed by the operator (CLAUDE_K8S_ALLOWED_SECRETS). The key never passes through Paperclip.',
       group: 'Connectivity & credentials',
       check: checkDnsSubdomain,
     }),
@@ -555,6 +586,14 @@ export function parseAdapterConfig(input: unknown): ParseAdapterConfigResult {
       delete value.labels[key];
     }
   }
+  // envRefs join env (which the pod's environment is built from); one name in both is ambiguous.
+  for (const [name, reference] of Object.entries(value.envRefs)) {
+    if (name in value.env) {
+      context.issues.push({ path: `envRefs.${name}`, message: 'also set in env: give each variable once' });
+      continue;
+    }
+    value.env[name] = reference;
+  }
   if (value.paperclipApiUrl !== undefined && isLoopbackUrl(value.paperclipApiUrl)) {
     context.issues.push({
       path: 'paperclipApiUrl',
@@ -631,7 +670,7 @@ function buildAgentConfigurationDoc(): string {
   }
   lines.push(
     '',
-    'The model API key is never configured as a value: point `anthropicApiKeySecret` at a Secret, or add `env` entries with `secretKeyRef`.',
+    'The model API key is never configured as a value: point `anthropicApiKeySecret` at a Secret, add an `envRefs` entry with `secretKeyRef`, or bind a Paperclip secret in `env` (`{"type": "secret_ref", "secretId": ...}`).',
     '',
   );
   return lines.join('\n');

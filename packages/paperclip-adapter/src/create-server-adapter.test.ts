@@ -1,3 +1,4 @@
+import { admittingPolicy } from '../test/fakes.ts';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -172,7 +173,11 @@ describe('testEnvironment', () => {
   });
 
   it('fails with every config issue as an error check', async () => {
-    const result = await createServerAdapter({ clock, serverEnv: {} }).testEnvironment({
+    const result = await createServerAdapter({
+      ...admittingPolicy,
+      clock,
+      serverEnv: {},
+    }).testEnvironment({
       companyId: 'c',
       adapterType: 'claude_k8s',
       config: { 'resources.limits.cpu': 'x' },
@@ -187,6 +192,7 @@ describe('testEnvironment', () => {
 
   it('checks every permission and names the missing ones, and the Secret and the claim', async () => {
     const adapter = createServerAdapter({
+      ...admittingPolicy,
       clock,
       serverEnv: {},
       probeFactory: () => probe(['jobs:patch', 'leases:create']),
@@ -236,7 +242,11 @@ describe('testEnvironment', () => {
   });
 
   it('fails with the reason when the default probe cannot load the configured kubeconfig', async () => {
-    const result = await createServerAdapter({ clock, serverEnv: {} }).testEnvironment({
+    const result = await createServerAdapter({
+      ...admittingPolicy,
+      clock,
+      serverEnv: {},
+    }).testEnvironment({
       companyId: 'c',
       adapterType: 'claude_k8s',
       config: { ...base, kubeconfig: '/nonexistent/claude-k8s/kubeconfig' },
@@ -247,6 +257,7 @@ describe('testEnvironment', () => {
 
   it('passes when everything is in place', async () => {
     const adapter = createServerAdapter({
+      ...admittingPolicy,
       clock,
       serverEnv: {},
       probeFactory: () => ({ ...probe(), claimExists: () => Promise.resolve(true) }),
@@ -255,6 +266,7 @@ describe('testEnvironment', () => {
     expect(result.status).toBe('pass');
     expect(result.checks.map((check) => check.code)).toEqual([
       'claude_k8s_config_valid',
+      'claude_k8s_policy_ok',
       'claude_k8s_paperclip_url',
       'claude_k8s_no_workspace_volume',
       'claude_k8s_rbac_ok',
@@ -264,6 +276,7 @@ describe('testEnvironment', () => {
   it('dry-runs the Job this configuration would create and reports an admission refusal as an error', async () => {
     const requests: { image: string; namespace: string; command: string[] }[] = [];
     const refusing = createServerAdapter({
+      ...admittingPolicy,
       clock,
       serverEnv: {},
       probeFactory: () => ({
@@ -288,6 +301,7 @@ describe('testEnvironment', () => {
     expect(requests[0]!.command.join(' ')).toContain('claude');
 
     const admitting = createServerAdapter({
+      ...admittingPolicy,
       clock,
       serverEnv: {},
       probeFactory: () => ({
@@ -299,5 +313,49 @@ describe('testEnvironment', () => {
     const admitted = await admitting.testEnvironment({ companyId: 'c', adapterType: 'claude_k8s', config: base });
     expect(admitted.status).toBe('pass');
     expect(admitted.checks.at(-1)).toMatchObject({ code: 'claude_k8s_dry_run_admitted', level: 'info' });
+  });
+
+  it('reports every operator policy refusal as an error check naming its setting (issue 15)', async () => {
+    const adapter = createServerAdapter({
+      clock,
+      serverEnv: { CLAUDE_K8S_ALLOWED_SECRETS: 'anthropic-api-key', PAPERCLIP_API_URL: 'http://paperclip.svc:3100' },
+      policy: { allowedNamespaces: ['agents'] },
+      namespaceReader: admittingPolicy.namespaceReader,
+      probeFactory: () => ({
+        ...probe(),
+        claimExists: () => Promise.resolve(true),
+        namespaceLabels: () =>
+          Promise.resolve({ state: 'found', labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } }),
+      }),
+    });
+    const result = await adapter.testEnvironment({
+      companyId: 'c',
+      adapterType: 'claude_k8s',
+      config: {
+        ...base,
+        serviceAccountName: 'deployer',
+        anthropicBaseUrl: 'https://collector.example',
+        envRefs: { STOLEN: { secretKeyRef: { name: 'ck8s-other-run-1234', key: 'PAPERCLIP_API_KEY' } } },
+        podSpecPatch: { containers: [] },
+      },
+    });
+    expect(result.status).toBe('fail');
+    expect(
+      result.checks.filter((check) => check.code === 'claude_k8s_policy_refused').map((check) => check.message),
+    ).toEqual([
+      expect.stringMatching(
+        /^serviceAccountName: refused by the operator policy \(CLAUDE_K8S_ALLOWED_SERVICE_ACCOUNTS\)/,
+      ),
+      expect.stringMatching(
+        /^envRefs\.STOLEN\.secretKeyRef\.name: refused by the operator policy \(CLAUDE_K8S_ALLOWED_SECRETS\): Secret ck8s-other-run-1234 is a per-run Secret/,
+      ),
+      expect.stringMatching(
+        /^podSpecPatch\.containers: refused by the operator policy \(CLAUDE_K8S_ALLOWED_POD_SPEC_PATCH_FIELDS\)/,
+      ),
+      expect.stringMatching(/^anthropicBaseUrl: refused by the operator policy \(CLAUDE_K8S_ALLOWED_MODEL_HOSTS\)/),
+      expect.stringMatching(
+        /^namespace: refused by the operator policy \(CLAUDE_K8S_REQUIRE_RESTRICTED_NAMESPACE\): namespace agents does not enforce Pod Security restricted \(pod-security\.kubernetes\.io\/enforce=baseline\)/,
+      ),
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import type { ServerAdapterModule } from '@paperclipai/adapter-utils';
-import { clearLongTimeout, setLongTimeout } from '@claude-k8s/kube-runtime';
+import { clearLongTimeout, createClusterProbe, loadKubeConfig, setLongTimeout } from '@claude-k8s/kube-runtime';
 import { agentConfigurationDoc, getConfigSchema, type AdapterConfig } from './config-schema.ts';
 import { createTestEnvironment, type EnvironmentProbe } from './environment-test.ts';
 import { createExecute } from './execute.ts';
@@ -9,6 +9,7 @@ import { resolveKubeconfigPolicy, type HostPathSettings } from './host-path-poli
 import { createKubeRuntimes } from './kube-launcher.ts';
 import { createModelLister, MODELS } from './models.ts';
 import { createNodeHostFiles } from './node-host-files.ts';
+import { defaultNamespaceFromEnv, type NamespaceLabels, type OperatorPolicySettings } from './operator-policy.ts';
 import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunStarter, RunTarget } from './ports.ts';
 import { sessionCodec } from './session-codec.ts';
 import { createStreamJsonAccumulator } from './stream-json-accumulator.ts';
@@ -16,6 +17,9 @@ import { listSkills, syncSkills } from './skills.ts';
 
 /** The adapter type, the same as the predecessor's. */
 export const ADAPTER_TYPE = 'claude_k8s';
+
+/** Tries of the namespace read before a run (1 s, 2 s, 4 s, 8 s apart). */
+const NAMESPACE_READ_ATTEMPTS = 5;
 
 const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -41,6 +45,17 @@ export interface CreateServerAdapterOptions {
    * directories. Each unset field falls back to its environment variable. @default {} (see {@link HostPathSettings})
    */
   hostPaths?: HostPathSettings;
+  /**
+   * The operator's policy on what agent configurations may ask for (namespaces, service accounts, Secrets, pod spec
+   * patch fields, URL hosts). Each unset field falls back to its environment variable. @default {} (see
+   * {@link OperatorPolicySettings})
+   */
+  policy?: OperatorPolicySettings;
+  /**
+   * Reads a namespace's labels in a run's target cluster (its Pod Security level). @default a `get namespaces` with
+   * the run's cluster credentials
+   */
+  namespaceReader?: (target: RunTarget) => Promise<NamespaceLabels>;
 }
 
 const defaultClock: Clock = {
@@ -61,9 +76,12 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
   const logger = options.logger ?? silentLogger;
   const hostFiles = options.hostFiles ?? createNodeHostFiles();
   const serverEnv = options.serverEnv ?? process.env;
+  const policy = options.policy ?? {};
   let namespacePromise: Promise<string> | null = null;
   const resolveDefaultNamespace = (): Promise<string> => {
     namespacePromise ??= (async () => {
+      const configured = defaultNamespaceFromEnv(policy, serverEnv);
+      if (configured !== null) return configured;
       const fromEnv = serverEnv['POD_NAMESPACE'] ?? serverEnv['PAPERCLIP_NAMESPACE'];
       if (fromEnv !== undefined && fromEnv.trim() !== '') return fromEnv.trim();
       try {
@@ -85,6 +103,24 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
       (defaultRuntimes ??= createKubeRuntimes({ logger, kubeconfigPolicy: kubeconfigPolicy() }))(target));
   const probeFactory =
     options.probeFactory ?? ((config: AdapterConfig) => createKubeEnvironmentProbe(config, kubeconfigPolicy()));
+  const namespaceReader =
+    options.namespaceReader ??
+    (async (target: RunTarget): Promise<NamespaceLabels> => {
+      const kubeConfig = loadKubeConfig({ path: target.kubeconfigPath, policy: kubeconfigPolicy() });
+      const probe = createClusterProbe(kubeConfig);
+      // An apiserver restart or a dropped connection is retried (as kube-runtime retries its own requests); an
+      // answer (found, missing, forbidden) is final.
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          const labels = await probe.namespaceLabels(target.namespace);
+          if (labels === null) return { state: 'unreadable', reason: 'get namespaces is not granted' };
+          return labels === 'missing' ? { state: 'missing' } : { state: 'found', labels };
+        } catch (error) {
+          if (attempt >= NAMESPACE_READ_ATTEMPTS) throw error;
+          await new Promise<void>((resolve) => clock.setTimeout(resolve, 500 * 2 ** attempt));
+        }
+      }
+    });
   const models = createModelLister({ env: serverEnv });
 
   return {
@@ -98,6 +134,8 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
       serverEnv,
       resolveDefaultNamespace,
       hostPaths,
+      policy,
+      readNamespace: namespaceReader,
     }),
     testEnvironment: createTestEnvironment({
       getProbe: (config) => probeFactory(config),
@@ -105,6 +143,7 @@ export function createServerAdapter(options: CreateServerAdapterOptions = {}): S
       clock,
       serverEnv,
       resolveDefaultNamespace,
+      policy,
       hostPaths,
     }),
     sessionCodec,

@@ -16,6 +16,18 @@ import type { RunSpec } from '@claude-k8s/kube-runtime';
 import type { Clock, HostFiles, RunTarget } from './ports.ts';
 import { errorMessage } from './error-message.ts';
 import { resolveWorkspaceVolume, type HostPathSettings } from './host-path-policy.ts';
+import {
+  checkNamespaceLabels,
+  checkOperatorPolicy,
+  formatPolicyRefusal,
+  resolveOperatorPolicy,
+  podDefaults,
+  type NamespaceLabels,
+  type OperatorPolicy,
+  type OperatorPolicySettings,
+  type PodDefaults,
+  type PolicyRefusal,
+} from './operator-policy.ts';
 
 /** What the environment test asks the cluster (implemented over kube-runtime's API clients). */
 export interface EnvironmentProbe {
@@ -32,6 +44,8 @@ export interface EnvironmentProbe {
   serverVersion?(): Promise<string>;
   /** Whether the namespace exists (`null` when this identity may not read namespaces). */
   namespaceExists?(namespace: string): Promise<boolean | null>;
+  /** The namespace's labels (its Pod Security level), `missing`, or `unreadable`. */
+  namespaceLabels?(namespace: string): Promise<NamespaceLabels>;
   /**
    * A server-side dry run of the Job (and its pod) kube-runtime would create for `spec` in `target`: admission (Pod
    * Security, quotas, LimitRanges, webhooks) answers without anything being persisted. The problems, `[]` when
@@ -50,6 +64,17 @@ export interface EnvironmentTestDependencies {
   resolveDefaultNamespace: () => Promise<string>;
   /** Server-side host-path settings (the shared workspace volume). @default {} (the environment's) */
   hostPaths?: HostPathSettings;
+  /** The operator's policy (see {@link OperatorPolicySettings}); unset fields: the environment. @default {} */
+  policy?: OperatorPolicySettings;
+}
+
+function policyCheck(refusal: PolicyRefusal): AdapterEnvironmentCheck {
+  return {
+    code: 'claude_k8s_policy_refused',
+    level: 'error',
+    message: formatPolicyRefusal(refusal),
+    hint: 'The operator policy of the Paperclip server bounds agent configurations: change the value, or have the operator widen the named setting.',
+  };
 }
 
 function describePermission(permission: RequiredPermission): string {
@@ -88,6 +113,27 @@ export function createTestEnvironment(
     }
     const config = parsed.value;
     checks.push({ code: 'claude_k8s_config_valid', level: 'info', message: 'configuration is valid' });
+    const defaultNamespace = await dependencies.resolveDefaultNamespace();
+    const namespace = config.namespace ?? defaultNamespace;
+    let policy: OperatorPolicy;
+    try {
+      policy = resolveOperatorPolicy(dependencies.policy ?? {}, dependencies.serverEnv, defaultNamespace);
+    } catch (error) {
+      checks.push({
+        code: 'claude_k8s_policy_invalid',
+        level: 'error',
+        message: `the server's operator policy is invalid: ${errorMessage(error)}`,
+      });
+      return finish();
+    }
+    const refusals = checkOperatorPolicy(config, policy, namespace);
+    for (const refusal of refusals) checks.push(policyCheck(refusal));
+    if (refusals.length === 0)
+      checks.push({
+        code: 'claude_k8s_policy_ok',
+        level: 'info',
+        message: 'the configuration is within the operator policy',
+      });
     const apiUrl = resolvePaperclipApiUrl(config, dependencies.serverEnv);
     if (apiUrl === null)
       checks.push({
@@ -152,7 +198,6 @@ export function createTestEnvironment(
       });
       return finish();
     }
-    const namespace = config.namespace ?? (await dependencies.resolveDefaultNamespace());
     if (probe.serverVersion) {
       try {
         const version = await probe.serverVersion();
@@ -171,20 +216,34 @@ export function createTestEnvironment(
         return finish();
       }
     }
-    if (probe.namespaceExists) {
-      const exists = await probe.namespaceExists(namespace).catch(() => null);
-      if (exists === false) {
+    let exists: boolean | null | undefined;
+    if (probe.namespaceLabels) {
+      const labels: NamespaceLabels = await probe
+        .namespaceLabels(namespace)
+        .catch((error: unknown) => ({ state: 'unreadable', reason: errorMessage(error) }) as const);
+      const refused = labels.state === 'missing' ? null : checkNamespaceLabels(namespace, labels, policy);
+      if (refused !== null) checks.push(policyCheck(refused));
+      else if (labels.state === 'found' && policy.requireRestrictedNamespace)
         checks.push({
-          code: 'claude_k8s_namespace_missing',
-          level: 'error',
-          message: `namespace ${namespace} does not exist`,
-          hint: `Create it (kubectl create namespace ${namespace}) with the label pod-security.kubernetes.io/enforce=restricted.`,
+          code: 'claude_k8s_namespace_restricted',
+          level: 'info',
+          message: `namespace ${namespace} enforces Pod Security restricted`,
         });
-        return finish();
-      }
-      if (exists === true)
-        checks.push({ code: 'claude_k8s_namespace_exists', level: 'info', message: `namespace ${namespace} exists` });
+      exists = labels.state === 'unreadable' ? null : labels.state === 'found';
+    } else if (probe.namespaceExists) {
+      exists = await probe.namespaceExists(namespace).catch(() => null);
     }
+    if (exists === false) {
+      checks.push({
+        code: 'claude_k8s_namespace_missing',
+        level: 'error',
+        message: `namespace ${namespace} does not exist`,
+        hint: `Create it (kubectl create namespace ${namespace}) with the label pod-security.kubernetes.io/enforce=restricted.`,
+      });
+      return finish();
+    }
+    if (exists === true)
+      checks.push({ code: 'claude_k8s_namespace_exists', level: 'info', message: `namespace ${namespace} exists` });
     try {
       const reviews = await probe.checkPermissions(namespace, REQUIRED_PERMISSIONS);
       const denied = reviews.filter((review) => !review.allowed);
@@ -269,7 +328,15 @@ export function createTestEnvironment(
         });
     }
     if (probe.dryRun && dependencies.hostFiles) {
-      await dryRunSample(probe.dryRun.bind(probe), ctx, config, namespace, dependencies, checks);
+      await dryRunSample(
+        probe.dryRun.bind(probe),
+        ctx,
+        config,
+        namespace,
+        dependencies,
+        checks,
+        podDefaults(config, policy),
+      );
     }
     return finish();
   };
@@ -283,6 +350,7 @@ async function dryRunSample(
   namespace: string,
   dependencies: EnvironmentTestDependencies,
   checks: AdapterEnvironmentCheck[],
+  pod: PodDefaults,
 ): Promise<void> {
   const sample = {
     runId: '00000000-0000-4000-8000-000000000000',
@@ -303,6 +371,7 @@ async function dryRunSample(
     hostFiles: dependencies.hostFiles!,
     serverEnv: dependencies.serverEnv,
     defaultNamespace: namespace,
+    podDefaults: pod,
   });
   if (!built.success) {
     checks.push({

@@ -9,8 +9,10 @@ import {
   createMemoryHostFiles,
   loadTranscript,
   type ScriptedAttempt,
+  admittingPolicy,
 } from '../test/fakes.ts';
 import { createServerAdapter } from './create-server-adapter.ts';
+import { agentHomeSubPath } from './invocation/pod-layout.ts';
 import { deriveBilling } from './execute.ts';
 import { encodeSessionParams, type SessionMatchTarget } from './session-codec.ts';
 import { createManualClock } from '@claude-k8s/test-utils';
@@ -23,6 +25,7 @@ function setup(attempts: ScriptedAttempt[]) {
   const launcher = createFakeRuntime(attempts);
   const clock = createManualClock();
   const adapter = createServerAdapter({
+    ...admittingPolicy,
     runtimeFactory: (target) => launcher.at(target),
     hostFiles: createMemoryHostFiles({}),
     clock,
@@ -39,10 +42,15 @@ function stdoutOf(records: ReturnType<typeof createFakeContext>['records']): str
 
 /** Target matching the fake context's defaults, for building stored session params. */
 const defaultTarget: SessionMatchTarget = {
-  cwd: '/home/agent/workspaces/agent-1',
+  cwd: '/home/agent/workspaces/agent-1/issue-1',
   promptBundleKey: null,
   mcpServerIdentity: null,
-  sessionVolume: { namespace: 'agents', claimName: 'claude-sessions', mountPath: '/home/agent' },
+  sessionVolume: {
+    namespace: 'agents',
+    claimName: 'claude-sessions',
+    mountPath: '/home/agent',
+    subPath: agentHomeSubPath('company-1', 'agent-1'),
+  },
 };
 
 describe('execute', () => {
@@ -78,12 +86,12 @@ describe('execute', () => {
     expect(result.errorCode).toBeUndefined();
     expect(result.sessionParams).toMatchObject({
       v: 1,
-      cwd: '/home/agent/workspaces/agent-1',
+      cwd: '/home/agent/workspaces/agent-1/issue-1',
       sessionVolume: defaultTarget.sessionVolume,
       image: 'registry.example/claude:2.1.331',
     });
     // No workspace volume: the agent worked in the pod's own directory, and the result says so.
-    expect(result.resultJson?.['workspace']).toEqual({ mode: 'none', cwd: '/home/agent/workspaces/agent-1' });
+    expect(result.resultJson?.['workspace']).toEqual({ mode: 'none', cwd: '/home/agent/workspaces/agent-1/issue-1' });
 
     const meta = context.records.find((record) => record.kind === 'meta');
     expect(meta?.kind === 'meta' && meta.meta.context).toMatchObject({
@@ -290,6 +298,45 @@ describe('execute', () => {
     expect(result).toMatchObject({ timedOut: true, errorCode: 'timeout' });
   });
 
+  it('a CLI still running resultGraceSec after its result is stopped, and the run ends with that result', async () => {
+    // The whole recorded run (its result line included), then the process lingers.
+    const { adapter, launcher, clock } = setup([{ transcript: 'a_plain_text', hang: true }]);
+    const context = createFakeContext({ configOverrides: { resultGraceSec: 7 } });
+    const pending = adapter.execute(context);
+    await vi.waitFor(() => expect(stdoutOf(context.records)).toBe(loadTranscript('a_plain_text').stdout));
+    clock.advance(6_999);
+    expect(launcher.cancelled).toEqual([]);
+    clock.advance(1);
+    const result = await pending;
+    expect(launcher.cancelled).toEqual(['claude did not exit within resultGraceSec (7s) after its result']);
+    expect(result).toMatchObject({
+      exitCode: 0,
+      signal: null,
+      timedOut: false,
+      sessionId: '0b84e97d-3abb-4507-9c93-d061ff77aec6',
+    });
+    expect(result.errorCode).toBeUndefined();
+    expect(result.resultJson).toMatchObject({
+      stopReason: 'completed',
+      kubernetes: { outcome: 'cancelled' },
+      unmanagedBackgroundTask: {
+        kind: 'terminal_result_cleanup',
+        stopped: true,
+        stopReason: 'unmanaged_background_task_stopped',
+        terminalResultSeen: true,
+        graceMs: 7_000,
+      },
+    });
+  });
+
+  it('a CLI that exits after its result is not stopped', async () => {
+    const { adapter, launcher, clock } = setup([{ transcript: 'a_plain_text' }]);
+    const result = await adapter.execute(createFakeContext({ configOverrides: { resultGraceSec: 1 } }));
+    clock.advance(60_000);
+    expect(launcher.cancelled).toEqual([]);
+    expect(result.resultJson?.['unmanagedBackgroundTask']).toBeUndefined();
+  });
+
   it('a Job that could not be created is safe to retry', async () => {
     const { adapter } = setup([{ startError: new Error('create job agents/run-1: 403 Forbidden') }]);
     const result = await adapter.execute(createFakeContext());
@@ -350,7 +397,11 @@ describe('execute', () => {
   });
 
   it('fails clearly, before any Job, when the configured kubeconfig does not exist (the default Kubernetes launcher)', async () => {
-    const adapter = createServerAdapter({ hostFiles: createMemoryHostFiles({}), serverEnv: {} });
+    const adapter = createServerAdapter({
+      ...admittingPolicy,
+      hostFiles: createMemoryHostFiles({}),
+      serverEnv: {},
+    });
     const context = createFakeContext();
     const result = await adapter.execute({
       ...context,
@@ -382,6 +433,7 @@ describe('execute', () => {
     );
     // The directory is allow-listed, so only the exec rule stands between the agent's config and the host.
     const adapter = createServerAdapter({
+      ...admittingPolicy,
       hostFiles: createMemoryHostFiles({}),
       serverEnv: { CLAUDE_K8S_KUBECONFIG_DIR: dir },
     });
@@ -397,11 +449,94 @@ describe('execute', () => {
     const dir = realpathSync(mkdtempSync(join(tmpdir(), 'env-kubeconfig-')));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, '.env'), 'DB_PASSWORD=hunter2\n');
-    const adapter = createServerAdapter({ hostFiles: createMemoryHostFiles({}), serverEnv: {} });
+    const adapter = createServerAdapter({
+      ...admittingPolicy,
+      hostFiles: createMemoryHostFiles({}),
+      serverEnv: {},
+    });
     const context = createFakeContext();
     const result = await adapter.execute({ ...context, config: { ...context.config, kubeconfig: join(dir, '.env') } });
     expect(result.errorMessage).toContain('no kubeconfig directory is allow-listed');
     expect(JSON.stringify(result)).not.toContain('hunter2');
+  });
+});
+
+describe('execute under the operator policy (issue 15)', () => {
+  it('refuses a configuration outside the policy before any Job, naming every setting that refused it', async () => {
+    const launcher = createFakeRuntime([{ transcript: 'a_plain_text' }]);
+    const adapter = createServerAdapter({
+      runtimeFactory: (target) => launcher.at(target),
+      hostFiles: createMemoryHostFiles({}),
+      clock: createManualClock(),
+      serverEnv: { PAPERCLIP_API_URL: 'http://paperclip.paperclip.svc:3100', CLAUDE_K8S_ALLOWED_NAMESPACES: 'agents' },
+      namespaceReader: admittingPolicy.namespaceReader,
+    });
+    const context = createFakeContext({
+      configOverrides: {
+        envRefs: { TOKEN: { secretKeyRef: { name: 'ck8s-agent-2-run-1-0a1b2c3d', key: 'PAPERCLIP_API_KEY' } } },
+      },
+    });
+    const result = await adapter.execute(context);
+    expect(launcher.requests).toHaveLength(0);
+    expect(context.records.map((record) => record.kind)).not.toContain('dispatch');
+    expect(result.errorCode).toBe('adapter_config_invalid');
+    expect(result.errorMessage).toBe(
+      "claude_k8s configuration refused by the operator policy: envRefs.TOKEN.secretKeyRef.name: refused by the operator policy (CLAUDE_K8S_ALLOWED_SECRETS): Secret ck8s-agent-2-run-1-0a1b2c3d is a per-run Secret (another run's token and files); it can never be referenced; anthropicApiKeySecret.name: refused by the operator policy (CLAUDE_K8S_ALLOWED_SECRETS): Secret anthropic-api-key is not in the allowed Secrets (none)",
+    );
+  });
+
+  it("an empty namespace does not fall back to Paperclip's own namespace when that one is not restricted", async () => {
+    const launcher = createFakeRuntime([{ transcript: 'a_plain_text' }]);
+    const read: string[] = [];
+    const adapter = createServerAdapter({
+      ...admittingPolicy,
+      policy: { ...admittingPolicy.policy, allowedNamespaces: undefined },
+      runtimeFactory: (target) => launcher.at(target),
+      hostFiles: createMemoryHostFiles({}),
+      clock: createManualClock(),
+      serverEnv: { POD_NAMESPACE: 'paperclip' },
+      namespaceReader: (target) => {
+        read.push(target.namespace);
+        return Promise.resolve({ state: 'found', labels: { 'kubernetes.io/metadata.name': target.namespace } });
+      },
+    });
+    const context = createFakeContext({ configOverrides: { namespace: undefined } });
+    const result = await adapter.execute(context);
+    expect(read).toEqual(['paperclip']);
+    expect(launcher.requests).toHaveLength(0);
+    expect(result.errorCode).toBe('adapter_config_invalid');
+    expect(result.errorMessage).toContain(
+      'namespace: refused by the operator policy (CLAUDE_K8S_REQUIRE_RESTRICTED_NAMESPACE): namespace paperclip does not enforce Pod Security restricted',
+    );
+  });
+
+  it('gives the pod the default requests and limits and a bounded /tmp unless configured', async () => {
+    const { adapter, launcher } = setup([{ transcript: 'a_plain_text' }, { transcript: 'a_plain_text' }]);
+    await adapter.execute(createFakeContext());
+    expect(launcher.requests[0]).toMatchObject({
+      resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '4Gi' } },
+      writableSizeLimit: '1Gi',
+    });
+    await adapter.execute(createFakeContext({ configOverrides: { resources: { limits: { memory: '8Gi' } } } }));
+    expect(launcher.requests[1]?.resources).toEqual({
+      requests: { cpu: '250m', memory: '512Mi' },
+      limits: { memory: '8Gi' },
+    });
+  });
+
+  it("runs in the operator's default namespace when the configuration names none", async () => {
+    const launcher = createFakeRuntime([{ transcript: 'a_plain_text' }]);
+    const adapter = createServerAdapter({
+      ...admittingPolicy,
+      policy: { ...admittingPolicy.policy, allowedNamespaces: undefined },
+      runtimeFactory: (target) => launcher.at(target),
+      hostFiles: createMemoryHostFiles({}),
+      clock: createManualClock(),
+      serverEnv: { POD_NAMESPACE: 'paperclip', CLAUDE_K8S_DEFAULT_NAMESPACE: 'agents' },
+    });
+    const result = await adapter.execute(createFakeContext({ configOverrides: { namespace: undefined } }));
+    expect(result.errorMessage ?? null).toBeNull();
+    expect(launcher.targets[0]).toMatchObject({ namespace: 'agents' });
   });
 });
 

@@ -14,6 +14,17 @@ import type { AdapterExecutionContext, AdapterExecutionResult } from '@paperclip
 import { createBudgetGuard, resolveRunBudget } from './budget/budget-guard.ts';
 import { buildInvocation, type RunInvocation } from './build-invocation.ts';
 import type { HostPathSettings } from './host-path-policy.ts';
+import {
+  checkNamespaceLabels,
+  checkOperatorPolicy,
+  formatPolicyRefusal,
+  resolveOperatorPolicy,
+  podDefaults,
+  type NamespaceLabels,
+  type OperatorPolicy,
+  type OperatorPolicySettings,
+  type PolicyRefusal,
+} from './operator-policy.ts';
 import { buildInvocationMeta } from './invocation/invocation-card.ts';
 import { formatConfigIssues, parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import type { ErrorCode } from './error-codes.ts';
@@ -40,6 +51,20 @@ export interface ExecuteDependencies {
   fetch?: typeof globalThis.fetch;
   /** Server-side host-path settings (see {@link HostPathSettings}). @default {} */
   hostPaths?: HostPathSettings;
+  /** The operator's policy on agent configurations (see {@link OperatorPolicySettings}); unset fields: the environment. */
+  policy: OperatorPolicySettings;
+  /** Reads a namespace's labels in a run's target cluster (its Pod Security level is checked before each run). */
+  readNamespace: (target: RunTarget) => Promise<NamespaceLabels>;
+}
+
+/** The early failure of a configuration the operator policy refuses: every refusal, each naming its setting. */
+function policyFailure(refusals: readonly PolicyRefusal[], billing: BillingInfo): AdapterExecutionResult {
+  return mapEarlyFailure(
+    'adapter_config_invalid',
+    `claude_k8s configuration refused by the operator policy: ${refusals.map(formatPolicyRefusal).join('; ')}`,
+    billing,
+    { policyRefusals: refusals.map((refusal) => ({ ...refusal })) },
+  );
 }
 
 /**
@@ -118,6 +143,48 @@ export function createExecute(
   async function notice(ctx: AdapterExecutionContext, level: 'info' | 'warn', message: string): Promise<void> {
     if (ctx.onEvent !== undefined) await ctx.onEvent({ eventType: 'adapter.notice', stream: 'system', level, message });
     else logger[level === 'warn' ? 'warn' : 'info'](message, { runId: ctx.runId });
+  }
+
+  /**
+   * The exit grace after the final result: armed by the first `result` event (output can arrive before the handle),
+   * it deletes the Job when claude is still running `graceSec` later. `stopped()` says whether it did.
+   */
+  function createResultGrace(graceSec: number, runId: string) {
+    let handle: RunHandle | null = null;
+    let armed = false;
+    let fired = false;
+    let done = false;
+    let timer: unknown = null;
+    const arm = (): void => {
+      if (armed || done || handle === null) return;
+      armed = true;
+      const target = handle;
+      timer = clock.setTimeout(() => {
+        timer = null;
+        if (done) return;
+        fired = true;
+        logger.info('claude is still running after its result; deleting the Job', { runId, jobName: target.jobName });
+        target
+          .cancel(`claude did not exit within resultGraceSec (${graceSec}s) after its result`)
+          .catch((error: unknown) => logger.warn('stopping the Job after the result failed', { error: String(error) }));
+      }, graceSec * 1000);
+    };
+    let seen = false;
+    return {
+      resultSeen: (): void => {
+        seen = true;
+        arm();
+      },
+      attach: (value: RunHandle): void => {
+        handle = value;
+        if (seen) arm();
+      },
+      dispose: (): void => {
+        done = true;
+        if (timer !== null) clock.clearTimeout(timer);
+      },
+      stopped: (): boolean => fired,
+    };
   }
 
   function waitForOutcome(handle: RunHandle, config: AdapterConfig): Promise<RunOutcome> {
@@ -202,6 +269,19 @@ export function createExecute(
       );
     }
 
+    let policy: OperatorPolicy;
+    try {
+      policy = resolveOperatorPolicy(dependencies.policy, dependencies.serverEnv, defaultNamespace);
+    } catch (error) {
+      return mapEarlyFailure(
+        'adapter_config_invalid',
+        `the server's operator policy is invalid: ${errorMessage(error)}`,
+        billing,
+      );
+    }
+    const refusals = checkOperatorPolicy(config, policy, config.namespace ?? defaultNamespace);
+    if (refusals.length > 0) return policyFailure(refusals, billing);
+
     // Budget (issue 18): this run's limits, Paperclip's remaining monthly budget included when asked for.
     const budget = await resolveRunBudget(config, billing.billingType, {
       token: ctx.authToken,
@@ -220,6 +300,7 @@ export function createExecute(
         defaultNamespace,
         forceFreshSession: retriedFresh,
         attempt,
+        podDefaults: podDefaults(config, policy),
         ...(dependencies.hostPaths ? { hostPaths: dependencies.hostPaths } : {}),
       });
       if (!built.success) return mapEarlyFailure(built.code, built.message, billing);
@@ -241,6 +322,19 @@ export function createExecute(
         );
 
       if (attempt === 1) {
+        // Pod Security of the namespace, read from the cluster before anything is created there.
+        let labels: NamespaceLabels;
+        try {
+          labels = await dependencies.readNamespace(invocation.launch.target);
+        } catch (error) {
+          return mapEarlyFailure(
+            'k8s_api_error',
+            `read namespace ${invocation.launch.target.namespace}: ${errorMessage(error)}`,
+            billing,
+          );
+        }
+        const refused = checkNamespaceLabels(invocation.launch.target.namespace, labels, policy);
+        if (refused !== null) return policyFailure([refused], billing);
         await ctx.onCancellationReady?.();
         if (signal.aborted) return cancelledBeforeStart(billing, 'cancelled before any Job was created');
         ctx.onDispatch?.();
@@ -273,6 +367,9 @@ export function createExecute(
       });
       // Output can arrive before start() returns; hold it until onMeta went out, so the invocation card comes first.
       const { promise: metaSent, resolve: openGate } = Promise.withResolvers<void>();
+      // claude_local's terminal-result cleanup: once the result is out, claude gets resultGraceSec to exit, then the
+      // Job is deleted and the run ends with that result.
+      const resultGrace = createResultGrace(config.resultGraceSec, ctx.runId);
       let handle: RunHandle;
       try {
         handle = await runtime.startRun({
@@ -280,6 +377,7 @@ export function createExecute(
           signal,
           onOutput: async (chunk) => {
             accumulator.push(chunk);
+            if (accumulator.hasResult()) resultGrace.resultSeen();
             await metaSent;
             await ctx.onLog('stdout', chunk);
             await budgetGuard.push(chunk);
@@ -291,6 +389,7 @@ export function createExecute(
         });
       } catch (error) {
         openGate();
+        resultGrace.dispose();
         // A cancel wins over whatever the start met (also a lock wait it interrupted).
         if (signal.aborted || RunCancelledError.isInstance(error))
           return cancelledBeforeStart(
@@ -309,6 +408,7 @@ export function createExecute(
       budgetGuard.attach(async (reason) => {
         await handle.cancel(reason);
       });
+      resultGrace.attach(handle);
       try {
         await ctx.onMeta?.(
           buildInvocationMeta(invocation, { jobName: handle.jobName, namespace: handle.namespace, attempt }),
@@ -329,6 +429,8 @@ export function createExecute(
           { attempt },
           true,
         );
+      } finally {
+        resultGrace.dispose();
       }
       const summary = accumulator.finish({ exitCode: outcome.exitCode, signal: null });
       for (const dropped of droppedLines(summary))
@@ -365,6 +467,7 @@ export function createExecute(
         jobName: handle.jobName,
         namespace: handle.namespace,
         budgetStop: budgetGuard.finish(summary),
+        stoppedAfterResult: resultGrace.stopped() ? { graceSec: config.resultGraceSec } : null,
       });
       // Where the agent worked: `shared` = in Paperclip's workspace itself, `none` = in the pod's own directory.
       result.resultJson = { ...result.resultJson, workspace: { ...invocation.workspace } };

@@ -13,7 +13,7 @@ export function checkHttpUrl(value: string): string | null {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'expected an http:// or https:// URL';
   if (url.username !== '' || url.password !== '')
-    return 'credentials in the URL (user:password@) are refused: they would be stored in plain text in the Job spec; give the credential through a Secret (env with secretKeyRef) instead';
+    return 'credentials in the URL (user:password@) are refused: they would be stored in plain text in the Job spec; give the credential through a Secret (envRefs with secretKeyRef) instead';
   return null;
 }
 

@@ -8,6 +8,7 @@
  */
 export { createServerAdapter, ADAPTER_TYPE, type CreateServerAdapterOptions } from './create-server-adapter.ts';
 export type { HostPathSettings } from './host-path-policy.ts';
+export type { NamespaceLabels, OperatorPolicySettings, ResourceQuantities } from './operator-policy.ts';
 export {
   formatConfigIssues,
   parseAdapterConfig,

@@ -33,6 +33,11 @@ export function createKubeEnvironmentProbe(
     dryRun: (target, spec) =>
       createKubeRuntime({ kubeConfig, namespace: target.namespace, runtimeId: KUBE_RUNTIME_ID }).dryRun(spec),
     namespaceExists: (namespace) => probe.namespaceExists(namespace),
+    async namespaceLabels(namespace) {
+      const labels = await probe.namespaceLabels(namespace);
+      if (labels === null) return { state: 'unreadable', reason: 'get namespaces is not granted' };
+      return labels === 'missing' ? { state: 'missing' } : { state: 'found', labels };
+    },
     async claimExists(namespace, name) {
       const status = await probe.claimStatus(namespace, name);
       return status === null ? null : status.exists;

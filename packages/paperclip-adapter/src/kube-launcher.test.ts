@@ -20,7 +20,7 @@ import {
   type PodLogSource,
 } from '@claude-k8s/kube-runtime/internal';
 import { describe, expect, it } from 'vitest';
-import { createFakeContext, createMemoryHostFiles, loadTranscript } from '../test/fakes.ts';
+import { createFakeContext, createMemoryHostFiles, loadTranscript, admittingPolicy } from '../test/fakes.ts';
 import { createServerAdapter } from './create-server-adapter.ts';
 import { createStreamJsonAccumulator } from './stream-json-accumulator.ts';
 import { KUBE_RUNTIME_ID } from './kube-launcher.ts';
@@ -118,6 +118,7 @@ function kubeletExits(cluster: FakeCluster, podName: string, exitCode: number, j
 
 function adapterOver(runtime: KubeRuntime) {
   return createServerAdapter({
+    ...admittingPolicy,
     runtimeFactory: (target) => {
       expect(target.namespace).toBe(runtime.namespace);
       return runtime;
@@ -227,21 +228,24 @@ for (const tier of tiers) {
       await using logs = await startFakeLogServer();
       const { cluster, runtime, close } = await tier.start(logs);
       try {
-        cluster.seed('leases', NS, {
+        // The fake context's run is on task issue-1: its lock is the agent's Lease for that working directory.
+        const leaseOf = (cwd: string, holder: string) => ({
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
-          metadata: { name: leaseNameFor('agent-1') },
+          metadata: { name: leaseNameFor('agent-1', cwd) },
           spec: {
-            holderIdentity: 'another-run',
+            holderIdentity: holder,
             leaseDurationSeconds: 900,
             acquireTime: new Date().toISOString().replace('Z', '000Z'),
             renewTime: new Date().toISOString().replace('Z', '000Z'),
           },
         });
+        cluster.seed('leases', NS, leaseOf('/home/agent/workspaces/agent-1/issue-1', 'another-run'));
         const context = createFakeContext({ configOverrides: { lockPolicy: 'reject' } });
         const result = await adapterOver(runtime).execute(context);
         expect(result.errorCode).toBe('k8s_lock_conflict');
         expect(result.errorMessage).toContain('another-run');
+        expect(result.errorMessage).toContain('/home/agent/workspaces/agent-1/issue-1');
         expect(cluster.all('jobs', NS)).toEqual([]);
       } finally {
         await close();
@@ -256,7 +260,7 @@ for (const tier of tiers) {
         cluster.seed('leases', NS, {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
-          metadata: { name: leaseNameFor('agent-1') },
+          metadata: { name: leaseNameFor('agent-1', '/home/agent/workspaces/agent-1/issue-1') },
           spec: {
             holderIdentity: 'another-run',
             leaseDurationSeconds: 900,

@@ -234,6 +234,43 @@ function parseKeyReference(raw: unknown, path: string, context: ParseContext): K
 }
 
 /**
+ * Parses `envRefs`: a JSON object (or its text) of name → `{secretKeyRef: {name, key, optional?}}` or
+ * `{configMapKeyRef: ...}`. It is a key of its own because Paperclip's agent routes accept only its own bindings in
+ * `env` (a string, `plain`, `secret_ref`, `user_secret_ref`) and refuse anything else there.
+ */
+export function parseEnvRefs(
+  raw: unknown,
+  path: string,
+  context: ParseContext,
+): Record<string, Exclude<EnvValue, { value: string }>> | undefined {
+  const parsed = parseJsonText(raw, path, context);
+  if (!parsed.ok) return undefined;
+  if (!isRecord(parsed.value)) {
+    context.issues.push({
+      path,
+      message: `expected a JSON object of name → {secretKeyRef: {name, key}} or {configMapKeyRef: {name, key}}, got ${describeValue(raw)}`,
+    });
+    return undefined;
+  }
+  const output: Record<string, Exclude<EnvValue, { value: string }>> = {};
+  let failed = false;
+  for (const [name, value] of Object.entries(parsed.value)) {
+    if (!isRecord(value) || !('secretKeyRef' in value || 'configMapKeyRef' in value)) {
+      context.issues.push({
+        path: `${path}.${name}`,
+        message: `expected {secretKeyRef: {name, key}} or {configMapKeyRef: {name, key}}, got ${describeValue(value)} (plain values belong in env)`,
+      });
+      failed = true;
+      continue;
+    }
+    const entry = parseEnv({ [name]: value }, path, context)?.[name];
+    if (entry === undefined || 'value' in entry) failed = true;
+    else output[name] = entry;
+  }
+  return failed ? undefined : output;
+}
+
+/**
  * Parses `env`: a JSON object (or its text) or `KEY=value` lines. Values are strings, Paperclip plain bindings
  * `{type: "plain", value}`, or Kubernetes references `{secretKeyRef: {name, key}}` / `{configMapKeyRef: {name, key}}`.
  */
@@ -279,6 +316,12 @@ export function parseEnv(raw: unknown, path: string, context: ParseContext): Rec
       output[name] = { value: String(value) };
     } else if (isRecord(value) && value['type'] === 'plain' && typeof value['value'] === 'string') {
       output[name] = { value: value['value'] };
+    } else if (isRecord(value) && (value['type'] === 'secret_ref' || value['type'] === 'user_secret_ref')) {
+      // Paperclip resolves its secret bindings into strings before a run; unresolved (the form, a stored config)
+      // there is no value to give the pod.
+      context.warnings.push(
+        `${entryPath}: Paperclip ${String(value['type'])} binding not resolved here (Paperclip resolves it for runs); not passed to the pod`,
+      );
     } else if (isRecord(value) && 'secretKeyRef' in value) {
       const reference = parseKeyReference(value['secretKeyRef'], `${entryPath}.secretKeyRef`, context);
       if (reference === undefined) failed = true;

@@ -15,7 +15,12 @@ export interface RequiredPermission {
 
 export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = Object.freeze([
   { group: 'batch', resource: 'jobs', verb: 'create', purpose: 'create the Job of a run' },
-  { group: 'batch', resource: 'jobs', verb: 'get', purpose: 'read a Job (status, owner uid for the Secret)' },
+  {
+    group: 'batch',
+    resource: 'jobs',
+    verb: 'get',
+    purpose: 'read the existing Job of the same run (lock policy adopt)',
+  },
   {
     group: 'batch',
     resource: 'jobs',
@@ -30,12 +35,6 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = Object.freeze
     purpose: 'set ttlSecondsAfterFinished of a kept failed Job; relabel an adopted Job',
   },
   { group: 'batch', resource: 'jobs', verb: 'delete', purpose: 'cancel a run, apply the retention policy' },
-  {
-    group: '',
-    resource: 'pods',
-    verb: 'get',
-    purpose: 'read the pod of a Job (container state, exit code, OOMKilled)',
-  },
   { group: '', resource: 'pods', verb: 'list', purpose: 'find the pod of a Job by its job-name label' },
   {
     group: '',
@@ -61,7 +60,8 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = Object.freeze
     group: '',
     resource: 'secrets',
     verb: 'delete',
-    purpose: 'remove the per-run Secret when the Job could not be created',
+    purpose:
+      'delete the per-run Secret once the container has ended when the Job is kept, or when the Job could not be started',
   },
   {
     group: '',
@@ -69,7 +69,6 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = Object.freeze
     verb: 'list',
     purpose: 'name the reason of a failure (FailedScheduling, FailedMount, quota)',
   },
-  { group: '', resource: 'events', verb: 'watch', purpose: 'notice failure events while waiting for the pod' },
   { group: 'coordination.k8s.io', resource: 'leases', verb: 'create', purpose: "take an agent's run lock" },
   { group: 'coordination.k8s.io', resource: 'leases', verb: 'get', purpose: 'read the lock holder' },
   {

@@ -77,6 +77,8 @@ export interface RunSummaryLike {
 export interface RunAccumulatorLike {
   /** Feeds one stdout chunk (any split; not necessarily whole lines). */
   push(chunk: string): void;
+  /** True once a `result` event has been pushed (the CLI printed its final result; it should exit now). */
+  hasResult(): boolean;
   /** The final summary, given what is known about the process. */
   finish(exit: { exitCode: number | null; signal: string | null }): RunSummaryLike;
 }

@@ -40,7 +40,22 @@ export interface MapRunResultInput {
   namespace?: string | null;
   /** Set when a budget stopped the run: the result is `budget_exceeded` with the session kept. */
   budgetStop?: BudgetStop | null;
+  /**
+   * Set when the adapter deleted the Job because claude kept running `resultGraceSec` after its final result: the run
+   * ends with that result (the `cancelled` outcome is the adapter's own stop, not a failure).
+   */
+  stoppedAfterResult?: { graceSec: number } | null;
 }
+
+/** Paperclip's evidence of a process stopped after its result (the shape claude_local reports, read by the server). */
+const UNMANAGED_BACKGROUND_TASK = {
+  kind: 'terminal_result_cleanup',
+  stopped: true,
+  stopReason: 'unmanaged_background_task_stopped',
+  reason: 'unmanaged background task stopped; no durable live path',
+  terminalResultSeen: true,
+  signal: 'SIGTERM',
+} as const;
 
 /** The chosen failure of a run, or `null` for success. */
 export interface RunFailureChoice {
@@ -75,17 +90,20 @@ function chooseRunFailure(
   outcome: RunOutcome,
   aborted: boolean,
   timeoutSec: number,
+  stoppedAfterResult: boolean,
 ): RunFailureChoice | null {
-  if (aborted || outcome.code === 'cancelled') return { code: 'cancelled', message: outcome.message || 'cancelled' };
   const claudeFailure = summary?.failure ?? null;
-  switch (outcome.code) {
+  // The adapter's own stop after the result: the result decides (claude_local's terminal-result cleanup).
+  const code = stoppedAfterResult && !aborted && outcome.code === 'cancelled' ? 'succeeded' : outcome.code;
+  if (aborted || code === 'cancelled') return { code: 'cancelled', message: outcome.message || 'cancelled' };
+  switch (code) {
     case 'deadline-exceeded':
       return { code: 'timeout', message: `Timed out after ${timeoutSec}s (${describeOutcome(outcome)})` };
     case 'image-pull':
     case 'config-error':
     case 'unschedulable':
     case 'never-started':
-      return { code: BOOTSTRAP_OUTCOMES[outcome.code], message: describeOutcome(outcome) };
+      return { code: BOOTSTRAP_OUTCOMES[code], message: describeOutcome(outcome) };
     case 'oom-killed':
       return { code: 'k8s_oom_killed', message: `OOM-killed: ${describeOutcome(outcome)}` };
     case 'evicted':
@@ -121,13 +139,17 @@ function retryNotBefore(message: string, now: number): string {
 export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
   const { summary, outcome } = input;
   const budgetStop = input.budgetStop ?? null;
+  const stopped =
+    input.stoppedAfterResult != null && !input.aborted && outcome.code === 'cancelled'
+      ? input.stoppedAfterResult
+      : null;
   const failure: RunFailureChoice | null =
     budgetStop !== null
       ? { code: 'budget_exceeded', message: describeBudgetStop(budgetStop) }
-      : chooseRunFailure(summary, outcome, input.aborted, input.timeoutSec);
+      : chooseRunFailure(summary, outcome, input.aborted, input.timeoutSec, stopped !== null);
   const info = failure === null ? null : ERROR_CODES[failure.code];
   const result: AdapterExecutionResult = {
-    exitCode: outcome.exitCode ?? (failure === null ? 0 : null),
+    exitCode: stopped !== null && failure === null ? 0 : (outcome.exitCode ?? (failure === null ? 0 : null)),
     signal: failure?.code === 'cancelled' || failure?.code === 'timeout' ? 'SIGTERM' : null,
     timedOut: failure?.code === 'timeout',
     provider: 'anthropic',
@@ -180,6 +202,8 @@ export function mapRunResult(input: MapRunResultInput): AdapterExecutionResult {
     if (summary.resultText !== null) resultJson['result'] = summary.resultText;
   }
   if (budgetStop !== null) applyBudgetStop(result, resultJson, budgetStop);
+  if (stopped !== null)
+    resultJson['unmanagedBackgroundTask'] = { ...UNMANAGED_BACKGROUND_TASK, graceMs: stopped.graceSec * 1000 };
 
   if (failure !== null && info !== null) {
     const reported = reportedErrorCode(failure.code);

@@ -8,7 +8,12 @@ import {
   type SessionParams,
 } from './session-codec.ts';
 
-const volume = { namespace: 'agents', claimName: 'claude-sessions', mountPath: '/home/agent' };
+const volume = {
+  namespace: 'agents',
+  claimName: 'claude-sessions',
+  mountPath: '/home/agent',
+  subPath: 'companies/c-1/agents/a-1',
+};
 const params: SessionParams = {
   sessionId: 'ef4396a5-b2f7-468b-9c86-9d272562d804',
   cwd: '/home/agent/workspaces/agent-1',
@@ -111,6 +116,11 @@ describe('decideResume', () => {
       /this run uses agents\/claude-sessions at \/data/,
     ],
     ['no session volume now', { sessionVolume: null }, /no session volume is configured/],
+    [
+      "another agent's HOME",
+      { sessionVolume: { ...volume, subPath: 'companies/c-1/agents/a-2' } },
+      /it lives in companies\/c-1\/agents\/a-1 of the claim, this run's HOME is companies\/c-1\/agents\/a-2/,
+    ],
     ['another cwd', { cwd: '/elsewhere' }, /working directory changed/],
     ['other instructions or skills', { promptBundleKey: 'bundle-2' }, /instructions or skills changed/],
     ['other MCP servers', { mcpServerIdentity: null }, /MCP server set changed/],
@@ -136,5 +146,20 @@ describe('decideResume', () => {
       resume: false,
       reason: 'stored session params are not usable (sessionId: expected a UUID)',
     });
+  });
+});
+
+describe('sessions stored under the old shared-HOME layout (issue 15)', () => {
+  it("are never resumed into an agent's own HOME: they start fresh once, saying why", () => {
+    const { subPath: _subPath, ...oldVolume } = volume;
+    const stored = encodeSessionParams({ ...params, sessionVolume: oldVolume });
+    expect(decodeSessionParams(stored)).toMatchObject({ success: true, value: { sessionVolume: oldVolume } });
+    const decision = decideResume(stored, target);
+    expect(decision).toEqual({
+      resume: false,
+      reason: `session ${params.sessionId} not resumed: it was stored under the shared HOME layout (the claim's root), and this run's HOME is the agent's own companies/c-1/agents/a-1`,
+    });
+    // The new layout round-trips its sub-path and resumes.
+    expect(decideResume(encodeSessionParams(params), target)).toEqual({ resume: true, sessionId: params.sessionId });
   });
 });

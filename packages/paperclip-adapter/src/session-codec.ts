@@ -20,6 +20,11 @@ export interface SessionVolumeIdentity {
   claimName: string;
   /** Where it was mounted; it is HOME. */
   mountPath: string;
+  /**
+   * The claim's sub-directory mounted there: the agent's own HOME. Absent in params stored under the old layout (every
+   * agent's HOME was the claim's root), which are therefore never resumed into a per-agent HOME.
+   */
+  subPath?: string;
 }
 
 /** What the adapter stores after a run, to resume the session next time. */
@@ -77,7 +82,8 @@ export function decodeSessionParams(raw: unknown): DecodeSessionResult {
     if (namespace === undefined || claimName === undefined || mountPath === undefined) {
       issues.push({ path: 'sessionVolume', message: 'expected {namespace, claimName, mountPath}' });
     } else {
-      sessionVolume = { namespace, claimName, mountPath };
+      const subPath = readString(volumeRaw, 'subPath', 'sub_path');
+      sessionVolume = { namespace, claimName, mountPath, ...(subPath === undefined ? {} : { subPath }) };
     }
   } else if (volumeRaw !== undefined && volumeRaw !== null) {
     issues.push({ path: 'sessionVolume', message: 'expected an object or null' });
@@ -184,6 +190,13 @@ export function decideResume(stored: unknown, target: SessionMatchTarget): Resum
   if (a.namespace !== b.namespace || a.claimName !== b.claimName || a.mountPath !== b.mountPath) {
     return why(
       `it lives on ${a.namespace}/${a.claimName} at ${a.mountPath}, this run uses ${b.namespace}/${b.claimName} at ${b.mountPath}`,
+    );
+  }
+  if ((a.subPath ?? null) !== (b.subPath ?? null)) {
+    return why(
+      a.subPath === undefined
+        ? `it was stored under the shared HOME layout (the claim's root), and this run's HOME is the agent's own ${b.subPath ?? '(root)'}`
+        : `it lives in ${a.subPath} of the claim, this run's HOME is ${b.subPath ?? "the claim's root"}`,
     );
   }
   if (params.cwd !== target.cwd)

@@ -9,14 +9,17 @@ export function createStreamJsonAccumulator(): RunAccumulatorLike {
   const parser = createStreamParser();
   const accumulator = createRunAccumulator();
   let assistantEvents = 0;
+  let resultSeen = false;
   const add = (event: StreamEvent): void => {
     if (event.type === 'text' || event.type === 'thinking' || event.type === 'tool-call') assistantEvents += 1;
+    if (event.type === 'result') resultSeen = true;
     accumulator.add(event);
   };
   return {
     push(chunk) {
       for (const event of parser.push(chunk)) add(event);
     },
+    hasResult: () => resultSeen,
     finish(exit) {
       for (const event of parser.end()) add(event);
       return { ...accumulator.summary(exit), assistantEvents };

@@ -228,3 +228,21 @@ export function createFakeContext(
   };
   return context;
 }
+
+/**
+ * The operator policy that admits {@link createFakeContext}'s configuration (namespace `agents`, its API key Secret
+ * and Paperclip host) and a namespace reader that finds every namespace Pod Security `restricted`: spread into
+ * `createServerAdapter` options by tests that are not about the policy.
+ */
+export const admittingPolicy = {
+  policy: {
+    allowedNamespaces: ['agents'],
+    allowedSecrets: ['anthropic-api-key'],
+    allowedPaperclipHosts: ['paperclip.paperclip.svc', 'paperclip.svc'],
+  },
+  namespaceReader: () =>
+    Promise.resolve({
+      state: 'found' as const,
+      labels: { 'pod-security.kubernetes.io/enforce': 'restricted' },
+    }),
+};

@@ -1,6 +1,6 @@
 // End to end: the adapter installed into a real Paperclip server (POST /api/adapters/install, the built package),
 // running real agent runs as Jobs on the real cluster with the real Claude Code CLI against the fake model API.
-import { readdir, rm } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REQUIRED_PERMISSIONS } from '@claude-k8s/paperclip-adapter';
@@ -51,6 +51,21 @@ async function createAgent(name: string, scenario: string, overrides: Record<str
     adapterType: ADAPTER_TYPE,
     adapterConfig: { ...stack.adapterConfig, ...overrides },
   });
+}
+
+/**
+ * The agent's own HOME on the session volume's host directory: `companies/<company>-<hash>/agents/<agent>-<hash>`
+ * (each id lower-cased, then a hash of it).
+ */
+async function agentHome(companyId: string, agentId: string): Promise<string> {
+  const root = stack.tenant.sessionHostPath!;
+  const pick = async (directory: string, id: string): Promise<string> => {
+    const names = (await readdir(directory)).filter((name) => name.startsWith(`${id.toLowerCase()}-`));
+    expect(names, `one directory for ${id} in ${directory}`).toHaveLength(1);
+    return join(directory, names[0]!);
+  };
+  const company = await pick(join(root, 'companies'), companyId);
+  return pick(join(company, 'agents'), agentId);
 }
 
 const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled', 'interrupted'] as const;
@@ -106,6 +121,14 @@ describe(`claude_k8s on a real Paperclip server (namespace ${namespace})`, () =>
       container: pod!.spec!.containers[0]!.name,
     });
     expect(compareStoredWithContainer(stdout, containerLog)).toEqual({ ok: true });
+    // The Job is kept (retention keep), its per-run Secret (run token, prompt) is not (issue 15); the configured
+    // defaults reached the pod: requests and limits, a bounded /tmp.
+    await expect(core.readNamespacedSecret({ name: jobName!, namespace })).rejects.toMatchObject({ code: 404 });
+    expect(pod!.spec!.containers[0]!.resources).toMatchObject({
+      requests: { cpu: '250m', memory: '512Mi' },
+      limits: { memory: '4Gi' },
+    });
+    expect(pod!.spec!.volumes?.find((volume) => volume.name === 'writable-0')?.emptyDir).toEqual({ sizeLimit: '1Gi' });
     const lines = containerLog.split('\n').filter((line) => line !== '');
     expect(JSON.parse(lines[0]!)).toMatchObject({ type: 'system', subtype: 'init' });
     const result = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
@@ -198,7 +221,7 @@ describe(`claude_k8s recovery and permissions (namespace ${namespace})`, () => {
     const first = await wakeAndWait(agent.id);
     expect(first.status, String(first['error'] ?? '')).toBe('succeeded');
     // Remove the agent's Claude sessions from the session volume, as if the volume had been wiped.
-    const projects = join(stack.tenant.sessionHostPath!, '.claude', 'projects');
+    const projects = join(await agentHome(agent.companyId, agent.id), '.claude', 'projects');
     const removed = (await readdir(projects)).filter((name) => name.includes(agent.id));
     expect(removed.length).toBeGreaterThan(0);
     for (const name of removed) await rm(join(projects, name), { recursive: true, force: true });
@@ -210,6 +233,32 @@ describe(`claude_k8s recovery and permissions (namespace ${namespace})`, () => {
     const log = storedStdout((await stack.client.getRunLog(second.id)).records);
     expect(log).toContain('No conversation found with session ID');
     expect(log).toContain('"result":"after"');
+  });
+
+  it("each agent's HOME is its own: a second agent's pod does not see the first agent's files (issue 15)", async () => {
+    const first = await createAgent('home-a', 'bash:echo planted > $HOME/planted-by-a.txt && ls -a $HOME', {}, 2);
+    const runA = await wakeAndWait(first.id);
+    expect(runA.status, String(runA['error'] ?? '')).toBe('succeeded');
+    const homeA = await agentHome(first.companyId, first.id);
+    expect(await readFile(join(homeA, 'planted-by-a.txt'), 'utf8')).toBe('planted\n');
+
+    const second = await createAgent(
+      'home-b',
+      'bash:ls -a $HOME; cat $HOME/planted-by-a.txt; ls $HOME/.. ; echo end-of-listing',
+      {},
+      2,
+    );
+    const runB = await wakeAndWait(second.id);
+    expect(runB.status, String(runB['error'] ?? '')).toBe('succeeded');
+    const log = storedStdout((await stack.client.getRunLog(runB.id)).records);
+    expect(log).toContain('end-of-listing');
+    expect(log).toContain('planted-by-a.txt: No such file or directory');
+    expect(log).not.toContain('planted\\n');
+    // The first agent's HOME kept its file; the second wrote its sessions into its own directory only.
+    const homeB = await agentHome(second.companyId, second.id);
+    expect(homeB).not.toBe(homeA);
+    expect((await readdir(join(homeB, '.claude'))).length).toBeGreaterThan(0);
+    expect(await readdir(homeB)).not.toContain('planted-by-a.txt');
   });
 
   it('removing any rule of the Role makes the environment test name the missing permission', async () => {

@@ -8,6 +8,7 @@ import {
   createMemoryHostFiles,
   loadTranscript,
   type ScriptedAttempt,
+  admittingPolicy,
 } from '../../test/fakes.ts';
 import { createServerAdapter } from '../create-server-adapter.ts';
 import type { RunSummaryLike } from '../ports.ts';
@@ -22,6 +23,7 @@ const PER_MESSAGE = 0.3 + OUTPUT_PER_MESSAGE * 15e-6;
 function setup(attempts: ScriptedAttempt[]) {
   const launcher = createFakeRuntime(attempts);
   const adapter = createServerAdapter({
+    ...admittingPolicy,
     runtimeFactory: (target) => launcher.at(target),
     hostFiles: createMemoryHostFiles({}),
     clock: createManualClock(),

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createManualClock } from '@claude-k8s/test-utils';
-import { createFakeContext, createFakeRuntime, createMemoryHostFiles } from '../../test/fakes.ts';
+import { createFakeContext, createFakeRuntime, createMemoryHostFiles, admittingPolicy } from '../../test/fakes.ts';
 import { createServerAdapter } from '../create-server-adapter.ts';
 import { resolveRunBudget } from './budget-guard.ts';
 import { pickRemainingBudget, readPaperclipRemainingBudget, resolvePaperclipServerUrl } from './paperclip-budget.ts';
@@ -142,6 +142,7 @@ describe("Paperclip's remaining monthly budget", () => {
       });
     const launcher = createFakeRuntime([{ stdout: `${[1, 2, 3].map(message).join('\n')}\n`, hang: true }]);
     const adapter = createServerAdapter({
+      ...admittingPolicy,
       runtimeFactory: (target) => launcher.at(target),
       hostFiles: createMemoryHostFiles({}),
       clock: createManualClock(),

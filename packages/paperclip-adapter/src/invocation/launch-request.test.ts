@@ -22,7 +22,7 @@ describe('assembleLaunchRequest', () => {
     const request = assembleLaunchRequest({
       run,
       config: parsed.value,
-      layout: { namespace: 'agents', home: { mountPath: '/data', claimName: 'sessions' } },
+      layout: { namespace: 'agents', home: { mountPath: '/data', claimName: 'sessions' }, cwd: '/data/w/issue-1' },
       attempt: 1,
       command: ['claude'],
       env,
@@ -47,6 +47,7 @@ describe('assembleLaunchRequest', () => {
         timeoutSeconds: 900,
         terminationGracePeriodSeconds: 30,
         lockPolicy: 'wait',
+        lockKey: '/data/w/issue-1',
       },
       target: { namespace: 'agents', kubeconfigPath: '/etc/kube/config' },
       attempt: 1,
@@ -62,7 +63,7 @@ describe('assembleLaunchRequest', () => {
     const { spec, sensitiveFileKeys } = assembleLaunchRequest({
       run,
       config: parsed.value,
-      layout: { namespace: 'agents', home: { mountPath: '/home/agent', claimName: null } },
+      layout: { namespace: 'agents', home: { mountPath: '/home/agent', claimName: null }, cwd: '/home/agent/w' },
       attempt: 2,
       command: ['claude'],
       env: [{ name: 'PAPERCLIP_API_KEY', fileKey: 'paperclip-api-key' }],

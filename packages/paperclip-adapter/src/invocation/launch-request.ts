@@ -7,6 +7,7 @@ import type { RunEnvVar, RunSpec } from '@claude-k8s/kube-runtime';
 import type { AdapterExecutionContext } from '@paperclipai/adapter-utils';
 import type { AdapterConfig } from '../config-schema.ts';
 import type { RunTarget } from '../ports.ts';
+import type { PodDefaults } from '../operator-policy.ts';
 import { FILES_MOUNT_PATH, type PodLayout } from './pod-layout.ts';
 import type { WorkspacePlan } from './workspace.ts';
 
@@ -43,13 +44,15 @@ export interface LaunchRequestInput {
     runtime?: Pick<AdapterExecutionContext['runtime'], 'taskKey'>;
   };
   config: AdapterConfig;
-  layout: Pick<PodLayout, 'namespace' | 'home'>;
+  layout: Pick<PodLayout, 'namespace' | 'home' | 'cwd'>;
   /** 1, or 2 for the fresh-session retry. */
   attempt: number;
   /** The container's full argv. */
   command: string[];
   env: RunEnvVar[];
   files: RunFile[];
+  /** The operator policy's resources (defaults under the configured values) and `/tmp` bound; absent: the config's. */
+  podDefaults?: PodDefaults;
   /** The workspace stage's volumes, mounts and user; absent = none. */
   workspace?: Pick<WorkspacePlan, 'volumes' | 'volumeMounts' | 'runAs'>;
 }
@@ -70,8 +73,8 @@ function resourceList(record: Record<string, string | undefined>): Record<string
 /** Assembles the launch of one attempt; pod and lifecycle settings are the config's, unchanged. */
 export function assembleLaunchRequest(input: LaunchRequestInput): RunLaunch {
   const { run, config, layout, files } = input;
-  const requests = resourceList(config.resources.requests);
-  const limits = resourceList(config.resources.limits);
+  const requests = input.podDefaults?.resources.requests ?? resourceList(config.resources.requests);
+  const limits = input.podDefaults?.resources.limits ?? resourceList(config.resources.limits);
   return {
     spec: {
       runId: runIdOfAttempt(run.runId, input.attempt),
@@ -99,6 +102,7 @@ export function assembleLaunchRequest(input: LaunchRequestInput): RunLaunch {
       ...(requests || limits
         ? { resources: { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) } }
         : {}),
+      ...(input.podDefaults ? { writableSizeLimit: input.podDefaults.tmpSizeLimit } : {}),
       nodeSelector: config.nodeSelector,
       tolerations: config.tolerations,
       ...(config.affinity ? { affinity: config.affinity } : {}),
@@ -113,6 +117,8 @@ export function assembleLaunchRequest(input: LaunchRequestInput): RunLaunch {
       terminationGracePeriodSeconds: config.graceSec,
       ttlSecondsAfterFinished: config.ttlSecondsAfterFinished,
       lockPolicy: config.lockPolicy,
+      // Only runs that share the working directory (and so the task's session) are serialised.
+      lockKey: layout.cwd,
       lockWaitSeconds: config.lockWaitSeconds,
       retention: { ...config.retention },
       graces: {

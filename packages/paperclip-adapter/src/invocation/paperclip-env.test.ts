@@ -53,6 +53,40 @@ describe('buildPaperclipEnv', () => {
     expect(result.notes).toEqual([]);
   });
 
+  it('moves a workspace value with URL credentials into the per-run Secret; a plain one stays a value (issue 15)', () => {
+    const secretUrl = 'https://x-access-token:ghs_s3cr3t@github.com/acme/app.git';
+    const withCredentials = buildPaperclipEnv({
+      run: createFakeContext({ context: {} }),
+      apiUrl,
+      workspaceEnv: [
+        { name: 'PAPERCLIP_WORKSPACE_REPO_URL', value: secretUrl },
+        { name: 'PAPERCLIP_WORKSPACES_JSON', value: JSON.stringify([{ repoUrl: secretUrl }]) },
+      ],
+    });
+    expect(JSON.stringify(withCredentials.env)).not.toContain('ghs_s3cr3t');
+    expect(withCredentials.env).toContainEqual({
+      name: 'PAPERCLIP_WORKSPACE_REPO_URL',
+      fileKey: 'credential-PAPERCLIP_WORKSPACE_REPO_URL',
+    });
+    expect(withCredentials.env).toContainEqual({
+      name: 'PAPERCLIP_WORKSPACES_JSON',
+      fileKey: 'credential-PAPERCLIP_WORKSPACES_JSON',
+    });
+    expect(withCredentials.files).toContainEqual({
+      key: 'credential-PAPERCLIP_WORKSPACE_REPO_URL',
+      path: null,
+      content: secretUrl,
+      sensitive: true,
+    });
+    const plain = buildPaperclipEnv({
+      run: createFakeContext({ context: {} }),
+      apiUrl,
+      workspaceEnv: [{ name: 'PAPERCLIP_WORKSPACE_REPO_URL', value: 'https://github.com/acme/app.git' }],
+    });
+    expect(plainValues(plain.env)['PAPERCLIP_WORKSPACE_REPO_URL']).toBe('https://github.com/acme/app.git');
+    expect(plain.files.map((file) => file.key)).not.toContain('credential-PAPERCLIP_WORKSPACE_REPO_URL');
+  });
+
   it('notes a run without a token', () => {
     const result = buildPaperclipEnv({
       run: createFakeContext({ context: {}, authToken: '' }),

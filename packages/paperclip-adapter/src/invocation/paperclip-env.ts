@@ -28,6 +28,11 @@ export interface PaperclipEnvInput {
   workspaceEnv: readonly RunEnvVar[];
 }
 
+/** True when a value holds a URL with credentials (`https://user:token@host/...`), alone or inside JSON. */
+function hasUrlCredentials(value: string): boolean {
+  return /[a-z][a-z0-9+.-]*:\/\/[^/\s"'@]+@/i.test(value);
+}
+
 function runContextEnv(input: PaperclipEnvInput): RunEnvVar[] {
   const { run, apiUrl } = input;
   const context = run.context;
@@ -59,8 +64,15 @@ function runContextEnv(input: PaperclipEnvInput): RunEnvVar[] {
 
 /** Builds the Paperclip variables: run context, wake payload, run token (each secret only by reference). */
 export function buildPaperclipEnv(input: PaperclipEnvInput): PaperclipEnv {
-  const env = runContextEnv(input);
   const files: RunFile[] = [];
+  // A value with credentials in a URL (the workspace repository URL, or the workspaces JSON holding it) travels in the
+  // per-run Secret, never as a plain env value in the Job.
+  const env = runContextEnv(input).map((variable): RunEnvVar => {
+    if (!('value' in variable) || !hasUrlCredentials(variable.value)) return variable;
+    const key = `credential-${variable.name}`;
+    files.push({ key, path: null, content: variable.value, sensitive: true });
+    return { name: variable.name, fileKey: key };
+  });
   const notes: string[] = [];
   const wake = input.run.context['paperclipWake'];
   if (wake !== undefined && wake !== null) {
