@@ -364,6 +364,14 @@ export function createFakeCluster(options: FakeClusterOptions = {}) {
       record('patch', kind, namespace, name);
       const existing = objects.get(key(kind, namespace, name));
       if (existing === undefined) throw new FakeStatusError(404, 'NotFound', `${kind} "${name}" not found`);
+      // As the apiserver: a patch that names a resourceVersion is a precondition (optimistic concurrency).
+      const wanted = (patch as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion;
+      if (typeof wanted === 'string' && wanted !== existing.metadata?.resourceVersion)
+        throw new FakeStatusError(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on ${kind} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        );
       return store(kind, namespace, mergePatch(existing, patch) as FakeObject, 'MODIFIED') as T;
     },
     async replace<T extends FakeObject>(kind: FakeKind, namespace: string, name: string, body: T): Promise<T> {

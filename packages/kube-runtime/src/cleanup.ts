@@ -58,17 +58,24 @@ export async function applyRetention(options: {
         ...(options.jobUid === null ? {} : { uid: options.jobUid }),
       });
     } else if (!options.succeeded) {
-      // One request: the keep-until annotation for the sweeper, and the Job TTL as the cluster-side safety net.
+      // One request: the keep-until annotation for the sweeper, the Job TTL as the cluster-side safety net, and the
+      // settled mark (the outcome was delivered: nothing for a later run to adopt).
       await ports.patch('jobs', namespace, jobName, {
         metadata: {
           annotations: {
             [ANNOTATIONS.keepUntil]: new Date(options.clock.now() + policy.keepFailedSeconds * 1000).toISOString(),
+            [ANNOTATIONS.settledAt]: new Date(options.clock.now()).toISOString(),
           },
         },
         spec: {
           ttlSecondsAfterFinished: policy.keepFailedSeconds,
           ...(options.stop === true ? { suspend: true } : {}),
         },
+      });
+    } else {
+      // A kept successful Job: only the settled mark (see adoption.ts).
+      await ports.patch('jobs', namespace, jobName, {
+        metadata: { annotations: { [ANNOTATIONS.settledAt]: new Date(options.clock.now()).toISOString() } },
       });
     }
   } catch (error) {

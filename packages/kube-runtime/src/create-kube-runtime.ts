@@ -3,7 +3,18 @@
  * reattach to it, dry-run it, sweep what is left. One options object, injected ports, no module-level state.
  */
 import type { KubeConfig, V1Job, V1Lease, V1Pod } from '@kubernetes/client-node';
+import {
+  claimJob,
+  findAdoptable,
+  markFollowed,
+  sweepOrphans as sweepOrphansOf,
+  type AdoptableRun,
+  type AdoptionQuery,
+  type FollowedRuns,
+  type OrphanSweepResult,
+} from './adoption.ts';
 import { acquireAgentLock, type HeldLock, type LockPolicy } from './agent-lock.ts';
+import { microTime } from './micro-time.ts';
 import { cancelJob } from './cancel-job.ts';
 import {
   applyRetention,
@@ -76,6 +87,11 @@ export interface CreateKubeRuntimeOptions {
   selfPod?: Omit<ReadSelfPodOptions, 'ports'>;
   /** Server-side timeout of each watch request. Seconds. @default 300 */
   watchTimeoutSeconds?: number;
+  /**
+   * The runs this process follows (see `FollowedRuns`): share one set between the runtimes of a process that reach the
+   * same namespace. @default a set of this runtime's own
+   */
+  followedRuns?: FollowedRuns;
 }
 
 /** Reconnect timing of the output follow. */
@@ -150,6 +166,8 @@ export interface RunHandle {
   readonly podName: string | null;
   /** True when `startRun` found this run's Job already there and attached to it (lock policy `adopt`). */
   adopted: boolean;
+  /** Set when {@link KubeRuntime.adoptOrphan} adopted another run's orphaned Job: which, and in what state. */
+  adoption?: AdoptableRun;
   /** Everything `onProgress` receives, then `ended` last. Every iteration replays from the start. */
   events: AsyncIterable<RunEvent>;
   /**
@@ -190,6 +208,18 @@ export interface KubeRuntime {
   dryRun(spec: RunSpec): Promise<string[]>;
   /** Removes expired Jobs and orphaned per-run Secrets of this runtime. */
   sweep(): Promise<SweepResult>;
+  /**
+   * Finds the newest orphaned Job (no process follows it, outcome never delivered) of `query.agentId` and
+   * `query.taskKey` (`null`: the agent's runs without a task key), claims it for `adopterRunId` and follows it like
+   * `reattach`: output from `follow.outputCheckpoint` (default the first byte) exactly once, then live; the agent Lease
+   * its run holds is renewed and released by this handle. Resolves `null` when there is nothing to adopt.
+   */
+  adoptOrphan(query: AdoptionQuery & { adopterRunId: string }, follow?: RunFollowOptions): Promise<RunHandle | null>;
+  /**
+   * Marks Jobs of this runtime that nobody follows (`orphaned-since`) and deletes those orphaned for longer than their
+   * `adopt-within-seconds`, freeing the agent Lease their run held.
+   */
+  sweepOrphans(options?: { signal?: AbortSignal; defaultAdoptWithinSeconds?: number }): Promise<OrphanSweepResult>;
   /** The runtime's own pod (read once per runtime instance, then cached). */
   selfPod(): Promise<SelfPod>;
 }
@@ -222,6 +252,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     options.logSource ?? (kubeConfig === null ? null : createPodLogSource({ kubeConfig }));
   const baseGraces: FailureGraces = { ...DEFAULT_GRACES, ...options.graces };
   const baseRetention: RetentionPolicy = { ...DEFAULT_RETENTION, ...options.retention };
+  const followed: FollowedRuns = options.followedRuns ?? new Set();
   let selfPodPromise: Promise<SelfPod> | null = null;
   // One Job stream and one Pod stream for all runs of this runtime's namespace (started with the first run, stopped
   // after the last). All objects this package manages, whichever runtime created them (reattach may follow any).
@@ -366,6 +397,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
         ...(input.signal === undefined ? {} : { signal: input.signal }),
       });
     }
+    // Followed from before the create: an orphan sweep in between must not take the new Job for an orphan.
+    const unfollow = markFollowed(followed, namespace, input.runId);
     try {
       const aborted = (): boolean => input.signal?.aborted === true;
       if (aborted()) throw new RunCancelledError(input.runId, 'before-start');
@@ -402,6 +435,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       }
       return attach({ job: created, pods: null, lock, input, adopted: false });
     } catch (error) {
+      unfollow();
       await lock?.release();
       throw error;
     }
@@ -414,28 +448,51 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     const job = jobs.items.find((item) => item.metadata?.annotations?.[ANNOTATIONS.runId] === runId);
     if (job === undefined) throw new RunNotFoundError(namespace, runId);
     const pods = await ports.list<V1Pod & KubeObject>('pods', namespace, { labelSelector: runSelector(runId) });
-    const agentId = job.metadata?.annotations?.[ANNOTATIONS.agentId] ?? '';
-    const container = job.spec?.template.spec?.containers[0]?.name ?? DEFAULT_CONTAINER_NAME;
-    // The Lease the run took (recorded on its Job); Jobs of earlier versions: the agent's.
-    const leaseName = job.metadata?.annotations?.[ANNOTATIONS.leaseName] ?? leaseNameFor(agentId);
-    const lock: HeldLock = {
+    return attachExisting(job, pods, runId, follow, false);
+  }
+
+  /** The lock of a run this process did not start: the agent Lease, as long as it names the Job's run. */
+  function leaseOfRun(leaseName: string, runId: string): HeldLock {
+    const held = async (): Promise<(V1Lease & KubeObject) | null> => {
+      const lease = await ports.get<V1Lease & KubeObject>('leases', namespace, leaseName).catch(() => null);
+      return lease?.spec?.holderIdentity === runId ? lease : null;
+    };
+    return {
       leaseName,
-      renew: async () => {},
+      renew: async () => {
+        const lease = await held();
+        if (lease === null) return;
+        await ports.replace('leases', namespace, leaseName, {
+          ...lease,
+          spec: { ...lease.spec, renewTime: microTime(clock.now()) as unknown as Date },
+        });
+      },
       release: async () => {
-        const lease = await ports.get<V1Lease & KubeObject>('leases', namespace, leaseName).catch(() => null);
-        if (lease?.spec?.holderIdentity === runId) {
-          await ports
-            .delete('leases', namespace, leaseName, {
-              resourceVersion: lease.metadata?.resourceVersion ?? '',
-            })
-            .catch(() => false);
-        }
+        const lease = await held();
+        if (lease === null) return;
+        await ports
+          .delete('leases', namespace, leaseName, { resourceVersion: lease.metadata?.resourceVersion ?? '' })
+          .catch(() => false);
       },
     };
+  }
+
+  /** Follows a Job this process did not start (reattach, adoption). */
+  function attachExisting(
+    job: V1Job & KubeObject,
+    pods: { items: V1Pod[]; resourceVersion: string },
+    runId: string,
+    follow: RunFollowOptions,
+    adopted: boolean,
+    adoption?: AdoptableRun,
+  ): RunHandle {
+    const agentId = job.metadata?.annotations?.[ANNOTATIONS.agentId] ?? '';
+    const container = job.spec?.template.spec?.containers[0]?.name ?? DEFAULT_CONTAINER_NAME;
     return attach({
       job,
       pods,
-      lock,
+      // The Lease the run took (recorded on its Job); Jobs of earlier versions: the agent's.
+      lock: leaseOfRun(job.metadata?.annotations?.[ANNOTATIONS.leaseName] ?? leaseNameFor(agentId), runId),
       input: {
         ...follow,
         runId,
@@ -443,8 +500,64 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
         containerName: container,
         timeoutSeconds: job.spec?.activeDeadlineSeconds ?? 0,
       },
-      adopted: false,
+      adopted,
+      ...(adoption === undefined ? {} : { adoption }),
     });
+  }
+
+  async function adoptOrphan(
+    query: AdoptionQuery & { adopterRunId: string },
+    follow: RunFollowOptions = {},
+  ): Promise<RunHandle | null> {
+    if (follow.onOutput !== undefined && logSource === null)
+      throw new MissingConfigurationError(['logSource (or kubeConfig) to follow the output'], 'adopt run');
+    // A claim loses when the Job changed since the list (its controller wrote a status, another process claimed it):
+    // look again, a few times; a Job another adopter claimed meanwhile (its adopted-by changed) is left to it.
+    const claimedByOthers = new Set<string>();
+    for (let round = 0; round < 5; round += 1) {
+      const found = await findAdoptable({
+        ports,
+        namespace,
+        runtimeId,
+        followed,
+        agentId: query.agentId,
+        taskKey: query.taskKey,
+        skipJobs: claimedByOthers,
+      });
+      if (found === null) return null;
+      const unfollow = markFollowed(followed, namespace, found.run.runId);
+      try {
+        const claimed = await claimJob({ ports, namespace, job: found.job, adopterRunId: query.adopterRunId });
+        let job = claimed;
+        if (job === null) {
+          const now = await ports.get<V1Job & KubeObject>('jobs', namespace, found.run.jobName);
+          const by = now?.metadata?.annotations?.[ANNOTATIONS.adoptedBy];
+          // Our own claim whose answer was lost (the port retried the patch): it is ours.
+          if (now !== null && by === query.adopterRunId) job = now;
+          else {
+            unfollow();
+            if (now === null || by !== found.job.metadata?.annotations?.[ANNOTATIONS.adoptedBy])
+              claimedByOthers.add(found.run.jobName);
+            continue;
+          }
+        }
+        const pods = await ports.list<V1Pod & KubeObject>('pods', namespace, {
+          labelSelector: runSelector(found.run.runId),
+        });
+        logger.info('adopted an orphaned Job', {
+          jobName: found.run.jobName,
+          runId: found.run.runId,
+          adopterRunId: query.adopterRunId,
+          state: found.run.state,
+        });
+        // The handle keeps the mark (the same key) until it settles.
+        return attachExisting(job, pods, found.run.runId, follow, true, found.run);
+      } catch (error) {
+        unfollow();
+        throw error;
+      }
+    }
+    return null;
   }
 
   async function dryRun(spec: RunSpec): Promise<string[]> {
@@ -459,8 +572,10 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     lock: HeldLock | null;
     input: Pick<StartRunInput, 'runId' | 'agentId' | 'containerName' | 'timeoutSeconds'> & RunFollowOptions;
     adopted: boolean;
+    adoption?: AdoptableRun;
   }): RunHandle {
     const { job, input, lock } = context;
+    const unfollow = markFollowed(followed, namespace, input.runId);
     const jobName = job.metadata?.name ?? '';
     const containerName = input.containerName ?? DEFAULT_CONTAINER_NAME;
     const retention: RetentionPolicy = { ...baseRetention, ...input.retention };
@@ -646,6 +761,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     );
     const settled = outcome.finally(async () => {
       ended = true;
+      unfollow();
       if (renewTimer !== null) clock.clearTimeout(renewTimer);
       input.signal?.removeEventListener('abort', onAbort);
       resolveStarted(startedPod(null, podName));
@@ -669,6 +785,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
         return podName;
       },
       adopted: context.adopted,
+      ...(context.adoption === undefined ? {} : { adoption: context.adoption }),
       outcome: settled,
       containerStarted,
       events: {
@@ -727,6 +844,9 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     reattach,
     dryRun,
     sweep: () => sweepNamespace({ ports, clock, logger, namespace, runtimeId }),
+    adoptOrphan,
+    sweepOrphans: (sweepOptions = {}) =>
+      sweepOrphansOf({ ports, clock, logger, namespace, runtimeId, followed, ...sweepOptions }),
     selfPod,
   };
 }

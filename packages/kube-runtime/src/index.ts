@@ -28,3 +28,4 @@ export { clearLongTimeout, setLongTimeout, type Clock, type LongTimer } from './
 export type { Logger } from './logger.ts';
 export { createClusterProbe, type ClusterProbe } from './cluster-probe.ts';
 export { KubeconfigRefusedError, loadKubeConfig, type KubeconfigFilePolicy } from './load-kube-config.ts';
+export type { AdoptableRun, AdoptionQuery, FollowedRuns, OrphanSweepResult } from './adoption.ts';

@@ -58,6 +58,16 @@ export interface JobManifestInput {
   /** Caller's run id (any characters): kept raw in an annotation, sanitised in a label, hashed into the name. */
   runId: string;
   agentId: string;
+  /**
+   * The caller's key of the work this run does (e.g. a task): labelled (sanitised) and annotated (raw), so that a later
+   * run of the same agent and key can find and adopt this Job when its follower is gone. `undefined` = none.
+   */
+  taskKey?: string;
+  /**
+   * How long the Job may stay orphaned (no process follows it) before the orphan sweep deletes it; annotated on the
+   * Job. Seconds. @default the sweep's default
+   */
+  adoptWithinSeconds?: number;
   /** Identity of the runtime instance that creates it; the sweeper only touches objects with its own value. */
   runtimeId: string;
   image: string;
@@ -166,6 +176,10 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
     ...input.annotations,
     [ANNOTATIONS.runId]: input.runId,
     [ANNOTATIONS.agentId]: input.agentId,
+    ...(input.taskKey === undefined ? {} : { [ANNOTATIONS.taskKey]: input.taskKey }),
+    ...(input.adoptWithinSeconds === undefined
+      ? {}
+      : { [ANNOTATIONS.adoptWithinSeconds]: String(input.adoptWithinSeconds) }),
   };
 
   const volumes: V1Volume[] = [];
@@ -294,7 +308,7 @@ export function buildJobManifest(input: JobManifestInput): V1Job {
 
 /** The labels of every object of a run (Job, pod template, Secret). */
 export function runLabels(
-  input: Pick<JobManifestInput, 'runId' | 'agentId' | 'runtimeId' | 'labels'>,
+  input: Pick<JobManifestInput, 'runId' | 'agentId' | 'runtimeId' | 'labels' | 'taskKey'>,
 ): Record<string, string> {
   return {
     ...input.labels,
@@ -303,6 +317,7 @@ export function runLabels(
     [LABELS.runId]: labelValue(input.runId),
     [LABELS.agentId]: labelValue(input.agentId),
     [LABELS.runtimeId]: labelValue(input.runtimeId),
+    ...(input.taskKey === undefined ? {} : { [LABELS.taskKey]: labelValue(input.taskKey) }),
   };
 }
 
@@ -384,6 +399,15 @@ function validate(input: JobManifestInput): void {
       'timeoutSeconds',
       `expected a whole number of seconds >= 0, got ${input.timeoutSeconds}`,
     );
+  if (
+    input.adoptWithinSeconds !== undefined &&
+    (!Number.isInteger(input.adoptWithinSeconds) || input.adoptWithinSeconds < 1)
+  )
+    throw new InvalidRunInputError(
+      'adoptWithinSeconds',
+      `expected a whole number of seconds >= 1, got ${input.adoptWithinSeconds}`,
+    );
+  if (input.taskKey === '') throw new InvalidRunInputError('taskKey', 'must not be empty (leave it out for none)');
   for (const key of Object.keys(input.files ?? {})) {
     if (!SECRET_KEY.test(key) || key === '.' || key === '..')
       throw new InvalidRunInputError(`files.${key}`, 'a file name must match [-._a-zA-Z0-9]+');

@@ -9,6 +9,8 @@ export const LABELS = {
   runId: `${LABEL_PREFIX}/run-id`,
   agentId: `${LABEL_PREFIX}/agent-id`,
   runtimeId: `${LABEL_PREFIX}/runtime-id`,
+  /** The caller's key of the work (e.g. a task), sanitised: what a later run adopts by (see `adoption.ts`). */
+  taskKey: `${LABEL_PREFIX}/task-key`,
 } as const;
 export const ANNOTATIONS = {
   runId: `${LABEL_PREFIX}/run-id`,
@@ -17,6 +19,16 @@ export const ANNOTATIONS = {
   cancelRequested: `${LABEL_PREFIX}/cancel-requested`,
   /** Until when a failed Job is kept (ISO time), read by the sweeper. */
   keepUntil: `${LABEL_PREFIX}/keep-until`,
+  /** The raw task key (labels hold a sanitised form). */
+  taskKey: `${LABEL_PREFIX}/task-key`,
+  /** How long the Job may stay orphaned before the orphan sweep deletes it. Seconds. */
+  adoptWithinSeconds: `${LABEL_PREFIX}/adopt-within-seconds`,
+  /** Set by the first orphan sweep that found nobody following the Job (ISO time); removed when a run adopts it. */
+  orphanedSince: `${LABEL_PREFIX}/orphaned-since`,
+  /** Written when a follower delivered the outcome and kept the Job (retention `keep`): nothing left to adopt. */
+  settledAt: `${LABEL_PREFIX}/settled-at`,
+  /** The run id of the run that adopted the Job last. */
+  adoptedBy: `${LABEL_PREFIX}/adopted-by`,
   /** On a Job: the name of the Lease its run holds (absent: the run took no lock). */
   leaseName: `${LABEL_PREFIX}/lease-name`,
   /** On a Lease: the raw lock key it serialises (absent: the agent as a whole). */

@@ -396,6 +396,15 @@ export const CONFIG_SCHEMA = object({
     max: 86_400,
     default: 600,
   }),
+  adoptWithinSec: number({
+    label: 'Adopt orphaned Jobs within',
+    hint: 'After a Paperclip restart or crash, the next run of the same task (or of the agent, for runs without a task) adopts the Job nobody follows any more: it streams its transcript and takes over its result and session. A Job nobody adopts within this time is deleted by the adapter (at start-up and every few minutes) and its lock freed.',
+    group: 'Session & lifecycle',
+    unit: 'seconds',
+    min: 60,
+    max: 604_800,
+    default: 3_600,
+  }),
   unschedulableGraceSec: number({
     label: 'Unschedulable grace',
     hint: 'How long a pod may stay unschedulable (e.g. while a cluster autoscaler adds a node) before the run fails with k8s_unschedulable.',

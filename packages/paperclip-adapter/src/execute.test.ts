@@ -68,7 +68,12 @@ describe('execute', () => {
     // Attempt 1 runs under the Paperclip run id itself (the retry's Job gets `-attempt-2`).
     expect(launcher.requests[0]).toMatchObject({ runId: context.runId, agentId: 'agent-1' });
     expect(launcher.targets[0]).toMatchObject({ namespace: 'agents' });
-    expect(launcher.requests[0]?.signal).toBe(context.signal);
+    // The run's signal reaches kube-runtime (filtered of Paperclip's controller-lease aborts): an operator's cancel
+    // aborts it.
+    const passed = launcher.requests[0]?.signal;
+    expect(passed?.aborted).toBe(false);
+    context.controller.abort(new Error('cancelled by the operator'));
+    expect(passed?.aborted).toBe(true);
     expect(result).toMatchObject({
       exitCode: 0,
       signal: null,

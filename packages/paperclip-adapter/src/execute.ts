@@ -32,6 +32,7 @@ import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunStarter, RunSumma
 import { droppedLines, mapEarlyFailure, mapRunResult, type BillingInfo } from './result-mapping.ts';
 import { isRecord } from './raw-values.ts';
 import { errorMessage } from './error-message.ts';
+import { adoptOrphanedRun, operatorCancelSignal } from './adopt-orphan.ts';
 
 /** Extra wait past the Job deadline plus grace before the adapter stops waiting itself. Milliseconds. */
 const DEADLINE_SLACK_MS = 30_000;
@@ -116,6 +117,21 @@ function describeProgress(event: RunProgressEvent): string | null {
     case 'progress':
       return null;
   }
+}
+
+/** What the stored session is kept with besides its id: the image and the Paperclip workspace. */
+function sessionExtrasOf(
+  ctx: AdapterExecutionContext,
+  invocation: RunInvocation,
+): { workspaceId?: string; repoUrl?: string; repoRef?: string; image?: string } {
+  const workspace = isRecord(ctx.context['paperclipWorkspace']) ? ctx.context['paperclipWorkspace'] : {};
+  const extras: { workspaceId?: string; repoUrl?: string; repoRef?: string; image?: string } = {
+    image: invocation.launch.spec.image ?? '',
+  };
+  if (typeof workspace['workspaceId'] === 'string') extras.workspaceId = workspace['workspaceId'];
+  if (typeof workspace['repoUrl'] === 'string') extras.repoUrl = workspace['repoUrl'];
+  if (typeof workspace['repoRef'] === 'string') extras.repoRef = workspace['repoRef'];
+  return extras;
 }
 
 /** Creates the adapter's `execute`. */
@@ -240,7 +256,8 @@ export function createExecute(
     }
     const billing = deriveBilling(parsed.value);
     const config = parsed.value;
-    const signal = ctx.signal ?? new AbortController().signal;
+    // A server shutdown aborts the signal too; the Job then stays for the next run of its task to adopt.
+    const signal = operatorCancelSignal(ctx.signal ?? new AbortController().signal);
     let defaultNamespace: string;
     try {
       defaultNamespace = await dependencies.resolveDefaultNamespace();
@@ -321,6 +338,24 @@ export function createExecute(
         await ctx.onCancellationReady?.();
         if (signal.aborted) return cancelledBeforeStart(billing, 'cancelled before any Job was created');
         ctx.onDispatch?.();
+        // After a Paperclip restart: follow the orphaned Job of this task instead of starting a second one.
+        const adopted = await adoptOrphanedRun({
+          ctx,
+          config,
+          runtime,
+          invocation,
+          billing,
+          signal,
+          now: () => clock.now(),
+          createAccumulator: dependencies.createAccumulator,
+          waitForOutcome,
+          onProgress: async (event) => {
+            const line = describeProgress(event);
+            if (line !== null) await notice(ctx, 'info', line);
+          },
+          sessionExtras: sessionExtrasOf(ctx, invocation),
+        });
+        if (adopted !== null) return adopted;
       }
 
       const accumulator = dependencies.createAccumulator();
@@ -419,13 +454,7 @@ export function createExecute(
         continue;
       }
 
-      const workspace = isRecord(ctx.context['paperclipWorkspace']) ? ctx.context['paperclipWorkspace'] : {};
-      const extras: { workspaceId?: string; repoUrl?: string; repoRef?: string; image?: string } = {
-        image: invocation.launch.spec.image ?? '',
-      };
-      if (typeof workspace['workspaceId'] === 'string') extras.workspaceId = workspace['workspaceId'];
-      if (typeof workspace['repoUrl'] === 'string') extras.repoUrl = workspace['repoUrl'];
-      if (typeof workspace['repoRef'] === 'string') extras.repoRef = workspace['repoRef'];
+      const extras = sessionExtrasOf(ctx, invocation);
       const result = mapRunResult({
         summary,
         outcome,

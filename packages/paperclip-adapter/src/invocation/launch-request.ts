@@ -40,7 +40,9 @@ export interface RunLaunch {
 
 /** Input of {@link assembleLaunchRequest}: the run's identity, its config, and the results of the pure steps. */
 export interface LaunchRequestInput {
-  run: Pick<AdapterExecutionContext, 'runId' | 'agent'>;
+  run: Pick<AdapterExecutionContext, 'runId' | 'agent'> & {
+    runtime?: Pick<AdapterExecutionContext['runtime'], 'taskKey'>;
+  };
   config: AdapterConfig;
   layout: Pick<PodLayout, 'namespace' | 'home' | 'cwd'>;
   /** 1, or 2 for the fresh-session retry. */
@@ -77,6 +79,9 @@ export function assembleLaunchRequest(input: LaunchRequestInput): RunLaunch {
     spec: {
       runId: runIdOfAttempt(run.runId, input.attempt),
       agentId: run.agent.id,
+      // The adoption identity after a restart (docs/decisions/adoption-after-restart.md).
+      ...(run.runtime?.taskKey ? { taskKey: run.runtime.taskKey } : {}),
+      adoptWithinSeconds: config.adoptWithinSec,
       image: config.image ?? '',
       imagePullPolicy: config.imagePullPolicy,
       imagePullSecrets: config.imagePullSecrets,

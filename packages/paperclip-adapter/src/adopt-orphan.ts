@@ -1,0 +1,146 @@
+/**
+ * Adoption after a Paperclip restart (docs/decisions/adoption-after-restart.md): before a run starts its own
+ * Job, it looks for an orphaned Job of the same agent and task key (`ctx.runtime.taskKey`; none = the agent's runs
+ * without a task). When one exists, this run follows it instead: its transcript from the first line (then live, each
+ * line once) goes to `onLog`, and the Job's outcome, session, usage and cost are this run's result. The run's own
+ * prompt is not sent; the agent's next run resumes the adopted session.
+ */
+import type { RunHandle, RunOutcome } from '@claude-k8s/kube-runtime';
+import type { AdapterExecutionContext, AdapterExecutionResult } from '@paperclipai/adapter-utils';
+import type { RunInvocation } from './build-invocation.ts';
+import type { AdapterConfig } from './config-schema.ts';
+import { errorMessage } from './error-message.ts';
+import type { RunAccumulatorLike, RunStarter } from './ports.ts';
+import { mapEarlyFailure, mapRunResult, type BillingInfo } from './result-mapping.ts';
+import type { RunProgressEvent } from '@claude-k8s/kube-runtime';
+
+/** What {@link adoptOrphanedRun} needs from `execute`. */
+export interface AdoptionInput {
+  ctx: AdapterExecutionContext;
+  config: AdapterConfig;
+  runtime: RunStarter;
+  invocation: RunInvocation;
+  billing: BillingInfo;
+  signal: AbortSignal;
+  now: () => number;
+  createAccumulator: () => RunAccumulatorLike;
+  waitForOutcome: (handle: RunHandle, config: AdapterConfig) => Promise<RunOutcome>;
+  onProgress: (event: RunProgressEvent) => Promise<void>;
+  sessionExtras: { workspaceId?: string; repoUrl?: string; repoRef?: string; image?: string };
+}
+
+/**
+ * The reason Paperclip aborts a run's signal with when its own controller lease of the run lapses: the server is
+ * shutting down (the drain marked the run `interrupted`) or lost its database. That is no operator cancel: the Job is
+ * left running for the next run of its task to adopt (docs/decisions/adoption-after-restart.md).
+ */
+const CONTROLLER_LEASE_LOST = 'Legacy controller lease lost';
+
+/** `signal` without Paperclip's controller-lease aborts ({@link CONTROLLER_LEASE_LOST}): the operator's cancels only. */
+export function operatorCancelSignal(signal: AbortSignal): AbortSignal {
+  const controller = new AbortController();
+  const forward = (): void => {
+    const reason: unknown = signal.reason;
+    if (reason instanceof Error && reason.message === CONTROLLER_LEASE_LOST) return;
+    controller.abort(reason);
+  };
+  if (signal.aborted) forward();
+  else signal.addEventListener('abort', forward, { once: true });
+  return controller.signal;
+}
+
+/** The first line of an adoption in the run's log (stderr). */
+function adoptionNotice(handle: RunHandle): string {
+  const adoption = handle.adoption;
+  const created = adoption?.createdAt === null || adoption === undefined ? '' : `, created ${adoption.createdAt}`;
+  return (
+    `[claude-k8s] adopted Job ${handle.namespace}/${handle.jobName} of run ${adoption?.runId ?? handle.runId} ` +
+    `(${adoption?.state ?? 'running'}${created}), left without a follower by a Paperclip restart: this run streams ` +
+    `its transcript from the first line and reports its result, session and cost; this run's own prompt was not sent\n`
+  );
+}
+
+/**
+ * Adopts the orphaned Job of this run's agent and task key, if any, and follows it to its result. `null`: nothing to
+ * adopt (the caller starts its own Job).
+ */
+export async function adoptOrphanedRun(input: AdoptionInput): Promise<AdapterExecutionResult | null> {
+  const { ctx, runtime, invocation, billing, signal, config } = input;
+  if (runtime.adoptOrphan === undefined) return null;
+  const accumulator = input.createAccumulator();
+  // Output can arrive before adoptOrphan returns: hold it until the adoption notice went out.
+  const { promise: noticeSent, resolve: openGate } = Promise.withResolvers<void>();
+  let handle: RunHandle | null;
+  try {
+    handle = await runtime.adoptOrphan(
+      { agentId: ctx.agent.id, taskKey: ctx.runtime.taskKey ?? null, adopterRunId: ctx.runId },
+      {
+        signal,
+        ...(invocation.launch.spec.retention === undefined ? {} : { retention: invocation.launch.spec.retention }),
+        ...(invocation.launch.spec.graces === undefined ? {} : { graces: invocation.launch.spec.graces }),
+        onOutput: async (chunk) => {
+          accumulator.push(chunk);
+          await noticeSent;
+          await ctx.onLog('stdout', chunk);
+        },
+        onProgress: input.onProgress,
+      },
+    );
+  } catch (error) {
+    openGate();
+    return mapEarlyFailure(
+      'k8s_api_error',
+      `look for an orphaned Job to adopt for run ${ctx.runId}: ${errorMessage(error)}`,
+      billing,
+    );
+  }
+  if (handle === null) {
+    openGate();
+    return null;
+  }
+  const adoption = {
+    runId: handle.adoption?.runId ?? handle.runId,
+    jobName: handle.jobName,
+    namespace: handle.namespace,
+    state: handle.adoption?.state ?? 'running',
+    createdAt: handle.adoption?.createdAt ?? null,
+  };
+  try {
+    await ctx.onLog('stderr', adoptionNotice(handle));
+    await ctx.onMeta?.({
+      adapterType: 'claude_k8s',
+      command: 'adopt',
+      commandNotes: [adoptionNotice(handle).trim()],
+      context: { adoptedFrom: adoption, jobName: handle.jobName, namespace: handle.namespace },
+    });
+  } finally {
+    openGate();
+  }
+  let outcome: RunOutcome;
+  try {
+    outcome = await input.waitForOutcome(handle, config);
+  } catch (error) {
+    return mapEarlyFailure(
+      'k8s_api_error',
+      `follow the adopted Job ${handle.namespace}/${handle.jobName}: ${errorMessage(error)}`,
+      billing,
+      { adoptedFrom: adoption },
+    );
+  }
+  const summary = accumulator.finish({ exitCode: outcome.exitCode, signal: null });
+  const result = mapRunResult({
+    summary,
+    outcome,
+    aborted: signal.aborted,
+    sessionTarget: invocation.sessionTarget,
+    sessionExtras: input.sessionExtras,
+    billing,
+    now: input.now(),
+    timeoutSec: config.timeoutSec,
+    jobName: handle.jobName,
+    namespace: handle.namespace,
+    budgetStop: null,
+  });
+  result.resultJson = { ...result.resultJson, adoptedFrom: adoption };
+  return result;
+}
