@@ -13,6 +13,7 @@ import {
   jobNameOf,
   podsOfJob,
   startTestStack,
+  stopTestStack,
   storedStdout,
 } from './harness.ts';
 import { waitFor } from '@claude-k8s/test-utils';
@@ -26,13 +27,7 @@ beforeAll(async () => {
   company = await stack.client.createCompany({ name: `e2e ${process.pid}` });
 });
 
-afterAll(async () => {
-  if (!stack) return;
-  const { core } = adminClients(stack);
-  await stack.stop({ keepCluster: true });
-  if (process.env['CK8S_KEEP_NAMESPACE'] !== '1')
-    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
-});
+afterAll(() => stopTestStack(stack, namespace));
 
 /** The fake model answers its next `requests` requests with `scenario`; anything forced earlier and unused is dropped. */
 function scriptModel(scenario: string, options: { count: number }): void {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeRequestRecord } from '@claude-k8s/fake-model-api';
 import type { Company, HeartbeatRun } from '@claude-k8s/paperclip-server';
 import { ADAPTER_TYPE, type Stack } from '../start-stack.ts';
-import { adminClients, startTestStack, storedStdout, testProgress } from './harness.ts';
+import { startTestStack, stopTestStack, storedStdout, testProgress } from './harness.ts';
 
 const namespace = `ck8s-e2e-budget-${process.pid}`;
 let stack: Stack;
@@ -16,13 +16,7 @@ beforeAll(async () => {
   company = await stack.client.createCompany({ name: `e2e budget ${process.pid}` });
 });
 
-afterAll(async () => {
-  if (!stack) return;
-  const { core } = adminClients(stack);
-  await stack.stop({ keepCluster: true });
-  if (process.env['CK8S_KEEP_NAMESPACE'] !== '1')
-    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
-});
+afterAll(() => stopTestStack(stack, namespace));
 
 /** Input tokens each reply of the spend scenario reports. */
 const INPUT_PER_MESSAGE = 100_000;

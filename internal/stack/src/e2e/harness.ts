@@ -18,6 +18,18 @@ export async function startTestStack(namespace: string, options: { sharedWorkspa
   return startStack({ kubeconfig, namespace, progress: testProgress, ...options });
 }
 
+/**
+ * Stops an e2e file's stack (the cluster stays for the next file) and deletes its namespace, unless
+ * CK8S_KEEP_NAMESPACE=1 keeps it for inspection. Nothing to do when the stack never started.
+ */
+export async function stopTestStack(stack: Stack | undefined, namespace: string): Promise<void> {
+  if (!stack) return;
+  const { core } = adminClients(stack);
+  await stack.stop({ keepCluster: true });
+  if (process.env['CK8S_KEEP_NAMESPACE'] !== '1')
+    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+}
+
 /** Kubernetes clients with the admin kubeconfig (for assertions only; the adapter uses its own ServiceAccount token). */
 export function adminClients(stack: Stack): { core: CoreV1Api; batch: BatchV1Api } {
   const config = new KubeConfig();

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Company, HeartbeatRun, Issue } from '@claude-k8s/paperclip-server';
 import { ADAPTER_TYPE, type Stack } from '../start-stack.ts';
-import { adminClients, startTestStack, testProgress } from './harness.ts';
+import { adminClients, startTestStack, stopTestStack, testProgress } from './harness.ts';
 
 const namespace = `parity-e2e-${process.pid}`;
 let stack: Stack;
@@ -15,13 +15,7 @@ beforeAll(async () => {
   company = await stack.client.createCompany({ name: `parity ${process.pid}` });
 });
 
-afterAll(async () => {
-  if (!stack) return;
-  const { core } = adminClients(stack);
-  await stack.stop({ keepCluster: true });
-  if (process.env['CK8S_KEEP_NAMESPACE'] !== '1')
-    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
-});
+afterAll(() => stopTestStack(stack, namespace));
 
 const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled', 'interrupted'] as const;
 

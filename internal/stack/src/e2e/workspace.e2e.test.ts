@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveServerUser, type Company, type HeartbeatRun, type ServiceUser } from '@claude-k8s/paperclip-server';
 import { ADAPTER_TYPE, type Stack } from '../start-stack.ts';
-import { adminClients, jobNameOf, startTestStack, storedStdout, testProgress } from './harness.ts';
+import { adminClients, jobNameOf, startTestStack, stopTestStack, storedStdout, testProgress } from './harness.ts';
 
 // CK8S_E2E_NAMESPACE_PREFIX lets a shared cluster's users keep their namespaces apart.
 const namespace = `${process.env['CK8S_E2E_NAMESPACE_PREFIX'] ?? 'ck8s-e2e'}-workspace-${process.pid}`;
@@ -67,13 +67,7 @@ beforeAll(async () => {
   projectId = project.id;
 }, 300_000);
 
-afterAll(async () => {
-  if (!stack) return;
-  const { core } = adminClients(stack);
-  await stack.stop({ keepCluster: true });
-  if (process.env['CK8S_KEEP_NAMESPACE'] !== '1')
-    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
-});
+afterAll(() => stopTestStack(stack, namespace));
 
 async function createAgent(name: string, overrides: Record<string, unknown> = {}) {
   return stack.client.createAgent(company.id, {
