@@ -138,10 +138,22 @@ describe('helm install and uninstall of the default value set', () => {
     expect(privileged.stderr).toMatch(/violates PodSecurity "restricted/);
 
     const sa = `system:serviceaccount:${installNs}:paperclip`;
-    const can = (verb: string, resource: string, ns: string): string =>
-      kubectl(['auth', 'can-i', verb, resource, '-n', ns, '--as', sa]).stdout.trim();
+    // A subresource goes in --subresource: `can-i get pods/log` would ask about the pod named "log".
+    const can = (verb: string, resource: string, ns: string, subresource?: string): string =>
+      kubectl([
+        'auth',
+        'can-i',
+        verb,
+        resource,
+        ...(subresource ? [`--subresource=${subresource}`] : []),
+        '-n',
+        ns,
+        '--as',
+        sa,
+      ]).stdout.trim();
     expect(can('create', 'jobs.batch', installAgentsNs)).toBe('yes');
-    expect(can('get', 'pods/log', installAgentsNs)).toBe('yes');
+    expect(can('get', 'pods', installAgentsNs, 'log')).toBe('yes');
+    expect(can('get', 'pods', installAgentsNs)).toBe('no');
     expect(can('update', 'leases.coordination.k8s.io', installAgentsNs)).toBe('yes');
     expect(can('create', 'deployments.apps', installAgentsNs)).toBe('no');
     expect(can('list', 'secrets', installAgentsNs)).toBe('no');
