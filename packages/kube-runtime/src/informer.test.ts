@@ -91,7 +91,8 @@ describe('shared Job and Pod streams', () => {
         message: 'etcd leader changed',
         times: 8,
       });
-    const listsBefore = requests.filter((r) => r.verb === 'list' && r.kind === 'pods').length;
+    const lists = (kind: string): number => requests.filter((r) => r.verb === 'list' && r.kind === kind).length;
+    const listsBefore = { jobs: lists('jobs'), pods: lists('pods') };
     cluster.compact();
     setContainer(cluster, podName, { terminated: { exitCode: 0, reason: 'Completed' } }, 'Succeeded');
     cluster.mutate<V1Job>('jobs', NS, handle.jobName, (job) => {
@@ -99,7 +100,9 @@ describe('shared Job and Pod streams', () => {
     });
     const outcome = await handle.outcome;
     expect(outcome).toMatchObject({ code: 'succeeded', exitCode: 0 });
-    expect(requests.filter((r) => r.verb === 'list' && r.kind === 'pods').length - listsBefore).toBeGreaterThan(8);
+    // The end was seen through a stream that relisted past its 8 failures. Which stream got there first is a race
+    // (the other stops retrying once the run is over and nobody subscribes), so the check takes the larger.
+    expect(Math.max(lists('jobs') - listsBefore.jobs, lists('pods') - listsBefore.pods)).toBeGreaterThan(8);
   });
 
   it('a relist refused for good (403) fails the run as before, with the apiserver message', async () => {
