@@ -10,6 +10,7 @@ import { createKubeRuntime, type CreateKubeRuntimeOptions, type StartRunInput } 
 import type { KubePorts } from './kube-ports.ts';
 import { createPodLogSource } from './log/pod-log-source.ts';
 import { ANNOTATIONS, leaseNameFor } from './names.ts';
+import { RunDetachedError } from './kube-runtime-error.ts';
 import { minimalRunInput, podOfJob } from '../test/fake-cluster-run.ts';
 
 const NS = 'agents';
@@ -192,6 +193,58 @@ describe('adoptOrphan', () => {
     });
     expect(await runtime.adoptOrphan({ agentId: 'agent-1', taskKey: 'issue-3', adopterRunId: 'x' })).toBeNull();
     await live.cancel();
+  });
+
+  it('a detached run (its process going away) is left whole even when it ends right after: the next process adopts it', async () => {
+    const cluster = createFakeCluster();
+    await using logs = await startFakeLogServer();
+    const first = runtimeOf(cluster, logs);
+    let firstText = '';
+    const handle = await first.startRun(
+      minimalRunInput({
+        runId: 'run-1',
+        taskKey: 'issue-7',
+        lockPolicy: 'reject',
+        onOutput: (chunk) => void (firstText += chunk),
+      }),
+    );
+    const podName = await podOfJob(cluster, NS, handle.jobName);
+    kubeletRuns(cluster, podName);
+    logs.write('{"type":"system","session_id":"s-1"}\n');
+    await handle.containerStarted;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+
+    handle.detach('server shutting down');
+    const error: unknown = await handle.outcome.catch((caught: unknown) => caught);
+    expect(RunDetachedError.isInstance(error)).toBe(true);
+    expect((error as RunDetachedError).jobName).toBe(handle.jobName);
+    // The run ends while its old process is still there (inside a shutdown's grace): nothing of it is touched.
+    logs.write('{"type":"result","session_id":"s-1"}\n');
+    logs.terminate();
+    kubeletExits(cluster, podName, 0);
+    finishJob(cluster, handle.jobName);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(cluster.peek('jobs', NS, handle.jobName)).toBeDefined(); // retention (delete on success) did not run
+    expect(
+      cluster.peek<V1Job>('jobs', NS, handle.jobName)?.metadata?.annotations?.[ANNOTATIONS.settledAt],
+    ).toBeUndefined();
+    expect(cluster.peek<V1Lease>('leases', NS, leaseNameFor('agent-1'))?.spec?.holderIdentity).toBe('run-1');
+    // A cancel after the detach deletes nothing.
+    await handle.cancel().catch(() => {});
+    expect(cluster.peek('jobs', NS, handle.jobName)).toBeDefined();
+
+    let text = '';
+    const adopted = await runtimeOf(cluster, logs).adoptOrphan(
+      { agentId: 'agent-1', taskKey: 'issue-7', adopterRunId: 'run-2' },
+      { onOutput: (chunk) => void (text += chunk) },
+    );
+    expect(adopted?.adoption).toMatchObject({ runId: 'run-1', state: 'succeeded' });
+    const outcome = await adopted!.outcome;
+    expect(outcome.code).toBe('succeeded');
+    expect(text).toBe('{"type":"system","session_id":"s-1"}\n{"type":"result","session_id":"s-1"}\n');
+    expect(firstText).toBe('{"type":"system","session_id":"s-1"}\n'); // the old process stopped at the detach
+    expect(cluster.peek('jobs', NS, handle.jobName)).toBeUndefined();
+    expect(cluster.all('leases', NS)).toEqual([]);
   });
 
   it('two processes adopting at once: exactly one wins', async () => {

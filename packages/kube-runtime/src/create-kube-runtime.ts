@@ -37,6 +37,7 @@ import {
   KubeRuntimeError,
   MissingConfigurationError,
   RunCancelledError,
+  RunDetachedError,
   RunNotFoundError,
 } from './kube-runtime-error.ts';
 import { followPodLog } from './log-follow.ts';
@@ -183,6 +184,13 @@ export interface RunHandle {
    * `outcome`: after the output's end), `cancelled` unless the run had already ended.
    */
   cancel(reason?: string): Promise<RunOutcome>;
+  /**
+   * Stops following the run without touching it: the Job, its pod, the per-run Secret and the agent's Lease stay as
+   * they are (the Lease is no longer renewed), no retention runs, and `outcome` rejects with a
+   * {@link RunDetachedError}. For a process that is going away (e.g. a server shutdown) and wants the run adopted by
+   * its successor (`adoptOrphan`) rather than ended. No effect once `outcome` has settled or a cancel was requested.
+   */
+  detach(reason?: string): void;
 }
 
 /** The runtime. */
@@ -585,6 +593,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     let cancelRequested = false;
     let cancelledAt: string | null = null;
     let ended = false;
+    /** Set by `detach`: the run is left as it is for another process to adopt. */
+    let detachedBy: RunDetachedError | null = null;
     const { promise: containerStarted, resolve: resolveStarted } = Promise.withResolvers<string | null>();
     /** `onProgress` calls, chained so that they arrive in order; the outcome waits for the last. */
     let progressDelivered: Promise<void> = Promise.resolve();
@@ -659,7 +669,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
                 },
                 readOutcome: () => Promise.resolve(decided ? true : undefined),
               });
-              if (!result.complete)
+              if (!result.complete && detachedBy === null)
                 push({
                   type: 'log-incomplete',
                   message: `follow log ${namespace}/${pod}: the pod was deleted before its output was read to the end`,
@@ -667,6 +677,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
                 });
               return { checkpoint: result.checkpoint, gaps: result.gaps, complete: result.complete };
             } catch (error) {
+              if (detachedBy !== null) return { checkpoint, gaps, complete: false };
               push({
                 type: 'log-incomplete',
                 message: `follow log ${namespace}/${pod}: ${errorMessage(error)}`,
@@ -679,7 +690,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     let renewTimer: unknown = null;
     const leaseSeconds = input.timeoutSeconds > 0 ? input.timeoutSeconds + 150 : 900;
     const scheduleRenew = (): void => {
-      if (lock === null) return;
+      if (lock === null || detachedBy !== null) return;
       renewTimer = clock.setTimeout(
         () => {
           lock
@@ -723,6 +734,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
         resolveStarted(startedPod(result.classification, finalPod ?? null));
         decided = true;
         const output = await follow;
+        // Detached while the output drained: the retention must not delete what the adopter will read.
+        if (detachedBy !== null) throw detachedBy;
         const value: RunOutcome = {
           ...result.classification,
           events,
@@ -754,6 +767,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
         resolveStarted(startedPod(null, podName));
         followAbort.abort(new KubeRuntimeError(`watch run ${namespace}/${jobName} failed`));
         await follow;
+        if (detachedBy !== null) throw detachedBy;
         throw KubeRuntimeError.isInstance(error)
           ? error
           : new KubeRuntimeError(`watch run ${namespace}/${jobName}: ${String(error)}`, { cause: error });
@@ -765,7 +779,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       if (renewTimer !== null) clock.clearTimeout(renewTimer);
       input.signal?.removeEventListener('abort', onAbort);
       resolveStarted(startedPod(null, podName));
-      await lock?.release();
+      // A detached run keeps its Lease: it is the adopter's to take over with the Job.
+      if (detachedBy === null) await lock?.release();
       await progressDelivered;
     });
     settled.then(
@@ -819,7 +834,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
       },
       cancel: async (reason = 'cancelled') => {
         // Once decided, the container has ended: deleting the pod now would only cut the drain of its output.
-        if (!ended && !cancelRequested && !decided) {
+        if (!ended && !cancelRequested && !decided && detachedBy === null) {
           cancelRequested = true;
           cancelledAt = new Date(clock.now()).toISOString();
           await cancelJob({
@@ -832,6 +847,14 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
           });
         }
         return settled;
+      },
+      detach: (reason = 'detached by the caller') => {
+        if (ended || cancelRequested || detachedBy !== null) return;
+        detachedBy = new RunDetachedError(namespace, jobName, input.runId, reason);
+        logger.info('run detached: its Job is left for adoption', { runId: input.runId, jobName, reason });
+        if (renewTimer !== null) clock.clearTimeout(renewTimer);
+        followAbort.abort(detachedBy);
+        watcher.stop();
       },
     };
     return handle;

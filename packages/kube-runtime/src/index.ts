@@ -22,6 +22,7 @@ export {
   LockHeldError,
   OutputDeliveryError,
   RunCancelledError,
+  RunDetachedError,
   RunNotFoundError,
 } from './kube-runtime-error.ts';
 export { clearLongTimeout, setLongTimeout, type Clock, type LongTimer } from './clock.ts';

@@ -220,6 +220,30 @@ export class RunCancelledError extends KubeRuntimeError {
   }
 }
 
+const RUN_DETACHED_ERROR_MARKER = markerOf('RunDetachedError');
+
+/**
+ * The handle's `detach` was called: this process stopped following the run and left its Job, pod, per-run Secret and
+ * Lease as they were, for another process to adopt (`adoptOrphan`) or the orphan sweep to clean up. The run itself
+ * goes on (or ended) in the cluster; its outcome is not known here.
+ */
+export class RunDetachedError extends KubeRuntimeError {
+  readonly [RUN_DETACHED_ERROR_MARKER] = true;
+  override name = 'RunDetachedError';
+
+  /** True only for a {@link RunDetachedError} (or a subclass), even one from another installed copy of the package. */
+  static override isInstance(value: unknown): value is RunDetachedError {
+    return hasMarker(value, RUN_DETACHED_ERROR_MARKER);
+  }
+  readonly runId: string;
+  readonly jobName: string;
+  constructor(namespace: string, jobName: string, runId: string, reason: string) {
+    super(`follow run ${runId}: detached (${reason}); Job ${namespace}/${jobName} is left for adoption`);
+    this.runId = runId;
+    this.jobName = jobName;
+  }
+}
+
 const OUTPUT_DELIVERY_ERROR_MARKER = markerOf('OutputDeliveryError');
 
 /**

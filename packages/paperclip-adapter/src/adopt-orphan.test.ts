@@ -238,4 +238,47 @@ describe('execute adopts the orphaned Job of its task after a restart', () => {
     expect(job).toBeDefined();
     expect(job?.metadata.annotations?.['claude-k8s.io/cancel-requested']).toBeUndefined();
   });
+
+  it('a Job that ends inside the shutdown grace is left whole (not settled, not deleted) and adopted by the next server', async () => {
+    const cluster = createFakeCluster();
+    await using logs = await startFakeLogServer();
+    const context = createFakeContext({ runId: 'shutting-down-run' });
+    const first = adapterOver(runtimeOver(cluster.ports as unknown as KubePorts, logs)).execute(context);
+    const jobName = await onlyJob(cluster);
+    const podName = await podOfJob(cluster, jobName);
+    kubeletRuns(cluster, podName);
+    const bytes = Buffer.from(transcript.stdout);
+    const half = Math.floor(bytes.length / 2);
+    logs.write(bytes.subarray(0, half));
+    for (let i = 0; i < 400 && streamOf(context.records, 'stdout') === ''; i += 1)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+
+    // Paperclip's shutdown: the run is detached at once; the old process returns without touching the Job.
+    context.controller.abort(new Error('Legacy controller lease lost'));
+    const detached = await first;
+    expect(detached.errorCode).toBe('k8s_detached');
+    expect(detached.errorMessage).toContain(jobName);
+    // The Job ends while the old process is still alive (inside the shutdown grace).
+    logs.write(bytes.subarray(half));
+    logs.terminate();
+    kubeletExits(cluster, podName, jobName);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const left = cluster.peek<Job>('jobs', NS, jobName);
+    expect(left).toBeDefined(); // the default retention deletes a succeeded Job once its run is settled
+    expect(left?.metadata.annotations?.['claude-k8s.io/settled-at']).toBeUndefined();
+    // The Lease stays with the detached run (the adopter takes it over with the Job).
+    expect(
+      cluster.all<{ spec?: { holderIdentity?: string } }>('leases', NS).map((lease) => lease.spec?.holderIdentity),
+    ).toEqual(['shutting-down-run']);
+
+    // The restarted server's next run of the task adopts it: the whole transcript, its session and cost.
+    const next = createFakeContext({ runId: 'after-restart-run' });
+    const result = await adapterOver(runtimeOver(cluster.ports as unknown as KubePorts, logs)).execute(next);
+    expect(streamOf(next.records, 'stdout')).toBe(transcript.stdout);
+    expect(result.errorCode).toBeUndefined();
+    expect(result.sessionId).toBe(expectedSummary().sessionId);
+    expect(result.resultJson?.['adoptedFrom']).toMatchObject({ runId: 'shutting-down-run', state: 'succeeded' });
+    expect(cluster.all('jobs', NS)).toEqual([]);
+    expect(cluster.all('leases', NS)).toEqual([]);
+  });
 });

@@ -5,7 +5,7 @@
  * line once) goes to `onLog`, and the Job's outcome, session, usage and cost are this run's result. The run's own
  * prompt is not sent; the agent's next run resumes the adopted session.
  */
-import type { RunHandle, RunOutcome } from '@claude-k8s/kube-runtime';
+import { RunDetachedError, type RunHandle, type RunOutcome } from '@claude-k8s/kube-runtime';
 import type { AdapterExecutionContext, AdapterExecutionResult } from '@paperclipai/adapter-utils';
 import type { RunInvocation } from './build-invocation.ts';
 import type { AdapterConfig } from './config-schema.ts';
@@ -22,6 +22,8 @@ export interface AdoptionInput {
   invocation: RunInvocation;
   billing: BillingInfo;
   signal: AbortSignal;
+  /** Paperclip's shutdown ({@link splitRunSignal}): the adopted Job is detached again, for the next process. */
+  shutdown: AbortSignal;
   now: () => number;
   createAccumulator: () => RunAccumulatorLike;
   waitForOutcome: (handle: RunHandle, config: AdapterConfig) => Promise<RunOutcome>;
@@ -36,17 +38,56 @@ export interface AdoptionInput {
  */
 const CONTROLLER_LEASE_LOST = 'Legacy controller lease lost';
 
-/** `signal` without Paperclip's controller-lease aborts ({@link CONTROLLER_LEASE_LOST}): the operator's cancels only. */
-export function operatorCancelSignal(signal: AbortSignal): AbortSignal {
-  const controller = new AbortController();
+/** The run's abort signal split by cause: an operator's cancel, or Paperclip going away. */
+export interface RunSignals {
+  /** Aborted by a cancel (operator, Paperclip's own stop of the run, a timeout): the Job is deleted. */
+  cancel: AbortSignal;
+  /** Aborted when Paperclip's controller lease of the run lapses ({@link CONTROLLER_LEASE_LOST}): detach. */
+  shutdown: AbortSignal;
+}
+
+/** Splits `signal` into an operator cancel and Paperclip's shutdown ({@link RunSignals}). */
+export function splitRunSignal(signal: AbortSignal): RunSignals {
+  const cancel = new AbortController();
+  const shutdown = new AbortController();
   const forward = (): void => {
     const reason: unknown = signal.reason;
-    if (reason instanceof Error && reason.message === CONTROLLER_LEASE_LOST) return;
-    controller.abort(reason);
+    if (reason instanceof Error && reason.message === CONTROLLER_LEASE_LOST) shutdown.abort(reason);
+    else cancel.abort(reason);
   };
   if (signal.aborted) forward();
   else signal.addEventListener('abort', forward, { once: true });
-  return controller.signal;
+  return { cancel: cancel.signal, shutdown: shutdown.signal };
+}
+
+/**
+ * While `shutdown` can fire: on Paperclip's shutdown, stop following the run at once and leave its Job, pod and
+ * Lease untouched, so a Job that ends inside the shutdown's grace is not settled (and deleted) by a process whose run
+ * Paperclip already marked `interrupted`; the next run of the task adopts it. Returns the disposer.
+ */
+export function detachOnShutdown(shutdown: AbortSignal, handle: Pick<RunHandle, 'detach'>): () => void {
+  const detach = (): void => handle.detach("Paperclip's controller lease of the run lapsed (server shutdown)");
+  if (shutdown.aborted) {
+    detach();
+    return () => {};
+  }
+  shutdown.addEventListener('abort', detach, { once: true });
+  return () => shutdown.removeEventListener('abort', detach);
+}
+
+/** The result of a run detached by Paperclip's shutdown (Paperclip has marked it `interrupted` and ignores it). */
+export function detachedResult(
+  error: RunDetachedError,
+  billing: BillingInfo,
+  extra: Record<string, unknown> = {},
+): AdapterExecutionResult {
+  return mapEarlyFailure(
+    'k8s_detached',
+    `${error.message}: the next run of this task adopts it (its transcript, session and cost)`,
+    billing,
+    { jobName: error.jobName, ...extra },
+    true,
+  );
 }
 
 /** The first line of an adoption in the run's log (stderr). */
@@ -117,15 +158,19 @@ export async function adoptOrphanedRun(input: AdoptionInput): Promise<AdapterExe
     openGate();
   }
   let outcome: RunOutcome;
+  const stopDetach = detachOnShutdown(input.shutdown, handle);
   try {
     outcome = await input.waitForOutcome(handle, config);
   } catch (error) {
+    if (RunDetachedError.isInstance(error)) return detachedResult(error, billing, { adoptedFrom: adoption });
     return mapEarlyFailure(
       'k8s_api_error',
       `follow the adopted Job ${handle.namespace}/${handle.jobName}: ${errorMessage(error)}`,
       billing,
       { adoptedFrom: adoption },
     );
+  } finally {
+    stopDetach();
   }
   const summary = accumulator.finish({ exitCode: outcome.exitCode, signal: null });
   const result = mapRunResult({

@@ -105,6 +105,9 @@ export const ERROR_CODES = {
     hint: 'Another Job of this agent is running and lockPolicy is reject (or it could not be adopted).',
     bootstrap: true,
   },
+  k8s_detached: {
+    hint: "Paperclip shut down while the run's Job was going on: the Job was left running (or ended) untouched, and the next run of the same task adopts it, with its transcript, session and cost.",
+  },
   k8s_api_error: {
     hint: 'The Kubernetes API refused or failed a request: check RBAC (see deploy/rbac.yaml) and connectivity.',
     bootstrap: true,

@@ -6,6 +6,7 @@
 import {
   LockHeldError,
   RunCancelledError,
+  RunDetachedError,
   type RunHandle,
   type RunOutcome,
   type RunProgressEvent,
@@ -32,7 +33,7 @@ import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunStarter, RunSumma
 import { droppedLines, mapEarlyFailure, mapRunResult, type BillingInfo } from './result-mapping.ts';
 import { isRecord } from './raw-values.ts';
 import { errorMessage } from './error-message.ts';
-import { adoptOrphanedRun, operatorCancelSignal } from './adopt-orphan.ts';
+import { adoptOrphanedRun, detachedResult, detachOnShutdown, splitRunSignal } from './adopt-orphan.ts';
 
 /** Extra wait past the Job deadline plus grace before the adapter stops waiting itself. Milliseconds. */
 const DEADLINE_SLACK_MS = 30_000;
@@ -256,8 +257,9 @@ export function createExecute(
     }
     const billing = deriveBilling(parsed.value);
     const config = parsed.value;
-    // A server shutdown aborts the signal too; the Job then stays for the next run of its task to adopt.
-    const signal = operatorCancelSignal(ctx.signal ?? new AbortController().signal);
+    // A server shutdown aborts the signal too: that is no cancel; the run is detached and its Job stays for the next
+    // run of its task to adopt.
+    const { cancel: signal, shutdown } = splitRunSignal(ctx.signal ?? new AbortController().signal);
     let defaultNamespace: string;
     try {
       defaultNamespace = await dependencies.resolveDefaultNamespace();
@@ -346,6 +348,7 @@ export function createExecute(
           invocation,
           billing,
           signal,
+          shutdown,
           now: () => clock.now(),
           createAccumulator: dependencies.createAccumulator,
           waitForOutcome,
@@ -418,9 +421,12 @@ export function createExecute(
       }
 
       let outcome: RunOutcome;
+      const stopDetach = detachOnShutdown(shutdown, handle);
       try {
         outcome = await waitForOutcome(handle, config);
       } catch (error) {
+        if (RunDetachedError.isInstance(error))
+          return detachedResult(error, billing, { attempt, namespace: handle.namespace });
         // The Job exists and may have run: this is not a bootstrap failure (Paperclip must not replay it blindly).
         return mapEarlyFailure(
           'k8s_api_error',
@@ -430,6 +436,7 @@ export function createExecute(
           true,
         );
       } finally {
+        stopDetach();
         resultGrace.dispose();
       }
       const summary = accumulator.finish({ exitCode: outcome.exitCode, signal: null });

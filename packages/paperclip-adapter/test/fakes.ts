@@ -55,12 +55,15 @@ export interface FakeRuntime {
   targets: RunTarget[];
   /** Reasons of `cancel` calls. */
   cancelled: string[];
+  /** Reasons `detach` was called with. */
+  detached: string[];
 }
 
 export function createFakeRuntime(attempts: ScriptedAttempt[]): FakeRuntime {
   const requests: StartRunInput[] = [];
   const targets: RunTarget[] = [];
   const cancelled: string[] = [];
+  const detached: string[] = [];
   const start = (target: RunTarget, input: StartRunInput): Promise<RunHandle> => {
     requests.push(input);
     targets.push(target);
@@ -124,10 +127,13 @@ export function createFakeRuntime(attempts: ScriptedAttempt[]): FakeRuntime {
         cancelCalled();
         return outcome;
       },
+      detach(reason = 'detached') {
+        detached.push(reason);
+      },
     };
     return Promise.resolve(handle);
   };
-  return { requests, targets, cancelled, at: (target) => ({ startRun: (input) => start(target, input) }) };
+  return { requests, targets, cancelled, detached, at: (target) => ({ startRun: (input) => start(target, input) }) };
 }
 
 /** In-memory host files. */
