@@ -55,6 +55,8 @@ export interface StackOptions {
    * Paperclip server's user), named to the adapter through CLAUDE_K8S_WORKSPACE_CLAIM / CLAUDE_K8S_WORKSPACE_ROOT.
    */
   sharedWorkspaces?: boolean;
+  /** Secrets of the namespace the operator policy admits besides the model key (CLAUDE_K8S_ALLOWED_SECRETS). */
+  allowedSecrets?: readonly string[];
   progress: StackProgress;
 }
 
@@ -70,6 +72,8 @@ export interface Stack {
   client: PaperclipClient;
   /** The adapter config an agent of this stack uses. */
   adapterConfig: Record<string, unknown>;
+  /** The environment the Paperclip server was started with (its operator policy included): a restart reuses it. */
+  serverEnv: Record<string, string>;
   /** The shared workspace volume (with `sharedWorkspaces`): projects' directories go under its `hostPath`. */
   workspaceVolume?: WorkspaceVolume;
   stop(options?: { keepCluster?: boolean }): Promise<void>;
@@ -228,23 +232,24 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // model at (the local cluster's portal, else the given URL's host).
     const hostOf = (url: string | undefined): string => (url ? new URL(url).hostname : '');
     const paperclipHostForPods = portal ? POD_GATEWAY_HOST : hostOf(options.paperclipUrlForPods);
+    const serverEnv: Record<string, string> = {
+      KUBECONFIG: tenant.kubeconfigPath,
+      CLAUDE_K8S_KUBECONFIG_DIR: dirname(tenant.kubeconfigPath),
+      CLAUDE_K8S_ALLOWED_NAMESPACES: namespace,
+      CLAUDE_K8S_ALLOWED_SECRETS: [tenant.modelApiKeySecret.name, ...(options.allowedSecrets ?? [])].join(','),
+      CLAUDE_K8S_ALLOWED_PAPERCLIP_HOSTS: paperclipHostForPods,
+      CLAUDE_K8S_ALLOWED_MODEL_HOSTS: fakeModel && portal ? POD_GATEWAY_HOST : '',
+      ...(portalUrl === undefined ? {} : { PAPERCLIP_ALLOWED_HOSTNAMES: new URL(portalUrl).hostname }),
+      ...(workspaceVolume
+        ? {
+            CLAUDE_K8S_WORKSPACE_CLAIM: workspaceVolume.claimName,
+            CLAUDE_K8S_WORKSPACE_ROOT: workspaceVolume.hostPath,
+          }
+        : {}),
+    };
     const server = await startPaperclipServer({
       ...(serverPort === undefined ? {} : { port: serverPort }),
-      env: {
-        KUBECONFIG: tenant.kubeconfigPath,
-        CLAUDE_K8S_KUBECONFIG_DIR: dirname(tenant.kubeconfigPath),
-        CLAUDE_K8S_ALLOWED_NAMESPACES: namespace,
-        CLAUDE_K8S_ALLOWED_SECRETS: tenant.modelApiKeySecret.name,
-        CLAUDE_K8S_ALLOWED_PAPERCLIP_HOSTS: paperclipHostForPods,
-        CLAUDE_K8S_ALLOWED_MODEL_HOSTS: fakeModel && portal ? POD_GATEWAY_HOST : '',
-        ...(portalUrl === undefined ? {} : { PAPERCLIP_ALLOWED_HOSTNAMES: new URL(portalUrl).hostname }),
-        ...(workspaceVolume
-          ? {
-              CLAUDE_K8S_WORKSPACE_CLAIM: workspaceVolume.claimName,
-              CLAUDE_K8S_WORKSPACE_ROOT: workspaceVolume.hostPath,
-            }
-          : {}),
-      },
+      env: serverEnv,
     });
     cleanups.push(async () => {
       await server.stop();
@@ -294,6 +299,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       server,
       client,
       adapterConfig,
+      serverEnv,
       ...(workspaceVolume ? { workspaceVolume } : {}),
       stop,
     };

@@ -492,6 +492,21 @@ export const CONFIG_SCHEMA = object({
       default: 'ANTHROPIC_API_KEY',
     }),
   }),
+  liveProbe: boolean({
+    label: 'Live probe in the environment test',
+    hint: "When on, the environment test also starts a short Job from this agent's image and configuration that checks, each as its own check, that the claude CLI runs, that the model API accepts the credentials (one 'Respond with hello.' request, as claude_local's hello probe) and that paperclipApiUrl answers from a pod. Off: only the checks that create nothing.",
+    group: 'Connectivity & credentials',
+    default: false,
+  }),
+  liveProbeTimeoutSec: number({
+    label: 'Live probe timeout',
+    hint: "How long the live probe's Job may take, image pull included, before the probe is reported as timed out (and its Job deleted).",
+    group: 'Connectivity & credentials',
+    unit: 'seconds',
+    min: 10,
+    max: 900,
+    default: 180,
+  }),
 });
 
 /** The validated adapter configuration, with defaults applied. */

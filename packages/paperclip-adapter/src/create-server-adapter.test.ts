@@ -1,4 +1,4 @@
-import { admittingPolicy } from '../test/fakes.ts';
+import { admittingPolicy, loadTranscript } from '../test/fakes.ts';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -313,6 +313,69 @@ describe('testEnvironment', () => {
     const admitted = await admitting.testEnvironment({ companyId: 'c', adapterType: 'claude_k8s', config: base });
     expect(admitted.status).toBe('pass');
     expect(admitted.checks.at(-1)).toMatchObject({ code: 'claude_k8s_dry_run_admitted', level: 'info' });
+  });
+
+  it('liveProbe: runs the probe Job after the dry run admitted it, and reports its three checks', async () => {
+    const started: { namespace: string; command: string[]; timeoutSeconds: number | undefined }[] = [];
+    const output = [
+      'ck8s-probe:cli:begin',
+      '2.1.331 (Claude Code)',
+      'ck8s-probe:cli:end 0',
+      'ck8s-probe:paperclip:begin',
+      'HTTP 200',
+      'ck8s-probe:paperclip:end 0',
+      'ck8s-probe:model:begin',
+      loadTranscript('e_api_error_401').stdout.trimEnd(),
+      'ck8s-probe:model:end 1',
+      '',
+    ].join('\n');
+    const adapterWith = (dryRunProblems: string[]) =>
+      createServerAdapter({
+        ...admittingPolicy,
+        clock,
+        serverEnv: {},
+        probeFactory: () => ({
+          ...probe(),
+          claimExists: () => Promise.resolve(true),
+          dryRun: () => Promise.resolve(dryRunProblems),
+          liveRun: (target, spec) => {
+            started.push({
+              namespace: target.namespace,
+              command: [...spec.command],
+              timeoutSeconds: spec.timeoutSeconds,
+            });
+            return Promise.resolve({ output, code: 'succeeded', message: null, jobName: 'probe-job' });
+          },
+        }),
+      });
+    // Off by default: nothing is started.
+    await adapterWith([]).testEnvironment({ companyId: 'c', adapterType: 'claude_k8s', config: base });
+    expect(started).toEqual([]);
+
+    const result = await adapterWith([]).testEnvironment({
+      companyId: 'c',
+      adapterType: 'claude_k8s',
+      config: { ...base, liveProbe: true, liveProbeTimeoutSec: 45 },
+    });
+    expect(started).toHaveLength(1);
+    expect(started[0]!.command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(started[0]!.command).toContain('--max-turns');
+    expect(started[0]!.timeoutSeconds).toBe(45);
+    expect(result.status).toBe('fail');
+    expect(result.checks.slice(-3).map((check) => [check.code, check.level])).toEqual([
+      ['claude_k8s_probe_cli_ok', 'info'],
+      ['claude_k8s_probe_paperclip_ok', 'info'],
+      ['claude_k8s_probe_model_auth_failed', 'error'],
+    ]);
+
+    // A configuration the dry run refuses is not started for real.
+    const refused = await adapterWith(['pod: 403: forbidden']).testEnvironment({
+      companyId: 'c',
+      adapterType: 'claude_k8s',
+      config: { ...base, liveProbe: true },
+    });
+    expect(started).toHaveLength(1);
+    expect(refused.checks.at(-1)).toMatchObject({ code: 'claude_k8s_probe_skipped', level: 'warn' });
   });
 
   it('reports every operator policy refusal as an error check naming its setting (issue 15)', async () => {

@@ -13,7 +13,10 @@ import { resolvePaperclipApiUrl } from './invocation/paperclip-api-url.ts';
 import { parseAdapterConfig, type AdapterConfig } from './config-schema.ts';
 import { REQUIRED_PERMISSIONS, type RequiredPermission } from './permissions.ts';
 import type { RunSpec } from '@claude-k8s/kube-runtime';
-import type { Clock, HostFiles, RunTarget } from './ports.ts';
+import type { Clock, HostFiles, RunAccumulatorLike, RunTarget } from './ports.ts';
+import { liveProbeChecks, liveProbeSpec, type LiveProbeRun } from './live-probe.ts';
+import { createStreamJsonAccumulator } from './stream-json-accumulator.ts';
+import type { RunInvocation } from './build-invocation.ts';
 import { errorMessage } from './error-message.ts';
 import { resolveWorkspaceVolume, type HostPathSettings } from './host-path-policy.ts';
 import {
@@ -52,6 +55,11 @@ export interface EnvironmentProbe {
    * admitted.
    */
   dryRun?(target: RunTarget, spec: RunSpec): Promise<string[]>;
+  /**
+   * Starts `spec` as a real Job in `target` (the live probe), waits for its end and returns its container log and
+   * outcome; the Job is deleted afterwards.
+   */
+  liveRun?(target: RunTarget, spec: RunSpec): Promise<LiveProbeRun>;
 }
 
 /** Collaborators of {@link createTestEnvironment}. */
@@ -66,6 +74,10 @@ export interface EnvironmentTestDependencies {
   hostPaths?: HostPathSettings;
   /** The operator's policy (see {@link OperatorPolicySettings}); unset fields: the environment. @default {} */
   policy?: OperatorPolicySettings;
+  /** Classifies the live probe's hello request (stream-json). @default the adapter's accumulator */
+  createAccumulator?: () => RunAccumulatorLike;
+  /** Run id of a live probe's Job. @default a random UUID */
+  probeRunId?: () => string;
 }
 
 function policyCheck(refusal: PolicyRefusal): AdapterEnvironmentCheck {
@@ -328,7 +340,7 @@ export function createTestEnvironment(
         });
     }
     if (probe.dryRun && dependencies.hostFiles) {
-      await dryRunSample(
+      const admitted = await dryRunSample(
         probe.dryRun.bind(probe),
         ctx,
         config,
@@ -337,12 +349,58 @@ export function createTestEnvironment(
         checks,
         podDefaults(config, policy),
       );
-    }
+      if (config.liveProbe) {
+        if (admitted === null || probe.liveRun === undefined || checks.some((check) => check.level === 'error'))
+          checks.push({
+            code: 'claude_k8s_probe_skipped',
+            level: 'warn',
+            message:
+              probe.liveRun === undefined
+                ? 'the live probe is not available in this build'
+                : 'the live probe did not run: fix the errors above first',
+          });
+        else await runLiveProbe(probe.liveRun.bind(probe), admitted, config, dependencies, checks);
+      }
+    } else if (config.liveProbe)
+      checks.push({
+        code: 'claude_k8s_probe_skipped',
+        level: 'warn',
+        message: 'the live probe is not available in this build',
+      });
     return finish();
   };
 }
 
-/** Builds the run this configuration would start (a sample run id and agent) and has the apiserver dry-run it. */
+/** Runs the live probe's Job (see live-probe.ts) and adds its checks. */
+async function runLiveProbe(
+  liveRun: (target: RunTarget, spec: RunSpec) => Promise<LiveProbeRun>,
+  sample: RunInvocation,
+  config: AdapterConfig,
+  dependencies: EnvironmentTestDependencies,
+  checks: AdapterEnvironmentCheck[],
+): Promise<void> {
+  const runId = dependencies.probeRunId?.() ?? `environment-probe-${crypto.randomUUID()}`;
+  const spec = liveProbeSpec(sample.launch.spec, config, sample.workspace.cwd, runId);
+  let run: LiveProbeRun;
+  try {
+    run = await liveRun(sample.launch.target, spec);
+  } catch (error) {
+    checks.push({
+      code: 'claude_k8s_probe_not_run',
+      level: 'error',
+      message: `the live probe's Job could not be run: ${errorMessage(error)}`,
+    });
+    return;
+  }
+  checks.push(
+    ...liveProbeChecks(run, dependencies.createAccumulator ?? createStreamJsonAccumulator, sample.paperclipApiUrl),
+  );
+}
+
+/**
+ * Builds the run this configuration would start (a sample run id and agent) and has the apiserver dry-run it. The
+ * sample invocation when it was admitted, else `null`.
+ */
 async function dryRunSample(
   dryRun: (target: RunTarget, spec: RunSpec) => Promise<string[]>,
   ctx: AdapterEnvironmentTestContext,
@@ -351,7 +409,7 @@ async function dryRunSample(
   dependencies: EnvironmentTestDependencies,
   checks: AdapterEnvironmentCheck[],
   pod: PodDefaults,
-): Promise<void> {
+): Promise<RunInvocation | null> {
   const sample = {
     runId: '00000000-0000-4000-8000-000000000000',
     agent: {
@@ -379,7 +437,7 @@ async function dryRunSample(
       level: 'warn',
       message: `no sample Job to dry-run: ${built.message}`,
     });
-    return;
+    return null;
   }
   try {
     const problems = await dryRun(built.value.launch.target, built.value.launch.spec);
@@ -389,6 +447,7 @@ async function dryRunSample(
         level: 'info',
         message: `a Job of this configuration is admitted in ${namespace} (server-side dry run: Pod Security, quotas, limits)`,
       });
+      return built.value;
     } else {
       for (const problem of problems) {
         checks.push({
@@ -406,4 +465,5 @@ async function dryRunSample(
       message: `could not dry-run a Job: ${errorMessage(error)}`,
     });
   }
+  return null;
 }

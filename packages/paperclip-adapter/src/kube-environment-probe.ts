@@ -32,6 +32,25 @@ export function createKubeEnvironmentProbe(
     // The Job kube-runtime's startRun would create, dry-run through the same manifest path.
     dryRun: (target, spec) =>
       createKubeRuntime({ kubeConfig, namespace: target.namespace, runtimeId: KUBE_RUNTIME_ID }).dryRun(spec),
+    // The live probe: a real Job through startRun (the same manifest path as a run), followed to its end.
+    async liveRun(target, spec) {
+      const runtime = createKubeRuntime({ kubeConfig, namespace: target.namespace, runtimeId: KUBE_RUNTIME_ID });
+      let output = '';
+      const handle = await runtime.startRun({
+        ...spec,
+        onOutput: (chunk) => {
+          // The probe prints a few KiB; a runaway image is cut rather than held in the server's memory.
+          if (output.length < 1_048_576) output += chunk;
+        },
+      });
+      const outcome = await handle.outcome;
+      return {
+        output,
+        code: outcome.code,
+        message: outcome.code === 'succeeded' ? null : outcome.message,
+        jobName: handle.jobName,
+      };
+    },
     namespaceExists: (namespace) => probe.namespaceExists(namespace),
     async namespaceLabels(namespace) {
       const labels = await probe.namespaceLabels(namespace);

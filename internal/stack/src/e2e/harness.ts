@@ -11,7 +11,10 @@ export const testProgress = {
 };
 
 /** The stack for an e2e file: the cluster of KUBECONFIG (set by scripts/with-cluster.sh), a real Paperclip, the adapter. */
-export async function startTestStack(namespace: string, options: { sharedWorkspaces?: boolean } = {}): Promise<Stack> {
+export async function startTestStack(
+  namespace: string,
+  options: { sharedWorkspaces?: boolean; allowedSecrets?: readonly string[] } = {},
+): Promise<Stack> {
   const kubeconfig = process.env['KUBECONFIG'];
   if (!kubeconfig)
     throw new Error('The e2e tier needs a cluster: run it through scripts/with-cluster.sh, or set KUBECONFIG.');

@@ -11,7 +11,8 @@ let stack: Stack;
 let company: Company;
 
 beforeAll(async () => {
-  stack = await startTestStack(namespace);
+  // The operator admits the Secret the envRefs scenario references (CLAUDE_K8S_ALLOWED_SECRETS).
+  stack = await startTestStack(namespace, { allowedSecrets: ['parity-gh'] });
   company = await stack.client.createCompany({ name: `parity ${process.pid}` });
 });
 

@@ -3,7 +3,6 @@
 // stopped (SIGTERM) while a run's Job works, started again on the same database and home, and the same task is woken
 // again (Paperclip's task key, here given in the wake payload as an issue wake does): the new run adopts the Job. One
 // stack for all scenarios (CI time).
-import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoordinationV1Api, KubeConfig, type CoreV1Api } from '@kubernetes/client-node';
 import { startPaperclipServer, type Agent, type Company, type HeartbeatRun } from '@claude-k8s/paperclip-server';
@@ -121,10 +120,8 @@ async function restartServer(signal: 'SIGKILL' | 'SIGTERM', downMs: number): Pro
     dataDir: old.dataDir,
     port: old.port,
     databasePort: old.databasePort,
-    env: {
-      KUBECONFIG: stack.tenant.kubeconfigPath,
-      CLAUDE_K8S_KUBECONFIG_DIR: dirname(stack.tenant.kubeconfigPath),
-    },
+    // The same environment, operator policy included (a restart does not change what agents may ask for).
+    env: stack.serverEnv,
   });
   restarted.push(server);
   stack.server = server;
