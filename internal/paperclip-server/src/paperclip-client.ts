@@ -172,6 +172,8 @@ export interface PaperclipClient {
     companyId: string,
     type: string,
     input: { adapterConfig: JsonRecord; agentId?: string },
+    /** The environment test can start a Job (the live probe): allow it longer than an ordinary call. */
+    options?: { timeoutMs?: number },
   ): Promise<EnvironmentTestResult>;
   listModels(companyId: string, type: string): Promise<{ id: string; label: string }[]>;
   createAgent(companyId: string, input: CreateAgentInput): Promise<Agent>;
@@ -231,7 +233,13 @@ export function createPaperclipClient(apiUrl: string, options: PaperclipClientOp
   const base = apiUrl.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 30_000;
 
-  async function request<T>(method: string, path: string, body?: unknown, accept404 = false): Promise<T | undefined> {
+  async function request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    accept404 = false,
+    callTimeoutMs = timeoutMs,
+  ): Promise<T | undefined> {
     const fetchImpl = options.fetch ?? globalThis.fetch;
     const response = await fetchImpl(`${base}${path}`, {
       method,
@@ -240,7 +248,7 @@ export function createPaperclipClient(apiUrl: string, options: PaperclipClientOp
           ? { accept: 'application/json' }
           : { 'content-type': 'application/json', accept: 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: AbortSignal.timeout(callTimeoutMs),
     });
     const text = await response.text();
     if (accept404 && response.status === 404) return undefined;
@@ -271,8 +279,14 @@ export function createPaperclipClient(apiUrl: string, options: PaperclipClientOp
     deleteAdapter: (type) => call('DELETE', `/adapters/${id(type)}`),
     getAdapterConfigSchema: (type) => call('GET', `/adapters/${id(type)}/config-schema`),
     getAdapterUiParser: (type) => request<string>('GET', `/adapters/${id(type)}/ui-parser.js`, undefined, true),
-    testEnvironment: (companyId, type, input) =>
-      call('POST', `/companies/${id(companyId)}/adapters/${id(type)}/test-environment`, input),
+    testEnvironment: async (companyId, type, input, callOptions = {}) =>
+      (await request<EnvironmentTestResult>(
+        'POST',
+        `/companies/${id(companyId)}/adapters/${id(type)}/test-environment`,
+        input,
+        false,
+        callOptions.timeoutMs ?? timeoutMs,
+      )) as EnvironmentTestResult,
     listModels: (companyId, type) => call('GET', `/companies/${id(companyId)}/adapters/${id(type)}/models`),
     createAgent: (companyId, input) => call('POST', `/companies/${id(companyId)}/agents`, input),
     patchAgent: (agentId, patch) => call('PATCH', `/agents/${id(agentId)}`, patch),

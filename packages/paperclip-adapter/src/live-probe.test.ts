@@ -52,6 +52,8 @@ function fakeClaude(transcript: string | null): string {
       'if [ "$1" = "--version" ]; then echo "2.1.331 (Claude Code)"; exit 0; fi',
       // The prompt arrives on stdin, as in the pod.
       `prompt=$(cat); [ "$prompt" = "Respond with hello." ] || { echo "unexpected prompt: $prompt" >&2; exit 9; }`,
+      // Few retries, so that a refused key is reported in seconds, not after the CLI's 10 retries.
+      '[ "${CLAUDE_CODE_MAX_RETRIES:-}" = 2 ] || { echo "CLAUDE_CODE_MAX_RETRIES is ${CLAUDE_CODE_MAX_RETRIES:-unset}" >&2; exit 8; }',
       `cat "${join(bin, 'reply.jsonl')}"`,
       `exit ${recorded?.exitCode ?? 0}`,
     ].join('\n'),

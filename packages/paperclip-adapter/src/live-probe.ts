@@ -15,6 +15,9 @@ import type { RunAccumulatorLike } from './ports.ts';
 /** The probe's prompt (the same words as claude_local's hello probe). */
 const LIVE_PROBE_PROMPT = 'Respond with hello.';
 
+/** `CLAUDE_CODE_MAX_RETRIES` of the hello request: a refused key or a dead endpoint is reported in seconds. */
+const LIVE_PROBE_MAX_RETRIES = 2;
+
 /**
  * The probe container's script. Arguments: the working directory, then claude's command line for the hello request.
  * Every step runs whatever the one before it did; each prints its section (see the module comment). The Paperclip
@@ -43,7 +46,8 @@ export const LIVE_PROBE_SCRIPT = [
   'fi',
   'echo "ck8s-probe:paperclip:end $?"',
   'echo ck8s-probe:model:begin',
-  `printf '%s' '${LIVE_PROBE_PROMPT}' | "$@" 2>&1`,
+  // The CLI retries a refused key 10 times (about 170 s of backoff): the probe answers after 2.
+  `printf '%s' '${LIVE_PROBE_PROMPT}' | CLAUDE_CODE_MAX_RETRIES=${LIVE_PROBE_MAX_RETRIES} "$@" 2>&1`,
   'echo "ck8s-probe:model:end $?"',
 ].join('\n');
 

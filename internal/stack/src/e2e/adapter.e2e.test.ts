@@ -256,45 +256,59 @@ describe(`claude_k8s recovery and permissions (namespace ${namespace})`, () => {
     expect(await readdir(homeB)).not.toContain('planted-by-a.txt');
   });
 
-  it('the live probe (liveProbe): a Job of the real image checks the CLI, the model credentials and Paperclip from a pod', async () => {
-    const { batch } = adminClients(stack);
-    const probeCodes = (result: { checks: Record<string, unknown>[] }) =>
-      result.checks
-        .filter((check) => String(check['code']).startsWith('claude_k8s_probe'))
-        .map((check) => [check['code'], check['level']]);
-    scriptModel('text:hello', { count: 1 });
-    const passing = await stack.client.testEnvironment(company.id, ADAPTER_TYPE, {
-      adapterConfig: { ...stack.adapterConfig, liveProbe: true },
-    });
-    expect(probeCodes(passing), JSON.stringify(passing.checks)).toEqual([
-      ['claude_k8s_probe_cli_ok', 'info'],
-      ['claude_k8s_probe_paperclip_ok', 'info'],
-      ['claude_k8s_probe_model_ok', 'info'],
-    ]);
-    expect(passing['status']).not.toBe('fail');
-
-    // The model refuses the key; Paperclip's URL points at a closed port of the same (allowed) host.
-    scriptModel('err:401', { count: 20 });
-    const url = new URL(String(stack.adapterConfig['paperclipApiUrl']));
-    url.port = '1';
-    const failing = await stack.client.testEnvironment(company.id, ADAPTER_TYPE, {
-      adapterConfig: { ...stack.adapterConfig, liveProbe: true, paperclipApiUrl: url.toString() },
-    });
-    stack.fakeModel!.clearForcedScenarios();
-    expect(probeCodes(failing), JSON.stringify(failing.checks)).toEqual([
-      ['claude_k8s_probe_cli_ok', 'info'],
-      ['claude_k8s_probe_paperclip_unreachable', 'error'],
-      ['claude_k8s_probe_model_auth_failed', 'error'],
-    ]);
-    expect(failing['status']).toBe('fail');
-    // Both probe Jobs are gone.
-    await waitFor('the probe Jobs deleted', 60_000, async () => {
-      const jobs = await batch.listNamespacedJob({ namespace });
-      return jobs.items.every(
-        (job) => !String(job.metadata?.annotations?.['claude-k8s.io/run-id'] ?? '').startsWith('environment-probe-'),
+  it(
+    'the live probe (liveProbe): a Job of the real image checks the CLI, the model credentials and Paperclip from a pod',
+    { timeout: 660_000 },
+    async () => {
+      const { batch } = adminClients(stack);
+      const probeCodes = (result: { checks: Record<string, unknown>[] }) =>
+        result.checks
+          .filter((check) => String(check['code']).startsWith('claude_k8s_probe'))
+          .map((check) => [check['code'], check['level']]);
+      scriptModel('text:hello', { count: 1 });
+      const passing = await stack.client.testEnvironment(
+        company.id,
+        ADAPTER_TYPE,
+        {
+          adapterConfig: { ...stack.adapterConfig, liveProbe: true },
+        },
+        { timeoutMs: 300_000 },
       );
-    });
-  });
+      expect(probeCodes(passing), JSON.stringify(passing.checks)).toEqual([
+        ['claude_k8s_probe_cli_ok', 'info'],
+        ['claude_k8s_probe_paperclip_ok', 'info'],
+        ['claude_k8s_probe_model_ok', 'info'],
+      ]);
+      expect(passing['status']).not.toBe('fail');
+
+      // The model refuses the key; Paperclip's URL points at a closed port of the same (allowed) host.
+      scriptModel('err:401', { count: 20 });
+      const url = new URL(String(stack.adapterConfig['paperclipApiUrl']));
+      url.port = '1';
+      const failing = await stack.client.testEnvironment(
+        company.id,
+        ADAPTER_TYPE,
+        {
+          adapterConfig: { ...stack.adapterConfig, liveProbe: true, paperclipApiUrl: url.toString() },
+        },
+        { timeoutMs: 300_000 },
+      );
+      stack.fakeModel!.clearForcedScenarios();
+      expect(probeCodes(failing), JSON.stringify(failing.checks)).toEqual([
+        ['claude_k8s_probe_cli_ok', 'info'],
+        ['claude_k8s_probe_paperclip_unreachable', 'error'],
+        ['claude_k8s_probe_model_auth_failed', 'error'],
+      ]);
+      expect(failing['status']).toBe('fail');
+      // Both probe Jobs are gone.
+      await waitFor('the probe Jobs deleted', 60_000, async () => {
+        const jobs = await batch.listNamespacedJob({ namespace });
+        return jobs.items.every(
+          (job) => !String(job.metadata?.annotations?.['claude-k8s.io/run-id'] ?? '').startsWith('environment-probe-'),
+        );
+      });
+    },
+  );
 
   it('removing any rule of the Role makes the environment test name the missing permission', async () => {
     const { rbac } = adminRbac(stack);
