@@ -247,6 +247,35 @@ describe('adoptOrphan', () => {
     expect(cluster.all('leases', NS)).toEqual([]);
   });
 
+  it('a detach that comes while the retention of a decided run runs has no effect: the outcome stands, the Lease is freed', async () => {
+    const cluster = createFakeCluster();
+    await using logs = await startFakeLogServer();
+    const base = cluster.ports as unknown as KubePorts;
+    const { promise: retentionStarted, resolve: startRetention } = Promise.withResolvers<void>();
+    const { promise: retentionMayGoOn, resolve: letRetentionGoOn } = Promise.withResolvers<void>();
+    const ports: KubePorts = Object.create(base) as KubePorts;
+    ports.delete = async (...args: Parameters<KubePorts['delete']>) => {
+      startRetention();
+      await retentionMayGoOn;
+      return base.delete(...args);
+    };
+    const handle = await runtimeOf(cluster, logs, { ports }).startRun(
+      minimalRunInput({ runId: 'run-1', taskKey: 'issue-7', lockPolicy: 'reject' }),
+    );
+    const podName = await podOfJob(cluster, NS, handle.jobName);
+    kubeletRuns(cluster, podName);
+    logs.write('{"type":"result","session_id":"s-1"}\n');
+    logs.terminate();
+    kubeletExits(cluster, podName, 0);
+    finishJob(cluster, handle.jobName);
+    await retentionStarted;
+    handle.detach('too late');
+    letRetentionGoOn();
+    const outcome = await handle.outcome;
+    expect(outcome.code).toBe('succeeded');
+    expect(cluster.all('leases', NS)).toEqual([]);
+  });
+
   it('two processes adopting at once: exactly one wins', async () => {
     const cluster = createFakeCluster();
     await using logs = await startFakeLogServer();

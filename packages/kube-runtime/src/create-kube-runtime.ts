@@ -188,7 +188,8 @@ export interface RunHandle {
    * Stops following the run without touching it: the Job, its pod, the per-run Secret and the agent's Lease stay as
    * they are (the Lease is no longer renewed), no retention runs, and `outcome` rejects with a
    * {@link RunDetachedError}. For a process that is going away (e.g. a server shutdown) and wants the run adopted by
-   * its successor (`adoptOrphan`) rather than ended. No effect once `outcome` has settled or a cancel was requested.
+   * its successor (`adoptOrphan`) rather than ended. No effect once the outcome is decided and its output read (the
+   * retention and the Lease's release then complete as usual) or a cancel was requested.
    */
   detach(reason?: string): void;
 }
@@ -595,6 +596,8 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     let ended = false;
     /** Set by `detach`: the run is left as it is for another process to adopt. */
     let detachedBy: RunDetachedError | null = null;
+    /** The outcome is decided and its output read: the retention runs and the Lease goes; too late to detach. */
+    let settling = false;
     const { promise: containerStarted, resolve: resolveStarted } = Promise.withResolvers<string | null>();
     /** `onProgress` calls, chained so that they arrive in order; the outcome waits for the last. */
     let progressDelivered: Promise<void> = Promise.resolve();
@@ -736,6 +739,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
         const output = await follow;
         // Detached while the output drained: the retention must not delete what the adopter will read.
         if (detachedBy !== null) throw detachedBy;
+        settling = true;
         const value: RunOutcome = {
           ...result.classification,
           events,
@@ -849,7 +853,7 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
         return settled;
       },
       detach: (reason = 'detached by the caller') => {
-        if (ended || cancelRequested || detachedBy !== null) return;
+        if (ended || settling || cancelRequested || detachedBy !== null) return;
         detachedBy = new RunDetachedError(namespace, jobName, input.runId, reason);
         logger.info('run detached: its Job is left for adoption', { runId: input.runId, jobName, reason });
         if (renewTimer !== null) clock.clearTimeout(renewTimer);
