@@ -339,34 +339,33 @@ export function createTestEnvironment(
           message: `workspaces under ${root} are mounted from claim ${namespace}/${claimName}`,
         });
     }
-    if (probe.dryRun && dependencies.hostFiles) {
-      const admitted = await dryRunSample(
-        probe.dryRun.bind(probe),
-        ctx,
-        config,
-        namespace,
-        dependencies,
-        checks,
-        podDefaults(config, policy),
-      );
-      if (config.liveProbe) {
-        if (admitted === null || probe.liveRun === undefined || checks.some((check) => check.level === 'error'))
-          checks.push({
-            code: 'claude_k8s_probe_skipped',
-            level: 'warn',
-            message:
-              probe.liveRun === undefined
-                ? 'the live probe is not available in this build'
-                : 'the live probe did not run: fix the errors above first',
-          });
-        else await runLiveProbe(probe.liveRun.bind(probe), admitted, config, dependencies, checks);
-      }
-    } else if (config.liveProbe)
-      checks.push({
-        code: 'claude_k8s_probe_skipped',
-        level: 'warn',
-        message: 'the live probe is not available in this build',
-      });
+    // The sample run, when the apiserver admitted it: the live probe starts its manifest for real.
+    const admitted =
+      probe.dryRun && dependencies.hostFiles
+        ? await dryRunSample(
+            probe.dryRun.bind(probe),
+            ctx,
+            config,
+            namespace,
+            dependencies,
+            checks,
+            podDefaults(config, policy),
+          )
+        : null;
+    if (config.liveProbe) {
+      const liveRun = probe.liveRun?.bind(probe);
+      const available = liveRun !== undefined && probe.dryRun !== undefined && dependencies.hostFiles !== undefined;
+      if (available && admitted !== null && !checks.some((check) => check.level === 'error'))
+        await runLiveProbe(liveRun, admitted, config, dependencies, checks);
+      else
+        checks.push({
+          code: 'claude_k8s_probe_skipped',
+          level: 'warn',
+          message: available
+            ? 'the live probe did not run: fix the errors above first'
+            : 'the live probe is not available in this build',
+        });
+    }
     return finish();
   };
 }

@@ -18,6 +18,7 @@ export function createKubeEnvironmentProbe(
 ): EnvironmentProbe {
   const kubeConfig = loadKubeConfig({ path: config.kubeconfig ?? null, policy: kubeconfigPolicy });
   const probe = createClusterProbe(kubeConfig);
+  const runtimeIn = (namespace: string) => createKubeRuntime({ kubeConfig, namespace, runtimeId: KUBE_RUNTIME_ID });
   return {
     async checkPermissions(namespace, permissions) {
       const answers = await probe.reviewAccess(namespace, permissions);
@@ -30,13 +31,11 @@ export function createKubeEnvironmentProbe(
     secretHasKey: (namespace, name, key) => probe.secretHasKey(namespace, name, key),
     serverVersion: () => probe.serverVersion(),
     // The Job kube-runtime's startRun would create, dry-run through the same manifest path.
-    dryRun: (target, spec) =>
-      createKubeRuntime({ kubeConfig, namespace: target.namespace, runtimeId: KUBE_RUNTIME_ID }).dryRun(spec),
+    dryRun: (target, spec) => runtimeIn(target.namespace).dryRun(spec),
     // The live probe: a real Job through startRun (the same manifest path as a run), followed to its end.
     async liveRun(target, spec) {
-      const runtime = createKubeRuntime({ kubeConfig, namespace: target.namespace, runtimeId: KUBE_RUNTIME_ID });
       let output = '';
-      const handle = await runtime.startRun({
+      const handle = await runtimeIn(target.namespace).startRun({
         ...spec,
         onOutput: (chunk) => {
           // The probe prints a few KiB; a runaway image is cut rather than held in the server's memory.
