@@ -90,23 +90,26 @@ export interface ProbeSection {
 
 /** Splits the probe's output into its sections by name. Lines outside a section are ignored. */
 export function parseLiveProbeOutput(text: string): Map<string, ProbeSection> {
-  const sections = new Map<string, ProbeSection>();
-  let current: { name: string; lines: string[] } | null = null;
+  const open = new Map<string, { lines: string[]; exitCode: number | null }>();
+  let current: { lines: string[]; exitCode: number | null } | null = null;
+  let currentName = '';
   for (const line of text.split('\n')) {
     const begin = /^ck8s-probe:([a-z]+):begin$/.exec(line);
     const end = /^ck8s-probe:([a-z]+):end (\d+)$/.exec(line);
     if (begin !== null) {
-      current = { name: begin[1]!, lines: [] };
-      sections.set(current.name, { output: '', exitCode: null });
-    } else if (end !== null && current !== null && end[1] === current.name) {
-      sections.set(current.name, { output: current.lines.join('\n'), exitCode: Number(end[2]) });
+      currentName = begin[1]!;
+      current = { lines: [], exitCode: null };
+      open.set(currentName, current);
+    } else if (end !== null && current !== null && end[1] === currentName) {
+      current.exitCode = Number(end[2]);
       current = null;
     } else if (current !== null) {
       current.lines.push(line);
-      sections.set(current.name, { output: current.lines.join('\n'), exitCode: null });
     }
   }
-  return sections;
+  return new Map(
+    [...open].map(([name, section]) => [name, { output: section.lines.join('\n'), exitCode: section.exitCode }]),
+  );
 }
 
 /** What the probe's Job did, as the environment probe reports it. */
