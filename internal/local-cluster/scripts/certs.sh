@@ -29,23 +29,27 @@ cert() {
   openssl_q x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile "$name.ext" -out "$name.crt"
   rm -f "$name.csr" "$name.ext"
 }
-cert apiserver kube-apiserver "" "IP:127.0.0.1,IP:10.0.0.1,IP:$LC_POD_GATEWAY,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" server
+cert apiserver kube-apiserver "" "IP:127.0.0.1,IP:$LC_KUBERNETES_SERVICE_IP,IP:$LC_POD_GATEWAY,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" server
 cert apiserver-kubelet-client kube-apiserver-kubelet-client system:masters "" client
 cert admin claude-k8s-admin system:masters "" client
 cert controller-manager system:kube-controller-manager "" "" client
 cert scheduler system:kube-scheduler "" "" client
 cert kubelet "system:node:$LC_NODE_NAME" system:nodes "" client
-cert kubelet-serving "$LC_NODE_NAME" "" "IP:127.0.0.1,DNS:localhost" server
+cert kubelet-serving "$LC_NODE_NAME" "" "IP:127.0.0.1,IP:$LC_NODE_IP,DNS:localhost" server
+cert kube-proxy system:kube-proxy "" "" client
+cert coredns system:coredns "" "" client
 
-kubeconfig() { # NAME USER_CERT
-  local name=$1 user=$2
+# kubeconfig NAME USER_CERT [SERVER]: components in the node's network namespace reach the apiserver through its
+# portal there (LC_NODE_APISERVER), the others on the host's loopback.
+kubeconfig() {
+  local name=$1 user=$2 server=${3:-https://$LC_HOST:$LC_APISERVER_PORT}
   cat > "$name.kubeconfig" <<KC
 apiVersion: v1
 kind: Config
 clusters:
 - name: $LC_CLUSTER_NAME
   cluster:
-    server: https://$LC_HOST:$LC_APISERVER_PORT
+    server: $server
     certificate-authority-data: $(base64 -w0 < ca.crt)
 users:
 - name: $name
@@ -61,5 +65,7 @@ KC
 kubeconfig admin admin
 kubeconfig controller-manager controller-manager
 kubeconfig scheduler scheduler
-kubeconfig kubelet kubelet
+kubeconfig kubelet kubelet "$LC_NODE_APISERVER"
+kubeconfig kube-proxy kube-proxy "$LC_NODE_APISERVER"
+kubeconfig coredns coredns "$LC_NODE_APISERVER"
 chmod 644 ca.crt

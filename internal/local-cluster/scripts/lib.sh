@@ -3,11 +3,13 @@
 CK8S_CACHE="${CLAUDE_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/claude-k8s}"
 K8S_VERSION="${K8S_VERSION:-v1.35.8}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
+COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
 # The settings below are read by the scripts that source this file, which shellcheck cannot see from here.
 # shellcheck disable=SC2034
 {
 K8S_BIN="$CK8S_CACHE/bin/kubernetes-$K8S_VERSION"
 ETCD_BIN="$CK8S_CACHE/bin/etcd-$ETCD_VERSION"
+COREDNS_BIN="$CK8S_CACHE/bin/coredns-$COREDNS_VERSION-ck8s"
 # State of the running cluster (certs, data, logs, pids). Removed by `down`.
 LC_STATE="${CK8S_CLUSTER_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/claude-k8s/cluster}"
 LC_HOST=127.0.0.1
@@ -19,12 +21,25 @@ LC_SCHED_PORT="${CK8S_SCHEDULER_PORT:-10359}"
 LC_KUBELET_PORT="${CK8S_KUBELET_PORT:-10250}"
 LC_KUBELET_HEALTHZ_PORT="${CK8S_KUBELET_HEALTHZ_PORT:-10248}"
 LC_NODE_NAME=127.0.0.1
-# containerd and the pods live in a network namespace the cluster creates (no host interface, route or rule changes).
-# Pods get addresses on a bridge inside it; host services on 127.0.0.1 are exposed to pods at LC_POD_GATEWAY through
-# socat forwarders joined by a Unix socket (expose.sh).
+# containerd, the kubelet, kube-proxy, CoreDNS and the pods live in a network namespace the cluster creates (no host
+# interface, route or rule changes). Pods get addresses on a bridge inside it; host services on 127.0.0.1 are exposed
+# to the namespace at LC_POD_GATEWAY through socat forwarders joined by a Unix socket (expose.sh), and the kubelet's
+# port inside it is exposed back to the host's 127.0.0.1 the same way (start-kubelet.sh).
 LC_NETNS="${CK8S_NETNS:-claude-k8s-node}"
 LC_POD_CIDR=10.88.0.0/24
 LC_POD_GATEWAY=10.88.0.1
+# The node's InternalIP (the bridge's address in the node namespace) and the address node components reach the
+# apiserver on (its portal there).
+LC_NODE_IP=$LC_POD_GATEWAY
+LC_NODE_APISERVER="https://$LC_POD_GATEWAY:$LC_APISERVER_PORT"
+LC_SERVICE_CIDR=10.0.0.0/24
+LC_KUBERNETES_SERVICE_IP=10.0.0.1
+LC_DNS_SERVICE_IP=10.0.0.10
+# Ports inside the node namespace only (its own loopback): no clash with the host's.
+LC_KUBE_PROXY_HEALTHZ_PORT=10256
+LC_KUBE_PROXY_METRICS_PORT=10249
+LC_COREDNS_HEALTH_PORT=10254
+LC_COREDNS_READY_PORT=10255
 LC_CLUSTER_NAME=claude-k8s-local
 LC_SANDBOX_IMAGE="${CK8S_SANDBOX_IMAGE:-localhost/pause:3.10-ck8s}"
 # Small enough that the log tests exercise rotation
@@ -83,11 +98,14 @@ lc_process_running() {
   [[ "$state" != Z && "$state" != X ]]
 }
 
-# lc_wait_gone PID SECONDS: poll every 0.1 s until PID is gone; returns 1 if it is still running after SECONDS.
+# lc_wait_gone PID SECONDS: poll every 0.1 s until PID is gone; returns 1 if it is still running after SECONDS of
+# wall-clock time (a deadline, not a count of polls: on a loaded machine each poll takes longer than 0.1 s).
 lc_wait_gone() {
-  local pid=$1 polls=$(( $2 * 10 ))
+  local pid=$1 now
+  local deadline=$(( ${EPOCHREALTIME/[.,]/} + $2 * 1000000 ))
   while lc_process_running "$pid"; do
-    (( polls-- > 0 )) || return 1
+    now=${EPOCHREALTIME/[.,]/}
+    (( now < deadline )) || return 1
     sleep 0.1
   done
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Bring up the single-node local cluster: certificates, etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, containerd and kubelet (both in a private mount namespace), images imported; ends with the node
-# Ready, the default ServiceAccount present and Pod Security admission active. Idempotent: a running, healthy
+# kube-scheduler on the host's loopback; containerd and the kubelet in a private mount namespace and the node's
+# network namespace; kube-proxy and CoreDNS in that network namespace (addons.sh); images imported. Ends with the
+# node Ready, Services and cluster DNS programmed, the default ServiceAccount present and Pod Security admission
+# active. Idempotent: a running, healthy
 # cluster is reused; a half-running one is refused with a message (run `down` first).
 set -euo pipefail
 SCRIPTS="$(cd "$(dirname "$0")" && pwd)"
@@ -12,7 +14,7 @@ mkdir -p "$LC_STATE"
 exec 9>"$LC_STATE/.lock"
 flock -n 9 || lc_die "another local-cluster up/down is running (lock $LC_STATE/.lock)" 4
 
-components=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet)
+components=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy coredns)
 alive=0; for c in "${components[@]}"; do lc_pid_alive "$c" && alive=$((alive + 1)); done
 if (( alive == ${#components[@]} )) && lc_kubectl get --raw=/readyz >/dev/null 2>&1; then
   lc_log "already running and healthy (state $LC_STATE); reusing it"
@@ -24,9 +26,9 @@ fi
 
 "$SCRIPTS/../../../scripts/ensure-system-deps.sh" cluster
 "$SCRIPTS/build-k8s.sh" all
-for bin in kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl; do [[ -x "$K8S_BIN/$bin" ]] || lc_die "missing $K8S_BIN/$bin after build" 6; done
+for bin in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do [[ -x "$K8S_BIN/$bin" ]] || lc_die "missing $K8S_BIN/$bin after build" 6; done
 
-for port in "$LC_APISERVER_PORT" "$LC_ETCD_CLIENT_PORT" "$LC_ETCD_PEER_PORT" "$LC_KCM_PORT" "$LC_SCHED_PORT" "$LC_KUBELET_PORT" "$LC_KUBELET_HEALTHZ_PORT"; do
+for port in "$LC_APISERVER_PORT" "$LC_ETCD_CLIENT_PORT" "$LC_ETCD_PEER_PORT" "$LC_KCM_PORT" "$LC_SCHED_PORT" "$LC_KUBELET_PORT"; do
   lc_port_in_use "$port" && lc_die "port 127.0.0.1:$port is already in use (ss -ltnp 'sport = :$port'); stop what uses it or set the CK8S_*_PORT variables" 7
 done
 
@@ -66,10 +68,10 @@ lc_start_daemon kube-apiserver "$K8S_BIN/kube-apiserver" \
   --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" --client-ca-file "$PKI/ca.crt" \
   --service-account-issuer https://kubernetes.default.svc.cluster.local \
   --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
-  --service-cluster-ip-range 10.0.0.0/24 --authorization-mode Node,RBAC --allow-privileged=true \
+  --service-cluster-ip-range "$LC_SERVICE_CIDR" --authorization-mode Node,RBAC --allow-privileged=true \
   --enable-admission-plugins NodeRestriction \
   --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
-  --kubelet-certificate-authority "$PKI/ca.crt" --kubelet-preferred-address-types InternalIP,Hostname \
+  --kubelet-certificate-authority "$PKI/ca.crt" --kubelet-preferred-address-types Hostname,InternalIP \
   --audit-policy-file "$LC_STATE/audit-policy.yaml" --audit-log-path "$LC_STATE/logs/audit.log" \
   --audit-log-maxsize 200 --audit-log-maxbackup 1 --audit-log-format json \
   --profiling=false --v=1
@@ -160,14 +162,20 @@ done
 sandbox_ref="$(jq -r .pause.ref <<<"$IMAGES_JSON")"
 [[ "$sandbox_ref" == "$LC_SANDBOX_IMAGE" ]] || lc_die "the pause image is $sandbox_ref, containerd expects $LC_SANDBOX_IMAGE"
 
+# The node's components reach the apiserver through its portal in the node namespace (its certificate names
+# the gateway address).
+step "exposing the apiserver in the node namespace at $LC_POD_GATEWAY:$LC_APISERVER_PORT"
+"$SCRIPTS/expose.sh" "$LC_APISERVER_PORT" >/dev/null
+
 step "starting kubelet"
 cat > "$NODE/kubelet.yaml" <<KUBELET
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-address: $LC_HOST
+# The node namespace's own loopback (start-kubelet.sh exposes the port to the host's).
+address: 127.0.0.1
 port: $LC_KUBELET_PORT
 readOnlyPort: 0
-healthzBindAddress: $LC_HOST
+healthzBindAddress: 127.0.0.1
 healthzPort: $LC_KUBELET_HEALTHZ_PORT
 tlsCertFile: $PKI/kubelet-serving.crt
 tlsPrivateKeyFile: $PKI/kubelet-serving.key
@@ -188,6 +196,7 @@ makeIPTablesUtilChains: false
 protectKernelDefaults: false
 volumePluginDir: $NODE/kubelet-plugins
 clusterDomain: cluster.local
+clusterDNS: [$LC_DNS_SERVICE_IP]
 resolvConf: /etc/resolv.conf
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100
@@ -205,8 +214,8 @@ KUBELET
 lc_wait_for "node registered" 60 lc_kubectl get node "$LC_NODE_NAME" || lc_die "the kubelet did not register node $LC_NODE_NAME in 60 s (log: $LC_STATE/logs/kubelet.log)"
 lc_kubectl wait --for=condition=Ready "node/$LC_NODE_NAME" --timeout=120s >/dev/null || lc_die "node $LC_NODE_NAME not Ready in 120 s (log: $LC_STATE/logs/kubelet.log)"
 lc_wait_for "default service account" 60 lc_kubectl -n default get serviceaccount default || lc_die "the default ServiceAccount did not appear in 60 s (log: $LC_STATE/logs/kube-controller-manager.log)"
-step "exposing the apiserver to pods at $LC_POD_GATEWAY:$LC_APISERVER_PORT"
-"$SCRIPTS/expose.sh" "$LC_APISERVER_PORT" >/dev/null
+step "starting kube-proxy and CoreDNS"
+"$SCRIPTS/addons.sh"
 step "checking Pod Security admission"
 probe_ns="ck8s-psa-probe-$$"
 lc_kubectl create namespace "$probe_ns" >/dev/null
