@@ -145,7 +145,17 @@ describe(`cluster network (${cluster.kind}: ${cluster.server})`, () => {
     });
     const status = await new Promise<V1Status>((resolve, reject) => {
       new Exec(kubeConfig)
-        .exec(namespace, 'echo-server', 'main', ['node', '-e', 'console.log("exec " + process.env.HOSTNAME)'], sink, null, null, false, resolve)
+        .exec(
+          namespace,
+          'echo-server',
+          'main',
+          ['node', '-e', 'console.log("exec " + process.env.HOSTNAME)'],
+          sink,
+          null,
+          null,
+          false,
+          resolve,
+        )
         .catch(reject);
     });
     expect(status.status).toBe('Success');
