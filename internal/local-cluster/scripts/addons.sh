@@ -5,7 +5,8 @@
 #     bridge, so processes in the namespace can reach ClusterIPs too;
 #   - kube-proxy (nftables mode) programs the Services, including `kubernetes` (10.0.0.1:443 -> the apiserver's
 #     portal) and `kube-dns` (10.0.0.10:53 -> CoreDNS);
-#   - CoreDNS (built with the kubernetes plugin only, no forwarding) answers for cluster.local on the bridge address.
+#   - CoreDNS (built with the kubernetes plugin only, no forwarding) answers for cluster.local on the bridge address
+#     (the kube-dns Service's endpoint) and on the node-local DNS address the pods use as their nameserver.
 # Nothing of this reaches the host: no host sysctl, route or nftables rule changes. Called by up.sh once the node is
 # Ready; idempotent.
 set -euo pipefail
@@ -107,7 +108,7 @@ fi
 if ! lc_pid_alive coredns; then
   cat > "$NODE/Corefile" <<COREFILE
 .:53 {
-    bind $LC_NODE_IP
+    bind $LC_NODE_IP $LC_NODE_LOCAL_DNS_IP
     errors
     health 127.0.0.1:$LC_COREDNS_HEALTH_PORT
     ready 127.0.0.1:$LC_COREDNS_READY_PORT

@@ -35,6 +35,10 @@ LC_NODE_APISERVER="https://$LC_POD_GATEWAY:$LC_APISERVER_PORT"
 LC_SERVICE_CIDR=10.0.0.0/24
 LC_KUBERNETES_SERVICE_IP=10.0.0.1
 LC_DNS_SERVICE_IP=10.0.0.10
+# Node-local DNS: CoreDNS also answers on this link-local address (a second address of the bridge), the
+# address NodeLocal DNSCache uses; the kubelet gives it to pods as their nameserver, as clusters with node-local DNS
+# do. The kube-dns Service (LC_DNS_SERVICE_IP) reaches the same CoreDNS.
+LC_NODE_LOCAL_DNS_IP=169.254.20.10
 # Ports inside the node namespace only (its own loopback): no clash with the host's.
 LC_KUBE_PROXY_HEALTHZ_PORT=10256
 LC_KUBE_PROXY_METRICS_PORT=10249

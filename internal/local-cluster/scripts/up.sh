@@ -105,6 +105,8 @@ if ! ip -n "$LC_NETNS" link show ck8s0 >/dev/null 2>&1; then
   ip -n "$LC_NETNS" addr add "$LC_POD_GATEWAY/24" dev ck8s0
   ip -n "$LC_NETNS" link set ck8s0 up
 fi
+# The node-local DNS address, on the bridge too (a second address; the kernel here has no dummy interfaces).
+ip -n "$LC_NETNS" addr replace "$LC_NODE_LOCAL_DNS_IP/32" dev ck8s0
 cat > "$NODE/cni/net.d/10-ck8s-bridge.conflist" <<CNI
 {"cniVersion": "0.4.0", "name": "claude-k8s-pods", "plugins": [
   {"type": "bridge", "bridge": "ck8s0", "isGateway": true, "ipMasq": false, "hairpinMode": false,
@@ -196,7 +198,7 @@ makeIPTablesUtilChains: false
 protectKernelDefaults: false
 volumePluginDir: $NODE/kubelet-plugins
 clusterDomain: cluster.local
-clusterDNS: [$LC_DNS_SERVICE_IP]
+clusterDNS: [$LC_NODE_LOCAL_DNS_IP]
 resolvConf: /etc/resolv.conf
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100

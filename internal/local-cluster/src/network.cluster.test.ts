@@ -47,6 +47,10 @@ const get = (mod, url, opts = {}) => new Promise((resolve) => {
   out.kubernetes = await dns.lookup('kubernetes.default.svc.cluster.local').then((a) => a.address, (e) => 'error ' + e.code);
   out.echo = await dns.lookup('echo').then((a) => a.address, (e) => 'error ' + e.code);
   out.missing = await dns.lookup('no-such-service').then((a) => a.address, (e) => 'error ' + e.code);
+  out.nameservers = require('fs').readFileSync('/etc/resolv.conf', 'utf8').split('\n').filter((l) => l.startsWith('nameserver ')).map((l) => l.slice(11).trim());
+  const viaService = new dns.Resolver();
+  viaService.setServers([process.env.DNS_SERVICE_IP]);
+  out.viaService = await viaService.resolve4('echo.' + process.env.NAMESPACE + '.svc.cluster.local').then((a) => a, (e) => 'error ' + e.code);
   out.byName = await get(http, 'http://echo/');
   out.apiserver = await get(https, 'https://kubernetes.default.svc/livez', { rejectUnauthorized: false });
   console.log(JSON.stringify(out));
@@ -118,7 +122,13 @@ describe(`cluster network (${cluster.kind}: ${cluster.server})`, () => {
   });
 
   it('a pod resolves Services through cluster DNS and reaches them, and the apiserver, through Service routing', async () => {
-    await core.createNamespacedPod({ namespace, body: pod('client', { app: 'client' }, CLIENT) });
+    const dnsService = await core.readNamespacedService({ name: 'kube-dns', namespace: 'kube-system' });
+    const client = pod('client', { app: 'client' }, CLIENT);
+    client.spec!.containers[0]!.env = [
+      { name: 'DNS_SERVICE_IP', value: dnsService.spec!.clusterIP! },
+      { name: 'NAMESPACE', value: namespace },
+    ];
+    await core.createNamespacedPod({ namespace, body: client });
     await waitFor('the client pod to finish', 120_000, async () => {
       const current = await core.readNamespacedPod({ name: 'client', namespace });
       return current.status?.phase === 'Succeeded' || current.status?.phase === 'Failed' ? true : undefined;
@@ -128,6 +138,10 @@ describe(`cluster network (${cluster.kind}: ${cluster.server})`, () => {
     const kubernetesService = await core.readNamespacedService({ name: 'kubernetes', namespace: 'default' });
     expect(result['kubernetes']).toBe(kubernetesService.spec?.clusterIP);
     expect(result['echo']).toBe(serviceIp);
+    // The same answer from the kube-dns Service, whatever nameserver the kubelet gave the pod (node-local DNS on the
+    // local cluster).
+    expect(result['viaService']).toEqual([serviceIp]);
+    expect(result['nameservers']).toHaveLength(1);
     // Names outside the cluster are not forwarded anywhere (the local cluster's CoreDNS has no upstream).
     expect(result['missing']).toMatch(/^error (ENOTFOUND|EAI_AGAIN)$/);
     expect(result['byName']).toEqual({ status: 200, body: 'hello from echo-server' });
