@@ -47,7 +47,7 @@ const get = (mod, url, opts = {}) => new Promise((resolve) => {
   out.kubernetes = await dns.lookup('kubernetes.default.svc.cluster.local').then((a) => a.address, (e) => 'error ' + e.code);
   out.echo = await dns.lookup('echo').then((a) => a.address, (e) => 'error ' + e.code);
   out.missing = await dns.lookup('no-such-service').then((a) => a.address, (e) => 'error ' + e.code);
-  out.nameservers = require('fs').readFileSync('/etc/resolv.conf', 'utf8').split('\n').filter((l) => l.startsWith('nameserver ')).map((l) => l.slice(11).trim());
+  out.nameservers = require('fs').readFileSync('/etc/resolv.conf', 'utf8').split(String.fromCharCode(10)).filter((l) => l.startsWith('nameserver ')).map((l) => l.slice(11).trim());
   const viaService = new dns.Resolver();
   viaService.setServers([process.env.DNS_SERVICE_IP]);
   out.viaService = await viaService.resolve4('echo.' + process.env.NAMESPACE + '.svc.cluster.local').then((a) => a, (e) => 'error ' + e.code);
@@ -134,7 +134,9 @@ describe(`cluster network (${cluster.kind}: ${cluster.server})`, () => {
       return current.status?.phase === 'Succeeded' || current.status?.phase === 'Failed' ? true : undefined;
     });
     const log = await core.readNamespacedPodLog({ name: 'client', namespace });
-    const result = JSON.parse(log.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+    const last = log.trim().split('\n').at(-1) ?? '';
+    if (!last.startsWith('{')) throw new Error(`the client pod printed no result:\n${log}`);
+    const result = JSON.parse(last) as Record<string, unknown>;
     const kubernetesService = await core.readNamespacedService({ name: 'kubernetes', namespace: 'default' });
     expect(result['kubernetes']).toBe(kubernetesService.spec?.clusterIP);
     expect(result['echo']).toBe(serviceIp);
