@@ -36,8 +36,13 @@ _ck8s_node_ok() { # $1 = node binary
 _ck8s_path_without_toolchain() {
   local entry out="" entries=()
   IFS=: read -r -a entries <<<"$PATH"
+  local own
+  own="$(readlink -f "$CK8S_TOOLCHAIN/bin" 2>/dev/null || printf '%s' "$CK8S_TOOLCHAIN/bin")"
   for entry in "${entries[@]}"; do
     [[ "$entry" == "$CK8S_TOOLCHAIN/bin" || (-n "${CK8S_TOOLCHAIN_BIN:-}" && "$entry" == "$CK8S_TOOLCHAIN_BIN") ]] && continue
+    # The same directory under another name (a symlinked .cache): its node is the link this function's caller
+    # rewrites, and linking it to itself would leave no node at all.
+    [[ -n "$entry" && "$(readlink -f "$entry" 2>/dev/null)" == "$own" ]] && continue
     out="${out:+$out:}$entry"
   done
   printf '%s' "$out"
