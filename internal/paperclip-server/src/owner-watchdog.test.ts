@@ -63,11 +63,16 @@ async function newDataDir(): Promise<string> {
   return dataDir;
 }
 
+/** What the fixture owner prints once its server is healthy. */
+interface OwnerReport {
+  pid: number;
+  port: number;
+  databasePort: number;
+  processes: TrackedProcess[];
+}
+
 /** Starts the fixture owner process; `ready` resolves to what it printed once its server is healthy. */
-function startOwner(dataDir: string): {
-  owner: ChildProcess;
-  ready: Promise<{ pid: number; port: number; databasePort: number; processes: TrackedProcess[] }>;
-} {
+function startOwner(dataDir: string): { owner: ChildProcess; ready: Promise<OwnerReport> } {
   const owner = spawn(resolveNode24(), [FIXTURE, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
   owners.push(owner);
   const ready = new Promise<{ pid: number; port: number; databasePort: number; processes: TrackedProcess[] }>(
