@@ -75,14 +75,10 @@ interface OwnerReport {
 function startOwner(dataDir: string): { owner: ChildProcess; ready: Promise<OwnerReport> } {
   const owner = spawn(resolveNode24(), [FIXTURE, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
   owners.push(owner);
-  const ready = new Promise<{ pid: number; port: number; databasePort: number; processes: TrackedProcess[] }>(
-    (resolve, reject) => {
-      createInterface({ input: owner.stdout! }).once('line', (line) => resolve(JSON.parse(line)));
-      owner.once('exit', (code, signal) =>
-        reject(new Error(`owner exited ${code ?? signal} before the server was up`)),
-      );
-    },
-  );
+  const ready = new Promise<OwnerReport>((resolve, reject) => {
+    createInterface({ input: owner.stdout }).once('line', (line) => resolve(JSON.parse(line) as OwnerReport));
+    owner.once('exit', (code, signal) => reject(new Error(`owner exited ${code ?? signal} before the server was up`)));
+  });
   return { owner, ready };
 }
 
