@@ -24,12 +24,12 @@ export interface ServerStopResult {
 }
 
 /** `<instanceDir>/db/postmaster.pid`: where the embedded PostgreSQL records its postmaster pid. */
-export function postgresPidFileOf(instanceDir: string): string {
+function postgresPidFileOf(instanceDir: string): string {
   return join(instanceDir, 'db', 'postmaster.pid');
 }
 
 /** The postmaster named by the pid file, only when it is a postgres serving this instance's data directory. */
-export function readPostmaster(instanceDir: string): TrackedProcess | undefined {
+function readPostmaster(instanceDir: string): TrackedProcess | undefined {
   try {
     const pid = Number(readFileSync(postgresPidFileOf(instanceDir), 'utf8').split('\n')[0]);
     const described = Number.isInteger(pid) && pid > 0 ? describeProcess(pid) : undefined;
