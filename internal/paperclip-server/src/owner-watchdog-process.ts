@@ -63,7 +63,13 @@ process.stdin.on('data', (chunk: string) => {
     const line = buffered.slice(0, index);
     buffered = buffered.slice(index + 1);
     if (!line.trim()) continue;
-    const message = JSON.parse(line) as { server?: TrackedProcess; done?: boolean };
+    let message: { server?: TrackedProcess; done?: boolean };
+    try {
+      message = JSON.parse(line) as typeof message;
+    } catch {
+      log(`ignoring a malformed line from the owner: ${line.slice(0, 200)}`);
+      continue;
+    }
     if (message.server) server = message.server;
     if (message.done && state === 'watching') {
       state = 'done';

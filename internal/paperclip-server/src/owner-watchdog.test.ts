@@ -66,6 +66,7 @@ async function newDataDir(): Promise<string> {
 /** What the fixture owner prints once its server is healthy. */
 interface OwnerReport {
   pid: number;
+  watchdog?: TrackedProcess;
   port: number;
   databasePort: number;
   processes: TrackedProcess[];
@@ -93,6 +94,8 @@ describe('the owner watchdog of a real Paperclip server', { timeout: 300_000 }, 
     expect(postmaster).toBeDefined();
     expect(server.processes.find((item) => item.pid === server.pid)).toBeDefined();
 
+    expect(server.watchdog && isRunning(server.watchdog)).toBe(true);
+
     owner.kill('SIGKILL');
     const killedAt = Date.now();
     await expect
@@ -102,7 +105,8 @@ describe('the owner watchdog of a real Paperclip server', { timeout: 300_000 }, 
       `watchdog: all ${server.processes.length} server processes gone ${Date.now() - killedAt} ms after the owner's SIGKILL`,
     );
     await expect.poll(() => existsSync(dataDir), { timeout: 10_000 }).toBe(false);
-    expect(processesOf(dataDir)).toEqual([]);
+    // The watchdog's own command line names the data dir: it too is gone once it has finished.
+    await expect.poll(() => processesOf(dataDir), { timeout: 10_000 }).toEqual([]);
     expect(await isPortFree(server.port)).toBe(true);
     expect(await isPortFree(server.databasePort)).toBe(true);
   });
