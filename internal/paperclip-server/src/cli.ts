@@ -1,7 +1,8 @@
 // Command-line form of the harness, run with Node 24 (which runs .ts directly):
 //   node internal/paperclip-server/src/cli.ts install [--version V] [--cache-dir DIR]
 //   node internal/paperclip-server/src/cli.ts start [--port N] [--database-port N] [--data-dir DIR] [--keep-data-dir]
-// `start` prints the URL and runs until SIGINT/SIGTERM, then stops the server and everything it started.
+// `start` prints the URL and runs until SIGINT/SIGTERM, then stops the server and everything it started. SIGINT/SIGTERM
+// during the start aborts it; if this process is killed outright, the server's owner watchdog stops the server.
 import { parseArgs } from 'node:util';
 import { ensurePaperclipInstalled } from './ensure-paperclip-installed.ts';
 import { startPaperclipServer } from './start-paperclip-server.ts';
@@ -28,7 +29,13 @@ async function main(): Promise<void> {
     return;
   }
   if (command === 'start') {
+    // Ctrl-C during the start aborts it (stopping whatever was already started) instead of leaving it to the watchdog.
+    const aborter = new AbortController();
+    const abortStart = (signal: NodeJS.Signals): void => aborter.abort(new Error(`received ${signal}`));
+    process.once('SIGINT', abortStart);
+    process.once('SIGTERM', abortStart);
     const server = await startPaperclipServer({
+      signal: aborter.signal,
       version: values.version,
       cacheDir: values['cache-dir'],
       port: values.port === undefined ? undefined : Number(values.port),
@@ -39,6 +46,8 @@ async function main(): Promise<void> {
     process.stdout.write(
       `paperclip ${server.install.version} at ${server.url} (pid ${server.pid}, postgres :${server.databasePort}, data ${server.dataDir}, log ${server.logFile}) in ${server.startDurationMs} ms\n`,
     );
+    process.off('SIGINT', abortStart);
+    process.off('SIGTERM', abortStart);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);

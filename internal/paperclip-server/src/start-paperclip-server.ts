@@ -8,15 +8,9 @@ import { ensurePaperclipInstalled, type PaperclipInstall } from './ensure-paperc
 import { PaperclipServerError, PortInUseError } from './paperclip-server-error.ts';
 import { findFreePort, isPortFree } from './tcp-ports.ts';
 import { ensureReadableCopy } from './readable-copy.ts';
-import {
-  describeProcess,
-  isRunning,
-  listDescendants,
-  readRssBytes,
-  signalProcess,
-  waitForExit,
-  type TrackedProcess,
-} from './processes.ts';
+import { describeProcess, readRssBytes, signalProcess, type TrackedProcess } from './processes.ts';
+import { startOwnerWatchdog, type OwnerWatchdog } from './owner-watchdog.ts';
+import { createProcessTracker, stopServerProcesses, type ServerStopResult } from './server-stop.ts';
 import { defaultArtifactsDir, resolveNode24 } from './repo-paths.ts';
 import { resolveServerUser, DEFAULT_SERVICE_USER, type ServiceUser } from './service-user.ts';
 
@@ -48,17 +42,12 @@ export interface StartPaperclipServerOptions {
   logFile?: string;
   /** How long to wait for `GET /api/health` to answer `status: ok`, in milliseconds. @default 120_000 */
   startTimeoutMs?: number;
+  /** Aborts the start: everything started so far is stopped and removed, then the start rejects with a `PaperclipServerError` saying it was aborted. Ignored once the start has resolved (use `stop()`). */
+  signal?: AbortSignal;
 }
 
 /** How a stop went. */
-export interface PaperclipStopReport {
-  /** The node process exited on SIGTERM within the grace period. */
-  graceful: boolean;
-  /** Processes that needed a signal after the node process was gone (orphaned PostgreSQL) or a SIGKILL. */
-  forced: TrackedProcess[];
-  /** Every process of the server that was seen (all gone now). */
-  processes: TrackedProcess[];
-  durationMs: number;
+export interface PaperclipStopReport extends ServerStopResult {
   dataDirRemoved: boolean;
 }
 
@@ -76,6 +65,8 @@ export interface PaperclipServer extends AsyncDisposable {
   instanceDir: string;
   /** Pid of the server's node process. */
   pid: number;
+  /** The owner watchdog: stops the server if this process dies without `stop()`; `stop()` ends it. */
+  watchdog: TrackedProcess;
   logFile: string;
   user: ServiceUser;
   install: PaperclipInstall;
@@ -96,9 +87,15 @@ export interface PaperclipServer extends AsyncDisposable {
  * user, on the given or free ports, in `local_trusted` mode on 127.0.0.1, and waits until it is healthy.
  */
 export async function startPaperclipServer(options: StartPaperclipServerOptions = {}): Promise<PaperclipServer> {
+  const signal = options.signal;
+  const checkAborted = (phase: string): void => {
+    if (signal?.aborted) throw abortedError(signal, phase);
+  };
+  checkAborted('before it began');
   const user = await resolveServerUser(options.user ?? DEFAULT_SERVICE_USER);
   const install =
     options.install ?? (await ensurePaperclipInstalled({ version: options.version, cacheDir: options.cacheDir, user }));
+  checkAborted('after the install check');
   // A toolchain under a non-traversable home (CI runners) is not reachable by the server user: run a hard-linked copy.
   const nodeSource = options.nodePath ?? resolveNode24();
   const nodeDir = await ensureReadableCopy(dirname(nodeSource), {
@@ -111,19 +108,42 @@ export async function startPaperclipServer(options: StartPaperclipServerOptions 
   const port = await claimPort(options.port, 'paperclip http');
   let databasePort = await claimPort(options.databasePort, 'embedded postgres');
   while (databasePort === port) databasePort = await claimPort(undefined, 'embedded postgres');
-
-  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ck8s-paperclip-')));
-  const instanceDir = join(dataDir, 'instances', 'default');
-  await mkdir(instanceDir, { recursive: true });
-  await writeConfig(instanceDir, port, databasePort);
-  await execFileAsync('chown', ['-R', `${user.uid}:${user.gid}`, dataDir]);
-  await execFileAsync('chmod', ['0700', dataDir]);
+  checkAborted('before the server was spawned');
 
   const logFile =
     options.logFile ??
     join(defaultArtifactsDir(), `server-${port}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
   await mkdir(dirname(logFile), { recursive: true });
   const logFd = openSync(logFile, 'a');
+  const keepDataDir = options.keepDataDir ?? false;
+  let dataDir: string | undefined = options.dataDir;
+  let watchdog: OwnerWatchdog | undefined;
+  // Until the server is spawned, a failure (or an abort) undoes what exists so far: watchdog, log fd, data dir.
+  const undoBeforeSpawn = async (): Promise<void> => {
+    await watchdog?.end();
+    closeSync(logFd);
+    if (dataDir !== undefined && !keepDataDir) await rm(dataDir, { recursive: true, force: true });
+  };
+  let instanceDir: string;
+  try {
+    dataDir ??= await mkdtemp(join(tmpdir(), 'ck8s-paperclip-'));
+    instanceDir = join(dataDir, 'instances', 'default');
+    // Started before the server, so an owner killed at any later point leaves nothing running.
+    watchdog = await startOwnerWatchdog({
+      nodePath: nodeSource,
+      logFd,
+      config: { dataDir, instanceDir, removeDataDir: !keepDataDir, gracefulTimeoutMs: 10_000 },
+    });
+    await mkdir(instanceDir, { recursive: true });
+    await writeConfig(instanceDir, port, databasePort);
+    await execFileAsync('chown', ['-R', `${user.uid}:${user.gid}`, dataDir]);
+    await execFileAsync('chmod', ['0700', dataDir]);
+    checkAborted('before the server was spawned');
+  } catch (error) {
+    await undoBeforeSpawn();
+    throw error;
+  }
+  const ownerWatchdog = watchdog;
 
   const env: Record<string, string> = {
     PATH: `${dirname(nodePath)}:/usr/local/bin:/usr/bin:/bin`,
@@ -151,61 +171,57 @@ export async function startPaperclipServer(options: StartPaperclipServerOptions 
   );
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   let exitInfo: string | undefined;
-  child.once('exit', (code, signal) => {
-    exitInfo = `exited ${code ?? signal}`;
+  child.once('exit', (code, exitSignal) => {
+    exitInfo = `exited ${code ?? exitSignal}`;
   });
-  const nodeProcess = await new Promise<TrackedProcess>((resolve, reject) => {
-    child.once('spawn', () => {
-      const described = child.pid === undefined ? undefined : describeProcess(child.pid);
-      if (described) resolve(described);
-      else
-        reject(
-          new PaperclipServerError(`start paperclip: the server process vanished right after spawn; see ${logFile}`),
-        );
+  let nodeProcess: TrackedProcess;
+  try {
+    nodeProcess = await new Promise<TrackedProcess>((resolve, reject) => {
+      child.once('spawn', () => {
+        const described = child.pid === undefined ? undefined : describeProcess(child.pid);
+        if (described) resolve(described);
+        else
+          reject(
+            new PaperclipServerError(`start paperclip: the server process vanished right after spawn; see ${logFile}`),
+          );
+      });
+      void spawnError.then((error) =>
+        reject(new PaperclipServerError(`start paperclip: spawn ${nodePath}: ${error.message}`, { cause: error })),
+      );
     });
-    void spawnError.then((error) =>
-      reject(new PaperclipServerError(`start paperclip: spawn ${nodePath}: ${error.message}`, { cause: error })),
-    );
-  });
+  } catch (error) {
+    await undoBeforeSpawn();
+    throw error;
+  }
+  ownerWatchdog.setServer(nodeProcess);
+  const serverDataDir = dataDir;
 
   const url = `http://127.0.0.1:${port}`;
-  const postgresPidFile = join(instanceDir, 'db', 'postmaster.pid');
-  const seen = new Map<string, TrackedProcess>();
-  const track = (list: readonly TrackedProcess[]): void => {
-    for (const item of list) seen.set(`${item.pid}:${item.startTime}`, item);
-  };
-  const snapshot = (): TrackedProcess[] => {
-    track([nodeProcess]);
-    if (isRunning(nodeProcess)) track(listDescendants(nodeProcess.pid));
-    const postmaster = readPostmaster(postgresPidFile, instanceDir);
-    if (postmaster) {
-      track([postmaster]);
-      track(listDescendants(postmaster.pid));
-    }
-    return [...seen.values()].filter(isRunning);
-  };
+  const snapshot = createProcessTracker(instanceDir, () => nodeProcess);
   const readLogTail = (lines = 40): string => readTail(logFile, lines);
 
   let stopPromise: Promise<PaperclipStopReport> | undefined;
   const stop = (
     stopOptions: { keepDataDir?: boolean; gracefulTimeoutMs?: number } = {},
   ): Promise<PaperclipStopReport> => {
-    stopPromise ??= stopServer({
+    stopPromise ??= stopServerProcesses({
       nodeProcess,
       snapshot,
-      postgresPidFile,
       instanceDir,
       gracefulTimeoutMs: stopOptions.gracefulTimeoutMs ?? 20_000,
     }).then(async (report) => {
       process.off('exit', emergencyStop);
       closeSync(logFd);
-      const keep = stopOptions.keepDataDir ?? options.keepDataDir ?? false;
-      if (!keep) await rm(dataDir, { recursive: true, force: true });
+      const keep = stopOptions.keepDataDir ?? keepDataDir;
+      if (!keep) await rm(serverDataDir, { recursive: true, force: true });
+      // Only now: if stopping failed, the watchdog stays and tries again once this process is gone.
+      await ownerWatchdog.end();
       return { ...report, dataDirRemoved: !keep };
     });
     return stopPromise;
   };
-  // Last resort if the caller never stops us: signal what we started (synchronously, so no waiting).
+  // Fast path if the caller exits without stopping us: signal what we started (synchronously, so no waiting); the
+  // watchdog then finishes the job (waits, escalates, removes the data dir).
   const emergencyStop = (): void => {
     for (const item of snapshot()) signalProcess(item, item.pid === nodeProcess.pid ? 'SIGTERM' : 'SIGINT');
   };
@@ -220,10 +236,17 @@ export async function startPaperclipServer(options: StartPaperclipServerOptions 
       logFile,
       exited: () => exitInfo,
       onPoll: snapshot,
+      signal,
     });
     await verifyRuntimeInfo(instanceDir, nodeProcess.pid, port, logFile);
+    checkAborted('after the server was healthy');
   } catch (error) {
-    await stop().catch(() => undefined);
+    await stop().catch((stopError: unknown) => {
+      throw new PaperclipServerError(
+        `${(error as Error).message}; stopping what it had started failed too: ${(stopError as Error).message}`,
+        { cause: error },
+      );
+    });
     throw error;
   }
   const startDurationMs = Math.round(performance.now() - started);
@@ -234,9 +257,10 @@ export async function startPaperclipServer(options: StartPaperclipServerOptions 
     apiUrl: `${url}/api`,
     port,
     databasePort,
-    dataDir,
+    dataDir: serverDataDir,
     instanceDir,
     pid: nodeProcess.pid,
+    watchdog: ownerWatchdog.process,
     logFile,
     user,
     install,
@@ -311,17 +335,6 @@ async function writeConfig(instanceDir: string, port: number, databasePort: numb
   await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
 }
 
-function readPostmaster(pidFile: string, instanceDir: string): TrackedProcess | undefined {
-  try {
-    const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-    const described = Number.isInteger(pid) && pid > 0 ? describeProcess(pid) : undefined;
-    // Only ours: a postgres serving this instance's data directory.
-    return described?.command.includes(join(instanceDir, 'db')) ? described : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function readTail(file: string, lines: number): string {
   try {
     return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
@@ -338,10 +351,13 @@ async function waitForHealthy(input: {
   logFile: string;
   exited: () => string | undefined;
   onPoll: () => void;
+  signal: AbortSignal | undefined;
 }): Promise<void> {
   const deadline = Date.now() + input.timeoutMs;
+  const phase = 'while the server was starting (onboarding, database init)';
   for (;;) {
     let last: string;
+    if (input.signal?.aborted) throw abortedError(input.signal, phase);
     input.onPoll();
     const exited = input.exited();
     if (exited)
@@ -353,11 +369,15 @@ async function waitForHealthy(input: {
       throw new PortInUseError(input.databasePort, 'embedded postgres (taken while the server started)');
     }
     try {
-      const response = await fetch(`${input.url}/api/health`, { signal: AbortSignal.timeout(3_000) });
+      const timeout = AbortSignal.timeout(3_000);
+      const response = await fetch(`${input.url}/api/health`, {
+        signal: input.signal ? AbortSignal.any([timeout, input.signal]) : timeout,
+      });
       const body = (await response.json().catch(() => ({}))) as { status?: string };
       if (response.ok && body.status === 'ok') return;
       last = `${response.status} ${JSON.stringify(body).slice(0, 200)}`;
     } catch (error) {
+      if (input.signal?.aborted) throw abortedError(input.signal, phase);
       last = (error as Error).message;
     }
     if (Date.now() >= deadline) {
@@ -365,8 +385,30 @@ async function waitForHealthy(input: {
         `start paperclip ${input.url}: not healthy after ${input.timeoutMs} ms (last: ${last}); log ${input.logFile}:\n${readTail(input.logFile, 40)}`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250, input.signal);
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function abortedError(signal: AbortSignal, phase: string): PaperclipServerError {
+  const reason: unknown = signal.reason;
+  const detail = reason instanceof Error ? reason.message : String(reason);
+  return new PaperclipServerError(
+    `start paperclip: aborted ${phase} (${detail}); everything it had started is stopped`,
+    { cause: reason },
+  );
 }
 
 /** Paperclip silently moves to the next free port when its port is taken; make sure the healthy server is ours. */
@@ -385,52 +427,4 @@ async function verifyRuntimeInfo(instanceDir: string, pid: number, port: number,
     if (PaperclipServerError.isInstance(error)) throw error;
     // runtime-info.json is informational; older/newer versions may not write it.
   }
-}
-
-async function stopServer(input: {
-  nodeProcess: TrackedProcess;
-  snapshot: () => TrackedProcess[];
-  postgresPidFile: string;
-  instanceDir: string;
-  gracefulTimeoutMs: number;
-}): Promise<Omit<PaperclipStopReport, 'dataDirRemoved'>> {
-  const started = performance.now();
-  const forced: TrackedProcess[] = [];
-  const initial = input.snapshot();
-  signalProcess(input.nodeProcess, 'SIGTERM');
-  let graceful = (await waitForExit([input.nodeProcess], input.gracefulTimeoutMs)).length === 0;
-  if (!graceful) {
-    forced.push(input.nodeProcess);
-    signalProcess(input.nodeProcess, 'SIGKILL');
-    await waitForExit([input.nodeProcess], 5_000);
-  }
-  // The server stops the PostgreSQL it started; one it reused or one orphaned by SIGKILL stays: stop it by pid.
-  // SIGINT = PostgreSQL "fast shutdown", then SIGQUIT (immediate), then SIGKILL.
-  for (const [signal, waitMs] of [
-    ['SIGINT', 10_000],
-    ['SIGQUIT', 5_000],
-    ['SIGKILL', 5_000],
-  ] as const) {
-    const postmaster =
-      readPostmaster(input.postgresPidFile, input.instanceDir) ??
-      initial.find((item) => /\/postgres\s+-D\s/.test(item.command) && isRunning(item));
-    if (!postmaster || !isRunning(postmaster)) break;
-    graceful = false;
-    forced.push(postmaster);
-    signalProcess(postmaster, signal);
-    await waitForExit([postmaster], waitMs);
-  }
-  const all = [...initial, ...input.snapshot()];
-  for (const item of all.filter(isRunning)) {
-    forced.push(item);
-    signalProcess(item, 'SIGKILL');
-  }
-  const left = await waitForExit(all, 5_000);
-  if (left.length > 0) {
-    throw new PaperclipServerError(
-      `stop paperclip: processes still running after SIGKILL: ${left.map((item) => `${item.pid} (${item.command})`).join(', ')}`,
-    );
-  }
-  const unique = new Map(all.map((item) => [`${item.pid}:${item.startTime}`, item]));
-  return { graceful, forced, processes: [...unique.values()], durationMs: Math.round(performance.now() - started) };
 }
