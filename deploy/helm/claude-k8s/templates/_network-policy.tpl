@@ -139,7 +139,10 @@ where lookup finds nothing. */}}
 {{- if or (hasKey $np.modelApi "cidr") (hasKey $np.modelApi "except") -}}
 {{- fail "networkPolicy.modelApi.cidr and .except were replaced in chart 0.2.0 by networkPolicy.modelApi.cidrs (a list of the model API's own ranges; default: Anthropic's published ones). For the old HTTPS-to-any-public-address rule set networkPolicy.allowAnyPublicHttps=true" -}}
 {{- end -}}
-{{- $api := compact (splitList " " (include "claude-k8s.apiServerAddresses" .)) -}}
+{{- $api := list -}}
+{{- if $np.checkApiServerAddress -}}
+{{- $api = compact (splitList " " (include "claude-k8s.apiServerAddresses" .)) -}}
+{{- end -}}
 {{- range $i, $c := $np.dns.nodeLocalCidrs -}}
 {{- include "claude-k8s.networkPolicy.checkCidr" (dict "cidr" $c "where" (printf "networkPolicy.dns.nodeLocalCidrs[%d]" $i) "apiServer" $api) -}}
 {{- end -}}
