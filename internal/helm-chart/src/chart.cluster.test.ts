@@ -110,15 +110,16 @@ describe('the API server validates every rendered object', () => {
 
 describe("the agents' NetworkPolicy never allows the API server", () => {
   it('refuses, where lookup reaches the cluster (install, or template --dry-run=server), a CIDR holding its address', () => {
-    // The API server's own addresses: the endpoints of the `kubernetes` Service.
+    // The API server's own addresses: the endpoints of the `kubernetes` Service (whatever their EndpointSlice's name).
     const addresses = kubectlOk([
       'get',
-      'endpointslice',
-      'kubernetes',
+      'endpointslices',
       '-n',
       'default',
+      '-l',
+      'kubernetes.io/service-name=kubernetes',
       '-o',
-      'jsonpath={.endpoints[*].addresses[*]}',
+      'jsonpath={.items[*].endpoints[*].addresses[*]}',
     ])
       .trim()
       .split(/\s+/)
@@ -134,7 +135,7 @@ describe("the agents' NetworkPolicy never allows the API server", () => {
     const r = runHelm(helm, [...args, '--dry-run=server', ...withCidr]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain(
-      `networkPolicy.gitHosts.cidrs[0]: "${cidr}" holds the API server's address ${address} (an endpoint of the kubernetes Service)`,
+      `networkPolicy.gitHosts.cidrs[0]: "${cidr}" holds the API server's address ${address} (the kubernetes Service's cluster IP or an endpoint of it)`,
     );
     // An installer that cannot read the EndpointSlice turns the check off.
     const off = runHelm(helm, [

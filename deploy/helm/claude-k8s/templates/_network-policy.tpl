@@ -102,7 +102,7 @@ forbidden address (unless one of .except holds it) nor, where .root's lookup fin
 {{- end -}}
 {{- range .apiServer -}}
 {{- if include "claude-k8s.networkPolicy.allowsAddress" (dict "addr" $addr "n" $n "ip" . "except" $except) -}}
-{{- fail (printf "%s: %q holds the API server's address %s (an endpoint of the kubernetes Service), which agent pods must never reach: narrow it (or, in extraEgress, add an `except` holding it)" $where $cidr .) -}}
+{{- fail (printf "%s: %q holds the API server's address %s (the kubernetes Service's cluster IP or an endpoint of it), which agent pods must never reach: narrow it (or, in extraEgress, add an `except` holding it)" $where $cidr .) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -122,15 +122,22 @@ forbidden address (unless one of .except holds it) nor, where .root's lookup fin
 {{- end -}}
 {{- end -}}
 
-{{/* The API server's addresses (the kubernetes Service's EndpointSlice), space-separated; empty under `helm template`,
+{{/* The API server's addresses, space-separated: the `kubernetes` Service's cluster IPs and the addresses of every
+EndpointSlice in `default` labelled for it (kubernetes.io/service-name=kubernetes). Empty under `helm template`,
 where lookup finds nothing. */}}
 {{- define "claude-k8s.apiServerAddresses" -}}
-{{- $slice := lookup "discovery.k8s.io/v1" "EndpointSlice" "default" "kubernetes" -}}
 {{- $out := list -}}
-{{- range (get $slice "endpoints" | default list) -}}
+{{- $service := lookup "v1" "Service" "default" "kubernetes" -}}
+{{- range (dig "spec" "clusterIPs" list $service) }}{{ $out = append $out . }}{{ end -}}
+{{- $slices := lookup "discovery.k8s.io/v1" "EndpointSlice" "default" "" -}}
+{{- range (get $slices "items" | default list) -}}
+{{- if eq (dig "metadata" "labels" "kubernetes.io/service-name" "" .) "kubernetes" -}}
+{{- range (get . "endpoints" | default list) -}}
 {{- range (get . "addresses" | default list) }}{{ $out = append $out . }}{{ end -}}
 {{- end -}}
-{{- join " " $out -}}
+{{- end -}}
+{{- end -}}
+{{- join " " (uniq $out) -}}
 {{- end -}}
 
 {{/* Every check of the networkPolicy values. */}}
