@@ -91,6 +91,19 @@ describe('the API server validates every rendered object', () => {
     for (const line of applied) expect(line).toMatch(/ serverside-applied \(server dry run\)$/);
   });
 
+  it('the NetworkPolicy with the escape hatch and an extraEgress range with an `except` is valid too', () => {
+    const r = validateOnServer(
+      render('default', {
+        'networkPolicy.allowAnyPublicHttps': true,
+        'networkPolicy.extraEgress': [
+          { to: [{ ipBlock: { cidr: '160.0.0.0/4', except: ['169.254.0.0/16'] } }], ports: [{ port: 8443 }] },
+        ],
+      }),
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
   it('refuses a field the API does not know (so the check above can fail)', () => {
     const r = validateOnServer(
       render('default', {

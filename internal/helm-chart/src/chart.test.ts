@@ -290,7 +290,8 @@ describe("the agents' NetworkPolicy", () => {
 
   it('extraEgress may allow a wide range whose `except` holds the metadata addresses', () => {
     const rule = {
-      to: [{ ipBlock: { cidr: '128.0.0.0/2', except: ['169.254.0.0/16', '100.64.0.0/10'] } }],
+      // (The API requires each `except` to be a strict subset of `cidr`.)
+      to: [{ ipBlock: { cidr: '160.0.0.0/4', except: ['169.254.0.0/16'] } }],
       ports: tcp(8443),
     };
     expect(policy({ 'networkPolicy.extraEgress': [rule] }).egress.at(-1)).toEqual(rule);
