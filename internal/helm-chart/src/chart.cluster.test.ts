@@ -3,6 +3,7 @@
  * - every object rendered for each documented value set passes the API server's validation: server-side apply as a
  *   dry run with strict field validation (unknown or misplaced fields are errors, as are invalid values), admission
  *   included;
+ * - the NetworkPolicy's values are refused where a CIDR holds the API server's address (found with lookup);
  * - the default value set installed for real with `helm install`: the namespace enforces Pod Security restricted,
  *   the ServiceAccount gets exactly the Role's verbs in the agents' namespace and nothing else, and `helm uninstall`
  *   leaves none of the chart's objects behind.
@@ -90,16 +91,77 @@ describe('the API server validates every rendered object', () => {
     for (const line of applied) expect(line).toMatch(/ serverside-applied \(server dry run\)$/);
   });
 
+  it('the NetworkPolicy with the escape hatch and an extraEgress range with an `except` is valid too', () => {
+    const r = validateOnServer(
+      render('default', {
+        'networkPolicy.allowAnyPublicHttps': true,
+        'networkPolicy.extraEgress': [
+          { to: [{ ipBlock: { cidr: '160.0.0.0/4', except: ['169.254.0.0/16'] } }], ports: [{ port: 8443 }] },
+        ],
+      }),
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
   it('refuses a field the API does not know (so the check above can fail)', () => {
-    const r = validateOnServer(render('default', { 'networkPolicy.extraEgress': [{ toPorts: [{ port: 22 }] }] }));
+    const r = validateOnServer(
+      render('default', {
+        'networkPolicy.extraEgress': [{ to: [{ ipBlock: { cidr: '192.0.2.0/24' } }], toPorts: [{ port: 22 }] }],
+      }),
+    );
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/\.spec\.egress\[3\]\.toPorts: field not declared in schema/);
   });
 
   it('refuses an invalid value the chart schema lets through (a CIDR the API rejects)', () => {
-    const r = validateOnServer(render('default', { 'networkPolicy.modelApi.cidr': '300.0.0.0/0' }));
+    const r = validateOnServer(render('default', { 'networkPolicy.modelApi.cidrs': ['300.0.0.0/8'] }));
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/NetworkPolicy.*invalid/is);
+  });
+});
+
+describe("the agents' NetworkPolicy never allows the API server", () => {
+  it('refuses, where lookup reaches the cluster (install, or template --dry-run=server), a CIDR holding its address', () => {
+    // The API server's own addresses: the endpoints of the `kubernetes` Service (whatever their EndpointSlice's name).
+    const addresses = kubectlOk([
+      'get',
+      'endpointslices',
+      '-n',
+      'default',
+      '-l',
+      'kubernetes.io/service-name=kubernetes',
+      '-o',
+      'jsonpath={.items[*].endpoints[*].addresses[*]}',
+    ])
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
+    expect(addresses.length).toBeGreaterThan(0);
+    const address = addresses[0] ?? '';
+    const cidr = address.includes(':') ? `${address}/128` : `${address}/32`;
+    const args = ['template', release, chartDir, '--namespace', serverNs, '--set', `agents.namespace.name=${agentsNs}`];
+    const withCidr = ['--set-json', `networkPolicy.gitHosts.cidrs=${JSON.stringify([cidr])}`];
+    // Without the cluster (plain `helm template`) lookup finds nothing, so the same values render ...
+    expect(runHelm(helm, [...args, ...withCidr]).status).toBe(0);
+    // ... and with it they are refused, naming the value and the address.
+    const r = runHelm(helm, [...args, '--dry-run=server', ...withCidr]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(
+      `networkPolicy.gitHosts.cidrs[0]: "${cidr}" holds the API server's address ${address} (the kubernetes Service's cluster IP or an endpoint of it)`,
+    );
+    // An installer that cannot read the EndpointSlice turns the check off.
+    const off = runHelm(helm, [
+      ...args,
+      '--dry-run=server',
+      ...withCidr,
+      '--set',
+      'networkPolicy.checkApiServerAddress=false',
+    ]);
+    expect(off.status, off.stderr).toBe(0);
+    // The defaults pass the check.
+    const ok = runHelm(helm, [...args, '--dry-run=server']);
+    expect(ok.status, ok.stderr).toBe(0);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * The chart without a cluster: helm lint, rendering of the documented value sets, the schema's refusals, the values
- * table, and no drift from the loose manifests in deploy/ (RBAC rules, NetworkPolicy, session claim).
+ * table, the agents' NetworkPolicy and its refusals, and no drift from the loose manifests in deploy/ (RBAC rules,
+ * NetworkPolicy, session claim).
  * The API server's validation of the rendered objects is in chart.cluster.test.ts.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -184,6 +185,126 @@ describe('helm lint and template of the documented value sets', () => {
   });
 });
 
+describe("the agents' NetworkPolicy", () => {
+  type Egress = { to?: Record<string, unknown>[]; ports?: { protocol?: string; port?: number }[] };
+  const policy = (setJson: Record<string, unknown> = {}, valueFiles: string[] = []) =>
+    one(template(helm, { namespace: 'paperclip', setJson, valueFiles }), 'NetworkPolicy')['spec'] as {
+      ingress: unknown[];
+      egress: Egress[];
+      policyTypes: string[];
+    };
+  const cidrsOf = (rule: Egress | undefined): string[] =>
+    (rule?.to ?? []).map((peer) => (peer['ipBlock'] as { cidr: string } | undefined)?.cidr ?? 'selector');
+  const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: 'TCP', port }));
+
+  it('defaults: no ingress; egress to cluster and node-local DNS, Paperclip, and Anthropic’s API ranges on 443 only', () => {
+    const spec = policy();
+    expect(spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(spec.ingress).toEqual([]);
+    expect(spec.egress).toEqual([
+      {
+        to: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+            podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+          },
+          { ipBlock: { cidr: '169.254.20.10/32' } },
+        ],
+        ports: [
+          { protocol: 'UDP', port: 53 },
+          { protocol: 'TCP', port: 53 },
+        ],
+      },
+      {
+        to: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'paperclip' } },
+            podSelector: { matchLabels: { 'app.kubernetes.io/name': 'paperclip' } },
+          },
+        ],
+        ports: tcp(3100),
+      },
+      {
+        to: [
+          { ipBlock: { cidr: '160.79.104.0/23' } },
+          { ipBlock: { cidr: '153.61.224.0/22' } },
+          { ipBlock: { cidr: '2607:6bc0::/48' } },
+        ],
+        ports: tcp(443),
+      },
+    ]);
+  });
+
+  it('network-gateway-and-git: the gateway and GitHub’s ranges as rules of their own, extraEgress appended', () => {
+    const spec = policy({}, [valueSetFile('network-gateway-and-git')]);
+    expect(spec.egress).toHaveLength(5);
+    expect(cidrsOf(spec.egress[0])).toEqual(['selector']); // no node-local DNS
+    expect(cidrsOf(spec.egress[2])).toEqual(['10.20.30.40/32']);
+    expect(spec.egress[2]?.ports).toEqual(tcp(443));
+    expect(cidrsOf(spec.egress[3])).toContain('140.82.112.0/20');
+    expect(spec.egress[3]?.ports).toEqual(tcp(443, 22));
+    expect(spec.egress[4]).toEqual({
+      to: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'registry' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'verdaccio' } },
+        },
+      ],
+      ports: tcp(4873),
+    });
+  });
+
+  it('empty address lists render no rule at all (an egress rule without `to` would allow every destination)', () => {
+    const spec = policy({ 'networkPolicy.modelApi.cidrs': [], 'networkPolicy.dns.nodeLocalCidrs': [] });
+    expect(spec.egress).toHaveLength(2);
+    for (const rule of spec.egress) expect(rule.to?.length).toBeGreaterThan(0);
+  });
+
+  it('every documented value set renders only rules with a non-empty `to`', () => {
+    for (const set of valueSets) {
+      const objects = template(helm, {
+        namespace: set === 'agents-only-existing-namespace' ? 'agents' : 'paperclip',
+        valueFiles: [valueSetFile(set)],
+      });
+      const spec = one(objects, 'NetworkPolicy')['spec'] as { egress: Egress[] };
+      for (const rule of spec.egress) expect(rule.to?.length, `${set}: ${JSON.stringify(rule)}`).toBeGreaterThan(0);
+    }
+  });
+
+  it('allowAnyPublicHttps: adds the old HTTPS-to-public-IPv4 rule, private, link-local and CGNAT ranges excepted', () => {
+    const spec = policy({ 'networkPolicy.allowAnyPublicHttps': true });
+    expect(spec.egress.at(-1)).toEqual({
+      to: [
+        {
+          ipBlock: {
+            cidr: '0.0.0.0/0',
+            except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '100.64.0.0/10'],
+          },
+        },
+      ],
+      ports: tcp(443),
+    });
+    // The model API rule stays.
+    expect(cidrsOf(spec.egress[2])).toEqual(['160.79.104.0/23', '153.61.224.0/22', '2607:6bc0::/48']);
+  });
+
+  it('extraEgress may allow a wide range whose `except` holds the metadata addresses', () => {
+    const rule = {
+      // (The API requires each `except` to be a strict subset of `cidr`.)
+      to: [{ ipBlock: { cidr: '160.0.0.0/4', except: ['169.254.0.0/16'] } }],
+      ports: tcp(8443),
+    };
+    expect(policy({ 'networkPolicy.extraEgress': [rule] }).egress.at(-1)).toEqual(rule);
+  });
+
+  it('a CIDR next to a metadata address is fine (the check is containment, not a prefix match)', () => {
+    const spec = policy({
+      'networkPolicy.modelApi.cidrs': ['169.254.169.255/32', 'fd00:ec2::255/128', '169.254.168.0/24'],
+    });
+    expect(cidrsOf(spec.egress[2])).toEqual(['169.254.169.255/32', 'fd00:ec2::255/128', '169.254.168.0/24']);
+  });
+});
+
 describe('no drift from the loose manifests in deploy/', () => {
   it("the Role's rules are deploy/rbac.yaml's, verb for verb", () => {
     const chartRole = one(template(helm, { namespace: 'paperclip' }), 'Role');
@@ -235,6 +356,79 @@ describe('bad values are refused with a message naming them', () => {
     expect(refused({ namespace: 'p', setJson: { 'paperclip.policy': { PAPERCLIP_API_URL: 'http://x' } } })).toMatch(
       /invalid propertyName 'PAPERCLIP_API_URL'/,
     );
+  });
+
+  describe('NetworkPolicy addresses agents must never reach', () => {
+    const np = (key: string, value: unknown) =>
+      refused({ namespace: 'p', setJson: { [`networkPolicy.${key}`]: value } });
+
+    it.each([
+      ['modelApi.cidrs', ['0.0.0.0/0'], 'networkPolicy.modelApi.cidrs[0]: "0.0.0.0/0" allows every address'],
+      ['gitHosts.cidrs', ['192.30.252.0/22', '::/0'], 'networkPolicy.gitHosts.cidrs[1]: "::/0" allows every address'],
+    ])('%s %j: every address, pointing at allowAnyPublicHttps', (key, value, message) => {
+      const stderr = np(key, value);
+      expect(stderr).toContain(message);
+      expect(stderr).toContain('set networkPolicy.allowAnyPublicHttps=true');
+    });
+
+    it('0.0.0.0/0 stays refused with allowAnyPublicHttps set (the hatch is its own rule, with exceptions)', () => {
+      const stderr = refused({
+        namespace: 'p',
+        setJson: { 'networkPolicy.allowAnyPublicHttps': true, 'networkPolicy.modelApi.cidrs': ['0.0.0.0/0'] },
+      });
+      expect(stderr).toContain('"0.0.0.0/0" allows every address');
+    });
+
+    it.each([
+      ['modelApi.cidrs', ['169.254.169.254/32'], 'modelApi.cidrs[0]: "169.254.169.254/32"', '169.254.169.254'],
+      ['modelApi.cidrs', ['160.0.0.0/4'], 'modelApi.cidrs[0]: "160.0.0.0/4"', '169.254.169.254'],
+      ['dns.nodeLocalCidrs', ['169.254.0.0/16'], 'dns.nodeLocalCidrs[0]: "169.254.0.0/16"', '169.254.169.254'],
+      ['gitHosts.cidrs', ['fd00:ec2::/32'], 'gitHosts.cidrs[0]: "fd00:ec2::/32"', 'fd00:ec2::254'],
+      ['gitHosts.cidrs', ['fc00::/7'], 'gitHosts.cidrs[0]: "fc00::/7"', 'fd00:ec2::254'],
+      [
+        'modelApi.cidrs',
+        ['fd00:ec2:0:0:0:0:0:254/128'],
+        'modelApi.cidrs[0]: "fd00:ec2:0:0:0:0:0:254/128"',
+        'fd00:ec2::254',
+      ],
+      ['modelApi.cidrs', ['100.64.0.0/10'], 'modelApi.cidrs[0]: "100.64.0.0/10"', '100.100.100.200'],
+      ['modelApi.cidrs', ['64:ff9b::/96'], 'modelApi.cidrs[0]: "64:ff9b::/96"', '64:ff9b::a9fe:a9fe'],
+    ])('%s %j: holds a metadata address', (key, value, where, address) => {
+      const stderr = np(key, value);
+      expect(stderr).toContain(`networkPolicy.${where} holds the cloud metadata address ${address}`);
+    });
+
+    it('an extraEgress ipBlock holding a metadata address without an `except` for it', () => {
+      const stderr = np('extraEgress', [
+        { to: [{ podSelector: {} }, { ipBlock: { cidr: '100.0.0.0/8', except: ['100.64.0.0/16'] } }] },
+      ]);
+      // The `except` leaves Alibaba Cloud's 100.100.100.200 inside.
+      expect(stderr).toContain(
+        'networkPolicy.extraEgress[0].to[1].ipBlock.cidr: "100.0.0.0/8" holds the cloud metadata address 100.100.100.200',
+      );
+    });
+
+    it('an extraEgress rule without `to` (it would allow every destination)', () => {
+      expect(np('extraEgress', [{ ports: [{ port: 22 }] }])).toMatch(
+        /\/networkPolicy\/extraEgress\/0.*missing property 'to'/s,
+      );
+    });
+
+    it('a CIDR the schema does not accept', () => {
+      expect(np('modelApi.cidrs', ['api.anthropic.com'])).toMatch(
+        /\/networkPolicy\/modelApi\/cidrs\/0.*does not match pattern/,
+      );
+      expect(np('modelApi.cidrs', ['1.2.3.4/33'])).toMatch(/\/networkPolicy\/modelApi\/cidrs\/0/);
+      expect(np('modelApi.cidrs', ['1:2:3:4:5:6:7:8:9/64'])).toContain(
+        'networkPolicy.modelApi.cidrs[0]: "1:2:3:4:5:6:7:8:9/64" is not a CIDR',
+      );
+    });
+
+    it('the values of chart 0.1.0 (modelApi.cidr/except), saying what replaced them', () => {
+      expect(np('modelApi.cidr', '0.0.0.0/0')).toContain(
+        'networkPolicy.modelApi.cidr and .except were replaced in chart 0.2.0 by networkPolicy.modelApi.cidrs',
+      );
+    });
   });
 
   it('creating the release namespace itself', () => {

@@ -11,7 +11,12 @@ export const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
 export const chartDir = join(repoRoot, 'deploy', 'helm', 'claude-k8s');
 
 /** The documented value sets: the files of the chart's examples/ folder. */
-export const valueSets = ['default', 'agents-only-existing-namespace', 'with-paperclip'] as const;
+export const valueSets = [
+  'default',
+  'agents-only-existing-namespace',
+  'with-paperclip',
+  'network-gateway-and-git',
+] as const;
 export type ValueSet = (typeof valueSets)[number];
 export const valueSetFile = (set: ValueSet): string => join(chartDir, 'examples', `${set}.yaml`);
 
