@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test tiers and the main job need, when missing (idempotent, quiet when present).
-#   scripts/ensure-system-deps.sh cluster   containerd, runc, CNI plugins, jq, iproute2, util-linux, openssl, nftables
+#   scripts/ensure-system-deps.sh cluster   containerd, runc, CNI plugins, jq, iproute2, util-linux, openssl, nftables, iptables, ipset
 #   scripts/ensure-system-deps.sh browser   Debian's chromium (for the UI tests)
 #   scripts/ensure-system-deps.sh image     mmdebstrap, busybox-static (for building the agent image)
 #   scripts/ensure-system-deps.sh lint      shellcheck (the static tier's shell script check)
 set -euo pipefail
 declare -A GROUPS_=(
-  [cluster]="containerd runc containernetworking-plugins jq iproute2 util-linux openssl procps socat curl nftables"
+  [cluster]="containerd runc containernetworking-plugins jq iproute2 util-linux openssl procps socat curl nftables iptables ipset"
   [browser]="chromium"
   [image]="mmdebstrap busybox-static jq"
   [lint]="shellcheck"

@@ -6,7 +6,9 @@
 #   - kube-proxy (nftables mode) programs the Services, including `kubernetes` (10.0.0.1:443 -> the apiserver's
 #     portal) and `kube-dns` (10.0.0.10:53 -> CoreDNS);
 #   - CoreDNS (built with the kubernetes plugin only, no forwarding) answers for cluster.local on the bridge address
-#     (the kube-dns Service's endpoint) and on the node-local DNS address the pods use as their nameserver.
+#     (the kube-dns Service's endpoint) and on the node-local DNS address the pods use as their nameserver;
+#   - kube-router's firewall controller (no routing, no service proxy) enforces NetworkPolicy with iptables and
+#     ipsets of the namespace.
 # Nothing of this reaches the host: no host sysctl, route or nftables rule changes. Called by up.sh once the node is
 # Ready; idempotent.
 set -euo pipefail
@@ -15,8 +17,9 @@ source "$SCRIPTS/lib.sh"
 NODE="$LC_STATE/node"
 PKI="$LC_STATE/pki"
 lc_pid_alive kubelet || lc_die "the kubelet is not running; run up first"
-for bin in "$K8S_BIN/kube-proxy" "$COREDNS_BIN/coredns"; do [[ -x "$bin" ]] || lc_die "missing $bin (run build-k8s.sh all)"; done
+for bin in "$K8S_BIN/kube-proxy" "$COREDNS_BIN/coredns" "$KUBE_ROUTER_BIN/kube-router"; do [[ -x "$bin" ]] || lc_die "missing $bin (run build-k8s.sh all)"; done
 command -v nft >/dev/null || lc_die "kube-proxy's nftables mode needs the nft command (apt-get install nftables)"
+for cmd in iptables ipset; do command -v "$cmd" >/dev/null || lc_die "kube-router needs the $cmd command (apt-get install $cmd)"; done
 
 lc_in_netns sysctl -qw net.ipv4.ip_forward=1
 lc_in_netns sysctl -qw net.bridge.bridge-nf-call-iptables=1 || lc_die "could not enable bridge-nf-call-iptables in the node namespace (kernel without br_netfilter?)"
@@ -87,6 +90,29 @@ metadata:
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "local-cluster:coredns"}
 subjects:
   - {apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:coredns"}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: local-cluster:kube-router
+rules:
+  - apiGroups: [""]
+    resources: [pods, namespaces, nodes, services, endpoints]
+    verbs: [get, list, watch]
+  - apiGroups: [networking.k8s.io]
+    resources: [networkpolicies]
+    verbs: [get, list, watch]
+  - apiGroups: [discovery.k8s.io]
+    resources: [endpointslices]
+    verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: local-cluster:kube-router
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "local-cluster:kube-router"}
+subjects:
+  - {apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:kube-router"}
 YAML
 
 if ! lc_pid_alive kube-proxy; then
@@ -123,7 +149,15 @@ if ! lc_pid_alive coredns; then
 COREFILE
   lc_start_daemon coredns nsenter --net="/run/netns/$LC_NETNS" "$COREDNS_BIN/coredns" -conf "$NODE/Corefile"
 fi
+if ! lc_pid_alive kube-router; then
+  lc_start_daemon kube-router nsenter --net="/run/netns/$LC_NETNS" "$KUBE_ROUTER_BIN/kube-router" \
+    --run-firewall=true --run-router=false --run-service-proxy=false --enable-cni=false \
+    --enable-ipv4=true --enable-ipv6=false --kubeconfig "$PKI/kube-router.kubeconfig" \
+    --hostname-override "$LC_NODE_NAME" --service-cluster-ip-range "$LC_SERVICE_CIDR" \
+    --health-port 0 --metrics-port 0 --v=1
+fi
 lc_wait_for kube-proxy 60 lc_in_netns curl -fsS "http://127.0.0.1:$LC_KUBE_PROXY_HEALTHZ_PORT/healthz" || lc_die "kube-proxy did not become healthy in 60 s (log: $LC_STATE/logs/kube-proxy.log)"
 # Synced: the DNS Service is programmed.
 lc_wait_for "kube-proxy's rule for kube-dns" 60 bash -c "nsenter --net=/run/netns/$LC_NETNS nft list table ip kube-proxy | grep -q '$LC_DNS_SERVICE_IP'" || lc_die "kube-proxy did not program the kube-dns Service in 60 s (log: $LC_STATE/logs/kube-proxy.log)"
 lc_wait_for coredns 60 lc_in_netns curl -fsS "http://127.0.0.1:$LC_COREDNS_READY_PORT/ready" || lc_die "CoreDNS did not become ready in 60 s (log: $LC_STATE/logs/coredns.log)"
+lc_wait_for kube-router 60 lc_in_netns iptables -S KUBE-ROUTER-FORWARD || lc_die "kube-router did not set up its firewall chains in 60 s (log: $LC_STATE/logs/kube-router.log)"

@@ -7,11 +7,13 @@ set -euo pipefail
 K8S_VERSION="${K8S_VERSION:-v1.35.8}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
+KUBE_ROUTER_VERSION="${KUBE_ROUTER_VERSION:-v2.1.0}"
 CACHE_ROOT="${CLAUDE_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/claude-k8s}"
 K8S_OUT="$CACHE_ROOT/bin/kubernetes-$K8S_VERSION"
 ETCD_OUT="$CACHE_ROOT/bin/etcd-$ETCD_VERSION"
 # The "-ck8s" suffix: a CoreDNS with only the plugins the local cluster uses (see build_coredns).
 COREDNS_OUT="$CACHE_ROOT/bin/coredns-$COREDNS_VERSION-ck8s"
+KUBE_ROUTER_OUT="$CACHE_ROOT/bin/kube-router-$KUBE_ROUTER_VERSION"
 K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
 log() { printf '[build-k8s] %s\n' "$*" >&2; }
@@ -124,10 +126,28 @@ build_coredns() {
   log "coredns $COREDNS_VERSION: done in $((SECONDS - start)) s, $(du -sm "$COREDNS_OUT" | cut -f1) MB"
 }
 
+# The NetworkPolicy engine: kube-router's firewall controller only (no routing, no service proxy).
+build_kube_router() {
+  if [[ -x "$KUBE_ROUTER_OUT/kube-router" ]]; then log "kube-router $KUBE_ROUTER_VERSION: cached in $KUBE_ROUTER_OUT"; return; fi
+  local start=$SECONDS work
+  work="$CACHE_ROOT/work/kube-router-$KUBE_ROUTER_VERSION"
+  mkdir -p "$work" "$KUBE_ROUTER_OUT.tmp"
+  cd "$work"
+  rm -f go.mod go.sum
+  printf 'module claude-k8s.local/kube-router-build\n\ngo 1.25\n\nrequire github.com/cloudnativelabs/kube-router/v2 %s\n' "$KUBE_ROUTER_VERSION" > go.mod
+  go mod edit -tool=github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+  go mod tidy
+  log "kube-router $KUBE_ROUTER_VERSION: building"
+  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION" -o "$KUBE_ROUTER_OUT.tmp/kube-router" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+  rm -rf "$KUBE_ROUTER_OUT"; mv "$KUBE_ROUTER_OUT.tmp" "$KUBE_ROUTER_OUT"
+  log "kube-router $KUBE_ROUTER_VERSION: done in $((SECONDS - start)) s, $(du -sm "$KUBE_ROUTER_OUT" | cut -f1) MB"
+}
+
 case "${1:-all}" in
   k8s) build_k8s ;;
   etcd) build_etcd ;;
   coredns) build_coredns ;;
-  all) build_etcd; build_k8s; build_coredns ;;
-  *) echo "usage: build-k8s.sh [all|k8s|etcd|coredns]" >&2; exit 2 ;;
+  kube-router) build_kube_router ;;
+  all) build_etcd; build_k8s; build_coredns; build_kube_router ;;
+  *) echo "usage: build-k8s.sh [all|k8s|etcd|coredns|kube-router]" >&2; exit 2 ;;
 esac

@@ -38,6 +38,7 @@ cert kubelet "system:node:$LC_NODE_NAME" system:nodes "" client
 cert kubelet-serving "$LC_NODE_NAME" "" "IP:127.0.0.1,IP:$LC_NODE_IP,DNS:localhost" server
 cert kube-proxy system:kube-proxy "" "" client
 cert coredns system:coredns "" "" client
+cert kube-router system:kube-router "" "" client
 
 # kubeconfig NAME USER_CERT [SERVER]: components in the node's network namespace reach the apiserver through its
 # portal there (LC_NODE_APISERVER), the others on the host's loopback.
@@ -68,4 +69,5 @@ kubeconfig scheduler scheduler
 kubeconfig kubelet kubelet "$LC_NODE_APISERVER"
 kubeconfig kube-proxy kube-proxy "$LC_NODE_APISERVER"
 kubeconfig coredns coredns "$LC_NODE_APISERVER"
+kubeconfig kube-router kube-router "$LC_NODE_APISERVER"
 chmod 644 ca.crt

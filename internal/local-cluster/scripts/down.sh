@@ -11,6 +11,7 @@ NODE="$LC_STATE/node"
 SOCK="$NODE/containerd/containerd.sock"
 
 for pidfile in "$LC_STATE"/pids/portal-*.pid; do [[ -e "$pidfile" ]] && lc_stop_daemon "$(basename "$pidfile" .pid)" 2; done
+lc_stop_daemon kube-router 5
 lc_stop_daemon coredns 2
 lc_stop_daemon kube-proxy 2
 lc_stop_daemon kubelet 5

@@ -4,12 +4,14 @@ CK8S_CACHE="${CLAUDE_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/claude-k8s}"
 K8S_VERSION="${K8S_VERSION:-v1.35.8}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
+KUBE_ROUTER_VERSION="${KUBE_ROUTER_VERSION:-v2.1.0}"
 # The settings below are read by the scripts that source this file, which shellcheck cannot see from here.
 # shellcheck disable=SC2034
 {
 K8S_BIN="$CK8S_CACHE/bin/kubernetes-$K8S_VERSION"
 ETCD_BIN="$CK8S_CACHE/bin/etcd-$ETCD_VERSION"
 COREDNS_BIN="$CK8S_CACHE/bin/coredns-$COREDNS_VERSION-ck8s"
+KUBE_ROUTER_BIN="$CK8S_CACHE/bin/kube-router-$KUBE_ROUTER_VERSION"
 # State of the running cluster (certs, data, logs, pids). Removed by `down`.
 LC_STATE="${CK8S_CLUSTER_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/claude-k8s/cluster}"
 LC_HOST=127.0.0.1

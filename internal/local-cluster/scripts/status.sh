@@ -4,7 +4,7 @@
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 quiet=0; [[ "${1:-}" == "--quiet" ]] && quiet=1
-components=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy coredns)
+components=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy coredns kube-router)
 json_components=""; all=1
 for c in "${components[@]}"; do
   if lc_pid_alive "$c"; then state="\"running\",\"pid\":$(lc_pid "$c")"; else state="\"stopped\""; all=0; fi

@@ -14,7 +14,7 @@ mkdir -p "$LC_STATE"
 exec 9>"$LC_STATE/.lock"
 flock -n 9 || lc_die "another local-cluster up/down is running (lock $LC_STATE/.lock)" 4
 
-components=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy coredns)
+components=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy coredns kube-router)
 alive=0; for c in "${components[@]}"; do lc_pid_alive "$c" && alive=$((alive + 1)); done
 if (( alive == ${#components[@]} )) && lc_kubectl get --raw=/readyz >/dev/null 2>&1; then
   lc_log "already running and healthy (state $LC_STATE); reusing it"
@@ -27,6 +27,7 @@ fi
 "$SCRIPTS/../../../scripts/ensure-system-deps.sh" cluster
 "$SCRIPTS/build-k8s.sh" all
 for bin in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do [[ -x "$K8S_BIN/$bin" ]] || lc_die "missing $K8S_BIN/$bin after build" 6; done
+[[ -x "$KUBE_ROUTER_BIN/kube-router" ]] || lc_die "missing $KUBE_ROUTER_BIN/kube-router after build" 6
 
 for port in "$LC_APISERVER_PORT" "$LC_ETCD_CLIENT_PORT" "$LC_ETCD_PEER_PORT" "$LC_KCM_PORT" "$LC_SCHED_PORT" "$LC_KUBELET_PORT"; do
   lc_port_in_use "$port" && lc_die "port 127.0.0.1:$port is already in use (ss -ltnp 'sport = :$port'); stop what uses it or set the CK8S_*_PORT variables" 7
