@@ -30,6 +30,9 @@ LC_NODE_NAME=127.0.0.1
 LC_NETNS="${CK8S_NETNS:-claude-k8s-node}"
 LC_POD_CIDR=10.88.0.0/24
 LC_POD_GATEWAY=10.88.0.1
+# Where pods reach host services exposed with expose.sh: a second address of the bridge, outside the pod range and
+# apart from the apiserver's (LC_POD_GATEWAY), so a NetworkPolicy can allow one without the other.
+LC_PORTAL_IP=10.88.1.1
 # The node's InternalIP (the bridge's address in the node namespace) and the address node components reach the
 # apiserver on (its portal there).
 LC_NODE_IP=$LC_POD_GATEWAY

@@ -106,6 +106,7 @@ if ! ip -n "$LC_NETNS" link show ck8s0 >/dev/null 2>&1; then
   ip -n "$LC_NETNS" addr add "$LC_POD_GATEWAY/24" dev ck8s0
   ip -n "$LC_NETNS" link set ck8s0 up
 fi
+ip -n "$LC_NETNS" addr replace "$LC_PORTAL_IP/32" dev ck8s0
 # The node-local DNS address, on the bridge too (a second address; the kernel here has no dummy interfaces).
 ip -n "$LC_NETNS" addr replace "$LC_NODE_LOCAL_DNS_IP/32" dev ck8s0
 cat > "$NODE/cni/net.d/10-ck8s-bridge.conflist" <<CNI
@@ -168,7 +169,7 @@ sandbox_ref="$(jq -r .pause.ref <<<"$IMAGES_JSON")"
 # The node's components reach the apiserver through its portal in the node namespace (its certificate names
 # the gateway address).
 step "exposing the apiserver in the node namespace at $LC_POD_GATEWAY:$LC_APISERVER_PORT"
-"$SCRIPTS/expose.sh" "$LC_APISERVER_PORT" >/dev/null
+"$SCRIPTS/expose.sh" "$LC_APISERVER_PORT" --address "$LC_POD_GATEWAY" >/dev/null
 
 step "starting kubelet"
 cat > "$NODE/kubelet.yaml" <<KUBELET

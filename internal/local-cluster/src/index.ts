@@ -3,7 +3,7 @@ export {
   clusterStatus,
   clusterUp,
   exposeToPods,
-  POD_GATEWAY_HOST,
+  PORTAL_HOST,
   restartComponent,
   stopComponent,
 } from './local-cluster.ts';

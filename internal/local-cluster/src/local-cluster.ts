@@ -108,12 +108,15 @@ export async function stopComponent(component: ClusterComponent, options: LocalC
   await runScript('restart.sh', [component, '--stop-only'], options);
 }
 
-/** The host pods reach exposed services at ({@link exposeToPods}); the same as `LC_POD_GATEWAY` in scripts/lib.sh. */
-export const POD_GATEWAY_HOST = '10.88.0.1';
+/**
+ * The address pods reach exposed services of this machine at ({@link exposeToPods}); `LC_PORTAL_IP` in
+ * scripts/lib.sh. Not the apiserver's address (10.88.0.1), so a NetworkPolicy can open one and not the other.
+ */
+export const PORTAL_HOST = '10.88.1.1';
 
 /**
  * Make a service on this machine's 127.0.0.1:`port` reachable from the local cluster's pods; returns the base URL
- * pods use (`http://10.88.0.1:<port>`: the pod bridge's gateway in the node's network namespace).
+ * pods use (`http://10.88.1.1:<port>`, an address of the pod bridge in the node's network namespace).
  */
 export async function exposeToPods(port: number, options: LocalClusterOptions = {}): Promise<string> {
   return (await runScript('expose.sh', [String(port)], options)).trim();

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { createFakeModelApi } from '@claude-k8s/fake-model-api';
-import { clusterDown, clusterStatus, clusterUp, exposeToPods, POD_GATEWAY_HOST } from '@claude-k8s/local-cluster';
+import { clusterDown, clusterStatus, clusterUp, exposeToPods, PORTAL_HOST } from '@claude-k8s/local-cluster';
 import {
   createPaperclipClient,
   findFreePort,
@@ -192,6 +192,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       adminKubeconfig,
       namespace,
       manifestFiles: [join(repoRoot, 'deploy', 'rbac.yaml'), join(repoRoot, 'deploy', 'network-policy.yaml')],
+      // Paperclip and the fake model run on this machine: agent pods reach them through the portal's address, which
+      // the policy must open (the local cluster enforces NetworkPolicy).
+      ...(portal ? { networkPolicyEgress: [{ to: [{ ipBlock: { cidr: `${PORTAL_HOST}/32` } }] }] } : {}),
       serviceAccount: ADAPTER_SERVICE_ACCOUNT,
       outputDir: runtimeDir,
       modelApiKey,
@@ -231,14 +234,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // The operator policy (issue 15): this namespace, its model key Secret, and the hosts pods reach Paperclip and the
     // model at (the local cluster's portal, else the given URL's host).
     const hostOf = (url: string | undefined): string => (url ? new URL(url).hostname : '');
-    const paperclipHostForPods = portal ? POD_GATEWAY_HOST : hostOf(options.paperclipUrlForPods);
+    const paperclipHostForPods = portal ? PORTAL_HOST : hostOf(options.paperclipUrlForPods);
     const serverEnv: Record<string, string> = {
       KUBECONFIG: tenant.kubeconfigPath,
       CLAUDE_K8S_KUBECONFIG_DIR: dirname(tenant.kubeconfigPath),
       CLAUDE_K8S_ALLOWED_NAMESPACES: namespace,
       CLAUDE_K8S_ALLOWED_SECRETS: [tenant.modelApiKeySecret.name, ...(options.allowedSecrets ?? [])].join(','),
       CLAUDE_K8S_ALLOWED_PAPERCLIP_HOSTS: paperclipHostForPods,
-      CLAUDE_K8S_ALLOWED_MODEL_HOSTS: fakeModel && portal ? POD_GATEWAY_HOST : '',
+      CLAUDE_K8S_ALLOWED_MODEL_HOSTS: fakeModel && portal ? PORTAL_HOST : '',
       ...(portalUrl === undefined ? {} : { PAPERCLIP_ALLOWED_HOSTNAMES: new URL(portalUrl).hostname }),
       ...(workspaceVolume
         ? {
@@ -272,8 +275,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // docs/decisions/local-cluster-pod-network.md).
     const paperclipUrlForPods = portalUrl ?? options.paperclipUrlForPods ?? server.url;
     const modelUrlForPods = fakeModel && portal ? await exposeToPods(fakeModel.port) : undefined;
-    if (portal && hostOf(paperclipUrlForPods) !== POD_GATEWAY_HOST)
-      throw new Error(`the portal gave ${paperclipUrlForPods}, outside the allowed Paperclip host ${POD_GATEWAY_HOST}`);
+    if (portal && hostOf(paperclipUrlForPods) !== PORTAL_HOST)
+      throw new Error(`the portal gave ${paperclipUrlForPods}, outside the allowed Paperclip host ${PORTAL_HOST}`);
     if (fakeModel && !modelUrlForPods)
       throw new Error(
         'the fake model API can only serve the local cluster; give a model API key for an external cluster',

@@ -6,6 +6,8 @@ import {
   KubernetesObjectApi,
   loadAllYaml,
   type KubernetesObject,
+  type V1NetworkPolicy,
+  type V1NetworkPolicyEgressRule,
 } from '@kubernetes/client-node';
 
 /** What the stack needs in the namespace the agents run in. */
@@ -15,6 +17,11 @@ export interface TenantOptions {
   namespace: string;
   /** YAML files (ServiceAccount, Role, RoleBinding, NetworkPolicy) applied into the namespace. */
   manifestFiles: readonly string[];
+  /**
+   * Egress rules added to every NetworkPolicy of the manifests: what an operator adds for a Paperclip or model API
+   * outside the cluster (here: this machine's services, through the local cluster's portal).
+   */
+  networkPolicyEgress?: readonly V1NetworkPolicyEgressRule[];
   /** The ServiceAccount the adapter acts as (from the manifests). */
   serviceAccount: string;
   /** Where to write the adapter's kubeconfig (a ServiceAccount token, not admin credentials). */
@@ -161,6 +168,10 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
         object.roleRef = { ...object.roleRef, name: `${object.roleRef.name}-${namespace}` };
       for (const rule of object.rules ?? [])
         if (clusterScoped && rule.resources?.includes('namespaces')) rule.resourceNames = [namespace];
+      if (object.kind === 'NetworkPolicy' && options.networkPolicyEgress?.length) {
+        const spec = (object as V1NetworkPolicy).spec;
+        if (spec) spec.egress = [...(spec.egress ?? []), ...options.networkPolicyEgress];
+      }
       await createOrReplace(objects, object);
       if (clusterScoped)
         clusterObjects.push({
