@@ -30,20 +30,29 @@ const POLICY_FILE = new URL('../../../deploy/network-policy.yaml', import.meta.u
 // An HTTP server answering on every port it is given, with its pod name.
 const SERVER = `for (const port of process.argv.slice(1)) require('http').createServer((q, s) => s.end(process.env.HOSTNAME)).listen(Number(port));`;
 
-// The checks, run in a pod: each a name or address and port, the result 'open' (an HTTP answer) or why not.
+// The checks, run in a pod: each a URL, the result 'open' (an HTTP answer) or why not; a new connection each time
+// (no keep-alive: a connection made before the policy took effect stays allowed, as conntrack keeps it). A policy takes effect a moment
+// after the pod starts (the engine programs it when it sees the pod), so the pod probes in rounds, every second,
+// until every result is what EXPECT says or 60 s have passed, and prints its last round and how many it took.
 const PROBE = `
 const http = require('http'), https = require('https'), dns = require('dns').promises;
-const targets = JSON.parse(process.env.TARGETS);
-const probe = ({ url }) => new Promise((resolve) => {
+const targets = JSON.parse(process.env.TARGETS), expect = JSON.parse(process.env.EXPECT);
+const probe = (url) => new Promise((resolve) => {
   const mod = url.startsWith('https:') ? https : http;
-  const req = mod.get(url, { timeout: 4000, rejectUnauthorized: false }, (res) => { res.resume(); res.on('end', () => resolve('open')); });
+  const req = mod.get(url, { timeout: 3000, rejectUnauthorized: false, agent: false }, (res) => { res.resume(); res.on('end', () => resolve('open')); });
   req.on('error', (e) => resolve(e.code || e.message));
   req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
 });
 (async () => {
-  const out = { dns: await dns.lookup(process.env.DNS_NAME).then((a) => a.address, (e) => 'error ' + e.code) };
-  for (const [name, target] of Object.entries(targets)) out[name] = await probe(target);
-  console.log(JSON.stringify(out));
+  const deadline = Date.now() + 60000;
+  for (let round = 1; ; round++) {
+    const out = { dns: await dns.lookup(process.env.DNS_NAME).then((a) => a.address, (e) => 'error ' + e.code) };
+    const results = await Promise.all(Object.values(targets).map(probe));
+    Object.keys(targets).forEach((name, i) => (out[name] = results[i]));
+    const done = Object.entries(expect).every(([name, want]) => (out[name] === 'open') === (want === 'open'));
+    if (done || Date.now() > deadline) { console.log(JSON.stringify({ ...out, rounds: round })); return; }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 })();`;
 
 const restrictedSpec: Omit<V1PodSpec, 'containers'> = {
@@ -95,15 +104,26 @@ async function runningPodIp(name: string, namespace: string): Promise<string> {
   });
 }
 
-async function probeFrom(name: string, labels: Record<string, string>, targets: Record<string, { url: string }>) {
-  const env = { TARGETS: JSON.stringify(targets), DNS_NAME: `paperclip.${paperclip}.svc.cluster.local` };
+async function probeFrom(
+  name: string,
+  labels: Record<string, string>,
+  targets: Record<string, string>,
+  expected: Record<string, 'open' | 'closed'>,
+) {
+  const env = {
+    TARGETS: JSON.stringify(targets),
+    EXPECT: JSON.stringify(expected),
+    DNS_NAME: `paperclip.${paperclip}.svc.cluster.local`,
+  };
   await core.createNamespacedPod({ namespace: agents, body: nodePod(name, agents, labels, ['-e', PROBE], env) });
   await waitFor(`pod ${name} to finish`, 180_000, async () => {
     const pod = await core.readNamespacedPod({ name, namespace: agents });
     return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed' ? true : undefined;
   });
   const log = await core.readNamespacedPodLog({ name, namespace: agents });
-  return JSON.parse(log.trim().split('\n').at(-1) ?? '{}') as Record<string, string>;
+  const last = log.trim().split('\n').at(-1) ?? '';
+  if (!last.startsWith('{')) throw new Error(`pod ${name} printed no result:\n${log}`);
+  return JSON.parse(last) as Record<string, string>;
 }
 
 /** The shipped policy, for this test's namespaces, with the model host configured as the guide says. */
@@ -162,16 +182,27 @@ describe(`NetworkPolicy enforced (${cluster.kind}: ${cluster.server})`, () => {
     ]);
     await networking.createNamespacedNetworkPolicy({ namespace: agents, body: policyUnderTest(`${modelIp}/32`) });
     const targets = {
-      paperclip: { url: `http://paperclip.${paperclip}.svc.cluster.local:3100/` },
-      model: { url: `http://${modelIp}:8443/` },
-      apiServer: { url: 'https://kubernetes.default.svc/livez' },
-      otherPod: { url: `http://${otherIp}:8080/` },
-      paperclipOtherPort: { url: `http://${paperclipIp}:8081/` },
+      paperclip: `http://paperclip.${paperclip}.svc.cluster.local:3100/`,
+      model: `http://${modelIp}:8443/`,
+      apiServer: 'https://kubernetes.default.svc/livez',
+      otherPod: `http://${otherIp}:8080/`,
+      paperclipOtherPort: `http://${paperclipIp}:8081/`,
     };
-    // The engine programs a new policy within its sync; probe both pods at the same time.
+    const allOpen = {
+      paperclip: 'open',
+      model: 'open',
+      apiServer: 'open',
+      otherPod: 'open',
+      paperclipOtherPort: 'open',
+    } as const;
     [agentResult, controlResult] = await Promise.all([
-      probeFrom('agent', AGENT_LABELS, targets),
-      probeFrom('control', { app: 'control' }, targets),
+      probeFrom('agent', AGENT_LABELS, targets, {
+        ...allOpen,
+        apiServer: 'closed',
+        otherPod: 'closed',
+        paperclipOtherPort: 'closed',
+      }),
+      probeFrom('control', { app: 'control' }, targets, allOpen),
     ]);
     console.info(
       `[netpol] agent pod: ${JSON.stringify(agentResult)}; unlabelled pod: ${JSON.stringify(controlResult)}`,
