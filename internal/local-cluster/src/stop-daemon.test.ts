@@ -79,11 +79,11 @@ describe('lc_stop_daemon', () => {
     const pid = startShell('exec sleep 60');
     await writeFile(join(dir, 'pids', 'daemon.pid'), `${pid}\n`);
 
-    const result = stopDaemon(dir, ['5']);
+    const result = stopDaemon(dir, ['30']);
 
     expect(result.status).toBe(0);
-    // Returned without waiting out the 5 s grace.
-    expect(result.seconds).toBeLessThan(5);
+    // Returned without waiting out the 30 s grace (with room for a loaded machine).
+    expect(result.seconds).toBeLessThan(15);
     expect(processState(pid) ?? 'gone').toMatch(/^(gone|Z)$/);
     expect(await exists(join(dir, 'pids', 'daemon.pid'))).toBe(false);
   });
@@ -97,9 +97,9 @@ describe('lc_stop_daemon', () => {
     const result = stopDaemon(dir, ['1']);
 
     expect(result.status).toBe(0);
+    // Waited the 1 s grace; exit status 0 with the process gone means SIGKILL ended it (had it survived, the
+    // function would have returned 1 after the kill wait).
     expect(result.seconds).toBeGreaterThanOrEqual(0.9);
-    // The 1 s grace, then SIGKILL: well below the 1 s + 5 s (default kill wait) it would take if SIGKILL failed.
-    expect(result.seconds).toBeLessThan(5);
     expect(processState(pid) ?? 'gone').toMatch(/^(gone|Z)$/);
     expect(await exists(join(dir, 'pids', 'daemon.pid'))).toBe(false);
   });
@@ -117,11 +117,11 @@ describe('lc_stop_daemon', () => {
     await until(() => processState(zombie) === 'Z', `pid ${zombie} to become a zombie`);
     await writeFile(join(dir, 'pids', 'daemon.pid'), `${zombie}\n`);
 
-    const result = stopDaemon(dir, ['5', '5']);
+    const result = stopDaemon(dir, ['30', '30']);
 
     expect(result.status).toBe(0);
-    // Not the 5 s grace a live process would get.
-    expect(result.seconds).toBeLessThan(5);
+    // Not the 30 s grace a live process would get (with room for a loaded machine).
+    expect(result.seconds).toBeLessThan(15);
     expect(await exists(join(dir, 'pids', 'daemon.pid'))).toBe(false);
   });
 
@@ -138,7 +138,7 @@ describe('lc_stop_daemon', () => {
     expect(result.status).toBe(1);
     // 1 s grace + 1 s after SIGKILL, measured as wall-clock deadlines: bounded however slow each poll is.
     expect(result.seconds).toBeGreaterThanOrEqual(1.9);
-    expect(result.seconds).toBeLessThan(6);
+    expect(result.seconds).toBeLessThan(10);
     expect(result.stderr).toMatch(
       new RegExp(`daemon \\(pid ${pid}\\) is still running 1 s after SIGKILL \\(state: [A-Z]\\)`),
     );
