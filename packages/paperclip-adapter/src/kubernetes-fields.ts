@@ -340,3 +340,29 @@ export function parseEnv(raw: unknown, path: string, context: ParseContext): Rec
   }
   return failed ? undefined : output;
 }
+
+/**
+ * Parses `workspace.gitCredentialsEnv`: like `envRefs`, but only `secretKeyRef` (credentials never come from a
+ * ConfigMap or as a value).
+ */
+export function parseGitCredentialsEnv(
+  raw: unknown,
+  path: string,
+  context: ParseContext,
+): Record<string, { secretKeyRef: KeyReference }> | undefined {
+  const parsed = parseEnvRefs(raw, path, context);
+  if (parsed === undefined) return undefined;
+  const output: Record<string, { secretKeyRef: KeyReference }> = {};
+  let failed = false;
+  for (const [name, value] of Object.entries(parsed)) {
+    if ('secretKeyRef' in value) output[name] = value;
+    else {
+      context.issues.push({
+        path: `${path}.${name}`,
+        message: 'expected {secretKeyRef: {name, key}}: git credentials come from a Secret only',
+      });
+      failed = true;
+    }
+  }
+  return failed ? undefined : output;
+}
