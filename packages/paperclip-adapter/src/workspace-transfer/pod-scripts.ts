@@ -26,25 +26,29 @@ export const POD_REF = { base: 'refs/claude-k8s/base', worktree: 'refs/claude-k8
 /** Exit code of the entry when the workspace never arrived (claude did not run). */
 export const NO_WORKSPACE_EXIT = 125;
 
+/** How long the entry waits for the workspace before it gives up (claude never starts then). Seconds. */
+export const TRANSFER_WAIT_SEC = 900;
+
 /**
- * The container's entry in the transfer mode. Arguments: the working directory, then claude's argv. Environment:
- * `CK8S_TRANSFER_DIR`, `CK8S_TRANSFER_WAIT_SEC`, `CK8S_TRANSFER_COLLECT_SEC`, `PAPERCLIP_RUN_SCRATCH_DIR`, and the
- * prompt file path as `CK8S_PROMPT_FILE`. A SIGTERM (cancel, deadline) stops claude; the entry then still waits for the
- * collection (within the pod's extended grace period) and exits with claude's code.
+ * The container's entry in the transfer mode. Arguments: the control directory, the seconds to wait for the workspace,
+ * the collection window in seconds, the prompt file, the working directory, then claude's argv. A SIGTERM (cancel,
+ * deadline) stops claude; the entry then still waits for the collection (within the pod's grace period, extended by
+ * the window) and exits with claude's code.
  */
 export const TRANSFER_LAUNCH_SCRIPT = [
   'set -u',
-  'd=$CK8S_TRANSFER_DIR',
+  'd=$1; wait_sec=$2; collect_sec=$3; prompt=$4',
+  'shift 4',
   'waited=0',
   'while [ ! -e "$d/ready" ]; do',
   '  if [ -e "$d/abort" ]; then echo "[claude-k8s] the workspace could not be copied into the pod; claude did not start" >&2; exit 125; fi',
-  '  if [ "$waited" -ge "$CK8S_TRANSFER_WAIT_SEC" ]; then echo "[claude-k8s] the workspace did not arrive within ${CK8S_TRANSFER_WAIT_SEC}s; claude did not start" >&2; exit 125; fi',
+  '  if [ "$waited" -ge "$wait_sec" ]; then echo "[claude-k8s] the workspace did not arrive within ${wait_sec}s; claude did not start" >&2; exit 125; fi',
   '  sleep 1; waited=$((waited + 1))',
   'done',
   'mkdir -p -- "$1" "$PAPERCLIP_RUN_SCRATCH_DIR"',
   'cd -- "$1"',
   'shift',
-  '"$@" < "$CK8S_PROMPT_FILE" &',
+  '"$@" < "$prompt" &',
   'pid=$!',
   'trap \'kill -TERM "$pid" 2>/dev/null\' TERM INT',
   'while :; do',
@@ -54,7 +58,7 @@ export const TRANSFER_LAUNCH_SCRIPT = [
   "trap ':' TERM INT",
   'printf "%s\\n" "$code" > "$d/exited"',
   'waited=0',
-  'while [ ! -e "$d/collected" ] && [ "$waited" -lt "$CK8S_TRANSFER_COLLECT_SEC" ]; do sleep 1; waited=$((waited + 1)); done',
+  'while [ ! -e "$d/collected" ] && [ "$waited" -lt "$collect_sec" ]; do sleep 1; waited=$((waited + 1)); done',
   'exit "$code"',
 ].join('\n');
 
