@@ -46,6 +46,20 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = Object.freeze
   { group: '', resource: 'pods', subresource: 'log', verb: 'get', purpose: 'stream the claude container output' },
   {
     group: '',
+    resource: 'pods',
+    subresource: 'exec',
+    verb: 'create',
+    purpose: "workspace.mode transfer: copy the workspace into the run's container and collect the agent's changes",
+  },
+  {
+    group: '',
+    resource: 'pods',
+    subresource: 'exec',
+    verb: 'get',
+    purpose: 'workspace.mode transfer: the WebSocket upgrade of an exec is a GET (older apiservers authorize it as get)',
+  },
+  {
+    group: '',
     resource: 'secrets',
     verb: 'create',
     purpose: 'create the per-run Secret (prompt, run token, files), owned by the Job',
