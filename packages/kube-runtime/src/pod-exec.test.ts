@@ -15,7 +15,7 @@ function fakeTransport(
   options: { buffered?: () => number } = {},
 ): ExecTransport & { closedByClient: () => boolean } {
   let closedByClient = false;
-  const transport = async (request: Parameters<ExecTransport>[0]) => {
+  const transport = (request: Parameters<ExecTransport>[0]) => {
     let listener: ((error: Error | null) => void) | null = null;
     let closed: Error | null | undefined;
     const close = (error?: Error): void => {
@@ -33,7 +33,7 @@ function fakeTransport(
         command: request.command,
       });
     });
-    return {
+    return Promise.resolve({
       bufferedAmount: options.buffered ?? (() => 0),
       close: () => {
         closedByClient = true;
@@ -43,7 +43,7 @@ function fakeTransport(
         listener = value;
         if (closed !== undefined) value(closed);
       },
-    };
+    });
   };
   return Object.assign(transport, { closedByClient: () => closedByClient });
 }
@@ -68,7 +68,11 @@ describe('podExec', () => {
       stdout.write(received.subarray(0, 10));
       stderr.write('x'.repeat(100) + 'END');
       stdout.end();
-      status({ status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '3' }] } });
+      status({
+        status: 'Failure',
+        reason: 'NonZeroExitCode',
+        details: { causes: [{ reason: 'ExitCode', message: '3' }] },
+      });
       close();
     });
     const result = await podExec(transport, { ...base, command: ['sh', '-c', 'cat'], stdin: input, maxStderrBytes: 8 });
@@ -140,7 +144,10 @@ describe('podExec', () => {
     });
     expect(hung.closedByClient()).toBe(true);
     const controller = new AbortController();
-    const pending = podExec(fakeTransport(() => undefined), { ...base, command: ['sleep', '9'], signal: controller.signal });
+    const pending = podExec(
+      fakeTransport(() => undefined),
+      { ...base, command: ['sleep', '9'], signal: controller.signal },
+    );
     controller.abort();
     await expect(pending).rejects.toMatchObject({ failure: 'aborted' });
   });

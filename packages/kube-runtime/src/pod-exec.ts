@@ -31,7 +31,9 @@ export class PodExecError extends KubeRuntimeError {
 
   /** True only for a {@link PodExecError}, even one from another installed copy of the package. */
   static override isInstance(value: unknown): value is PodExecError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[POD_EXEC_ERROR_MARKER] === true;
+    return (
+      typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[POD_EXEC_ERROR_MARKER] === true
+    );
   }
   readonly failure: PodExecFailure;
   /** HTTP status of a refused upgrade (403, 404, …); 0 when none was received. */
@@ -261,7 +263,8 @@ export async function podExec(transport: ExecTransport, input: PodExecInput): Pr
     if (timer !== null) clearTimeout(timer);
     input.signal?.removeEventListener('abort', onAbort);
   }
-  if (failure !== null) throw failure;
+  const failed = failure as PodExecError | null;
+  if (failed !== null) throw failed;
   const final = status as ExecStatus | null;
   const exitCode = final === null ? null : exitCodeOf(final);
   if (final === null || exitCode === null)
@@ -277,11 +280,23 @@ export async function podExec(transport: ExecTransport, input: PodExecInput): Pr
   };
 }
 
+/** What the transport uses of the `ws` WebSocket client-node returns. */
+interface ExecSocket {
+  bufferedAmount: number;
+  readyState: number;
+  close(): void;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+}
+
+/** `WebSocket.CLOSED`. */
+const SOCKET_CLOSED = 3;
+
 /** The real transport: client-node's `Exec` (WebSocket to the apiserver's `pods/exec`). */
 export function createClientNodeExecTransport(kubeConfig: KubeConfig): ExecTransport {
   const exec = new Exec(kubeConfig);
   return async (request) => {
-    const socket = await exec.exec(
+    const socket = (await exec.exec(
       request.namespace,
       request.podName,
       request.containerName,
@@ -291,7 +306,7 @@ export function createClientNodeExecTransport(kubeConfig: KubeConfig): ExecTrans
       request.stdin,
       false,
       request.onStatus,
-    );
+    )) as unknown as ExecSocket;
     return {
       bufferedAmount: () => socket.bufferedAmount,
       close: () => socket.close(),
@@ -300,7 +315,7 @@ export function createClientNodeExecTransport(kubeConfig: KubeConfig): ExecTrans
         socket.on('error', (value: Error) => {
           error = value;
         });
-        if (socket.readyState === socket.CLOSED) listener(null);
+        if (socket.readyState === SOCKET_CLOSED) listener(null);
         else socket.on('close', () => listener(error));
       },
     };

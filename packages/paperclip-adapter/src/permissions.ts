@@ -56,7 +56,8 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = Object.freeze
     resource: 'pods',
     subresource: 'exec',
     verb: 'get',
-    purpose: 'workspace.mode transfer: the WebSocket upgrade of an exec is a GET (older apiservers authorize it as get)',
+    purpose:
+      'workspace.mode transfer: the WebSocket upgrade of an exec is a GET (older apiservers authorize it as get)',
   },
   {
     group: '',

@@ -115,7 +115,8 @@ export function assembleLaunchRequest(input: LaunchRequestInput): RunLaunch {
       ...(config.podSpecPatch ? { podSpecPatch: config.podSpecPatch } : {}),
       timeoutSeconds: config.timeoutSec,
       // The transfer mode's entry stays up after claude (also after SIGTERM) until the changes are collected.
-      terminationGracePeriodSeconds: config.graceSec + (input.workspace?.transfer ? config.workspace.transferCollectSec : 0),
+      terminationGracePeriodSeconds:
+        config.graceSec + (input.workspace?.transfer ? config.workspace.transferCollectSec : 0),
       ttlSecondsAfterFinished: config.ttlSecondsAfterFinished,
       lockPolicy: config.lockPolicy,
       // Only runs that share the working directory (and so the task's session) are serialised.

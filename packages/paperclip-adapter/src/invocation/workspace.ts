@@ -316,7 +316,12 @@ export function planWorkspace(input: WorkspaceInput): WorkspacePlan | Invocation
     volumeMounts.push({ name: 'workspace-hidden', mountPath: `${facts.cwd.path}/${NESTED_WORKTREES}`, readOnly: true });
     notes.push(`workspace: ${NESTED_WORKTREES} (other issues' worktrees) is hidden in the pod`);
   }
-  const env = workspaceEnv(input, workspace, facts, mounts.agentHomeMounted ? (input.host.agentHome?.path ?? null) : null);
+  const env = workspaceEnv(
+    input,
+    workspace,
+    facts,
+    mounts.agentHomeMounted ? (input.host.agentHome?.path ?? null) : null,
+  );
   return {
     mode: 'shared',
     cwd: facts.cwd.path,
@@ -356,7 +361,11 @@ function planTransfer(
       : none(
           workspace,
           input.podCwd,
-          quiet ? [] : [`workspace: the run's workspace ${workspace.cwd} is not in the pod (${reason}); the pod works in ${input.podCwd}`],
+          quiet
+            ? []
+            : [
+                `workspace: the run's workspace ${workspace.cwd} is not in the pod (${reason}); the pod works in ${input.podCwd}`,
+              ],
         );
   if (input.host === null) return skip('the server cannot read its filesystem here');
   if (!input.host.read.ok) return skip(`it cannot be read on the server: ${input.host.read.error}`);

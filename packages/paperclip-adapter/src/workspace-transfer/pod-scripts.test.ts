@@ -26,7 +26,19 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 function startEntry(claudeScript: string, collectSec = 30) {
   const child = spawn(
     '/bin/sh',
-    ['-c', TRANSFER_LAUNCH_SCRIPT, 'ck8s-launch', control, '20', String(collectSec), prompt, work, 'sh', '-c', claudeScript],
+    [
+      '-c',
+      TRANSFER_LAUNCH_SCRIPT,
+      'ck8s-launch',
+      control,
+      '20',
+      String(collectSec),
+      prompt,
+      work,
+      'sh',
+      '-c',
+      claudeScript,
+    ],
     { env: { ...process.env, PAPERCLIP_RUN_SCRATCH_DIR: join(root, 'scratch') }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
@@ -96,7 +108,7 @@ describe('the transfer entry', () => {
       config: { dangerouslySkipPermissions: true, maxTurnsPerRun: 0, extraArgs: [] },
       budgetArgs: [],
       resume: { resume: false } as never,
-      shipped: { instructions: false, mcpConfig: false, skills: false } as never,
+      shipped: { instructions: false, mcpConfig: false, skills: false },
       cwd: '/srv/app',
       transfer: { collectSec: 180 },
     }).command;

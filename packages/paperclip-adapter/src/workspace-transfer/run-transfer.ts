@@ -111,7 +111,9 @@ export async function startRunTransfer(input: RunTransferInput): Promise<Transfe
 export function describeTransfer(report: TransferReport, target: TransferTarget): string[] {
   const lines: string[] = [];
   if (report.error !== null)
-    lines.push(`[claude-k8s] workspace transfer ${report.error.trip === 'in' ? 'in' : 'back'} failed: ${report.error.message}`);
+    lines.push(
+      `[claude-k8s] workspace transfer ${report.error.trip === 'in' ? 'in' : 'back'} failed: ${report.error.message}`,
+    );
   const back = report.collected;
   if (back !== null) {
     lines.push(
@@ -163,7 +165,8 @@ export function transferResultJson(report: TransferReport): Record<string, unkno
  */
 export function applyTransferToResult(result: AdapterExecutionResult, report: TransferReport): void {
   const resultJson = { ...(result.resultJson ?? {}) };
-  const workspace = typeof resultJson['workspace'] === 'object' && resultJson['workspace'] !== null ? resultJson['workspace'] : {};
+  const workspace =
+    typeof resultJson['workspace'] === 'object' && resultJson['workspace'] !== null ? resultJson['workspace'] : {};
   resultJson['workspace'] = { ...workspace, transfer: transferResultJson(report) };
   if (report.error !== null && (result.errorCode == null || report.error.trip === 'in')) {
     result.errorCode = 'k8s_workspace_transfer';

@@ -6,7 +6,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { collect, copyIn, releaseContainer, waitForClaudeExit, type PodExec, type TransferSettings } from './transfer-session.ts';
+import {
+  collect,
+  copyIn,
+  releaseContainer,
+  waitForClaudeExit,
+  type PodExec,
+  type TransferSettings,
+} from './transfer-session.ts';
 import { CONTROL_FILE } from './pod-scripts.ts';
 
 /** Runs the argv on this machine, like `pods/exec` would in the container. */
@@ -191,11 +198,15 @@ describe('the transfer round trip', () => {
 
   it('waits for the entry to report claude ended, and stops waiting when the container is gone', async () => {
     setTimeout(() => writeFileSync(join(settings.controlDir, CONTROL_FILE.exited), '3\n'), 300);
-    await expect(waitForClaudeExit({ exec: localExec, controlDir: settings.controlDir, stop: new Promise(() => {}) })).resolves.toBe(3);
+    await expect(
+      waitForClaudeExit({ exec: localExec, controlDir: settings.controlDir, stop: new Promise(() => {}) }),
+    ).resolves.toBe(3);
     rmSync(join(settings.controlDir, CONTROL_FILE.exited));
     const gone = Promise.withResolvers<void>();
     setTimeout(gone.resolve, 200);
-    await expect(waitForClaudeExit({ exec: localExec, controlDir: settings.controlDir, stop: gone.promise })).resolves.toBeNull();
+    await expect(
+      waitForClaudeExit({ exec: localExec, controlDir: settings.controlDir, stop: gone.promise }),
+    ).resolves.toBeNull();
     await releaseContainer(localExec, settings.controlDir);
     expect(existsSync(join(settings.controlDir, CONTROL_FILE.collected))).toBe(true);
   });

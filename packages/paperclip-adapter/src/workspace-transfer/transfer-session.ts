@@ -128,7 +128,17 @@ export function createExecRunner(
       const startedAt = new Date().toISOString();
       const env = Object.entries(input.env ?? {}).map(([name, value]) => `${name}=${value}`);
       const result = await exec(
-        ['env', ...env, 'sh', '-c', 'cd -- "$1" && shift && exec "$@"', 'sh', input.cwd ?? '/', input.command, ...(input.args ?? [])],
+        [
+          'env',
+          ...env,
+          'sh',
+          '-c',
+          'cd -- "$1" && shift && exec "$@"',
+          'sh',
+          input.cwd ?? '/',
+          input.command,
+          ...(input.args ?? []),
+        ],
         {
           ...(input.stdin === undefined ? {} : { stdin: new TextEncoder().encode(input.stdin) }),
           timeoutMs: input.timeoutMs ?? settings.execTimeoutMs,
@@ -182,7 +192,11 @@ export function createExecRunner(
             ['sh', '-c', command.cwd ? `cd ${shellQuote(command.cwd)} && ${command.command}` : command.command],
             { timeoutMs: command.timeoutMs ?? settings.execTimeoutMs },
           );
-        results.push({ operationId: operation.operationId, filesTransferred: operation.files.length, bytesTransferred: bytes });
+        results.push({
+          operationId: operation.operationId,
+          filesTransferred: operation.files.length,
+          bytesTransferred: bytes,
+        });
       }
       return { operations: results };
     },
@@ -192,7 +206,8 @@ export function createExecRunner(
       for (const operation of operations) {
         let bytes = 0;
         for (const mapping of operation.files) {
-          if (mapping.kind !== 'file') throw new TransferError('back', 'directory sync out is not used by the transfer mode');
+          if (mapping.kind !== 'file')
+            throw new TransferError('back', 'directory sync out is not used by the transfer mode');
           const handle = await open(mapping.targetPath, 'w');
           try {
             const result = await checked(exec, `reading ${mapping.sourcePath}`, ['cat', '--', mapping.sourcePath], {
@@ -207,7 +222,11 @@ export function createExecRunner(
             await handle.close();
           }
         }
-        results.push({ operationId: operation.operationId, filesTransferred: operation.files.length, bytesTransferred: bytes });
+        results.push({
+          operationId: operation.operationId,
+          filesTransferred: operation.files.length,
+          bytesTransferred: bytes,
+        });
       }
       return { operations: results };
     },
@@ -239,24 +258,49 @@ export async function copyIn(input: { settings: TransferSettings; exec: PodExec;
     await checked(
       exec,
       'the base snapshot',
-      ['sh', '-c', SNAPSHOT_SCRIPT, 'snapshot', settings.podDir, settings.controlDir, POD_REF.base, `claude-k8s: the workspace as it arrived (run ${input.runId})`],
+      [
+        'sh',
+        '-c',
+        SNAPSHOT_SCRIPT,
+        'snapshot',
+        settings.podDir,
+        settings.controlDir,
+        POD_REF.base,
+        `claude-k8s: the workspace as it arrived (run ${input.runId})`,
+      ],
       { timeoutMs: settings.execTimeoutMs },
     );
     await checked(
       exec,
       'releasing claude',
-      ['sh', '-c', 'rm -rf -- "$1/.paperclip-runtime" && : > "$2"', 'sh', settings.podDir, `${settings.controlDir}/${CONTROL_FILE.ready}`],
+      [
+        'sh',
+        '-c',
+        'rm -rf -- "$1/.paperclip-runtime" && : > "$2"',
+        'sh',
+        settings.podDir,
+        `${settings.controlDir}/${CONTROL_FILE.ready}`,
+      ],
       { timeoutMs: settings.execTimeoutMs },
     );
-    return { baseHead: snapshot.headCommit, baseBranch: snapshot.branchName, bytesIn: budget.in, durationMs: Date.now() - started };
+    return {
+      baseHead: snapshot.headCommit,
+      baseBranch: snapshot.branchName,
+      bytesIn: budget.in,
+      durationMs: Date.now() - started,
+    };
   } catch (error) {
-    await exec(['sh', '-c', ': > "$1"', 'sh', `${settings.controlDir}/${CONTROL_FILE.abort}`], { timeoutMs: 30_000 }).catch(
-      () => undefined,
-    );
+    await exec(['sh', '-c', ': > "$1"', 'sh', `${settings.controlDir}/${CONTROL_FILE.abort}`], {
+      timeoutMs: 30_000,
+    }).catch(() => undefined);
     if (error instanceof TransferError) throw error;
-    throw new TransferError('in', `copying the workspace into the pod failed: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    });
+    throw new TransferError(
+      'in',
+      `copying the workspace into the pod failed: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -337,7 +381,10 @@ export async function collect(input: {
       );
       bytesOut = result.stdoutBytes;
       if (result.exitCode !== 0)
-        throw new TransferError('back', `exporting the changes failed in the pod (exit ${result.exitCode}): ${result.stderr.trim().slice(-2000)}`);
+        throw new TransferError(
+          'back',
+          `exporting the changes failed in the pod (exit ${result.exitCode}): ${result.stderr.trim().slice(-2000)}`,
+        );
     } catch (error) {
       if (error instanceof TransferError) throw error;
       const message = error instanceof Error ? error.message : String(error);
@@ -361,9 +408,13 @@ export async function collect(input: {
         bundlePath,
       });
     } catch (error) {
-      throw new TransferError('back', `applying the changes to the server's workspace failed: ${error instanceof Error ? error.message : String(error)}`, {
-        cause: error,
-      });
+      throw new TransferError(
+        'back',
+        `applying the changes to the server's workspace failed: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     return { ...applied, bytesOut, durationMs: Date.now() - started };
   } finally {
