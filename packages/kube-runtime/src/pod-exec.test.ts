@@ -123,6 +123,14 @@ describe('podExec', () => {
     expect(String((error as Error).message)).toContain('"create" (and "get") on "pods/exec"');
   });
 
+  it("reads the status of the ws library's ErrorEvent (not an Error)", async () => {
+    const event = { type: 'error', message: 'Unexpected server response: 403', error: new Error('x') };
+    const error = await podExec(() => Promise.reject(event as unknown as Error), { ...base, command: ['true'] }).catch(
+      (value: unknown) => value,
+    );
+    expect(error).toMatchObject({ failure: 'forbidden', status: 403 });
+  });
+
   it('tells a missing pod and a connection that closed before the status', async () => {
     const missing = await podExec(() => Promise.reject(new Error('Unexpected server response: 404')), {
       ...base,

@@ -121,9 +121,20 @@ export function exitCodeOf(status: ExecStatus): number | null {
   return null;
 }
 
+/** The text of a connect error: an `Error`, or the `ws` library's `ErrorEvent` (`message`, `error`). */
+function describeConnectError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'object' && error !== null) {
+    const event = error as { message?: unknown; error?: unknown };
+    if (typeof event.message === 'string' && event.message !== '') return event.message;
+    if (event.error instanceof Error) return event.error.message;
+  }
+  return String(error);
+}
+
 /** Maps a failed upgrade (client-node rejects with the ws library's `Unexpected server response: 403`) to a failure. */
 function connectFailure(error: unknown, target: string): PodExecError {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = describeConnectError(error);
   const status = Number(/\b([1-5]\d\d)\b/.exec(message)?.[1] ?? 0);
   if (status === 401 || status === 403)
     return new PodExecError(
