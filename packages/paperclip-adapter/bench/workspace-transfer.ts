@@ -15,8 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { createKubeRuntime } from '@claude-k8s/kube-runtime';
+import { createKubeRuntime, loadKubeConfig } from '@claude-k8s/kube-runtime';
 import { collect, copyIn, type PodExec } from '../src/workspace-transfer/transfer-session.ts';
 
 const FILES = Number(process.env['CK8S_BENCH_FILES'] ?? '10000');
@@ -25,9 +24,7 @@ const ROUNDS = Number(process.env['CK8S_BENCH_ROUNDS'] ?? '3');
 const IMAGE = process.env['CK8S_TEST_IMAGE'] ?? 'localhost/claude-k8s-agent:dev';
 const KUBECTL = process.env['KUBECTL'] ?? 'kubectl';
 
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromDefault();
-const core = kubeConfig.makeApiClient(CoreV1Api);
+const kubeConfig = loadKubeConfig(process.env['KUBECONFIG'] ? { path: process.env['KUBECONFIG'] } : {});
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -76,7 +73,7 @@ function kubectl(...args: string[]): void {
 async function main(): Promise<void> {
   const namespace = `transfer-bench-${process.pid}`;
   const root = mkdtempSync(join(tmpdir(), 'transfer-bench-'));
-  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  kubectl('create', 'namespace', namespace);
   const runtime = createKubeRuntime({ kubeConfig, namespace, runtimeId: 'bench' });
   try {
     const repo = makeRepository(root);
@@ -140,7 +137,7 @@ async function main(): Promise<void> {
     }
     await handle.cancel('bench done');
   } finally {
-    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    spawnSync(KUBECTL, ['delete', 'namespace', namespace, '--wait=false']);
     rmSync(root, { recursive: true, force: true });
   }
 }
