@@ -95,7 +95,12 @@ async function runOf(agentId: string): Promise<HeartbeatRun> {
 
 /** The run's stored log (both streams, in order). */
 async function logOf(runId: string): Promise<string> {
-  const records = (await stack.client.getRunLog(runId)).records;
+  // Before its first line a run has no log (404).
+  const log = await stack.client.getRunLog(runId).catch((error: unknown) => {
+    if (String(error).includes('404')) return { records: [] };
+    throw error;
+  });
+  const records = log.records;
   return [...records]
     .sort((a, b) => a.seq - b.seq)
     .map((record) => record.chunk)

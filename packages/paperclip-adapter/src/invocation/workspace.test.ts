@@ -175,6 +175,11 @@ describe('planWorkspace', () => {
     expect(result.cwd).toBe('/data/ws');
     expect(result.volumeMounts).toEqual([{ name: 'workspace', mountPath: '/data/ws', subPath: 'real/ws' }]);
     expect(envOf(result)['AGENT_HOME']).toBeUndefined();
+    expect(envOf(result)).toMatchObject({
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'safe.directory',
+      GIT_CONFIG_VALUE_0: WORKTREE,
+    });
   });
 
   it("shared: a project checkout hides Paperclip's per-issue worktrees inside it", () => {

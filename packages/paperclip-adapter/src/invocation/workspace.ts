@@ -377,7 +377,15 @@ function planTransfer(
   return {
     mode: 'transfer',
     cwd: facts.cwd.path,
-    env: workspaceEnv(input, workspace, facts, null),
+    env: [
+      ...workspaceEnv(input, workspace, facts, null),
+      // The workspace directory is the volume's mount point, owned by root: git would refuse the repository as
+      // "dubious ownership" for the pod's user. Trust exactly this directory (git's environment config, for the agent's
+      // git and the transfer's own).
+      { name: 'GIT_CONFIG_COUNT', value: '1' },
+      { name: 'GIT_CONFIG_KEY_0', value: 'safe.directory' },
+      { name: 'GIT_CONFIG_VALUE_0', value: facts.cwd.path },
+    ],
     volumes: [{ name: TRANSFER_VOLUME, emptyDir: {} }],
     volumeMounts: [
       { name: TRANSFER_VOLUME, mountPath: facts.cwd.path, subPath: 'workspace' },
