@@ -175,11 +175,6 @@ describe('planWorkspace', () => {
     expect(result.cwd).toBe('/data/ws');
     expect(result.volumeMounts).toEqual([{ name: 'workspace', mountPath: '/data/ws', subPath: 'real/ws' }]);
     expect(envOf(result)['AGENT_HOME']).toBeUndefined();
-    expect(envOf(result)).toMatchObject({
-      GIT_CONFIG_COUNT: '1',
-      GIT_CONFIG_KEY_0: 'safe.directory',
-      GIT_CONFIG_VALUE_0: WORKTREE,
-    });
   });
 
   it("shared: a project checkout hides Paperclip's per-issue worktrees inside it", () => {
@@ -270,6 +265,11 @@ describe('planWorkspace', () => {
       transfer: { hostDir: WORKTREE, podDir: WORKTREE, controlDir: '/run/ck8s/transfer' },
     });
     expect(envOf(result)).toMatchObject({ PAPERCLIP_WORKSPACE_CWD: WORKTREE, PAPERCLIP_WORKSPACE_BRANCH: 'PAP-1-fix' });
+    expect(envOf(result)).toMatchObject({
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'safe.directory',
+      GIT_CONFIG_VALUE_0: WORKTREE,
+    });
     expect(envOf(result)['AGENT_HOME']).toBeUndefined();
     // An explicit transfer wins over a configured volume; an explicit shared without a volume still fails.
     expect(plan({ mode: 'transfer' })).toMatchObject({ mode: 'transfer' });
