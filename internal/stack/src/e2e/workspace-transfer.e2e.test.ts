@@ -165,6 +165,7 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
   it('the agent sees HEAD, the uncommitted and untracked files; its commit, edits and deletion come back', async () => {
     const agent = await createAgent('transfer-agent');
     const headBefore = gitAsServer('rev-parse', 'HEAD').trim();
+    testProgress.info(`history before the run:\n${gitAsServer('log', '--format=%H %P %s', '-6')}`);
     const run = await finished(await startIssue(agent.id, 'Change the app', AGENT_SCRIPT));
     expect(run.status, String(run['error'] ?? '')).toBe('succeeded');
     const output = await toolOutput(run);
@@ -175,6 +176,8 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     expect(output).toContain('NO-BUILD-DIR-42'); // ignored files stay on the server
     expect(output).toContain('SCRIPT-DONE-42');
 
+    testProgress.info(`history after the run:\n${gitAsServer('log', '--format=%H %P %s', '-6')}`);
+    testProgress.info(`transfer: ${JSON.stringify(transferOf(run))}`);
     // The commit is on the branch (fast-forward), the uncommitted and untracked changes are in the working tree.
     expect(gitAsServer('log', '-1', '--format=%s').trim()).toBe('agent: edit, add, delete');
     expect(gitAsServer('rev-parse', 'HEAD~1').trim()).toBe(headBefore);

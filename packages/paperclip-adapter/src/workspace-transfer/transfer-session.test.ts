@@ -121,6 +121,7 @@ describe('the transfer round trip', () => {
     expect(collected.keptRefs).toEqual([]);
     expect(git(host, 'log', '-1', '--format=%s')).toBe('agent: edit, add, delete');
     expect(git(host, 'rev-parse', 'HEAD')).toBe(git(pod, 'rev-parse', 'HEAD'));
+    expect(git(host, 'rev-parse', 'HEAD~1')).toBe(head);
     expect(readFileSync(join(host, 'shared.txt'), 'utf8')).toBe('one\ntwo\nthree\n');
     expect(existsSync(join(host, 'obsolete.txt'))).toBe(false);
     expect(readFileSync(join(host, 'README.md'), 'utf8')).toContain('and by the agent');
