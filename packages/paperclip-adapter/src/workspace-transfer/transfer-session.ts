@@ -50,12 +50,11 @@ export interface TransferSettings {
 /** The transfer's own failure: the message says which trip and why. */
 export class TransferError extends Error {
   override name = 'TransferError';
-  constructor(
-    readonly trip: 'in' | 'back',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  /** Which trip failed: `in` (claude did not start) or `back` (the changes are not applied). */
+  readonly trip: 'in' | 'back';
+  constructor(trip: 'in' | 'back', message: string, options?: { cause?: unknown }) {
     super(message, options);
+    this.trip = trip;
   }
 }
 
