@@ -19,7 +19,7 @@ import { integrateImportedGitHead } from '@paperclipai/adapter-utils/git-workspa
 import { withDirectoryMergeLock } from '@paperclipai/adapter-utils/workspace-restore-merge';
 
 /** The ref namespace of one run's snapshots in the workspace's git directory. */
-export function runRefPrefix(runId: string): string {
+function runRefPrefix(runId: string): string {
   return `refs/claude-k8s/runs/${runId.replace(/[^A-Za-z0-9._-]/g, '_')}`;
 }
 

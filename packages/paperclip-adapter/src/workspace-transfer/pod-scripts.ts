@@ -23,9 +23,6 @@ export const CONTROL_FILE = {
 /** The refs of the pod's two snapshot commits (in the pod's repository; the bundle carries them). */
 export const POD_REF = { base: 'refs/claude-k8s/base', worktree: 'refs/claude-k8s/worktree' } as const;
 
-/** Exit code of the entry when the workspace never arrived (claude did not run). */
-export const NO_WORKSPACE_EXIT = 125;
-
 /** How long the entry waits for the workspace before it gives up (claude never starts then). Seconds. */
 export const TRANSFER_WAIT_SEC = 900;
 

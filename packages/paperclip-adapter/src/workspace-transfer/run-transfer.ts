@@ -133,7 +133,7 @@ export function describeTransfer(report: TransferReport, target: TransferTarget)
 }
 
 /** `resultJson.workspace.transfer` of a report. */
-export function transferResultJson(report: TransferReport): Record<string, unknown> {
+function transferResultJson(report: TransferReport): Record<string, unknown> {
   const back = report.collected;
   return {
     bytesIn: report.copiedIn?.bytesIn ?? null,

@@ -98,7 +98,7 @@ async function checked(
  * files go as raw bytes on stdin/stdout (Paperclip's fallback would base64 them in 4 MiB execs). `budget.in` counts
  * the bytes sent and refuses past the limit before sending.
  */
-export function createExecRunner(
+function createExecRunner(
   exec: PodExec,
   settings: Pick<TransferSettings, 'maxInBytes' | 'maxOutBytes' | 'execTimeoutMs'>,
   budget: { in: number },
