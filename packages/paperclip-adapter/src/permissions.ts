@@ -11,6 +11,8 @@ export interface RequiredPermission {
   verb: 'create' | 'get' | 'list' | 'watch' | 'update' | 'patch' | 'delete';
   /** Why the adapter needs it. */
   purpose: string;
+  /** Needed only by agents in this workspace mode (`transfer`: also `auto`, which may pick it); absent: always. */
+  workspaceMode?: 'transfer';
 }
 
 export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = Object.freeze([
@@ -50,6 +52,7 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = Object.freeze
     subresource: 'exec',
     verb: 'create',
     purpose: "workspace.mode transfer: copy the workspace into the run's container and collect the agent's changes",
+    workspaceMode: 'transfer',
   },
   {
     group: '',
