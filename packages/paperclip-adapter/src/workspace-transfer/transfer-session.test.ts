@@ -54,6 +54,14 @@ function git(dir: string, ...args: string[]): string {
   }).trimEnd();
 }
 
+/** `git status --short` lines, without the other issue's worktree directory (untracked on the server). */
+function statusOf(dir: string): string[] {
+  return git(dir, 'status', '--short')
+    .split('\n')
+    .filter((line) => line !== '?? .paperclip/')
+    .sort();
+}
+
 let root: string;
 let settings: TransferSettings;
 let host: string;
@@ -77,6 +85,9 @@ beforeEach(() => {
   writeFileSync(join(host, 'untracked.txt'), 'not yet added\n');
   mkdirSync(join(host, 'build'));
   writeFileSync(join(host, 'build', 'out.bin'), 'ignored\n');
+  // Another issue's worktree inside the project checkout (untracked): never copied into this run's pod.
+  mkdirSync(join(host, '.paperclip', 'worktrees', 'PAP-9-other'), { recursive: true });
+  writeFileSync(join(host, '.paperclip', 'worktrees', 'PAP-9-other', 'secret.txt'), 'other issue\n');
   settings = {
     hostDir: host,
     podDir: pod,
@@ -111,6 +122,7 @@ describe('the transfer round trip', () => {
     expect(readFileSync(join(pod, 'README.md'), 'utf8')).toBe('hello, edited on the server\n');
     expect(readFileSync(join(pod, 'untracked.txt'), 'utf8')).toBe('not yet added\n');
     expect(existsSync(join(pod, 'build'))).toBe(false);
+    expect(existsSync(join(pod, '.paperclip', 'worktrees'))).toBe(false);
     expect(git(pod, 'status', '--short')).toBe(' M README.md\n?? untracked.txt');
 
     agentWorks();
@@ -126,7 +138,7 @@ describe('the transfer round trip', () => {
     expect(existsSync(join(host, 'obsolete.txt'))).toBe(false);
     expect(readFileSync(join(host, 'README.md'), 'utf8')).toContain('and by the agent');
     // The agent's `git add -A` committed the untracked file it received; its new file stays uncommitted.
-    expect(git(host, 'status', '--short').split('\n').sort()).toEqual([' M README.md', '?? notes.txt']);
+    expect(statusOf(host)).toEqual([' M README.md', '?? notes.txt']);
     expect(git(host, 'show', 'HEAD:untracked.txt')).toBe('not yet added');
     expect(readFileSync(join(host, 'build', 'out.bin'), 'utf8')).toBe('ignored\n');
     expect(git(host, 'for-each-ref', 'refs/claude-k8s')).toBe('');
@@ -179,7 +191,7 @@ describe('the transfer round trip', () => {
     expect(git(host, 'show', 'HEAD:added.txt')).toBe('agent');
     expect(git(host, 'show', 'HEAD:server.txt')).toBe('server');
     expect(readFileSync(join(host, 'added.txt'), 'utf8')).toBe('agent\n');
-    expect(git(host, 'status', '--short').split('\n').sort()).toEqual([' M README.md', '?? untracked.txt']);
+    expect(statusOf(host)).toEqual([' M README.md', '?? untracked.txt']);
   });
 
   it('refuses a workspace over transferMaxInMiB before claude starts, and changes over transferMaxOutMiB', async () => {

@@ -251,6 +251,8 @@ export async function copyIn(input: { settings: TransferSettings; exec: PodExec;
       workspaceLocalDir: settings.hostDir,
       workspaceRemoteDir: settings.podDir,
       workspaceGitSnapshot: snapshot,
+      // A project checkout holds the other issues' worktrees (`.paperclip/worktrees`): they stay on the server.
+      workspaceExclude: ['.paperclip/worktrees', '.paperclip/worktrees/*'],
       // Paperclip's restore is not used (the way back is the bundle): skip its content-hash walk of the tree.
       workspaceBaseline: { exclude: [], entries: new Map() },
     });
