@@ -25,6 +25,7 @@ const localExec: PodExec = (command, options = {}) =>
     let stderr = '';
     let failed = false;
     child.stdout.on('data', (chunk: Buffer) => {
+      if (failed) return; // abandoned, as pods/exec's stdout limit does: nothing more is delivered
       bytes += chunk.byteLength;
       if (bytes > (options.maxStdoutBytes ?? 16 * 1024 * 1024) && !failed) {
         failed = true;
@@ -32,7 +33,11 @@ const localExec: PodExec = (command, options = {}) =>
         reject(new Error('exec in test/pod/claude: stdout passed its limit'));
         return;
       }
-      if (options.onStdout) void options.onStdout(new Uint8Array(chunk));
+      if (options.onStdout)
+        Promise.resolve(options.onStdout(new Uint8Array(chunk))).catch((error: unknown) => {
+          failed = true;
+          reject(error instanceof Error ? error : new Error(String(error)));
+        });
       else chunks.push(chunk);
     });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
