@@ -350,19 +350,31 @@ export function parseGitCredentialsEnv(
   path: string,
   context: ParseContext,
 ): Record<string, { secretKeyRef: KeyReference }> | undefined {
-  const parsed = parseEnvRefs(raw, path, context);
-  if (parsed === undefined) return undefined;
-  const output: Record<string, { secretKeyRef: KeyReference }> = {};
+  const parsed = parseJsonText(raw, path, context);
+  if (!parsed.ok) return undefined;
+  if (!isRecord(parsed.value)) {
+    context.issues.push({
+      path,
+      message: `expected a JSON object of name → {secretKeyRef: {name, key}}, got ${describeValue(raw)}`,
+    });
+    return undefined;
+  }
+  const references: Record<string, unknown> = {};
   let failed = false;
-  for (const [name, value] of Object.entries(parsed)) {
-    if ('secretKeyRef' in value) output[name] = value;
-    else {
+  for (const [name, value] of Object.entries(parsed.value)) {
+    if (!isRecord(value) || !('secretKeyRef' in value) || Object.keys(value).length !== 1) {
+      // The value is never echoed: it may be the credential itself.
       context.issues.push({
         path: `${path}.${name}`,
-        message: 'expected {secretKeyRef: {name, key}}: git credentials come from a Secret only',
+        message:
+          'expected {secretKeyRef: {name, key}}: git credentials come from a Secret only (no plain values, no ConfigMaps)',
       });
       failed = true;
+      continue;
     }
+    references[name] = value;
   }
-  return failed ? undefined : output;
+  const output = parseEnvRefs(references, path, context);
+  if (failed || output === undefined) return undefined;
+  return output as Record<string, { secretKeyRef: KeyReference }>;
 }
