@@ -229,6 +229,31 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     gitAsServer('clean', '-fdq', '-e', 'untracked.txt', '-e', 'build');
   });
 
+  it('a cancelled run: the pod stays up until its changes are collected, then they are in the workspace', async () => {
+    const agent = await createAgent('transfer-cancel-agent');
+    const started = await startIssue(
+      agent.id,
+      'Work, then be cancelled',
+      'echo "BEFORE-CANCEL-$((40 + 2))" > cancelled-work.txt; sleep 120',
+    );
+    const deadline = Date.now() + 180_000;
+    while (!(await logOf(started.id)).includes('copied into the pod')) {
+      if (Date.now() > deadline) throw new Error('the workspace was not copied in within 180 s');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    // Give the agent's first tool call time to write its file, then cancel.
+    await new Promise((resolve) => setTimeout(resolve, 8000));
+    await stack.client.cancelRun(started.id);
+    const run = await finished(started);
+    expect(run.status).toBe('cancelled');
+    // The adapter collected after claude was stopped: the file the agent wrote before the cancel is back.
+    const collectedBy = Date.now() + 60_000;
+    while (!existsSync(join(repo, 'cancelled-work.txt')) && Date.now() < collectedBy)
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(readFileSync(join(repo, 'cancelled-work.txt'), 'utf8')).toBe('BEFORE-CANCEL-42\n');
+    expect(await logOf(run.id)).toContain("the agent's changes came back");
+  });
+
   it('a run that fails half-way still brings back what it changed', async () => {
     // The agent writes a file in its first turn, then hits its turn limit: the run fails (claude_max_turns).
     const agent = await createAgent('transfer-halfway-agent', { maxTurnsPerRun: 1 });
