@@ -215,6 +215,7 @@ describe('helm install and uninstall of the default value set', () => {
       ]).stdout.trim();
     expect(can('create', 'jobs.batch', installAgentsNs)).toBe('yes');
     expect(can('get', 'pods', installAgentsNs, 'log')).toBe('yes');
+    expect(can('create', 'pods', installAgentsNs, 'exec')).toBe('yes');
     expect(can('get', 'pods', installAgentsNs)).toBe('no');
     expect(can('update', 'leases.coordination.k8s.io', installAgentsNs)).toBe('yes');
     expect(can('create', 'deployments.apps', installAgentsNs)).toBe('no');

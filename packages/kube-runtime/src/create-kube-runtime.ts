@@ -45,6 +45,13 @@ import { initialLogCheckpoint, type LogCheckpoint } from './log/log-cursor.ts';
 import { createPodLogSource, type PodLogSource } from './log/pod-log-source.ts';
 import { ANNOTATIONS, LABELS, MANAGED_BY, jobNameFor, labelValue, leaseNameFor } from './names.ts';
 import type { RunEvent, RunOutcome, RunOutput, RunProgressEvent } from './outcome.ts';
+import {
+  createClientNodeExecTransport,
+  podExec,
+  type ExecTransport,
+  type PodExecInput,
+  type PodExecResult,
+} from './pod-exec.ts';
 import { readSelfPod, type ReadSelfPodOptions, type SelfPod } from './self-pod.ts';
 import { errorMessage } from './error-message.ts';
 
@@ -67,6 +74,8 @@ export interface CreateKubeRuntimeOptions {
    * `onOutput` when only `ports` are given.
    */
   logSource?: PodLogSource;
+  /** The `pods/exec` transport of {@link KubeRuntime.exec}. @default client-node's `Exec` over `kubeConfig` */
+  execTransport?: ExecTransport;
   /** Reconnect timing of the output follow. */
   logFollow?: LogFollowTiming;
   /** Namespace of the Jobs, Secrets and Leases. */
@@ -231,6 +240,12 @@ export interface KubeRuntime {
   sweepOrphans(options?: { signal?: AbortSignal; defaultAdoptWithinSeconds?: number }): Promise<OrphanSweepResult>;
   /** The runtime's own pod (read once per runtime instance, then cached). */
   selfPod(): Promise<SelfPod>;
+  /**
+   * Runs a command in a container of a pod in the runtime's namespace (`pods/exec`, RBAC `create`): stdin streamed
+   * in, stdout streamed or collected under a limit. Resolves with the exit code; rejects with a `PodExecError`
+   * (`forbidden` names the missing RBAC). Needs `kubeConfig` or `execTransport`.
+   */
+  exec(input: Omit<PodExecInput, 'namespace'>): Promise<PodExecResult>;
 }
 
 /** Whether a run's Job mounts or references its per-run Secret (named like the Job). */
@@ -259,6 +274,13 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
   const kubeConfig: KubeConfig | null = options.kubeConfig ?? null;
   const logSource: PodLogSource | null =
     options.logSource ?? (kubeConfig === null ? null : createPodLogSource({ kubeConfig }));
+  let execTransport: ExecTransport | null = options.execTransport ?? null;
+  const exec = (input: Omit<PodExecInput, 'namespace'>): Promise<PodExecResult> => {
+    if (execTransport === null && kubeConfig !== null) execTransport = createClientNodeExecTransport(kubeConfig);
+    if (execTransport === null)
+      return Promise.reject(new MissingConfigurationError(['execTransport (or kubeConfig)'], 'exec'));
+    return podExec(execTransport, { ...input, namespace });
+  };
   const baseGraces: FailureGraces = { ...DEFAULT_GRACES, ...options.graces };
   const baseRetention: RetentionPolicy = { ...DEFAULT_RETENTION, ...options.retention };
   const followed: FollowedRuns = options.followedRuns ?? new Set();
@@ -875,5 +897,6 @@ export function createKubeRuntime(options: CreateKubeRuntimeOptions): KubeRuntim
     sweepOrphans: (sweepOptions = {}) =>
       sweepOrphansOf({ ports, clock, logger, namespace, runtimeId, followed, ...sweepOptions }),
     selfPod,
+    exec,
   };
 }

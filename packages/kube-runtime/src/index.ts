@@ -25,6 +25,15 @@ export {
   RunDetachedError,
   RunNotFoundError,
 } from './kube-runtime-error.ts';
+export {
+  PodExecError,
+  type PodExecFailure,
+  type PodExecInput,
+  type PodExecResult,
+  type ExecTransport,
+  type ExecConnection,
+  type ExecStatus,
+} from './pod-exec.ts';
 export { clearLongTimeout, setLongTimeout, type Clock, type LongTimer } from './clock.ts';
 export type { Logger } from './logger.ts';
 export { createClusterProbe, type ClusterProbe } from './cluster-probe.ts';

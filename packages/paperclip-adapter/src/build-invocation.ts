@@ -73,6 +73,8 @@ export interface RunInvocation {
   paperclipApiUrl: string;
   /** How the run's Paperclip workspace reaches the pod (`none`: it does not), and the pod's working directory. */
   workspace: { mode: WorkspacePlan['mode']; cwd: string };
+  /** The transfer mode's paths (`null` in the other modes). */
+  transfer: WorkspacePlan['transfer'];
 }
 
 /** Result of {@link buildInvocation}. */
@@ -104,7 +106,7 @@ export async function buildInvocation(
   const host = await readHostInputs(options.hostFiles, {
     instructionsFilePath,
     skills: skills.skills,
-    ...(workspaceVolume.value !== null && config.workspace.mode !== 'none' ? { workspaceContext: ctx.context } : {}),
+    ...(config.workspace.mode !== 'none' ? { workspaceContext: ctx.context } : {}),
   });
   const runtimeMcpServers = ctx.runtimeMcp?.getServers() ?? [];
   return planInvocation(
@@ -186,6 +188,7 @@ export function planInvocation(
   });
   const claude = buildClaudeCommand({
     config,
+    transfer: workspace.transfer === null ? null : { collectSec: config.workspace.transferCollectSec },
     resume: session.resume,
     shipped: runFiles.shipped,
     cwd: layout.cwd,
@@ -230,6 +233,7 @@ export function planInvocation(
       notes,
       paperclipApiUrl: apiUrl,
       workspace: { mode: workspace.mode, cwd: layout.cwd },
+      transfer: workspace.transfer,
     },
   };
 }

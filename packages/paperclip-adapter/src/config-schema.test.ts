@@ -176,6 +176,41 @@ describe('parseAdapterConfig', () => {
     expect(text.success && text.value.env).toEqual({ T: { secretKeyRef: { name: 'gh', key: 't' } } });
   });
 
+  it('workspace.gitCredentialsEnv: Secret references only, joined into env; plain values, ConfigMaps and clashes refused', () => {
+    const result = parseAdapterConfig({
+      ...minimal,
+      workspace: { mode: 'transfer', gitCredentialsEnv: { GH_TOKEN: { secretKeyRef: { name: 'gh', key: 'token' } } } },
+    });
+    expect(result.success && result.value.env).toEqual({ GH_TOKEN: { secretKeyRef: { name: 'gh', key: 'token' } } });
+    const refused = parseAdapterConfig({
+      ...minimal,
+      env: { SAME: 'x' },
+      workspace: {
+        gitCredentialsEnv: {
+          PLAIN: 'ghp_secret',
+          MAP: { configMapKeyRef: { name: 'settings', key: 'token' } },
+          SAME: { secretKeyRef: { name: 'gh', key: 'token' } },
+        },
+      },
+    });
+    expect(refused.success).toBe(false);
+    if (refused.success) return;
+    expect(refused.issues.map((issue) => issue.path)).toEqual([
+      'workspace.gitCredentialsEnv.PLAIN',
+      'workspace.gitCredentialsEnv.MAP',
+    ]);
+    // The plain value is never echoed back.
+    expect(JSON.stringify(refused.issues)).not.toContain('ghp_secret');
+    const clash = parseAdapterConfig({
+      ...minimal,
+      env: { SAME: 'x' },
+      workspace: { gitCredentialsEnv: { SAME: { secretKeyRef: { name: 'gh', key: 'token' } } } },
+    });
+    expect(clash.success ? [] : clash.issues).toEqual([
+      { path: 'workspace.gitCredentialsEnv.SAME', message: 'also set in env or envRefs: give each variable once' },
+    ]);
+  });
+
   it('envRefs refuses plain values, bad references and names also in env, each with its path', () => {
     const result = parseAdapterConfig({
       ...minimal,

@@ -24,11 +24,13 @@ import {
   checkDnsSubdomain,
   parseEnv,
   parseEnvRefs,
+  parseGitCredentialsEnv,
   parseQuantity,
   parseSecretNameList,
   parseStringMap,
   parseTolerations,
   type EnvValue,
+  type KeyReference,
   type Toleration,
 } from './kubernetes-fields.ts';
 import { normalizeLegacyConfig } from './legacy-config.ts';
@@ -190,11 +192,47 @@ export const CONFIG_SCHEMA = object({
     check: checkAbsolutePath,
   }),
   workspace: object({
-    mode: enumeration(['auto', 'shared', 'none'], {
+    mode: enumeration(['auto', 'shared', 'transfer', 'none'], {
       label: 'Workspace in the pod',
-      hint: "How the workspace Paperclip prepared for the run (project checkout, issue worktree) reaches the pod. shared: the pod mounts the run's workspace from the operator's workspace volume (CLAUDE_K8S_WORKSPACE_CLAIM / CLAUDE_K8S_WORKSPACE_ROOT) at the server's path and works in place; none: the pod starts in its own directory (cwd); auto: shared when the run has a workspace on that volume, else none.",
+      hint: "How the workspace Paperclip prepared for the run (project checkout, issue worktree) reaches the pod. shared: the pod mounts the run's workspace from the operator's workspace volume (CLAUDE_K8S_WORKSPACE_CLAIM / CLAUDE_K8S_WORKSPACE_ROOT) at the server's path and works in place; transfer: no shared storage, the workspace (a git repository) is copied into the pod through the Kubernetes API (pods/exec) before claude starts and the agent's commits and changes come back the same way when it ends (conflicts with changes made on the server meanwhile are kept as git refs, never overwritten); none: the pod starts in its own directory (cwd); auto: shared when the run has a workspace on that volume, else transfer when no volume is configured and the workspace is a git repository, else none.",
       group: 'Prompt',
       default: 'auto',
+    }),
+    transferMaxInMiB: number({
+      label: 'Transfer: most bytes in',
+      hint: "transfer mode: the most the workspace may weigh going into the pod (the git history of HEAD and the working tree's changes, as archives); a larger workspace fails the run before claude starts.",
+      group: 'Prompt',
+      unit: 'MiB',
+      min: 1,
+      max: 16_384,
+      default: 1_024,
+    }),
+    transferMaxOutMiB: number({
+      label: 'Transfer: most bytes back',
+      hint: "transfer mode: the most the agent's changes may weigh coming back (a git bundle of its commits and its working tree, relative to what went in); past it nothing is applied and the run names the failure.",
+      group: 'Prompt',
+      unit: 'MiB',
+      min: 1,
+      max: 16_384,
+      default: 256,
+    }),
+    transferCollectSec: number({
+      label: 'Transfer: collection window',
+      hint: "transfer mode: how long the pod stays up after claude ended (also after a cancel or timeout) for the adapter to collect the changes; the pod's grace period is extended by it.",
+      group: 'Prompt',
+      unit: 'seconds',
+      min: 10,
+      max: 3_600,
+      default: 180,
+    }),
+    gitCredentialsEnv: custom<Record<string, { secretKeyRef: KeyReference }>>({
+      label: 'Git credentials (Secret references)',
+      hint: 'Environment for the agent\'s own git fetch and push in the pod (e.g. GIT_TOKEN, GH_TOKEN): a JSON object of name → {"secretKeyRef": {"name", "key"}}, read by Kubernetes from a Secret the operator allows (CLAUDE_K8S_ALLOWED_SECRETS). Plain values are refused. A name may not also be in env or envRefs.',
+      group: 'Prompt',
+      typeLabel: 'JSON object',
+      formControl: 'textarea',
+      parse: parseGitCredentialsEnv,
+      default: {},
     }),
   }),
   // ---------------------------------------------------------------- Kubernetes
@@ -600,6 +638,17 @@ export function parseAdapterConfig(input: unknown): ParseAdapterConfigResult {
       context.warnings.push(`labels.${key}: reserved label prefix, dropped`);
       delete value.labels[key];
     }
+  }
+  // Git credentials join env too (Secret references only, checked by the operator policy like envRefs).
+  for (const [name, reference] of Object.entries(value.workspace.gitCredentialsEnv)) {
+    if (name in value.env || name in value.envRefs) {
+      context.issues.push({
+        path: `workspace.gitCredentialsEnv.${name}`,
+        message: 'also set in env or envRefs: give each variable once',
+      });
+      continue;
+    }
+    value.env[name] = reference;
   }
   // envRefs join env (which the pod's environment is built from); one name in both is ambiguous.
   for (const [name, reference] of Object.entries(value.envRefs)) {

@@ -164,7 +164,9 @@ describe('testEnvironment', () => {
       Promise.resolve(
         permissions.map((permission) => ({
           permission,
-          allowed: !denied.includes(`${permission.resource}:${permission.verb}`),
+          allowed: !denied.includes(
+            `${permission.resource}${permission.subresource ? `/${permission.subresource}` : ''}:${permission.verb}`,
+          ),
           reason: 'RBAC: denied',
         })),
       ),
@@ -207,6 +209,31 @@ describe('testEnvironment', () => {
     ]);
     expect(result.checks.map((check) => check.code)).toContain('claude_k8s_session_claim_missing');
     expect(result.checks.map((check) => check.code)).not.toContain('claude_k8s_api_key_secret_missing');
+  });
+
+  it('a missing pods/exec is an error for a transfer-mode agent, a warning under auto, nothing otherwise', async () => {
+    const denied = async (mode: string) => {
+      const adapter = createServerAdapter({
+        ...admittingPolicy,
+        clock,
+        serverEnv: {},
+        probeFactory: () => probe(['pods/exec:create']),
+      });
+      const result = await adapter.testEnvironment({
+        companyId: 'c',
+        adapterType: 'claude_k8s',
+        config: { ...base, workspace: { mode } },
+      });
+      return result.checks
+        .filter((check) => check.code === 'claude_k8s_rbac_denied')
+        .map((check) => `${check.level} ${check.message}`);
+    };
+    expect(await denied('transfer')).toEqual([
+      "error missing permission in agents: create pods/exec (needed to workspace.mode transfer: copy the workspace into the run's container and collect the agent's changes)",
+    ]);
+    expect((await denied('auto'))[0]).toMatch(/^warn missing permission in agents: create pods\/exec/);
+    expect(await denied('none')).toEqual([]);
+    expect(await denied('shared')).toEqual([]);
   });
 
   it('checks the shared workspace volume: half a setting, a missing claim, shared without a volume', async () => {

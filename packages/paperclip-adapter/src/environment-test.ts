@@ -266,9 +266,13 @@ export function createTestEnvironment(
           message: `all ${reviews.length} permissions granted in namespace ${namespace}`,
         });
       for (const review of denied) {
+        // A permission of one workspace mode: an error for an agent in it, a warning under auto (which may pick it),
+        // nothing for the other modes.
+        const mode = review.permission.workspaceMode;
+        if (mode !== undefined && config.workspace.mode !== mode && config.workspace.mode !== 'auto') continue;
         checks.push({
           code: 'claude_k8s_rbac_denied',
-          level: 'error',
+          level: mode !== undefined && config.workspace.mode === 'auto' ? 'warn' : 'error',
           message: `missing permission in ${namespace}: ${describePermission(review.permission)} (needed to ${review.permission.purpose})`,
           detail: review.reason ?? null,
           hint: "Apply deploy/rbac.yaml (or add the verb to the Role bound to Paperclip's service account).",

@@ -108,6 +108,9 @@ export const ERROR_CODES = {
   k8s_detached: {
     hint: "Paperclip shut down while the run's Job was going on: the Job was left running (or ended) untouched, and the next run of the same task adopts it, with its transcript, session and cost.",
   },
+  k8s_workspace_transfer: {
+    hint: "workspace.mode transfer: the workspace could not be copied into the pod, or the agent's changes could not be collected from it, through pods/exec (RBAC, size limits transferMaxInMiB / transferMaxOutMiB, the pod ending early): see the message.",
+  },
   k8s_api_error: {
     hint: 'The Kubernetes API refused or failed a request: check RBAC (see deploy/rbac.yaml) and connectivity.',
     bootstrap: true,

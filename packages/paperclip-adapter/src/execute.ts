@@ -33,6 +33,7 @@ import type { Clock, HostFiles, Logger, RunAccumulatorLike, RunStarter, RunSumma
 import { droppedLines, mapEarlyFailure, mapRunResult, type BillingInfo } from './result-mapping.ts';
 import { isRecord } from './raw-values.ts';
 import { errorMessage } from './error-message.ts';
+import { applyTransferToResult, describeTransfer, startRunTransfer } from './workspace-transfer/run-transfer.ts';
 import { adoptOrphanedRun, detachedResult, detachOnShutdown, splitRunSignal } from './adopt-orphan.ts';
 
 /** Extra wait past the Job deadline plus grace before the adapter stops waiting itself. Milliseconds. */
@@ -188,9 +189,9 @@ export function createExecute(
     };
   }
 
-  function waitForOutcome(handle: RunHandle, config: AdapterConfig): Promise<RunOutcome> {
+  function waitForOutcome(handle: RunHandle, config: AdapterConfig, extraGraceSec = 0): Promise<RunOutcome> {
     if (config.timeoutSec <= 0) return handle.outcome;
-    const limitMs = (config.timeoutSec + config.graceSec) * 1000 + DEADLINE_SLACK_MS;
+    const limitMs = (config.timeoutSec + config.graceSec + extraGraceSec) * 1000 + DEADLINE_SLACK_MS;
     return new Promise<RunOutcome>((resolve, reject) => {
       let fired = false;
       const timer = clock.setTimeout(() => {
@@ -322,6 +323,13 @@ export function createExecute(
           'no Kubernetes runtime is wired into this adapter build',
           billing,
         );
+      const transferExec = runtime.exec?.bind(runtime);
+      if (invocation.transfer !== null && transferExec === undefined)
+        return mapEarlyFailure(
+          'adapter_internal_error',
+          'workspace.mode transfer needs pods/exec, which this adapter build does not wire',
+          billing,
+        );
 
       if (attempt === 1) {
         // Pod Security of the namespace, read from the cluster before anything is created there.
@@ -411,6 +419,22 @@ export function createExecute(
       budgetGuard.attach(async (reason) => {
         await handle.cancel(reason);
       });
+      // The transfer mode: the workspace goes in once the container runs (claude waits for it), the changes come back
+      // when claude ended, before the container may end (docs/decisions/workspace-transfer-mode.md).
+      const transfer =
+        invocation.transfer === null || transferExec === undefined
+          ? null
+          : startRunTransfer({
+              target: invocation.transfer,
+              runId: ctx.runId,
+              handle,
+              exec: (input) => transferExec(input),
+              limits: { maxInMiB: config.workspace.transferMaxInMiB, maxOutMiB: config.workspace.transferMaxOutMiB },
+              log: async (line) => {
+                await metaSent;
+                await ctx.onLog('stderr', line);
+              },
+            });
       resultGrace.attach(handle);
       try {
         await ctx.onMeta?.(
@@ -423,7 +447,11 @@ export function createExecute(
       let outcome: RunOutcome;
       const stopDetach = detachOnShutdown(shutdown, handle);
       try {
-        outcome = await waitForOutcome(handle, config);
+        outcome = await waitForOutcome(
+          handle,
+          config,
+          invocation.transfer === null ? 0 : config.workspace.transferCollectSec,
+        );
       } catch (error) {
         if (RunDetachedError.isInstance(error))
           return detachedResult(error, billing, { attempt, namespace: handle.namespace });
@@ -439,6 +467,9 @@ export function createExecute(
         stopDetach();
         resultGrace.dispose();
       }
+      const transferReport = transfer === null ? null : await transfer;
+      if (transferReport !== null && invocation.transfer !== null)
+        for (const line of describeTransfer(transferReport, invocation.transfer)) await ctx.onLog('stderr', line);
       const summary = accumulator.finish({ exitCode: outcome.exitCode, signal: null });
       for (const dropped of droppedLines(summary))
         await ctx.onLog(
@@ -478,6 +509,7 @@ export function createExecute(
       });
       // Where the agent worked: `shared` = in Paperclip's workspace itself, `none` = in the pod's own directory.
       result.resultJson = { ...result.resultJson, workspace: { ...invocation.workspace } };
+      if (transferReport !== null) applyTransferToResult(result, transferReport);
       if (retriedFresh) {
         result.resultJson = { ...result.resultJson, freshSessionRetry: true };
         if (result.sessionParams === undefined) result.clearSession = true;

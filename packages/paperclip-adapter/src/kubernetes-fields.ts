@@ -340,3 +340,41 @@ export function parseEnv(raw: unknown, path: string, context: ParseContext): Rec
   }
   return failed ? undefined : output;
 }
+
+/**
+ * Parses `workspace.gitCredentialsEnv`: like `envRefs`, but only `secretKeyRef` (credentials never come from a
+ * ConfigMap or as a value).
+ */
+export function parseGitCredentialsEnv(
+  raw: unknown,
+  path: string,
+  context: ParseContext,
+): Record<string, { secretKeyRef: KeyReference }> | undefined {
+  const parsed = parseJsonText(raw, path, context);
+  if (!parsed.ok) return undefined;
+  if (!isRecord(parsed.value)) {
+    context.issues.push({
+      path,
+      message: `expected a JSON object of name → {secretKeyRef: {name, key}}, got ${describeValue(raw)}`,
+    });
+    return undefined;
+  }
+  const references: Record<string, unknown> = {};
+  let failed = false;
+  for (const [name, value] of Object.entries(parsed.value)) {
+    if (!isRecord(value) || !('secretKeyRef' in value) || Object.keys(value).length !== 1) {
+      // The value is never echoed: it may be the credential itself.
+      context.issues.push({
+        path: `${path}.${name}`,
+        message:
+          'expected {secretKeyRef: {name, key}}: git credentials come from a Secret only (no plain values, no ConfigMaps)',
+      });
+      failed = true;
+      continue;
+    }
+    references[name] = value;
+  }
+  const output = parseEnvRefs(references, path, context);
+  if (failed || output === undefined) return undefined;
+  return output as Record<string, { secretKeyRef: KeyReference }>;
+}

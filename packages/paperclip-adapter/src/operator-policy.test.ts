@@ -141,6 +141,16 @@ describe('checkOperatorPolicy: each refusal names its setting', () => {
     ).toEqual([]);
   });
 
+  it('a git credentials Secret not allowed', () => {
+    expect(
+      refusalsOf({
+        workspace: { gitCredentialsEnv: { GH_TOKEN: { secretKeyRef: { name: 'ci-token', key: 'token' } } } },
+      }),
+    ).toEqual([
+      'workspace.gitCredentialsEnv.GH_TOKEN.secretKeyRef.name: refused by the operator policy (CLAUDE_K8S_ALLOWED_SECRETS): Secret ci-token is not in the allowed Secrets (none)',
+    ]);
+  });
+
   it("another run's per-run Secret, even when the operator allows everything", () => {
     const allowing = { ...defaults, allowedSecrets: ['*'] };
     expect(

@@ -308,6 +308,7 @@ export function checkOperatorPolicy(
     | 'serviceAccountName'
     | 'automountServiceAccountToken'
     | 'envRefs'
+    | 'workspace'
     | 'anthropicApiKeySecret'
     | 'podSpecPatch'
     | 'anthropicBaseUrl'
@@ -355,6 +356,8 @@ export function checkOperatorPolicy(
     if ('secretKeyRef' in value)
       checkSecret(value.secretKeyRef.name, `envRefs.${name}.secretKeyRef.name`, policy, refusals);
   }
+  for (const [name, value] of Object.entries(config.workspace.gitCredentialsEnv))
+    checkSecret(value.secretKeyRef.name, `workspace.gitCredentialsEnv.${name}.secretKeyRef.name`, policy, refusals);
   if (config.anthropicApiKeySecret.name !== undefined)
     checkSecret(config.anthropicApiKeySecret.name, 'anthropicApiKeySecret.name', policy, refusals);
   for (const field of Object.keys(config.podSpecPatch ?? {})) {

@@ -11,6 +11,8 @@ export interface RequiredPermission {
   verb: 'create' | 'get' | 'list' | 'watch' | 'update' | 'patch' | 'delete';
   /** Why the adapter needs it. */
   purpose: string;
+  /** Needed only by agents in this workspace mode (`transfer`: also `auto`, which may pick it); absent: always. */
+  workspaceMode?: 'transfer';
 }
 
 export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = Object.freeze([
@@ -44,6 +46,22 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = Object.freeze
   },
   { group: '', resource: 'pods', verb: 'watch', purpose: 'follow scheduling, image pull and container state' },
   { group: '', resource: 'pods', subresource: 'log', verb: 'get', purpose: 'stream the claude container output' },
+  {
+    group: '',
+    resource: 'pods',
+    subresource: 'exec',
+    verb: 'create',
+    purpose: "workspace.mode transfer: copy the workspace into the run's container and collect the agent's changes",
+    workspaceMode: 'transfer',
+  },
+  {
+    group: '',
+    resource: 'pods',
+    subresource: 'exec',
+    verb: 'get',
+    purpose:
+      'workspace.mode transfer: the WebSocket upgrade of an exec is a GET (older apiservers authorize it as get)',
+  },
   {
     group: '',
     resource: 'secrets',

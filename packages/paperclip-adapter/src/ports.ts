@@ -20,7 +20,7 @@ export interface RunTarget {
  * and settles the outcome after the drain (see `@claude-k8s/kube-runtime`); tests pass a kube-runtime over in-memory
  * or fake-apiserver ports, or a scripted fake.
  */
-export type RunStarter = Pick<KubeRuntime, 'startRun'> & Partial<Pick<KubeRuntime, 'adoptOrphan'>>;
+export type RunStarter = Pick<KubeRuntime, 'startRun'> & Partial<Pick<KubeRuntime, 'adoptOrphan' | 'exec'>>;
 
 /** What the environment test needs of kube-runtime: the dry run on the `startRun` manifest path. */
 export type RunDryRunner = Pick<KubeRuntime, 'dryRun'>;

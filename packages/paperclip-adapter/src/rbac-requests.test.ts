@@ -92,6 +92,9 @@ const NOT_DRIVEN_HERE: Readonly<Record<string, string>> = {
   'list jobs.batch': 'create-kube-runtime.ts: isRunAlive (lock takeover) and reattach',
   // Lock takeover of an expired lock: agent-lock.ts updates the Lease with the resourceVersion it read.
   'update leases.coordination.k8s.io': 'agent-lock.ts: renew or take over an expired lock',
+  // The transfer mode's exec (a WebSocket the fake apiserver does not serve): workspace-transfer.e2e.test.ts drives it.
+  'create pods/exec': 'workspace-transfer/run-transfer.ts through kube-runtime pod-exec.ts (e2e: workspace-transfer)',
+  'get pods/exec': 'the WebSocket upgrade of the same exec (authorized as get by older apiservers)',
 };
 
 const recorded: RecordedRequest[] = [];

@@ -342,10 +342,12 @@ describe(`claude_k8s recovery and permissions (namespace ${namespace})`, () => {
           body: { ...role, metadata: { ...role.metadata, resourceVersion: undefined }, rules },
         });
         const expected = `${permission.verb} ${permission.group === '' ? resource : `${resource}.${permission.group}`}`;
+        // A permission of one workspace mode (pods/exec: transfer) is an error only for an agent in that mode.
+        const adapterConfig = permission.workspaceMode
+          ? { ...stack.adapterConfig, workspace: { mode: permission.workspaceMode } }
+          : stack.adapterConfig;
         const denied = await waitFor(`the environment test to name ${expected}`, 10_000, async () => {
-          const result = await stack.client.testEnvironment(company.id, ADAPTER_TYPE, {
-            adapterConfig: stack.adapterConfig,
-          });
+          const result = await stack.client.testEnvironment(company.id, ADAPTER_TYPE, { adapterConfig });
           const messages = result.checks
             .filter((check) => check['code'] === 'claude_k8s_rbac_denied')
             .map((check) => String(check['message']));

@@ -5,6 +5,7 @@ import type { AdapterConfig } from '../config-schema.ts';
 import type { ResumeDecision } from '../session-codec.ts';
 import { RUN_FILE, runFilePath } from './pod-layout.ts';
 import type { RunFiles } from './run-files.ts';
+import { TRANSFER_CONTROL_DIR, TRANSFER_LAUNCH_SCRIPT, TRANSFER_WAIT_SEC } from '../workspace-transfer/pod-scripts.ts';
 
 /**
  * The container's shell wrapper: creates and enters the working directory ($1), then execs claude (the remaining
@@ -36,6 +37,8 @@ export interface ClaudeCommandInput {
   /** Which optional files the run ships (each adds the flag that reads it). */
   shipped: RunFiles['shipped'];
   cwd: string;
+  /** The transfer mode: the entry waits for the workspace, then stays up `collectSec` for the collection. */
+  transfer?: { collectSec: number } | null;
 }
 
 /** Builds claude's arguments in a fixed order, the config's `extraArgs` last. */
@@ -52,5 +55,22 @@ export function buildClaudeCommand(input: ClaudeCommandInput): ClaudeCommand {
   if (shipped.mcpConfig) args.push('--mcp-config', runFilePath(RUN_FILE.mcpConfig), '--strict-mcp-config');
   if (shipped.skills) args.push('--add-dir', runFilePath(RUN_FILE.skillsDir));
   args.push(...config.extraArgs);
+  if (input.transfer)
+    return {
+      args,
+      command: [
+        '/bin/sh',
+        '-c',
+        TRANSFER_LAUNCH_SCRIPT,
+        'ck8s-launch',
+        TRANSFER_CONTROL_DIR,
+        String(TRANSFER_WAIT_SEC),
+        String(input.transfer.collectSec),
+        runFilePath(RUN_FILE.prompt),
+        input.cwd,
+        ...args,
+      ],
+      notes: [],
+    };
   return { args, command: ['/bin/sh', '-c', LAUNCH_SCRIPT, 'ck8s-launch', input.cwd, ...args], notes: [] };
 }

@@ -54,7 +54,7 @@ export interface LaunchRequestInput {
   /** The operator policy's resources (defaults under the configured values) and `/tmp` bound; absent: the config's. */
   podDefaults?: PodDefaults;
   /** The workspace stage's volumes, mounts and user; absent = none. */
-  workspace?: Pick<WorkspacePlan, 'volumes' | 'volumeMounts' | 'runAs'>;
+  workspace?: Pick<WorkspacePlan, 'volumes' | 'volumeMounts' | 'runAs'> & { transfer?: WorkspacePlan['transfer'] };
 }
 
 /** The per-run Job's run id of an attempt: the fresh-session retry of a run gets its own Job. */
@@ -114,7 +114,9 @@ export function assembleLaunchRequest(input: LaunchRequestInput): RunLaunch {
       annotations: config.annotations,
       ...(config.podSpecPatch ? { podSpecPatch: config.podSpecPatch } : {}),
       timeoutSeconds: config.timeoutSec,
-      terminationGracePeriodSeconds: config.graceSec,
+      // The transfer mode's entry stays up after claude (also after SIGTERM) until the changes are collected.
+      terminationGracePeriodSeconds:
+        config.graceSec + (input.workspace?.transfer ? config.workspace.transferCollectSec : 0),
       ttlSecondsAfterFinished: config.ttlSecondsAfterFinished,
       lockPolicy: config.lockPolicy,
       // Only runs that share the working directory (and so the task's session) are serialised.

@@ -65,7 +65,7 @@ function worktreeHost(overrides: Partial<WorkspaceHostInputs> = {}): WorkspaceHo
 
 function plan(input: {
   context?: Record<string, unknown>;
-  mode?: 'auto' | 'shared' | 'none';
+  mode?: 'auto' | 'shared' | 'transfer' | 'none';
   cwd?: string;
   volume?: typeof VOLUME | null;
   host?: WorkspaceHostInputs | null;
@@ -97,6 +97,7 @@ describe('planWorkspace', () => {
       volumes: [],
       volumeMounts: [],
       runAs: null,
+      transfer: null,
       notes: [],
     });
   });
@@ -193,7 +194,6 @@ describe('planWorkspace', () => {
   });
 
   const refusals: [string, Parameters<typeof plan>[0], string][] = [
-    ['no workspace volume', { volume: null }, 'the server names no workspace volume'],
     ['the server cannot stat', { host: null }, 'cannot read its filesystem'],
     [
       'an unreadable workspace',
@@ -238,10 +238,57 @@ describe('planWorkspace', () => {
     });
   }
 
-  it("without a volume, the agent's fallback home stays out of the pod without a note (shared still fails)", () => {
+  it("without a volume, the agent's fallback home (no git repository) stays out of the pod without a note", () => {
     const context = worktreeContext({ source: 'agent_home', strategy: null, worktreePath: null });
-    expect(plan({ context, volume: null })).toMatchObject({ mode: 'none', cwd: null, notes: [] });
+    const home = worktreeHost();
+    if (home.read.ok) home.read.value.git = { kind: 'none' };
+    expect(plan({ context, volume: null, host: home })).toMatchObject({ mode: 'none', cwd: null, notes: [] });
     expect(plan({ context, volume: null, mode: 'shared' })).toMatchObject({ success: false });
+    expect(plan({ context, volume: null, host: home, mode: 'transfer' })).toMatchObject({
+      success: false,
+      code: 'adapter_config_invalid',
+    });
+  });
+
+  it('transfer (auto without a volume): the pod works at the server path on its own volume; the entry waits for it', () => {
+    const result = plan({ volume: null });
+    if (!('mode' in result)) throw new Error(result.message);
+    expect(result).toMatchObject({
+      mode: 'transfer',
+      cwd: WORKTREE,
+      runAs: null,
+      volumes: [{ name: 'workspace-transfer', emptyDir: {} }],
+      volumeMounts: [
+        { name: 'workspace-transfer', mountPath: WORKTREE, subPath: 'workspace' },
+        { name: 'workspace-transfer', mountPath: '/run/ck8s/transfer', subPath: 'control' },
+      ],
+      transfer: { hostDir: WORKTREE, podDir: WORKTREE, controlDir: '/run/ck8s/transfer' },
+    });
+    expect(envOf(result)).toMatchObject({ PAPERCLIP_WORKSPACE_CWD: WORKTREE, PAPERCLIP_WORKSPACE_BRANCH: 'PAP-1-fix' });
+    expect(envOf(result)).toMatchObject({
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'safe.directory',
+      GIT_CONFIG_VALUE_0: WORKTREE,
+    });
+    expect(envOf(result)['AGENT_HOME']).toBeUndefined();
+    // An explicit transfer wins over a configured volume; an explicit shared without a volume still fails.
+    expect(plan({ mode: 'transfer' })).toMatchObject({ mode: 'transfer' });
+    expect(plan({ volume: null, mode: 'shared' })).toMatchObject({
+      success: false,
+      message: expect.stringContaining('the server names no workspace volume') as unknown,
+    });
+  });
+
+  it('transfer: a workspace that is no git repository or cannot be read: auto notes it and works in the pod, transfer fails', () => {
+    const plain = worktreeHost();
+    if (plain.read.ok) plain.read.value.git = { kind: 'none' };
+    const auto = plan({ volume: null, host: plain });
+    expect(auto).toMatchObject({ mode: 'none' });
+    expect((auto as WorkspacePlan).notes[0]).toContain('not a git repository');
+    expect(plan({ volume: null, host: null, mode: 'transfer' })).toMatchObject({
+      success: false,
+      message: expect.stringContaining('cannot read its filesystem') as unknown,
+    });
   });
 
   it("the agent's fallback home with a configured cwd: the cwd wins (as in claude_local)", () => {

@@ -6,9 +6,12 @@
  * - `shared`: the workspace lives on the operator's workspace volume; the pod mounts only this run's directories
  *   (the workspace, and for a git worktree the repository's git directory it points into) at the paths the server
  *   uses, runs as their owner, and works in place.
+ * - `transfer`: no shared storage; the workspace is copied into the pod's own volume at the server's path through the
+ *   Kubernetes API, and the agent's changes come back the same way (`workspace-transfer/`).
  * - `none`: the pod starts in its own directory (`cwd`, or `$HOME/workspaces/<agent>`), as before this stage.
  *
- * `auto` (the default) is `shared` when the run's workspace lies on the configured volume, else `none`.
+ * `auto` (the default) is `shared` when a workspace volume is configured and the run's workspace lies on it,
+ * `transfer` when no volume is configured and the workspace is a git repository, else `none`.
  * {@link readWorkspaceHost} is the IO part (called from `readHostInputs`), {@link planWorkspace} the pure part.
  */
 import { isAbsolute, relative, resolve } from 'node:path';
@@ -24,6 +27,7 @@ import type { HostFiles } from '../ports.ts';
 import { isRecord, readText } from '../raw-values.ts';
 import type { InvocationFailure } from './invocation-failure.ts';
 import type { HostRead } from './host-inputs.ts';
+import { TRANSFER_CONTROL_DIR } from '../workspace-transfer/pod-scripts.ts';
 
 type V1Volume = NonNullable<RunSpec['volumes']>[number];
 type V1VolumeMount = NonNullable<RunSpec['volumeMounts']>[number];
@@ -157,9 +161,19 @@ export async function readWorkspaceHost(
   return { read, agentHome };
 }
 
+/** Where the transfer mode copies the workspace from and to (see `workspace-transfer/`). */
+export interface TransferTarget {
+  /** The workspace on the server (symlinks resolved). */
+  hostDir: string;
+  /** The workspace in the pod: the server's path, on the pod's own volume. */
+  podDir: string;
+  /** The control directory in the pod. */
+  controlDir: string;
+}
+
 /** The outcome of the workspace stage. */
 export interface WorkspacePlan {
-  mode: 'shared' | 'none';
+  mode: 'shared' | 'transfer' | 'none';
   /** The pod's working directory when the workspace decides it; `null` = the pod layout's own. */
   cwd: string | null;
   /** `PAPERCLIP_WORKSPACE_*`, `PAPERCLIP_WORKSPACES_JSON`, `AGENT_HOME`: describing the pod's paths. */
@@ -168,6 +182,8 @@ export interface WorkspacePlan {
   volumeMounts: V1VolumeMount[];
   /** The uid/gid the pod runs as (the workspace's owner in the shared mode); `null` = the default. */
   runAs: { uid: number; gid: number } | null;
+  /** The transfer mode's paths; `null` in the other modes. */
+  transfer: TransferTarget | null;
   notes: string[];
 }
 
@@ -211,6 +227,7 @@ function none(workspace: WorkspaceContext | null, podCwd: string, notes: string[
     volumes: [],
     volumeMounts: [],
     runAs: null,
+    transfer: null,
     notes,
   };
 }
@@ -269,6 +286,8 @@ export function planWorkspace(input: WorkspaceInput): WorkspacePlan | Invocation
     return none(workspace, input.podCwd, [
       `workspace: the run has only the agent's fallback home; the configured cwd ${input.config.cwd} is used`,
     ]);
+  if (requested === 'transfer' || (requested === 'auto' && input.volume === null))
+    return planTransfer(input, { ...workspace, cwd: workspace.cwd }, requested);
   const refuse = (reason: string): WorkspacePlan | InvocationFailure =>
     requested === 'shared'
       ? {
@@ -279,9 +298,6 @@ export function planWorkspace(input: WorkspaceInput): WorkspacePlan | Invocation
       : none(workspace, input.podCwd, [
           `workspace: the run's workspace ${workspace.cwd} is not in the pod (${reason}); the pod works in ${input.podCwd}`,
         ]);
-  // Without a volume, the agent's fallback home (every run without a project) is not worth a note on each run.
-  if (input.volume === null && requested === 'auto' && workspace.source === 'agent_home')
-    return none(workspace, input.podCwd, []);
   if (input.volume === null)
     return refuse('the server names no workspace volume: CLAUDE_K8S_WORKSPACE_CLAIM / CLAUDE_K8S_WORKSPACE_ROOT');
   if (input.host === null) return refuse('the server cannot read its filesystem here');
@@ -300,6 +316,96 @@ export function planWorkspace(input: WorkspaceInput): WorkspacePlan | Invocation
     volumeMounts.push({ name: 'workspace-hidden', mountPath: `${facts.cwd.path}/${NESTED_WORKTREES}`, readOnly: true });
     notes.push(`workspace: ${NESTED_WORKTREES} (other issues' worktrees) is hidden in the pod`);
   }
+  const env = workspaceEnv(
+    input,
+    workspace,
+    facts,
+    mounts.agentHomeMounted ? (input.host.agentHome?.path ?? null) : null,
+  );
+  return {
+    mode: 'shared',
+    cwd: facts.cwd.path,
+    env,
+    volumes: [
+      { name: WORKSPACE_VOLUME, persistentVolumeClaim: { claimName: input.volume.claimName } },
+      ...(facts.holdsWorktrees ? [{ name: 'workspace-hidden', emptyDir: { sizeLimit: '1Mi' } }] : []),
+    ],
+    volumeMounts,
+    runAs: facts.owner,
+    transfer: null,
+    notes,
+  };
+}
+
+/** Name of the pod volume of the transfer mode (the workspace and the control directory, as sub-paths). */
+const TRANSFER_VOLUME = 'workspace-transfer';
+
+/**
+ * The transfer mode: the workspace (a git repository) is copied into the pod's own volume at the server's path, and the
+ * agent's changes come back, through `pods/exec` (`workspace-transfer/`). `auto` falls back to `none` (quietly for the
+ * agent's fallback home) when the workspace cannot be transferred; an explicit `transfer` fails the run.
+ */
+function planTransfer(
+  input: WorkspaceInput,
+  workspace: WorkspaceContext & { cwd: string },
+  requested: AdapterConfig['workspace']['mode'],
+): WorkspacePlan | InvocationFailure {
+  const quiet = requested === 'auto' && workspace.source === 'agent_home';
+  const skip = (reason: string): WorkspacePlan | InvocationFailure =>
+    requested === 'transfer'
+      ? {
+          success: false,
+          code: 'adapter_config_invalid',
+          message: `workspace.mode transfer: the run's workspace ${workspace.cwd} cannot be transferred: ${reason}`,
+        }
+      : none(
+          workspace,
+          input.podCwd,
+          quiet
+            ? []
+            : [
+                `workspace: the run's workspace ${workspace.cwd} is not in the pod (${reason}); the pod works in ${input.podCwd}`,
+              ],
+        );
+  if (input.host === null) return skip('the server cannot read its filesystem here');
+  if (!input.host.read.ok) return skip(`it cannot be read on the server: ${input.host.read.error}`);
+  const facts = input.host.read.value;
+  if (facts.git.kind === 'none')
+    return skip(
+      'it is not a git repository: the transfer mode carries git workspaces (the shared mode, with a workspace volume, carries any directory)',
+    );
+  return {
+    mode: 'transfer',
+    cwd: facts.cwd.path,
+    env: [
+      ...workspaceEnv(input, workspace, facts, null),
+      // The workspace directory is the volume's mount point, owned by root: git would refuse the repository as
+      // "dubious ownership" for the pod's user. Trust exactly this directory (git's environment config, for the agent's
+      // git and the transfer's own).
+      { name: 'GIT_CONFIG_COUNT', value: '1' },
+      { name: 'GIT_CONFIG_KEY_0', value: 'safe.directory' },
+      { name: 'GIT_CONFIG_VALUE_0', value: facts.cwd.path },
+    ],
+    volumes: [{ name: TRANSFER_VOLUME, emptyDir: {} }],
+    volumeMounts: [
+      { name: TRANSFER_VOLUME, mountPath: facts.cwd.path, subPath: 'workspace' },
+      { name: TRANSFER_VOLUME, mountPath: TRANSFER_CONTROL_DIR, subPath: 'control' },
+    ],
+    runAs: null,
+    transfer: { hostDir: facts.cwd.realPath, podDir: facts.cwd.path, controlDir: TRANSFER_CONTROL_DIR },
+    notes: [
+      `workspace: transfer: ${facts.cwd.path} is copied into the pod through the Kubernetes API (pods/exec) before claude starts; the agent's commits and changes come back when it ends`,
+    ],
+  };
+}
+
+/** `PAPERCLIP_WORKSPACE_*`, `AGENT_HOME` and `PAPERCLIP_WORKSPACES_JSON` for a workspace at the server's path in the pod. */
+function workspaceEnv(
+  input: WorkspaceInput,
+  workspace: WorkspaceContext,
+  facts: WorkspaceHostFacts,
+  agentHome: string | null,
+): RunEnvVar[] {
   const env: Record<string, string> = {};
   const worktreePath =
     workspace.worktreePath !== null && resolve(workspace.worktreePath) === resolve(facts.cwd.path)
@@ -314,7 +420,7 @@ export function planWorkspace(input: WorkspaceInput): WorkspacePlan | Invocation
     workspaceRepoRef: workspace.repoRef,
     workspaceBranch: workspace.branchName,
     workspaceWorktreePath: worktreePath,
-    agentHome: mounts.agentHomeMounted ? (input.host.agentHome?.path ?? null) : null,
+    agentHome,
   });
   const hints = Array.isArray(input.context['paperclipWorkspaces'])
     ? input.context['paperclipWorkspaces'].filter(isRecord)
@@ -330,16 +436,5 @@ export function planWorkspace(input: WorkspaceInput): WorkspacePlan | Invocation
     });
     env['PAPERCLIP_WORKSPACES_JSON'] = JSON.stringify(shaped.workspaceHints);
   }
-  return {
-    mode: 'shared',
-    cwd: facts.cwd.path,
-    env: Object.entries(env).map(([name, value]) => ({ name, value })),
-    volumes: [
-      { name: WORKSPACE_VOLUME, persistentVolumeClaim: { claimName: input.volume.claimName } },
-      ...(facts.holdsWorktrees ? [{ name: 'workspace-hidden', emptyDir: { sizeLimit: '1Mi' } }] : []),
-    ],
-    volumeMounts,
-    runAs: facts.owner,
-    notes,
-  };
+  return Object.entries(env).map(([name, value]) => ({ name, value }));
 }

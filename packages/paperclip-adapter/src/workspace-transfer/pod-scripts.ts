@@ -1,0 +1,109 @@
+/**
+ * The shell the transfer mode runs in the pod: the container's entry (waits for the workspace, runs claude, stays up
+ * for the collection) and the scripts the adapter runs through `pods/exec` (snapshot, export). POSIX `sh`, git and
+ * coreutils only. Every value reaches them as a positional argument or an environment variable, never spliced into
+ * the script text.
+ */
+
+/** Where the transfer's control files live in the pod (outside the workspace, so no snapshot sees them). */
+export const TRANSFER_CONTROL_DIR = '/run/ck8s/transfer';
+
+/** Control files, relative to {@link TRANSFER_CONTROL_DIR}. */
+export const CONTROL_FILE = {
+  /** Written by the adapter once the workspace is in place: claude may start. */
+  ready: 'ready',
+  /** Written by the adapter when the copy-in failed: the entry exits without starting claude. */
+  abort: 'abort',
+  /** Written by the entry when claude ended: its exit code. */
+  exited: 'exited',
+  /** Written by the adapter once the changes are collected: the container may end. */
+  collected: 'collected',
+} as const;
+
+/** The refs of the pod's two snapshot commits (in the pod's repository; the bundle carries them). */
+export const POD_REF = { base: 'refs/claude-k8s/base', worktree: 'refs/claude-k8s/worktree' } as const;
+
+/** How long the entry waits for the workspace before it gives up (claude never starts then). Seconds. */
+export const TRANSFER_WAIT_SEC = 900;
+
+/**
+ * The container's entry in the transfer mode. Arguments: the control directory, the seconds to wait for the workspace,
+ * the collection window in seconds, the prompt file, the working directory, then claude's argv. A SIGTERM (cancel,
+ * deadline) stops claude; the entry then still waits for the collection (within the pod's grace period, extended by
+ * the window) and exits with claude's code.
+ */
+export const TRANSFER_LAUNCH_SCRIPT = [
+  'set -u',
+  'd=$1; wait_sec=$2; collect_sec=$3; prompt=$4',
+  'shift 4',
+  'waited=0',
+  'while [ ! -e "$d/ready" ]; do',
+  '  if [ -e "$d/abort" ]; then echo "[claude-k8s] the workspace could not be copied into the pod; claude did not start" >&2; exit 125; fi',
+  '  if [ "$waited" -ge "$wait_sec" ]; then echo "[claude-k8s] the workspace did not arrive within ${wait_sec}s; claude did not start" >&2; exit 125; fi',
+  '  sleep 1; waited=$((waited + 1))',
+  'done',
+  'mkdir -p -- "$1" "$PAPERCLIP_RUN_SCRATCH_DIR"',
+  'cd -- "$1"',
+  'shift',
+  '"$@" < "$prompt" &',
+  'pid=$!',
+  'trap \'kill -TERM "$pid" 2>/dev/null\' TERM INT',
+  'while :; do',
+  '  wait "$pid"; code=$?',
+  '  kill -0 "$pid" 2>/dev/null || break',
+  'done',
+  "trap ':' TERM INT",
+  'printf "%s\\n" "$code" > "$d/exited"',
+  'waited=0',
+  'while [ ! -e "$d/collected" ] && [ "$waited" -lt "$collect_sec" ]; do sleep 1; waited=$((waited + 1)); done',
+  'exit "$code"',
+].join('\n');
+
+/**
+ * Commits the working tree (everything `git add -A` takes: ignored files stay out, like Paperclip's own sync) on top
+ * of HEAD as ref `$3`, with a private index (the agent's index is untouched). Arguments: workspace, control directory,
+ * ref, message.
+ */
+export const SNAPSHOT_SCRIPT = [
+  'set -eu',
+  'ws=$1; ctl=$2; ref=$3; message=$4',
+  'cd -- "$ws"',
+  'idx="$ctl/snapshot.index"',
+  'rm -f -- "$idx"',
+  'real=$(git rev-parse --git-path index)',
+  'if [ -f "$real" ]; then cp -- "$real" "$idx"; fi',
+  'printf "%s\\n" "/.paperclip-runtime/" > "$ctl/snapshot.exclude"',
+  'GIT_INDEX_FILE=$idx; export GIT_INDEX_FILE',
+  'if [ ! -f "$idx" ]; then git read-tree HEAD; fi',
+  'git -c core.excludesFile="$ctl/snapshot.exclude" add -A -- .',
+  'tree=$(git write-tree)',
+  'commit=$(git -c user.name=claude-k8s -c user.email=claude-k8s@invalid commit-tree "$tree" -p HEAD -m "$message")',
+  'git update-ref "$ref" "$commit"',
+  'rm -f -- "$idx"',
+].join('\n');
+
+/**
+ * Snapshots the final working tree, then writes a bundle of both snapshots relative to the server's HEAD to stdout
+ * (only what changed). Arguments: workspace, control directory, server HEAD, message.
+ */
+export const EXPORT_SCRIPT = [
+  'set -eu',
+  'ws=$1; ctl=$2; base=$3; message=$4',
+  `sh -c "$CK8S_SNAPSHOT" snapshot "$ws" "$ctl" ${POD_REF.worktree} "$message"`,
+  'cd -- "$ws"',
+  'rm -f -- "$ctl/changes.bundle"',
+  `git bundle create "$ctl/changes.bundle" ${POD_REF.base} ${POD_REF.worktree} --not "$base" 2>"$ctl/bundle.err" || { cat "$ctl/bundle.err" >&2; exit 1; }`,
+  'cat -- "$ctl/changes.bundle"',
+  'rm -f -- "$ctl/changes.bundle"',
+].join('\n');
+
+/** Waits until claude ended (the entry wrote its exit code), printing it; bounded by `$1` seconds (exit 3 then). */
+export const WAIT_EXITED_SCRIPT = [
+  'set -u',
+  'd=$CK8S_TRANSFER_DIR; waited=0',
+  'while [ ! -e "$d/exited" ]; do',
+  '  if [ "$waited" -ge "$1" ]; then exit 3; fi',
+  '  sleep 1; waited=$((waited + 1))',
+  'done',
+  'cat -- "$d/exited"',
+].join('\n');

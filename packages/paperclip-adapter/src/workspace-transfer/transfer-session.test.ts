@@ -1,0 +1,231 @@
+// The transfer round trip with real git and Paperclip's real sync helpers; only the pod is replaced: a directory on
+// this machine, reached through an exec that runs the argv locally (the scripts themselves are the real ones).
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  collect,
+  copyIn,
+  releaseContainer,
+  waitForClaudeExit,
+  type PodExec,
+  type TransferSettings,
+} from './transfer-session.ts';
+import { CONTROL_FILE } from './pod-scripts.ts';
+
+/** Runs the argv on this machine, like `pods/exec` would in the container. */
+const localExec: PodExec = (command, options = {}) =>
+  new Promise((resolve, reject) => {
+    const child = spawn(command[0] as string, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let stderr = '';
+    let failed = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (failed) return; // abandoned, as pods/exec's stdout limit does: nothing more is delivered
+      bytes += chunk.byteLength;
+      if (bytes > (options.maxStdoutBytes ?? 16 * 1024 * 1024) && !failed) {
+        failed = true;
+        child.kill();
+        reject(new Error('exec in test/pod/claude: stdout passed its limit'));
+        return;
+      }
+      if (options.onStdout)
+        Promise.resolve(options.onStdout(new Uint8Array(chunk))).catch((error: unknown) => {
+          failed = true;
+          reject(error instanceof Error ? error : new Error(String(error)));
+        });
+      else chunks.push(chunk);
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (!failed)
+        resolve({ exitCode: code ?? -1, stdout: new Uint8Array(Buffer.concat(chunks)), stdoutBytes: bytes, stderr });
+    });
+    void (async () => {
+      if (options.stdin instanceof Uint8Array) child.stdin.write(options.stdin);
+      else if (options.stdin) for await (const chunk of options.stdin) child.stdin.write(chunk);
+      child.stdin.end();
+    })();
+  });
+
+function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', '-C', dir, ...args], {
+    encoding: 'utf8',
+  }).trimEnd();
+}
+
+/** `git status --short` lines, without the other issue's worktree directory (untracked on the server). */
+function statusOf(dir: string): string[] {
+  return git(dir, 'status', '--short')
+    .split('\n')
+    .filter((line) => line !== '?? .paperclip/')
+    .sort();
+}
+
+let root: string;
+let settings: TransferSettings;
+let host: string;
+let pod: string;
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'transfer-test-'));
+  host = join(root, 'server', 'app');
+  pod = join(root, 'pod', 'app');
+  const control = join(root, 'pod', 'control');
+  mkdirSync(host, { recursive: true });
+  mkdirSync(control, { recursive: true });
+  git(host, 'init', '-q', '-b', 'main');
+  writeFileSync(join(host, 'README.md'), 'hello\n');
+  writeFileSync(join(host, 'obsolete.txt'), 'old\n');
+  writeFileSync(join(host, 'shared.txt'), 'one\ntwo\n');
+  writeFileSync(join(host, '.gitignore'), 'build/\n');
+  git(host, 'add', '-A');
+  git(host, 'commit', '-q', '-m', 'first');
+  writeFileSync(join(host, 'README.md'), 'hello, edited on the server\n');
+  writeFileSync(join(host, 'untracked.txt'), 'not yet added\n');
+  mkdirSync(join(host, 'build'));
+  writeFileSync(join(host, 'build', 'out.bin'), 'ignored\n');
+  // Another issue's worktree inside the project checkout (untracked): never copied into this run's pod.
+  mkdirSync(join(host, '.paperclip', 'worktrees', 'PAP-9-other'), { recursive: true });
+  writeFileSync(join(host, '.paperclip', 'worktrees', 'PAP-9-other', 'secret.txt'), 'other issue\n');
+  settings = {
+    hostDir: host,
+    podDir: pod,
+    controlDir: control,
+    maxInBytes: 64 * 1024 * 1024,
+    maxOutBytes: 16 * 1024 * 1024,
+    execTimeoutMs: 60_000,
+  };
+});
+
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+/** What the scripted agent does in the pod. */
+function agentWorks(): void {
+  writeFileSync(join(pod, 'added.txt'), 'added by the agent\n');
+  rmSync(join(pod, 'obsolete.txt'));
+  writeFileSync(join(pod, 'shared.txt'), 'one\ntwo\nthree\n');
+  git(pod, 'add', '-A');
+  git(pod, 'commit', '-q', '-m', 'agent: edit, add, delete');
+  writeFileSync(join(pod, 'notes.txt'), 'uncommitted\n');
+  writeFileSync(join(pod, 'README.md'), 'hello, edited on the server\nand by the agent\n');
+}
+
+describe('the transfer round trip', () => {
+  it('brings HEAD, uncommitted and untracked files in (not ignored ones), and the commits and changes back', async () => {
+    const head = git(host, 'rev-parse', 'HEAD');
+    const copied = await copyIn({ settings, exec: localExec, runId: 'run-1' });
+    expect(copied).toMatchObject({ baseHead: head, baseBranch: 'main' });
+    expect(existsSync(join(settings.controlDir, CONTROL_FILE.ready))).toBe(true);
+    expect(git(pod, 'rev-parse', 'HEAD')).toBe(head);
+    expect(git(pod, 'branch', '--show-current')).toBe('main');
+    expect(readFileSync(join(pod, 'README.md'), 'utf8')).toBe('hello, edited on the server\n');
+    expect(readFileSync(join(pod, 'untracked.txt'), 'utf8')).toBe('not yet added\n');
+    expect(existsSync(join(pod, 'build'))).toBe(false);
+    expect(existsSync(join(pod, '.paperclip', 'worktrees'))).toBe(false);
+    expect(git(pod, 'status', '--short')).toBe(' M README.md\n?? untracked.txt');
+
+    agentWorks();
+    const collected = await collect({ settings, exec: localExec, runId: 'run-1', copied });
+    expect(collected.conflicts).toEqual([]);
+    expect(collected.commitConflict).toBeNull();
+    expect(collected.commits).toBe(1);
+    expect(collected.keptRefs).toEqual([]);
+    expect(git(host, 'log', '-1', '--format=%s')).toBe('agent: edit, add, delete');
+    expect(git(host, 'rev-parse', 'HEAD')).toBe(git(pod, 'rev-parse', 'HEAD'));
+    expect(git(host, 'rev-parse', 'HEAD~1')).toBe(head);
+    expect(readFileSync(join(host, 'shared.txt'), 'utf8')).toBe('one\ntwo\nthree\n');
+    expect(existsSync(join(host, 'obsolete.txt'))).toBe(false);
+    expect(readFileSync(join(host, 'README.md'), 'utf8')).toContain('and by the agent');
+    // The agent's `git add -A` committed the untracked file it received; its new file stays uncommitted.
+    expect(statusOf(host)).toEqual([' M README.md', '?? notes.txt']);
+    expect(git(host, 'show', 'HEAD:untracked.txt')).toBe('not yet added');
+    expect(readFileSync(join(host, 'build', 'out.bin'), 'utf8')).toBe('ignored\n');
+    expect(git(host, 'for-each-ref', 'refs/claude-k8s')).toBe('');
+    // Only what changed came back: a bundle of a few objects, not the tree.
+    expect(collected.bytesOut).toBeLessThan(4096);
+  });
+
+  it('keeps a file the server changed during the run as a conflict, in refs, without overwriting it', async () => {
+    const copied = await copyIn({ settings, exec: localExec, runId: 'run-2' });
+    writeFileSync(join(pod, 'untracked.txt'), 'the agent wrote this\n');
+    writeFileSync(join(pod, 'README.md'), 'agent version\n');
+    writeFileSync(join(host, 'README.md'), 'server version during the run\n');
+    const collected = await collect({ settings, exec: localExec, runId: 'run-2', copied });
+    expect(collected.conflicts).toEqual(['README.md']);
+    expect(collected.applied).toEqual(['untracked.txt']);
+    expect(readFileSync(join(host, 'README.md'), 'utf8')).toBe('server version during the run\n');
+    expect(collected.keptRefs).toEqual([
+      'refs/claude-k8s/runs/run-2/agent',
+      'refs/claude-k8s/runs/run-2/worktree',
+      'refs/claude-k8s/runs/run-2/base',
+    ]);
+    // Recoverable: the agent's version is in the kept worktree ref.
+    expect(git(host, 'show', 'refs/claude-k8s/runs/run-2/worktree:README.md')).toBe('agent version');
+  });
+
+  it("keeps the agent's commits as a ref when they do not merge with the server's new commits", async () => {
+    const copied = await copyIn({ settings, exec: localExec, runId: 'run-3' });
+    writeFileSync(join(pod, 'shared.txt'), 'agent line\n');
+    git(pod, 'commit', '-q', '-am', 'agent change');
+    writeFileSync(join(host, 'shared.txt'), 'server line\n');
+    git(host, 'commit', '-q', '-m', 'server change', '--', 'shared.txt');
+    const serverHead = git(host, 'rev-parse', 'HEAD');
+    const collected = await collect({ settings, exec: localExec, runId: 'run-3', copied });
+    expect(collected.commitConflict).toContain('could not be merged');
+    expect(git(host, 'rev-parse', 'HEAD')).toBe(serverHead);
+    expect(git(host, 'log', '-1', '--format=%s', 'refs/claude-k8s/runs/run-3/agent')).toBe('agent change');
+    expect(collected.conflicts).toContain('shared.txt');
+  });
+
+  it('merges the agent commits when the server committed elsewhere meanwhile', async () => {
+    const copied = await copyIn({ settings, exec: localExec, runId: 'run-4' });
+    writeFileSync(join(pod, 'added.txt'), 'agent\n');
+    git(pod, 'add', 'added.txt');
+    git(pod, 'commit', '-q', '-m', 'agent adds');
+    writeFileSync(join(host, 'server.txt'), 'server\n');
+    git(host, 'add', 'server.txt');
+    git(host, 'commit', '-q', '-m', 'server adds');
+    const collected = await collect({ settings, exec: localExec, runId: 'run-4', copied });
+    expect(collected.commitConflict).toBeNull();
+    expect(git(host, 'show', 'HEAD:added.txt')).toBe('agent');
+    expect(git(host, 'show', 'HEAD:server.txt')).toBe('server');
+    expect(readFileSync(join(host, 'added.txt'), 'utf8')).toBe('agent\n');
+    expect(statusOf(host)).toEqual([' M README.md', '?? untracked.txt']);
+  });
+
+  it('refuses a workspace over transferMaxInMiB before claude starts, and changes over transferMaxOutMiB', async () => {
+    writeFileSync(join(host, 'big.bin'), Buffer.alloc(3 * 1024 * 1024, 7));
+    await expect(
+      copyIn({ settings: { ...settings, maxInBytes: 1024 * 1024 }, exec: localExec, runId: 'run-5' }),
+    ).rejects.toThrow(/larger than workspace.transferMaxInMiB \(1 MiB\)/);
+    expect(existsSync(join(settings.controlDir, CONTROL_FILE.abort))).toBe(true);
+    rmSync(join(settings.controlDir, CONTROL_FILE.abort));
+    const copied = await copyIn({ settings, exec: localExec, runId: 'run-5' });
+    writeFileSync(join(pod, 'huge.bin'), randomBytes(2 * 1024 * 1024));
+    await expect(
+      collect({ settings: { ...settings, maxOutBytes: 1024 * 1024 }, exec: localExec, runId: 'run-5', copied }),
+    ).rejects.toThrow(/larger than workspace.transferMaxOutMiB \(1 MiB\); nothing was applied/);
+    expect(existsSync(join(host, 'huge.bin'))).toBe(false);
+  });
+
+  it('waits for the entry to report claude ended, and stops waiting when the container is gone', async () => {
+    setTimeout(() => writeFileSync(join(settings.controlDir, CONTROL_FILE.exited), '3\n'), 300);
+    await expect(
+      waitForClaudeExit({ exec: localExec, controlDir: settings.controlDir, stop: new Promise(() => {}) }),
+    ).resolves.toBe(3);
+    rmSync(join(settings.controlDir, CONTROL_FILE.exited));
+    const gone = Promise.withResolvers<void>();
+    setTimeout(gone.resolve, 200);
+    await expect(
+      waitForClaudeExit({ exec: localExec, controlDir: settings.controlDir, stop: gone.promise }),
+    ).resolves.toBeNull();
+    await releaseContainer(localExec, settings.controlDir);
+    expect(existsSync(join(settings.controlDir, CONTROL_FILE.collected))).toBe(true);
+  });
+});

@@ -1,0 +1,431 @@
+/**
+ * The transfer mode's two trips, over one port ({@link PodExec}: a command in the run's container through `pods/exec`):
+ *
+ * - in ({@link copyIn}): Paperclip's own sync — `readGitWorkspaceSnapshot` and `prepareCommandManagedRuntime` (a
+ *   depth-1 clone of HEAD on its branch, the uncommitted and untracked files as an overlay, deletions replayed,
+ *   ignored files and heavy directories left out, by Paperclip's exclude rules) — through a runner whose native
+ *   `syncIn` streams the archives as raw bytes (no base64); then a `base` snapshot commit of what arrived, and the
+ *   `ready` marker that lets the container's entry start claude;
+ * - back ({@link collect}): once claude ended, a `worktree` snapshot and a git bundle of both snapshots relative to the
+ *   server's HEAD (bytes in proportion to the change), applied by {@link applyTransferredChanges}; then the
+ *   `collected` marker that lets the container end.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import type { CommandManagedRuntimeRunner } from '@paperclipai/adapter-utils/command-managed-runtime';
+import { prepareCommandManagedRuntime } from '@paperclipai/adapter-utils/command-managed-runtime';
+import { readGitWorkspaceSnapshot } from '@paperclipai/adapter-utils/git-workspace-sync';
+import type { SandboxSyncOperation, SandboxSyncResult } from '@paperclipai/adapter-utils/sandbox-managed-runtime';
+import { createTarballFromDirectory } from '@paperclipai/adapter-utils/sandbox-managed-runtime';
+import { applyTransferredChanges, type AppliedChanges } from './apply-changes.ts';
+import { CONTROL_FILE, EXPORT_SCRIPT, POD_REF, SNAPSHOT_SCRIPT, WAIT_EXITED_SCRIPT } from './pod-scripts.ts';
+
+/** Runs an argv in the run's container (no shell unless the argv starts one). */
+export type PodExec = (
+  command: readonly string[],
+  options?: {
+    stdin?: Uint8Array | AsyncIterable<Uint8Array>;
+    onStdout?: (chunk: Uint8Array) => void | Promise<void>;
+    maxStdoutBytes?: number;
+    timeoutMs?: number;
+  },
+) => Promise<{ exitCode: number; stdout: Uint8Array; stdoutBytes: number; stderr: string }>;
+
+/** A transfer's limits and paths. */
+export interface TransferSettings {
+  /** The workspace on the server (real path). */
+  hostDir: string;
+  /** The workspace in the pod (the server's path, on the pod's own volume). */
+  podDir: string;
+  /** The control directory in the pod. */
+  controlDir: string;
+  maxInBytes: number;
+  maxOutBytes: number;
+  /** Bound of each single exec. Milliseconds. */
+  execTimeoutMs: number;
+}
+
+/** The transfer's own failure: the message says which trip and why. */
+export class TransferError extends Error {
+  override name = 'TransferError';
+  /** Which trip failed: `in` (claude did not start) or `back` (the changes are not applied). */
+  readonly trip: 'in' | 'back';
+  constructor(trip: 'in' | 'back', message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.trip = trip;
+  }
+}
+
+/** What went in. */
+export interface CopiedIn {
+  baseHead: string;
+  baseBranch: string | null;
+  bytesIn: number;
+  durationMs: number;
+}
+
+/** What came back. */
+export interface Collected extends AppliedChanges {
+  bytesOut: number;
+  durationMs: number;
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'"'"'`)}'`;
+}
+
+async function* fileChunks(path: string): AsyncIterable<Uint8Array> {
+  for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 }))
+    yield new Uint8Array(chunk as Buffer);
+}
+
+async function checked(
+  exec: PodExec,
+  what: string,
+  command: readonly string[],
+  options?: Parameters<PodExec>[1],
+): Promise<Awaited<ReturnType<PodExec>>> {
+  const result = await exec(command, options);
+  if (result.exitCode !== 0)
+    throw new Error(`${what} failed in the pod (exit ${result.exitCode}): ${result.stderr.trim().slice(-2000)}`);
+  return result;
+}
+
+/**
+ * A runner for Paperclip's `prepareCommandManagedRuntime` over {@link PodExec}. `syncIn` and `syncOut` are native:
+ * files go as raw bytes on stdin/stdout (Paperclip's fallback would base64 them in 4 MiB execs). `budget.in` counts
+ * the bytes sent and refuses past the limit before sending.
+ */
+function createExecRunner(
+  exec: PodExec,
+  settings: Pick<TransferSettings, 'maxInBytes' | 'maxOutBytes' | 'execTimeoutMs'>,
+  budget: { in: number },
+): CommandManagedRuntimeRunner {
+  const spend = (bytes: number, what: string): void => {
+    if (budget.in + bytes > settings.maxInBytes)
+      throw new TransferError(
+        'in',
+        `the workspace is larger than workspace.transferMaxInMiB (${Math.round(settings.maxInBytes / 1048576)} MiB): ${what} would bring it to ${budget.in + bytes} bytes`,
+      );
+    budget.in += bytes;
+  };
+  const sendFile = async (source: string, target: string): Promise<number> => {
+    const size = (await stat(source)).size;
+    spend(size, posix.basename(target));
+    await checked(
+      exec,
+      `writing ${target}`,
+      ['sh', '-c', 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"', 'sh', target],
+      { stdin: fileChunks(source), timeoutMs: settings.execTimeoutMs },
+    );
+    return size;
+  };
+  const runner: CommandManagedRuntimeRunner = {
+    async execute(input) {
+      const startedAt = new Date().toISOString();
+      const env = Object.entries(input.env ?? {}).map(([name, value]) => `${name}=${value}`);
+      const result = await exec(
+        [
+          'env',
+          ...env,
+          'sh',
+          '-c',
+          'cd -- "$1" && shift && exec "$@"',
+          'sh',
+          input.cwd ?? '/',
+          input.command,
+          ...(input.args ?? []),
+        ],
+        {
+          ...(input.stdin === undefined ? {} : { stdin: new TextEncoder().encode(input.stdin) }),
+          timeoutMs: input.timeoutMs ?? settings.execTimeoutMs,
+          maxStdoutBytes: 64 * 1024 * 1024,
+        },
+      );
+      return {
+        exitCode: result.exitCode,
+        signal: null,
+        timedOut: false,
+        stdout: new TextDecoder().decode(result.stdout),
+        stderr: result.stderr,
+        pid: null,
+        startedAt,
+      };
+    },
+    async syncIn(operations: SandboxSyncOperation[]): Promise<SandboxSyncResult> {
+      const results: SandboxSyncResult['operations'] = [];
+      for (const operation of operations) {
+        let bytes = 0;
+        for (const mapping of operation.files) {
+          if (mapping.kind === 'file') bytes += await sendFile(mapping.sourcePath, mapping.targetPath);
+          else {
+            const temp = await mkdtemp(join(tmpdir(), 'claude-k8s-syncin-'));
+            try {
+              const archive = join(temp, 'dir.tar');
+              await createTarballFromDirectory({
+                localDir: mapping.sourcePath,
+                archivePath: archive,
+                ...(mapping.exclude ? { exclude: mapping.exclude } : {}),
+                ...(mapping.followSymlinks === undefined ? {} : { followSymlinks: mapping.followSymlinks }),
+              });
+              const size = (await stat(archive)).size;
+              spend(size, mapping.targetPath);
+              await checked(
+                exec,
+                `extracting into ${mapping.targetPath}`,
+                ['sh', '-c', 'mkdir -p -- "$1" && tar -xf - -C "$1"', 'sh', mapping.targetPath],
+                { stdin: fileChunks(archive), timeoutMs: settings.execTimeoutMs },
+              );
+              bytes += size;
+            } finally {
+              await rm(temp, { recursive: true, force: true });
+            }
+          }
+        }
+        for (const command of operation.postUploadCommands ?? [])
+          await checked(
+            exec,
+            'a workspace extract step',
+            ['sh', '-c', command.cwd ? `cd ${shellQuote(command.cwd)} && ${command.command}` : command.command],
+            { timeoutMs: command.timeoutMs ?? settings.execTimeoutMs },
+          );
+        results.push({
+          operationId: operation.operationId,
+          filesTransferred: operation.files.length,
+          bytesTransferred: bytes,
+        });
+      }
+      return { operations: results };
+    },
+    async syncOut(operations: SandboxSyncOperation[]): Promise<SandboxSyncResult> {
+      // Paperclip's restore would use it; the transfer mode's way back is the bundle (collect). Files only.
+      const results: SandboxSyncResult['operations'] = [];
+      for (const operation of operations) {
+        let bytes = 0;
+        for (const mapping of operation.files) {
+          if (mapping.kind !== 'file')
+            throw new TransferError('back', 'directory sync out is not used by the transfer mode');
+          const handle = await open(mapping.targetPath, 'w');
+          try {
+            const result = await checked(exec, `reading ${mapping.sourcePath}`, ['cat', '--', mapping.sourcePath], {
+              onStdout: async (chunk) => {
+                await handle.write(chunk);
+              },
+              maxStdoutBytes: settings.maxOutBytes,
+              timeoutMs: settings.execTimeoutMs,
+            });
+            bytes += result.stdoutBytes;
+          } finally {
+            await handle.close();
+          }
+        }
+        results.push({
+          operationId: operation.operationId,
+          filesTransferred: operation.files.length,
+          bytesTransferred: bytes,
+        });
+      }
+      return { operations: results };
+    },
+  };
+  return runner;
+}
+
+/**
+ * Copies the server's workspace into the pod and releases claude (`ready`). On failure writes `abort` (best effort),
+ * so the entry ends without starting claude, and rejects with a {@link TransferError}.
+ */
+export async function copyIn(input: { settings: TransferSettings; exec: PodExec; runId: string }): Promise<CopiedIn> {
+  const { settings, exec } = input;
+  const started = Date.now();
+  const budget = { in: 0 };
+  try {
+    const snapshot = await readGitWorkspaceSnapshot(settings.hostDir);
+    if (snapshot === null) throw new TransferError('in', `${settings.hostDir} is not a git repository with a commit`);
+    await prepareCommandManagedRuntime({
+      runner: createExecRunner(exec, settings, budget),
+      spec: { remoteCwd: settings.podDir, timeoutMs: settings.execTimeoutMs, shellCommand: 'sh' },
+      adapterKey: 'claude_k8s',
+      workspaceLocalDir: settings.hostDir,
+      workspaceRemoteDir: settings.podDir,
+      workspaceGitSnapshot: snapshot,
+      // A project checkout holds the other issues' worktrees (`.paperclip/worktrees`): they stay on the server.
+      workspaceExclude: ['.paperclip/worktrees', '.paperclip/worktrees/*'],
+      // Paperclip's restore is not used (the way back is the bundle): skip its content-hash walk of the tree.
+      workspaceBaseline: { exclude: [], entries: new Map() },
+    });
+    await checked(
+      exec,
+      'the base snapshot',
+      [
+        'sh',
+        '-c',
+        SNAPSHOT_SCRIPT,
+        'snapshot',
+        settings.podDir,
+        settings.controlDir,
+        POD_REF.base,
+        `claude-k8s: the workspace as it arrived (run ${input.runId})`,
+      ],
+      { timeoutMs: settings.execTimeoutMs },
+    );
+    await checked(
+      exec,
+      'releasing claude',
+      [
+        'sh',
+        '-c',
+        'rm -rf -- "$1/.paperclip-runtime" && : > "$2"',
+        'sh',
+        settings.podDir,
+        `${settings.controlDir}/${CONTROL_FILE.ready}`,
+      ],
+      { timeoutMs: settings.execTimeoutMs },
+    );
+    return {
+      baseHead: snapshot.headCommit,
+      baseBranch: snapshot.branchName,
+      bytesIn: budget.in,
+      durationMs: Date.now() - started,
+    };
+  } catch (error) {
+    await exec(['sh', '-c', ': > "$1"', 'sh', `${settings.controlDir}/${CONTROL_FILE.abort}`], {
+      timeoutMs: 30_000,
+    }).catch(() => undefined);
+    if (error instanceof TransferError) throw error;
+    throw new TransferError(
+      'in',
+      `copying the workspace into the pod failed: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/**
+ * Waits (in slices of `sliceSec`, reconnecting after a broken exec) until the entry reports claude's end; resolves its
+ * exit code, or `null` when `stop` resolved first (the container ended without reporting).
+ */
+export async function waitForClaudeExit(input: {
+  exec: PodExec;
+  controlDir: string;
+  stop: Promise<unknown>;
+  sliceSec?: number;
+}): Promise<number | null> {
+  let stopped = false;
+  void input.stop.then(() => {
+    stopped = true;
+  });
+  const slice = input.sliceSec ?? 300;
+  while (!stopped) {
+    const attempt = input
+      .exec(['env', `CK8S_TRANSFER_DIR=${input.controlDir}`, 'sh', '-c', WAIT_EXITED_SCRIPT, 'wait', String(slice)], {
+        timeoutMs: (slice + 60) * 1000,
+      })
+      .then(
+        (result) => ({ result }),
+        (error: unknown) => ({ error }),
+      );
+    const outcome = await Promise.race([attempt, input.stop.then(() => null)]);
+    if (outcome === null) return null;
+    if ('result' in outcome) {
+      if (outcome.result.exitCode === 0) {
+        const code = Number(new TextDecoder().decode(outcome.result.stdout).trim());
+        return Number.isInteger(code) ? code : -1;
+      }
+      continue;
+    }
+    // A broken connection: try again shortly, unless the container is gone meanwhile.
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, 2000)), input.stop]);
+  }
+  return null;
+}
+
+/** Collects the agent's changes and applies them to the server's workspace, then releases the container. */
+export async function collect(input: {
+  settings: TransferSettings;
+  exec: PodExec;
+  runId: string;
+  copied: CopiedIn;
+}): Promise<Collected> {
+  const { settings, exec, copied } = input;
+  const started = Date.now();
+  const temp = await mkdtemp(join(tmpdir(), 'claude-k8s-collect-'));
+  try {
+    const bundlePath = join(temp, 'changes.bundle');
+    const handle = await open(bundlePath, 'w');
+    let bytesOut = 0;
+    try {
+      const result = await exec(
+        [
+          'env',
+          `CK8S_SNAPSHOT=${SNAPSHOT_SCRIPT}`,
+          'sh',
+          '-c',
+          EXPORT_SCRIPT,
+          'export',
+          settings.podDir,
+          settings.controlDir,
+          copied.baseHead,
+          `claude-k8s: the working tree when claude ended (run ${input.runId})`,
+        ],
+        {
+          onStdout: async (chunk) => {
+            await handle.write(chunk);
+          },
+          maxStdoutBytes: settings.maxOutBytes,
+          timeoutMs: settings.execTimeoutMs,
+        },
+      );
+      bytesOut = result.stdoutBytes;
+      if (result.exitCode !== 0)
+        throw new TransferError(
+          'back',
+          `exporting the changes failed in the pod (exit ${result.exitCode}): ${result.stderr.trim().slice(-2000)}`,
+        );
+    } catch (error) {
+      if (error instanceof TransferError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new TransferError(
+        'back',
+        /stdout passed its limit/.test(message)
+          ? `the agent's changes are larger than workspace.transferMaxOutMiB (${Math.round(settings.maxOutBytes / 1048576)} MiB); nothing was applied`
+          : `collecting the changes failed: ${message}`,
+        { cause: error },
+      );
+    } finally {
+      await handle.close();
+    }
+    let applied: AppliedChanges;
+    try {
+      applied = await applyTransferredChanges({
+        dir: settings.hostDir,
+        runId: input.runId,
+        baseHead: copied.baseHead,
+        baseBranch: copied.baseBranch,
+        bundlePath,
+      });
+    } catch (error) {
+      throw new TransferError(
+        'back',
+        `applying the changes to the server's workspace failed: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    return { ...applied, bytesOut, durationMs: Date.now() - started };
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+}
+
+/** Lets the container end (best effort: it ends by itself after the collection window). */
+export async function releaseContainer(exec: PodExec, controlDir: string): Promise<void> {
+  await exec(['sh', '-c', ': > "$1"', 'sh', `${controlDir}/${CONTROL_FILE.collected}`], { timeoutMs: 30_000 }).catch(
+    () => undefined,
+  );
+}
