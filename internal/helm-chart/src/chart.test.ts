@@ -54,7 +54,9 @@ interface PodSpec {
 
 /** The chart's appVersion: the adapter version the chart installs by default. */
 const chartAppVersion = (): string => {
-  const match = /^appVersion: '([^']+)'$/m.exec(readFileSync(join(repoRoot, 'deploy/helm/claude-k8s/Chart.yaml'), 'utf8'));
+  const match = /^appVersion: '([^']+)'$/m.exec(
+    readFileSync(join(repoRoot, 'deploy/helm/claude-k8s/Chart.yaml'), 'utf8'),
+  );
   if (!match?.[1]) throw new Error('Chart.yaml has no appVersion');
   return match[1];
 };

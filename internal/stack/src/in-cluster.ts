@@ -71,8 +71,9 @@ export interface InClusterPaperclip {
     body?: unknown,
     headers?: Record<string, string>,
   ): Promise<ApiAnswer<T>>;
-  /** The board user's e-mail. */
+  /** The board user's e-mail and password (sign in at `url`; never printed). */
   boardEmail: string;
+  boardPassword: string;
   /** Adapter configuration for agents of this install (image, key Secret, session volume, timeouts). */
   adapterConfig: Record<string, unknown>;
   helm: string;
@@ -232,10 +233,12 @@ export async function installInClusterPaperclip(options: InClusterOptions): Prom
   const helmBin = { path: '' };
   const serviceUrl = `http://${PAPERCLIP_NAME}.${releaseNamespace}.svc.cluster.local:3100`;
 
-  const uninstall = async (): Promise<void> => {
-    if (!installed) return;
-    run(helmBin.path, ['uninstall', release, '-n', releaseNamespace, '--wait', '--timeout', '180s'], env, 240_000);
-    installed = false;
+  const uninstall = (): Promise<void> => {
+    if (installed) {
+      run(helmBin.path, ['uninstall', release, '-n', releaseNamespace, '--wait', '--timeout', '180s'], env, 240_000);
+      installed = false;
+    }
+    return Promise.resolve();
   };
   const stop = async (): Promise<void> => {
     forward?.kill('SIGTERM');
@@ -249,7 +252,10 @@ export async function installInClusterPaperclip(options: InClusterOptions): Prom
   try {
     progress.step('Helm and the pinned Paperclip install');
     helmBin.path = ensureHelm();
-    const install = await ensurePaperclipInstalled({ version: DEFAULT_PAPERCLIP_VERSION, log: progress.info });
+    const install = await ensurePaperclipInstalled({
+      version: DEFAULT_PAPERCLIP_VERSION,
+      log: (line) => progress.info(line),
+    });
     if (!existsSync(join(repoRoot, 'packages', 'paperclip-adapter', 'dist', 'index.js')))
       throw new Error('packages/paperclip-adapter is not built: run `pnpm turbo run build` first');
     progress.done('Helm and the pinned Paperclip install', `${helmBin.path}, paperclipai@${install.version}`);
@@ -381,10 +387,11 @@ export async function installInClusterPaperclip(options: InClusterOptions): Prom
       return health.status === 200 ? health : undefined;
     });
     const boardEmail = `board-${randomBytes(4).toString('hex')}@claude-k8s.test`;
+    const boardPassword = randomBytes(18).toString('base64url');
     const signUp = await fetch(`${url}/api/auth/sign-up/email`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', origin },
-      body: JSON.stringify({ email: boardEmail, password: randomBytes(18).toString('base64url'), name: 'Board' }),
+      body: JSON.stringify({ email: boardEmail, password: boardPassword, name: 'Board' }),
     });
     if (!signUp.ok) throw new Error(`sign-up: HTTP ${signUp.status}: ${(await signUp.text()).slice(0, 500)}`);
     cookie = cookiesOf(signUp);
@@ -403,6 +410,7 @@ export async function installInClusterPaperclip(options: InClusterOptions): Prom
       client,
       api,
       boardEmail,
+      boardPassword,
       adapterConfig: {
         image: options.agentImage,
         imagePullPolicy: 'Never',

@@ -237,7 +237,15 @@ describe(`the chart with Paperclip in the local cluster (release ${release})`, (
     const rbac = JSON.parse(
       execFileSync(
         pc.kubectl,
-        ['get', 'clusterroles,clusterrolebindings,roles,rolebindings,deployments,jobs', '-A', '-l', label, '-o', 'json'],
+        [
+          'get',
+          'clusterroles,clusterrolebindings,roles,rolebindings,deployments,jobs',
+          '-A',
+          '-l',
+          label,
+          '-o',
+          'json',
+        ],
         { encoding: 'utf8' },
       ),
     ) as { items: unknown[] };
@@ -245,8 +253,8 @@ describe(`the chart with Paperclip in the local cluster (release ${release})`, (
     expect(rbac.items).toEqual([]);
     // Nothing of the adapter's either: its Jobs, Secrets and Leases lived in the agents' namespace, now gone, and
     // the release namespace holds no Helm record (and, above, no Paperclip pod).
-    expect((await core.listNamespacedSecret({ namespace: releaseNamespace, labelSelector: 'owner=helm' })).items).toEqual(
-      [],
-    );
+    expect(
+      (await core.listNamespacedSecret({ namespace: releaseNamespace, labelSelector: 'owner=helm' })).items,
+    ).toEqual([]);
   });
 });
