@@ -61,6 +61,13 @@ const chartAppVersion = (): string => {
   return match[1];
 };
 
+/** The operator policy deploy/paperclip.yaml sets (Jobs only in `agents`, only the model key Secret). */
+const PAPERCLIP_YAML_POLICY = {
+  CLAUDE_K8S_ALLOWED_NAMESPACES: 'agents',
+  CLAUDE_K8S_ALLOWED_SECRETS: 'anthropic-api-key',
+  CLAUDE_K8S_INSTRUCTIONS_DIRS: '/paperclip/instructions',
+};
+
 /** Kinds without a namespace. */
 const CLUSTER_SCOPED = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'];
 
@@ -213,6 +220,13 @@ describe('helm lint and template of the documented value sets', () => {
       'Secret',
     );
     expect(again['data']).not.toEqual(one(objects, 'Secret')['data']);
+  });
+
+  it("the adapter version the chart installs (appVersion) is the adapter package's version", () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'packages/paperclip-adapter/package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(chartAppVersion()).toBe(pkg.version);
   });
 
   it('with-paperclip for a cluster without storage or registry: emptyDir home, own image and command, adapter from a volume', () => {
@@ -399,6 +413,24 @@ describe('no drift from the loose manifests in deploy/', () => {
     const chart = one(template(helm, { namespace: 'paperclip' }), 'NetworkPolicy');
     const deploy = one(deployManifest('network-policy.yaml'), 'NetworkPolicy');
     expect(chart['spec']).toEqual(deploy['spec']);
+  });
+
+  it("deploy/paperclip.yaml is the chart's Paperclip for its names (Deployment, Service, plugin record, home claim)", () => {
+    const chart = template(helm, {
+      namespace: 'paperclip',
+      valueFiles: [valueSetFile('with-paperclip')],
+      setJson: { 'paperclip.policy': PAPERCLIP_YAML_POLICY },
+    });
+    const loose = deployManifest('paperclip.yaml');
+    for (const [kind, name] of [
+      ['Deployment', 'paperclip'],
+      ['Service', 'paperclip'],
+      ['PersistentVolumeClaim', 'paperclip-home'],
+    ] as const)
+      expect(one(loose, kind, name)['spec'], `${kind}/${name}`).toEqual(one(chart, kind, name)['spec']);
+    expect(one(loose, 'ConfigMap', 'paperclip-adapter-plugins')['data']).toEqual(
+      one(chart, 'ConfigMap', 'paperclip-adapter-plugins')['data'],
+    );
   });
 
   it("the session claim's spec is deploy/session-pvc.yaml's with the default values", () => {
