@@ -69,7 +69,7 @@ describe('the main job (scripts/demo.sh --once)', () => {
   });
 
   it('runs through Paperclip inside the cluster (--in-cluster: the Helm chart with Paperclip enabled)', async () => {
-    const namespace = `ck8s-demo-ic-${process.pid}`;
+    const namespace = `incluster-demo-${process.pid}`;
     const finished = await runDemo(['--once', '--in-cluster', '--no-color', '--namespace', namespace], baseEnv);
     expectSummary(finished);
     expect(finished.stdout).toMatch(new RegExp(`^job:\\s+${namespace}/\\S+$`, 'm'));
