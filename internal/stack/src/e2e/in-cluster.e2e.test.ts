@@ -96,6 +96,20 @@ async function runForIssue(companyId: string, agentId: string, issue: Issue): Pr
   }
 }
 
+/** Waits until no run of the agent is queued or running (at most 60 s). */
+async function settle(companyId: string, agentId: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const active = (await runsOf(companyId, agentId)).filter(
+      (run) => !(TERMINAL as readonly string[]).includes(run.status),
+    );
+    if (active.length === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(`agent ${agentId} still has runs ${active.map((run) => `${run.id} ${run.status}`).join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 describe(`the chart with Paperclip in the local cluster (release ${release})`, () => {
   it('Paperclip runs in its pod in authenticated mode, the first board user owns the instance, the adapter is loaded', async () => {
     const health = await pc.api<Record<string, unknown>>('GET', '/health', undefined, {});
@@ -137,6 +151,10 @@ describe(`the chart with Paperclip in the local cluster (release ${release})`, (
       until: TERMINAL,
     });
     expect(otherRun.status, String(otherRun['error'] ?? '')).toBe('succeeded');
+    // Close the other issue and let its agent go idle: a follow-up run of it would take the scripted answers below
+    // (the fake model's forced scenarios are global).
+    expect((await pc.api('PATCH', `/issues/${otherIssue.id}`, { status: 'done' })).status).toBe(200);
+    await settle(other.id, otherAgent.id);
 
     const company = await pc.client.createCompany({ name: `in-cluster ${process.pid}` });
     const agent = await pc.client.createAgent(company.id, {
@@ -152,9 +170,14 @@ describe(`the chart with Paperclip in the local cluster (release ${release})`, (
       assigneeAgentId: agent.id,
       status: 'todo',
     });
+    const requestsBefore = fakeModel.requests.length;
     const run = await runForIssue(company.id, agent.id, issue);
     const ended = await pc.client.waitForRun(run.id, { timeoutMs: 300_000, until: TERMINAL });
     fakeModel.clearForcedScenarios();
+    const modelCalls = fakeModel.requests
+      .slice(requestsBefore)
+      .filter((request) => request.scenario !== undefined)
+      .map((request) => `${request.index}:${request.scenario?.source ?? ''}:${request.scenario?.name ?? ''}`);
     expect(ended.status, `${String(ended['errorCode'] ?? '')} ${String(ended['error'] ?? '')}`).toBe('succeeded');
 
     // The Job ran in the agents' namespace (the chart's default for agents that name none).
@@ -174,7 +197,7 @@ describe(`the chart with Paperclip in the local cluster (release ${release})`, (
     // What the pod saw.
     const resultText = JSON.stringify(ended['resultJson']).replace(/\\"/g, '"');
     const line = /INCLUSTER (\{.*?\})(?:\\n|")/.exec(resultText)?.[1];
-    expect(line, resultText.slice(0, 2000)).toBeDefined();
+    expect(line, `model calls ${modelCalls.join(' ')}; result ${resultText.slice(0, 1500)}`).toBeDefined();
     const seen = JSON.parse(line!) as Record<string, unknown>;
     testProgress.info(`pod saw ${JSON.stringify(seen)}`);
     expect(seen).toMatchObject({
