@@ -325,7 +325,6 @@ export async function installInClusterPaperclip(options: InClusterOptions): Prom
     progress.done(`helm install ${release} (Paperclip in ${releaseNamespace}, agents in ${agentsNamespace})`);
 
     progress.step('Paperclip pod: start, migrations, adapter (readiness: GET /api/health)');
-    const started = performance.now();
     try {
       run(
         kubectl,
@@ -343,10 +342,7 @@ export async function installInClusterPaperclip(options: InClusterOptions): Prom
         cause: error,
       });
     }
-    progress.done(
-      'Paperclip pod: start, migrations, adapter (readiness: GET /api/health)',
-      `${((performance.now() - started) / 1000).toFixed(1)} s`,
-    );
+    progress.done('Paperclip pod: start, migrations, adapter (readiness: GET /api/health)');
 
     progress.step('port-forward, sign-up of the first board user, instance claim');
     const forwarded = await portForward(kubectl, env, releaseNamespace);

@@ -1,6 +1,6 @@
 // The main job: one Claude Code agent run as a Kubernetes Job through a real Paperclip server, streamed to the
 // terminal. Run by scripts/demo.sh; `--help` lists the options.
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -172,6 +172,7 @@ async function startInCluster(options: {
     // The board user's sign-in, for the UI: a file only root reads, never the terminal.
     const credentials = join(status.state, `in-cluster-${options.namespace}.credentials`);
     await writeFile(credentials, `email: ${pc.boardEmail}\npassword: ${pc.boardPassword}\n`, { mode: 0o600 });
+    cleanups.push(() => rm(credentials, { force: true }));
     return {
       client: pc.client,
       ...(fakeModel ? { fakeModel } : {}),
