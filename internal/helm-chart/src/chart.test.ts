@@ -36,6 +36,38 @@ const envOf = (deployment: KubeObject): Record<string, unknown> => {
   return Object.fromEntries(env.map((e) => [e.name, e.value ?? 'valueFrom']));
 };
 
+interface Container {
+  name: string;
+  image: string;
+  imagePullPolicy?: string;
+  command?: string[];
+  args?: string[];
+  workingDir?: string;
+  volumeMounts?: Record<string, unknown>[];
+}
+interface PodSpec {
+  serviceAccountName: string;
+  initContainers: Container[];
+  containers: Container[];
+  volumes: ({ name: string } & Record<string, unknown>)[];
+}
+
+/** The chart's appVersion: the adapter version the chart installs by default. */
+const chartAppVersion = (): string => {
+  const match = /^appVersion: '([^']+)'$/m.exec(
+    readFileSync(join(repoRoot, 'deploy/helm/claude-k8s/Chart.yaml'), 'utf8'),
+  );
+  if (!match?.[1]) throw new Error('Chart.yaml has no appVersion');
+  return match[1];
+};
+
+/** The operator policy deploy/paperclip.yaml sets (Jobs only in `agents`, only the model key Secret). */
+const PAPERCLIP_YAML_POLICY = {
+  CLAUDE_K8S_ALLOWED_NAMESPACES: 'agents',
+  CLAUDE_K8S_ALLOWED_SECRETS: 'anthropic-api-key',
+  CLAUDE_K8S_INSTRUCTIONS_DIRS: '/paperclip/instructions',
+};
+
 /** Kinds without a namespace. */
 const CLUSTER_SCOPED = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'];
 
@@ -128,18 +160,43 @@ describe('helm lint and template of the documented value sets', () => {
       PAPERCLIP_PUBLIC_URL: 'http://paperclip.paperclip.svc.cluster.local:3100',
       PAPERCLIP_NAMESPACE: 'agents',
       BETTER_AUTH_SECRET: 'valueFrom',
-      CLAUDE_K8S_INSTRUCTIONS_DIRS: '/data/instructions',
+      CLAUDE_K8S_INSTRUCTIONS_DIRS: '/paperclip/instructions',
+      PAPERCLIP_HOME: '/paperclip',
     });
-    expect(String(env['PAPERCLIP_ALLOWED_HOSTNAMES']).split(',')).toContain('paperclip.paperclip.svc.cluster.local');
-    const podSpec = (deployment['spec'] as { template: { spec: Record<string, unknown> } }).template.spec;
-    expect(podSpec['serviceAccountName']).toBe('paperclip');
-    // The adapter's plugin record points at the package in the image.
+    expect(String(env['PAPERCLIP_ALLOWED_HOSTNAMES']).split(',')).toEqual(
+      expect.arrayContaining(['paperclip.paperclip.svc.cluster.local', '127.0.0.1', 'localhost']),
+    );
+    const podSpec = (deployment['spec'] as { template: { spec: PodSpec } }).template.spec;
+    expect(podSpec.serviceAccountName).toBe('paperclip');
+    // The official image, at the pinned Paperclip release, started by its own entrypoint and command.
+    const server = podSpec.containers[0]!;
+    expect(server.image).toBe('ghcr.io/paperclipai/paperclip:2026.916.1');
+    expect(server.command).toBeUndefined();
+    expect(server.args).toBeUndefined();
+    // The adapter: npm-installed by an init container of the same image into an emptyDir the server mounts read-only.
+    const install = podSpec.initContainers.find((c) => c.name === 'install-adapter')!;
+    expect(install.image).toBe(server.image);
+    expect(install.command).toEqual([
+      'npm',
+      'install',
+      '--prefix=/opt/claude-k8s',
+      '--omit=dev',
+      '--no-audit',
+      '--no-fund',
+      '--no-update-notifier',
+      `@claude-k8s/paperclip-adapter@${chartAppVersion()}`,
+    ]);
+    expect(install.volumeMounts).toContainEqual({ name: 'adapter', mountPath: '/opt/claude-k8s' });
+    expect(server.volumeMounts).toContainEqual({ name: 'adapter', mountPath: '/opt/claude-k8s', readOnly: true });
+    expect(podSpec.volumes).toContainEqual({ name: 'adapter', emptyDir: {} });
+    expect(podSpec.volumes).toContainEqual({ name: 'home', persistentVolumeClaim: { claimName: 'paperclip-home' } });
+    // The adapter's plugin record points at the installed package.
     const plugins = JSON.parse(
       (one(objects, 'ConfigMap')['data'] as Record<string, string>)['adapter-plugins.json'] ?? '',
     ) as unknown;
     expect(plugins).toEqual([
       {
-        packageName: '/opt/claude-k8s/node_modules/@claude-k8s/paperclip-adapter',
+        packageName: '@claude-k8s/paperclip-adapter',
         localPath: '/opt/claude-k8s/node_modules/@claude-k8s/paperclip-adapter',
         type: 'claude_k8s',
         installedAt: '1970-01-01T00:00:00.000Z',
@@ -163,6 +220,45 @@ describe('helm lint and template of the documented value sets', () => {
       'Secret',
     );
     expect(again['data']).not.toEqual(one(objects, 'Secret')['data']);
+  });
+
+  it("the adapter version the chart installs (appVersion) is the adapter package's version", () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'packages/paperclip-adapter/package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(chartAppVersion()).toBe(pkg.version);
+  });
+
+  it('with-paperclip for a cluster without storage or registry: emptyDir home, own image and command, adapter from a volume', () => {
+    const objects = template(helm, {
+      namespace: 'paperclip',
+      valueFiles: [valueSetFile('with-paperclip')],
+      setJson: {
+        'paperclip.persistence.enabled': false,
+        'paperclip.image': { repository: 'localhost/node', tag: '24', pullPolicy: 'Never' },
+        'paperclip.command': ['node', '/opt/paperclip/node_modules/@paperclipai/server/dist/index.js'],
+        'paperclip.workingDir': '/paperclip',
+        'paperclip.adapter': { install: { enabled: false }, path: '/src/packages/paperclip-adapter' },
+        'paperclip.extraVolumes': [{ name: 'src', hostPath: { path: '/src', type: 'Directory' } }],
+        'paperclip.extraVolumeMounts': [{ name: 'src', mountPath: '/src', readOnly: true }],
+      },
+    });
+    expect(kinds(objects)).not.toContain('PersistentVolumeClaim/paperclip-home');
+    const podSpec = (one(objects, 'Deployment')['spec'] as { template: { spec: PodSpec } }).template.spec;
+    const server = podSpec.containers[0]!;
+    expect(server.image).toBe('localhost/node:24');
+    expect(server.imagePullPolicy).toBe('Never');
+    expect(server.command).toEqual(['node', '/opt/paperclip/node_modules/@paperclipai/server/dist/index.js']);
+    expect(server.workingDir).toBe('/paperclip');
+    expect(podSpec.initContainers.map((c) => c.name)).toEqual(['seed-adapter-plugins']);
+    expect(podSpec.volumes).toContainEqual({ name: 'home', emptyDir: {} });
+    expect(podSpec.volumes).toContainEqual({ name: 'src', hostPath: { path: '/src', type: 'Directory' } });
+    expect(podSpec.volumes.map((v) => v.name)).not.toContain('adapter');
+    expect(server.volumeMounts).toContainEqual({ name: 'src', mountPath: '/src', readOnly: true });
+    const plugins = JSON.parse(
+      (one(objects, 'ConfigMap')['data'] as Record<string, string>)['adapter-plugins.json'] ?? '',
+    ) as { localPath: string }[];
+    expect(plugins[0]?.localPath).toBe('/src/packages/paperclip-adapter');
   });
 
   it('sessions: storage class, size and access modes come from values; keepOnUninstall keeps the claim', () => {
@@ -319,6 +415,24 @@ describe('no drift from the loose manifests in deploy/', () => {
     expect(chart['spec']).toEqual(deploy['spec']);
   });
 
+  it("deploy/paperclip.yaml is the chart's Paperclip for its names (Deployment, Service, plugin record, home claim)", () => {
+    const chart = template(helm, {
+      namespace: 'paperclip',
+      valueFiles: [valueSetFile('with-paperclip')],
+      setJson: { 'paperclip.policy': PAPERCLIP_YAML_POLICY },
+    });
+    const loose = deployManifest('paperclip.yaml');
+    for (const [kind, name] of [
+      ['Deployment', 'paperclip'],
+      ['Service', 'paperclip'],
+      ['PersistentVolumeClaim', 'paperclip-home'],
+    ] as const)
+      expect(one(loose, kind, name)['spec'], `${kind}/${name}`).toEqual(one(chart, kind, name)['spec']);
+    expect(one(loose, 'ConfigMap', 'paperclip-adapter-plugins')['data']).toEqual(
+      one(chart, 'ConfigMap', 'paperclip-adapter-plugins')['data'],
+    );
+  });
+
   it("the session claim's spec is deploy/session-pvc.yaml's with the default values", () => {
     const chart = one(template(helm, { namespace: 'paperclip' }), 'PersistentVolumeClaim');
     const deploy = one(deployManifest('session-pvc.yaml'), 'PersistentVolumeClaim');
@@ -348,8 +462,30 @@ describe('bad values are refused with a message naming them', () => {
     );
   });
 
-  it('Paperclip enabled without an image', () => {
-    expect(refused({ namespace: 'p', setJson: { 'paperclip.enabled': true } })).toMatch(/paperclip\/image\/repository/);
+  it('Paperclip enabled with an empty image repository', () => {
+    expect(
+      refused({ namespace: 'p', setJson: { 'paperclip.enabled': true, 'paperclip.image.repository': '' } }),
+    ).toMatch(/paperclip\/image\/repository/);
+  });
+
+  it('an adapter path outside the directory the adapter install writes', () => {
+    expect(
+      refused({
+        namespace: 'p',
+        valueFiles: [valueSetFile('with-paperclip')],
+        setJson: { 'paperclip.adapter.path': '/opt/elsewhere/paperclip-adapter' },
+      }),
+    ).toContain('paperclip.adapter.path "/opt/elsewhere/paperclip-adapter" is outside /opt/claude-k8s/node_modules/');
+  });
+
+  it('an extra volume mount without a mount path', () => {
+    expect(
+      refused({
+        namespace: 'p',
+        valueFiles: [valueSetFile('with-paperclip')],
+        setJson: { 'paperclip.extraVolumeMounts': [{ name: 'x' }] },
+      }),
+    ).toMatch(/extraVolumeMounts\/0.*mountPath/);
   });
 
   it('a policy variable outside the adapter policy (it could override the chart’s own settings)', () => {

@@ -1,8 +1,15 @@
 // The main job: one Claude Code agent run as a Kubernetes Job through a real Paperclip server, streamed to the
 // terminal. Run by scripts/demo.sh; `--help` lists the options.
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createFakeModelApi } from '@claude-k8s/fake-model-api';
+import { clusterDown, clusterStatus, clusterUp, exposeToPods, POD_GATEWAY_HOST } from '@claude-k8s/local-cluster';
+import type { PaperclipClient } from '@claude-k8s/paperclip-server';
 import { createFormatter, createRunAccumulator, createStreamParser, type RunSummary } from '@claude-k8s/stream-json';
-import { ADAPTER_TYPE, startStack, type Stack, type StackProgress } from './start-stack.ts';
+import { installInClusterPaperclip } from './in-cluster.ts';
+import { ADAPTER_TYPE, startStack, type StackProgress } from './start-stack.ts';
 
 const HELP = `Usage: scripts/demo.sh [options]
 
@@ -13,7 +20,11 @@ cluster and creates nothing outside the namespace but a ClusterRole and binding 
 
 Options:
   --once                 run once, print the summary and stop everything (default: keep the server running until Ctrl-C)
-  --namespace NAME       namespace for the agent Jobs (default: claude-k8s-agents)
+  --in-cluster           run Paperclip inside the local cluster: install the Helm chart (deploy/helm/claude-k8s) with
+                         Paperclip enabled (the pinned release in the agent image, this checkout's adapter mounted),
+                         sign up a board user, and reach it through kubectl port-forward; stopping uninstalls the release
+  --namespace NAME       namespace for the agent Jobs (default: claude-k8s-agents; with --in-cluster:
+                         claude-k8s-in-cluster, Paperclip in NAME-paperclip)
   --image REF            agent image on an external cluster (default: the local cluster's imported image)
   --paperclip-url URL    URL at which pods of an external cluster reach this Paperclip server
   --task TEXT            the task given to the agent
@@ -24,7 +35,7 @@ Options:
   -h, --help             this text
 
 Environment:
-  KUBECONFIG             use this cluster instead of the local one
+  KUBECONFIG             use this cluster instead of the local one (with --in-cluster: only the local cluster's own)
   ANTHROPIC_API_KEY      use the real model (stored in a Secret in the namespace, never printed); otherwise a fake
                          model API on this machine answers with a scripted task
 `;
@@ -88,10 +99,100 @@ function formatBudget(
   return parts.length > 0 ? parts.join(', ') : 'no per-run limit';
 }
 
+/** What the demo runs against: Paperclip on this machine (startStack) or in the cluster (--in-cluster). */
+interface DemoTarget {
+  client: PaperclipClient;
+  fakeModel?: Awaited<ReturnType<typeof createFakeModelApi>>;
+  adapterConfig: Record<string, unknown>;
+  /** Where the agent Jobs run. */
+  jobNamespace: string;
+  /** The Paperclip UI this machine opens. */
+  url: string;
+  /** Where the board user's credentials are (in-cluster: authenticated mode). */
+  signIn?: string;
+  stop(options?: { keepCluster?: boolean }): Promise<void>;
+}
+
+/**
+ * `--in-cluster`: the local cluster (started when needed), the fake model API unless a key is given, and the chart
+ * with Paperclip installed into it (in-cluster.ts).
+ */
+async function startInCluster(options: {
+  namespace: string;
+  kubeconfig?: string;
+  modelApiKey?: string;
+  progress: StackProgress;
+}): Promise<DemoTarget> {
+  const { progress } = options;
+  const cleanups: (() => Promise<void>)[] = [];
+  let startedCluster = false;
+  const stop = async (stopOptions: { keepCluster?: boolean } = {}): Promise<void> => {
+    for (const cleanup of cleanups.reverse())
+      await cleanup().catch((error: unknown) => progress.info(`cleanup: ${(error as Error).message}`));
+    cleanups.length = 0;
+    if (!stopOptions.keepCluster && startedCluster) {
+      await clusterDown({ onProgress: () => undefined });
+    }
+  };
+  try {
+    let status = await clusterStatus();
+    if (options.kubeconfig) {
+      const given = new KubeConfig();
+      given.loadFromFile(options.kubeconfig);
+      if (!status?.running || status.server !== given.getCurrentCluster()?.server)
+        throw new Error(
+          "--in-cluster mounts this machine's Paperclip install and checkout into the pod: it needs the local cluster, and KUBECONFIG names another one (unset KUBECONFIG, or use `helm install` as the README shows)",
+        );
+    } else if (!status?.running) {
+      progress.step('local cluster: build or reuse Kubernetes, images, bring up');
+      status = await clusterUp({ onProgress: (line) => progress.info(line) });
+      startedCluster = true;
+      progress.done('local cluster: build or reuse Kubernetes, images, bring up', status.server);
+    }
+    if (!status?.images) throw new Error('the local cluster reports no images');
+    let fakeModel: DemoTarget['fakeModel'];
+    let modelUrl: string | undefined;
+    if (!options.modelApiKey) {
+      fakeModel = await createFakeModelApi({ host: '127.0.0.1', port: 0 });
+      const model = fakeModel;
+      cleanups.push(() => model.close());
+      modelUrl = await exposeToPods(fakeModel.port);
+    }
+    const pc = await installInClusterPaperclip({
+      adminKubeconfig: status.kubeconfig,
+      localState: status.state,
+      agentImage: status.images.agent.ref,
+      releaseNamespace: `${options.namespace}-paperclip`,
+      agentsNamespace: options.namespace,
+      modelApiKey: options.modelApiKey ?? 'fake-model-key',
+      allowedModelHosts: fakeModel ? [POD_GATEWAY_HOST] : [],
+      progress,
+    });
+    cleanups.push(() => pc.stop());
+    // The board user's sign-in, for the UI: a file only root reads, never the terminal.
+    const credentials = join(status.state, `in-cluster-${options.namespace}.credentials`);
+    await writeFile(credentials, `email: ${pc.boardEmail}\npassword: ${pc.boardPassword}\n`, { mode: 0o600 });
+    cleanups.push(() => rm(credentials, { force: true }));
+    return {
+      client: pc.client,
+      ...(fakeModel ? { fakeModel } : {}),
+      adapterConfig: { ...pc.adapterConfig, ...(modelUrl ? { anthropicBaseUrl: modelUrl } : {}) },
+      jobNamespace: pc.agentsNamespace,
+      url: pc.url,
+      signIn: credentials,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       once: { type: 'boolean', default: false },
+      'in-cluster': { type: 'boolean', default: false },
       namespace: { type: 'string' },
       image: { type: 'string' },
       'paperclip-url': { type: 'string' },
@@ -127,14 +228,35 @@ async function main(): Promise<number> {
       '\nNote: no ANTHROPIC_API_KEY given, so the agent talks to a FAKE model API on this machine that answers with a scripted task.\n\n',
     );
   }
-  const stack: Stack = await startStack({
-    ...(kubeconfig ? { kubeconfig } : {}),
-    ...(image ? { image } : {}),
-    ...(values.namespace ? { namespace: values.namespace } : {}),
-    ...(modelApiKey ? { modelApiKey } : {}),
-    ...(values['paperclip-url'] ? { paperclipUrlForPods: values['paperclip-url'] } : {}),
-    progress,
-  });
+  if (values['in-cluster'] && (image || values['paperclip-url'])) {
+    process.stderr.write('--in-cluster runs on the local cluster: --image and --paperclip-url do not apply\n');
+    return 2;
+  }
+  const stack: DemoTarget = values['in-cluster']
+    ? await startInCluster({
+        namespace: values.namespace ?? 'claude-k8s-in-cluster',
+        ...(kubeconfig ? { kubeconfig } : {}),
+        ...(modelApiKey ? { modelApiKey } : {}),
+        progress,
+      })
+    : await (async () => {
+        const started = await startStack({
+          ...(kubeconfig ? { kubeconfig } : {}),
+          ...(image ? { image } : {}),
+          ...(values.namespace ? { namespace: values.namespace } : {}),
+          ...(modelApiKey ? { modelApiKey } : {}),
+          ...(values['paperclip-url'] ? { paperclipUrlForPods: values['paperclip-url'] } : {}),
+          progress,
+        });
+        return {
+          client: started.client,
+          ...(started.fakeModel ? { fakeModel: started.fakeModel } : {}),
+          adapterConfig: started.adapterConfig,
+          jobNamespace: started.tenant.namespace,
+          url: started.server.url,
+          stop: (stopOptions?: { keepCluster?: boolean }) => started.stop(stopOptions),
+        };
+      })();
   let stopping = false;
   const stopAll = async () => {
     if (stopping) return;
@@ -238,14 +360,14 @@ async function main(): Promise<number> {
       '',
       '── summary ─────────────────────────────────────────────',
       `status:      ${text(finalRun.status)}${finalRun['errorCode'] ? ` (${text(finalRun['errorCode'])}: ${text(finalRun['error'], '')})` : ''}`,
-      `job:         ${stack.tenant.namespace}/${jobName}`,
+      `job:         ${stack.jobNamespace}/${jobName}`,
       `session id:  ${text(finalRun['sessionIdAfter'], summary.sessionId ?? 'none')}`,
       `tokens:      input ${text(usage['inputTokens'], String(summary.usage.inputTokens))}, output ${text(usage['outputTokens'], String(summary.usage.outputTokens))}, cached ${text(usage['cachedInputTokens'], String(summary.usage.cacheReadInputTokens))}`,
       `cost:        ${formatUsd((usage['costUsd'] as number | undefined) ?? summary.costUsd)}`,
       `budget:      ${formatBudget(budget, finalRun['resultJson'], (usage['costUsd'] as number | undefined) ?? summary.costUsd, Number(usage['inputTokens'] ?? summary.usage.inputTokens + summary.usage.cacheCreationInputTokens) + Number(usage['outputTokens'] ?? summary.usage.outputTokens))}`,
       `duration:    ${Number.isFinite(seconds) ? `${seconds.toFixed(1)} s` : 'unknown'}`,
       `model:       ${modelApiKey ? 'real (ANTHROPIC_API_KEY)' : 'FAKE model API (scripted task)'}`,
-      `open:        ${stack.server.url}/ (company ${company.id}, run ${run.id})`,
+      `open:        ${stack.url}/ (company ${company.id}, run ${run.id})${stack.signIn ? `; sign in: ${stack.signIn}` : ''}`,
       `steps:       ${timings.map((timing) => `${timing.name.split(':')[0]} ${(timing.ms / 1000).toFixed(1)} s`).join('; ')}`,
       `total:       ${((performance.now() - started) / 1000).toFixed(1)} s`,
       '',
@@ -256,7 +378,7 @@ async function main(): Promise<number> {
       await stopAll();
       return ok ? 0 : 1;
     }
-    process.stderr.write(`Paperclip keeps running at ${stack.server.url}/ - press Ctrl-C to stop everything.\n`);
+    process.stderr.write(`Paperclip keeps running at ${stack.url}/ - press Ctrl-C to stop everything.\n`);
     await new Promise<never>(() => undefined);
     return 0;
   } catch (error) {

@@ -34,7 +34,7 @@ paperclip
 {{/* Paperclip image reference. */}}
 {{- define "claude-k8s.paperclipImage" -}}
 {{- if not .Values.paperclip.image.repository -}}
-{{- fail "paperclip.image.repository is required when paperclip.enabled is true: a Paperclip image with @claude-k8s/paperclip-adapter installed at paperclip.adapter.path (see the chart README)" -}}
+{{- fail "paperclip.image.repository is empty: name a Paperclip image (default ghcr.io/paperclipai/paperclip)" -}}
 {{- end -}}
 {{- printf "%s:%s" .Values.paperclip.image.repository (default .Values.paperclip.version .Values.paperclip.image.tag) -}}
 {{- end -}}
@@ -46,6 +46,9 @@ paperclip
 {{- end -}}
 {{- if and .Values.paperclip.enabled .Values.adapter.serviceAccount.namespace (ne .Values.adapter.serviceAccount.namespace .Release.Namespace) -}}
 {{- fail (printf "paperclip.enabled=true runs Paperclip in the release namespace %q, but adapter.serviceAccount.namespace is %q: leave it empty" .Release.Namespace .Values.adapter.serviceAccount.namespace) -}}
+{{- end -}}
+{{- if and .Values.paperclip.enabled .Values.paperclip.adapter.install.enabled (not (hasPrefix "/opt/claude-k8s/node_modules/" .Values.paperclip.adapter.path)) -}}
+{{- fail (printf "paperclip.adapter.path %q is outside /opt/claude-k8s/node_modules/, where paperclip.adapter.install puts the adapter: keep the default path, or set paperclip.adapter.install.enabled=false and provide the package at that path (your image or paperclip.extraVolumes)" .Values.paperclip.adapter.path) -}}
 {{- end -}}
 {{- if and .Values.paperclip.enabled (eq .Values.paperclip.database.type "external") (not .Values.paperclip.database.existingSecret) -}}
 {{- fail "paperclip.database.type=external needs paperclip.database.existingSecret (a Secret with DATABASE_URL)" -}}

@@ -67,4 +67,13 @@ describe('the main job (scripts/demo.sh --once)', () => {
     expectSummary(finished);
     expect(finished.stderr).toContain('checking the cluster of KUBECONFIG');
   });
+
+  it('runs through Paperclip inside the cluster (--in-cluster: the Helm chart with Paperclip enabled)', async () => {
+    const namespace = `incluster-demo-${process.pid}`;
+    const finished = await runDemo(['--once', '--in-cluster', '--no-color', '--namespace', namespace], baseEnv);
+    expectSummary(finished);
+    expect(finished.stdout).toMatch(new RegExp(`^job:\\s+${namespace}/\\S+$`, 'm'));
+    expect(finished.stdout).toMatch(/; sign in: \S+\.credentials$/m);
+    expect(finished.stderr).toContain(`helm install claude-k8s (Paperclip in ${namespace}-paperclip`);
+  });
 });
