@@ -46,7 +46,7 @@ describe('the local cluster values render through the chart', () => {
           agentsNamespace: 'incluster-agents',
           agentImage: 'localhost/claude-k8s-agent:2.1.331-node24.21.0-9cce0f0fbcdc',
           paperclipInstallDir: '/cache/paperclip/2026.916.1',
-          allowedModelHosts: ['10.88.0.1'],
+          allowedModelHosts: ['10.88.1.1'],
         }),
       ),
     );
@@ -92,9 +92,14 @@ describe('the local cluster values render through the chart', () => {
       PAPERCLIP_DEPLOYMENT_MODE: 'authenticated',
       PAPERCLIP_API_URL: 'http://paperclip.incluster-pc.svc.cluster.local:3100',
       PAPERCLIP_NAMESPACE: 'incluster-agents',
-      CLAUDE_K8S_ALLOWED_MODEL_HOSTS: '10.88.0.1',
+      CLAUDE_K8S_ALLOWED_MODEL_HOSTS: '10.88.1.1',
       CLAUDE_K8S_ALLOWED_SECRETS: 'claude-k8s-model-api-key',
     });
+    // The fake model's portal address is opened in the agents' NetworkPolicy (the local cluster enforces it).
+    const policy = objects.find((o) => o.kind === 'NetworkPolicy')! as unknown as {
+      spec: { egress: { to?: { ipBlock?: { cidr: string } }[] }[] };
+    };
+    expect(policy.spec.egress).toContainEqual({ to: [{ ipBlock: { cidr: '10.88.1.1/32' } }] });
     const claim = objects.find((o) => o.kind === 'PersistentVolumeClaim')!;
     expect(claim.metadata.name).toBe('claude-sessions');
     expect(claim.spec).toMatchObject({ storageClassName: 'claude-k8s-local', accessModes: ['ReadWriteOnce'] });

@@ -131,6 +131,15 @@ export function localClusterValues(options: {
     agents: { namespace: { name: options.agentsNamespace } },
     // A host-path PersistentVolume of the class below is created beside the release (no provisioner here).
     sessions: { storageClassName: LOCAL_STORAGE_CLASS, accessModes: ['ReadWriteOnce'], size: '1Gi' },
+    // The fake model API runs on this machine, behind the local cluster's portal address: the agents' NetworkPolicy
+    // (enforced there) opens it as an operator opens a model gateway.
+    ...(options.allowedModelHosts.length > 0
+      ? {
+          networkPolicy: {
+            extraEgress: [{ to: options.allowedModelHosts.map((host) => ({ ipBlock: { cidr: `${host}/32` } })) }],
+          },
+        }
+      : {}),
     paperclip: {
       enabled: true,
       image: { ...splitImageRef(options.agentImage), pullPolicy: 'Never' },

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createFakeModelApi } from '@claude-k8s/fake-model-api';
-import { clusterDown, clusterStatus, clusterUp, exposeToPods, POD_GATEWAY_HOST } from '@claude-k8s/local-cluster';
+import { clusterDown, clusterStatus, clusterUp, exposeToPods, PORTAL_HOST } from '@claude-k8s/local-cluster';
 import type { PaperclipClient } from '@claude-k8s/paperclip-server';
 import { createFormatter, createRunAccumulator, createStreamParser, type RunSummary } from '@claude-k8s/stream-json';
 import { installInClusterPaperclip } from './in-cluster.ts';
@@ -165,7 +165,7 @@ async function startInCluster(options: {
       releaseNamespace: `${options.namespace}-paperclip`,
       agentsNamespace: options.namespace,
       modelApiKey: options.modelApiKey ?? 'fake-model-key',
-      allowedModelHosts: fakeModel ? [POD_GATEWAY_HOST] : [],
+      allowedModelHosts: fakeModel ? [PORTAL_HOST] : [],
       progress,
     });
     cleanups.push(() => pc.stop());

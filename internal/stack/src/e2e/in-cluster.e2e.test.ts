@@ -9,7 +9,7 @@ import { realpathSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { createFakeModelApi } from '@claude-k8s/fake-model-api';
-import { clusterStatus, exposeToPods, POD_GATEWAY_HOST } from '@claude-k8s/local-cluster';
+import { clusterStatus, exposeToPods, PORTAL_HOST } from '@claude-k8s/local-cluster';
 import type { HeartbeatRun, Issue } from '@claude-k8s/paperclip-server';
 import { installInClusterPaperclip, type InClusterPaperclip } from '../in-cluster.ts';
 import { ADAPTER_TYPE } from '../start-stack.ts';
@@ -51,7 +51,7 @@ beforeAll(async () => {
     releaseNamespace,
     agentsNamespace,
     modelApiKey: 'fake-model-key',
-    allowedModelHosts: [POD_GATEWAY_HOST],
+    allowedModelHosts: [PORTAL_HOST],
     progress: testProgress,
   });
 });
