@@ -8,7 +8,14 @@ const scriptsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts'
 
 /** A component of the local cluster that can be restarted in place. */
 export type ClusterComponent =
-  'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet' | 'kube-proxy' | 'coredns' | 'kube-router';
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kubelet'
+  | 'kube-proxy'
+  | 'coredns'
+  | 'kube-router';
 
 /** An image imported into the node's containerd. */
 export interface ClusterImage {

@@ -5,6 +5,7 @@
  * {@link transferResultFields} turns it into the run's log lines, `resultJson.workspace.transfer` and, when the
  * transfer failed, the run's error (`k8s_workspace_transfer`).
  */
+import type { PodExecInput, PodExecResult } from '@claude-k8s/kube-runtime';
 import type { AdapterExecutionResult } from '@paperclipai/adapter-utils';
 import { ERROR_CODES } from '../error-codes.ts';
 import type { TransferTarget } from '../invocation/workspace.ts';
@@ -27,15 +28,12 @@ export interface TransferHandle {
 }
 
 /** What the transfer needs of kube-runtime. */
-export type TransferExec = (input: {
-  podName: string;
-  containerName: string;
-  command: readonly string[];
-  stdin?: Uint8Array | AsyncIterable<Uint8Array>;
-  onStdout?: (chunk: Uint8Array) => void | Promise<void>;
-  maxStdoutBytes?: number;
-  timeoutMs?: number;
-}) => Promise<{ exitCode: number; stdout: Uint8Array; stdoutBytes: number; stderr: string }>;
+export type TransferExec = (
+  input: Pick<
+    PodExecInput,
+    'podName' | 'containerName' | 'command' | 'stdin' | 'onStdout' | 'maxStdoutBytes' | 'timeoutMs'
+  >,
+) => Promise<PodExecResult>;
 
 /** What one run's transfer did. */
 export interface TransferReport {
