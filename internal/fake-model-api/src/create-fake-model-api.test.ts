@@ -232,6 +232,16 @@ describe('createFakeModelApi', () => {
     expect(() => api.forceScenario('nope')).toThrow(FakeModelApiError);
   });
 
+  it('keeps a forced scenario with a match for the requests whose messages contain it', async () => {
+    await using api = await createFakeModelApi();
+    api.forceScenario('err:529', { count: 1, match: 'agent-a' });
+    expect((await postMessages(api.url, 'agent-b [[text]]')).status).toBe(200);
+    expect((await postMessages(api.url, 'agent-a [[text]]')).status).toBe(529);
+    expect((await postMessages(api.url, 'agent-a [[text]]')).status).toBe(200);
+    expect(api.requests.map((record) => record.scenario?.source)).toEqual(['marker', 'forced', 'marker']);
+    expect(() => api.forceScenario('text', { match: '' })).toThrow(FakeModelApiError);
+  });
+
   it('uses the default scenario without a marker and rejects an unknown marker with a 400', async () => {
     await using api = await createFakeModelApi({ defaultScenario: 'text:default words' });
     const message = (await (await postMessages(api.url, 'no marker', { stream: false })).json()) as {

@@ -83,8 +83,12 @@ export interface FakeModelApi extends AsyncDisposable {
   readonly port: number;
   /** Every request received so far, in arrival order (the array is live). */
   readonly requests: readonly FakeRequestRecord[];
-  /** Use `spec` (`name` or `name:argument`) for the next `count` `POST /v1/messages` requests, whatever their marker. */
-  forceScenario(spec: string, options?: { count?: number }): void;
+  /**
+   * Use `spec` (`name` or `name:argument`) for the next `count` `POST /v1/messages` requests, whatever their marker.
+   * With `match`, only requests whose messages contain that text use it (e.g. an agent's id, which Paperclip's wake
+   * prompt names), so a run of another agent that asks the model meanwhile gets its own answer, not this one.
+   */
+  forceScenario(spec: string, options?: { count?: number; match?: string }): void;
   /** Drops every forced scenario not yet used (e.g. one whose run was cancelled before it asked the model). */
   clearForcedScenarios(): void;
   /** Forget the recorded requests. */
@@ -193,7 +197,7 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
   const generateId = options.generateId ?? createCounterIds();
   const timers = options.timers ?? defaultTimers;
   const requests: FakeRequestRecord[] = [];
-  const forced: { name: string; argument: string | undefined }[] = [];
+  const forced: { name: string; argument: string | undefined; match: string | undefined }[] = [];
   const pendingTimers = new Set<unknown>();
   const sockets = new Set<Socket>();
   let nextIndex = 1;
@@ -251,9 +255,15 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
   }
 
   function selectScenario(body: Record<string, unknown>): ScenarioSelection {
-    const next = forced.shift();
-    if (next !== undefined) return { ...next, source: 'forced' };
-    const marker = findRequestMarker(body['messages']);
+    const messages = body['messages'];
+    const index = forced.findIndex(
+      (entry) => entry.match === undefined || JSON.stringify(messages ?? null).includes(entry.match),
+    );
+    if (index !== -1) {
+      const [next] = forced.splice(index, 1);
+      return { name: next!.name, argument: next!.argument, source: 'forced' };
+    }
+    const marker = findRequestMarker(messages);
     if (marker !== undefined) return { ...marker, source: 'marker' };
     return { ...defaultSpec, source: 'default' };
   }
@@ -561,7 +571,9 @@ export async function createFakeModelApi(options: FakeModelApiOptions = {}): Pro
         );
       }
       const count = forceOptions?.count ?? 1;
-      for (let index = 0; index < count; index += 1) forced.push(parsed);
+      const match = forceOptions?.match;
+      if (match === '') throw new FakeModelApiError(`force scenario '${spec}': match must not be empty`);
+      for (let index = 0; index < count; index += 1) forced.push({ ...parsed, match });
     },
     clearForcedScenarios() {
       forced.length = 0;

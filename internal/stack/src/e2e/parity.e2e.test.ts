@@ -41,9 +41,10 @@ async function api<T = Record<string, unknown>>(
   return { status: response.status, body: parsed as T };
 }
 
-function scriptModel(scenario: string, count: number): void {
+/** Scripts the next `count` model requests of one agent (its id is in Paperclip's wake prompt): a late run of an earlier test's agent cannot take them. */
+function scriptModel(scenario: string, count: number, agentId: string): void {
   stack.fakeModel!.clearForcedScenarios();
-  stack.fakeModel!.forceScenario(scenario, { count });
+  stack.fakeModel!.forceScenario(scenario, { count, match: agentId });
 }
 
 async function runsOf(agentId: string): Promise<HeartbeatRun[]> {
@@ -144,7 +145,7 @@ describe(`claude_k8s parity with claude_local (namespace ${namespace})`, () => {
     expect(stored.adapterConfig.env['PC_SECRET']).toMatchObject({ type: 'secret_ref', secretId: secret.body.id });
     testProgress.info(`stored adapterConfig.envRefs ${JSON.stringify(stored.adapterConfig.envRefs)}`);
 
-    scriptModel(`bash:node -e "${API_SCRIPT.replace(/"/g, '\\"')}"`, 2);
+    scriptModel(`bash:node -e "${API_SCRIPT.replace(/"/g, '\\"')}"`, 2, agentId);
     const { issue, run } = await assignIssue(agentId, 'parity API access');
     const ended = await stack.client.waitForRun(run.id, { timeoutMs: 240_000, until: TERMINAL });
     expect(ended.status, String(ended['error'] ?? '')).toBe('succeeded');
@@ -182,7 +183,7 @@ describe(`claude_k8s parity with claude_local (namespace ${namespace})`, () => {
       adapterConfig: { ...stack.adapterConfig, maxTurnsPerRun: 1, dangerouslySkipPermissions: true },
     });
     // The first model call asks for a tool: with --max-turns 1 the CLI stops there (error_max_turns).
-    scriptModel('bash:true', 1);
+    scriptModel('bash:true', 1, created.id);
     const { issue, run } = await assignIssue(created.id, 'parity max turns');
     const first = await stack.client.waitForRun(run.id, { timeoutMs: 240_000, until: TERMINAL });
     stack.fakeModel!.clearForcedScenarios();
@@ -213,7 +214,7 @@ describe(`claude_k8s parity with claude_local (namespace ${namespace})`, () => {
       adapterType: ADAPTER_TYPE,
       adapterConfig: { ...stack.adapterConfig },
     });
-    scriptModel('slow:25', 6);
+    scriptModel('slow:25', 2, created.id);
     const first = await assignIssue(created.id, 'parity concurrent one');
     const second = await assignIssue(created.id, 'parity concurrent two');
     const { batch } = adminClients(stack);
@@ -253,7 +254,7 @@ describe(`claude_k8s parity with claude_local (namespace ${namespace})`, () => {
         ],
       },
     });
-    scriptModel('text:done, and lingering', 2);
+    scriptModel('text:done, and lingering', 2, created.id);
     const started = Date.now();
     const queued = await stack.client.wakeupAgent(created.id, { source: 'on_demand', triggerDetail: 'manual' });
     const run = await stack.client.waitForRun(queued.id, { timeoutMs: 240_000, until: TERMINAL });
