@@ -9,6 +9,7 @@ import {
   type V1NetworkPolicy,
   type V1NetworkPolicyEgressRule,
 } from '@kubernetes/client-node';
+import { restrictedNamespace } from '@claude-k8s/local-cluster';
 
 /** What the stack needs in the namespace the agents run in. */
 export interface TenantOptions {
@@ -161,18 +162,7 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
   const { namespace } = options;
 
   try {
-    await core.createNamespace({
-      body: {
-        metadata: {
-          name: namespace,
-          labels: {
-            'pod-security.kubernetes.io/enforce': 'restricted',
-            'pod-security.kubernetes.io/enforce-version': 'latest',
-            'app.kubernetes.io/part-of': 'claude-k8s',
-          },
-        },
-      },
-    });
+    await core.createNamespace({ body: restrictedNamespace(namespace, { 'app.kubernetes.io/part-of': 'claude-k8s' }) });
   } catch (error) {
     if (!hasStatus(error, 409)) throw error;
   }
