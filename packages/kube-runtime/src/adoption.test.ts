@@ -4,14 +4,21 @@
  * is a second runtime with its own set of followed runs.
  */
 import { createFakeCluster, startFakeLogServer, type FakeCluster, type FakeLogServer } from '@claude-k8s/kube-fakes';
-import type { V1Job, V1Lease, V1Pod } from '@kubernetes/client-node';
+import type { V1Job, V1Lease } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { createKubeRuntime, type CreateKubeRuntimeOptions, type StartRunInput } from './create-kube-runtime.ts';
 import type { KubePorts } from './kube-ports.ts';
 import { createPodLogSource } from './log/pod-log-source.ts';
 import { ANNOTATIONS, leaseNameFor } from './names.ts';
 import { RunDetachedError } from './kube-runtime-error.ts';
-import { minimalRunInput, podOfJob } from '../test/fake-cluster-run.ts';
+import {
+  exitedPodStatus,
+  finishJob,
+  minimalRunInput,
+  podOfJob,
+  runningPodStatus,
+  setPodStatus,
+} from '../test/fake-cluster-run.ts';
 
 const NS = 'agents';
 
@@ -43,43 +50,6 @@ function runtimeOf(
   });
 }
 
-const containerStatus = (state: object) => ({
-  name: 'agent',
-  image: 'img',
-  imageID: '',
-  ready: true,
-  restartCount: 0,
-  state,
-});
-
-function kubeletRuns(cluster: FakeCluster, podName: string): void {
-  cluster.mutate<V1Pod>('pods', NS, podName, (pod) => {
-    pod.spec = { ...pod.spec, containers: pod.spec?.containers ?? [], nodeName: 'node-1' };
-    pod.status = { phase: 'Running', containerStatuses: [containerStatus({ running: { startedAt: new Date() } })] };
-  });
-}
-
-function kubeletExits(cluster: FakeCluster, podName: string, exitCode: number): void {
-  cluster.mutate<V1Pod>('pods', NS, podName, (pod) => {
-    pod.status = {
-      phase: exitCode === 0 ? 'Succeeded' : 'Failed',
-      containerStatuses: [
-        containerStatus({ terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' } }),
-      ],
-    };
-  });
-}
-
-function finishJob(cluster: FakeCluster, jobName: string, type: 'Complete' | 'Failed' = 'Complete'): void {
-  cluster.mutate<V1Job>('jobs', NS, jobName, (job) => {
-    job.status = {
-      conditions: [
-        { type, status: 'True', reason: type === 'Complete' ? 'CompletionsReached' : 'BackoffLimitExceeded' },
-      ],
-    };
-  });
-}
-
 /** Starts `input` in a runtime that then dies (stops sending requests): its Job is an orphan. */
 async function orphanOf(cluster: FakeCluster, logs: FakeLogServer, input: Partial<StartRunInput>): Promise<string> {
   const dying = killablePorts(cluster.ports as unknown as KubePorts);
@@ -95,7 +65,7 @@ describe('adoptOrphan', () => {
     await using logs = await startFakeLogServer();
     const jobName = await orphanOf(cluster, logs, { runId: 'run-1', taskKey: 'issue-7', lockPolicy: 'reject' });
     const podName = await podOfJob(cluster, NS, jobName);
-    kubeletRuns(cluster, podName);
+    setPodStatus(cluster, NS, podName, runningPodStatus());
     for (let index = 1; index <= 20; index += 1) logs.write(`before ${index}\n`);
 
     const second = runtimeOf(cluster, logs);
@@ -116,8 +86,8 @@ describe('adoptOrphan', () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     for (let index = 1; index <= 20; index += 1) logs.write(`after ${index}\n`);
     logs.terminate();
-    kubeletExits(cluster, podName, 0);
-    finishJob(cluster, jobName);
+    setPodStatus(cluster, NS, podName, exitedPodStatus(0));
+    finishJob(cluster, NS, jobName);
     const outcome = await handle!.outcome;
     const expected = [
       ...Array.from({ length: 20 }, (_, index) => `before ${index + 1}\n`),
@@ -134,11 +104,11 @@ describe('adoptOrphan', () => {
     await using logs = await startFakeLogServer();
     const jobName = await orphanOf(cluster, logs, { runId: 'run-1', taskKey: 'issue-7' });
     const podName = await podOfJob(cluster, NS, jobName);
-    kubeletRuns(cluster, podName);
+    setPodStatus(cluster, NS, podName, runningPodStatus());
     logs.write('{"type":"system","session_id":"s-1"}\n{"type":"result","session_id":"s-1"}\n');
     logs.terminate();
-    kubeletExits(cluster, podName, 1);
-    finishJob(cluster, jobName, 'Failed');
+    setPodStatus(cluster, NS, podName, exitedPodStatus(1));
+    finishJob(cluster, NS, jobName, 'Failed');
 
     let text = '';
     const handle = await runtimeOf(cluster, logs).adoptOrphan(
@@ -209,7 +179,7 @@ describe('adoptOrphan', () => {
       }),
     );
     const podName = await podOfJob(cluster, NS, handle.jobName);
-    kubeletRuns(cluster, podName);
+    setPodStatus(cluster, NS, podName, runningPodStatus());
     logs.write('{"type":"system","session_id":"s-1"}\n');
     // The old process has delivered the first line before it goes away.
     for (let i = 0; i < 400 && firstText === ''; i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -221,8 +191,8 @@ describe('adoptOrphan', () => {
     // The run ends while its old process is still there (inside a shutdown's grace): nothing of it is touched.
     logs.write('{"type":"result","session_id":"s-1"}\n');
     logs.terminate();
-    kubeletExits(cluster, podName, 0);
-    finishJob(cluster, handle.jobName);
+    setPodStatus(cluster, NS, podName, exitedPodStatus(0));
+    finishJob(cluster, NS, handle.jobName);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(cluster.peek('jobs', NS, handle.jobName)).toBeDefined(); // retention (delete on success) did not run
     expect(
@@ -263,11 +233,11 @@ describe('adoptOrphan', () => {
       minimalRunInput({ runId: 'run-1', taskKey: 'issue-7', lockPolicy: 'reject' }),
     );
     const podName = await podOfJob(cluster, NS, handle.jobName);
-    kubeletRuns(cluster, podName);
+    setPodStatus(cluster, NS, podName, runningPodStatus());
     logs.write('{"type":"result","session_id":"s-1"}\n');
     logs.terminate();
-    kubeletExits(cluster, podName, 0);
-    finishJob(cluster, handle.jobName);
+    setPodStatus(cluster, NS, podName, exitedPodStatus(0));
+    finishJob(cluster, NS, handle.jobName);
     await retentionStarted;
     handle.detach('too late');
     letRetentionGoOn();

@@ -1,6 +1,9 @@
-/** Helpers of the in-memory tests of `startRun`: a minimal run input, and the pod the fake Job controller made. */
+/**
+ * Helpers of the in-memory tests of `startRun`: a minimal run input, the pod the fake Job controller made, and what
+ * the kubelet and the Job controller would report.
+ */
 import type { FakeCluster } from '@claude-k8s/kube-fakes';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1ContainerState, V1ContainerStatus, V1Job, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import type { StartRunInput } from '../src/create-kube-runtime.ts';
 
 /** A minimal valid `startRun` input (run `run-1` of `agent-1`, `echo hi`, a prompt file); `overrides` win. */
@@ -26,4 +29,44 @@ export async function podOfJob(cluster: FakeCluster, namespace: string, jobName:
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   throw new Error(`no pod of job ${jobName}`);
+}
+
+// The fake cluster runs no kubelet and no Job controller: the tests play them with these.
+
+function agentContainerStatus(state: V1ContainerState, ready: boolean): V1ContainerStatus {
+  return { name: 'agent', image: 'localhost/claude-k8s-agent:dev', imageID: '', ready, restartCount: 0, state };
+}
+
+/** The pod status the kubelet reports while the `agent` container runs. */
+export function runningPodStatus(): V1PodStatus {
+  return { phase: 'Running', containerStatuses: [agentContainerStatus({ running: { startedAt: new Date() } }, true)] };
+}
+
+/** The pod status the kubelet reports once the `agent` container has exited with `exitCode` (and the kubelet's reason). */
+export function exitedPodStatus(exitCode: number, reason = exitCode === 0 ? 'Completed' : 'Error'): V1PodStatus {
+  return {
+    phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+    containerStatuses: [agentContainerStatus({ terminated: { exitCode, reason, startedAt: new Date() } }, false)],
+  };
+}
+
+/** Plays the kubelet: pod `podName` of `namespace` is on the node and reports `status`. */
+export function setPodStatus(cluster: FakeCluster, namespace: string, podName: string, status: V1PodStatus): void {
+  cluster.mutate<V1Pod>('pods', namespace, podName, (pod) => {
+    pod.spec = { ...pod.spec, containers: pod.spec?.containers ?? [], nodeName: '127.0.0.1' };
+    pod.status = status;
+  });
+}
+
+/** Plays the Job controller: Job `jobName` of `namespace` ends with the condition `type` and the controller's reason. */
+export function finishJob(
+  cluster: FakeCluster,
+  namespace: string,
+  jobName: string,
+  type: 'Complete' | 'Failed' = 'Complete',
+  reason = type === 'Complete' ? 'CompletionsReached' : 'BackoffLimitExceeded',
+): void {
+  cluster.mutate<V1Job>('jobs', namespace, jobName, (job) => {
+    job.status = { conditions: [{ type, status: 'True', reason, lastTransitionTime: new Date() }] };
+  });
 }
