@@ -6,12 +6,13 @@
 import { createFakeCluster, startFakeLogServer, type FakeCluster, type FakeLogServer } from '@claude-k8s/kube-fakes';
 import type { V1Job, V1Lease } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { createKubeRuntime, type CreateKubeRuntimeOptions, type StartRunInput } from './create-kube-runtime.ts';
+import type { CreateKubeRuntimeOptions, StartRunInput } from './create-kube-runtime.ts';
 import type { KubePorts } from './kube-ports.ts';
-import { createPodLogSource } from './log/pod-log-source.ts';
 import { ANNOTATIONS, leaseNameFor } from './names.ts';
 import { RunDetachedError } from './kube-runtime-error.ts';
 import {
+  createFakeClusterRuntime,
+  createSteppedClock,
   exitedPodStatus,
   finishJob,
   minimalRunInput,
@@ -35,20 +36,8 @@ function killablePorts(ports: KubePorts): { ports: KubePorts; kill: () => void }
   return { ports: wrapped, kill: () => (dead = true) };
 }
 
-function runtimeOf(
-  cluster: FakeCluster,
-  logs: FakeLogServer,
-  extra: Partial<CreateKubeRuntimeOptions> & { ports?: KubePorts } = {},
-) {
-  return createKubeRuntime({
-    ports: cluster.ports as unknown as KubePorts,
-    logSource: createPodLogSource({ kubeConfig: logs.kubeConfig() }),
-    logFollow: { initialBackoffMs: 1, maxBackoffMs: 5 },
-    namespace: NS,
-    runtimeId: 'test',
-    ...extra,
-  });
-}
+const runtimeOf = (cluster: FakeCluster, logs: FakeLogServer, extra: Partial<CreateKubeRuntimeOptions> = {}) =>
+  createFakeClusterRuntime(cluster, logs, NS, extra);
 
 /** Starts `input` in a runtime that then dies (stops sending requests): its Job is an orphan. */
 async function orphanOf(cluster: FakeCluster, logs: FakeLogServer, input: Partial<StartRunInput>): Promise<string> {
@@ -261,12 +250,7 @@ describe('adoptOrphan', () => {
 
 describe('sweepOrphans', () => {
   it('marks an orphan, deletes it once its adoption window passed, and frees the Lease its run held', async () => {
-    let now = Date.UTC(2026, 11, 5, 8, 0, 0);
-    const clock = {
-      now: () => now,
-      setTimeout: (callback: () => void, delayMs: number) => setTimeout(callback, delayMs),
-      clearTimeout: (timer: unknown) => clearTimeout(timer as ReturnType<typeof setTimeout>),
-    };
+    const clock = createSteppedClock(Date.UTC(2026, 11, 5, 8, 0, 0));
     const cluster = createFakeCluster();
     await using logs = await startFakeLogServer();
     const orphan = await orphanOf(cluster, logs, {
@@ -284,9 +268,9 @@ describe('sweepOrphans', () => {
     expect(cluster.peek<V1Job>('jobs', NS, orphan)?.metadata?.annotations?.[ANNOTATIONS.orphanedSince]).toBe(
       '2026-12-05T08:00:00.000Z',
     );
-    now += 599_000;
+    clock.advance(599_000);
     expect(await runtime.sweepOrphans()).toEqual({ marked: [], deletedJobs: [], freedLeases: [] });
-    now += 2_000;
+    clock.advance(2_000);
     expect(await runtime.sweepOrphans()).toEqual({
       marked: [],
       deletedJobs: [orphan],
@@ -299,12 +283,7 @@ describe('sweepOrphans', () => {
   });
 
   it('an adopted Job loses its orphan mark and is not deleted', async () => {
-    let now = Date.UTC(2026, 11, 5, 8, 0, 0);
-    const clock = {
-      now: () => now,
-      setTimeout: (callback: () => void, delayMs: number) => setTimeout(callback, delayMs),
-      clearTimeout: (timer: unknown) => clearTimeout(timer as ReturnType<typeof setTimeout>),
-    };
+    const clock = createSteppedClock(Date.UTC(2026, 11, 5, 8, 0, 0));
     const cluster = createFakeCluster();
     await using logs = await startFakeLogServer();
     const orphan = await orphanOf(cluster, logs, { runId: 'run-1', taskKey: 'issue-7', adoptWithinSeconds: 60 });
@@ -312,7 +291,7 @@ describe('sweepOrphans', () => {
     await sweeper.sweepOrphans();
     const handle = await sweeper.adoptOrphan({ agentId: 'agent-1', taskKey: 'issue-7', adopterRunId: 'run-2' });
     expect(cluster.peek<V1Job>('jobs', NS, orphan)?.metadata?.annotations?.[ANNOTATIONS.orphanedSince]).toBeUndefined();
-    now += 3_600_000;
+    clock.advance(3_600_000);
     expect((await sweeper.sweepOrphans()).deletedJobs).toEqual([]);
     expect(cluster.peek('jobs', NS, orphan)).toBeDefined();
     await handle!.cancel();

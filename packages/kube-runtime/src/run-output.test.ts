@@ -8,9 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { createKubeRuntime, type CreateKubeRuntimeOptions } from './create-kube-runtime.ts';
 import type { KubePorts } from './kube-ports.ts';
 import type { LogCheckpoint } from './log/log-cursor.ts';
-import { createPodLogSource } from './log/pod-log-source.ts';
 import type { RunProgressEvent } from './outcome.ts';
 import {
+  createFakeClusterRuntime,
+  createSteppedClock,
   exitedPodStatus,
   finishJob,
   minimalRunInput,
@@ -21,16 +22,8 @@ import {
 
 const NS = 'agents';
 
-function runtimeOf(cluster: FakeCluster, logs: FakeLogServer, extra: Partial<CreateKubeRuntimeOptions> = {}) {
-  return createKubeRuntime({
-    ports: cluster.ports as unknown as KubePorts,
-    logSource: createPodLogSource({ kubeConfig: logs.kubeConfig() }),
-    logFollow: { initialBackoffMs: 1, maxBackoffMs: 5 },
-    namespace: NS,
-    runtimeId: 'test',
-    ...extra,
-  });
-}
+const runtimeOf = (cluster: FakeCluster, logs: FakeLogServer, extra: Partial<CreateKubeRuntimeOptions> = {}) =>
+  createFakeClusterRuntime(cluster, logs, NS, extra);
 
 const input = minimalRunInput;
 const podOf = (cluster: FakeCluster, jobName: string): Promise<string> => podOfJob(cluster, NS, jobName);
@@ -107,14 +100,9 @@ describe('startRun with onOutput (in-memory apiserver, fake pods/log)', () => {
   });
 
   it('cancel: the outcome is cancelled with the time of the request, after the output up to the end', async () => {
-    let now = Date.UTC(2026, 11, 4, 12, 0, 0);
+    const clock = createSteppedClock(Date.UTC(2026, 11, 4, 12, 0, 0));
     const cluster = createFakeCluster();
     await using logs = await startFakeLogServer();
-    const clock = {
-      now: () => now,
-      setTimeout: (callback: () => void, delayMs: number) => setTimeout(callback, delayMs),
-      clearTimeout: (timer: unknown) => clearTimeout(timer as ReturnType<typeof setTimeout>),
-    };
     const runtime = runtimeOf(cluster, logs, { clock });
     let text = '';
     const handle = await runtime.startRun(input({ onOutput: (chunk) => void (text += chunk) }));
@@ -123,9 +111,9 @@ describe('startRun with onOutput (in-memory apiserver, fake pods/log)', () => {
     await handle.containerStarted;
     logs.write('working\n');
     await new Promise((resolve) => setTimeout(resolve, 50));
-    now += 1000;
+    clock.advance(1000);
     const cancelling = handle.cancel('stop');
-    now += 1000;
+    clock.advance(1000);
     logs.write('got TERM\n');
     logs.terminate();
     const outcome = await cancelling;

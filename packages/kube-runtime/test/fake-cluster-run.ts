@@ -2,9 +2,12 @@
  * Helpers of the in-memory tests of `startRun`: a minimal run input, the pod the fake Job controller made, and what
  * the kubelet and the Job controller would report.
  */
-import type { FakeCluster } from '@claude-k8s/kube-fakes';
+import type { FakeCluster, FakeLogServer } from '@claude-k8s/kube-fakes';
 import type { V1ContainerState, V1ContainerStatus, V1Job, V1Pod, V1PodStatus } from '@kubernetes/client-node';
-import type { StartRunInput } from '../src/create-kube-runtime.ts';
+import type { Clock } from '../src/clock.ts';
+import { createKubeRuntime, type CreateKubeRuntimeOptions, type StartRunInput } from '../src/create-kube-runtime.ts';
+import type { KubePorts } from '../src/kube-ports.ts';
+import { createPodLogSource } from '../src/log/pod-log-source.ts';
 
 /** A minimal valid `startRun` input (run `run-1` of `agent-1`, `echo hi`, a prompt file); `overrides` win. */
 export function minimalRunInput(overrides: Partial<StartRunInput> = {}): StartRunInput {
@@ -69,4 +72,38 @@ export function finishJob(
   cluster.mutate<V1Job>('jobs', namespace, jobName, (job) => {
     job.status = { conditions: [{ type, status: 'True', reason, lastTransitionTime: new Date() }] };
   });
+}
+
+/**
+ * A runtime (id `test`) over the in-memory cluster's `namespace` that reads the output from the fake `pods/log`
+ * server and retries a broken follow within milliseconds; `extra` adds or replaces options.
+ */
+export function createFakeClusterRuntime(
+  cluster: FakeCluster,
+  logs: FakeLogServer,
+  namespace: string,
+  extra: Partial<CreateKubeRuntimeOptions> = {},
+) {
+  return createKubeRuntime({
+    ports: cluster.ports as unknown as KubePorts,
+    logSource: createPodLogSource({ kubeConfig: logs.kubeConfig() }),
+    logFollow: { initialBackoffMs: 1, maxBackoffMs: 5 },
+    namespace,
+    runtimeId: 'test',
+    ...extra,
+  });
+}
+
+/**
+ * A clock whose time moves only when the test says (`advance`, in milliseconds), from `start` (milliseconds since the
+ * epoch), with real timers: the runtime's waits and retries still run, and the times it records are the test's.
+ */
+export function createSteppedClock(start: number): Clock & { advance(ms: number): void } {
+  let now = start;
+  return {
+    now: () => now,
+    setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+    clearTimeout: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
+    advance: (ms) => void (now += ms),
+  };
 }
