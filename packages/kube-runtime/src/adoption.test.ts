@@ -13,12 +13,10 @@ import { RunDetachedError } from './kube-runtime-error.ts';
 import {
   createFakeClusterRuntime,
   createSteppedClock,
-  exitedPodStatus,
   finishJob,
+  kubeletReports,
   minimalRunInput,
   podOfJob,
-  runningPodStatus,
-  setPodStatus,
 } from '../test/fake-cluster-run.ts';
 
 const NS = 'agents';
@@ -54,7 +52,7 @@ describe('adoptOrphan', () => {
     await using logs = await startFakeLogServer();
     const jobName = await orphanOf(cluster, logs, { runId: 'run-1', taskKey: 'issue-7', lockPolicy: 'reject' });
     const podName = await podOfJob(cluster, NS, jobName);
-    setPodStatus(cluster, NS, podName, runningPodStatus());
+    kubeletReports(cluster, NS, podName, 'running');
     for (let index = 1; index <= 20; index += 1) logs.write(`before ${index}\n`);
 
     const second = runtimeOf(cluster, logs);
@@ -75,7 +73,7 @@ describe('adoptOrphan', () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     for (let index = 1; index <= 20; index += 1) logs.write(`after ${index}\n`);
     logs.terminate();
-    setPodStatus(cluster, NS, podName, exitedPodStatus(0));
+    kubeletReports(cluster, NS, podName, { exitCode: 0 });
     finishJob(cluster, NS, jobName);
     const outcome = await handle!.outcome;
     const expected = [
@@ -93,10 +91,10 @@ describe('adoptOrphan', () => {
     await using logs = await startFakeLogServer();
     const jobName = await orphanOf(cluster, logs, { runId: 'run-1', taskKey: 'issue-7' });
     const podName = await podOfJob(cluster, NS, jobName);
-    setPodStatus(cluster, NS, podName, runningPodStatus());
+    kubeletReports(cluster, NS, podName, 'running');
     logs.write('{"type":"system","session_id":"s-1"}\n{"type":"result","session_id":"s-1"}\n');
     logs.terminate();
-    setPodStatus(cluster, NS, podName, exitedPodStatus(1));
+    kubeletReports(cluster, NS, podName, { exitCode: 1 });
     finishJob(cluster, NS, jobName, 'Failed');
 
     let text = '';
@@ -168,7 +166,7 @@ describe('adoptOrphan', () => {
       }),
     );
     const podName = await podOfJob(cluster, NS, handle.jobName);
-    setPodStatus(cluster, NS, podName, runningPodStatus());
+    kubeletReports(cluster, NS, podName, 'running');
     logs.write('{"type":"system","session_id":"s-1"}\n');
     // The old process has delivered the first line before it goes away.
     for (let i = 0; i < 400 && firstText === ''; i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -180,7 +178,7 @@ describe('adoptOrphan', () => {
     // The run ends while its old process is still there (inside a shutdown's grace): nothing of it is touched.
     logs.write('{"type":"result","session_id":"s-1"}\n');
     logs.terminate();
-    setPodStatus(cluster, NS, podName, exitedPodStatus(0));
+    kubeletReports(cluster, NS, podName, { exitCode: 0 });
     finishJob(cluster, NS, handle.jobName);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(cluster.peek('jobs', NS, handle.jobName)).toBeDefined(); // retention (delete on success) did not run
@@ -222,10 +220,10 @@ describe('adoptOrphan', () => {
       minimalRunInput({ runId: 'run-1', taskKey: 'issue-7', lockPolicy: 'reject' }),
     );
     const podName = await podOfJob(cluster, NS, handle.jobName);
-    setPodStatus(cluster, NS, podName, runningPodStatus());
+    kubeletReports(cluster, NS, podName, 'running');
     logs.write('{"type":"result","session_id":"s-1"}\n');
     logs.terminate();
-    setPodStatus(cluster, NS, podName, exitedPodStatus(0));
+    kubeletReports(cluster, NS, podName, { exitCode: 0 });
     finishJob(cluster, NS, handle.jobName);
     await retentionStarted;
     handle.detach('too late');

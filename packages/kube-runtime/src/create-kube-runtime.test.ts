@@ -14,14 +14,7 @@ import {
   type RunEvent,
   type RunHandle,
 } from './internal.ts';
-import {
-  exitedPodStatus,
-  finishJob,
-  minimalRunInput,
-  podOfJob,
-  runningPodStatus,
-  setPodStatus,
-} from '../test/fake-cluster-run.ts';
+import { finishJob, kubeletReports, minimalRunInput, podOfJob } from '../test/fake-cluster-run.ts';
 
 const NS = 'agents';
 
@@ -55,9 +48,9 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const secret = cluster.peek<{ metadata: { ownerReferences: { uid: string }[] } }>('secrets', NS, handle.jobName);
     expect(secret?.metadata.ownerReferences[0]?.uid).toBe(job?.metadata?.uid);
     const podName = await podOf(cluster, handle);
-    setPodStatus(cluster, NS, podName, runningPodStatus());
+    kubeletReports(cluster, NS, podName, 'running');
     expect(await handle.containerStarted).toBe(podName);
-    setPodStatus(cluster, NS, podName, exitedPodStatus(0));
+    kubeletReports(cluster, NS, podName, { exitCode: 0 });
     finishJob(cluster, NS, handle.jobName, 'Complete', 'CompletionsReached');
     const outcome = await handle.outcome;
     expect(outcome).toMatchObject({ code: 'succeeded', exitCode: 0, jobName: handle.jobName, podName, namespace: NS });
@@ -88,7 +81,7 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const { cluster, runtime } = setup();
     const handle = await runtime.startRun(run({ retention: { keepFailedSeconds: 120 } }));
     const podName = await podOf(cluster, handle);
-    setPodStatus(cluster, NS, podName, exitedPodStatus(137, 'OOMKilled'));
+    kubeletReports(cluster, NS, podName, { exitCode: 137, reason: 'OOMKilled' });
     const outcome = await handle.outcome;
     expect(outcome).toMatchObject({ code: 'oom-killed', reason: 'OOMKilled', exitCode: 137 });
     expect(JobFailedError.fromOutcome(outcome)?.message).toBe(
@@ -105,7 +98,7 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const { cluster, runtime, requests } = setup();
     const handle = await runtime.startRun(run({ retention: { onSuccess: 'keep' } }));
     const podName = await podOf(cluster, handle);
-    setPodStatus(cluster, NS, podName, exitedPodStatus(0));
+    kubeletReports(cluster, NS, podName, { exitCode: 0 });
     finishJob(cluster, NS, handle.jobName, 'Complete', 'CompletionsReached');
     expect(await handle.outcome).toMatchObject({ code: 'succeeded' });
     expect(cluster.peek('jobs', NS, handle.jobName)).toBeDefined();
@@ -114,7 +107,7 @@ describe('createKubeRuntime (in-memory ports)', () => {
     requests.length = 0;
     const bare = await runtime.startRun(run({ runId: 'run-2', files: {}, retention: { onSuccess: 'keep' } }));
     const barePod = await podOf(cluster, bare);
-    setPodStatus(cluster, NS, barePod, exitedPodStatus(0));
+    kubeletReports(cluster, NS, barePod, { exitCode: 0 });
     finishJob(cluster, NS, bare.jobName, 'Complete', 'CompletionsReached');
     await bare.outcome;
     expect(requests.filter((request) => request.kind === 'secrets')).toEqual([]);
@@ -124,7 +117,7 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const { cluster, runtime, requests } = setup();
     const controller = new AbortController();
     const handle = await runtime.startRun(run({ signal: controller.signal }));
-    setPodStatus(cluster, NS, await podOf(cluster, handle), runningPodStatus());
+    kubeletReports(cluster, NS, await podOf(cluster, handle), 'running');
     await handle.containerStarted;
     controller.abort();
     const outcome = await handle.outcome;
@@ -138,7 +131,7 @@ describe('createKubeRuntime (in-memory ports)', () => {
   it('tells a deletion by someone else from a cancel', async () => {
     const { cluster, runtime } = setup();
     const handle = await runtime.startRun(run());
-    setPodStatus(cluster, NS, await podOf(cluster, handle), runningPodStatus());
+    kubeletReports(cluster, NS, await podOf(cluster, handle), 'running');
     await handle.containerStarted;
     cluster.externalDelete('jobs', NS, handle.jobName);
     const outcome = await handle.outcome;
@@ -152,10 +145,10 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const podName = await podOf(cluster, handle);
     cluster.dropWatches();
     await new Promise((resolve) => setTimeout(resolve, 10));
-    setPodStatus(cluster, NS, podName, runningPodStatus());
+    kubeletReports(cluster, NS, podName, 'running');
     await handle.containerStarted;
     cluster.compact();
-    setPodStatus(cluster, NS, podName, exitedPodStatus(2));
+    kubeletReports(cluster, NS, podName, { exitCode: 2 });
     const outcome = await handle.outcome;
     expect(outcome).toMatchObject({ code: 'exit-code', exitCode: 2 });
     expect(requests.filter((r) => r.verb === 'watch').length).toBeGreaterThanOrEqual(4);
@@ -194,7 +187,7 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const second = runtime.startRun(run({ runId: 'run-b', lockPolicy: 'wait', lockWaitSeconds: 30 }));
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(cluster.all('jobs', NS)).toHaveLength(1);
-    setPodStatus(cluster, NS, await podOf(cluster, first), exitedPodStatus(0));
+    kubeletReports(cluster, NS, await podOf(cluster, first), { exitCode: 0 });
     await first.outcome;
     const handle = await second;
     expect(handle.runId).toBe('run-b');
@@ -214,13 +207,13 @@ describe('createKubeRuntime (in-memory ports)', () => {
     ).rejects.toMatchObject({ code: 'lock-timeout', holderRunId: 'run-a', lockKey: '/w/issue-1' });
     // Another process follows run-a to its end and releases the Lease the Job names.
     const reattached = await setup({ cluster }).runtime.reattach('run-a');
-    setPodStatus(cluster, NS, await podOf(cluster, one), exitedPodStatus(0));
+    kubeletReports(cluster, NS, await podOf(cluster, one), { exitCode: 0 });
     await reattached.outcome;
     await one.outcome;
     expect(cluster.all('leases', NS).map((lease) => lease.metadata?.name)).toEqual([
       leaseNameFor('agent-1', '/w/issue-2'),
     ]);
-    setPodStatus(cluster, NS, await podOf(cluster, two), exitedPodStatus(0));
+    kubeletReports(cluster, NS, await podOf(cluster, two), { exitCode: 0 });
     await two.outcome;
     expect(cluster.all('leases', NS)).toEqual([]);
   });
@@ -241,7 +234,7 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const { cluster, runtime } = setup();
     const handle = await runtime.startRun(run());
     const podName = await podOf(cluster, handle);
-    setPodStatus(cluster, NS, podName, runningPodStatus());
+    kubeletReports(cluster, NS, podName, 'running');
     const other = setup({ cluster }).runtime;
     const reattached = await other.reattach('run-1');
     expect(reattached.jobName).toBe(handle.jobName);

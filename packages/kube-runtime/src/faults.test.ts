@@ -26,7 +26,7 @@ import {
   type KubePorts,
   type RetentionPolicy,
 } from './internal.ts';
-import { minimalRunInput, podOfJob, runningPodStatus, setPodStatus } from '../test/fake-cluster-run.ts';
+import { kubeletReports, minimalRunInput, podOfJob } from '../test/fake-cluster-run.ts';
 
 const NS = 'agents';
 
@@ -199,7 +199,7 @@ describe('cancel is `cancelled` in every phase, answered promptly, Lease release
     cluster.holdPodTermination(true);
     const handle = await runtime.startRun(minimalRunInput({ lockPolicy: 'reject' }));
     const podName = await podOfJob(cluster, NS, handle.jobName);
-    setPodStatus(cluster, NS, podName, runningPodStatus());
+    kubeletReports(cluster, NS, podName, 'running');
     await handle.containerStarted;
     const start = performance.now();
     let settled = false;
@@ -227,7 +227,7 @@ describe('cancel is `cancelled` in every phase, answered promptly, Lease release
     const controller = new AbortController();
     const handle = await runtime.startRun(minimalRunInput({ signal: controller.signal }));
     const podName = await podOfJob(cluster, NS, handle.jobName);
-    setPodStatus(cluster, NS, podName, runningPodStatus());
+    kubeletReports(cluster, NS, podName, 'running');
     cluster.mutate<V1Job>('jobs', NS, handle.jobName, (job) => {
       job.status = { conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: new Date() }] };
     });
@@ -260,7 +260,7 @@ describe("a live holder's Lease is never taken over", () => {
       spec: { template: { metadata: { labels }, spec: { containers: [{ name: 'agent', image: 'x' }] } } },
     });
     const podName = await podOfJob(cluster, NS, 'ck8s-holder');
-    setPodStatus(cluster, NS, podName, runningPodStatus());
+    kubeletReports(cluster, NS, podName, 'running');
     const longAgo = Date.now() - 3_600_000;
     cluster.seed('leases', NS, {
       apiVersion: 'coordination.k8s.io/v1',

@@ -12,12 +12,10 @@ import type { RunProgressEvent } from './outcome.ts';
 import {
   createFakeClusterRuntime,
   createSteppedClock,
-  exitedPodStatus,
   finishJob,
+  kubeletReports,
   minimalRunInput,
   podOfJob,
-  runningPodStatus,
-  setPodStatus,
 } from '../test/fake-cluster-run.ts';
 
 const NS = 'agents';
@@ -54,12 +52,12 @@ describe('startRun with onOutput (in-memory apiserver, fake pods/log)', () => {
     );
     const podName = await podOf(cluster, handle.jobName);
     logs.write('line one\n');
-    setPodStatus(cluster, NS, podName, runningPodStatus());
+    kubeletReports(cluster, NS, podName, 'running');
     expect(await handle.containerStarted).toBe(podName);
     for (let index = 0; index < 50; index += 1) logs.write(`line ${index} ✓ ${'x'.repeat(index * 10)}\n`);
     logs.write('the end, no newline');
     logs.terminate();
-    setPodStatus(cluster, NS, podName, exitedPodStatus(0));
+    kubeletReports(cluster, NS, podName, { exitCode: 0 });
     finishJob(cluster, NS, handle.jobName);
     const outcome = await handle.outcome;
     const expected =
@@ -86,9 +84,9 @@ describe('startRun with onOutput (in-memory apiserver, fake pods/log)', () => {
       input({ onOutput: () => undefined, onProgress: (event) => void progress.push(event) }),
     );
     const podName = await podOf(cluster, handle.jobName);
-    setPodStatus(cluster, NS, podName, runningPodStatus());
+    kubeletReports(cluster, NS, podName, 'running');
     await handle.containerStarted;
-    setPodStatus(cluster, NS, podName, exitedPodStatus(3));
+    kubeletReports(cluster, NS, podName, { exitCode: 3 });
     const outcome = await handle.outcome;
     expect(outcome).toMatchObject({ code: 'exit-code', exitCode: 3, output: { complete: false } });
     const incomplete = progress.find((event) => event.type === 'log-incomplete');
@@ -107,7 +105,7 @@ describe('startRun with onOutput (in-memory apiserver, fake pods/log)', () => {
     let text = '';
     const handle = await runtime.startRun(input({ onOutput: (chunk) => void (text += chunk) }));
     const podName = await podOf(cluster, handle.jobName);
-    setPodStatus(cluster, NS, podName, runningPodStatus());
+    kubeletReports(cluster, NS, podName, 'running');
     await handle.containerStarted;
     logs.write('working\n');
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -137,7 +135,7 @@ describe('startRun with onOutput (in-memory apiserver, fake pods/log)', () => {
       }),
     );
     const podName = await podOf(cluster, handle.jobName);
-    setPodStatus(cluster, NS, podName, runningPodStatus());
+    kubeletReports(cluster, NS, podName, 'running');
     for (let index = 0; index < 20; index += 1) logs.write(`before ${index}\n`);
     for (let i = 0; i < 200 && !stored.includes('before 19\n'); i += 1)
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -153,7 +151,7 @@ describe('startRun with onOutput (in-memory apiserver, fake pods/log)', () => {
     expect(adopted.jobName).toBe(handle.jobName);
     for (let index = 0; index < 5; index += 1) logs.write(`after ${index}\n`);
     logs.terminate();
-    setPodStatus(cluster, NS, podName, exitedPodStatus(0));
+    kubeletReports(cluster, NS, podName, { exitCode: 0 });
     finishJob(cluster, NS, handle.jobName);
     const outcome = await adopted.outcome;
     expect(outcome.code).toBe('succeeded');
@@ -172,10 +170,10 @@ describe('startRun with onOutput (in-memory apiserver, fake pods/log)', () => {
     const first = runtimeOf(cluster, logs, { retention: { onSuccess: 'keep' } });
     const handle = await first.startRun(input());
     const podName = await podOf(cluster, handle.jobName);
-    setPodStatus(cluster, NS, podName, runningPodStatus());
+    kubeletReports(cluster, NS, podName, 'running');
     logs.write('one\ntwo\nthree');
     logs.terminate();
-    setPodStatus(cluster, NS, podName, exitedPodStatus(0));
+    kubeletReports(cluster, NS, podName, { exitCode: 0 });
     finishJob(cluster, NS, handle.jobName);
     await handle.outcome;
     let replayed = '';

@@ -40,24 +40,33 @@ function agentContainerStatus(state: V1ContainerState, ready: boolean): V1Contai
   return { name: 'agent', image: 'localhost/claude-k8s-agent:dev', imageID: '', ready, restartCount: 0, state };
 }
 
-/** The pod status the kubelet reports while the `agent` container runs. */
-export function runningPodStatus(): V1PodStatus {
-  return { phase: 'Running', containerStatuses: [agentContainerStatus({ running: { startedAt: new Date() } }, true)] };
-}
-
-/** The pod status the kubelet reports once the `agent` container has exited with `exitCode` (and the kubelet's reason). */
-export function exitedPodStatus(exitCode: number, reason = exitCode === 0 ? 'Completed' : 'Error'): V1PodStatus {
+/** The pod status the kubelet reports: the `agent` container runs, or it has exited with `exitCode` (and a reason). */
+function podStatus(state: 'running' | { exitCode: number; reason?: string }): V1PodStatus {
+  if (state === 'running')
+    return {
+      phase: 'Running',
+      containerStatuses: [agentContainerStatus({ running: { startedAt: new Date() } }, true)],
+    };
+  const { exitCode, reason = exitCode === 0 ? 'Completed' : 'Error' } = state;
   return {
     phase: exitCode === 0 ? 'Succeeded' : 'Failed',
     containerStatuses: [agentContainerStatus({ terminated: { exitCode, reason, startedAt: new Date() } }, false)],
   };
 }
 
-/** Plays the kubelet: pod `podName` of `namespace` is on the node and reports `status`. */
-export function setPodStatus(cluster: FakeCluster, namespace: string, podName: string, status: V1PodStatus): void {
+/**
+ * Plays the kubelet: pod `podName` of `namespace` is on the node, and its `agent` container runs (`'running'`) or
+ * has exited with `exitCode` (`reason`: the kubelet's, `Completed` for 0 and `Error` otherwise, unless given).
+ */
+export function kubeletReports(
+  cluster: FakeCluster,
+  namespace: string,
+  podName: string,
+  state: 'running' | { exitCode: number; reason?: string },
+): void {
   cluster.mutate<V1Pod>('pods', namespace, podName, (pod) => {
     pod.spec = { ...pod.spec, containers: pod.spec?.containers ?? [], nodeName: '127.0.0.1' };
-    pod.status = status;
+    pod.status = podStatus(state);
   });
 }
 
