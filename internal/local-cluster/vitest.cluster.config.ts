@@ -1,14 +1,6 @@
 import { defineConfig } from 'vitest/config';
-import { sharedTestConfig } from '../../vitest.shared.ts';
+import { tierTestConfig } from '../../vitest.shared.ts';
 
-export default defineConfig({
-  ...sharedTestConfig,
-  test: {
-    ...sharedTestConfig.test,
-    include: ['src/**/*.cluster.test.ts'],
-    exclude: ['**/node_modules/**'],
-    testTimeout: 240_000,
-    hookTimeout: 120_000,
-    fileParallelism: false,
-  },
-});
+export default defineConfig(
+  tierTestConfig({ include: ['src/**/*.cluster.test.ts'], testTimeout: 240_000, hookTimeout: 120_000 }),
+);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Verifies the built images without the cluster: a throwaway private containerd (Debian 1.6) in a private mount
-# namespace (tmpfs on /run, so /run/containerd/{s,fifo,runc} stay private), temp root/state/socket,
-# `restrict_oom_score_adj = true` (no CAP_SYS_RESOURCE on these VMs), then `ctr images import` + `ctr run`.
+# namespace (tmpfs on /run, so /run/containerd/{s,fifo,runc} stay private), temp root/state/socket, the local
+# cluster node's settings (scripts/containerd-config.sh: `restrict_oom_score_adj = true`, as there is no
+# CAP_SYS_RESOURCE on these VMs), then `ctr images import` + `ctr run`.
 # Leaves nothing behind: containerd and any shim are stopped by PID, cgroups (under a unique parent) and the
 # temp dir are removed. Never touches the system containerd service or /etc/containerd.
 #   verify-images.sh [PAUSE_TAR AGENT_TAR]     (default: the cached tarballs named by build-images.sh)
@@ -60,36 +61,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 mkdir -p "$work"/{root,state,runc,cni,opt}
-cat >"$work/config.toml" <<TOML
-version = 2
-root = "$work/root"
-state = "$work/state"
-disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs"]
-[grpc]
-  address = "$sock"
-[ttrpc]
-  address = "$sock.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$work/opt"
-[plugins."io.containerd.grpc.v1.cri"]
-  restrict_oom_score_adj = true
-  sandbox_image = "$pause_ref"
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  netns_mounts_under_state_dir = true
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-    runtime_type = "io.containerd.runc.v2"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-      SystemdCgroup = false
-      Root = "$work/runc"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "$work/cni"
-TOML
+# The local cluster node's containerd configuration, in the temp directory.
+"$CK8S_IMAGES_DIR/../scripts/containerd-config.sh" "$work" "$sock" "$pause_ref" "$work/cni" >"$work/config.toml"
 
 t0="$(img_now)"
 # shellcheck disable=SC2016  # "$1" is the inner sh's first argument (the config path)

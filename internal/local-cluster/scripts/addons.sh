@@ -27,21 +27,33 @@ ip -n "$LC_NETNS" route replace "$LC_SERVICE_CIDR" dev ck8s0 src "$LC_NODE_IP"
 
 # The Services' backends live outside any pod: their EndpointSlices are written here (the apiserver's endpoint
 # reconciler is off, and CoreDNS runs as a node daemon like kube-proxy).
-lc_kubectl apply -f - >/dev/null <<YAML
+# node_endpoint_slice NAME NAMESPACE SERVICE PORT...: an EndpointSlice of SERVICE whose one ready endpoint is the
+# node's address; each PORT is NAME:PROTOCOL:NUMBER.
+node_endpoint_slice() {
+  local name=$1 namespace=$2 service=$3 port port_name protocol number; shift 3
+  cat <<YAML
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata:
-  name: kubernetes-local-cluster
-  namespace: default
+  name: $name
+  namespace: $namespace
   labels:
-    kubernetes.io/service-name: kubernetes
+    kubernetes.io/service-name: $service
     endpointslice.kubernetes.io/managed-by: local-cluster.claude-k8s.io
 addressType: IPv4
 endpoints:
   - addresses: ["$LC_NODE_IP"]
     conditions: {ready: true}
 ports:
-  - {name: https, protocol: TCP, port: $LC_APISERVER_PORT}
+YAML
+  for port in "$@"; do
+    IFS=: read -r port_name protocol number <<<"$port"
+    echo "  - {name: $port_name, protocol: $protocol, port: $number}"
+  done
+}
+{
+  node_endpoint_slice kubernetes-local-cluster default kubernetes "https:TCP:$LC_APISERVER_PORT"
+  cat <<YAML
 ---
 apiVersion: v1
 kind: Service
@@ -55,21 +67,9 @@ spec:
     - {name: dns, protocol: UDP, port: 53, targetPort: 53}
     - {name: dns-tcp, protocol: TCP, port: 53, targetPort: 53}
 ---
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: kube-dns-local-cluster
-  namespace: kube-system
-  labels:
-    kubernetes.io/service-name: kube-dns
-    endpointslice.kubernetes.io/managed-by: local-cluster.claude-k8s.io
-addressType: IPv4
-endpoints:
-  - addresses: ["$LC_NODE_IP"]
-    conditions: {ready: true}
-ports:
-  - {name: dns, protocol: UDP, port: 53}
-  - {name: dns-tcp, protocol: TCP, port: 53}
+YAML
+  node_endpoint_slice kube-dns-local-cluster kube-system kube-dns dns:UDP:53 dns-tcp:TCP:53
+  cat <<YAML
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
@@ -114,6 +114,7 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "local-c
 subjects:
   - {apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:kube-router"}
 YAML
+} | lc_kubectl apply -f - >/dev/null
 
 if ! lc_pid_alive kube-proxy; then
   cat > "$NODE/kube-proxy.yaml" <<KP

@@ -26,7 +26,7 @@ LC_NODE_NAME=127.0.0.1
 # containerd, the kubelet, kube-proxy, CoreDNS and the pods live in a network namespace the cluster creates (no host
 # interface, route or rule changes). Pods get addresses on a bridge inside it; host services on 127.0.0.1 are exposed
 # to the namespace at LC_POD_GATEWAY through socat forwarders joined by a Unix socket (expose.sh), and the kubelet's
-# port inside it is exposed back to the host's 127.0.0.1 the same way (start-kubelet.sh).
+# port inside it is exposed back to the host's 127.0.0.1 the same way (expose.sh --to-host, from start-kubelet.sh).
 LC_NETNS="${CK8S_NETNS:-claude-k8s-node}"
 LC_POD_CIDR=10.88.0.0/24
 LC_POD_GATEWAY=10.88.0.1

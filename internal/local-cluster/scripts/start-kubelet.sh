@@ -2,8 +2,8 @@
 # Start (or restart, with --restart) the kubelet inside the node's mount and network namespaces (joined through
 # containerd's pid). It reaches the apiserver through the apiserver's portal in the namespace, serves on the
 # namespace's 127.0.0.1, and that port is exposed back to the host's 127.0.0.1 (the apiserver's logs, exec and
-# port-forward) by two socat processes joined by a Unix socket. Probes, exec and port-forward then run where the pods
-# and containerd's stream server are, and nothing of the node reaches the host's network.
+# port-forward) through a portal (expose.sh --to-host). Probes, exec and port-forward then run where the pods and
+# containerd's stream server are, and nothing of the node reaches the host's network.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 NODE="$LC_STATE/node"
@@ -13,14 +13,4 @@ lc_start_daemon kubelet nsenter -t "$(lc_pid containerd)" -m -n -- "$K8S_BIN/kub
   --config "$NODE/kubelet.yaml" --kubeconfig "$LC_STATE/pki/kubelet.kubeconfig" \
   --root-dir /var/lib/kubelet --hostname-override "$LC_NODE_NAME" --node-ip "$LC_NODE_IP" --v=1
 lc_wait_for kubelet 60 lc_in_netns curl -fsS "http://127.0.0.1:$LC_KUBELET_HEALTHZ_PORT/healthz" || lc_die "the kubelet did not become healthy in 60 s (log: $LC_STATE/logs/kubelet.log)"
-mkdir -p "$LC_STATE/portal"
-sock="$LC_STATE/portal/kubelet.sock"
-if ! lc_pid_alive portal-kubelet-node; then
-  rm -f "$sock"
-  lc_start_daemon portal-kubelet-node nsenter --net="/run/netns/$LC_NETNS" socat "UNIX-LISTEN:$sock,fork,mode=600" "TCP:127.0.0.1:$LC_KUBELET_PORT"
-  lc_wait_for "kubelet portal socket" 10 test -S "$sock" || lc_die "the node side of the kubelet's portal did not start"
-fi
-if ! lc_pid_alive portal-kubelet-host; then
-  lc_start_daemon portal-kubelet-host socat "TCP-LISTEN:$LC_KUBELET_PORT,bind=$LC_HOST,fork,reuseaddr" "UNIX-CONNECT:$sock"
-  lc_wait_for "kubelet portal listener" 10 lc_port_in_use "$LC_KUBELET_PORT" || lc_die "the host side of the kubelet's portal did not start"
-fi
+"$(dirname "$0")/expose.sh" "$LC_KUBELET_PORT" --to-host

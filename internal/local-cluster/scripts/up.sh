@@ -116,42 +116,8 @@ cat > "$NODE/cni/net.d/10-ck8s-bridge.conflist" <<CNI
   {"type": "loopback"}
 ]}
 CNI
-cat > "$NODE/containerd.toml" <<TOML
-version = 2
-root = "$NODE/containerd/root"
-state = "$NODE/containerd/state"
-disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
-[grpc]
-  address = "$NODE/containerd/containerd.sock"
-[ttrpc]
-  address = "$NODE/containerd/containerd.sock.ttrpc"
-[debug]
-  address = ""
-  level = "warn"
-[metrics]
-  address = ""
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$NODE/containerd/opt"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$LC_SANDBOX_IMAGE"
-  restrict_oom_score_adj = true
-  netns_mounts_under_state_dir = true
-  disable_apparmor = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  enable_selinux = false
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-        Root = "$NODE/containerd/runc"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "$NODE/cni/net.d"
-TOML
+"$SCRIPTS/containerd-config.sh" "$NODE/containerd" "$NODE/containerd/containerd.sock" "$LC_SANDBOX_IMAGE" "$NODE/cni/net.d" \
+  > "$NODE/containerd.toml"
 lc_start_daemon containerd nsenter --net="/run/netns/$LC_NETNS" unshare -m --propagation private "$SCRIPTS/node-ns.sh"
 SOCK="$NODE/containerd/containerd.sock"
 lc_wait_for containerd 30 ctr -a "$SOCK" version || lc_die "containerd did not start in 30 s (log: $LC_STATE/logs/containerd.log)"

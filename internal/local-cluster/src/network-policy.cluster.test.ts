@@ -5,11 +5,11 @@ import {
   loadAllYaml,
   type V1NetworkPolicy,
   type V1Pod,
-  type V1PodSpec,
 } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@claude-k8s/test-utils';
+import { restrictedNamespace, restrictedPodSpec } from './restricted.ts';
 import { resolveTestCluster } from './test-cluster.ts';
 
 // deploy/network-policy.yaml, enforced by a real policy engine (on the local cluster: kube-router's firewall
@@ -55,18 +55,6 @@ const probe = (url) => new Promise((resolve) => {
   }
 })();`;
 
-const restrictedSpec: Omit<V1PodSpec, 'containers'> = {
-  restartPolicy: 'Never',
-  automountServiceAccountToken: false,
-  enableServiceLinks: false,
-  securityContext: {
-    runAsNonRoot: true,
-    runAsUser: 1000,
-    runAsGroup: 1000,
-    seccompProfile: { type: 'RuntimeDefault' },
-  },
-};
-
 function nodePod(
   name: string,
   namespace: string,
@@ -76,24 +64,11 @@ function nodePod(
 ): V1Pod {
   return {
     metadata: { name, namespace, labels },
-    spec: {
-      ...restrictedSpec,
-      containers: [
-        {
-          name: 'main',
-          image: cluster.image,
-          imagePullPolicy: cluster.kind === 'local' ? 'Never' : 'IfNotPresent',
-          command: ['node', ...args],
-          env: Object.entries(env).map(([envName, value]) => ({ name: envName, value })),
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            capabilities: { drop: ['ALL'] },
-          },
-          resources: { limits: { memory: '256Mi' }, requests: { cpu: '50m', memory: '64Mi' } },
-        },
-      ],
-    },
+    spec: restrictedPodSpec(cluster, {
+      name: 'main',
+      command: ['node', ...args],
+      env: Object.entries(env).map(([envName, value]) => ({ name: envName, value })),
+    }),
   };
 }
 
@@ -150,10 +125,7 @@ describe(`NetworkPolicy enforced (${cluster.kind}: ${cluster.server})`, () => {
   let controlResult: Record<string, string>;
 
   beforeAll(async () => {
-    for (const name of [agents, paperclip])
-      await core.createNamespace({
-        body: { metadata: { name, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } },
-      });
+    for (const name of [agents, paperclip]) await core.createNamespace({ body: restrictedNamespace(name) });
     // Paperclip stand-in: the labels and port the policy opens, plus a port it does not.
     await core.createNamespacedPod({
       namespace: paperclip,

@@ -5,6 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@claude-k8s/test-utils';
+import { restrictedNamespace, restrictedPodSpec } from './restricted.ts';
 import { resolveTestCluster } from './test-cluster.ts';
 
 // The cluster's network as the product's users have it: Services routed by kube-proxy, names answered by cluster
@@ -15,20 +16,6 @@ const kubeConfig = new KubeConfig();
 kubeConfig.loadFromFile(cluster.kubeconfig);
 const core = kubeConfig.makeApiClient(CoreV1Api);
 const namespace = `ck8s-net-${process.pid}`;
-
-const restricted = {
-  securityContext: {
-    runAsNonRoot: true,
-    runAsUser: 1000,
-    runAsGroup: 1000,
-    seccompProfile: { type: 'RuntimeDefault' as const },
-  },
-  container: {
-    allowPrivilegeEscalation: false,
-    readOnlyRootFilesystem: true,
-    capabilities: { drop: ['ALL'] },
-  },
-};
 
 // A tiny HTTP server in the agent image (Node is there); answers with its pod name.
 const SERVER = `require('http').createServer((q, s) => s.end('hello from ' + process.env.HOSTNAME)).listen(8080)`;
@@ -56,26 +43,10 @@ const get = (mod, url, opts = {}) => new Promise((resolve) => {
   console.log(JSON.stringify(out));
 })();`;
 
-function pod(name: string, labels: Record<string, string>, script: string, extra: Partial<V1Pod['spec']> = {}): V1Pod {
+function pod(name: string, labels: Record<string, string>, script: string): V1Pod {
   return {
     metadata: { name, namespace, labels },
-    spec: {
-      restartPolicy: 'Never',
-      automountServiceAccountToken: false,
-      enableServiceLinks: false,
-      securityContext: restricted.securityContext,
-      containers: [
-        {
-          name: 'main',
-          image: cluster.image,
-          imagePullPolicy: cluster.kind === 'local' ? 'Never' : 'IfNotPresent',
-          command: ['node', '-e', script],
-          securityContext: restricted.container,
-          resources: { limits: { memory: '256Mi' }, requests: { cpu: '50m', memory: '64Mi' } },
-        },
-      ],
-      ...extra,
-    },
+    spec: restrictedPodSpec(cluster, { name: 'main', command: ['node', '-e', script] }),
   };
 }
 
@@ -91,11 +62,7 @@ describe(`cluster network (${cluster.kind}: ${cluster.server})`, () => {
   let serviceIp: string;
 
   beforeAll(async () => {
-    await core.createNamespace({
-      body: {
-        metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
-      },
-    });
+    await core.createNamespace({ body: restrictedNamespace(namespace) });
     // The server becomes Ready only through an HTTP readiness probe: the kubelet must reach the pod's address.
     const server = pod('echo-server', { app: 'echo' }, SERVER);
     server.spec!.containers[0]!.ports = [{ name: 'http', containerPort: 8080 }];

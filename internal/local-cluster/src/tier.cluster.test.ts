@@ -2,6 +2,7 @@ import { BatchV1Api, CoreV1Api, KubeConfig, Log, type V1Job, type V1Pod } from '
 import { createFakeModelApi } from '@claude-k8s/fake-model-api';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { restrictedNamespace, restrictedPodSpec } from './restricted.ts';
 import { resolveTestCluster } from './test-cluster.ts';
 import { waitFor } from '@claude-k8s/test-utils';
 
@@ -40,45 +41,30 @@ function claudeJob(name: string, prompt: string, modelUrl: string, extraEnv: Rec
       activeDeadlineSeconds: 180,
       template: {
         metadata: { labels: { app: 'ck8s-tier' } },
-        spec: {
-          restartPolicy: 'Never',
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: 1000,
-            runAsGroup: 1000,
-            seccompProfile: { type: 'RuntimeDefault' },
+        spec: restrictedPodSpec(
+          cluster,
+          {
+            name: 'claude',
+            workingDir: '/home/agent/project',
+            command: [
+              'sh',
+              '-c',
+              'mkdir -p /home/agent/project && cd /home/agent/project && exec claude -p --output-format stream-json --verbose "$PROMPT"',
+            ],
+            env: Object.entries({ ...env, PROMPT: prompt }).map(([envName, value]) => ({ name: envName, value })),
+            resources: { limits: { memory: '1Gi' }, requests: { cpu: '100m', memory: '128Mi' } },
+            volumeMounts: [
+              { name: 'home', mountPath: '/home/agent' },
+              { name: 'tmp', mountPath: '/tmp' },
+            ],
           },
-          containers: [
-            {
-              name: 'claude',
-              image: cluster.image,
-              imagePullPolicy: cluster.kind === 'local' ? 'Never' : 'IfNotPresent',
-              workingDir: '/home/agent/project',
-              command: [
-                'sh',
-                '-c',
-                'mkdir -p /home/agent/project && cd /home/agent/project && exec claude -p --output-format stream-json --verbose "$PROMPT"',
-              ],
-              env: Object.entries({ ...env, PROMPT: prompt }).map(([envName, value]) => ({ name: envName, value })),
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
-              resources: { limits: { memory: '1Gi' }, requests: { cpu: '100m', memory: '128Mi' } },
-              volumeMounts: [
-                { name: 'home', mountPath: '/home/agent' },
-                { name: 'tmp', mountPath: '/tmp' },
-              ],
-            },
-          ],
-          volumes: [
-            { name: 'home', emptyDir: {} },
-            { name: 'tmp', emptyDir: {} },
-          ],
-        },
+          {
+            volumes: [
+              { name: 'home', emptyDir: {} },
+              { name: 'tmp', emptyDir: {} },
+            ],
+          },
+        ),
       },
     },
   };
@@ -135,17 +121,7 @@ describe(`local cluster tier (${cluster.kind}: ${cluster.server})`, () => {
   beforeAll(async () => {
     fakeModel = await createFakeModelApi({ host: cluster.kind === 'local' ? '127.0.0.1' : '0.0.0.0', port: 0 });
     modelUrl = await cluster.reachFromPods(fakeModel.port);
-    await core.createNamespace({
-      body: {
-        metadata: {
-          name: namespace,
-          labels: {
-            'pod-security.kubernetes.io/enforce': 'restricted',
-            'pod-security.kubernetes.io/enforce-version': 'latest',
-          },
-        },
-      },
-    });
+    await core.createNamespace({ body: restrictedNamespace(namespace) });
     await waitFor('the default service account', 60_000, async () => {
       try {
         return await core.readNamespacedServiceAccount({ name: 'default', namespace });

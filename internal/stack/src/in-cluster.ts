@@ -17,6 +17,7 @@ import {
   type PaperclipClient,
 } from '@claude-k8s/paperclip-server';
 import { repoRoot, type StackProgress } from './start-stack.ts';
+import { callApi, type ApiAnswer } from './raw-api.ts';
 
 export const CHART_DIR = join(repoRoot, 'deploy', 'helm', 'claude-k8s');
 /** Where the Paperclip install is mounted in the pod. */
@@ -45,12 +46,6 @@ export interface InClusterOptions {
   /** Hosts `anthropicBaseUrl` may point at (the operator policy), e.g. the pod gateway of the fake model API. */
   allowedModelHosts?: readonly string[];
   progress: StackProgress;
-}
-
-/** A raw API answer (no throw on non-2xx). */
-export interface ApiAnswer<T> {
-  status: number;
-  body: T;
 }
 
 /** Paperclip running in the cluster, reached through a port-forward, signed in as its first admin. */
@@ -367,26 +362,12 @@ export async function installInClusterPaperclip(options: InClusterOptions): Prom
         return fetch(input, { ...init, headers: merged });
       };
     };
-    const api = async <T = Record<string, unknown>>(
+    const api = <T = Record<string, unknown>>(
       method: string,
       path: string,
       body?: unknown,
       headers?: Record<string, string>,
-    ): Promise<ApiAnswer<T>> => {
-      const response = await fetchAs(headers)(`${url}/api${path}`, {
-        method,
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-        signal: AbortSignal.timeout(30_000),
-      });
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // not JSON
-      }
-      return { status: response.status, body: parsed as T };
-    };
+    ): Promise<ApiAnswer<T>> => callApi<T>(`${url}/api${path}`, method, body, fetchAs(headers));
     await waitFor('GET /api/health through the port-forward', 60_000, async () => {
       const health = await api<{ status?: string }>('GET', '/health', undefined, {});
       return health.status === 200 ? health : undefined;

@@ -9,6 +9,7 @@ import {
   type V1NetworkPolicy,
   type V1NetworkPolicyEgressRule,
 } from '@kubernetes/client-node';
+import { restrictedNamespace } from '@claude-k8s/local-cluster';
 
 /** What the stack needs in the namespace the agents run in. */
 export interface TenantOptions {
@@ -71,6 +72,49 @@ async function createOrReplace(objects: KubernetesObjectApi, object: KubernetesO
   }
 }
 
+/**
+ * A host-path PersistentVolume over `hostPath` (local cluster only: the node is this machine), reserved for the claim
+ * `claimName` of `namespace`, and that claim, bound to it. Kept (`Retain`) when the claim goes.
+ */
+async function createHostPathVolume(
+  objects: KubernetesObjectApi,
+  volume: {
+    namespace: string;
+    volumeName: string;
+    claimName: string;
+    hostPath: string;
+    /** The size both declare, e.g. `10Gi` (a host path is not limited by it). */
+    storage: string;
+    accessMode: 'ReadWriteOnce' | 'ReadWriteMany';
+  },
+): Promise<void> {
+  const { namespace, volumeName, claimName, storage, accessMode } = volume;
+  await createOrReplace(objects, {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: volumeName, labels: { 'app.kubernetes.io/part-of': 'claude-k8s' } },
+    spec: {
+      capacity: { storage },
+      accessModes: [accessMode],
+      persistentVolumeReclaimPolicy: 'Retain',
+      storageClassName: 'claude-k8s-local',
+      hostPath: { path: volume.hostPath, type: 'Directory' },
+      claimRef: { namespace, name: claimName },
+    },
+  } as KubernetesObject);
+  await createOrReplace(objects, {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: claimName, namespace },
+    spec: {
+      accessModes: [accessMode],
+      storageClassName: 'claude-k8s-local',
+      volumeName,
+      resources: { requests: { storage } },
+    },
+  } as KubernetesObject);
+}
+
 /** The shared workspace volume of a namespace (local cluster only): a host-path PersistentVolume and its claim. */
 export interface WorkspaceVolume {
   claimName: string;
@@ -94,30 +138,14 @@ export async function prepareWorkspaceVolume(options: {
   const { namespace } = options;
   const volumeName = `claude-k8s-workspaces-${namespace}`;
   const claimName = 'claude-k8s-workspaces';
-  await createOrReplace(objects, {
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: volumeName, labels: { 'app.kubernetes.io/part-of': 'claude-k8s' } },
-    spec: {
-      capacity: { storage: '10Gi' },
-      accessModes: ['ReadWriteMany'],
-      persistentVolumeReclaimPolicy: 'Retain',
-      storageClassName: 'claude-k8s-local',
-      hostPath: { path: options.hostPath, type: 'Directory' },
-      claimRef: { namespace, name: claimName },
-    },
-  } as KubernetesObject);
-  await createOrReplace(objects, {
-    apiVersion: 'v1',
-    kind: 'PersistentVolumeClaim',
-    metadata: { name: claimName, namespace },
-    spec: {
-      accessModes: ['ReadWriteMany'],
-      storageClassName: 'claude-k8s-local',
-      volumeName,
-      resources: { requests: { storage: '10Gi' } },
-    },
-  } as KubernetesObject);
+  await createHostPathVolume(objects, {
+    namespace,
+    volumeName,
+    claimName,
+    hostPath: options.hostPath,
+    storage: '10Gi',
+    accessMode: 'ReadWriteMany',
+  });
   return { claimName, volumeName, hostPath: options.hostPath };
 }
 
@@ -134,18 +162,7 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
   const { namespace } = options;
 
   try {
-    await core.createNamespace({
-      body: {
-        metadata: {
-          name: namespace,
-          labels: {
-            'pod-security.kubernetes.io/enforce': 'restricted',
-            'pod-security.kubernetes.io/enforce-version': 'latest',
-            'app.kubernetes.io/part-of': 'claude-k8s',
-          },
-        },
-      },
-    });
+    await core.createNamespace({ body: restrictedNamespace(namespace, { 'app.kubernetes.io/part-of': 'claude-k8s' }) });
   } catch (error) {
     if (!hasStatus(error, 409)) throw error;
   }
@@ -200,30 +217,14 @@ export async function prepareTenant(options: TenantOptions): Promise<Tenant> {
     await chmod(options.sessionHostPath, 0o2770);
     const volumeName = `claude-k8s-sessions-${namespace}`;
     sessionClaim = 'claude-k8s-sessions';
-    await createOrReplace(objects, {
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name: volumeName, labels: { 'app.kubernetes.io/part-of': 'claude-k8s' } },
-      spec: {
-        capacity: { storage: '1Gi' },
-        accessModes: ['ReadWriteOnce'],
-        persistentVolumeReclaimPolicy: 'Retain',
-        storageClassName: 'claude-k8s-local',
-        hostPath: { path: options.sessionHostPath, type: 'Directory' },
-        claimRef: { namespace, name: sessionClaim },
-      },
-    } as KubernetesObject);
-    await createOrReplace(objects, {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name: sessionClaim, namespace },
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: 'claude-k8s-local',
-        volumeName,
-        resources: { requests: { storage: '1Gi' } },
-      },
-    } as KubernetesObject);
+    await createHostPathVolume(objects, {
+      namespace,
+      volumeName,
+      claimName: sessionClaim,
+      hostPath: options.sessionHostPath,
+      storage: '1Gi',
+      accessMode: 'ReadWriteOnce',
+    });
   }
 
   const token = await core.createNamespacedServiceAccountToken({

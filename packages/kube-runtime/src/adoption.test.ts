@@ -4,14 +4,20 @@
  * is a second runtime with its own set of followed runs.
  */
 import { createFakeCluster, startFakeLogServer, type FakeCluster, type FakeLogServer } from '@claude-k8s/kube-fakes';
-import type { V1Job, V1Lease, V1Pod } from '@kubernetes/client-node';
+import type { V1Job, V1Lease } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { createKubeRuntime, type CreateKubeRuntimeOptions, type StartRunInput } from './create-kube-runtime.ts';
+import type { CreateKubeRuntimeOptions, StartRunInput } from './create-kube-runtime.ts';
 import type { KubePorts } from './kube-ports.ts';
-import { createPodLogSource } from './log/pod-log-source.ts';
 import { ANNOTATIONS, leaseNameFor } from './names.ts';
 import { RunDetachedError } from './kube-runtime-error.ts';
-import { minimalRunInput, podOfJob } from '../test/fake-cluster-run.ts';
+import {
+  createFakeClusterRuntime,
+  createSteppedClock,
+  finishJob,
+  kubeletReports,
+  minimalRunInput,
+  podOfJob,
+} from '../test/fake-cluster-run.ts';
 
 const NS = 'agents';
 
@@ -28,57 +34,8 @@ function killablePorts(ports: KubePorts): { ports: KubePorts; kill: () => void }
   return { ports: wrapped, kill: () => (dead = true) };
 }
 
-function runtimeOf(
-  cluster: FakeCluster,
-  logs: FakeLogServer,
-  extra: Partial<CreateKubeRuntimeOptions> & { ports?: KubePorts } = {},
-) {
-  return createKubeRuntime({
-    ports: cluster.ports as unknown as KubePorts,
-    logSource: createPodLogSource({ kubeConfig: logs.kubeConfig() }),
-    logFollow: { initialBackoffMs: 1, maxBackoffMs: 5 },
-    namespace: NS,
-    runtimeId: 'test',
-    ...extra,
-  });
-}
-
-const containerStatus = (state: object) => ({
-  name: 'agent',
-  image: 'img',
-  imageID: '',
-  ready: true,
-  restartCount: 0,
-  state,
-});
-
-function kubeletRuns(cluster: FakeCluster, podName: string): void {
-  cluster.mutate<V1Pod>('pods', NS, podName, (pod) => {
-    pod.spec = { ...pod.spec, containers: pod.spec?.containers ?? [], nodeName: 'node-1' };
-    pod.status = { phase: 'Running', containerStatuses: [containerStatus({ running: { startedAt: new Date() } })] };
-  });
-}
-
-function kubeletExits(cluster: FakeCluster, podName: string, exitCode: number): void {
-  cluster.mutate<V1Pod>('pods', NS, podName, (pod) => {
-    pod.status = {
-      phase: exitCode === 0 ? 'Succeeded' : 'Failed',
-      containerStatuses: [
-        containerStatus({ terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' } }),
-      ],
-    };
-  });
-}
-
-function finishJob(cluster: FakeCluster, jobName: string, type: 'Complete' | 'Failed' = 'Complete'): void {
-  cluster.mutate<V1Job>('jobs', NS, jobName, (job) => {
-    job.status = {
-      conditions: [
-        { type, status: 'True', reason: type === 'Complete' ? 'CompletionsReached' : 'BackoffLimitExceeded' },
-      ],
-    };
-  });
-}
+const runtimeOf = (cluster: FakeCluster, logs: FakeLogServer, extra: Partial<CreateKubeRuntimeOptions> = {}) =>
+  createFakeClusterRuntime(cluster, logs, NS, extra);
 
 /** Starts `input` in a runtime that then dies (stops sending requests): its Job is an orphan. */
 async function orphanOf(cluster: FakeCluster, logs: FakeLogServer, input: Partial<StartRunInput>): Promise<string> {
@@ -95,7 +52,7 @@ describe('adoptOrphan', () => {
     await using logs = await startFakeLogServer();
     const jobName = await orphanOf(cluster, logs, { runId: 'run-1', taskKey: 'issue-7', lockPolicy: 'reject' });
     const podName = await podOfJob(cluster, NS, jobName);
-    kubeletRuns(cluster, podName);
+    kubeletReports(cluster, NS, podName, 'running');
     for (let index = 1; index <= 20; index += 1) logs.write(`before ${index}\n`);
 
     const second = runtimeOf(cluster, logs);
@@ -116,8 +73,8 @@ describe('adoptOrphan', () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     for (let index = 1; index <= 20; index += 1) logs.write(`after ${index}\n`);
     logs.terminate();
-    kubeletExits(cluster, podName, 0);
-    finishJob(cluster, jobName);
+    kubeletReports(cluster, NS, podName, { exitCode: 0 });
+    finishJob(cluster, NS, jobName);
     const outcome = await handle!.outcome;
     const expected = [
       ...Array.from({ length: 20 }, (_, index) => `before ${index + 1}\n`),
@@ -134,11 +91,11 @@ describe('adoptOrphan', () => {
     await using logs = await startFakeLogServer();
     const jobName = await orphanOf(cluster, logs, { runId: 'run-1', taskKey: 'issue-7' });
     const podName = await podOfJob(cluster, NS, jobName);
-    kubeletRuns(cluster, podName);
+    kubeletReports(cluster, NS, podName, 'running');
     logs.write('{"type":"system","session_id":"s-1"}\n{"type":"result","session_id":"s-1"}\n');
     logs.terminate();
-    kubeletExits(cluster, podName, 1);
-    finishJob(cluster, jobName, 'Failed');
+    kubeletReports(cluster, NS, podName, { exitCode: 1 });
+    finishJob(cluster, NS, jobName, 'Failed');
 
     let text = '';
     const handle = await runtimeOf(cluster, logs).adoptOrphan(
@@ -209,7 +166,7 @@ describe('adoptOrphan', () => {
       }),
     );
     const podName = await podOfJob(cluster, NS, handle.jobName);
-    kubeletRuns(cluster, podName);
+    kubeletReports(cluster, NS, podName, 'running');
     logs.write('{"type":"system","session_id":"s-1"}\n');
     // The old process has delivered the first line before it goes away.
     for (let i = 0; i < 400 && firstText === ''; i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -221,8 +178,8 @@ describe('adoptOrphan', () => {
     // The run ends while its old process is still there (inside a shutdown's grace): nothing of it is touched.
     logs.write('{"type":"result","session_id":"s-1"}\n');
     logs.terminate();
-    kubeletExits(cluster, podName, 0);
-    finishJob(cluster, handle.jobName);
+    kubeletReports(cluster, NS, podName, { exitCode: 0 });
+    finishJob(cluster, NS, handle.jobName);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(cluster.peek('jobs', NS, handle.jobName)).toBeDefined(); // retention (delete on success) did not run
     expect(
@@ -263,11 +220,11 @@ describe('adoptOrphan', () => {
       minimalRunInput({ runId: 'run-1', taskKey: 'issue-7', lockPolicy: 'reject' }),
     );
     const podName = await podOfJob(cluster, NS, handle.jobName);
-    kubeletRuns(cluster, podName);
+    kubeletReports(cluster, NS, podName, 'running');
     logs.write('{"type":"result","session_id":"s-1"}\n');
     logs.terminate();
-    kubeletExits(cluster, podName, 0);
-    finishJob(cluster, handle.jobName);
+    kubeletReports(cluster, NS, podName, { exitCode: 0 });
+    finishJob(cluster, NS, handle.jobName);
     await retentionStarted;
     handle.detach('too late');
     letRetentionGoOn();
@@ -291,12 +248,7 @@ describe('adoptOrphan', () => {
 
 describe('sweepOrphans', () => {
   it('marks an orphan, deletes it once its adoption window passed, and frees the Lease its run held', async () => {
-    let now = Date.UTC(2026, 11, 5, 8, 0, 0);
-    const clock = {
-      now: () => now,
-      setTimeout: (callback: () => void, delayMs: number) => setTimeout(callback, delayMs),
-      clearTimeout: (timer: unknown) => clearTimeout(timer as ReturnType<typeof setTimeout>),
-    };
+    const clock = createSteppedClock(Date.UTC(2026, 11, 5, 8, 0, 0));
     const cluster = createFakeCluster();
     await using logs = await startFakeLogServer();
     const orphan = await orphanOf(cluster, logs, {
@@ -314,9 +266,9 @@ describe('sweepOrphans', () => {
     expect(cluster.peek<V1Job>('jobs', NS, orphan)?.metadata?.annotations?.[ANNOTATIONS.orphanedSince]).toBe(
       '2026-12-05T08:00:00.000Z',
     );
-    now += 599_000;
+    clock.advance(599_000);
     expect(await runtime.sweepOrphans()).toEqual({ marked: [], deletedJobs: [], freedLeases: [] });
-    now += 2_000;
+    clock.advance(2_000);
     expect(await runtime.sweepOrphans()).toEqual({
       marked: [],
       deletedJobs: [orphan],
@@ -329,12 +281,7 @@ describe('sweepOrphans', () => {
   });
 
   it('an adopted Job loses its orphan mark and is not deleted', async () => {
-    let now = Date.UTC(2026, 11, 5, 8, 0, 0);
-    const clock = {
-      now: () => now,
-      setTimeout: (callback: () => void, delayMs: number) => setTimeout(callback, delayMs),
-      clearTimeout: (timer: unknown) => clearTimeout(timer as ReturnType<typeof setTimeout>),
-    };
+    const clock = createSteppedClock(Date.UTC(2026, 11, 5, 8, 0, 0));
     const cluster = createFakeCluster();
     await using logs = await startFakeLogServer();
     const orphan = await orphanOf(cluster, logs, { runId: 'run-1', taskKey: 'issue-7', adoptWithinSeconds: 60 });
@@ -342,7 +289,7 @@ describe('sweepOrphans', () => {
     await sweeper.sweepOrphans();
     const handle = await sweeper.adoptOrphan({ agentId: 'agent-1', taskKey: 'issue-7', adopterRunId: 'run-2' });
     expect(cluster.peek<V1Job>('jobs', NS, orphan)?.metadata?.annotations?.[ANNOTATIONS.orphanedSince]).toBeUndefined();
-    now += 3_600_000;
+    clock.advance(3_600_000);
     expect((await sweeper.sweepOrphans()).deletedJobs).toEqual([]);
     expect(cluster.peek('jobs', NS, orphan)).toBeDefined();
     await handle!.cancel();

@@ -14,7 +14,7 @@ import {
   type RunEvent,
   type RunHandle,
 } from './internal.ts';
-import { minimalRunInput, podOfJob } from '../test/fake-cluster-run.ts';
+import { finishJob, kubeletReports, minimalRunInput, podOfJob } from '../test/fake-cluster-run.ts';
 
 const NS = 'agents';
 
@@ -33,46 +33,6 @@ function setup(options: { runtimeId?: string; cluster?: FakeCluster } = {}) {
 const run = minimalRunInput;
 const podOf = (cluster: FakeCluster, handle: RunHandle): Promise<string> => podOfJob(cluster, NS, handle.jobName);
 
-function kubelet(cluster: FakeCluster, podName: string, status: object): void {
-  cluster.mutate<{ spec?: object; status?: object }>('pods', NS, podName, (pod) => {
-    pod.spec = { ...pod.spec, nodeName: '127.0.0.1' };
-    pod.status = status;
-  });
-}
-
-function finishJob(cluster: FakeCluster, jobName: string, type: string, reason: string): void {
-  cluster.mutate<V1Job>('jobs', NS, jobName, (job) => {
-    job.status = { conditions: [{ type, status: 'True', reason, lastTransitionTime: new Date() }] };
-  });
-}
-
-const running = {
-  phase: 'Running',
-  containerStatuses: [
-    {
-      name: 'agent',
-      image: 'x',
-      imageID: '',
-      ready: true,
-      restartCount: 0,
-      state: { running: { startedAt: new Date() } },
-    },
-  ],
-};
-const exited = (exitCode: number, reason = exitCode === 0 ? 'Completed' : 'Error') => ({
-  phase: exitCode === 0 ? 'Succeeded' : 'Failed',
-  containerStatuses: [
-    {
-      name: 'agent',
-      image: 'x',
-      imageID: '',
-      ready: false,
-      restartCount: 0,
-      state: { terminated: { exitCode, reason, startedAt: new Date() } },
-    },
-  ],
-});
-
 async function collect(handle: RunHandle): Promise<RunEvent['type'][]> {
   const types: RunEvent['type'][] = [];
   for await (const event of handle.events) types.push(event.type);
@@ -88,10 +48,10 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const secret = cluster.peek<{ metadata: { ownerReferences: { uid: string }[] } }>('secrets', NS, handle.jobName);
     expect(secret?.metadata.ownerReferences[0]?.uid).toBe(job?.metadata?.uid);
     const podName = await podOf(cluster, handle);
-    kubelet(cluster, podName, running);
+    kubeletReports(cluster, NS, podName, 'running');
     expect(await handle.containerStarted).toBe(podName);
-    kubelet(cluster, podName, exited(0));
-    finishJob(cluster, handle.jobName, 'Complete', 'CompletionsReached');
+    kubeletReports(cluster, NS, podName, { exitCode: 0 });
+    finishJob(cluster, NS, handle.jobName, 'Complete', 'CompletionsReached');
     const outcome = await handle.outcome;
     expect(outcome).toMatchObject({ code: 'succeeded', exitCode: 0, jobName: handle.jobName, podName, namespace: NS });
     expect(await collect(handle)).toEqual(['scheduled', 'running', 'ended']);
@@ -121,19 +81,7 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const { cluster, runtime } = setup();
     const handle = await runtime.startRun(run({ retention: { keepFailedSeconds: 120 } }));
     const podName = await podOf(cluster, handle);
-    kubelet(cluster, podName, {
-      phase: 'Failed',
-      containerStatuses: [
-        {
-          name: 'agent',
-          image: 'x',
-          imageID: '',
-          ready: false,
-          restartCount: 0,
-          state: { terminated: { exitCode: 137, reason: 'OOMKilled' } },
-        },
-      ],
-    });
+    kubeletReports(cluster, NS, podName, { exitCode: 137, reason: 'OOMKilled' });
     const outcome = await handle.outcome;
     expect(outcome).toMatchObject({ code: 'oom-killed', reason: 'OOMKilled', exitCode: 137 });
     expect(JobFailedError.fromOutcome(outcome)?.message).toBe(
@@ -150,8 +98,8 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const { cluster, runtime, requests } = setup();
     const handle = await runtime.startRun(run({ retention: { onSuccess: 'keep' } }));
     const podName = await podOf(cluster, handle);
-    kubelet(cluster, podName, exited(0));
-    finishJob(cluster, handle.jobName, 'Complete', 'CompletionsReached');
+    kubeletReports(cluster, NS, podName, { exitCode: 0 });
+    finishJob(cluster, NS, handle.jobName, 'Complete', 'CompletionsReached');
     expect(await handle.outcome).toMatchObject({ code: 'succeeded' });
     expect(cluster.peek('jobs', NS, handle.jobName)).toBeDefined();
     expect(cluster.peek('secrets', NS, handle.jobName)).toBeUndefined();
@@ -159,8 +107,8 @@ describe('createKubeRuntime (in-memory ports)', () => {
     requests.length = 0;
     const bare = await runtime.startRun(run({ runId: 'run-2', files: {}, retention: { onSuccess: 'keep' } }));
     const barePod = await podOf(cluster, bare);
-    kubelet(cluster, barePod, exited(0));
-    finishJob(cluster, bare.jobName, 'Complete', 'CompletionsReached');
+    kubeletReports(cluster, NS, barePod, { exitCode: 0 });
+    finishJob(cluster, NS, bare.jobName, 'Complete', 'CompletionsReached');
     await bare.outcome;
     expect(requests.filter((request) => request.kind === 'secrets')).toEqual([]);
   });
@@ -169,7 +117,7 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const { cluster, runtime, requests } = setup();
     const controller = new AbortController();
     const handle = await runtime.startRun(run({ signal: controller.signal }));
-    kubelet(cluster, await podOf(cluster, handle), running);
+    kubeletReports(cluster, NS, await podOf(cluster, handle), 'running');
     await handle.containerStarted;
     controller.abort();
     const outcome = await handle.outcome;
@@ -183,7 +131,7 @@ describe('createKubeRuntime (in-memory ports)', () => {
   it('tells a deletion by someone else from a cancel', async () => {
     const { cluster, runtime } = setup();
     const handle = await runtime.startRun(run());
-    kubelet(cluster, await podOf(cluster, handle), running);
+    kubeletReports(cluster, NS, await podOf(cluster, handle), 'running');
     await handle.containerStarted;
     cluster.externalDelete('jobs', NS, handle.jobName);
     const outcome = await handle.outcome;
@@ -197,10 +145,10 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const podName = await podOf(cluster, handle);
     cluster.dropWatches();
     await new Promise((resolve) => setTimeout(resolve, 10));
-    kubelet(cluster, podName, running);
+    kubeletReports(cluster, NS, podName, 'running');
     await handle.containerStarted;
     cluster.compact();
-    kubelet(cluster, podName, exited(2));
+    kubeletReports(cluster, NS, podName, { exitCode: 2 });
     const outcome = await handle.outcome;
     expect(outcome).toMatchObject({ code: 'exit-code', exitCode: 2 });
     expect(requests.filter((r) => r.verb === 'watch').length).toBeGreaterThanOrEqual(4);
@@ -239,7 +187,7 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const second = runtime.startRun(run({ runId: 'run-b', lockPolicy: 'wait', lockWaitSeconds: 30 }));
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(cluster.all('jobs', NS)).toHaveLength(1);
-    kubelet(cluster, await podOf(cluster, first), exited(0));
+    kubeletReports(cluster, NS, await podOf(cluster, first), { exitCode: 0 });
     await first.outcome;
     const handle = await second;
     expect(handle.runId).toBe('run-b');
@@ -259,13 +207,13 @@ describe('createKubeRuntime (in-memory ports)', () => {
     ).rejects.toMatchObject({ code: 'lock-timeout', holderRunId: 'run-a', lockKey: '/w/issue-1' });
     // Another process follows run-a to its end and releases the Lease the Job names.
     const reattached = await setup({ cluster }).runtime.reattach('run-a');
-    kubelet(cluster, await podOf(cluster, one), exited(0));
+    kubeletReports(cluster, NS, await podOf(cluster, one), { exitCode: 0 });
     await reattached.outcome;
     await one.outcome;
     expect(cluster.all('leases', NS).map((lease) => lease.metadata?.name)).toEqual([
       leaseNameFor('agent-1', '/w/issue-2'),
     ]);
-    kubelet(cluster, await podOf(cluster, two), exited(0));
+    kubeletReports(cluster, NS, await podOf(cluster, two), { exitCode: 0 });
     await two.outcome;
     expect(cluster.all('leases', NS)).toEqual([]);
   });
@@ -286,13 +234,13 @@ describe('createKubeRuntime (in-memory ports)', () => {
     const { cluster, runtime } = setup();
     const handle = await runtime.startRun(run());
     const podName = await podOf(cluster, handle);
-    kubelet(cluster, podName, running);
+    kubeletReports(cluster, NS, podName, 'running');
     const other = setup({ cluster }).runtime;
     const reattached = await other.reattach('run-1');
     expect(reattached.jobName).toBe(handle.jobName);
     expect(reattached.podName).toBe(podName);
     await expect(other.reattach('nope')).rejects.toBeInstanceOf(RunNotFoundError);
-    finishJob(cluster, handle.jobName, 'Failed', 'DeadlineExceeded');
+    finishJob(cluster, NS, handle.jobName, 'Failed', 'DeadlineExceeded');
     expect(await reattached.outcome).toMatchObject({ code: 'deadline-exceeded', reason: 'DeadlineExceeded' });
   });
 

@@ -26,7 +26,7 @@ import {
   type KubePorts,
   type RetentionPolicy,
 } from './internal.ts';
-import { minimalRunInput, podOfJob } from '../test/fake-cluster-run.ts';
+import { kubeletReports, minimalRunInput, podOfJob } from '../test/fake-cluster-run.ts';
 
 const NS = 'agents';
 
@@ -105,27 +105,6 @@ describe('the Job controller never creates the pod (FailedCreate)', () => {
     expect((await handle.outcome).code).toBe('succeeded');
   });
 });
-
-const running = {
-  phase: 'Running',
-  containerStatuses: [
-    {
-      name: 'agent',
-      image: 'x',
-      imageID: '',
-      ready: true,
-      restartCount: 0,
-      state: { running: { startedAt: new Date() } },
-    },
-  ],
-};
-
-function setRunning(cluster: FakeCluster, podName: string): void {
-  cluster.mutate<{ spec?: object; status?: object }>('pods', NS, podName, (pod) => {
-    pod.spec = { ...pod.spec, nodeName: '127.0.0.1' };
-    pod.status = running;
-  });
-}
 
 /** Ports that record each delete's options, and can run a hook before a request. */
 function spyPorts(cluster: FakeCluster, before: (verb: string, kind: string) => void = () => {}) {
@@ -220,7 +199,7 @@ describe('cancel is `cancelled` in every phase, answered promptly, Lease release
     cluster.holdPodTermination(true);
     const handle = await runtime.startRun(minimalRunInput({ lockPolicy: 'reject' }));
     const podName = await podOfJob(cluster, NS, handle.jobName);
-    setRunning(cluster, podName);
+    kubeletReports(cluster, NS, podName, 'running');
     await handle.containerStarted;
     const start = performance.now();
     let settled = false;
@@ -248,7 +227,7 @@ describe('cancel is `cancelled` in every phase, answered promptly, Lease release
     const controller = new AbortController();
     const handle = await runtime.startRun(minimalRunInput({ signal: controller.signal }));
     const podName = await podOfJob(cluster, NS, handle.jobName);
-    setRunning(cluster, podName);
+    kubeletReports(cluster, NS, podName, 'running');
     cluster.mutate<V1Job>('jobs', NS, handle.jobName, (job) => {
       job.status = { conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: new Date() }] };
     });
@@ -281,7 +260,7 @@ describe("a live holder's Lease is never taken over", () => {
       spec: { template: { metadata: { labels }, spec: { containers: [{ name: 'agent', image: 'x' }] } } },
     });
     const podName = await podOfJob(cluster, NS, 'ck8s-holder');
-    setRunning(cluster, podName);
+    kubeletReports(cluster, NS, podName, 'running');
     const longAgo = Date.now() - 3_600_000;
     cluster.seed('leases', NS, {
       apiVersion: 'coordination.k8s.io/v1',

@@ -4,63 +4,27 @@
  * Lease released.
  */
 import { createFakeCluster, startFakeLogServer, type FakeCluster, type FakeLogServer } from '@claude-k8s/kube-fakes';
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { createKubeRuntime, type CreateKubeRuntimeOptions } from './create-kube-runtime.ts';
 import type { KubePorts } from './kube-ports.ts';
 import type { LogCheckpoint } from './log/log-cursor.ts';
-import { createPodLogSource } from './log/pod-log-source.ts';
 import type { RunProgressEvent } from './outcome.ts';
-import { minimalRunInput, podOfJob } from '../test/fake-cluster-run.ts';
+import {
+  createFakeClusterRuntime,
+  createSteppedClock,
+  finishJob,
+  kubeletReports,
+  minimalRunInput,
+  podOfJob,
+} from '../test/fake-cluster-run.ts';
 
 const NS = 'agents';
 
-function runtimeOf(cluster: FakeCluster, logs: FakeLogServer, extra: Partial<CreateKubeRuntimeOptions> = {}) {
-  return createKubeRuntime({
-    ports: cluster.ports as unknown as KubePorts,
-    logSource: createPodLogSource({ kubeConfig: logs.kubeConfig() }),
-    logFollow: { initialBackoffMs: 1, maxBackoffMs: 5 },
-    namespace: NS,
-    runtimeId: 'test',
-    ...extra,
-  });
-}
+const runtimeOf = (cluster: FakeCluster, logs: FakeLogServer, extra: Partial<CreateKubeRuntimeOptions> = {}) =>
+  createFakeClusterRuntime(cluster, logs, NS, extra);
 
 const input = minimalRunInput;
 const podOf = (cluster: FakeCluster, jobName: string): Promise<string> => podOfJob(cluster, NS, jobName);
-
-const containerStatus = (state: object) => ({
-  name: 'agent',
-  image: 'img',
-  imageID: '',
-  ready: true,
-  restartCount: 0,
-  state,
-});
-
-function kubeletRuns(cluster: FakeCluster, podName: string): void {
-  cluster.mutate<V1Pod>('pods', NS, podName, (pod) => {
-    pod.spec = { ...pod.spec, containers: pod.spec?.containers ?? [], nodeName: 'node-1' };
-    pod.status = { phase: 'Running', containerStatuses: [containerStatus({ running: { startedAt: new Date() } })] };
-  });
-}
-
-function kubeletExits(cluster: FakeCluster, podName: string, exitCode: number): void {
-  cluster.mutate<V1Pod>('pods', NS, podName, (pod) => {
-    pod.status = {
-      phase: exitCode === 0 ? 'Succeeded' : 'Failed',
-      containerStatuses: [
-        containerStatus({ terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' } }),
-      ],
-    };
-  });
-}
-
-function finishJob(cluster: FakeCluster, jobName: string): void {
-  cluster.mutate<V1Job>('jobs', NS, jobName, (job) => {
-    job.status = { conditions: [{ type: 'Complete', status: 'True', reason: 'CompletionsReached' }] };
-  });
-}
 
 describe('startRun with onOutput (in-memory apiserver, fake pods/log)', () => {
   it('delivers the output exactly once, awaits onOutput, and settles only after the drain, the retention and the Lease release', async () => {
@@ -88,13 +52,13 @@ describe('startRun with onOutput (in-memory apiserver, fake pods/log)', () => {
     );
     const podName = await podOf(cluster, handle.jobName);
     logs.write('line one\n');
-    kubeletRuns(cluster, podName);
+    kubeletReports(cluster, NS, podName, 'running');
     expect(await handle.containerStarted).toBe(podName);
     for (let index = 0; index < 50; index += 1) logs.write(`line ${index} ✓ ${'x'.repeat(index * 10)}\n`);
     logs.write('the end, no newline');
     logs.terminate();
-    kubeletExits(cluster, podName, 0);
-    finishJob(cluster, handle.jobName);
+    kubeletReports(cluster, NS, podName, { exitCode: 0 });
+    finishJob(cluster, NS, handle.jobName);
     const outcome = await handle.outcome;
     const expected =
       'line one\n' +
@@ -120,9 +84,9 @@ describe('startRun with onOutput (in-memory apiserver, fake pods/log)', () => {
       input({ onOutput: () => undefined, onProgress: (event) => void progress.push(event) }),
     );
     const podName = await podOf(cluster, handle.jobName);
-    kubeletRuns(cluster, podName);
+    kubeletReports(cluster, NS, podName, 'running');
     await handle.containerStarted;
-    kubeletExits(cluster, podName, 3);
+    kubeletReports(cluster, NS, podName, { exitCode: 3 });
     const outcome = await handle.outcome;
     expect(outcome).toMatchObject({ code: 'exit-code', exitCode: 3, output: { complete: false } });
     const incomplete = progress.find((event) => event.type === 'log-incomplete');
@@ -134,25 +98,20 @@ describe('startRun with onOutput (in-memory apiserver, fake pods/log)', () => {
   });
 
   it('cancel: the outcome is cancelled with the time of the request, after the output up to the end', async () => {
-    let now = Date.UTC(2026, 11, 4, 12, 0, 0);
+    const clock = createSteppedClock(Date.UTC(2026, 11, 4, 12, 0, 0));
     const cluster = createFakeCluster();
     await using logs = await startFakeLogServer();
-    const clock = {
-      now: () => now,
-      setTimeout: (callback: () => void, delayMs: number) => setTimeout(callback, delayMs),
-      clearTimeout: (timer: unknown) => clearTimeout(timer as ReturnType<typeof setTimeout>),
-    };
     const runtime = runtimeOf(cluster, logs, { clock });
     let text = '';
     const handle = await runtime.startRun(input({ onOutput: (chunk) => void (text += chunk) }));
     const podName = await podOf(cluster, handle.jobName);
-    kubeletRuns(cluster, podName);
+    kubeletReports(cluster, NS, podName, 'running');
     await handle.containerStarted;
     logs.write('working\n');
     await new Promise((resolve) => setTimeout(resolve, 50));
-    now += 1000;
+    clock.advance(1000);
     const cancelling = handle.cancel('stop');
-    now += 1000;
+    clock.advance(1000);
     logs.write('got TERM\n');
     logs.terminate();
     const outcome = await cancelling;
@@ -176,7 +135,7 @@ describe('startRun with onOutput (in-memory apiserver, fake pods/log)', () => {
       }),
     );
     const podName = await podOf(cluster, handle.jobName);
-    kubeletRuns(cluster, podName);
+    kubeletReports(cluster, NS, podName, 'running');
     for (let index = 0; index < 20; index += 1) logs.write(`before ${index}\n`);
     for (let i = 0; i < 200 && !stored.includes('before 19\n'); i += 1)
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -192,8 +151,8 @@ describe('startRun with onOutput (in-memory apiserver, fake pods/log)', () => {
     expect(adopted.jobName).toBe(handle.jobName);
     for (let index = 0; index < 5; index += 1) logs.write(`after ${index}\n`);
     logs.terminate();
-    kubeletExits(cluster, podName, 0);
-    finishJob(cluster, handle.jobName);
+    kubeletReports(cluster, NS, podName, { exitCode: 0 });
+    finishJob(cluster, NS, handle.jobName);
     const outcome = await adopted.outcome;
     expect(outcome.code).toBe('succeeded');
     const all =
@@ -211,11 +170,11 @@ describe('startRun with onOutput (in-memory apiserver, fake pods/log)', () => {
     const first = runtimeOf(cluster, logs, { retention: { onSuccess: 'keep' } });
     const handle = await first.startRun(input());
     const podName = await podOf(cluster, handle.jobName);
-    kubeletRuns(cluster, podName);
+    kubeletReports(cluster, NS, podName, 'running');
     logs.write('one\ntwo\nthree');
     logs.terminate();
-    kubeletExits(cluster, podName, 0);
-    finishJob(cluster, handle.jobName);
+    kubeletReports(cluster, NS, podName, { exitCode: 0 });
+    finishJob(cluster, NS, handle.jobName);
     await handle.outcome;
     let replayed = '';
     const adopted = await runtimeOf(cluster, logs).reattach('run-1', { onOutput: (chunk) => void (replayed += chunk) });

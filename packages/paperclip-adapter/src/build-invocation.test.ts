@@ -1,6 +1,6 @@
 import { agentHomeSubPath } from './invocation/pod-layout.ts';
 import { describe, expect, it } from 'vitest';
-import { createFakeContext, createMemoryHostFiles } from '../test/fakes.ts';
+import { createFakeContext, createMemoryHostFiles, fakeContextSessionTarget } from '../test/fakes.ts';
 import { buildInvocation, type RunInvocation } from './build-invocation.ts';
 import { buildInvocationMeta } from './invocation/invocation-card.ts';
 import { encodeSessionParams } from './session-codec.ts';
@@ -156,16 +156,9 @@ describe('buildInvocation: command line', () => {
       sessionDisplayId: null,
       taskKey: 'issue-1',
       sessionParams: encodeSessionParams({
+        ...fakeContextSessionTarget,
         sessionId: 'ef4396a5-b2f7-468b-9c86-9d272562d804',
         cwd: '/elsewhere',
-        promptBundleKey: null,
-        mcpServerIdentity: null,
-        sessionVolume: {
-          namespace: 'agents',
-          claimName: 'claude-sessions',
-          mountPath: '/home/agent',
-          subPath: agentHomeSubPath('company-1', 'agent-1'),
-        },
       }),
     };
     const invocation = await build(context);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { buildSkillSnapshot } from './skills.ts';
-import { createServerAdapter } from './create-server-adapter.ts';
+import { createServerAdapter, type CreateServerAdapterOptions } from './create-server-adapter.ts';
 import { listModels, MODELS } from './models.ts';
 import { REQUIRED_PERMISSIONS, type RequiredPermission } from './permissions.ts';
 import type { EnvironmentProbe } from './environment-test.ts';
@@ -174,16 +174,18 @@ describe('testEnvironment', () => {
     claimExists: () => Promise.resolve(false),
   });
 
-  it('fails with every config issue as an error check', async () => {
-    const result = await createServerAdapter({
-      ...admittingPolicy,
-      clock,
-      serverEnv: {},
-    }).testEnvironment({
+  /**
+   * The environment test of `config` by an adapter with the admitting policy, the manual clock, no server environment,
+   * and `options` (a probe, for example).
+   */
+  const testEnvironment = (config: Record<string, unknown>, options: CreateServerAdapterOptions = {}) =>
+    createServerAdapter({ ...admittingPolicy, clock, serverEnv: {}, ...options }).testEnvironment({
       companyId: 'c',
       adapterType: 'claude_k8s',
-      config: { 'resources.limits.cpu': 'x' },
+      config,
     });
+  it('fails with every config issue as an error check', async () => {
+    const result = await testEnvironment({ 'resources.limits.cpu': 'x' });
     expect(result.status).toBe('fail');
     expect(result.checks.map((check) => check.message)).toEqual([
       'image: required',
@@ -193,13 +195,7 @@ describe('testEnvironment', () => {
   });
 
   it('checks every permission and names the missing ones, and the Secret and the claim', async () => {
-    const adapter = createServerAdapter({
-      ...admittingPolicy,
-      clock,
-      serverEnv: {},
-      probeFactory: () => probe(['jobs:patch', 'leases:create']),
-    });
-    const result = await adapter.testEnvironment({ companyId: 'c', adapterType: 'claude_k8s', config: base });
+    const result = await testEnvironment(base, { probeFactory: () => probe(['jobs:patch', 'leases:create']) });
     expect(result.status).toBe('fail');
     expect(
       result.checks.filter((check) => check.code === 'claude_k8s_rbac_denied').map((check) => check.message),
@@ -213,17 +209,10 @@ describe('testEnvironment', () => {
 
   it('a missing pods/exec is an error for a transfer-mode agent, a warning under auto, nothing otherwise', async () => {
     const denied = async (mode: string) => {
-      const adapter = createServerAdapter({
-        ...admittingPolicy,
-        clock,
-        serverEnv: {},
-        probeFactory: () => probe(['pods/exec:create']),
-      });
-      const result = await adapter.testEnvironment({
-        companyId: 'c',
-        adapterType: 'claude_k8s',
-        config: { ...base, workspace: { mode } },
-      });
+      const result = await testEnvironment(
+        { ...base, workspace: { mode } },
+        { probeFactory: () => probe(['pods/exec:create']) },
+      );
       return result.checks
         .filter((check) => check.code === 'claude_k8s_rbac_denied')
         .map((check) => `${check.level} ${check.message}`);
@@ -269,27 +258,15 @@ describe('testEnvironment', () => {
   });
 
   it('fails with the reason when the default probe cannot load the configured kubeconfig', async () => {
-    const result = await createServerAdapter({
-      ...admittingPolicy,
-      clock,
-      serverEnv: {},
-    }).testEnvironment({
-      companyId: 'c',
-      adapterType: 'claude_k8s',
-      config: { ...base, kubeconfig: '/nonexistent/claude-k8s/kubeconfig' },
-    });
+    const result = await testEnvironment({ ...base, kubeconfig: '/nonexistent/claude-k8s/kubeconfig' });
     expect(result.status).toBe('fail');
     expect(JSON.stringify(result.checks)).toContain('/nonexistent/claude-k8s/kubeconfig');
   });
 
   it('passes when everything is in place', async () => {
-    const adapter = createServerAdapter({
-      ...admittingPolicy,
-      clock,
-      serverEnv: {},
+    const result = await testEnvironment(base, {
       probeFactory: () => ({ ...probe(), claimExists: () => Promise.resolve(true) }),
     });
-    const result = await adapter.testEnvironment({ companyId: 'c', adapterType: 'claude_k8s', config: base });
     expect(result.status).toBe('pass');
     expect(result.checks.map((check) => check.code)).toEqual([
       'claude_k8s_config_valid',
@@ -302,10 +279,7 @@ describe('testEnvironment', () => {
 
   it('dry-runs the Job this configuration would create and reports an admission refusal as an error', async () => {
     const requests: { image: string; namespace: string; command: string[] }[] = [];
-    const refusing = createServerAdapter({
-      ...admittingPolicy,
-      clock,
-      serverEnv: {},
+    const refused = await testEnvironment(base, {
       probeFactory: () => ({
         ...probe(),
         claimExists: () => Promise.resolve(true),
@@ -317,7 +291,6 @@ describe('testEnvironment', () => {
         },
       }),
     });
-    const refused = await refusing.testEnvironment({ companyId: 'c', adapterType: 'claude_k8s', config: base });
     expect(refused.status).toBe('fail');
     expect(refused.checks.at(-1)).toMatchObject({
       code: 'claude_k8s_dry_run_refused',
@@ -327,17 +300,13 @@ describe('testEnvironment', () => {
     expect(requests).toHaveLength(1);
     expect(requests[0]!.command.join(' ')).toContain('claude');
 
-    const admitting = createServerAdapter({
-      ...admittingPolicy,
-      clock,
-      serverEnv: {},
+    const admitted = await testEnvironment(base, {
       probeFactory: () => ({
         ...probe(),
         claimExists: () => Promise.resolve(true),
         dryRun: () => Promise.resolve([]),
       }),
     });
-    const admitted = await admitting.testEnvironment({ companyId: 'c', adapterType: 'claude_k8s', config: base });
     expect(admitted.status).toBe('pass');
     expect(admitted.checks.at(-1)).toMatchObject({ code: 'claude_k8s_dry_run_admitted', level: 'info' });
   });
@@ -356,11 +325,8 @@ describe('testEnvironment', () => {
       'ck8s-probe:model:end 1',
       '',
     ].join('\n');
-    const adapterWith = (dryRunProblems: string[]) =>
-      createServerAdapter({
-        ...admittingPolicy,
-        clock,
-        serverEnv: {},
+    const testWith = (dryRunProblems: string[], config: Record<string, unknown>) =>
+      testEnvironment(config, {
         probeFactory: () => ({
           ...probe(),
           claimExists: () => Promise.resolve(true),
@@ -376,14 +342,10 @@ describe('testEnvironment', () => {
         }),
       });
     // Off by default: nothing is started.
-    await adapterWith([]).testEnvironment({ companyId: 'c', adapterType: 'claude_k8s', config: base });
+    await testWith([], base);
     expect(started).toEqual([]);
 
-    const result = await adapterWith([]).testEnvironment({
-      companyId: 'c',
-      adapterType: 'claude_k8s',
-      config: { ...base, liveProbe: true, liveProbeTimeoutSec: 45 },
-    });
+    const result = await testWith([], { ...base, liveProbe: true, liveProbeTimeoutSec: 45 });
     expect(started).toHaveLength(1);
     expect(started[0]!.command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
     expect(started[0]!.command).toContain('--max-turns');
@@ -396,11 +358,7 @@ describe('testEnvironment', () => {
     ]);
 
     // A configuration the dry run refuses is not started for real.
-    const refused = await adapterWith(['pod: 403: forbidden']).testEnvironment({
-      companyId: 'c',
-      adapterType: 'claude_k8s',
-      config: { ...base, liveProbe: true },
-    });
+    const refused = await testWith(['pod: 403: forbidden'], { ...base, liveProbe: true });
     expect(started).toHaveLength(1);
     expect(refused.checks.at(-1)).toMatchObject({ code: 'claude_k8s_probe_skipped', level: 'warn' });
   });

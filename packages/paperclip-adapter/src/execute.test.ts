@@ -8,31 +8,17 @@ import {
   createFakeRuntime,
   createMemoryHostFiles,
   loadTranscript,
-  type ScriptedAttempt,
   admittingPolicy,
+  createScriptedAdapter,
+  fakeContextSessionTarget,
 } from '../test/fakes.ts';
 import { createServerAdapter } from './create-server-adapter.ts';
-import { agentHomeSubPath } from './invocation/pod-layout.ts';
 import { deriveBilling } from './execute.ts';
-import { encodeSessionParams, type SessionMatchTarget } from './session-codec.ts';
+import { encodeSessionParams } from './session-codec.ts';
 import { createManualClock } from '@claude-k8s/test-utils';
 
 const FIRST_SESSION = 'ef4396a5-b2f7-468b-9c86-9d272562d804';
 const UNKNOWN_SESSION = '00000000-0000-4000-8000-000000000000';
-
-/** The adapter with a scripted launcher; output is classified by its default (real) stream-json accumulator. */
-function setup(attempts: ScriptedAttempt[]) {
-  const launcher = createFakeRuntime(attempts);
-  const clock = createManualClock();
-  const adapter = createServerAdapter({
-    ...admittingPolicy,
-    runtimeFactory: (target) => launcher.at(target),
-    hostFiles: createMemoryHostFiles({}),
-    clock,
-    serverEnv: {},
-  });
-  return { adapter, launcher, clock };
-}
 
 function stdoutOf(records: ReturnType<typeof createFakeContext>['records']): string {
   return records
@@ -40,22 +26,9 @@ function stdoutOf(records: ReturnType<typeof createFakeContext>['records']): str
     .join('');
 }
 
-/** Target matching the fake context's defaults, for building stored session params. */
-const defaultTarget: SessionMatchTarget = {
-  cwd: '/home/agent/workspaces/agent-1/issue-1',
-  promptBundleKey: null,
-  mcpServerIdentity: null,
-  sessionVolume: {
-    namespace: 'agents',
-    claimName: 'claude-sessions',
-    mountPath: '/home/agent',
-    subPath: agentHomeSubPath('company-1', 'agent-1'),
-  },
-};
-
 describe('execute', () => {
   it('calls back in order, streams stdout unchanged, and maps a successful run', async () => {
-    const { adapter, launcher } = setup([{ transcript: 'a_plain_text' }]);
+    const { adapter, launcher } = createScriptedAdapter([{ transcript: 'a_plain_text' }]);
     const context = createFakeContext();
     const result = await adapter.execute(context);
 
@@ -87,7 +60,7 @@ describe('execute', () => {
     expect(result.sessionParams).toMatchObject({
       v: 1,
       cwd: '/home/agent/workspaces/agent-1/issue-1',
-      sessionVolume: defaultTarget.sessionVolume,
+      sessionVolume: fakeContextSessionTarget.sessionVolume,
       image: 'registry.example/claude:2.1.331',
     });
     // No workspace volume: the agent worked in the pod's own directory, and the result says so.
@@ -103,14 +76,14 @@ describe('execute', () => {
   });
 
   it('keeps multi-byte text intact through arbitrary chunking', async () => {
-    const { adapter } = setup([{ transcript: 'k_unicode' }]);
+    const { adapter } = createScriptedAdapter([{ transcript: 'k_unicode' }]);
     const context = createFakeContext();
     await adapter.execute(context);
     expect(stdoutOf(context.records)).toBe(loadTranscript('k_unicode').stdout);
   });
 
   it('returns every config issue before touching the cluster', async () => {
-    const { adapter, launcher } = setup([]);
+    const { adapter, launcher } = createScriptedAdapter([]);
     const context = createFakeContext({ configOverrides: { image: '', 'resources.limits.memory': 'lots' } });
     const result = await adapter.execute(context);
     expect(result).toMatchObject({
@@ -123,7 +96,7 @@ describe('execute', () => {
   });
 
   it('reports config warnings as run events', async () => {
-    const { adapter } = setup([{ transcript: 'a_plain_text' }]);
+    const { adapter } = createScriptedAdapter([{ transcript: 'a_plain_text' }]);
     const context = createFakeContext({ configOverrides: { retainJobs: true } });
     await adapter.execute(context);
     expect(
@@ -134,13 +107,16 @@ describe('execute', () => {
   });
 
   it('retries once without --resume when the session is unknown, and stores the new session', async () => {
-    const { adapter, launcher } = setup([{ transcript: 'f_resume_3_unknown_id' }, { transcript: 'f_resume_1_first' }]);
+    const { adapter, launcher } = createScriptedAdapter([
+      { transcript: 'f_resume_3_unknown_id' },
+      { transcript: 'f_resume_1_first' },
+    ]);
     const context = createFakeContext();
     context.runtime = {
       sessionId: UNKNOWN_SESSION,
       sessionDisplayId: UNKNOWN_SESSION,
       taskKey: 'issue-1',
-      sessionParams: encodeSessionParams({ sessionId: UNKNOWN_SESSION, ...defaultTarget }),
+      sessionParams: encodeSessionParams({ sessionId: UNKNOWN_SESSION, ...fakeContextSessionTarget }),
     };
     const result = await adapter.execute(context);
 
@@ -176,7 +152,7 @@ describe('execute', () => {
       result: null,
       errors: ['the deploy script failed: session 42 not found in the cache'],
     });
-    const { adapter, launcher } = setup([
+    const { adapter, launcher } = createScriptedAdapter([
       { stdout: `${lines.join('\n')}\n`, outcome: { code: 'exit-code', exitCode: 1 } },
       { transcript: 'f_resume_1_first' },
     ]);
@@ -185,7 +161,7 @@ describe('execute', () => {
       sessionId: FIRST_SESSION,
       sessionDisplayId: FIRST_SESSION,
       taskKey: 'issue-1',
-      sessionParams: encodeSessionParams({ sessionId: FIRST_SESSION, ...defaultTarget }),
+      sessionParams: encodeSessionParams({ sessionId: FIRST_SESSION, ...fakeContextSessionTarget }),
     };
     const start = performance.now();
     const outcome = await adapter.execute(context);
@@ -198,7 +174,7 @@ describe('execute', () => {
   });
 
   it('clears the session when the fresh retry produced none', async () => {
-    const { adapter } = setup([
+    const { adapter } = createScriptedAdapter([
       { transcript: 'f_resume_3_unknown_id' },
       { stdout: '', outcome: { code: 'exit-code', exitCode: 1 } },
     ]);
@@ -207,7 +183,7 @@ describe('execute', () => {
       sessionId: null,
       sessionDisplayId: null,
       taskKey: 'issue-1',
-      sessionParams: encodeSessionParams({ sessionId: UNKNOWN_SESSION, ...defaultTarget }),
+      sessionParams: encodeSessionParams({ sessionId: UNKNOWN_SESSION, ...fakeContextSessionTarget }),
     };
     const result = await adapter.execute(context);
     expect(result.clearSession).toBe(true);
@@ -219,7 +195,7 @@ describe('execute', () => {
     ['e_api_error_529', 'claude_overloaded', 'claude_overloaded', false],
     ['e_api_error_401', 'claude_auth_required', 'claude_auth_required', false],
   ])('maps the recorded %s run to %s (ours: %s)', async (transcript, errorCode, failureClass, clear) => {
-    const { adapter } = setup([{ transcript }]);
+    const { adapter } = createScriptedAdapter([{ transcript }]);
     const result = await adapter.execute(createFakeContext());
     expect(result.errorCode).toBe(errorCode);
     expect(result.resultJson?.['claudeK8s']).toEqual({ failureClass });
@@ -228,7 +204,7 @@ describe('execute', () => {
   });
 
   it('cancels: the abort reaches the launcher and the result acknowledges the cancellation', async () => {
-    const { adapter, launcher } = setup([{ transcript: 'a_plain_text', waitForAbort: true }]);
+    const { adapter, launcher } = createScriptedAdapter([{ transcript: 'a_plain_text', waitForAbort: true }]);
     const context = createFakeContext();
     const pending = adapter.execute(context);
     await vi.waitFor(() => expect(context.records.some((record) => record.kind === 'meta')).toBe(true));
@@ -246,7 +222,9 @@ describe('execute', () => {
     const [init, ...rest] = loadTranscript('a_plain_text').stdout.split('\n');
     const huge = 'x'.repeat(17 * 1024 * 1024);
     const stdout = `${init}\n${huge}\n${rest.join('\n')}`;
-    const { adapter } = setup([{ stdout, outcome: { code: 'succeeded', exitCode: 0 }, chunkSize: 1024 * 1024 }]);
+    const { adapter } = createScriptedAdapter([
+      { stdout, outcome: { code: 'succeeded', exitCode: 0 }, chunkSize: 1024 * 1024 },
+    ]);
     const context = createFakeContext();
     const start = performance.now();
     const result = await adapter.execute(context);
@@ -266,7 +244,7 @@ describe('execute', () => {
   });
 
   it('cancelled before dispatch: no Job, acknowledged at once', async () => {
-    const { adapter, launcher } = setup([{ transcript: 'a_plain_text' }]);
+    const { adapter, launcher } = createScriptedAdapter([{ transcript: 'a_plain_text' }]);
     const context = createFakeContext();
     context.onCancellationReady = () => {
       context.controller.abort();
@@ -283,7 +261,7 @@ describe('execute', () => {
   });
 
   it('a Job that outlives timeoutSec + graceSec is cancelled and reported as timed out', async () => {
-    const { adapter, launcher, clock } = setup([
+    const { adapter, launcher, clock } = createScriptedAdapter([
       // The recorded CLI's first line (its init message), then nothing: the CLI hangs.
       { stdout: `${loadTranscript('a_plain_text').stdout.split('\n')[0]}\n`, hang: true },
     ]);
@@ -300,7 +278,7 @@ describe('execute', () => {
 
   it('a CLI still running resultGraceSec after its result is stopped, and the run ends with that result', async () => {
     // The whole recorded run (its result line included), then the process lingers.
-    const { adapter, launcher, clock } = setup([{ transcript: 'a_plain_text', hang: true }]);
+    const { adapter, launcher, clock } = createScriptedAdapter([{ transcript: 'a_plain_text', hang: true }]);
     const context = createFakeContext({ configOverrides: { resultGraceSec: 7 } });
     const pending = adapter.execute(context);
     await vi.waitFor(() => expect(stdoutOf(context.records)).toBe(loadTranscript('a_plain_text').stdout));
@@ -330,7 +308,7 @@ describe('execute', () => {
   });
 
   it('a CLI that exits after its result is not stopped', async () => {
-    const { adapter, launcher, clock } = setup([{ transcript: 'a_plain_text' }]);
+    const { adapter, launcher, clock } = createScriptedAdapter([{ transcript: 'a_plain_text' }]);
     const result = await adapter.execute(createFakeContext({ configOverrides: { resultGraceSec: 1 } }));
     clock.advance(60_000);
     expect(launcher.cancelled).toEqual([]);
@@ -338,7 +316,7 @@ describe('execute', () => {
   });
 
   it('a Job that could not be created is safe to retry', async () => {
-    const { adapter } = setup([{ startError: new Error('create job agents/run-1: 403 Forbidden') }]);
+    const { adapter } = createScriptedAdapter([{ startError: new Error('create job agents/run-1: 403 Forbidden') }]);
     const result = await adapter.execute(createFakeContext());
     expect(result).toMatchObject({
       errorCode: 'k8s_api_error',
@@ -348,7 +326,7 @@ describe('execute', () => {
   });
 
   it('a run that cannot be followed after its Job exists is an API error, never "provider work not started"', async () => {
-    const { adapter } = setup([
+    const { adapter } = createScriptedAdapter([
       {
         stdout: `${loadTranscript('a_plain_text').stdout.split('\n')[0]}\n`,
         outcomeError: new Error('watch run agents/run-1 failed: list job agents: 403 Forbidden'),
@@ -362,7 +340,7 @@ describe('execute', () => {
   });
 
   it('a pod that never started is safe to retry', async () => {
-    const { adapter } = setup([
+    const { adapter } = createScriptedAdapter([
       { stdout: '', outcome: { code: 'image-pull', exitCode: null, reason: 'ImagePullBackOff' } },
     ]);
     const result = await adapter.execute(createFakeContext());
@@ -378,7 +356,7 @@ describe('execute', () => {
   ] as const)(
     "kube-runtime's LockHeldError %s (recognised by its class marker) → %s, safe to retry",
     async (code, errorCode) => {
-      const { adapter } = setup([{ startError: new LockHeldError('agent-1', 'run-0', code, 30) }]);
+      const { adapter } = createScriptedAdapter([{ startError: new LockHeldError('agent-1', 'run-0', code, 30) }]);
       const result = await adapter.execute(createFakeContext());
       expect(result).toMatchObject({
         errorCode,
@@ -392,7 +370,7 @@ describe('execute', () => {
 
   it('an error that merely looks like a lock refusal (no marker) is an API error, not a lock code', async () => {
     const lookalike = Object.assign(new Error('held'), { holderRunId: 'run-0', code: 'lock-conflict' });
-    const { adapter } = setup([{ startError: lookalike }]);
+    const { adapter } = createScriptedAdapter([{ startError: lookalike }]);
     expect((await adapter.execute(createFakeContext())).errorCode).toBe('k8s_api_error');
   });
 
@@ -511,7 +489,10 @@ describe('execute under the operator policy (issue 15)', () => {
   });
 
   it('gives the pod the default requests and limits and a bounded /tmp unless configured', async () => {
-    const { adapter, launcher } = setup([{ transcript: 'a_plain_text' }, { transcript: 'a_plain_text' }]);
+    const { adapter, launcher } = createScriptedAdapter([
+      { transcript: 'a_plain_text' },
+      { transcript: 'a_plain_text' },
+    ]);
     await adapter.execute(createFakeContext());
     expect(launcher.requests[0]).toMatchObject({
       resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '4Gi' } },

@@ -7,7 +7,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AdapterExecutionContext, AdapterInvocationMeta } from '@paperclipai/adapter-utils';
 import type { RunHandle, RunOutcome, StartRunInput } from '@claude-k8s/kube-runtime';
+import { createManualClock } from '@claude-k8s/test-utils';
+import { createServerAdapter } from '../src/create-server-adapter.ts';
+import { agentHomeSubPath } from '../src/invocation/pod-layout.ts';
 import type { HostFile, HostFiles, RunStarter, RunTarget } from '../src/ports.ts';
+import type { SessionMatchTarget } from '../src/session-codec.ts';
 
 const fixtures = fileURLToPath(new URL('../src/__fixtures__/', import.meta.url));
 
@@ -252,3 +256,36 @@ export const admittingPolicy = {
       labels: { 'pod-security.kubernetes.io/enforce': 'restricted' },
     }),
 };
+
+/**
+ * The session target of {@link createFakeContext}'s run (its issue's workspace, its agent's home on the session
+ * volume): stored session params with this target are resumed.
+ */
+export const fakeContextSessionTarget: SessionMatchTarget = {
+  cwd: '/home/agent/workspaces/agent-1/issue-1',
+  promptBundleKey: null,
+  mcpServerIdentity: null,
+  sessionVolume: {
+    namespace: 'agents',
+    claimName: 'claude-sessions',
+    mountPath: '/home/agent',
+    subPath: agentHomeSubPath('company-1', 'agent-1'),
+  },
+};
+
+/**
+ * The adapter over {@link createFakeRuntime}'s scripted attempts, with the admitting policy, empty in-memory host
+ * files and a manual clock; its output is classified by its default (real) stream-json accumulator.
+ */
+export function createScriptedAdapter(attempts: ScriptedAttempt[]) {
+  const launcher = createFakeRuntime(attempts);
+  const clock = createManualClock();
+  const adapter = createServerAdapter({
+    ...admittingPolicy,
+    runtimeFactory: (target) => launcher.at(target),
+    hostFiles: createMemoryHostFiles({}),
+    clock,
+    serverEnv: {},
+  });
+  return { adapter, launcher, clock };
+}

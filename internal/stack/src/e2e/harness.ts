@@ -105,3 +105,73 @@ export function compareStoredWithContainer(
   }
   return { ok: true };
 }
+
+/** What the run-token probe ({@link runTokenProbeScenario}) saw in the pod: the HTTP status of each of its calls. */
+export interface RunTokenProbeResult {
+  /** The API base the pod called (from PAPERCLIP_API_URL). */
+  api: string;
+  /** GET of its own issue with its run token, and the issue's title. */
+  read: number;
+  title: string;
+  /** POST of a comment on it: `comment from the pod on <title>`. */
+  comment: number;
+  /** PATCH of its status to `done`; `statusError` is the start of the answer when that failed. */
+  status: number;
+  statusError: string;
+  /** GET of its own issue with another run's id in `x-paperclip-run-id`. */
+  otherRun: number;
+  /** GET of another issue (`otherIssueId`), when one was given. */
+  otherIssue?: number;
+  /** GET of its own issue with the token's last characters changed, and with a token that is not one. */
+  forged: number;
+  garbage: number;
+  /** The pod's working directory. */
+  cwd: string;
+  /** The pod's values of the environment variables the probe was asked for (`env`). */
+  env: Record<string, string | undefined>;
+}
+
+const PROBE_MARKER = 'RUN_TOKEN_PROBE';
+
+/**
+ * The fake model's scenario (`bash:…`) that has the agent's CLI run the run-token probe in the pod: with its run
+ * token (PAPERCLIP_API_KEY) the pod reads its issue, comments on it and sets it done, then tries the token with
+ * `otherRunId` as the run id, on `otherIssueId`, forged, and a token that is not one; it prints one line that
+ * {@link runTokenProbeResult} reads back, with the values of the `env` variables it sees.
+ */
+export function runTokenProbeScenario(options: {
+  otherRunId: string;
+  otherIssueId?: string;
+  env?: readonly string[];
+}): string {
+  const { otherRunId, otherIssueId, env = [] } = options;
+  for (const id of [otherRunId, otherIssueId ?? otherRunId])
+    if (!/^[0-9a-f-]+$/.test(id)) throw new Error(`not an id: ${id}`);
+  for (const name of env) if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new Error(`not an env name: ${name}`);
+  const script = [
+    "const base=(process.env.PAPERCLIP_API_URL||'').replace(/\\/+$/,'').replace(/\\/api$/,'')+'/api';",
+    'const t=process.env.PAPERCLIP_TASK_ID;',
+    "const h={authorization:'Bearer '+process.env.PAPERCLIP_API_KEY,'content-type':'application/json','x-paperclip-run-id':process.env.PAPERCLIP_RUN_ID};",
+    '(async()=>{',
+    "const r=await fetch(base+'/issues/'+t,{headers:h});const issue=await r.json();",
+    "const c=await fetch(base+'/issues/'+t+'/comments',{method:'POST',headers:h,body:JSON.stringify({body:'comment from the pod on '+issue.title})});",
+    "const s=await fetch(base+'/issues/'+t,{method:'PATCH',headers:h,body:JSON.stringify({status:'done'})});const st=s.status>=300?(await s.text()).slice(0,200):'';",
+    `const otherRun=await fetch(base+'/issues/'+t,{headers:{...h,'x-paperclip-run-id':'${otherRunId}'}});`,
+    otherIssueId === undefined
+      ? 'const otherIssue=undefined;'
+      : `const otherIssue=(await fetch(base+'/issues/${otherIssueId}',{headers:h})).status;`,
+    "const k=process.env.PAPERCLIP_API_KEY;const forged=await fetch(base+'/issues/'+t,{headers:{authorization:'Bearer '+k.slice(0,-6)+(k.endsWith('AAAAAA')?'BBBBBB':'AAAAAA')}});",
+    "const garbage=await fetch(base+'/issues/'+t,{headers:{authorization:'Bearer not-a-token'}});",
+    `const env=Object.fromEntries([${env.map((name) => `'${name}'`).join(',')}].map((n)=>[n,process.env[n]]));`,
+    `console.log('${PROBE_MARKER} '+JSON.stringify({api:base,read:r.status,title:issue.title,comment:c.status,status:s.status,statusError:st,otherRun:otherRun.status,otherIssue,forged:forged.status,garbage:garbage.status,cwd:process.cwd(),env}));`,
+    `})().catch(e=>{console.log('${PROBE_MARKER}_ERROR '+e+' '+(e&&e.cause));process.exit(1)});`,
+  ].join('');
+  return `bash:node -e "${script.replace(/"/g, '\\"')}"`;
+}
+
+/** The probe's line in the run's result, or `undefined` when the run has none (its model calls went elsewhere). */
+export function runTokenProbeResult(run: HeartbeatRun): RunTokenProbeResult | undefined {
+  const text = JSON.stringify(run['resultJson'] ?? null).replace(/\\"/g, '"');
+  const line = new RegExp(`${PROBE_MARKER} (\\{.*?\\})(?:\\\\n|")`).exec(text)?.[1];
+  return line === undefined ? undefined : (JSON.parse(line) as RunTokenProbeResult);
+}

@@ -13,7 +13,7 @@ import { clusterStatus, exposeToPods, PORTAL_HOST } from '@claude-k8s/local-clus
 import type { HeartbeatRun, Issue } from '@claude-k8s/paperclip-server';
 import { installInClusterPaperclip, type InClusterPaperclip } from '../in-cluster.ts';
 import { ADAPTER_TYPE } from '../start-stack.ts';
-import { storedStdout, testProgress } from './harness.ts';
+import { runTokenProbeResult, runTokenProbeScenario, storedStdout, testProgress } from './harness.ts';
 
 const release = `incluster-${process.pid}`;
 const releaseNamespace = `incluster-pc-${process.pid}`;
@@ -60,24 +60,6 @@ afterAll(async () => {
   await pc?.stop();
   await fakeModel?.close();
 });
-
-/** The pod's script: its issue, a comment and a status change with PAPERCLIP_API_KEY, then three refused calls. */
-const API_SCRIPT = [
-  "const base=(process.env.PAPERCLIP_API_URL||'').replace(/\\/+$/,'').replace(/\\/api$/,'')+'/api';",
-  'const t=process.env.PAPERCLIP_TASK_ID;',
-  "const h={authorization:'Bearer '+process.env.PAPERCLIP_API_KEY,'content-type':'application/json','x-paperclip-run-id':process.env.PAPERCLIP_RUN_ID};",
-  '(async()=>{',
-  "const r=await fetch(base+'/issues/'+t,{headers:h});const issue=await r.json();",
-  "const ids=/other-run=([0-9a-f-]{36}) other-issue=([0-9a-f-]{36})/.exec(issue.description||'')||[];",
-  "const c=await fetch(base+'/issues/'+t+'/comments',{method:'POST',headers:h,body:JSON.stringify({body:'comment from the in-cluster pod on '+issue.title})});",
-  "const s=await fetch(base+'/issues/'+t,{method:'PATCH',headers:h,body:JSON.stringify({status:'done'})});",
-  "const otherRun=await fetch(base+'/issues/'+t,{headers:{...h,'x-paperclip-run-id':ids[1]}});",
-  "const otherIssue=await fetch(base+'/issues/'+ids[2],{headers:h});",
-  "const k=process.env.PAPERCLIP_API_KEY;const forged=await fetch(base+'/issues/'+t,{headers:{authorization:'Bearer '+k.slice(0,-6)+(k.endsWith('AAAAAA')?'BBBBBB':'AAAAAA')}});",
-  "const garbage=await fetch(base+'/issues/'+t,{headers:{authorization:'Bearer not-a-token'}});",
-  "console.log('INCLUSTER '+JSON.stringify({api:base,read:r.status,title:issue.title,comment:c.status,status:s.status,otherRun:otherRun.status,otherIssue:otherIssue.status,forged:forged.status,garbage:garbage.status}));",
-  "})().catch(e=>{console.log('INCLUSTER_ERROR '+e+' '+(e&&e.cause));process.exit(1)});",
-].join('');
 
 async function runsOf(companyId: string, agentId: string): Promise<HeartbeatRun[]> {
   return pc.client.listCompanyRuns(companyId, { agentId, limit: 20 });
@@ -163,10 +145,12 @@ describe(`the chart with Paperclip in the local cluster (release ${release})`, (
       adapterConfig: { ...pc.adapterConfig, anthropicBaseUrl: modelUrl, dangerouslySkipPermissions: true },
     });
     fakeModel.clearForcedScenarios();
-    fakeModel.forceScenario(`bash:node -e "${API_SCRIPT.replace(/"/g, '\\"')}"`, { count: 2 });
+    fakeModel.forceScenario(runTokenProbeScenario({ otherRunId: otherRun.id, otherIssueId: otherIssue.id }), {
+      count: 2,
+    });
     const issue = await pc.client.createIssue(company.id, {
       title: 'in-cluster API access',
-      description: `Scripted check. other-run=${otherRun.id} other-issue=${otherIssue.id}`,
+      description: 'Scripted check: the run token on the API.',
       assigneeAgentId: agent.id,
       status: 'todo',
     });
@@ -195,10 +179,11 @@ describe(`the chart with Paperclip in the local cluster (release ${release})`, (
     ).toBe(true);
 
     // What the pod saw.
-    const resultText = JSON.stringify(ended['resultJson']).replace(/\\"/g, '"');
-    const line = /INCLUSTER (\{.*?\})(?:\\n|")/.exec(resultText)?.[1];
-    expect(line, `model calls ${modelCalls.join(' ')}; result ${resultText.slice(0, 1500)}`).toBeDefined();
-    const seen = JSON.parse(line!) as Record<string, unknown>;
+    const seen = runTokenProbeResult(ended);
+    expect(
+      seen,
+      `model calls ${modelCalls.join(' ')}; result ${JSON.stringify(ended['resultJson']).slice(0, 1500)}`,
+    ).toBeDefined();
     testProgress.info(`pod saw ${JSON.stringify(seen)}`);
     expect(seen).toMatchObject({
       api: `${pc.serviceUrl}/api`,
@@ -209,16 +194,14 @@ describe(`the chart with Paperclip in the local cluster (release ${release})`, (
     });
     // Paperclip's answers: a run id that is not the token's is unprocessable (agent_jwt_run_id_mismatch); another
     // company's issue is forbidden or not found; a forged or garbage token is unauthorized.
-    expect(seen['otherRun']).toBe(422);
-    expect([403, 404]).toContain(seen['otherIssue']);
-    expect(seen['forged']).toBe(401);
-    expect(seen['garbage']).toBe(401);
+    expect(seen!.otherRun).toBe(422);
+    expect([403, 404]).toContain(seen!.otherIssue);
+    expect(seen!.forged).toBe(401);
+    expect(seen!.garbage).toBe(401);
 
     // What Paperclip stored, read back through its API.
     const comments = await pc.api<{ body: string }[]>('GET', `/issues/${issue.id}/comments`);
-    expect(comments.body.map((comment) => comment.body)).toContain(
-      'comment from the in-cluster pod on in-cluster API access',
-    );
+    expect(comments.body.map((comment) => comment.body)).toContain('comment from the pod on in-cluster API access');
     expect((await pc.api<{ status: string }>('GET', `/issues/${issue.id}`)).body.status).toBe('done');
     const log = await pc.client.getRunLog(run.id);
     expect(storedStdout(log.records)).toContain('"type":"result"');

@@ -4,7 +4,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Company, HeartbeatRun, Issue } from '@claude-k8s/paperclip-server';
 import { ADAPTER_TYPE, type Stack } from '../start-stack.ts';
-import { adminClients, startTestStack, stopTestStack, testProgress } from './harness.ts';
+import { callApi, type ApiAnswer } from '../raw-api.ts';
+import {
+  adminClients,
+  runTokenProbeResult,
+  runTokenProbeScenario,
+  startTestStack,
+  stopTestStack,
+  testProgress,
+} from './harness.ts';
 
 const namespace = `parity-e2e-${process.pid}`;
 let stack: Stack;
@@ -21,24 +29,8 @@ afterAll(() => stopTestStack(stack, namespace));
 const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled', 'interrupted'] as const;
 
 /** A raw call of Paperclip's API as the board (status and JSON body; no throw on non-2xx). */
-async function api<T = Record<string, unknown>>(
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${stack.server.apiUrl}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return { status: response.status, body: parsed as T };
+function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<ApiAnswer<T>> {
+  return callApi<T>(`${stack.server.apiUrl}${path}`, method, body);
 }
 
 /** Scripts the next `count` model requests of one agent (its id is in Paperclip's wake prompt): a late run of an earlier test's agent cannot take them. */
@@ -69,24 +61,6 @@ async function assignIssue(agentId: string, title: string): Promise<{ issue: Iss
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
 }
-
-/**
- * The pod's script (run by the CLI's Bash tool): reads its issue, comments on it and changes its status with
- * PAPERCLIP_API_KEY, then tries its token with another run's id and a forged token; prints one JSON line.
- */
-const API_SCRIPT = [
-  "const base=(process.env.PAPERCLIP_API_URL||'').replace(/\\/+$/,'').replace(/\\/api$/,'')+'/api';",
-  'const t=process.env.PAPERCLIP_TASK_ID;',
-  "const h={authorization:'Bearer '+process.env.PAPERCLIP_API_KEY,'content-type':'application/json','x-paperclip-run-id':process.env.PAPERCLIP_RUN_ID};",
-  '(async()=>{',
-  "const r=await fetch(base+'/issues/'+t,{headers:h});const issue=await r.json();",
-  "const c=await fetch(base+'/issues/'+t+'/comments',{method:'POST',headers:h,body:JSON.stringify({body:'comment from the pod on '+issue.title})});",
-  "const s=await fetch(base+'/issues/'+t,{method:'PATCH',headers:h,body:JSON.stringify({status:'done'})});const st=s.status>=300?(await s.text()).slice(0,200):'';",
-  "const other=await fetch(base+'/issues/'+t,{headers:{...h,'x-paperclip-run-id':'00000000-0000-4000-8000-000000000000'}});",
-  "const k=process.env.PAPERCLIP_API_KEY;const forged=await fetch(base+'/issues/'+t,{headers:{authorization:'Bearer '+k.slice(0,-6)+(k.endsWith('AAAAAA')?'BBBBBB':'AAAAAA')}});",
-  "console.log('PARITY '+JSON.stringify({read:r.status,title:issue.title,comment:c.status,status:s.status,statusError:st,otherRun:other.status,forged:forged.status,gh:process.env.GH_TOKEN,mode:process.env.MODE,pc:process.env.PC_SECRET,cwd:process.cwd()}));",
-  "})().catch(e=>{console.log('PARITY_ERROR '+e);process.exit(1)});",
-].join('');
 
 describe(`claude_k8s parity with claude_local (namespace ${namespace})`, () => {
   it('env: Kubernetes references in envRefs and a Paperclip secret in env round-trip through POST/PATCH /api/agents and reach the pod; the pod uses its run token on the API, another run id and a forged token are refused', async () => {
@@ -145,27 +119,35 @@ describe(`claude_k8s parity with claude_local (namespace ${namespace})`, () => {
     expect(stored.adapterConfig.env['PC_SECRET']).toMatchObject({ type: 'secret_ref', secretId: secret.body.id });
     testProgress.info(`stored adapterConfig.envRefs ${JSON.stringify(stored.adapterConfig.envRefs)}`);
 
-    scriptModel(`bash:node -e "${API_SCRIPT.replace(/"/g, '\\"')}"`, 2, agentId);
+    // Another run's id: a well-formed one no run has.
+    scriptModel(
+      runTokenProbeScenario({
+        otherRunId: '00000000-0000-4000-8000-000000000000',
+        env: ['GH_TOKEN', 'MODE', 'PC_SECRET'],
+      }),
+      2,
+      agentId,
+    );
     const { issue, run } = await assignIssue(agentId, 'parity API access');
     const ended = await stack.client.waitForRun(run.id, { timeoutMs: 240_000, until: TERMINAL });
     expect(ended.status, String(ended['error'] ?? '')).toBe('succeeded');
-    const resultText = JSON.stringify(ended['resultJson']);
-    const line = /PARITY (\{.*?\})(?:\\n|")/.exec(resultText.replace(/\\"/g, '"'))?.[1];
-    expect(line, resultText.slice(0, 2000)).toBeDefined();
-    const seen = JSON.parse(line!) as Record<string, unknown>;
+    const seen = runTokenProbeResult(ended);
+    expect(seen, JSON.stringify(ended['resultJson']).slice(0, 2000)).toBeDefined();
     testProgress.info(`pod saw ${JSON.stringify(seen)}`);
     expect(seen).toMatchObject({
       read: 200,
       title: 'parity API access',
       comment: 201,
       status: 200,
-      gh: 'gh-from-a-kubernetes-secret',
-      mode: 'mode-from-a-configmap',
-      pc: 'value-from-a-paperclip-secret',
+      env: {
+        GH_TOKEN: 'gh-from-a-kubernetes-secret',
+        MODE: 'mode-from-a-configmap',
+        PC_SECRET: 'value-from-a-paperclip-secret',
+      },
     });
-    expect(seen['otherRun']).toBe(422);
-    expect(seen['forged']).toBe(401);
-    expect(String(seen['cwd'])).toMatch(new RegExp(`/workspaces/${agentId}/.+`));
+    expect(seen!.otherRun).toBe(422);
+    expect(seen!.forged).toBe(401);
+    expect(seen!.cwd).toMatch(new RegExp(`/workspaces/${agentId}/.+`));
 
     // What Paperclip stored, read back through its API.
     const comments = await api<{ body: string }[]>('GET', `/issues/${issue.id}/comments`);

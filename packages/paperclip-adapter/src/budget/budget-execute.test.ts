@@ -1,16 +1,7 @@
 // The budget through `execute` with the in-memory launcher: a crossing cancels the attempt and ends it as
 // `budget_exceeded` with the session kept; a run under its limits is untouched.
-import { createManualClock } from '@claude-k8s/test-utils';
 import { describe, expect, it } from 'vitest';
-import {
-  createFakeContext,
-  createFakeRuntime,
-  createMemoryHostFiles,
-  loadTranscript,
-  type ScriptedAttempt,
-  admittingPolicy,
-} from '../../test/fakes.ts';
-import { createServerAdapter } from '../create-server-adapter.ts';
+import { createFakeContext, createScriptedAdapter, loadTranscript } from '../../test/fakes.ts';
 import type { RunSummaryLike } from '../ports.ts';
 import { buildBudgetCliArgs, createBudgetGuard, resolveBudget } from './budget-guard.ts';
 
@@ -19,18 +10,6 @@ const SESSION = '7b3c7d2e-5f7a-4b1e-9c3d-2a1b0c9d8e7f';
 const OUTPUT_PER_MESSAGE = Math.ceil(18 / 3.5);
 /** Dollars per message of {@link expensiveStream}: 100,000 input at $3/MTok + the estimated output at $15/MTok. */
 const PER_MESSAGE = 0.3 + OUTPUT_PER_MESSAGE * 15e-6;
-
-function setup(attempts: ScriptedAttempt[]) {
-  const launcher = createFakeRuntime(attempts);
-  const adapter = createServerAdapter({
-    ...admittingPolicy,
-    runtimeFactory: (target) => launcher.at(target),
-    hostFiles: createMemoryHostFiles({}),
-    clock: createManualClock(),
-    serverEnv: {},
-  });
-  return { adapter, launcher };
-}
 
 /** A run that would spend far past its limit: `count` messages of 100,000 input tokens each on Sonnet ($0.30 each). */
 function expensiveStream(count: number): string {
@@ -60,7 +39,7 @@ function stderrOf(records: ReturnType<typeof createFakeContext>['records']): str
 describe('execute with a budget', () => {
   it('cancels the attempt on the crossing and reports budget_exceeded with the limit, the true spend and the meter', async () => {
     // No result line: the pod was stopped (SIGTERM), as the real cancel path does.
-    const { adapter, launcher } = setup([{ stdout: expensiveStream(6), hang: true }]);
+    const { adapter, launcher } = createScriptedAdapter([{ stdout: expensiveStream(6), hang: true }]);
     const context = createFakeContext({ configOverrides: { budget: { usdPerRun: 1 } } });
     const result = await adapter.execute(context);
 
@@ -98,7 +77,7 @@ describe('execute with a budget', () => {
   });
 
   it('stops a subscription run on tokens; its dollar limit is not enforced (and not passed to the CLI)', async () => {
-    const { adapter, launcher } = setup([{ stdout: expensiveStream(6), hang: true }]);
+    const { adapter, launcher } = createScriptedAdapter([{ stdout: expensiveStream(6), hang: true }]);
     const context = createFakeContext({
       configOverrides: {
         anthropicApiKeySecret: {},
@@ -123,9 +102,9 @@ describe('execute with a budget', () => {
   });
 
   it('leaves a run under its limits untouched: same result as without a budget, nothing cancelled', async () => {
-    const plain = setup([{ transcript: 'a_plain_text' }]);
+    const plain = createScriptedAdapter([{ transcript: 'a_plain_text' }]);
     const withoutBudget = await plain.adapter.execute(createFakeContext());
-    const capped = setup([{ transcript: 'a_plain_text' }]);
+    const capped = createScriptedAdapter([{ transcript: 'a_plain_text' }]);
     const context = createFakeContext({ configOverrides: { budget: { usdPerRun: 5, tokensPerRun: 1_000_000 } } });
     const withBudget = await capped.adapter.execute(context);
     expect(capped.launcher.cancelled).toEqual([]);
@@ -136,7 +115,7 @@ describe('execute with a budget', () => {
 
   it('does not stop a run whose successful result came with the crossing (the work was done)', async () => {
     const stdout = loadTranscript('a_plain_text').stdout;
-    const { adapter, launcher } = setup([{ stdout }]);
+    const { adapter, launcher } = createScriptedAdapter([{ stdout }]);
     const result = await adapter.execute(createFakeContext({ configOverrides: { budget: { tokensPerRun: 10 } } }));
     expect(launcher.cancelled).toHaveLength(1);
     expect(result.errorCode).toBeUndefined();
