@@ -61,8 +61,12 @@ const HISTORY: readonly { message: string; files: Record<string, string> }[] = [
 export const DEMO_TASK =
   'The git repository in your working directory is a tiny Node.js project. Read src/greet.js, make the greeting end ' +
   'with an exclamation mark, add a CHANGELOG.md with one line describing the change, and commit both with a short ' +
-  'message. Then run `git log --oneline -3` and `node src/greet.js Kubernetes`.';
+  'message, as the author "claude-k8s demo agent <agent@claude-k8s.invalid>" (the pod\'s git has no identity: use ' +
+  '`git -c user.name=... -c user.email=... commit`). Then run `git log --oneline -3` and `node src/greet.js Kubernetes`.';
 
+// The commit's identity is given on git's command line, not as GIT_AUTHOR_* in the agent's env: Paperclip in
+// authenticated mode (--in-cluster) takes any env name matching /auth/i for a credential and requires a secret
+// reference for it.
 /**
  * The same task scripted for the fake model: one Bash call that prints the demo's greeting from the pod, reads the
  * file, edits it, adds one, commits, and shows the result.
@@ -73,7 +77,7 @@ export const DEMO_FAKE_COMMAND = [
   `sed -i "s/+ name);/+ name + '!');/" src/greet.js`,
   "printf '%s\\n' '- greet.js: the greeting ends with an exclamation mark.' > CHANGELOG.md",
   'git add src/greet.js CHANGELOG.md',
-  "git commit -q -m 'Greet with an exclamation mark'",
+  "git -c user.name='claude-k8s demo agent' -c user.email=agent@claude-k8s.invalid commit -q -m 'Greet with an exclamation mark'",
   'git log --oneline -3',
   'node src/greet.js Kubernetes',
 ].join(' && ');

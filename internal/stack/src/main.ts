@@ -125,7 +125,9 @@ function formatWorkspace(resultJson: unknown): string {
   const transfer = workspace.transfer;
   if (!transfer) return `workspace mode ${text(workspace.mode)}`;
   const seconds = (ms: unknown) => (typeof ms === 'number' ? `${(ms / 1000).toFixed(1)} s` : '?');
-  const conflicts = Array.isArray(transfer['conflicts']) ? (transfer['conflicts'] as unknown[]).map((c) => text(c)) : [];
+  const conflicts = Array.isArray(transfer['conflicts'])
+    ? (transfer['conflicts'] as unknown[]).map((c) => text(c))
+    : [];
   const kept = Array.isArray(transfer['keptRefs']) ? (transfer['keptRefs'] as unknown[]).map((r) => text(r)) : [];
   const error = transfer['error'] as { message?: unknown } | undefined;
   return [
@@ -328,7 +330,11 @@ async function main(): Promise<number> {
           adapterConfig: started.adapterConfig,
           jobNamespace: started.tenant.namespace,
           url: started.server.url,
-          project: { dir, shell: localWorkspaceShell(serverUser), where: `on this machine, owned by ${serverUser.name}` },
+          project: {
+            dir,
+            shell: localWorkspaceShell(serverUser),
+            where: `on this machine, owned by ${serverUser.name}`,
+          },
           stop: async (stopOptions?: { keepCluster?: boolean }) => {
             await started.stop(stopOptions);
             await removeTemporary();
@@ -369,13 +375,6 @@ async function main(): Promise<number> {
       adapterConfig: {
         ...stack.adapterConfig,
         budget,
-        // The identity of the agent's commits (the pod's git has none).
-        env: {
-          GIT_AUTHOR_NAME: 'claude-k8s demo agent',
-          GIT_AUTHOR_EMAIL: 'agent@claude-k8s.invalid',
-          GIT_COMMITTER_NAME: 'claude-k8s demo agent',
-          GIT_COMMITTER_EMAIL: 'agent@claude-k8s.invalid',
-        },
       },
     });
     // The task is a Paperclip issue of the project assigned to the agent: Paperclip queues the agent's run itself,
