@@ -260,6 +260,49 @@ describe(`the agent works in Paperclip's workspace (shared mode, namespace ${nam
     expect(gitAsServer(own.path, 'status', '--porcelain').trim()).toBe('A  partial.txt');
   });
 
+  it('a file the server changes during the run: the pod works in place, so both changes are in it and no byte is lost', async () => {
+    // In the shared mode there is no copy to merge back: the agent reads and writes the server's file itself. What
+    // the server writes during the run is what the agent reads next, and the agent's write lands on top of it; the
+    // run reports no conflict because none can arise (unlike the transfer mode, which keeps the agent's version).
+    const agent = await createAgent('workspace-conflict-agent');
+    stack.fakeModel!.clearForcedScenarios();
+    const issue = await stack.client.createIssue(company.id, {
+      title: 'Edit the README slowly',
+      description:
+        'Work on the repository. [[bash:echo started > started.txt; sleep 20; cat README.md; ' +
+        'echo "README line by the agent" >> README.md; rm started.txt; echo SLOW-DONE-$((40 + 2))]]',
+      projectId,
+      assigneeAgentId: agent.id,
+      status: 'todo',
+    });
+    // Once the agent's command runs in the issue's worktree, the server changes the README there.
+    const deadline = Date.now() + 180_000;
+    let own: { path: string; branch: string } | undefined;
+    for (;;) {
+      try {
+        own = worktreeOf(String(issue['identifier']));
+      } catch {
+        own = undefined;
+      }
+      if (own && existsSync(join(own.path, 'started.txt'))) break;
+      if (Date.now() > deadline) throw new Error("the agent's command did not start within 180 s");
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const before = readFileSync(join(own.path, 'README.md'), 'utf8');
+    writeAsServer(join(own.path, 'README.md'), `${before}SERVER-EDIT-DURING-RUN\n`);
+    const run = await nextRun(agent.id, []);
+    expect(run.status, String(run['error'] ?? '')).toBe('succeeded');
+    const stdout = await toolOutput(run);
+    expect(stdout).toContain('SLOW-DONE-42');
+    // The agent read the server's change, and both lines are in the server's file, in the order they were written.
+    expect(stdout).toContain('SERVER-EDIT-DURING-RUN');
+    expect(readFileSync(join(own.path, 'README.md'), 'utf8')).toBe(
+      `${before}SERVER-EDIT-DURING-RUN\nREADME line by the agent\n`,
+    );
+    expect(existsSync(join(own.path, 'started.txt'))).toBe(false);
+    expect((run['resultJson'] as { workspace?: unknown } | null)?.workspace).toEqual({ mode: 'shared', cwd: own.path });
+  });
+
   it("another agent's run on another issue cannot see the first issue's worktree", async () => {
     const other = await createAgent('workspace-other-agent');
     const probe = `ls ${worktree.path} 2>&1 || true; ls ${repo} 2>&1 || true; cat ${worktree.path}/added.txt 2>&1 || echo FIRST-NOT-VISIBLE-$((40 + 2)); pwd`;
