@@ -32,7 +32,7 @@ export function localWorkspaceShell(user: ServiceUser): WorkspaceShell {
 }
 
 /** `value` as one single-quoted shell word. */
-export function shellQuote(value: string): string {
+function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
