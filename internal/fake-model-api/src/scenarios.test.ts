@@ -74,6 +74,16 @@ describe('readToolResults', () => {
     ]);
     expect(readToolResults([{ role: 'user', content: 'go' }])).toEqual([]);
   });
+
+  it("skips the system messages the CLI appends after the tool results (a run's budget)", () => {
+    const results = [{ type: 'tool_result', tool_use_id: 'a', content: 'hello', is_error: false }];
+    const budget = { role: 'system', content: [{ type: 'text', text: 'USD budget: $0.02/$1; $0.98 remaining' }] };
+    expect(readToolResults([{ role: 'user', content: 'go' }, { role: 'user', content: results }, budget])).toEqual([
+      { toolUseId: 'a', text: 'hello', isError: false },
+    ]);
+    // A system message after a plain prompt: still no tool results.
+    expect(readToolResults([{ role: 'user', content: 'go' }, budget])).toEqual([]);
+  });
 });
 
 describe('parseScenarioSpec', () => {

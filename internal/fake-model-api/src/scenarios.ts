@@ -120,10 +120,16 @@ export function findRequestMarker(messages: unknown): { name: string; argument: 
   return undefined;
 }
 
-/** Tool results in the last message of a request, when it is a user message. */
+/**
+ * Tool results in the last message of a request, when it is a user message. Trailing `system` messages are skipped:
+ * the CLI appends one after the tool results when it runs with a budget (`USD budget: $x/$y; $z remaining`).
+ */
 export function readToolResults(messages: unknown): ToolResultInfo[] {
   if (!Array.isArray(messages) || messages.length === 0) return [];
-  const last: unknown = messages[messages.length - 1];
+  let end = messages.length - 1;
+  while (end > 0 && isRecord(messages[end]) && (messages[end] as Record<string, unknown>)['role'] === 'system')
+    end -= 1;
+  const last: unknown = messages[end];
   if (!isRecord(last) || last['role'] !== 'user' || !Array.isArray(last['content'])) return [];
   const results: ToolResultInfo[] = [];
   for (const block of last['content']) {

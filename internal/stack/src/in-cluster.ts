@@ -88,7 +88,7 @@ export function ensureHelm(): string {
 }
 
 /** kubectl: CK8S_KUBECTL, else the one built with the local cluster's Kubernetes, else `kubectl` on the PATH. */
-function findKubectl(version: string): string {
+export function findKubectl(version: string): string {
   if (process.env['CK8S_KUBECTL']) return process.env['CK8S_KUBECTL'];
   const cache =
     process.env['CLAUDE_K8S_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'claude-k8s');

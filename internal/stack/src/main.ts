@@ -1,19 +1,33 @@
 // The main job: one Claude Code agent run as a Kubernetes Job through a real Paperclip server, streamed to the
 // terminal. Run by scripts/demo.sh; `--help` lists the options.
-import { rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createFakeModelApi } from '@claude-k8s/fake-model-api';
 import { clusterDown, clusterStatus, clusterUp, exposeToPods, PORTAL_HOST } from '@claude-k8s/local-cluster';
-import type { PaperclipClient } from '@claude-k8s/paperclip-server';
+import { resolveServerUser, type PaperclipClient } from '@claude-k8s/paperclip-server';
 import { createFormatter, createRunAccumulator, createStreamParser, type RunSummary } from '@claude-k8s/stream-json';
+import {
+  createDemoRepository,
+  DEMO_FAKE_COMMAND,
+  DEMO_PROJECT_NAME,
+  DEMO_TASK,
+  formatDemoChanges,
+  localWorkspaceShell,
+  podWorkspaceShell,
+  readDemoChanges,
+  type WorkspaceShell,
+} from './demo-project.ts';
 import { installInClusterPaperclip } from './in-cluster.ts';
 import { ADAPTER_TYPE, startStack, type StackProgress } from './start-stack.ts';
 
 const HELP = `Usage: scripts/demo.sh [options]
 
 Runs one Claude Code agent run as a Kubernetes Job through a real Paperclip server and streams its transcript.
+The task is on a Paperclip project whose workspace is a small git repository the demo creates; the agent works on a
+copy of it in its pod (the transfer workspace mode), and the summary shows the commit and files that came back.
 Without KUBECONFIG it builds (or reuses) and starts the repository's local cluster; with KUBECONFIG it uses that
 cluster and creates nothing outside the namespace but a ClusterRole and binding to read its Pod Security label
 (deleted on exit).
@@ -27,7 +41,9 @@ Options:
                          claude-k8s-in-cluster, Paperclip in NAME-paperclip)
   --image REF            agent image on an external cluster (default: the local cluster's imported image)
   --paperclip-url URL    URL at which pods of an external cluster reach this Paperclip server
-  --task TEXT            the task given to the agent
+  --task TEXT            the task given to the agent (default: edit a file of the demo's repository, add one, commit)
+  --project-dir DIR      create the demo's git repository in DIR (must not exist or be empty; kept on exit); default: a
+                         temporary directory, removed on exit (not with --in-cluster: there it is in Paperclip's pod)
   --budget-usd N         the agent's dollar limit per run (budget.usdPerRun; default 1; 0 = none): the adapter stops
                          the pod when the run's spend crosses it, and prints its spend at each quarter of the limit
   --budget-tokens N      the agent's token limit per run (budget.tokensPerRun; default 0 = none)
@@ -99,6 +115,29 @@ function formatBudget(
   return parts.length > 0 ? parts.join(', ') : 'no per-run limit';
 }
 
+/** The summary's workspace part: the mode the adapter chose, and for a transfer its figures (`resultJson.workspace`). */
+function formatWorkspace(resultJson: unknown): string {
+  const workspace =
+    typeof resultJson === 'object' && resultJson !== null && 'workspace' in resultJson
+      ? (resultJson as { workspace: { mode?: unknown; transfer?: Record<string, unknown> } }).workspace
+      : undefined;
+  if (!workspace) return 'workspace mode unknown';
+  const transfer = workspace.transfer;
+  if (!transfer) return `workspace mode ${text(workspace.mode)}`;
+  const seconds = (ms: unknown) => (typeof ms === 'number' ? `${(ms / 1000).toFixed(1)} s` : '?');
+  const conflicts = Array.isArray(transfer['conflicts'])
+    ? (transfer['conflicts'] as unknown[]).map((c) => text(c))
+    : [];
+  const kept = Array.isArray(transfer['keptRefs']) ? (transfer['keptRefs'] as unknown[]).map((r) => text(r)) : [];
+  const error = transfer['error'] as { message?: unknown } | undefined;
+  return [
+    `workspace mode ${text(workspace.mode)}: ${text(transfer['bytesIn'], '?')} bytes in (${seconds(transfer['inMs'])}), ${text(transfer['bytesOut'], '?')} bytes back (${seconds(transfer['backMs'])})`,
+    ...(conflicts.length > 0 ? [`conflicts ${conflicts.join(', ')}`] : []),
+    ...(kept.length > 0 ? [`kept as ${kept.join(', ')}`] : []),
+    ...(error ? [`transfer failed: ${text(error.message)}`] : []),
+  ].join('; ');
+}
+
 /** What the demo runs against: Paperclip on this machine (startStack) or in the cluster (--in-cluster). */
 interface DemoTarget {
   client: PaperclipClient;
@@ -110,6 +149,8 @@ interface DemoTarget {
   url: string;
   /** Where the board user's credentials are (in-cluster: authenticated mode). */
   signIn?: string;
+  /** Where the demo's git repository is created, as Paperclip's server sees it, and a shell there as its user. */
+  project: { dir: string; shell: WorkspaceShell; where: string };
   stop(options?: { keepCluster?: boolean }): Promise<void>;
 }
 
@@ -180,6 +221,16 @@ async function startInCluster(options: {
       jobNamespace: pc.agentsNamespace,
       url: pc.url,
       signIn: credentials,
+      // Paperclip's home in its pod (an emptyDir, gone with the release), written as Paperclip's user.
+      project: {
+        dir: `/paperclip/projects/${DEMO_PROJECT_NAME}`,
+        shell: podWorkspaceShell({
+          kubectl: pc.kubectl,
+          kubeconfig: status.kubeconfig,
+          namespace: pc.releaseNamespace,
+        }),
+        where: `in Paperclip's pod, ${pc.releaseNamespace}/deploy/paperclip`,
+      },
       stop,
     };
   } catch (error) {
@@ -197,6 +248,7 @@ async function main(): Promise<number> {
       image: { type: 'string' },
       'paperclip-url': { type: 'string' },
       task: { type: 'string' },
+      'project-dir': { type: 'string' },
       'budget-usd': { type: 'string', default: '1' },
       'budget-tokens': { type: 'string', default: '0' },
       'no-color': { type: 'boolean', default: false },
@@ -228,9 +280,22 @@ async function main(): Promise<number> {
       '\nNote: no ANTHROPIC_API_KEY given, so the agent talks to a FAKE model API on this machine that answers with a scripted task.\n\n',
     );
   }
-  if (values['in-cluster'] && (image || values['paperclip-url'])) {
-    process.stderr.write('--in-cluster runs on the local cluster: --image and --paperclip-url do not apply\n');
+  if (values['in-cluster'] && (image || values['paperclip-url'] || values['project-dir'])) {
+    process.stderr.write(
+      '--in-cluster runs on the local cluster: --image, --paperclip-url and --project-dir do not apply\n',
+    );
     return 2;
+  }
+  const projectDir = values['project-dir'] === undefined ? undefined : resolve(values['project-dir']);
+  if (projectDir !== undefined) {
+    const entries = await readdir(projectDir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw new Error(`--project-dir ${projectDir}: ${error.message}`, { cause: error });
+    });
+    if (entries.length > 0) {
+      process.stderr.write(`--project-dir ${projectDir} is not empty: give a new or empty directory\n`);
+      return 2;
+    }
   }
   const stack: DemoTarget = values['in-cluster']
     ? await startInCluster({
@@ -240,6 +305,17 @@ async function main(): Promise<number> {
         progress,
       })
     : await (async () => {
+        // The demo's repository on this machine, owned by Paperclip's user (the workspace's owner).
+        const serverUser = await resolveServerUser();
+        const temporary = projectDir === undefined ? await mkdtemp(join(tmpdir(), 'ck8s-demo-')) : undefined;
+        const dir = projectDir ?? join(temporary!, DEMO_PROJECT_NAME);
+        const owned = projectDir ?? temporary!;
+        await mkdir(owned, { recursive: true });
+        await chmod(owned, 0o755);
+        await chown(owned, serverUser.uid, serverUser.gid);
+        const removeTemporary = async () => {
+          if (temporary) await rm(temporary, { recursive: true, force: true });
+        };
         const started = await startStack({
           ...(kubeconfig ? { kubeconfig } : {}),
           ...(image ? { image } : {}),
@@ -254,7 +330,15 @@ async function main(): Promise<number> {
           adapterConfig: started.adapterConfig,
           jobNamespace: started.tenant.namespace,
           url: started.server.url,
-          stop: (stopOptions?: { keepCluster?: boolean }) => started.stop(stopOptions),
+          project: {
+            dir,
+            shell: localWorkspaceShell(serverUser),
+            where: `on this machine, owned by ${serverUser.name}`,
+          },
+          stop: async (stopOptions?: { keepCluster?: boolean }) => {
+            await started.stop(stopOptions);
+            await removeTemporary();
+          },
         };
       })();
   let stopping = false;
@@ -270,33 +354,41 @@ async function main(): Promise<number> {
 
   try {
     const { client } = stack;
-    progress.step('demo company, agent and task');
+    progress.step('demo company, project, agent and task');
     const company = await client.createCompany({ name: 'claude-k8s demo' });
-    const task =
-      values.task ??
-      (modelApiKey
-        ? 'List the files in your working directory with a shell command and summarise what you see in one sentence.'
-        : 'Run a shell command in your pod and report its output.');
+    // The project: a small git repository with history where Paperclip's server runs, as its primary workspace.
+    const { project: demoProject } = stack;
+    const baseHead = await createDemoRepository(demoProject.shell, demoProject.dir);
+    const project = await client.createProject(company.id, {
+      name: DEMO_PROJECT_NAME,
+      workspace: { name: DEMO_PROJECT_NAME, sourceType: 'local_path', cwd: demoProject.dir, isPrimary: true },
+    });
+    const task = values.task ?? DEMO_TASK;
     if (stack.fakeModel) {
       // The fake model's script for this task: a Bash tool call, then an answer quoting its output (two requests).
       stack.fakeModel.clearForcedScenarios();
-      stack.fakeModel.forceScenario('bash:echo hello from a Kubernetes Job; id -u', { count: 2 });
+      stack.fakeModel.forceScenario(`bash:${DEMO_FAKE_COMMAND}`, { count: 2 });
     }
     const agent = await client.createAgent(company.id, {
       name: 'k8s-agent',
       adapterType: ADAPTER_TYPE,
-      adapterConfig: { ...stack.adapterConfig, budget },
+      adapterConfig: {
+        ...stack.adapterConfig,
+        budget,
+      },
     });
-    // The task is a Paperclip issue assigned to the agent: Paperclip queues the agent's run itself.
+    // The task is a Paperclip issue of the project assigned to the agent: Paperclip queues the agent's run itself,
+    // in the project's workspace.
     const issue = await client.createIssue(company.id, {
       title: 'claude-k8s demo task',
       description: task,
+      projectId: project.id,
       assigneeAgentId: agent.id,
       status: 'todo',
     });
     progress.done(
-      'demo company, agent and task',
-      `company ${company.id}, agent ${agent.id}, task ${text(issue['identifier'], issue.id)}`,
+      'demo company, project, agent and task',
+      `company ${company.id}, project ${demoProject.dir} (${baseHead.slice(0, 7)}), agent ${agent.id}, task ${text(issue['identifier'], issue.id)}`,
     );
 
     progress.step('running the agent as a Kubernetes Job');
@@ -355,6 +447,11 @@ async function main(): Promise<number> {
       /"jobName":"([a-z0-9-]+)"/.exec(JSON.stringify([invokePayload, finalRun['resultJson'] ?? null]))?.[1] ??
       'unknown';
     const usage = (finalRun['usageJson'] ?? {}) as Record<string, unknown>;
+    // What came back into Paperclip's workspace, read with git where the server runs.
+    const changes = await readDemoChanges(demoProject.shell, demoProject.dir, baseHead).then(
+      (read) => formatDemoChanges(read, baseHead),
+      (error: unknown) => [`changes:     could not be read: ${(error as Error).message}`],
+    );
     const seconds = (Date.parse(text(finalRun['finishedAt'], '')) - Date.parse(text(finalRun['startedAt'], ''))) / 1000;
     const lines = [
       '',
@@ -367,6 +464,8 @@ async function main(): Promise<number> {
       `budget:      ${formatBudget(budget, finalRun['resultJson'], (usage['costUsd'] as number | undefined) ?? summary.costUsd, Number(usage['inputTokens'] ?? summary.usage.inputTokens + summary.usage.cacheCreationInputTokens) + Number(usage['outputTokens'] ?? summary.usage.outputTokens))}`,
       `duration:    ${Number.isFinite(seconds) ? `${seconds.toFixed(1)} s` : 'unknown'}`,
       `model:       ${modelApiKey ? 'real (ANTHROPIC_API_KEY)' : 'FAKE model API (scripted task)'}`,
+      `project:     ${demoProject.dir} (${demoProject.where}); ${formatWorkspace(finalRun['resultJson'])}`,
+      ...changes,
       `open:        ${stack.url}/ (company ${company.id}, run ${run.id})${stack.signIn ? `; sign in: ${stack.signIn}` : ''}`,
       `steps:       ${timings.map((timing) => `${timing.name.split(':')[0]} ${(timing.ms / 1000).toFixed(1)} s`).join('; ')}`,
       `total:       ${((performance.now() - started) / 1000).toFixed(1)} s`,

@@ -4,12 +4,24 @@
 // runs on this machine, so the server's paths are the node's); the real Claude Code CLI, scripted by the fake model
 // API to run git in the pod.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exposeToPods } from '@claude-k8s/local-cluster';
 import { resolveServerUser, type Company, type HeartbeatRun, type ServiceUser } from '@claude-k8s/paperclip-server';
 import { ADAPTER_TYPE, type Stack } from '../start-stack.ts';
-import { adminClients, jobNameOf, startTestStack, stopTestStack, storedStdout, testProgress } from './harness.ts';
+import { startGitHttpServer, type GitHttpServer } from './git-http-server.ts';
+import {
+  adminClients,
+  jobNameOf,
+  podsOfJob,
+  startTestStack,
+  stopTestStack,
+  storedStdout,
+  testProgress,
+} from './harness.ts';
 
 // CK8S_E2E_NAMESPACE_PREFIX lets a shared cluster's users keep their namespaces apart.
 const namespace = `${process.env['CK8S_E2E_NAMESPACE_PREFIX'] ?? 'ck8s-e2e'}-workspace-${process.pid}`;
@@ -18,6 +30,9 @@ let company: Company;
 let serverUser: ServiceUser;
 let repo: string;
 let projectId: string;
+
+/** The Secret with the agents' git credentials (workspace.gitCredentialsEnv), admitted by the operator policy. */
+const GIT_SECRET = 'git-push-credentials';
 
 const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled', 'interrupted'] as const;
 
@@ -39,7 +54,7 @@ function writeAsServer(path: string, content: string): void {
 }
 
 beforeAll(async () => {
-  stack = await startTestStack(namespace, { sharedWorkspaces: true });
+  stack = await startTestStack(namespace, { sharedWorkspaces: true, allowedSecrets: [GIT_SECRET] });
   serverUser = await resolveServerUser();
   // Per-issue git worktrees are an experimental Paperclip feature.
   await stack.client.patchExperimentalSettings({ enableIsolatedWorkspaces: true });
@@ -67,7 +82,13 @@ beforeAll(async () => {
   projectId = project.id;
 }, 300_000);
 
-afterAll(() => stopTestStack(stack, namespace));
+let gitServer: GitHttpServer | undefined;
+let gitRoot: string | undefined;
+afterAll(async () => {
+  await gitServer?.close();
+  if (gitRoot) rmSync(gitRoot, { recursive: true, force: true });
+  await stopTestStack(stack, namespace);
+});
 
 async function createAgent(name: string, overrides: Record<string, unknown> = {}) {
   return stack.client.createAgent(company.id, {
@@ -260,6 +281,49 @@ describe(`the agent works in Paperclip's workspace (shared mode, namespace ${nam
     expect(gitAsServer(own.path, 'status', '--porcelain').trim()).toBe('A  partial.txt');
   });
 
+  it('a file the server changes during the run: the pod works in place, so both changes are in it and no byte is lost', async () => {
+    // In the shared mode there is no copy to merge back: the agent reads and writes the server's file itself. What
+    // the server writes during the run is what the agent reads next, and the agent's write lands on top of it; the
+    // run reports no conflict because none can arise (unlike the transfer mode, which keeps the agent's version).
+    const agent = await createAgent('workspace-conflict-agent');
+    stack.fakeModel!.clearForcedScenarios();
+    const issue = await stack.client.createIssue(company.id, {
+      title: 'Edit the README slowly',
+      description:
+        'Work on the repository. [[bash:echo started > started.txt; sleep 20; cat README.md; ' +
+        'echo "README line by the agent" >> README.md; rm started.txt; echo SLOW-DONE-$((40 + 2))]]',
+      projectId,
+      assigneeAgentId: agent.id,
+      status: 'todo',
+    });
+    // Once the agent's command runs in the issue's worktree, the server changes the README there.
+    const deadline = Date.now() + 180_000;
+    let own: { path: string; branch: string } | undefined;
+    for (;;) {
+      try {
+        own = worktreeOf(String(issue['identifier']));
+      } catch {
+        own = undefined;
+      }
+      if (own && existsSync(join(own.path, 'started.txt'))) break;
+      if (Date.now() > deadline) throw new Error("the agent's command did not start within 180 s");
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const before = readFileSync(join(own.path, 'README.md'), 'utf8');
+    writeAsServer(join(own.path, 'README.md'), `${before}SERVER-EDIT-DURING-RUN\n`);
+    const run = await nextRun(agent.id, []);
+    expect(run.status, String(run['error'] ?? '')).toBe('succeeded');
+    const stdout = await toolOutput(run);
+    expect(stdout).toContain('SLOW-DONE-42');
+    // The agent read the server's change, and both lines are in the server's file, in the order they were written.
+    expect(stdout).toContain('SERVER-EDIT-DURING-RUN');
+    expect(readFileSync(join(own.path, 'README.md'), 'utf8')).toBe(
+      `${before}SERVER-EDIT-DURING-RUN\nREADME line by the agent\n`,
+    );
+    expect(existsSync(join(own.path, 'started.txt'))).toBe(false);
+    expect((run['resultJson'] as { workspace?: unknown } | null)?.workspace).toEqual({ mode: 'shared', cwd: own.path });
+  });
+
   it("another agent's run on another issue cannot see the first issue's worktree", async () => {
     const other = await createAgent('workspace-other-agent');
     const probe = `ls ${worktree.path} 2>&1 || true; ls ${repo} 2>&1 || true; cat ${worktree.path}/added.txt 2>&1 || echo FIRST-NOT-VISIBLE-$((40 + 2)); pwd`;
@@ -273,5 +337,71 @@ describe(`the agent works in Paperclip's workspace (shared mode, namespace ${nam
     // The repository's checkout is not in the pod either (only its git directory and this issue's worktree).
     expect(stdout).not.toContain('README.md');
     expect(stdout).toContain(own.path);
+  });
+  it("the agent's git push to an authenticated git server works with credentials from a Secret, a plain value in no object", async () => {
+    // A git smart-HTTP server on this machine (git http-backend behind basic auth), reached by pods at the portal.
+    gitRoot = mkdtempSync(join(tmpdir(), 'ck8s-git-remote-'));
+    execFileSync('git', ['init', '-q', '--bare', join(gitRoot, 'remote.git')]);
+    execFileSync('git', ['-C', join(gitRoot, 'remote.git'), 'config', 'http.receivepack', 'true']);
+    const token = `tok-${randomBytes(12).toString('hex')}`;
+    gitServer = await startGitHttpServer({ root: gitRoot, user: 'agent', password: token });
+    const remoteUrl = `${await exposeToPods(gitServer.port)}/remote.git`;
+    const { core, batch } = adminClients(stack);
+    await core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: GIT_SECRET }, type: 'Opaque', stringData: { token } },
+    });
+    const agent = await createAgent('workspace-git-agent', {
+      workspace: {
+        mode: 'shared',
+        gitCredentialsEnv: { GIT_TOKEN: { secretKeyRef: { name: GIT_SECRET, key: 'token' } } },
+      },
+    });
+    // Without credentials the server refuses; with the Secret's token in a credential helper the push goes through.
+    // The command names $GIT_TOKEN, never its value.
+    const helper = "credential.helper='!f() { echo username=agent; echo password=$GIT_TOKEN; }; f'";
+    const script =
+      `GIT_TERMINAL_PROMPT=0 git ls-remote ${remoteUrl} >/dev/null 2>&1 || echo NO-CREDS-REFUSED-$((40 + 2)); ` +
+      `git -c ${helper} push -q ${remoteUrl} HEAD:refs/heads/pushed-by-agent && ` +
+      `git -c ${helper} ls-remote ${remoteUrl} && echo PUSH-DONE-$((40 + 2))`;
+    const { issue, run } = await runIssue(agent.id, 'Push the branch', script);
+    expect(run.status, String(run['error'] ?? '')).toBe('succeeded');
+    const stdout = await toolOutput(run);
+    expect(stdout).toContain('NO-CREDS-REFUSED-42');
+    expect(stdout).toContain('PUSH-DONE-42');
+    // The remote has the issue's HEAD under the pushed name, and the server saw authorized pushes only after a 401.
+    const own = worktreeOf(String(issue['identifier']));
+    const remoteHead = execFileSync('git', ['--git-dir', join(gitRoot, 'remote.git'), 'rev-parse', 'pushed-by-agent'], {
+      encoding: 'utf8',
+    }).trim();
+    expect(remoteHead).toBe(gitAsServer(own.path, 'rev-parse', 'HEAD').trim());
+    expect(gitServer.requests.some((request) => !request.authorized)).toBe(true);
+    expect(gitServer.requests.some((request) => request.authorized && request.path.includes('git-receive-pack'))).toBe(
+      true,
+    );
+
+    // The token is in no object we create as a plain value: the Job and its Pod reference the Secret, and no other
+    // Secret or ConfigMap of the namespace (the per-run Secret included) holds it; nor does the run's log.
+    const jobName = await jobNameOf(stack, run);
+    const job = await batch.readNamespacedJob({ name: jobName!, namespace });
+    const pods = await podsOfJob(core, namespace, jobName!);
+    expect(pods.length).toBeGreaterThan(0);
+    for (const object of [job, ...pods]) expect(JSON.stringify(object)).not.toContain(token);
+    const env = job.spec?.template.spec?.containers[0]?.env ?? [];
+    expect(env.find((variable) => variable.name === 'GIT_TOKEN')).toEqual({
+      name: 'GIT_TOKEN',
+      valueFrom: { secretKeyRef: { name: GIT_SECRET, key: 'token' } },
+    });
+    const encoded = Buffer.from(token).toString('base64');
+    for (const secret of (await core.listNamespacedSecret({ namespace })).items) {
+      if (secret.metadata?.name === GIT_SECRET) continue;
+      const text = JSON.stringify(secret);
+      expect(text, secret.metadata?.name).not.toContain(token);
+      expect(text, secret.metadata?.name).not.toContain(encoded);
+    }
+    for (const map of (await core.listNamespacedConfigMap({ namespace })).items)
+      expect(JSON.stringify(map)).not.toContain(token);
+    expect(JSON.stringify(await stack.client.getRunLog(run.id))).not.toContain(token);
+    expect(JSON.stringify(await stack.client.getRunEvents(run.id))).not.toContain(token);
   });
 });
