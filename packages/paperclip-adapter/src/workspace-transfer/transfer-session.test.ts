@@ -164,6 +164,7 @@ describe('the transfer round trip', () => {
       'refs/claude-k8s/runs/run-2/agent',
       'refs/claude-k8s/runs/run-2/worktree',
       'refs/claude-k8s/runs/run-2/base',
+      'refs/claude-k8s/runs/run-2/index',
     ]);
     // Recoverable: the agent's version is in the kept worktree ref.
     expect(git(host, 'show', 'refs/claude-k8s/runs/run-2/worktree:README.md')).toBe('agent version');
@@ -181,6 +182,33 @@ describe('the transfer round trip', () => {
     expect(git(host, 'rev-parse', 'HEAD')).toBe(serverHead);
     expect(git(host, 'log', '-1', '--format=%s', 'refs/claude-k8s/runs/run-3/agent')).toBe('agent change');
     expect(collected.conflicts).toContain('shared.txt');
+  });
+
+  it('what the agent staged comes back staged; unstaged edits stay unstaged', async () => {
+    const copied = await copyIn({ settings, exec: localExec, runId: 'run-staged' });
+    writeFileSync(join(pod, 'staged-new.txt'), 'new and staged\n');
+    writeFileSync(join(pod, 'shared.txt'), 'one\ntwo\nstaged line\n');
+    git(pod, 'add', 'staged-new.txt', 'shared.txt');
+    // Staged, then edited again: the index keeps the staged version, the file the newer one.
+    writeFileSync(join(pod, 'shared.txt'), 'one\ntwo\nstaged line\nunstaged line\n');
+    git(pod, 'rm', '-q', '--cached', 'obsolete.txt');
+    git(pod, 'add', 'README.md'); // the server's uncommitted edit, staged by the agent unchanged
+    writeFileSync(join(pod, 'untracked.txt'), 'edited, not staged\n');
+    const podStatus = git(pod, 'status', '--short').split('\n').sort();
+    const collected = await collect({ settings, exec: localExec, runId: 'run-staged', copied });
+    expect(collected).toMatchObject({ conflicts: [], commitConflict: null, commits: 0, keptRefs: [] });
+    expect(statusOf(host)).toEqual(podStatus);
+    expect(statusOf(host)).toEqual([
+      '?? obsolete.txt',
+      '?? untracked.txt',
+      'A  staged-new.txt',
+      'D  obsolete.txt',
+      'M  README.md',
+      'MM shared.txt',
+    ]);
+    expect(git(host, 'show', ':shared.txt')).toBe('one\ntwo\nstaged line');
+    expect(readFileSync(join(host, 'shared.txt'), 'utf8')).toBe('one\ntwo\nstaged line\nunstaged line\n');
+    expect(git(host, 'for-each-ref', 'refs/claude-k8s')).toBe('');
   });
 
   it('merges the agent commits when the server committed elsewhere meanwhile', async () => {
