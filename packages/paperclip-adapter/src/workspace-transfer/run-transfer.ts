@@ -255,8 +255,8 @@ async function readPodState(context: TransferContext): Promise<PodTransferState>
     if (value === '1' && Object.values(CONTROL_FILE).includes(key as never)) state.markers.add(key);
     else if (key === 'record') {
       try {
-        const parsed: unknown = JSON.parse(value);
-        if (typeof parsed === 'object' && parsed !== null) state.record = parsed as Partial<TransferRecord>;
+        const parsed = JSON.parse(value) as Partial<TransferRecord> | null;
+        if (typeof parsed === 'object' && parsed !== null) state.record = parsed;
       } catch {
         state.record = null;
       }

@@ -271,8 +271,9 @@ describe('a transfer across a Paperclip restart (the adopting run resumes it)', 
     outcome,
   });
   const logs: string[] = [];
-  const log = async (line: string): Promise<void> => {
+  const log = (line: string): Promise<void> => {
     logs.push(line);
+    return Promise.resolve();
   };
 
   /** The original run, until Paperclip's shutdown detached it: copy-in done, claude released, nothing collected. */
