@@ -3,7 +3,9 @@
  * Job, it looks for an orphaned Job of the same agent and task key (`ctx.runtime.taskKey`; none = the agent's runs
  * without a task). When one exists, this run follows it instead: its transcript from the first line (then live, each
  * line once) goes to `onLog`, and the Job's outcome, session, usage and cost are this run's result. The run's own
- * prompt is not sent; the agent's next run resumes the adopted session.
+ * prompt is not sent; the agent's next run resumes the adopted session. In the transfer mode the adopting run also
+ * resumes the workspace transfer (`resumeRunTransfer`): the agent's changes come back to the workspace Paperclip
+ * resolved for this run, as they would have to the adopted run's.
  */
 import { RunDetachedError, type RunHandle, type RunOutcome } from '@claude-k8s/kube-runtime';
 import type { AdapterExecutionContext, AdapterExecutionResult } from '@paperclipai/adapter-utils';
@@ -13,6 +15,12 @@ import { errorMessage } from './error-message.ts';
 import type { RunAccumulatorLike, RunStarter } from './ports.ts';
 import { mapEarlyFailure, mapRunResult, type BillingInfo } from './result-mapping.ts';
 import type { RunProgressEvent } from '@claude-k8s/kube-runtime';
+import {
+  applyTransferToResult,
+  describeTransfer,
+  resumeRunTransfer,
+  type TransferExec,
+} from './workspace-transfer/run-transfer.ts';
 
 /** What {@link adoptOrphanedRun} needs from `execute`. */
 export interface AdoptionInput {
@@ -26,7 +34,9 @@ export interface AdoptionInput {
   shutdown: AbortSignal;
   now: () => number;
   createAccumulator: () => RunAccumulatorLike;
-  waitForOutcome: (handle: RunHandle, config: AdapterConfig) => Promise<RunOutcome>;
+  waitForOutcome: (handle: RunHandle, config: AdapterConfig, extraGraceSec?: number) => Promise<RunOutcome>;
+  /** The transfer mode's exec (`pods/exec`); `undefined` when the runtime has none. */
+  transferExec?: TransferExec;
   onProgress: (event: RunProgressEvent) => Promise<void>;
   sessionExtras: { workspaceId?: string; repoUrl?: string; repoRef?: string; image?: string };
 }
@@ -157,10 +167,25 @@ export async function adoptOrphanedRun(input: AdoptionInput): Promise<AdapterExe
   } finally {
     openGate();
   }
+  // The transfer mode: the adopted pod's workspace transfer goes on with this run (copy-in again, or collection).
+  const target = invocation.transfer;
+  const transferExec = input.transferExec;
+  const transfer =
+    target === null || transferExec === undefined
+      ? null
+      : resumeRunTransfer({
+          target,
+          runId: ctx.runId,
+          adoptedRunId: adoption.runId,
+          handle,
+          exec: transferExec,
+          limits: { maxInMiB: config.workspace.transferMaxInMiB, maxOutMiB: config.workspace.transferMaxOutMiB },
+          log: (line) => ctx.onLog('stderr', line),
+        });
   let outcome: RunOutcome;
   const stopDetach = detachOnShutdown(input.shutdown, handle);
   try {
-    outcome = await input.waitForOutcome(handle, config);
+    outcome = await input.waitForOutcome(handle, config, transfer === null ? 0 : config.workspace.transferCollectSec);
   } catch (error) {
     if (RunDetachedError.isInstance(error)) return detachedResult(error, billing, { adoptedFrom: adoption });
     return mapEarlyFailure(
@@ -172,6 +197,9 @@ export async function adoptOrphanedRun(input: AdoptionInput): Promise<AdapterExe
   } finally {
     stopDetach();
   }
+  const transferReport = transfer === null ? null : await transfer;
+  if (transferReport !== null && target !== null)
+    for (const line of describeTransfer(transferReport, target)) await ctx.onLog('stderr', line);
   const summary = accumulator.finish({ exitCode: outcome.exitCode, signal: null });
   const result = mapRunResult({
     summary,
@@ -187,5 +215,9 @@ export async function adoptOrphanedRun(input: AdoptionInput): Promise<AdapterExe
     budgetStop: null,
   });
   result.resultJson = { ...result.resultJson, adoptedFrom: adoption };
+  if (transferReport !== null) {
+    result.resultJson = { ...result.resultJson, workspace: { ...invocation.workspace } };
+    applyTransferToResult(result, transferReport);
+  }
   return result;
 }

@@ -188,7 +188,11 @@ export function planInvocation(
   });
   const claude = buildClaudeCommand({
     config,
-    transfer: workspace.transfer === null ? null : { collectSec: config.workspace.transferCollectSec },
+    // Without a collector (Paperclip restarting), the changes wait in the pod for the run that adopts the Job.
+    transfer:
+      workspace.transfer === null
+        ? null
+        : { collectSec: Math.max(config.workspace.transferCollectSec, config.adoptWithinSec) },
     resume: session.resume,
     shipped: runFiles.shipped,
     cwd: layout.cwd,

@@ -218,7 +218,7 @@ export const CONFIG_SCHEMA = object({
     }),
     transferCollectSec: number({
       label: 'Transfer: collection window',
-      hint: "transfer mode: how long the pod stays up after claude ended (also after a cancel or timeout) for the adapter to collect the changes; the pod's grace period is extended by it.",
+      hint: "transfer mode: how long the adapter waits for the collection after claude ended (also after a cancel or timeout: the pod's grace period is extended by it). With no collector (Paperclip restarting), the pod keeps the changes for the run that adopts its Job up to the larger of this and adoptWithinSec.",
       group: 'Prompt',
       unit: 'seconds',
       min: 10,

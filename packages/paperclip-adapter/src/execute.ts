@@ -360,6 +360,7 @@ export function createExecute(
           now: () => clock.now(),
           createAccumulator: dependencies.createAccumulator,
           waitForOutcome,
+          ...(transferExec === undefined ? {} : { transferExec: (input) => transferExec(input) }),
           onProgress: async (event) => {
             const line = describeProgress(event);
             if (line !== null) await notice(ctx, 'info', line);

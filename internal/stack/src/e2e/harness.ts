@@ -1,5 +1,10 @@
 import { BatchV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
-import type { HeartbeatRun, RunLogRecord } from '@claude-k8s/paperclip-server';
+import {
+  startPaperclipServer,
+  type HeartbeatRun,
+  type PaperclipServer,
+  type RunLogRecord,
+} from '@claude-k8s/paperclip-server';
 import { startStack, type Stack } from '../start-stack.ts';
 
 /** Progress of the stack in tests: lines on stderr with a prefix. */
@@ -28,9 +33,42 @@ export async function startTestStack(
 export async function stopTestStack(stack: Stack | undefined, namespace: string): Promise<void> {
   if (!stack) return;
   const { core } = adminClients(stack);
+  for (const server of restartedServers.get(stack) ?? []) await server.stop().catch(() => undefined);
   await stack.stop({ keepCluster: true });
   if (process.env['CK8S_KEEP_NAMESPACE'] !== '1')
     await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+}
+
+/** The servers {@link restartPaperclip} started (the stack's own stop knows only the first). */
+const restartedServers = new WeakMap<Stack, PaperclipServer[]>();
+
+/**
+ * Stops the stack's Paperclip server (SIGKILL: only the node process, as a crash; SIGTERM: Paperclip's graceful
+ * shutdown) and starts it again on the same home, database and ports, after `downMs` in all; `stack.server` is the
+ * new one ({@link stopTestStack} stops it). Resolves with the time the new server answered (`performance.now()`).
+ */
+export async function restartPaperclip(stack: Stack, signal: 'SIGKILL' | 'SIGTERM', downMs: number): Promise<number> {
+  const old = stack.server;
+  const stoppedAt = performance.now();
+  if (signal === 'SIGKILL') process.kill(old.pid, 'SIGKILL');
+  // After a SIGKILL this only reaps what the dead server left (its PostgreSQL); after SIGTERM it is the shutdown.
+  const report = await old.stop({ keepDataDir: true, gracefulTimeoutMs: 60_000 });
+  testProgress.info(`server stopped by ${signal} (graceful: ${report.graceful}) in ${report.durationMs} ms`);
+  const waitMs = downMs - (performance.now() - stoppedAt);
+  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+  const server = await startPaperclipServer({
+    dataDir: old.dataDir,
+    port: old.port,
+    databasePort: old.databasePort,
+    // The same environment, operator policy included (a restart does not change what agents may ask for).
+    env: stack.serverEnv,
+  });
+  restartedServers.set(stack, [...(restartedServers.get(stack) ?? []), server]);
+  stack.server = server;
+  testProgress.info(
+    `server up again after ${Math.round(performance.now() - stoppedAt)} ms (start ${server.startDurationMs} ms)`,
+  );
+  return performance.now();
 }
 
 /** Kubernetes clients with the admin kubeconfig (for assertions only; the adapter uses its own ServiceAccount token). */

@@ -5,14 +5,16 @@
 // stack for all scenarios (CI time).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoordinationV1Api, KubeConfig, type CoreV1Api } from '@kubernetes/client-node';
-import { startPaperclipServer, type Agent, type Company, type HeartbeatRun } from '@claude-k8s/paperclip-server';
+import type { Agent, Company, HeartbeatRun } from '@claude-k8s/paperclip-server';
 import { waitFor } from '@claude-k8s/test-utils';
 import { ADAPTER_TYPE, type Stack } from '../start-stack.ts';
 import {
   adminClients,
   compareStoredWithContainer,
   podsOfJob,
+  restartPaperclip,
   startTestStack,
+  stopTestStack,
   storedStdout,
   testProgress,
 } from './harness.ts';
@@ -20,8 +22,6 @@ import {
 const namespace = `adopt-e2e-${process.pid}`;
 let stack: Stack;
 let company: Company;
-/** Each restart's new server; the stack's own cleanup only knows the first. */
-const restarted: Stack['server'][] = [];
 
 beforeAll(async () => {
   stack = await startTestStack(namespace);
@@ -29,12 +29,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (!stack) return;
-  const { core } = adminClients(stack);
-  for (const server of restarted) await server.stop().catch(() => undefined);
-  await stack.stop({ keepCluster: true });
-  if (process.env['CK8S_KEEP_NAMESPACE'] !== '1')
-    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+  await stopTestStack(stack, namespace);
 });
 
 const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled', 'interrupted'] as const;
@@ -103,32 +98,6 @@ async function waitForLines(core: CoreV1Api, pod: string, lines: number): Promis
     const log = await core.readNamespacedPodLog({ name: pod, namespace, container: 'agent' }).catch(() => '');
     return log.split('\n').filter((line) => line !== '').length >= lines;
   });
-}
-
-/** Stops the server (SIGKILL: only the node process, as a crash; SIGTERM: Paperclip's graceful shutdown) and starts it
- * again on the same home, database and ports. Resolves with the time the new server answered. */
-async function restartServer(signal: 'SIGKILL' | 'SIGTERM', downMs: number): Promise<number> {
-  const old = stack.server;
-  const stoppedAt = performance.now();
-  if (signal === 'SIGKILL') process.kill(old.pid, 'SIGKILL');
-  // After a SIGKILL this only reaps what the dead server left (its PostgreSQL); after SIGTERM it is the shutdown.
-  const report = await old.stop({ keepDataDir: true, gracefulTimeoutMs: 60_000 });
-  testProgress.info(`server stopped by ${signal} (graceful: ${report.graceful}) in ${report.durationMs} ms`);
-  const waitMs = downMs - (performance.now() - stoppedAt);
-  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
-  const server = await startPaperclipServer({
-    dataDir: old.dataDir,
-    port: old.port,
-    databasePort: old.databasePort,
-    // The same environment, operator policy included (a restart does not change what agents may ask for).
-    env: stack.serverEnv,
-  });
-  restarted.push(server);
-  stack.server = server;
-  testProgress.info(
-    `server up again after ${Math.round(performance.now() - stoppedAt)} ms (start ${server.startDurationMs} ms)`,
-  );
-  return performance.now();
 }
 
 interface AdoptedFrom {
@@ -244,7 +213,7 @@ describe(`adoption after a Paperclip restart (namespace ${namespace})`, () => {
 
       // Paperclip's legacy run controller lease lasts 60 s: a run whose server died is reaped at start-up once it
       // expired. Down for 65 s (a crash and a slow restart).
-      const restartedAt = await restartServer('SIGKILL', 65_000);
+      const restartedAt = await restartPaperclip(stack, 'SIGKILL', 65_000);
       for (const orphan of [shortOrphan, longOrphan]) {
         const reaped = await stack.client.waitForRun(orphan.id, { timeoutMs: 60_000, until: TERMINAL });
         testProgress.info(`orphan ${orphan.id} ended by Paperclip as ${reaped.status} (${String(reaped.errorCode)})`);
@@ -291,7 +260,7 @@ describe(`adoption after a Paperclip restart (namespace ${namespace})`, () => {
     const container = await followContainerLog(core, jobName);
     await waitForLines(core, container.pod, 6);
 
-    const restartedAt = await restartServer('SIGTERM', 0);
+    const restartedAt = await restartPaperclip(stack, 'SIGTERM', 0);
     const ended = await stack.client.waitForRun(orphan.id, { timeoutMs: 60_000, until: TERMINAL });
     testProgress.info(`the orphan was ended by the shutdown as ${ended.status} (${String(ended.errorCode)})`);
     const adopted = await adoptingRun(agent, task, orphan.id, restartedAt);

@@ -7,9 +7,15 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveServerUser, type Company, type HeartbeatRun, type ServiceUser } from '@claude-k8s/paperclip-server';
+import {
+  resolveServerUser,
+  type Company,
+  type HeartbeatRun,
+  type Issue,
+  type ServiceUser,
+} from '@claude-k8s/paperclip-server';
 import { ADAPTER_TYPE, type Stack } from '../start-stack.ts';
-import { startTestStack, stopTestStack, storedStdout, testProgress } from './harness.ts';
+import { restartPaperclip, startTestStack, stopTestStack, storedStdout, testProgress } from './harness.ts';
 
 const namespace = `${process.env['CK8S_E2E_NAMESPACE_PREFIX'] ?? 'ck8s-e2e'}-transfer-${process.pid}`;
 let stack: Stack;
@@ -21,10 +27,10 @@ let projectId: string;
 
 const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled', 'interrupted'] as const;
 
-/** git as the Paperclip server's user (it owns the workspace, as Paperclip's own git calls would). */
-function gitAsServer(...args: string[]): string {
+/** git in `dir` as the Paperclip server's user (it owns the workspace, as Paperclip's own git calls would). */
+function gitIn(dir: string, ...args: string[]): string {
   return execFileSync('git', ['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', ...args], {
-    cwd: repo,
+    cwd: dir,
     uid: serverUser.uid,
     gid: serverUser.gid,
     env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: serverUser.home },
@@ -32,12 +38,16 @@ function gitAsServer(...args: string[]): string {
   });
 }
 
-function writeAsServer(relative: string, content: string): void {
-  const path = join(repo, relative);
+const gitAsServer = (...args: string[]): string => gitIn(repo, ...args);
+
+function writeIn(dir: string, relative: string, content: string): void {
+  const path = join(dir, relative);
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, content);
-  execFileSync('chown', ['-R', `${serverUser.uid}:${serverUser.gid}`, repo]);
+  execFileSync('chown', ['-R', `${serverUser.uid}:${serverUser.gid}`, dir]);
 }
+
+const writeAsServer = (relative: string, content: string): void => writeIn(repo, relative, content);
 
 beforeAll(async () => {
   stack = await startTestStack(namespace);
@@ -97,7 +107,8 @@ async function runOf(agentId: string): Promise<HeartbeatRun> {
 async function logOf(runId: string): Promise<string> {
   // Before its first line a run has no log (404).
   const log = await stack.client.getRunLog(runId).catch((error: unknown) => {
-    if (String(error).includes('404')) return { records: [] };
+    // A log read while Paperclip appends to it can end in half a line: read again on the next poll.
+    if (String(error).includes('404') || String(error).includes('parse run log')) return { records: [] };
     throw error;
   });
   const records = log.records;
@@ -108,16 +119,54 @@ async function logOf(runId: string): Promise<string> {
 }
 
 /** An issue of the project assigned to the agent; the fake model's script (one Bash call) is a marker in its text. */
-async function startIssue(agentId: string, title: string, command: string): Promise<HeartbeatRun> {
+async function startIssue(agentId: string, title: string, command: string, project = projectId): Promise<HeartbeatRun> {
+  return (await createIssue(agentId, title, command, project)).run;
+}
+
+async function createIssue(
+  agentId: string,
+  title: string,
+  command: string,
+  project = projectId,
+): Promise<{ issue: Issue; run: HeartbeatRun }> {
   stack.fakeModel!.clearForcedScenarios();
-  await stack.client.createIssue(company.id, {
+  const issue = await stack.client.createIssue(company.id, {
     title,
     description: `Work on the repository. [[bash:${command}]]`,
-    projectId,
+    projectId: project,
     assigneeAgentId: agentId,
     status: 'todo',
   });
-  return runOf(agentId);
+  return { issue, run: await runOf(agentId) };
+}
+
+/** The first run of `agentId` newer than `runIds` that `accept` takes (polls for up to `timeoutMs`). */
+async function laterRunOf(
+  agentId: string,
+  runIds: readonly string[],
+  timeoutMs: number,
+  accept: (run: HeartbeatRun) => boolean = () => true,
+): Promise<HeartbeatRun> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const runs = await stack.client.listCompanyRuns(company.id, { agentId, limit: 10 });
+    const found = runs.find((run) => !runIds.includes(run.id) && accept(run));
+    if (found) return found;
+    if (Date.now() > deadline)
+      throw new Error(
+        `no new run of agent ${agentId} within ${timeoutMs} ms: ${JSON.stringify(runs.map((r) => [r.id, r.status]))}`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+/** Waits until the run's log says the workspace is in the pod (claude starts). */
+async function copiedIn(run: HeartbeatRun): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  while (!(await logOf(run.id)).includes('copied into the pod')) {
+    if (Date.now() > deadline) throw new Error('the workspace was not copied in within 180 s');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 async function finished(run: HeartbeatRun): Promise<HeartbeatRun> {
@@ -166,7 +215,8 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     const agent = await createAgent('transfer-agent');
     const headBefore = gitAsServer('rev-parse', 'HEAD').trim();
     testProgress.info(`history before the run:\n${gitAsServer('log', '--format=%H %P %s', '-6')}`);
-    const run = await finished(await startIssue(agent.id, 'Change the app', AGENT_SCRIPT));
+    const { issue, run: started } = await createIssue(agent.id, 'Change the app', AGENT_SCRIPT);
+    const run = await finished(started);
     expect(run.status, String(run['error'] ?? '')).toBe('succeeded');
     const output = await toolOutput(run);
     expect(output).toContain(repo); // the pod works at the server's path
@@ -197,6 +247,24 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     // Only what changed came back: a bundle of a few objects.
     expect(Number(transfer['bytesOut'])).toBeLessThan(16 * 1024);
     expect(await logOf(run.id)).toContain("the agent's changes came back");
+
+    // The next run on the same issue (woken by a comment) works on that state: the commit, the uncommitted change.
+    const headAfter = gitAsServer('rev-parse', 'HEAD').trim();
+    const check = 'git log --format=%s -1; git status --porcelain; cat notes.txt; echo NEXT-RUN-$((40 + 2))';
+    stack.fakeModel!.clearForcedScenarios();
+    stack.fakeModel!.forceScenario(`bash:${check}`, { count: 2 });
+    await stack.client.addIssueComment(issue.id, `Check the state of the repository. [[bash:${check}]]`);
+    const next = await finished(await laterRunOf(agent.id, [run.id], 120_000));
+    expect(next.status, String(next['error'] ?? '')).toBe('succeeded');
+    const seen = await toolOutput(next);
+    expect(seen).toContain('NEXT-RUN-42');
+    expect(seen).toContain('agent: edit, add, delete');
+    expect(seen).toContain(' M notes.txt');
+    expect(seen).toContain('?? untracked.txt');
+    expect(seen).toContain('uncommitted by the agent');
+    // It changed nothing, so nothing moved.
+    expect(gitAsServer('rev-parse', 'HEAD').trim()).toBe(headAfter);
+    expect(transferOf(next)).toMatchObject({ commits: 0, applied: [], conflicts: [] });
   });
 
   it('a file changed on the server during the run is a named conflict, kept as a git ref; nothing is overwritten', async () => {
@@ -262,7 +330,112 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     );
     expect(run.status).toBe('failed');
     expect(readFileSync(join(repo, 'partial.txt'), 'utf8')).toBe('PARTIAL-WORK-42\n');
-    expect(gitAsServer('status', '--porcelain', '--', 'partial.txt').trim()).toBe('?? partial.txt');
+    // Staged in the pod, staged here.
+    expect(gitAsServer('status', '--porcelain', '--', 'partial.txt').trim()).toBe('A  partial.txt');
     expect(transferOf(run)).toMatchObject({ conflicts: [], claudeExitCode: expect.any(Number) as unknown });
+  });
+
+  it('a run that hits its Job deadline (timed out) still brings back what it changed', async () => {
+    const agent = await createAgent('transfer-timeout-agent', { timeoutSec: 30 });
+    const run = await finished(
+      await startIssue(agent.id, 'Time out', 'echo "BEFORE-TIMEOUT-$((40 + 2))" > timeout-work.txt; sleep 300'),
+    );
+    expect(run.status).toBe('timed_out');
+    expect(readFileSync(join(repo, 'timeout-work.txt'), 'utf8')).toBe('BEFORE-TIMEOUT-42\n');
+    expect(await logOf(run.id)).toContain("the agent's changes came back");
+    expect(transferOf(run)).toMatchObject({ conflicts: [], applied: ['timeout-work.txt'] });
+  });
+
+  it("a second agent's pod cannot read the first agent's workspace (asserted from inside the second pod)", async () => {
+    // Agent A works on the first project and keeps its pod up; agent B, on a project of its own, looks for A's files.
+    const other = join(root, 'other');
+    mkdirSync(other);
+    writeIn(other, 'OTHER.md', 'the other project\n');
+    gitIn(other, 'init', '-q', '-b', 'main');
+    gitIn(other, 'add', '-A');
+    gitIn(other, 'commit', '-q', '-m', 'other: first');
+    const otherProject = await stack.client.createProject(company.id, {
+      name: 'other',
+      workspace: { name: 'other', sourceType: 'local_path', cwd: other, isPrimary: true },
+    });
+    writeAsServer('only-in-a-7d21.txt', 'A-SERVER-SECRET\n');
+    const agentA = await createAgent('transfer-isolation-a');
+    const runA = await startIssue(
+      agentA.id,
+      'Hold the workspace',
+      'echo A-POD-SECRET > only-in-a-pod-7d21.txt; sleep 90',
+    );
+    await copiedIn(runA);
+    const look = [
+      `test -e ${repo} && echo A-WORKSPACE-VISIBLE || echo A-WORKSPACE-ABSENT-$((40 + 2))`,
+      "find / \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -name 'only-in-a*7d21.txt' -print 2>/dev/null | sed 's/^/FOUND: /'",
+      'test -e /var/run/secrets/kubernetes.io/serviceaccount/token && echo SA-TOKEN-PRESENT || echo NO-SA-TOKEN-$((40 + 2))',
+      'pwd; ls',
+      'echo LOOKED-$((40 + 2))',
+    ].join('; ');
+    const agentB = await createAgent('transfer-isolation-b');
+    const runB = await finished(await startIssue(agentB.id, 'Look around', look, otherProject.id));
+    expect(runB.status, String(runB['error'] ?? '')).toBe('succeeded');
+    const seen = await toolOutput(runB);
+    testProgress.info(`what B saw:\n${seen}`);
+    expect(seen).toContain('LOOKED-42');
+    expect(seen).toContain(other); // B works in its own workspace
+    expect(seen).toContain('OTHER.md');
+    expect(seen).toContain('A-WORKSPACE-ABSENT-42');
+    expect(seen).toContain('NO-SA-TOKEN-42');
+    expect(seen).not.toContain('FOUND:');
+    expect(seen).not.toContain('A-WORKSPACE-VISIBLE');
+    // A's run still worked (its pod was up while B looked) and brings its file back to A's workspace only.
+    const doneA = await finished(runA);
+    expect(doneA.status, String(doneA['error'] ?? '')).toBe('succeeded');
+    expect(readFileSync(join(repo, 'only-in-a-pod-7d21.txt'), 'utf8')).toBe('A-POD-SECRET\n');
+    expect(existsSync(join(other, 'only-in-a-pod-7d21.txt'))).toBe(false);
+  });
+
+  // Skipped until the re-wake is solved: after the SIGTERM restart Paperclip opens a board recovery action for the
+  // interrupted run, and neither a comment nor a wake with the issue made a new run within 120 s (2 runs, 23:40 and
+  // 23:45 UTC 2026-12-05). The next step: resolve the recovery action through Paperclip's API, then wake.
+  it.skip('Paperclip restarts (SIGTERM) during a run: the run that adopts the Job brings the changes back', async () => {
+    const agent = await createAgent('transfer-restart-agent');
+    const script = [
+      'echo "BEFORE-RESTART-$((40 + 2))" > restart-work.txt',
+      'git add restart-work.txt',
+      'sleep 45',
+      'echo "AFTER-RESTART-$((40 + 2))" >> restart-work.txt',
+    ].join('; ');
+    const { issue, run: orphan } = await createIssue(agent.id, 'Work across a restart', script);
+    await copiedIn(orphan);
+    await new Promise((resolve) => setTimeout(resolve, 8000)); // the agent's command runs
+    const restartedAt = await restartPaperclip(stack, 'SIGTERM', 0);
+    const ended = await stack.client.waitForRun(orphan.id, { timeoutMs: 60_000, until: TERMINAL });
+    testProgress.info(`the orphan was ended by the shutdown as ${ended.status} (${String(ended['errorCode'])})`);
+    expect(existsSync(join(repo, 'restart-work.txt'))).toBe(false);
+    // Paperclip does not run the task again by itself (a legacy run whose provider started needs the board): a
+    // comment on the issue wakes the agent, as a user would.
+    const runsAfterRestart = await stack.client.listCompanyRuns(company.id, { agentId: agent.id, limit: 5 });
+    testProgress.info(`runs after the restart: ${JSON.stringify(runsAfterRestart.map((r) => [r.id, r.status]))}`);
+    await stack.client.addIssueComment(issue.id, 'Go on with the work.');
+    // The comment alone wakes nobody while the board's recovery action is open (observed): wake the agent for the issue.
+    await stack.client.wakeupAgent(agent.id, {
+      source: 'on_demand',
+      triggerDetail: 'manual',
+      reason: 'e2e: go on after the restart',
+      payload: { issueId: issue.id, taskKey: issue.id },
+    });
+    const adopting = await finished(
+      await laterRunOf(agent.id, [orphan.id], 120_000, (candidate) => candidate.id !== orphan.id),
+    );
+    testProgress.info(`adopting run ended ${Math.round(performance.now() - restartedAt)} ms after the restart`);
+    expect(adopting.status, String(adopting['error'] ?? '')).toBe('succeeded');
+    const resultJson = (adopting['resultJson'] ?? {}) as { adoptedFrom?: { runId?: string } };
+    expect(resultJson.adoptedFrom?.runId).toBe(orphan.id);
+    // Both halves of the agent's work: before the restart (staged), and after it (unstaged on top).
+    expect(readFileSync(join(repo, 'restart-work.txt'), 'utf8')).toBe('BEFORE-RESTART-42\nAFTER-RESTART-42\n');
+    expect(gitAsServer('status', '--porcelain', '--', 'restart-work.txt').trim()).toBe('AM restart-work.txt');
+    expect(gitAsServer('show', ':restart-work.txt').trim()).toBe('BEFORE-RESTART-42');
+    const log = await logOf(adopting.id);
+    expect(log).toContain(`adopted Job`);
+    expect(log).toContain("the agent's changes came back");
+    expect(transferOf(adopting)).toMatchObject({ conflicts: [], claudeExitCode: 0 });
   });
 });

@@ -7,9 +7,11 @@
  *   `integrateImportedGitHead` (fast-forward; a merge commit when the server's branch moved and git merges cleanly);
  * - the agent's working-tree changes (`base` → `worktree`, committed ones included) are applied file by file, each only
  *   where the server's file is still what the pod received (else it is a conflict, never overwritten);
- * - the index of the touched paths is reset to the new HEAD, as in the pod (uncommitted changes stay uncommitted).
+ * - the index of the touched paths follows the pod's: what the agent staged (the bundle's `index` snapshot, when the
+ *   pod could write it) is staged, the rest is reset to the new HEAD (uncommitted changes stay uncommitted).
  *
  * What cannot be applied stays in the workspace's git directory as `refs/claude-k8s/runs/<runId>/{base,agent,worktree}`
+ * (and `index`)
  * and is named in the result. Everything runs under Paperclip's directory merge lock (`withDirectoryMergeLock`).
  */
 import { execFile } from 'node:child_process';
@@ -107,6 +109,33 @@ async function writeEntry(dir: string, path: string, entry: Entry): Promise<void
   }
 }
 
+/**
+ * Stages in the server's index what the agent had staged in the pod: each path whose entry in the agent's index
+ * differs from its HEAD gets the index entry (added, changed or removed), provided the server's working tree now holds
+ * the agent's version of it (a conflict path is left alone).
+ */
+async function restageAgentIndex(
+  dir: string,
+  refs: { index: string; agentHead: string; worktree: string; conflicts: readonly string[] },
+): Promise<string[]> {
+  const staged = (await git(dir, ['diff', '--name-only', '--no-renames', '-z', refs.agentHead, refs.index])).text
+    .split('\0')
+    .filter((path) => path !== '' && !refs.conflicts.includes(path));
+  if (staged.length === 0) return [];
+  const indexed = await treeEntries(dir, refs.index, staged);
+  const worktree = await treeEntries(dir, refs.worktree, staged);
+  const zero = '0'.repeat(refs.agentHead.length);
+  const lines: string[] = [];
+  for (const path of staged) {
+    if (!same(await diskEntry(dir, path), worktree.get(path) ?? null)) continue;
+    const entry = indexed.get(path) ?? null;
+    lines.push(entry === null ? `0 ${zero}\t${path}` : `${entry.mode} ${entry.oid}\t${path}`);
+  }
+  if (lines.length > 0)
+    await git(dir, ['update-index', '-z', '--index-info'], { input: Buffer.from(`${lines.join('\0')}\0`) });
+  return lines.map((line) => line.slice(line.indexOf('\t') + 1));
+}
+
 /** What {@link applyTransferredChanges} did. */
 export interface AppliedChanges {
   /** The server's HEAD before and after. */
@@ -135,7 +164,7 @@ export interface ApplyInput {
   baseHead: string;
   /** The branch the pod received (`null`: detached). */
   baseBranch: string | null;
-  /** The bundle file (refs `refs/claude-k8s/base` and `refs/claude-k8s/worktree`). */
+  /** The bundle file (refs `refs/claude-k8s/base`, `refs/claude-k8s/worktree` and, optionally, `refs/claude-k8s/index`). */
   bundlePath: string;
 }
 
@@ -146,6 +175,9 @@ export interface ApplyInput {
 export async function applyTransferredChanges(input: ApplyInput): Promise<AppliedChanges> {
   const prefix = runRefPrefix(input.runId);
   const refs = { base: `${prefix}/base`, worktree: `${prefix}/worktree`, agent: `${prefix}/agent` };
+  const indexRef = `${prefix}/index`;
+  const heads = (await git(input.dir, ['bundle', 'list-heads', input.bundlePath])).text;
+  const withIndex = /\srefs\/claude-k8s\/index$/m.test(heads);
   await git(input.dir, [
     'fetch',
     '--quiet',
@@ -154,6 +186,7 @@ export async function applyTransferredChanges(input: ApplyInput): Promise<Applie
     input.bundlePath,
     `+refs/claude-k8s/base:${refs.base}`,
     `+refs/claude-k8s/worktree:${refs.worktree}`,
+    ...(withIndex ? [`+refs/claude-k8s/index:${indexRef}`] : []),
   ]);
   const agentHead = (await git(input.dir, ['rev-parse', `${refs.worktree}^1`])).text.trim();
   await git(input.dir, ['update-ref', refs.agent, agentHead]);
@@ -205,13 +238,15 @@ export async function applyTransferredChanges(input: ApplyInput): Promise<Applie
         await git(dir, ['reset', '-q', 'HEAD', '--pathspec-from-file=-', '--pathspec-file-nul'], {
           input: Buffer.from(touched.join('\0')),
         });
+      // What the agent staged is staged here too (where the working tree holds the agent's version).
+      if (withIndex) await restageAgentIndex(dir, { index: indexRef, agentHead, worktree: refs.worktree, conflicts });
     }
     const commits =
       commitConflict === null && agentHead !== input.baseHead
         ? Number((await git(dir, ['rev-list', '--count', agentHead, `^${input.baseHead}`])).text.trim())
         : 0;
     const keep = commitConflict !== null || conflicts.length > 0;
-    if (!keep) for (const ref of Object.values(refs)) await git(dir, ['update-ref', '-d', ref]);
+    if (!keep) for (const ref of [...Object.values(refs), indexRef]) await git(dir, ['update-ref', '-d', ref]);
     return {
       headBefore,
       headAfter,
@@ -220,7 +255,7 @@ export async function applyTransferredChanges(input: ApplyInput): Promise<Applie
       applied,
       conflicts: commitConflict === null ? conflicts : changed,
       commitConflict,
-      keptRefs: keep ? [refs.agent, refs.worktree, refs.base] : [],
+      keptRefs: keep ? [refs.agent, refs.worktree, refs.base, ...(withIndex ? [indexRef] : [])] : [],
     };
   });
 }

@@ -21,7 +21,12 @@ export const CONTROL_FILE = {
 } as const;
 
 /** The refs of the pod's two snapshot commits (in the pod's repository; the bundle carries them). */
-export const POD_REF = { base: 'refs/claude-k8s/base', worktree: 'refs/claude-k8s/worktree' } as const;
+export const POD_REF = {
+  base: 'refs/claude-k8s/base',
+  worktree: 'refs/claude-k8s/worktree',
+  /** The agent's index as a commit on top of its HEAD (what it staged); absent when the index cannot be written. */
+  index: 'refs/claude-k8s/index',
+} as const;
 
 /** How long the entry waits for the workspace before it gives up (claude never starts then). Seconds. */
 export const TRANSFER_WAIT_SEC = 900;
@@ -83,16 +88,19 @@ export const SNAPSHOT_SCRIPT = [
 ].join('\n');
 
 /**
- * Snapshots the final working tree, then writes a bundle of both snapshots relative to the server's HEAD to stdout
- * (only what changed). Arguments: workspace, control directory, server HEAD, message.
+ * Snapshots the final working tree and the agent's index (what it staged; left out when git cannot write it, e.g.
+ * during an unresolved merge), then writes a bundle of the snapshots relative to the server's HEAD to stdout (only what
+ * changed). Arguments: workspace, control directory, server HEAD, message.
  */
 export const EXPORT_SCRIPT = [
   'set -eu',
   'ws=$1; ctl=$2; base=$3; message=$4',
   `sh -c "$CK8S_SNAPSHOT" snapshot "$ws" "$ctl" ${POD_REF.worktree} "$message"`,
   'cd -- "$ws"',
+  `refs="${POD_REF.base} ${POD_REF.worktree}"`,
+  `if tree=$(git write-tree 2>/dev/null) && commit=$(git -c user.name=claude-k8s -c user.email=claude-k8s@invalid commit-tree "$tree" -p HEAD -m "claude-k8s: the agent's index"); then git update-ref ${POD_REF.index} "$commit"; refs="$refs ${POD_REF.index}"; fi`,
   'rm -f -- "$ctl/changes.bundle"',
-  `git bundle create "$ctl/changes.bundle" ${POD_REF.base} ${POD_REF.worktree} --not "$base" 2>"$ctl/bundle.err" || { cat "$ctl/bundle.err" >&2; exit 1; }`,
+  `git bundle create "$ctl/changes.bundle" $refs --not "$base" 2>"$ctl/bundle.err" || { cat "$ctl/bundle.err" >&2; exit 1; }`,
   'cat -- "$ctl/changes.bundle"',
   'rm -f -- "$ctl/changes.bundle"',
 ].join('\n');

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RunDetachedError } from '@claude-k8s/kube-runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   collect,
@@ -15,6 +16,7 @@ import {
   type TransferSettings,
 } from './transfer-session.ts';
 import { CONTROL_FILE } from './pod-scripts.ts';
+import { resumeRunTransfer, startRunTransfer, type TransferExec, type TransferHandle } from './run-transfer.ts';
 
 /** Runs the argv on this machine, like `pods/exec` would in the container. */
 const localExec: PodExec = (command, options = {}) =>
@@ -164,6 +166,7 @@ describe('the transfer round trip', () => {
       'refs/claude-k8s/runs/run-2/agent',
       'refs/claude-k8s/runs/run-2/worktree',
       'refs/claude-k8s/runs/run-2/base',
+      'refs/claude-k8s/runs/run-2/index',
     ]);
     // Recoverable: the agent's version is in the kept worktree ref.
     expect(git(host, 'show', 'refs/claude-k8s/runs/run-2/worktree:README.md')).toBe('agent version');
@@ -181,6 +184,33 @@ describe('the transfer round trip', () => {
     expect(git(host, 'rev-parse', 'HEAD')).toBe(serverHead);
     expect(git(host, 'log', '-1', '--format=%s', 'refs/claude-k8s/runs/run-3/agent')).toBe('agent change');
     expect(collected.conflicts).toContain('shared.txt');
+  });
+
+  it('what the agent staged comes back staged; unstaged edits stay unstaged', async () => {
+    const copied = await copyIn({ settings, exec: localExec, runId: 'run-staged' });
+    writeFileSync(join(pod, 'staged-new.txt'), 'new and staged\n');
+    writeFileSync(join(pod, 'shared.txt'), 'one\ntwo\nstaged line\n');
+    git(pod, 'add', 'staged-new.txt', 'shared.txt');
+    // Staged, then edited again: the index keeps the staged version, the file the newer one.
+    writeFileSync(join(pod, 'shared.txt'), 'one\ntwo\nstaged line\nunstaged line\n');
+    git(pod, 'rm', '-q', '--cached', 'obsolete.txt');
+    git(pod, 'add', 'README.md'); // the server's uncommitted edit, staged by the agent unchanged
+    writeFileSync(join(pod, 'untracked.txt'), 'edited, not staged\n');
+    const podStatus = git(pod, 'status', '--short').split('\n').sort();
+    const collected = await collect({ settings, exec: localExec, runId: 'run-staged', copied });
+    expect(collected).toMatchObject({ conflicts: [], commitConflict: null, commits: 0, keptRefs: [] });
+    expect(statusOf(host)).toEqual(podStatus);
+    expect(statusOf(host)).toEqual([
+      '?? obsolete.txt',
+      '?? untracked.txt',
+      'A  staged-new.txt',
+      'D  obsolete.txt',
+      'M  README.md',
+      'MM shared.txt',
+    ]);
+    expect(git(host, 'show', ':shared.txt')).toBe('one\ntwo\nstaged line');
+    expect(readFileSync(join(host, 'shared.txt'), 'utf8')).toBe('one\ntwo\nstaged line\nunstaged line\n');
+    expect(git(host, 'for-each-ref', 'refs/claude-k8s')).toBe('');
   });
 
   it('merges the agent commits when the server committed elsewhere meanwhile', async () => {
@@ -227,5 +257,139 @@ describe('the transfer round trip', () => {
     ).resolves.toBeNull();
     await releaseContainer(localExec, settings.controlDir);
     expect(existsSync(join(settings.controlDir, CONTROL_FILE.collected))).toBe(true);
+  });
+});
+
+describe('a transfer across a Paperclip restart (the adopting run resumes it)', () => {
+  const exec: TransferExec = (input) => localExec(input.command, input);
+  const limits = { maxInMiB: 64, maxOutMiB: 16 };
+  const target = () => ({ hostDir: settings.hostDir, podDir: settings.podDir, controlDir: settings.controlDir });
+  const control = (file: string) => join(settings.controlDir, file);
+  const handle = (outcome: Promise<unknown> = new Promise(() => {})): TransferHandle => ({
+    containerName: 'agent',
+    containerStarted: Promise.resolve('pod-1'),
+    outcome,
+  });
+  const logs: string[] = [];
+  const log = (line: string): Promise<void> => {
+    logs.push(line);
+    return Promise.resolve();
+  };
+
+  /** The original run, until Paperclip's shutdown detached it: copy-in done, claude released, nothing collected. */
+  async function detachedRun(): Promise<void> {
+    const outcome = Promise.withResolvers<unknown>();
+    const running = startRunTransfer({
+      target: target(),
+      runId: 'run-a',
+      handle: handle(outcome.promise),
+      exec,
+      limits,
+      log,
+    });
+    while (!existsSync(control(CONTROL_FILE.ready))) await new Promise((resolve) => setTimeout(resolve, 50));
+    outcome.reject(new RunDetachedError('ns', 'job-a', 'run-a', 'server shutdown'));
+    const report = await running;
+    expect(report).toMatchObject({ error: null, collected: null });
+    expect(report.skipped).toContain('shutting down');
+    // No `collected`: the entry keeps the pod (and the changes) for the adopter.
+    expect(existsSync(control(CONTROL_FILE.collected))).toBe(false);
+  }
+
+  it('a run detached by the shutdown leaves the pod waiting; the adopter collects once claude ends', async () => {
+    const head = git(host, 'rev-parse', 'HEAD');
+    await detachedRun();
+    agentWorks();
+    setTimeout(() => writeFileSync(control(CONTROL_FILE.exited), '0\n'), 300);
+    const report = await resumeRunTransfer({
+      target: target(),
+      runId: 'run-b',
+      adoptedRunId: 'run-a',
+      handle: handle(),
+      exec,
+      limits,
+      log,
+    });
+    expect(report.error).toBeNull();
+    expect(report).toMatchObject({ claudeExit: 0, copiedIn: null });
+    expect(report.collected).toMatchObject({ commits: 1, conflicts: [], keptRefs: [] });
+    expect(git(host, 'log', '-1', '--format=%s')).toBe('agent: edit, add, delete');
+    expect(git(host, 'rev-parse', 'HEAD~1')).toBe(head);
+    expect(readFileSync(join(host, 'notes.txt'), 'utf8')).toBe('uncommitted\n');
+    expect(existsSync(control(CONTROL_FILE.collected))).toBe(true);
+  });
+
+  it('a copy-in the restart interrupted is done again from scratch before claude starts', async () => {
+    // What the interrupted copy-in left: the record, half a tree, no `ready`.
+    writeFileSync(
+      control('transfer.json'),
+      `${JSON.stringify({ runId: 'run-a', hostDir: settings.hostDir, podDir: settings.podDir, branch: 'main' })}\n`,
+    );
+    mkdirSync(join(pod, '.git'), { recursive: true });
+    writeFileSync(join(pod, 'half-copied.txt'), 'partial\n');
+    const resumed = resumeRunTransfer({
+      target: target(),
+      runId: 'run-b',
+      adoptedRunId: 'run-a',
+      handle: handle(),
+      exec,
+      limits,
+      log,
+    });
+    while (!existsSync(control(CONTROL_FILE.ready))) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(existsSync(join(pod, 'half-copied.txt'))).toBe(false);
+    expect(git(pod, 'status', '--short')).toBe(' M README.md\n?? untracked.txt');
+    writeFileSync(join(pod, 'added.txt'), 'after the restart\n');
+    writeFileSync(control(CONTROL_FILE.exited), '0\n');
+    const report = await resumed;
+    expect(report.error).toBeNull();
+    expect(report.copiedIn).not.toBeNull();
+    expect(readFileSync(join(host, 'added.txt'), 'utf8')).toBe('after the restart\n');
+    expect(logs.join('')).toContain('copied in again');
+  });
+
+  it('does not copy into a pod that was given another workspace: the entry is told to give up', async () => {
+    writeFileSync(
+      control('transfer.json'),
+      `${JSON.stringify({ runId: 'run-a', hostDir: '/elsewhere', podDir: '/elsewhere', branch: 'main' })}\n`,
+    );
+    const report = await resumeRunTransfer({
+      target: target(),
+      runId: 'run-b',
+      adoptedRunId: 'run-a',
+      handle: handle(),
+      exec,
+      limits,
+      log,
+    });
+    expect(report.error).toMatchObject({ trip: 'in' });
+    expect(report.error?.message).toContain('/elsewhere');
+    expect(existsSync(control(CONTROL_FILE.abort))).toBe(true);
+    expect(existsSync(control(CONTROL_FILE.ready))).toBe(false);
+  });
+
+  it('changes collected before the restart, or a pod that cannot be reached: nothing applied, and said so', async () => {
+    writeFileSync(control(CONTROL_FILE.collected), '');
+    const done = await resumeRunTransfer({
+      target: target(),
+      runId: 'run-b',
+      adoptedRunId: 'run-a',
+      handle: handle(),
+      exec,
+      limits,
+      log,
+    });
+    expect(done).toMatchObject({ error: null, skipped: 'the changes had been collected before the restart' });
+    const gone: TransferExec = () => Promise.reject(new Error('container agent is not running'));
+    const lost = await resumeRunTransfer({
+      target: target(),
+      runId: 'run-b',
+      adoptedRunId: 'run-a',
+      handle: handle(),
+      exec: gone,
+      limits,
+      log,
+    });
+    expect(lost.error?.message).toContain('cannot be reached');
   });
 });
