@@ -211,7 +211,7 @@ describe('testEnvironment', () => {
     const denied = async (mode: string) => {
       const result = await testEnvironment(
         { ...base, workspace: { mode } },
-        { probeFactory: () => probe(['pods/exec:create']) },
+        { probeFactory: () => probe(['pods/exec:create', 'pods/exec:get']) },
       );
       return result.checks
         .filter((check) => check.code === 'claude_k8s_rbac_denied')
@@ -219,8 +219,12 @@ describe('testEnvironment', () => {
     };
     expect(await denied('transfer')).toEqual([
       "error missing permission in agents: create pods/exec (needed to workspace.mode transfer: copy the workspace into the run's container and collect the agent's changes)",
+      'error missing permission in agents: get pods/exec (needed to workspace.mode transfer: the WebSocket upgrade of an exec is a GET (older apiservers authorize it as get))',
     ]);
-    expect((await denied('auto'))[0]).toMatch(/^warn missing permission in agents: create pods\/exec/);
+    expect(await denied('auto')).toEqual([
+      expect.stringMatching(/^warn missing permission in agents: create pods\/exec/),
+      expect.stringMatching(/^warn missing permission in agents: get pods\/exec/),
+    ]);
     expect(await denied('none')).toEqual([]);
     expect(await denied('shared')).toEqual([]);
   });

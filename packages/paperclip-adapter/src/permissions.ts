@@ -61,6 +61,7 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = Object.freeze
     verb: 'get',
     purpose:
       'workspace.mode transfer: the WebSocket upgrade of an exec is a GET (older apiservers authorize it as get)',
+    workspaceMode: 'transfer',
   },
   {
     group: '',
