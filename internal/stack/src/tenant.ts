@@ -1,5 +1,5 @@
-import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
 import {
   CoreV1Api,
   KubeConfig,
@@ -280,5 +280,37 @@ export async function removeClusterObjects(
     } catch (error) {
       if (!hasStatus(error, 404)) throw error;
     }
+  }
+}
+
+/**
+ * Delete a test's namespace and the PersistentVolumes reserved for its claims (host-path volumes are `Retain`: the
+ * namespace's deletion leaves them `Released` for ever). With `hostRoot`, the host directories of those volumes under
+ * it go too (only there: a volume over any other path is the operator's). 404s are fine: cleanup runs after failures.
+ */
+export async function deleteNamespaceAndVolumes(
+  adminKubeconfig: string,
+  namespace: string,
+  options: { hostRoot?: string } = {},
+): Promise<void> {
+  const admin = new KubeConfig();
+  admin.loadFromFile(adminKubeconfig);
+  const core = admin.makeApiClient(CoreV1Api);
+  try {
+    await core.deleteNamespace({ name: namespace });
+  } catch (error) {
+    if (!hasStatus(error, 404)) throw error;
+  }
+  const volumes = await core.listPersistentVolume({ labelSelector: 'app.kubernetes.io/part-of=claude-k8s' });
+  for (const volume of volumes.items) {
+    if (volume.spec?.claimRef?.namespace !== namespace) continue;
+    try {
+      await core.deletePersistentVolume({ name: volume.metadata!.name! });
+    } catch (error) {
+      if (!hasStatus(error, 404)) throw error;
+    }
+    const path = volume.spec.hostPath?.path;
+    if (options.hostRoot && path && resolve(path).startsWith(`${resolve(options.hostRoot)}${sep}`))
+      await rm(resolve(path), { recursive: true, force: true });
   }
 }

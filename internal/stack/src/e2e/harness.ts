@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { BatchV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
 import {
   startPaperclipServer,
@@ -6,6 +7,7 @@ import {
   type RunLogRecord,
 } from '@claude-k8s/paperclip-server';
 import { startStack, type Stack } from '../start-stack.ts';
+import { deleteNamespaceAndVolumes } from '../tenant.ts';
 
 /** Progress of the stack in tests: lines on stderr with a prefix. */
 export const testProgress = {
@@ -32,11 +34,13 @@ export async function startTestStack(
  */
 export async function stopTestStack(stack: Stack | undefined, namespace: string): Promise<void> {
   if (!stack) return;
-  const { core } = adminClients(stack);
   for (const server of restartedServers.get(stack) ?? []) await server.stop().catch(() => undefined);
   await stack.stop({ keepCluster: true });
   if (process.env['CK8S_KEEP_NAMESPACE'] !== '1')
-    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    await deleteNamespaceAndVolumes(stack.adminKubeconfig, namespace, {
+      // The session volume's host directory is `<cluster state>/sessions/<namespace>`.
+      ...(stack.tenant.sessionHostPath ? { hostRoot: dirname(stack.tenant.sessionHostPath) } : {}),
+    }).catch(() => undefined);
 }
 
 /** The servers {@link restartPaperclip} started (the stack's own stop knows only the first). */

@@ -11,6 +11,7 @@ import { clusterStatus } from '@claude-k8s/local-cluster';
 import { podWorkspaceShell, type WorkspaceShell } from '../demo-project.ts';
 import { findKubectl } from '../in-cluster.ts';
 import { repoRoot } from '../start-stack.ts';
+import { deleteNamespaceAndVolumes } from '../tenant.ts';
 
 interface Finished {
   code: number | null;
@@ -119,14 +120,35 @@ describe('the main job (scripts/demo.sh --once)', () => {
   // The demo's repositories (--project-dir keeps them after --once), under a directory the server's user traverses.
   const projects = mkdtempSync(join(tmpdir(), 'ck8s-demo-e2e-'));
   chmodSync(projects, 0o755);
-  afterAll(() => rmSync(projects, { recursive: true, force: true }));
+  // The demo keeps its namespace (a user inspects it, and its sessions resume); the test's go, with their volumes.
+  const namespaces: string[] = [];
+  function demoNamespace(name: string): string {
+    namespaces.push(name);
+    return name;
+  }
+  afterAll(async () => {
+    rmSync(projects, { recursive: true, force: true });
+    const state = (await clusterStatus())?.state;
+    if (!baseEnv['KUBECONFIG'] || process.env['CK8S_KEEP_NAMESPACE'] === '1') return;
+    for (const namespace of namespaces)
+      await deleteNamespaceAndVolumes(baseEnv['KUBECONFIG'], namespace, {
+        ...(state ? { hostRoot: join(state, 'sessions') } : {}),
+      });
+  });
 
   it('runs one agent run end to end against the local cluster; its commit is in the demo project', async () => {
     const env = { ...baseEnv };
     delete env['KUBECONFIG'];
     const dir = join(projects, 'local');
     const finished = await runDemo(
-      ['--once', '--no-color', '--namespace', `${prefix}-demo-local-${process.pid}`, '--project-dir', dir],
+      [
+        '--once',
+        '--no-color',
+        '--namespace',
+        demoNamespace(`${prefix}-demo-local-${process.pid}`),
+        '--project-dir',
+        dir,
+      ],
       env,
     );
     expectSummary(finished);
@@ -141,7 +163,14 @@ describe('the main job (scripts/demo.sh --once)', () => {
       throw new Error('KUBECONFIG is not set: run the e2e tier through scripts/with-cluster.sh');
     const dir = join(projects, 'kubeconfig');
     const finished = await runDemo(
-      ['--once', '--no-color', '--namespace', `${prefix}-demo-kubeconfig-${process.pid}`, '--project-dir', dir],
+      [
+        '--once',
+        '--no-color',
+        '--namespace',
+        demoNamespace(`${prefix}-demo-kubeconfig-${process.pid}`),
+        '--project-dir',
+        dir,
+      ],
       baseEnv,
     );
     expectSummary(finished);
@@ -150,7 +179,8 @@ describe('the main job (scripts/demo.sh --once)', () => {
   });
 
   it('runs through Paperclip inside the cluster (--in-cluster: the Helm chart with Paperclip enabled)', async () => {
-    const namespace = `incluster-demo-${process.pid}`;
+    const namespace = demoNamespace(`incluster-demo-${process.pid}`);
+    demoNamespace(`${namespace}-paperclip`);
     // Paperclip's workspace is in its pod: read it there while the demo keeps the server running, then Ctrl-C.
     const shell = podWorkspaceShell({
       kubectl: findKubectl((await clusterStatus())?.version ?? 'v0'),
