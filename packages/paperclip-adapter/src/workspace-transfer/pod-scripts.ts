@@ -88,6 +88,43 @@ export const SNAPSHOT_SCRIPT = [
 ].join('\n');
 
 /**
+ * Copy-in, step 1: receives the objects of HEAD as one git pack on stdin and checks HEAD out into the workspace: a
+ * depth-1 repository (`shallow` = HEAD) on the branch (or detached), with a credential-free `origin` when the server's
+ * workspace has one. Arguments: workspace, HEAD, branch (empty = detached), origin URL (empty = none).
+ */
+export const CHECKOUT_PACK_SCRIPT = [
+  'set -eu',
+  'ws=$1; head=$2; branch=$3; origin=$4',
+  'mkdir -p -- "$ws"',
+  'cd -- "$ws"',
+  'git -c init.defaultBranch=main init -q',
+  'git index-pack --stdin >/dev/null',
+  'printf "%s\\n" "$head" > .git/shallow',
+  'if [ -n "$branch" ]; then',
+  '  git update-ref "refs/heads/$branch" "$head"',
+  '  git symbolic-ref HEAD "refs/heads/$branch"',
+  'else',
+  '  git update-ref --no-deref HEAD "$head"',
+  'fi',
+  'if [ -n "$origin" ]; then git remote add origin "$origin"; fi',
+  'git -c checkout.workers=0 read-tree -u --reset HEAD',
+].join('\n');
+
+/** Copy-in, step 2 (only when the server's working tree deleted tracked files): removes the NUL-separated paths on stdin. */
+export const DELETE_PATHS_SCRIPT = ['set -eu', 'cd -- "$1"', 'xargs -0 rm -rf --'].join('\n');
+
+/**
+ * Copy-in, step 3: extracts the uncommitted and untracked files (a tar on stdin) into the workspace, then commits the
+ * `base` snapshot ({@link SNAPSHOT_SCRIPT}, in `$CK8S_SNAPSHOT`). Arguments: workspace, control directory, ref, message.
+ */
+export const FINISH_IN_SCRIPT = [
+  'set -eu',
+  'ws=$1; ctl=$2; ref=$3; message=$4',
+  'tar -xf - -C "$ws"',
+  'sh -c "$CK8S_SNAPSHOT" snapshot "$ws" "$ctl" "$ref" "$message"',
+].join('\n');
+
+/**
  * Snapshots the final working tree and the agent's index (what it staged; left out when git cannot write it, e.g.
  * during an unresolved merge), then writes a bundle of the snapshots relative to the server's HEAD to stdout (only what
  * changed). Arguments: workspace, control directory, server HEAD, message.
