@@ -12,6 +12,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { lstat } from 'node:fs/promises';
+import { PassThrough, type Readable } from 'node:stream';
 import { join } from 'node:path';
 import { shouldExcludePath } from '@paperclipai/adapter-utils/exclude-patterns';
 import {
@@ -82,10 +83,14 @@ function endOf(child: ChildProcess, what: string): Promise<string | null> {
   });
 }
 
-function streamOf(output: AsyncIterable<Uint8Array>, children: { child: ChildProcess; what: string }[]): HostStream {
+function streamOf(output: Readable, children: { child: ChildProcess; what: string }[]): HostStream {
   const ends = children.map(({ child, what }) => endOf(child, what));
+  // Read from the start (under back-pressure): Node discards a child's unread stdout once the child exits, and the
+  // exec only starts reading after its connection is up — a small tar is done long before.
+  const chunks = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+  output.pipe(chunks);
   return {
-    chunks: output,
+    chunks,
     settle: async () => {
       const running = children.filter(({ child }) => child.exitCode === null && child.signalCode === null);
       if (running.length > 0) {
