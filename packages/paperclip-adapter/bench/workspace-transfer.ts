@@ -182,7 +182,8 @@ async function benchSize(
         execText(exec, ['sh', '-c', FINGERPRINT, 'fp', '/work/ws']),
         Promise.resolve(execFileSync('sh', ['-c', FINGERPRINT, 'fp', repo], { encoding: 'utf8' }).trim()),
       ]);
-      if (inPod !== onServer) throw new Error(`the pod's workspace differs from the server's:\n${inPod}\n---\n${onServer}`);
+      if (inPod !== onServer)
+        throw new Error(`the pod's workspace differs from the server's:\n${inPod}\n---\n${onServer}`);
       rows[0]!.reference.push(
         timed(() => kubectl('cp', '-n', namespace, '-c', handle.containerName, repo, `${podName}:/work/cp`)),
       );
@@ -204,7 +205,13 @@ async function benchSize(
   }
   // The shared mode: the same tree on a volume at the same path; nothing is copied, the pod reads in place.
   const shared = await startPod(runtime, `bench-shared-${size.mb}`, { hostPath: repo });
-  const sharedRow: Row = { what: `shared: ${label} seen in place`, transfer: [], reference: [], bytes: [], referenceName: '' };
+  const sharedRow: Row = {
+    what: `shared: ${label} seen in place`,
+    transfer: [],
+    reference: [],
+    bytes: [],
+    referenceName: '',
+  };
   try {
     for (let round = 0; round < ROUNDS; round += 1) {
       dirtyRepository(repo);
@@ -246,7 +253,10 @@ async function main(): Promise<void> {
       const transfer = median(row.transfer);
       const reference = row.reference.length > 0 ? median(row.reference) : Number.NaN;
       const all = row.transfer
-        .map((ms, index) => `${(ms / 1000).toFixed(2)}${row.reference[index] === undefined ? '' : ` / ${(row.reference[index]! / 1000).toFixed(2)}`}`)
+        .map(
+          (ms, index) =>
+            `${(ms / 1000).toFixed(2)}${row.reference[index] === undefined ? '' : ` / ${(row.reference[index]! / 1000).toFixed(2)}`}`,
+        )
         .join('; ');
       process.stdout.write(
         `| ${row.what} | ${(transfer / 1000).toFixed(2)} s | ${Number.isNaN(reference) ? '—' : `${(reference / 1000).toFixed(2)} s`} | ${Number.isNaN(reference) ? '—' : `${(transfer / reference).toFixed(2)}×`} | ${median(row.bytes)} | ${all} |\n`,

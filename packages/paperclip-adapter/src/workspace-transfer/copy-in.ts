@@ -21,7 +21,13 @@ import {
   type GitWorkspaceSnapshot,
 } from '@paperclipai/adapter-utils/git-workspace-sync';
 import { mergeExcludes } from '@paperclipai/adapter-utils/sandbox-managed-runtime';
-import { CHECKOUT_PACK_SCRIPT, DELETE_PATHS_SCRIPT, FINISH_IN_SCRIPT, POD_REF, SNAPSHOT_SCRIPT } from './pod-scripts.ts';
+import {
+  CHECKOUT_PACK_SCRIPT,
+  DELETE_PATHS_SCRIPT,
+  FINISH_IN_SCRIPT,
+  POD_REF,
+  SNAPSHOT_SCRIPT,
+} from './pod-scripts.ts';
 import type { PodExec, TransferSettings } from './transfer-session.ts';
 
 /**

@@ -119,6 +119,17 @@ function agentWorks(): void {
 }
 
 describe('the transfer round trip', () => {
+  it('brings the overlay and the deletions in when the exec reads its stdin late (a real connection takes a while)', async () => {
+    rmSync(join(host, 'obsolete.txt'));
+    // pods/exec starts reading stdin only once its WebSocket is up: the host's tar has long ended by then.
+    const lateExec: PodExec = (command, options) =>
+      new Promise((resolve) => setTimeout(resolve, 300)).then(() => localExec(command, options));
+    await copyIn({ settings, exec: lateExec, runId: 'run-late' });
+    expect(readFileSync(join(pod, 'untracked.txt'), 'utf8')).toBe('not yet added\n');
+    expect(readFileSync(join(pod, 'README.md'), 'utf8')).toBe('hello, edited on the server\n');
+    expect(git(pod, 'status', '--short')).toBe(' M README.md\n D obsolete.txt\n?? untracked.txt');
+  });
+
   it('brings HEAD, uncommitted and untracked files in (not ignored ones), and the commits and changes back', async () => {
     const head = git(host, 'rev-parse', 'HEAD');
     const copied = await copyIn({ settings, exec: localExec, runId: 'run-1' });
