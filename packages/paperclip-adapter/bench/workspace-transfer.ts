@@ -255,7 +255,7 @@ async function main(): Promise<void> {
       const all = row.transfer
         .map(
           (ms, index) =>
-            `${(ms / 1000).toFixed(2)}${row.reference[index] === undefined ? '' : ` / ${(row.reference[index]! / 1000).toFixed(2)}`}`,
+            `${(ms / 1000).toFixed(2)}${row.reference[index] === undefined ? '' : ` / ${(row.reference[index] / 1000).toFixed(2)}`}`,
         )
         .join('; ');
       process.stdout.write(

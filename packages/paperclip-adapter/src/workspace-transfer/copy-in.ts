@@ -151,7 +151,7 @@ async function* metered(
   what: string,
 ): AsyncIterable<Uint8Array> {
   for await (const chunk of source.chunks) {
-    const bytes = chunk as Uint8Array;
+    const bytes = chunk;
     if (budget.in + bytes.byteLength > maxInBytes) {
       budget.over = `the workspace is larger than workspace.transferMaxInMiB (${Math.round(maxInBytes / 1048576)} MiB): ${what} passed ${maxInBytes} bytes in all, so claude was not started (raise transferMaxInMiB, or use workspace.mode shared)`;
       return;
