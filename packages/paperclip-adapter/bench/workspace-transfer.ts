@@ -16,14 +16,16 @@
  *
  * Run: `node --conditions=@claude-k8s/source bench/workspace-transfer.ts` (Node strips the types). Sizes:
  * CK8S_BENCH_SIZES (default `100:10000,200:20000`: MB:files, comma-separated); CK8S_BENCH_ROUNDS (default 3) rounds,
- * medians shown.
+ * medians shown; CK8S_BENCH_PACKED=1 (the repository's objects packed, as in a clone; default loose, as after
+ * committing a new tree); CK8S_BENCH_NAMESPACE_PREFIX (default `transfer-bench`). Each round prints the copy-in's steps.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKubeRuntime, loadKubeConfig, type RunHandle } from '@claude-k8s/kube-runtime';
+import { describeSteps } from '../src/workspace-transfer/copy-in.ts';
 import { collect, copyIn, type PodExec } from '../src/workspace-transfer/transfer-session.ts';
 
 const SIZES = (process.env['CK8S_BENCH_SIZES'] ?? '100:10000,200:20000').split(',').map((entry) => {
@@ -32,11 +34,16 @@ const SIZES = (process.env['CK8S_BENCH_SIZES'] ?? '100:10000,200:20000').split('
     throw new Error(`CK8S_BENCH_SIZES: "${entry}" is not MB:files`);
   return { mb: mb as number, files: files as number };
 });
+const PACKED = process.env['CK8S_BENCH_PACKED'] === '1';
 const ROUNDS = Number(process.env['CK8S_BENCH_ROUNDS'] ?? '3');
 const IMAGE = process.env['CK8S_TEST_IMAGE'] ?? 'localhost/claude-k8s-agent:dev';
 const KUBECTL = process.env['KUBECTL'] ?? 'kubectl';
 
 const kubeConfig = loadKubeConfig(process.env['KUBECONFIG'] ? { path: process.env['KUBECONFIG'] } : {});
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -55,6 +62,10 @@ function makeRepository(root: string, mb: number, files: number): string {
   const repo = join(root, `repo-${mb}-${files}`);
   mkdirSync(repo);
   git(repo, 'init', '-q', '-b', 'main');
+  // No `git gc --auto` in the background after the commit (10,000 loose objects start one): it would compete with
+  // whatever is measured first. The objects stay loose, the costlier case for a pack (each one is inflated and
+  // deflated again); CK8S_BENCH_PACKED=1 packs them first, as in a cloned repository.
+  git(repo, 'config', 'gc.auto', '0');
   const size = Math.floor((mb * 1024 * 1024) / files);
   for (let index = 0; index < files; index += 1) {
     const dir = join(repo, `d${index % 100}`);
@@ -63,6 +74,7 @@ function makeRepository(root: string, mb: number, files: number): string {
   }
   git(repo, 'add', '-A');
   git(repo, 'commit', '-q', '-m', 'bench tree');
+  if (PACKED) git(repo, 'repack', '-a', '-d', '-q');
   return repo;
 }
 
@@ -70,12 +82,6 @@ function makeRepository(root: string, mb: number, files: number): string {
 function dirtyRepository(repo: string): void {
   appendFileSync(join(repo, 'd1', 'f1.bin'), 'uncommitted\n');
   writeFileSync(join(repo, 'untracked.txt'), 'untracked\n');
-}
-
-function timed(run: () => void): number {
-  const started = performance.now();
-  run();
-  return performance.now() - started;
 }
 
 async function timedAsync<T>(run: () => Promise<T>): Promise<{ ms: number; value: T }> {
@@ -87,6 +93,22 @@ async function timedAsync<T>(run: () => Promise<T>): Promise<{ ms: number; value
 function kubectl(...args: string[]): void {
   const result = spawnSync(KUBECTL, args, { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr}`);
+}
+
+/**
+ * Times `kubectl cp` (the reference). It sometimes ends with "unexpected EOF" on a large tree (the exec stream ends
+ * before tar's last block); such an attempt is reported and the copy timed again, from a clean destination.
+ */
+function timedCopy(clean: () => void, ...args: string[]): number {
+  for (let attempt = 1; ; attempt += 1) {
+    clean();
+    const started = performance.now();
+    const result = spawnSync(KUBECTL, ['cp', ...args], { encoding: 'utf8' });
+    const ms = performance.now() - started;
+    if (result.status === 0) return ms;
+    if (attempt === 3) throw new Error(`kubectl cp ${args.join(' ')}: ${result.stderr}`);
+    process.stdout.write(`  (kubectl cp failed after ${seconds(ms)}: ${result.stderr.trim()}; timed again)\n`);
+  }
 }
 
 /** What identifies a workspace's content: HEAD, branch, index entries (mode, blob, path), the overlay's bytes. */
@@ -157,6 +179,8 @@ async function benchSize(
   size: { mb: number; files: number },
 ): Promise<Row[]> {
   const repo = makeRepository(root, size.mb, size.files);
+  // The new tree is still being written back to disk: let that end first, or whichever copy comes first pays for it.
+  execFileSync('sync');
   const label = `${size.mb} MB / ${size.files} files`;
   const { handle, exec, podName } = await startPod(runtime, `bench-${size.mb}`);
   const rows: Row[] = [
@@ -166,6 +190,7 @@ async function benchSize(
   try {
     for (let round = 0; round < ROUNDS; round += 1) {
       dirtyRepository(repo);
+      execFileSync('sync');
       await exec(['sh', '-c', 'rm -rf /work/ws /work/control /work/cp && mkdir -p /work/control']);
       const settings = {
         hostDir: repo,
@@ -185,7 +210,18 @@ async function benchSize(
       if (inPod !== onServer)
         throw new Error(`the pod's workspace differs from the server's:\n${inPod}\n---\n${onServer}`);
       rows[0]!.reference.push(
-        timed(() => kubectl('cp', '-n', namespace, '-c', handle.containerName, repo, `${podName}:/work/cp`)),
+        timedCopy(
+          () => kubectl('exec', '-n', namespace, '-c', handle.containerName, podName, '--', 'rm', '-rf', '/work/cp'),
+          '-n',
+          namespace,
+          '-c',
+          handle.containerName,
+          repo,
+          `${podName}:/work/cp`,
+        ),
+      );
+      process.stdout.write(
+        `  round ${round + 1}: in ${seconds(copied.ms)} (${describeSteps(copied.value.steps ?? [])}); kubectl cp ${seconds(rows[0]!.reference.at(-1) ?? 0)}; load average ${loadavg()[0]?.toFixed(1)}\n`,
       );
       await exec(['sh', '-c', 'echo "one more line" >> /work/ws/d7/f7.bin']);
       const back = await timedAsync(() => collect({ settings, exec, runId: `bench-${round}`, copied: copied.value }));
@@ -195,7 +231,15 @@ async function benchSize(
         throw new Error(`the change did not come back as expected: ${JSON.stringify(back.value)}`);
       const dest = join(root, `back-${round}`);
       rows[1]!.reference.push(
-        timed(() => kubectl('cp', '-n', namespace, '-c', handle.containerName, `${podName}:/work/cp`, dest)),
+        timedCopy(
+          () => rmSync(dest, { recursive: true, force: true }),
+          '-n',
+          namespace,
+          '-c',
+          handle.containerName,
+          `${podName}:/work/cp`,
+          dest,
+        ),
       );
       rmSync(dest, { recursive: true, force: true });
       git(repo, 'reset', '-q', '--hard', copied.value.baseHead);
@@ -236,16 +280,23 @@ async function benchSize(
 }
 
 async function main(): Promise<void> {
-  const namespace = `transfer-bench-${process.pid}`;
+  const namespace = `${process.env['CK8S_BENCH_NAMESPACE_PREFIX'] ?? 'transfer-bench'}-${process.pid}`;
   const root = mkdtempSync(join(tmpdir(), 'transfer-bench-'));
   kubectl('create', 'namespace', namespace);
   const runtime = createKubeRuntime({ kubeConfig, namespace, runtimeId: 'bench' });
   try {
     const rows: Row[] = [];
     for (const size of SIZES) {
-      process.stdout.write(`tree: ${size.files} files, ${size.mb} MB (incompressible), one commit; ${ROUNDS} rounds\n`);
+      process.stdout.write(
+        `tree: ${size.files} files, ${size.mb} MB (incompressible), one commit, objects ${PACKED ? 'packed' : 'loose'}; ${ROUNDS} rounds\n`,
+      );
       rows.push(...(await benchSize(runtime, namespace, root, size)));
     }
+    process.stdout.write(
+      `\nload average at the end: ${loadavg()
+        .map((value) => value.toFixed(1))
+        .join(', ')} (${cpus().length} cores)\n`,
+    );
     process.stdout.write(
       '\n| step | transfer (median) | kubectl cp (median) | ratio | transfer bytes | all rounds (transfer / kubectl cp, s) |\n| --- | --- | --- | --- | --- | --- |\n',
     );

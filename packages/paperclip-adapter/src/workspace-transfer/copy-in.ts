@@ -168,7 +168,7 @@ async function send(
   source: HostStream,
   budget: { in: number; over: string | null },
   settings: Pick<TransferSettings, 'maxInBytes' | 'execTimeoutMs'>,
-): Promise<void> {
+): Promise<Awaited<ReturnType<PodExec>>> {
   let result: Awaited<ReturnType<PodExec>>;
   try {
     result = await exec(command, {
@@ -184,6 +184,37 @@ async function send(
   if (budget.over !== null) throw new LimitError(budget.over);
   if (result.exitCode !== 0)
     throw new Error(`${what} failed in the pod (exit ${result.exitCode}): ${result.stderr.trim().slice(-2000)}`);
+  return result;
+}
+
+/** One step of a copy-in and how long it took (the run log shows them; the benchmark prints them). */
+export interface CopyInStep {
+  step: string;
+  /** Wall time on the server, from the end of the previous step. */
+  ms: number;
+  /** Durations the pod's script measured inside the step (`name ms` lines on its stdout). */
+  podMs?: Record<string, number>;
+}
+
+/** The steps for the run's log: `workspace read 0.2 s, objects of HEAD … 5.1 s (index-pack 4.0 s, checkout 1.1 s), …`. */
+export function describeSteps(steps: readonly CopyInStep[]): string {
+  const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+  return steps
+    .map(({ step, ms, podMs }) => {
+      const inPod = Object.entries(podMs ?? {}).map(([name, value]) => `${name} ${seconds(value)}`);
+      return `${step} ${seconds(ms)}${inPod.length > 0 ? ` (in the pod: ${inPod.join(', ')})` : ''}`;
+    })
+    .join(', ');
+}
+
+/** The `<name> <ms>` lines a pod script prints about its phases. */
+export function podTimings(stdout: Uint8Array): Record<string, number> {
+  const timings: Record<string, number> = {};
+  for (const line of new TextDecoder().decode(stdout).split('\n')) {
+    const match = /^([a-z-]+) (\d+)$/.exec(line.trim());
+    if (match) timings[match[1] as string] = Number(match[2]);
+  }
+  return timings;
 }
 
 /** The in-budget was exceeded (the message names the setting). */
@@ -200,14 +231,22 @@ export async function copyGitWorkspaceIn(input: {
   exec: PodExec;
   snapshot: GitWorkspaceSnapshot;
   runId: string;
-}): Promise<{ bytesIn: number }> {
+}): Promise<{ bytesIn: number; steps: CopyInStep[] }> {
   const { settings, exec, snapshot } = input;
   const budget = { in: 0, over: null as string | null };
+  const steps: CopyInStep[] = [];
+  let started = performance.now();
+  const step = (name: string, podMs?: Record<string, number>): void => {
+    const now = performance.now();
+    steps.push({ step: name, ms: Math.round(now - started), ...(podMs === undefined ? {} : { podMs }) });
+    started = now;
+  };
   const [origin, overlay] = await Promise.all([
     readSanitizedOriginRemoteUrl(settings.hostDir),
     overlayPaths(settings.hostDir, snapshot),
   ]);
-  await send(
+  step('overlay selected');
+  const checkout = await send(
     exec,
     'the git objects of HEAD',
     [
@@ -224,6 +263,7 @@ export async function copyGitWorkspaceIn(input: {
     budget,
     settings,
   );
+  step('objects of HEAD sent and checked out', podTimings(checkout.stdout));
   if (snapshot.deletedPaths.length > 0) {
     const result = await exec(['sh', '-c', DELETE_PATHS_SCRIPT, 'delete', settings.podDir], {
       stdin: Buffer.from(snapshot.deletedPaths.map((path) => `${path}\0`).join(''), 'utf8'),
@@ -234,6 +274,7 @@ export async function copyGitWorkspaceIn(input: {
         `removing the deleted files failed in the pod (exit ${result.exitCode}): ${result.stderr.trim().slice(-2000)}`,
       );
   }
+  step('deleted files removed');
   await send(
     exec,
     'the uncommitted and untracked files',
@@ -253,5 +294,6 @@ export async function copyGitWorkspaceIn(input: {
     budget,
     settings,
   );
-  return { bytesIn: budget.in };
+  step('overlay sent, base snapshot');
+  return { bytesIn: budget.in, steps };
 }

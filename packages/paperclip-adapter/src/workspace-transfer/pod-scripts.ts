@@ -87,18 +87,25 @@ export const SNAPSHOT_SCRIPT = [
   'rm -f -- "$idx"',
 ].join('\n');
 
+/** `now`: milliseconds since the epoch (0 where `date` has no `%N`), for the `<phase> <ms>` lines of the copy-in. */
+const NOW_FUNCTION = 'now() { v=$(date +%s%3N 2>/dev/null) || v=0; case $v in "" | *[!0-9]*) v=0 ;; esac; echo "$v"; }';
+
 /**
  * Copy-in, step 1: receives the objects of HEAD as one git pack on stdin and checks HEAD out into the workspace: a
  * depth-1 repository (`shallow` = HEAD) on the branch (or detached), with a credential-free `origin` when the server's
- * workspace has one. Arguments: workspace, HEAD, branch (empty = detached), origin URL (empty = none).
+ * workspace has one. Arguments: workspace, HEAD, branch (empty = detached), origin URL (empty = none). Prints the
+ * milliseconds of its phases (`index-pack N`, `checkout N`) on stdout.
  */
 export const CHECKOUT_PACK_SCRIPT = [
   'set -eu',
   'ws=$1; head=$2; branch=$3; origin=$4',
+  NOW_FUNCTION,
+  't0=$(now)',
   'mkdir -p -- "$ws"',
   'cd -- "$ws"',
   'git -c init.defaultBranch=main init -q',
   'git index-pack --stdin >/dev/null',
+  't1=$(now); echo "index-pack $((t1 - t0))"',
   'printf "%s\\n" "$head" > .git/shallow',
   'if [ -n "$branch" ]; then',
   '  git update-ref "refs/heads/$branch" "$head"',
@@ -108,6 +115,7 @@ export const CHECKOUT_PACK_SCRIPT = [
   'fi',
   'if [ -n "$origin" ]; then git remote add origin "$origin"; fi',
   'git -c checkout.workers=0 read-tree -u --reset HEAD',
+  't2=$(now); echo "checkout $((t2 - t1))"',
 ].join('\n');
 
 /** Copy-in, step 2 (only when the server's working tree deleted tracked files): removes the NUL-separated paths on stdin. */

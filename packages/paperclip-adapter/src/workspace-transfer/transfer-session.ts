@@ -21,7 +21,7 @@ import { readGitWorkspaceSnapshot } from '@paperclipai/adapter-utils/git-workspa
 import type { SandboxSyncOperation, SandboxSyncResult } from '@paperclipai/adapter-utils/sandbox-managed-runtime';
 import { createTarballFromDirectory } from '@paperclipai/adapter-utils/sandbox-managed-runtime';
 import { applyTransferredChanges, type AppliedChanges } from './apply-changes.ts';
-import { copyGitWorkspaceIn, LimitError, WORKSPACE_EXCLUDE } from './copy-in.ts';
+import { copyGitWorkspaceIn, LimitError, WORKSPACE_EXCLUDE, type CopyInStep } from './copy-in.ts';
 import { CONTROL_FILE, EXPORT_SCRIPT, POD_REF, SNAPSHOT_SCRIPT, WAIT_EXITED_SCRIPT } from './pod-scripts.ts';
 
 /** Runs an argv in the run's container (no shell unless the argv starts one). */
@@ -66,6 +66,8 @@ export interface CopiedIn {
   baseBranch: string | null;
   bytesIn: number;
   durationMs: number;
+  /** The copy-in's steps and their durations (absent for a copy-in done before an adoption). */
+  steps?: CopyInStep[];
 }
 
 /** What came back. */
@@ -243,12 +245,16 @@ export async function copyIn(input: { settings: TransferSettings; exec: PodExec;
   const { settings, exec } = input;
   const started = Date.now();
   const budget = { in: 0 };
+  const steps: CopyInStep[] = [];
   try {
     const snapshot = await readGitWorkspaceSnapshot(settings.hostDir);
     if (snapshot === null) throw new TransferError('in', `${settings.hostDir} is not a git repository with a commit`);
+    steps.push({ step: 'workspace read', ms: Date.now() - started });
     if ((snapshot.repositories ?? []).length === 0) {
       // The common case: HEAD's objects once, checked out in the pod (copy-in.ts).
-      budget.in = (await copyGitWorkspaceIn({ settings, exec, snapshot, runId: input.runId })).bytesIn;
+      const copied = await copyGitWorkspaceIn({ settings, exec, snapshot, runId: input.runId });
+      budget.in = copied.bytesIn;
+      steps.push(...copied.steps);
     } else {
       // Nested project repositories (`.paperclip-repositories`): Paperclip's own sync, which clones each of them.
       await prepareCommandManagedRuntime({
@@ -292,12 +298,9 @@ export async function copyIn(input: { settings: TransferSettings; exec: PodExec;
       ],
       { timeoutMs: settings.execTimeoutMs },
     );
-    return {
-      baseHead: snapshot.headCommit,
-      baseBranch: snapshot.branchName,
-      bytesIn: budget.in,
-      durationMs: Date.now() - started,
-    };
+    const durationMs = Date.now() - started;
+    steps.push({ step: 'claude released', ms: durationMs - steps.reduce((sum, entry) => sum + entry.ms, 0) });
+    return { baseHead: snapshot.headCommit, baseBranch: snapshot.branchName, bytesIn: budget.in, durationMs, steps };
   } catch (error) {
     await exec(['sh', '-c', ': > "$1"', 'sh', `${settings.controlDir}/${CONTROL_FILE.abort}`], {
       timeoutMs: 30_000,
