@@ -21,6 +21,7 @@ import {
   type GitWorkspaceSnapshot,
 } from '@paperclipai/adapter-utils/git-workspace-sync';
 import { mergeExcludes } from '@paperclipai/adapter-utils/sandbox-managed-runtime';
+import { headPack } from './head-pack.ts';
 import {
   CHECKOUT_PACK_SCRIPT,
   DELETE_PATHS_SCRIPT,
@@ -110,25 +111,15 @@ function streamOf(output: Readable, children: { child: ChildProcess; what: strin
   };
 }
 
-/**
- * The objects of `head` (the commit, its tree, every blob: a depth-1 history) as one pack on stdout. Packed objects
- * are reused as they are stored (no recompression, no new delta search); loose ones are compressed at level 1 (cheap;
- * incompressible data costs no more than a copy).
- */
+/** The pack of HEAD ({@link headPack}) as a host stream: settling ends it (and its `git cat-file`). */
 function packOfHead(hostDir: string, head: string): HostStream {
-  const list = spawn('git', ['-C', hostDir, 'rev-list', '--objects', '--max-count=1', head], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const pack = spawn(
-    'git',
-    ['-C', hostDir, '-c', 'pack.compression=1', 'pack-objects', '--stdout', '-q', '--window=0', '--delta-base-offset'],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  list.stdout.pipe(pack.stdin);
-  return streamOf(pack.stdout, [
-    { child: list, what: 'listing the objects of HEAD' },
-    { child: pack, what: 'packing the objects of HEAD' },
-  ]);
+  const pack = headPack(hostDir, head);
+  return {
+    chunks: pack,
+    settle: async () => {
+      await pack.return(undefined);
+    },
+  };
 }
 
 /** A tar of `paths` (relative to `hostDir`; directories as empty entries, like Paperclip's overlay copy). */
@@ -146,19 +137,31 @@ function tarOf(hostDir: string, paths: readonly string[]): HostStream {
 /** Counts bytes against the in-budget; past it, ends the stream early and records the limit error. */
 async function* metered(
   source: HostStream,
-  budget: { in: number; over: string | null },
+  budget: Budget,
   maxInBytes: number,
   what: string,
 ): AsyncIterable<Uint8Array> {
-  for await (const chunk of source.chunks) {
-    const bytes = chunk;
-    if (budget.in + bytes.byteLength > maxInBytes) {
-      budget.over = `the workspace is larger than workspace.transferMaxInMiB (${Math.round(maxInBytes / 1048576)} MiB): ${what} passed ${maxInBytes} bytes in all, so claude was not started (raise transferMaxInMiB, or use workspace.mode shared)`;
-      return;
+  try {
+    for await (const chunk of source.chunks) {
+      const bytes = chunk;
+      if (budget.in + bytes.byteLength > maxInBytes) {
+        budget.over = `the workspace is larger than workspace.transferMaxInMiB (${Math.round(maxInBytes / 1048576)} MiB): ${what} passed ${maxInBytes} bytes in all, so claude was not started (raise transferMaxInMiB, or use workspace.mode shared)`;
+        return;
+      }
+      budget.in += bytes.byteLength;
+      yield bytes;
     }
-    budget.in += bytes.byteLength;
-    yield bytes;
+  } catch (error) {
+    // The pod's side sees a cut stream and fails; the reason is this, said after the exec.
+    budget.sourceError = error instanceof Error ? error : new Error(String(error));
   }
+}
+
+/** The bytes sent so far, and why a stream ended early. */
+interface Budget {
+  in: number;
+  over: string | null;
+  sourceError?: Error;
 }
 
 async function send(
@@ -166,7 +169,7 @@ async function send(
   what: string,
   command: readonly string[],
   source: HostStream,
-  budget: { in: number; over: string | null },
+  budget: Budget,
   settings: Pick<TransferSettings, 'maxInBytes' | 'execTimeoutMs'>,
 ): Promise<Awaited<ReturnType<PodExec>>> {
   let result: Awaited<ReturnType<PodExec>>;
@@ -182,6 +185,7 @@ async function send(
     });
   }
   if (budget.over !== null) throw new LimitError(budget.over);
+  if (budget.sourceError !== undefined) throw new Error(`${what}: ${budget.sourceError.message}`);
   if (result.exitCode !== 0)
     throw new Error(`${what} failed in the pod (exit ${result.exitCode}): ${result.stderr.trim().slice(-2000)}`);
   return result;
@@ -233,7 +237,7 @@ export async function copyGitWorkspaceIn(input: {
   runId: string;
 }): Promise<{ bytesIn: number; steps: CopyInStep[] }> {
   const { settings, exec, snapshot } = input;
-  const budget = { in: 0, over: null as string | null };
+  const budget: Budget = { in: 0, over: null };
   const steps: CopyInStep[] = [];
   let started = performance.now();
   const step = (name: string, podMs?: Record<string, number>): void => {
@@ -258,6 +262,7 @@ export async function copyGitWorkspaceIn(input: {
       snapshot.headCommit,
       snapshot.branchName ?? '',
       origin ?? '',
+      snapshot.headCommit.length === 64 ? 'sha256' : 'sha1',
     ],
     packOfHead(settings.hostDir, snapshot.headCommit),
     budget,

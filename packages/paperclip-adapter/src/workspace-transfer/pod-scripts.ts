@@ -93,17 +93,18 @@ const NOW_FUNCTION = 'now() { v=$(date +%s%3N 2>/dev/null) || v=0; case $v in ""
 /**
  * Copy-in, step 1: receives the objects of HEAD as one git pack on stdin and checks HEAD out into the workspace: a
  * depth-1 repository (`shallow` = HEAD) on the branch (or detached), with a credential-free `origin` when the server's
- * workspace has one. Arguments: workspace, HEAD, branch (empty = detached), origin URL (empty = none). Prints the
+ * workspace has one. Arguments: workspace, HEAD, branch (empty = detached), origin URL (empty = none), object format
+ * (`sha1`, `sha256`). Prints the
  * milliseconds of its phases (`index-pack N`, `checkout N`) on stdout.
  */
 export const CHECKOUT_PACK_SCRIPT = [
   'set -eu',
-  'ws=$1; head=$2; branch=$3; origin=$4',
+  'ws=$1; head=$2; branch=$3; origin=$4; format=$5',
   NOW_FUNCTION,
   't0=$(now)',
   'mkdir -p -- "$ws"',
   'cd -- "$ws"',
-  'git -c init.defaultBranch=main init -q',
+  'git -c init.defaultBranch=main init -q --object-format="$format"',
   'git index-pack --stdin >/dev/null',
   't1=$(now); echo "index-pack $((t1 - t0))"',
   'printf "%s\\n" "$head" > .git/shallow',
