@@ -145,7 +145,7 @@ async function* metered(
     for await (const chunk of source.chunks) {
       const bytes = chunk;
       if (budget.in + bytes.byteLength > maxInBytes) {
-        budget.over = `the workspace is larger than workspace.transferMaxInMiB (${Math.round(maxInBytes / 1048576)} MiB): ${what} passed ${maxInBytes} bytes in all, so claude was not started (raise transferMaxInMiB, or use workspace.mode shared)`;
+        budget.over = `the workspace is larger than workspace.transferMaxInMiB (${Math.round(maxInBytes / 1048576)} MiB): ${what} passed ${maxInBytes} bytes, so claude was not started (raise workspace.transferMaxInMiB, or use workspace.mode shared)`;
         return;
       }
       budget.in += bytes.byteLength;

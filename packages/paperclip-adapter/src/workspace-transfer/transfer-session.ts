@@ -111,7 +111,7 @@ function createExecRunner(
     if (budget.in + bytes > settings.maxInBytes)
       throw new TransferError(
         'in',
-        `the workspace is larger than workspace.transferMaxInMiB (${Math.round(settings.maxInBytes / 1048576)} MiB): ${what} would bring it to ${budget.in + bytes} bytes`,
+        `the workspace is larger than workspace.transferMaxInMiB (${Math.round(settings.maxInBytes / 1048576)} MiB): ${what} would bring it to ${budget.in + bytes} bytes, so claude was not started (raise workspace.transferMaxInMiB, or use workspace.mode shared)`,
       );
     budget.in += bytes;
   };
