@@ -210,6 +210,23 @@ describe('podExec', () => {
     expect({ drains, writtenWhileFull }).toEqual({ drains: 2, writtenWhileFull: 0 });
   });
 
+  /** The chunks as a source that has each one ready at once. */
+  function readyChunks(chunks: Uint8Array[]): AsyncIterable<Uint8Array> {
+    return {
+      [Symbol.asyncIterator]: () => {
+        let index = 0;
+        return {
+          next: () =>
+            Promise.resolve(
+              index < chunks.length
+                ? { done: false as const, value: chunks[index++] as Uint8Array }
+                : { done: true as const, value: undefined },
+            ),
+        };
+      },
+    };
+  }
+
   /** Runs `cat` with `stdin`; resolves the chunks the transport received, in order. */
   async function received(stdin: AsyncIterable<Uint8Array>, onChunk?: (chunk: Buffer) => void): Promise<Buffer[]> {
     const chunks: Buffer[] = [];
@@ -228,11 +245,7 @@ describe('podExec', () => {
 
   it('joins small stdin chunks that are ready into messages of 256 KiB to 1 MiB, bytes unchanged', async () => {
     const pieces = Array.from({ length: 300 }, (_, index) => new Uint8Array(10 * 1024).fill(index % 256));
-    const chunks = await received(
-      (async function* () {
-        yield* pieces;
-      })(),
-    );
+    const chunks = await received(readyChunks(pieces));
     expect(Buffer.concat(chunks).equals(Buffer.concat(pieces))).toBe(true);
     expect(chunks.length).toBeLessThan(15);
     for (const chunk of chunks.slice(0, -1)) {
@@ -243,11 +256,7 @@ describe('podExec', () => {
 
   it('splits a chunk larger than 1 MiB', async () => {
     const big = new Uint8Array(2.5 * 1024 * 1024).map((_, index) => index % 253);
-    const chunks = await received(
-      (async function* () {
-        yield big;
-      })(),
-    );
+    const chunks = await received(readyChunks([big]));
     expect(chunks.map((chunk) => chunk.byteLength)).toEqual([1024 * 1024, 1024 * 1024, 512 * 1024]);
     expect(Buffer.concat(chunks).equals(Buffer.from(big))).toBe(true);
   });

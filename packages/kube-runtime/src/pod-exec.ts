@@ -224,12 +224,8 @@ async function* coalesce(
   }
 }
 
-function chunksOf(input: Uint8Array | AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  if (input instanceof Uint8Array)
-    return (async function* () {
-      yield* split(input, STDIN_CHUNK);
-    })();
-  return coalesce(input);
+function chunksOf(input: Uint8Array | AsyncIterable<Uint8Array>): Iterable<Uint8Array> | AsyncIterable<Uint8Array> {
+  return input instanceof Uint8Array ? split(input, STDIN_CHUNK) : coalesce(input);
 }
 
 /**
