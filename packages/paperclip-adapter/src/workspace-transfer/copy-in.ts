@@ -42,7 +42,7 @@ const HEAVY_DIR_NAMES = ['node_modules', 'vendor', 'dist', 'build', 'out', 'cove
 export const WORKSPACE_EXCLUDE = ['.paperclip/worktrees', '.paperclip/worktrees/*'];
 
 /** The exclude patterns of the overlay, as Paperclip's `prepareSandboxManagedRuntime` builds them. */
-export function overlayExcludes(snapshot: GitWorkspaceSnapshot): string[] {
+function overlayExcludes(snapshot: GitWorkspaceSnapshot): string[] {
   return mergeExcludes(
     HEAVY_DIR_NAMES.flatMap((name) => [name, `${name}/*`, `*/${name}`, `*/${name}/*`]),
     [...GIT_ARCHIVE_EXCLUDES],
@@ -52,7 +52,7 @@ export function overlayExcludes(snapshot: GitWorkspaceSnapshot): string[] {
 }
 
 /** The overlay's paths that exist on the server now and are not excluded (Paperclip's selection of the overlay). */
-export async function overlayPaths(hostDir: string, snapshot: GitWorkspaceSnapshot): Promise<string[]> {
+async function overlayPaths(hostDir: string, snapshot: GitWorkspaceSnapshot): Promise<string[]> {
   const exclude = overlayExcludes(snapshot);
   const selected: string[] = [];
   for (const relative of snapshot.overlayPaths) {
@@ -212,7 +212,7 @@ export function describeSteps(steps: readonly CopyInStep[]): string {
 }
 
 /** The `<name> <ms>` lines a pod script prints about its phases. */
-export function podTimings(stdout: Uint8Array): Record<string, number> {
+function podTimings(stdout: Uint8Array): Record<string, number> {
   const timings: Record<string, number> = {};
   for (const line of new TextDecoder().decode(stdout).split('\n')) {
     const match = /^([a-z-]+) (\d+)$/.exec(line.trim());

@@ -179,7 +179,7 @@ async function deflated(data: Uint8Array): Promise<Buffer> {
  * thread pool) when that shrinks them, else stored as they are (incompressible content costs no deflating here and
  * almost no inflating in the pod).
  */
-export async function packEntry(type: number, data: Uint8Array): Promise<Buffer> {
+async function packEntry(type: number, data: Uint8Array): Promise<Buffer> {
   const header: number[] = [];
   let size = data.byteLength;
   let byte = (type << 4) | (size & 0x0f);
