@@ -12,7 +12,7 @@ function fakeTransport(
     close: (error?: Error) => void;
     command: string[];
   }) => void | Promise<void>,
-  options: { buffered?: () => number } = {},
+  options: { buffered?: () => number; drained?: () => Promise<void> } = {},
 ): ExecTransport & { closedByClient: () => boolean } {
   let closedByClient = false;
   const transport = (request: Parameters<ExecTransport>[0]) => {
@@ -35,6 +35,7 @@ function fakeTransport(
     });
     return Promise.resolve({
       bufferedAmount: options.buffered ?? (() => 0),
+      ...(options.drained ? { drained: options.drained } : {}),
       close: () => {
         closedByClient = true;
         close();
@@ -180,6 +181,124 @@ describe('podExec', () => {
     );
     await podExec(transport, { ...base, command: ['cat'], stdin: new Uint8Array(1024) });
     expect(writtenWhileFull).toBe(0);
+  });
+
+  it('waits for the connection to drain (not a timer) while more than 4 MiB are queued', async () => {
+    let queued = 8 * 1024 * 1024;
+    let drains = 0;
+    let writtenWhileFull = 0;
+    const transport = fakeTransport(
+      async ({ stdin, status, close }) => {
+        const stream = stdin as PassThrough;
+        stream.on('data', (chunk: Buffer) => {
+          if (queued > 4 * 1024 * 1024) writtenWhileFull += chunk.byteLength;
+        });
+        await collect(stream);
+        status({ status: 'Success' });
+        close();
+      },
+      {
+        buffered: () => queued,
+        drained: async () => {
+          drains += 1;
+          await new Promise((resolve) => setImmediate(resolve));
+          queued -= 3 * 1024 * 1024; // two drains bring it under 4 MiB
+        },
+      },
+    );
+    await podExec(transport, { ...base, command: ['cat'], stdin: new Uint8Array(1024) });
+    expect({ drains, writtenWhileFull }).toEqual({ drains: 2, writtenWhileFull: 0 });
+  });
+
+  /** The chunks as a source that has each one ready at once. */
+  function readyChunks(chunks: Uint8Array[]): AsyncIterable<Uint8Array> {
+    return {
+      [Symbol.asyncIterator]: () => {
+        let index = 0;
+        return {
+          next: () =>
+            Promise.resolve(
+              index < chunks.length
+                ? { done: false as const, value: chunks[index++] as Uint8Array }
+                : { done: true as const, value: undefined },
+            ),
+        };
+      },
+    };
+  }
+
+  /** Runs `cat` with `stdin`; resolves the chunks the transport received, in order. */
+  async function received(stdin: AsyncIterable<Uint8Array>, onChunk?: (chunk: Buffer) => void): Promise<Buffer[]> {
+    const chunks: Buffer[] = [];
+    const transport = fakeTransport(async ({ stdin: stream, status, close }) => {
+      (stream as PassThrough).on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        onChunk?.(chunk);
+      });
+      await collect(stream as PassThrough);
+      status({ status: 'Success' });
+      close();
+    });
+    await podExec(transport, { ...base, command: ['cat'], stdin });
+    return chunks;
+  }
+
+  it('joins small stdin chunks that are ready into messages of 256 KiB to 1 MiB, bytes unchanged', async () => {
+    const pieces = Array.from({ length: 300 }, (_, index) => new Uint8Array(10 * 1024).fill(index % 256));
+    const chunks = await received(readyChunks(pieces));
+    expect(Buffer.concat(chunks).equals(Buffer.concat(pieces))).toBe(true);
+    expect(chunks.length).toBeLessThan(15);
+    for (const chunk of chunks.slice(0, -1)) {
+      expect(chunk.byteLength).toBeGreaterThanOrEqual(256 * 1024);
+      expect(chunk.byteLength).toBeLessThanOrEqual(1024 * 1024);
+    }
+  });
+
+  it('splits a chunk larger than 1 MiB', async () => {
+    const big = new Uint8Array(2.5 * 1024 * 1024).map((_, index) => index % 253);
+    const chunks = await received(readyChunks([big]));
+    expect(chunks.map((chunk) => chunk.byteLength)).toEqual([1024 * 1024, 1024 * 1024, 512 * 1024]);
+    expect(Buffer.concat(chunks).equals(Buffer.from(big))).toBe(true);
+  });
+
+  it('sends what is ready without waiting for more (an interactive source is not held back)', async () => {
+    const { promise: firstArrived, resolve: arrived } = Promise.withResolvers<void>();
+    const chunks = await received(
+      (async function* () {
+        yield new TextEncoder().encode('hello');
+        await firstArrived; // only once the transport has it: a stdin that waited for more would never end
+        yield new TextEncoder().encode('world');
+      })(),
+      () => arrived(),
+    );
+    expect(chunks.map((chunk) => chunk.toString())).toEqual(['hello', 'world']);
+  });
+
+  it('stops reading a stdin source when the exec fails, and lets the source clean up', async () => {
+    let cleaned = false;
+    const transport = fakeTransport(({ close }) => {
+      setTimeout(() => close(new Error('socket hang up')), 5);
+    });
+    const { promise: never } = Promise.withResolvers<void>();
+    const error = await podExec(transport, {
+      ...base,
+      command: ['cat'],
+      stdin: (async function* () {
+        try {
+          yield new Uint8Array(10);
+          for (let index = 0; index < 1000; index += 1) {
+            await new Promise((resolve) => setTimeout(resolve, 1));
+            yield new Uint8Array(10);
+          }
+          await never;
+        } finally {
+          cleaned = true;
+        }
+      })(),
+    }).catch((value: unknown) => value);
+    expect(error).toMatchObject({ failure: 'connection' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(cleaned).toBe(true);
   });
 
   it('reads the exit code of a status', () => {

@@ -57,6 +57,11 @@ export interface ExecStatus {
 export interface ExecConnection {
   /** Bytes queued for sending (stdin back-pressure). */
   bufferedAmount(): number;
+  /**
+   * Resolves once the queue has drained (the socket's `drain`), or after a short while at most: stdin waits on it while
+   * more than 4 MiB are queued. Absent: stdin polls {@link ExecConnection.bufferedAmount} every 5 ms.
+   */
+  drained?(): Promise<void>;
   /** Closes the connection (the command gets a hang-up). */
   close(): void;
   /** Called once when the connection closes, with its error if it failed. */
@@ -108,7 +113,14 @@ export interface PodExecResult {
 
 /** The most bytes the transport may queue before stdin waits. */
 const STDIN_HIGH_WATER = 4 * 1024 * 1024;
+/**
+ * stdin goes out in messages of at least this many bytes when the source has them ready (each message is one
+ * WebSocket frame the apiserver and the kubelet relay one by one: 64 KiB pipe reads, or a file's 10 KiB, cost more per
+ * byte than the bytes do).
+ */
 const STDIN_CHUNK = 256 * 1024;
+/** The largest stdin message: bigger chunks are split. */
+const STDIN_MAX_CHUNK = 1024 * 1024;
 
 /** The exit code of an exec status: 0 for `Success`, the `ExitCode` cause for `NonZeroExitCode`. */
 export function exitCodeOf(status: ExecStatus): number | null {
@@ -148,19 +160,79 @@ function connectFailure(error: unknown, target: string): PodExecError {
   return new PodExecError('connection', `exec in ${target}: ${message}`, status, { cause: error });
 }
 
-async function* chunksOf(input: Uint8Array | AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  if (input instanceof Uint8Array) {
-    for (let offset = 0; offset < input.byteLength; offset += STDIN_CHUNK)
-      yield input.subarray(offset, Math.min(input.byteLength, offset + STDIN_CHUNK));
-    return;
+function* split(chunk: Uint8Array, size: number): Iterable<Uint8Array> {
+  for (let offset = 0; offset < chunk.byteLength; offset += size)
+    yield chunk.subarray(offset, Math.min(chunk.byteLength, offset + size));
+}
+
+const IDLE = Symbol('idle');
+
+/**
+ * The chunks of `source` joined into messages of at least `min` bytes (at most `max`), without holding any back: a
+ * message goes out as soon as the source has nothing more ready (nothing by the next turn of the event loop), so a
+ * slow or interactive source is not delayed.
+ */
+async function* coalesce(
+  source: AsyncIterable<Uint8Array>,
+  min: number = STDIN_CHUNK,
+  max: number = STDIN_MAX_CHUNK,
+): AsyncGenerator<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  let pending: Promise<IteratorResult<Uint8Array>> | null = null;
+  const joined = (): Uint8Array => {
+    const message = parts.length === 1 ? (parts[0] as Uint8Array) : new Uint8Array(Buffer.concat(parts));
+    parts = [];
+    size = 0;
+    return message;
+  };
+  let finished = false;
+  try {
+    for (;;) {
+      const next: Promise<IteratorResult<Uint8Array>> = pending ?? iterator.next();
+      pending = null;
+      const result =
+        size === 0
+          ? await next
+          : await Promise.race([next, new Promise<typeof IDLE>((resolve) => setImmediate(() => resolve(IDLE)))]);
+      if (result === IDLE) {
+        pending = next;
+        yield joined();
+        continue;
+      }
+      if (result.done === true) break;
+      const chunk = result.value;
+      if (chunk.byteLength === 0) continue;
+      if (size + chunk.byteLength > max && size > 0) yield joined();
+      if (chunk.byteLength >= max) {
+        yield* split(chunk, max);
+        continue;
+      }
+      parts.push(chunk);
+      size += chunk.byteLength;
+      if (size >= min) yield joined();
+    }
+    finished = true;
+    if (size > 0) yield joined();
+  } finally {
+    // Stopped early (the exec failed): let the source clean up. Not awaited when a read is still pending on it.
+    if (!finished) {
+      const ended = pending === null ? iterator.return?.() : pending.then(() => iterator.return?.());
+      void Promise.resolve(ended).catch(() => undefined);
+    }
   }
-  yield* input;
+}
+
+function chunksOf(input: Uint8Array | AsyncIterable<Uint8Array>): Iterable<Uint8Array> | AsyncIterable<Uint8Array> {
+  return input instanceof Uint8Array ? split(input, STDIN_CHUNK) : coalesce(input);
 }
 
 /**
  * Runs `command` in the container and resolves when it ended, with its exit code (a non-zero exit resolves too).
  * Rejects with a {@link PodExecError}: RBAC refusal, missing pod, broken connection, stdout over its limit, timeout,
- * abort. stdin is written in chunks while the connection has less than 4 MiB queued, then closed.
+ * abort. stdin is written in messages of 256 KiB to 1 MiB (smaller when the source has no more ready) while the connection
+ * has less than 4 MiB queued (waiting for the socket's drain otherwise), then closed.
  */
 export async function podExec(transport: ExecTransport, input: PodExecInput): Promise<PodExecResult> {
   const target = `${input.namespace}/${input.podName}/${input.containerName}`;
@@ -256,7 +328,7 @@ export async function podExec(transport: ExecTransport, input: PodExecInput): Pr
         for await (const chunk of chunksOf(input.stdin as Uint8Array | AsyncIterable<Uint8Array>)) {
           if (failure !== null || status !== null) return;
           while (open.bufferedAmount() > STDIN_HIGH_WATER && failure === null && status === null)
-            await new Promise((resolve) => setTimeout(resolve, 5));
+            await (open.drained?.() ?? new Promise((resolve) => setTimeout(resolve, 5)));
           stdin.write(chunk);
         }
         stdin.end();
@@ -298,6 +370,25 @@ interface ExecSocket {
   close(): void;
   on(event: 'error', listener: (error: Error) => void): unknown;
   on(event: 'close', listener: () => void): unknown;
+  /** `ws`' underlying TLS/TCP socket (not part of its typed API; absent in other WebSocket implementations). */
+  _socket?: { once(event: 'drain', listener: () => void): unknown; off(event: 'drain', listener: () => void): unknown };
+}
+
+/** The longest stdin waits for a `drain` before it looks at the queue again. */
+const DRAIN_WAIT_MS = 50;
+
+/** Resolves on the socket's next `drain`, or after {@link DRAIN_WAIT_MS}. */
+function drainOf(socket: ExecSocket): Promise<void> {
+  return new Promise((resolve) => {
+    const raw = socket._socket;
+    const done = (): void => {
+      clearTimeout(timer);
+      raw?.off('drain', done);
+      resolve();
+    };
+    const timer = setTimeout(done, DRAIN_WAIT_MS);
+    raw?.once('drain', done);
+  });
 }
 
 /** `WebSocket.CLOSED`. */
@@ -320,6 +411,7 @@ export function createClientNodeExecTransport(kubeConfig: KubeConfig): ExecTrans
     )) as unknown as ExecSocket;
     return {
       bufferedAmount: () => socket.bufferedAmount,
+      drained: () => drainOf(socket),
       close: () => socket.close(),
       onClose: (listener) => {
         let error: Error | null = null;

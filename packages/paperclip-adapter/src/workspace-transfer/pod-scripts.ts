@@ -87,6 +87,52 @@ export const SNAPSHOT_SCRIPT = [
   'rm -f -- "$idx"',
 ].join('\n');
 
+/** `now`: milliseconds since the epoch (0 where `date` has no `%N`), for the `<phase> <ms>` lines of the copy-in. */
+const NOW_FUNCTION = 'now() { v=$(date +%s%3N 2>/dev/null) || v=0; case $v in "" | *[!0-9]*) v=0 ;; esac; echo "$v"; }';
+
+/**
+ * Copy-in, step 1: receives the objects of HEAD as one git pack on stdin and checks HEAD out into the workspace: a
+ * depth-1 repository (`shallow` = HEAD) on the branch (or detached), with a credential-free `origin` when the server's
+ * workspace has one. Arguments: workspace, HEAD, branch (empty = detached), origin URL (empty = none), object format
+ * (`sha1`, `sha256`). Prints the
+ * milliseconds of its phases (`index-pack N`, `checkout N`) on stdout.
+ */
+export const CHECKOUT_PACK_SCRIPT = [
+  'set -eu',
+  'ws=$1; head=$2; branch=$3; origin=$4; format=$5',
+  NOW_FUNCTION,
+  't0=$(now)',
+  'mkdir -p -- "$ws"',
+  'cd -- "$ws"',
+  'git -c init.defaultBranch=main init -q --object-format="$format"',
+  'git index-pack --stdin >/dev/null',
+  't1=$(now); echo "index-pack $((t1 - t0))"',
+  'printf "%s\\n" "$head" > .git/shallow',
+  'if [ -n "$branch" ]; then',
+  '  git update-ref "refs/heads/$branch" "$head"',
+  '  git symbolic-ref HEAD "refs/heads/$branch"',
+  'else',
+  '  git update-ref --no-deref HEAD "$head"',
+  'fi',
+  'if [ -n "$origin" ]; then git remote add origin "$origin"; fi',
+  'git -c checkout.workers=0 read-tree -u --reset HEAD',
+  't2=$(now); echo "checkout $((t2 - t1))"',
+].join('\n');
+
+/** Copy-in, step 2 (only when the server's working tree deleted tracked files): removes the NUL-separated paths on stdin. */
+export const DELETE_PATHS_SCRIPT = ['set -eu', 'cd -- "$1"', 'xargs -0 rm -rf --'].join('\n');
+
+/**
+ * Copy-in, step 3: extracts the uncommitted and untracked files (a tar on stdin) into the workspace, then commits the
+ * `base` snapshot ({@link SNAPSHOT_SCRIPT}, in `$CK8S_SNAPSHOT`). Arguments: workspace, control directory, ref, message.
+ */
+export const FINISH_IN_SCRIPT = [
+  'set -eu',
+  'ws=$1; ctl=$2; ref=$3; message=$4',
+  'tar -xf - -C "$ws"',
+  'sh -c "$CK8S_SNAPSHOT" snapshot "$ws" "$ctl" "$ref" "$message"',
+].join('\n');
+
 /**
  * Snapshots the final working tree and the agent's index (what it staged; left out when git cannot write it, e.g.
  * during an unresolved merge), then writes a bundle of the snapshots relative to the server's HEAD to stdout (only what

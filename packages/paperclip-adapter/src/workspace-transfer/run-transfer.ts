@@ -13,6 +13,7 @@ import { RunDetachedError, type PodExecInput, type PodExecResult } from '@claude
 import type { AdapterExecutionResult } from '@paperclipai/adapter-utils';
 import { ERROR_CODES } from '../error-codes.ts';
 import type { TransferTarget } from '../invocation/workspace.ts';
+import { describeSteps } from './copy-in.ts';
 import { CONTROL_FILE, POD_REF } from './pod-scripts.ts';
 import {
   collect,
@@ -185,7 +186,7 @@ export async function startRunTransfer(input: RunTransferInput): Promise<Transfe
     if (report.copiedIn.baseBranch !== branch)
       await writeRecord(context, { ...record, branch: report.copiedIn.baseBranch });
     await input.log(
-      `[claude-k8s] workspace: ${input.target.hostDir} copied into the pod (${report.copiedIn.bytesIn} bytes in ${seconds(report.copiedIn.durationMs)}); claude starts\n`,
+      `[claude-k8s] workspace: ${input.target.hostDir} copied into the pod (${report.copiedIn.bytesIn} bytes in ${seconds(report.copiedIn.durationMs)}: ${describeSteps(report.copiedIn.steps ?? [])}); claude starts\n`,
     );
     await waitAndCollect(context, report, input.runId, report.copiedIn);
   } catch (error) {
@@ -320,7 +321,7 @@ export async function resumeRunTransfer(input: ResumeTransferInput): Promise<Tra
       report.copiedIn = await copyIn({ settings, exec: context.exec, runId: input.adoptedRunId });
       release = true;
       await input.log(
-        `[claude-k8s] workspace: the copy-in into the adopted pod had been interrupted by the restart; ${settings.hostDir} copied in again (${report.copiedIn.bytesIn} bytes in ${seconds(report.copiedIn.durationMs)}); claude starts\n`,
+        `[claude-k8s] workspace: the copy-in into the adopted pod had been interrupted by the restart; ${settings.hostDir} copied in again (${report.copiedIn.bytesIn} bytes in ${seconds(report.copiedIn.durationMs)}: ${describeSteps(report.copiedIn.steps ?? [])}); claude starts\n`,
       );
       await waitAndCollect(context, report, input.adoptedRunId, report.copiedIn);
       return report;

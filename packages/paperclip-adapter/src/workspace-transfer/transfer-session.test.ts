@@ -15,7 +15,7 @@ import {
   type PodExec,
   type TransferSettings,
 } from './transfer-session.ts';
-import { CONTROL_FILE } from './pod-scripts.ts';
+import { CONTROL_FILE, TRANSFER_LAUNCH_SCRIPT } from './pod-scripts.ts';
 import { resumeRunTransfer, startRunTransfer, type TransferExec, type TransferHandle } from './run-transfer.ts';
 
 /** Runs the argv on this machine, like `pods/exec` would in the container. */
@@ -119,6 +119,17 @@ function agentWorks(): void {
 }
 
 describe('the transfer round trip', () => {
+  it('brings the overlay and the deletions in when the exec reads its stdin late (a real connection takes a while)', async () => {
+    rmSync(join(host, 'obsolete.txt'));
+    // pods/exec starts reading stdin only once its WebSocket is up: the host's tar has long ended by then.
+    const lateExec: PodExec = (command, options) =>
+      new Promise((resolve) => setTimeout(resolve, 300)).then(() => localExec(command, options));
+    await copyIn({ settings, exec: lateExec, runId: 'run-late' });
+    expect(readFileSync(join(pod, 'untracked.txt'), 'utf8')).toBe('not yet added\n');
+    expect(readFileSync(join(pod, 'README.md'), 'utf8')).toBe('hello, edited on the server\n');
+    expect(git(pod, 'status', '--short')).toBe(' M README.md\n D obsolete.txt\n?? untracked.txt');
+  });
+
   it('brings HEAD, uncommitted and untracked files in (not ignored ones), and the commits and changes back', async () => {
     const head = git(host, 'rev-parse', 'HEAD');
     const copied = await copyIn({ settings, exec: localExec, runId: 'run-1' });
@@ -230,12 +241,47 @@ describe('the transfer round trip', () => {
   });
 
   it('refuses a workspace over transferMaxInMiB before claude starts, and changes over transferMaxOutMiB', async () => {
-    writeFileSync(join(host, 'big.bin'), Buffer.alloc(3 * 1024 * 1024, 7));
-    await expect(
-      copyIn({ settings: { ...settings, maxInBytes: 1024 * 1024 }, exec: localExec, runId: 'run-5' }),
-    ).rejects.toThrow(/larger than workspace.transferMaxInMiB \(1 MiB\)/);
-    expect(existsSync(join(settings.controlDir, CONTROL_FILE.abort))).toBe(true);
+    // Incompressible, committed and in the working tree: past the limit while HEAD's objects go in.
+    writeFileSync(join(host, 'big.bin'), randomBytes(3 * 1024 * 1024));
+    git(host, 'add', 'big.bin');
+    git(host, 'commit', '-q', '-m', 'big');
+    // The container's real entry, waiting for the workspace; its `claude` would leave a mark.
+    const claudeRan = join(root, 'claude-ran');
+    const entry = spawn(
+      'sh',
+      [
+        '-c',
+        TRANSFER_LAUNCH_SCRIPT,
+        'ck8s-launch',
+        settings.controlDir,
+        '20',
+        '1',
+        join(root, 'prompt'),
+        pod,
+        'sh',
+        '-c',
+        `: > ${claudeRan}`,
+      ],
+      { env: { ...process.env, PAPERCLIP_RUN_SCRATCH_DIR: join(root, 'scratch') }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let entryErr = '';
+    entry.stderr.on('data', (chunk: Buffer) => (entryErr += chunk.toString()));
+    const entryEnded = new Promise<number | null>((resolve) => entry.on('close', resolve));
+    const refused = await copyIn({
+      settings: { ...settings, maxInBytes: 1024 * 1024 },
+      exec: localExec,
+      runId: 'run-5',
+    })
+      .then(() => null)
+      .catch((error: unknown) => error as Error);
+    expect(refused?.message).toBe(
+      'the workspace is larger than workspace.transferMaxInMiB (1 MiB): the git objects of HEAD passed 1048576 bytes, so claude was not started (raise workspace.transferMaxInMiB, or use workspace.mode shared)',
+    );
+    expect(await entryEnded).toBe(125);
+    expect(entryErr).toContain('could not be copied into the pod; claude did not start');
+    expect(existsSync(claudeRan)).toBe(false);
     rmSync(join(settings.controlDir, CONTROL_FILE.abort));
+    rmSync(pod, { recursive: true, force: true });
     const copied = await copyIn({ settings, exec: localExec, runId: 'run-5' });
     writeFileSync(join(pod, 'huge.bin'), randomBytes(2 * 1024 * 1024));
     await expect(

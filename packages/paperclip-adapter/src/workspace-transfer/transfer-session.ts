@@ -1,11 +1,12 @@
 /**
  * The transfer mode's two trips, over one port ({@link PodExec}: a command in the run's container through `pods/exec`):
  *
- * - in ({@link copyIn}): Paperclip's own sync — `readGitWorkspaceSnapshot` and `prepareCommandManagedRuntime` (a
- *   depth-1 clone of HEAD on its branch, the uncommitted and untracked files as an overlay, deletions replayed,
- *   ignored files and heavy directories left out, by Paperclip's exclude rules) — through a runner whose native
- *   `syncIn` streams the archives as raw bytes (no base64); then a `base` snapshot commit of what arrived, and the
- *   `ready` marker that lets the container's entry start claude;
+ * - in ({@link copyIn}): Paperclip's `readGitWorkspaceSnapshot` says what to bring (HEAD on its branch, the
+ *   uncommitted and untracked files, the deletions; ignored files and heavy directories left out by Paperclip's
+ *   exclude rules); HEAD's objects go once as a git pack and the pod checks them out, the overlay follows as a tar
+ *   ({@link copyGitWorkspaceIn}). A workspace with nested project repositories goes through Paperclip's own sync
+ *   (`prepareCommandManagedRuntime`, a runner whose native `syncIn` streams its archives as raw bytes). Then a `base`
+ *   snapshot commit of what arrived, and the `ready` marker that lets the container's entry start claude;
  * - back ({@link collect}): once claude ended, a `worktree` snapshot and a git bundle of both snapshots relative to the
  *   server's HEAD (bytes in proportion to the change), applied by {@link applyTransferredChanges}; then the
  *   `collected` marker that lets the container end.
@@ -20,6 +21,7 @@ import { readGitWorkspaceSnapshot } from '@paperclipai/adapter-utils/git-workspa
 import type { SandboxSyncOperation, SandboxSyncResult } from '@paperclipai/adapter-utils/sandbox-managed-runtime';
 import { createTarballFromDirectory } from '@paperclipai/adapter-utils/sandbox-managed-runtime';
 import { applyTransferredChanges, type AppliedChanges } from './apply-changes.ts';
+import { copyGitWorkspaceIn, LimitError, WORKSPACE_EXCLUDE, type CopyInStep } from './copy-in.ts';
 import { CONTROL_FILE, EXPORT_SCRIPT, POD_REF, SNAPSHOT_SCRIPT, WAIT_EXITED_SCRIPT } from './pod-scripts.ts';
 
 /** Runs an argv in the run's container (no shell unless the argv starts one). */
@@ -64,6 +66,8 @@ export interface CopiedIn {
   baseBranch: string | null;
   bytesIn: number;
   durationMs: number;
+  /** The copy-in's steps and their durations (absent for a copy-in done before an adoption). */
+  steps?: CopyInStep[];
 }
 
 /** What came back. */
@@ -107,7 +111,7 @@ function createExecRunner(
     if (budget.in + bytes > settings.maxInBytes)
       throw new TransferError(
         'in',
-        `the workspace is larger than workspace.transferMaxInMiB (${Math.round(settings.maxInBytes / 1048576)} MiB): ${what} would bring it to ${budget.in + bytes} bytes`,
+        `the workspace is larger than workspace.transferMaxInMiB (${Math.round(settings.maxInBytes / 1048576)} MiB): ${what} would bring it to ${budget.in + bytes} bytes, so claude was not started (raise workspace.transferMaxInMiB, or use workspace.mode shared)`,
       );
     budget.in += bytes;
   };
@@ -241,36 +245,46 @@ export async function copyIn(input: { settings: TransferSettings; exec: PodExec;
   const { settings, exec } = input;
   const started = Date.now();
   const budget = { in: 0 };
+  const steps: CopyInStep[] = [];
   try {
     const snapshot = await readGitWorkspaceSnapshot(settings.hostDir);
     if (snapshot === null) throw new TransferError('in', `${settings.hostDir} is not a git repository with a commit`);
-    await prepareCommandManagedRuntime({
-      runner: createExecRunner(exec, settings, budget),
-      spec: { remoteCwd: settings.podDir, timeoutMs: settings.execTimeoutMs, shellCommand: 'sh' },
-      adapterKey: 'claude_k8s',
-      workspaceLocalDir: settings.hostDir,
-      workspaceRemoteDir: settings.podDir,
-      workspaceGitSnapshot: snapshot,
-      // A project checkout holds the other issues' worktrees (`.paperclip/worktrees`): they stay on the server.
-      workspaceExclude: ['.paperclip/worktrees', '.paperclip/worktrees/*'],
-      // Paperclip's restore is not used (the way back is the bundle): skip its content-hash walk of the tree.
-      workspaceBaseline: { exclude: [], entries: new Map() },
-    });
-    await checked(
-      exec,
-      'the base snapshot',
-      [
-        'sh',
-        '-c',
-        SNAPSHOT_SCRIPT,
-        'snapshot',
-        settings.podDir,
-        settings.controlDir,
-        POD_REF.base,
-        `claude-k8s: the workspace as it arrived (run ${input.runId})`,
-      ],
-      { timeoutMs: settings.execTimeoutMs },
-    );
+    steps.push({ step: 'workspace read', ms: Date.now() - started });
+    if ((snapshot.repositories ?? []).length === 0) {
+      // The common case: HEAD's objects once, checked out in the pod (copy-in.ts).
+      const copied = await copyGitWorkspaceIn({ settings, exec, snapshot, runId: input.runId });
+      budget.in = copied.bytesIn;
+      steps.push(...copied.steps);
+    } else {
+      // Nested project repositories (`.paperclip-repositories`): Paperclip's own sync, which clones each of them.
+      await prepareCommandManagedRuntime({
+        runner: createExecRunner(exec, settings, budget),
+        spec: { remoteCwd: settings.podDir, timeoutMs: settings.execTimeoutMs, shellCommand: 'sh' },
+        adapterKey: 'claude_k8s',
+        workspaceLocalDir: settings.hostDir,
+        workspaceRemoteDir: settings.podDir,
+        workspaceGitSnapshot: snapshot,
+        // A project checkout holds the other issues' worktrees (`.paperclip/worktrees`): they stay on the server.
+        workspaceExclude: WORKSPACE_EXCLUDE,
+        // Paperclip's restore is not used (the way back is the bundle): skip its content-hash walk of the tree.
+        workspaceBaseline: { exclude: [], entries: new Map() },
+      });
+      await checked(
+        exec,
+        'the base snapshot',
+        [
+          'sh',
+          '-c',
+          SNAPSHOT_SCRIPT,
+          'snapshot',
+          settings.podDir,
+          settings.controlDir,
+          POD_REF.base,
+          `claude-k8s: the workspace as it arrived (run ${input.runId})`,
+        ],
+        { timeoutMs: settings.execTimeoutMs },
+      );
+    }
     await checked(
       exec,
       'releasing claude',
@@ -284,17 +298,15 @@ export async function copyIn(input: { settings: TransferSettings; exec: PodExec;
       ],
       { timeoutMs: settings.execTimeoutMs },
     );
-    return {
-      baseHead: snapshot.headCommit,
-      baseBranch: snapshot.branchName,
-      bytesIn: budget.in,
-      durationMs: Date.now() - started,
-    };
+    const durationMs = Date.now() - started;
+    steps.push({ step: 'claude released', ms: durationMs - steps.reduce((sum, entry) => sum + entry.ms, 0) });
+    return { baseHead: snapshot.headCommit, baseBranch: snapshot.branchName, bytesIn: budget.in, durationMs, steps };
   } catch (error) {
     await exec(['sh', '-c', ': > "$1"', 'sh', `${settings.controlDir}/${CONTROL_FILE.abort}`], {
       timeoutMs: 30_000,
     }).catch(() => undefined);
     if (error instanceof TransferError) throw error;
+    if (error instanceof LimitError) throw new TransferError('in', error.message);
     throw new TransferError(
       'in',
       `copying the workspace into the pod failed: ${error instanceof Error ? error.message : String(error)}`,
