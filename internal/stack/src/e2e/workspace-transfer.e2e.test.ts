@@ -138,6 +138,19 @@ async function logOf(runId: string): Promise<string> {
     .join('');
 }
 
+/**
+ * The run's log once it holds every one of `texts` (read again for up to 30 s: a read can meet a line Paperclip is
+ * still appending); then the last read, for the assertions to show.
+ */
+async function logWith(runId: string, ...texts: string[]): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const log = await logOf(runId);
+    if (texts.every((text) => log.includes(text)) || Date.now() > deadline) return log;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 /** An issue of the project assigned to the agent; the fake model's script (one Bash call) is a marker in its text. */
 async function startIssue(agentId: string, title: string, command: string, project = projectId): Promise<HeartbeatRun> {
   return (await createIssue(agentId, title, command, project)).run;
@@ -266,7 +279,7 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     expect(transfer).toMatchObject({ commits: 1, conflicts: [], keptRefs: [], commitConflict: null });
     // Only what changed came back: a bundle of a few objects.
     expect(Number(transfer['bytesOut'])).toBeLessThan(16 * 1024);
-    expect(await logOf(run.id)).toContain("the agent's changes came back");
+    expect(await logWith(run.id, "the agent's changes came back")).toContain("the agent's changes came back");
 
     // The next run on the same issue (woken by a comment) works on that state: the commit, the uncommitted change.
     const headAfter = gitAsServer('rev-parse', 'HEAD').trim();
@@ -292,11 +305,7 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     const script = 'sleep 20; echo "README line by the agent" >> README.md; echo "agent file" > agent-only.txt';
     const started = await startIssue(agent.id, 'Edit the README slowly', script);
     // Once the workspace is in the pod, the server's README changes.
-    const deadline = Date.now() + 180_000;
-    while (!(await logOf(started.id)).includes('copied into the pod')) {
-      if (Date.now() > deadline) throw new Error('the workspace was not copied in within 180 s');
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await copiedIn(started);
     writeAsServer('README.md', 'The README as the server changed it during the run.\n');
     const run = await finished(started);
     expect(run.status, String(run['error'] ?? '')).toBe('succeeded');
@@ -310,7 +319,7 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     expect(gitAsServer('show', `refs/claude-k8s/runs/${run.id}/worktree:README.md`)).toContain(
       'README line by the agent',
     );
-    const log = await logOf(run.id);
+    const log = await logWith(run.id, 'workspace conflict', `refs/claude-k8s/runs/${run.id}/worktree`);
     expect(log).toContain('workspace conflict');
     expect(log).toContain(`refs/claude-k8s/runs/${run.id}/worktree`);
     gitAsServer('checkout', '--', '.');
@@ -324,11 +333,7 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
       'Work, then be cancelled',
       'echo "BEFORE-CANCEL-$((40 + 2))" > cancelled-work.txt; sleep 120',
     );
-    const deadline = Date.now() + 180_000;
-    while (!(await logOf(started.id)).includes('copied into the pod')) {
-      if (Date.now() > deadline) throw new Error('the workspace was not copied in within 180 s');
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await copiedIn(started);
     // Give the agent's first tool call time to write its file, then cancel.
     await new Promise((resolve) => setTimeout(resolve, 8000));
     await stack.client.cancelRun(started.id);
@@ -339,7 +344,7 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     while (!existsSync(join(repo, 'cancelled-work.txt')) && Date.now() < collectedBy)
       await new Promise((resolve) => setTimeout(resolve, 500));
     expect(readFileSync(join(repo, 'cancelled-work.txt'), 'utf8')).toBe('BEFORE-CANCEL-42\n');
-    expect(await logOf(run.id)).toContain("the agent's changes came back");
+    expect(await logWith(run.id, "the agent's changes came back")).toContain("the agent's changes came back");
   });
 
   it('a run that fails half-way still brings back what it changed', async () => {
@@ -362,7 +367,7 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     );
     expect(run.status).toBe('timed_out');
     expect(readFileSync(join(repo, 'timeout-work.txt'), 'utf8')).toBe('BEFORE-TIMEOUT-42\n');
-    expect(await logOf(run.id)).toContain("the agent's changes came back");
+    expect(await logWith(run.id, "the agent's changes came back")).toContain("the agent's changes came back");
     expect(transferOf(run)).toMatchObject({ conflicts: [], applied: ['timeout-work.txt'] });
   });
 
@@ -499,10 +504,15 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     const adopting = await finished(continuation);
     testProgress.info(`the adopting run ended ${msSince(restartedAt)} ms after the restart`);
     expect(adopting.status, String(adopting['error'] ?? '')).toBe('succeeded');
-    expect(JSON.stringify(adopting['contextSnapshot'] ?? {})).toContain(issue.id);
+    // Paperclip's reconciled continuation of the held run, on the same issue (so the same task key).
+    expect(adopting['contextSnapshot']).toMatchObject({
+      issueId: issue.id,
+      previousRunId: orphan.id,
+      wakeReason: 'issue_recovery_action_restored',
+    });
     const resultJson = (adopting['resultJson'] ?? {}) as { adoptedFrom?: { runId?: string; jobName?: string } };
     expect(resultJson.adoptedFrom).toMatchObject({ runId: orphan.id, jobName });
-    const log = await logOf(adopting.id);
+    const log = await logWith(adopting.id, 'adopted Job', "the agent's changes came back");
     expect(log).toContain(`adopted Job ${namespace}/${jobName} of run ${orphan.id}`);
     expect(log).toContain("the agent's changes came back");
     expect(transferOf(adopting)).toMatchObject({ commits: 1, conflicts: [], keptRefs: [], claudeExitCode: 0 });
