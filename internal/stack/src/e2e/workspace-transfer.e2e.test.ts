@@ -151,6 +151,16 @@ async function logWith(runId: string, ...texts: string[]): Promise<string> {
   }
 }
 
+/** Cancels every run of the company still in flight and waits for each to end (its changes come back). */
+async function cancelRunsInFlight(): Promise<void> {
+  const runs = await stack.client.listCompanyRuns(company.id, { limit: 50 });
+  for (const run of runs.filter((candidate) => !(TERMINAL as readonly string[]).includes(candidate.status))) {
+    testProgress.info(`cancelling run ${run.id} of agent ${run.agentId} (${run.status}) left by an earlier test`);
+    await stack.client.cancelRun(run.id).catch(() => undefined);
+    await finished(run);
+  }
+}
+
 /** An issue of the project assigned to the agent; the fake model's script (one Bash call) is a marker in its text. */
 async function startIssue(agentId: string, title: string, command: string, project = projectId): Promise<HeartbeatRun> {
   return (await createIssue(agentId, title, command, project)).run;
@@ -418,6 +428,10 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
   });
 
   it('Paperclip restarts (SIGTERM) during a run: the board reconciles, the next run adopts the Job and brings the changes back', async () => {
+    // Earlier tests' agents can still have a run: Paperclip follows a successful run that left its issue in progress
+    // with a corrective one (the fake model replays the issue's script). The restart would leave such a run held and
+    // orphaned too, and its changes could land in this test's workspace: the board cancels them first.
+    await cancelRunsInFlight();
     const agent = await createAgent('transfer-restart-agent');
     const headBefore = gitAsServer('rev-parse', 'HEAD').trim();
     // What else the workspace holds (earlier tests' leftovers): it must be the same afterwards.
@@ -532,7 +546,8 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     );
     expect(others()).toEqual(othersBefore);
 
-    // The run adopted the Job instead of starting its own (one Job, one claude), and the pod is released.
+    // The run adopted the Job instead of starting its own (one Job, one claude), and the pod is released. No third run:
+    // Paperclip makes no corrective follow-up of a run a recovery action drove (`decideSuccessfulRunHandoff`).
     const runs = await stack.client.listCompanyRuns(company.id, { agentId: agent.id, limit: 5 });
     expect(runs.map((run) => run.id).sort()).toEqual([orphan.id, adopting.id].sort());
     await waitFor(`no Job of ${agent.id}`, 120_000, async () => (await jobsOfAgent()).length === 0);
