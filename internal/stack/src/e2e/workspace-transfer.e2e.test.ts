@@ -151,13 +151,22 @@ async function logWith(runId: string, ...texts: string[]): Promise<string> {
   }
 }
 
-/** Cancels every run of the company still in flight and waits for each to end (its changes come back). */
+/**
+ * Cancels every run of the company still in flight and waits for each to end (its changes come back), until none has
+ * been in flight for 5 s (a follow-up Paperclip enqueues as a run ends comes within that).
+ */
 async function cancelRunsInFlight(): Promise<void> {
-  const runs = await stack.client.listCompanyRuns(company.id, { limit: 50 });
-  for (const run of runs.filter((candidate) => !(TERMINAL as readonly string[]).includes(candidate.status))) {
-    testProgress.info(`cancelling run ${run.id} of agent ${run.agentId} (${run.status}) left by an earlier test`);
-    await stack.client.cancelRun(run.id).catch(() => undefined);
-    await finished(run);
+  let quietSince = Date.now();
+  while (Date.now() - quietSince < 5000) {
+    const runs = await stack.client.listCompanyRuns(company.id, { limit: 50 });
+    const inFlight = runs.filter((candidate) => !(TERMINAL as readonly string[]).includes(candidate.status));
+    for (const run of inFlight) {
+      testProgress.info(`cancelling run ${run.id} of agent ${run.agentId} (${run.status}) left by an earlier test`);
+      await stack.client.cancelRun(run.id).catch(() => undefined);
+      await finished(run);
+    }
+    if (inFlight.length > 0) quietSince = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
 
