@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   resolveServerUser,
   type Company,
@@ -99,6 +99,14 @@ beforeAll(async () => {
   projectId = project.id;
 }, 300_000);
 
+// Earlier tests' agents can still have a run: Paperclip follows a successful run that left its issue in progress with
+// a corrective one (the fake model replays the issue's script on the same repository). Each test starts without one:
+// the board cancels them (their changes come back first), so no test's assertions meet another test's late changes,
+// and the restart test's restart orphans only its own run.
+beforeEach(async () => {
+  await cancelRunsInFlight();
+}, 600_000);
+
 afterAll(async () => {
   await stopTestStack(stack, namespace);
   if (root) rmSync(root, { recursive: true, force: true });
@@ -139,11 +147,11 @@ async function logOf(runId: string): Promise<string> {
 }
 
 /**
- * The run's log once it holds every one of `texts` (read again for up to 30 s: a read can meet a line Paperclip is
+ * The run's log once it holds every one of `texts` (read again for up to 60 s: a read can meet a line Paperclip is
  * still appending); then the last read, for the assertions to show.
  */
 async function logWith(runId: string, ...texts: string[]): Promise<string> {
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     const log = await logOf(runId);
     if (texts.every((text) => log.includes(text)) || Date.now() > deadline) return log;
@@ -353,8 +361,11 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
       'echo "BEFORE-CANCEL-$((40 + 2))" > cancelled-work.txt; sleep 120',
     );
     await copiedIn(started);
-    // Give the agent's first tool call time to write its file, then cancel.
-    await new Promise((resolve) => setTimeout(resolve, 8000));
+    // Once the agent's tool call is under way (its `tool_use` is in the transcript), give its first command a moment
+    // to write the file, then cancel. (A fixed wait after the copy-in was too short when claude started slowly.)
+    const toolUse = await logWith(started.id, '"type":"tool_use"', 'BEFORE-CANCEL');
+    expect(toolUse).toContain('"type":"tool_use"');
+    await new Promise((resolve) => setTimeout(resolve, 3000));
     await stack.client.cancelRun(started.id);
     const run = await finished(started);
     expect(run.status).toBe('cancelled');
@@ -437,10 +448,6 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
   });
 
   it('Paperclip restarts (SIGTERM) during a run: the board reconciles, the next run adopts the Job and brings the changes back', async () => {
-    // Earlier tests' agents can still have a run: Paperclip follows a successful run that left its issue in progress
-    // with a corrective one (the fake model replays the issue's script). The restart would leave such a run held and
-    // orphaned too, and its changes could land in this test's workspace: the board cancels them first.
-    await cancelRunsInFlight();
     const agent = await createAgent('transfer-restart-agent');
     const headBefore = gitAsServer('rev-parse', 'HEAD').trim();
     // What else the workspace holds (earlier tests' leftovers): it must be the same afterwards.
