@@ -19,7 +19,7 @@ import {
   testProgress,
 } from './harness.ts';
 
-const namespace = `adopt-e2e-${process.pid}`;
+const namespace = `${process.env['CK8S_E2E_NAMESPACE_PREFIX'] ?? 'ck8s-e2e'}-adopt-${process.pid}`;
 let stack: Stack;
 let company: Company;
 
@@ -196,16 +196,20 @@ describe(`adoption after a Paperclip restart (namespace ${namespace})`, () => {
 
       // The short run: one slow reply (40 s), so it ends while the server is down.
       stack.fakeModel!.clearForcedScenarios();
-      stack.fakeModel!.forceScenario('slow:40', { count: 1 });
+      stack.fakeModel!.forceScenario('slow:40', { count: 1, match: shortAgent.id });
       const requestsBefore = stack.fakeModel!.requests.length;
       const shortOrphan = await wakeForTask(shortAgent, shortTask);
       const shortJob = await jobOfRun(shortOrphan.id);
       const shortLog = await followContainerLog(core, shortJob);
-      await waitFor('the short run asked the model', 120_000, () => stack.fakeModel!.requests.length > requestsBefore);
+      await waitFor('the short run asked the model', 120_000, () =>
+        stack
+          .fakeModel!.requests.slice(requestsBefore)
+          .some((request) => request.scenario?.name === 'slow' && JSON.stringify(request.body).includes(shortAgent.id)),
+      );
 
       // The long run: 40 tool turns of about 4 s each, so it still works well after the restart (few turns: Paperclip's
       // run log endpoint serves 256 kB a page, the harness reads one).
-      stack.fakeModel!.forceScenario('spend:40:1000:4000', { count: 41 });
+      stack.fakeModel!.forceScenario('spend:40:1000:4000', { count: 41, match: longAgent.id });
       const longOrphan = await wakeForTask(longAgent, longTask);
       const longJob = await jobOfRun(longOrphan.id);
       const longLog = await followContainerLog(core, longJob);
@@ -239,7 +243,7 @@ describe(`adoption after a Paperclip restart (namespace ${namespace})`, () => {
 
       // The agent's next run resumes the adopted session.
       stack.fakeModel!.clearForcedScenarios();
-      stack.fakeModel!.forceScenario('text:resumed after the adoption', { count: 1 });
+      stack.fakeModel!.forceScenario('text:resumed after the adoption', { count: 1, match: shortAgent.id });
       const next = await stack.client.waitForRun((await wakeForTask(shortAgent, shortTask)).id, {
         timeoutMs: 240_000,
         until: TERMINAL,
@@ -254,7 +258,7 @@ describe(`adoption after a Paperclip restart (namespace ${namespace})`, () => {
     const agent = await createAgent('adopt-graceful');
     const task = taskKey('graceful');
     stack.fakeModel!.clearForcedScenarios();
-    stack.fakeModel!.forceScenario('spend:25:1000:4000', { count: 26 });
+    stack.fakeModel!.forceScenario('spend:25:1000:4000', { count: 26, match: agent.id });
     const orphan = await wakeForTask(agent, task);
     const jobName = await jobOfRun(orphan.id);
     const container = await followContainerLog(core, jobName);

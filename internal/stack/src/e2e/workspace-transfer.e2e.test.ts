@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   resolveServerUser,
   type Company,
@@ -15,7 +15,17 @@ import {
   type ServiceUser,
 } from '@claude-k8s/paperclip-server';
 import { ADAPTER_TYPE, type Stack } from '../start-stack.ts';
-import { restartPaperclip, startTestStack, stopTestStack, storedStdout, testProgress } from './harness.ts';
+import { waitFor } from '@claude-k8s/test-utils';
+import { callApi } from '../raw-api.ts';
+import {
+  adminClients,
+  podsOfJob,
+  restartPaperclip,
+  startTestStack,
+  stopTestStack,
+  storedStdout,
+  testProgress,
+} from './harness.ts';
 
 const namespace = `${process.env['CK8S_E2E_NAMESPACE_PREFIX'] ?? 'ck8s-e2e'}-transfer-${process.pid}`;
 let stack: Stack;
@@ -26,6 +36,16 @@ let repo: string;
 let projectId: string;
 
 const TERMINAL = ['succeeded', 'failed', 'timed_out', 'cancelled', 'interrupted'] as const;
+
+/** What Paperclip's `GET /issues/:id` says holds the issue's execution (its board recovery action). */
+interface ExecutionBlocker {
+  recoveryActionId: string;
+  runId: string | null;
+  cause: string;
+  nextAction: string;
+}
+
+const msSince = (start: number): number => Math.round(performance.now() - start);
 
 /** git in `dir` as the Paperclip server's user (it owns the workspace, as Paperclip's own git calls would). */
 function gitIn(dir: string, ...args: string[]): string {
@@ -79,6 +99,14 @@ beforeAll(async () => {
   projectId = project.id;
 }, 300_000);
 
+// Earlier tests' agents can still have a run: Paperclip follows a successful run that left its issue in progress with
+// a corrective one (the fake model replays the issue's script on the same repository). Each test starts without one:
+// the board cancels them (their changes come back first), so no test's assertions meet another test's late changes,
+// and the restart test's restart orphans only its own run.
+beforeEach(async () => {
+  await cancelRunsInFlight();
+}, 600_000);
+
 afterAll(async () => {
   await stopTestStack(stack, namespace);
   if (root) rmSync(root, { recursive: true, force: true });
@@ -116,6 +144,38 @@ async function logOf(runId: string): Promise<string> {
     .sort((a, b) => a.seq - b.seq)
     .map((record) => record.chunk)
     .join('');
+}
+
+/**
+ * The run's log once it holds every one of `texts` (read again for up to 60 s: a read can meet a line Paperclip is
+ * still appending); then the last read, for the assertions to show.
+ */
+async function logWith(runId: string, ...texts: string[]): Promise<string> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const log = await logOf(runId);
+    if (texts.every((text) => log.includes(text)) || Date.now() > deadline) return log;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/**
+ * Cancels every run of the company still in flight and waits for each to end (its changes come back), until none has
+ * been in flight for 5 s (a follow-up Paperclip enqueues as a run ends comes within that).
+ */
+async function cancelRunsInFlight(): Promise<void> {
+  let quietSince = Date.now();
+  while (Date.now() - quietSince < 5000) {
+    const runs = await stack.client.listCompanyRuns(company.id, { limit: 50 });
+    const inFlight = runs.filter((candidate) => !(TERMINAL as readonly string[]).includes(candidate.status));
+    for (const run of inFlight) {
+      testProgress.info(`cancelling run ${run.id} of agent ${run.agentId} (${run.status}) left by an earlier test`);
+      await stack.client.cancelRun(run.id).catch(() => undefined);
+      await finished(run);
+    }
+    if (inFlight.length > 0) quietSince = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }
 
 /** An issue of the project assigned to the agent; the fake model's script (one Bash call) is a marker in its text. */
@@ -246,13 +306,13 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     expect(transfer).toMatchObject({ commits: 1, conflicts: [], keptRefs: [], commitConflict: null });
     // Only what changed came back: a bundle of a few objects.
     expect(Number(transfer['bytesOut'])).toBeLessThan(16 * 1024);
-    expect(await logOf(run.id)).toContain("the agent's changes came back");
+    expect(await logWith(run.id, "the agent's changes came back")).toContain("the agent's changes came back");
 
     // The next run on the same issue (woken by a comment) works on that state: the commit, the uncommitted change.
     const headAfter = gitAsServer('rev-parse', 'HEAD').trim();
     const check = 'git log --format=%s -1; git status --porcelain; cat notes.txt; echo NEXT-RUN-$((40 + 2))';
     stack.fakeModel!.clearForcedScenarios();
-    stack.fakeModel!.forceScenario(`bash:${check}`, { count: 2 });
+    stack.fakeModel!.forceScenario(`bash:${check}`, { count: 2, match: agent.id });
     await stack.client.addIssueComment(issue.id, `Check the state of the repository. [[bash:${check}]]`);
     const next = await finished(await laterRunOf(agent.id, [run.id], 120_000));
     expect(next.status, String(next['error'] ?? '')).toBe('succeeded');
@@ -272,11 +332,7 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     const script = 'sleep 20; echo "README line by the agent" >> README.md; echo "agent file" > agent-only.txt';
     const started = await startIssue(agent.id, 'Edit the README slowly', script);
     // Once the workspace is in the pod, the server's README changes.
-    const deadline = Date.now() + 180_000;
-    while (!(await logOf(started.id)).includes('copied into the pod')) {
-      if (Date.now() > deadline) throw new Error('the workspace was not copied in within 180 s');
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await copiedIn(started);
     writeAsServer('README.md', 'The README as the server changed it during the run.\n');
     const run = await finished(started);
     expect(run.status, String(run['error'] ?? '')).toBe('succeeded');
@@ -290,7 +346,7 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     expect(gitAsServer('show', `refs/claude-k8s/runs/${run.id}/worktree:README.md`)).toContain(
       'README line by the agent',
     );
-    const log = await logOf(run.id);
+    const log = await logWith(run.id, 'workspace conflict', `refs/claude-k8s/runs/${run.id}/worktree`);
     expect(log).toContain('workspace conflict');
     expect(log).toContain(`refs/claude-k8s/runs/${run.id}/worktree`);
     gitAsServer('checkout', '--', '.');
@@ -304,13 +360,12 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
       'Work, then be cancelled',
       'echo "BEFORE-CANCEL-$((40 + 2))" > cancelled-work.txt; sleep 120',
     );
-    const deadline = Date.now() + 180_000;
-    while (!(await logOf(started.id)).includes('copied into the pod')) {
-      if (Date.now() > deadline) throw new Error('the workspace was not copied in within 180 s');
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    // Give the agent's first tool call time to write its file, then cancel.
-    await new Promise((resolve) => setTimeout(resolve, 8000));
+    await copiedIn(started);
+    // Once the agent's tool call is under way (its `tool_use` is in the transcript), give its first command a moment
+    // to write the file, then cancel. (A fixed wait after the copy-in was too short when claude started slowly.)
+    const toolUse = await logWith(started.id, '"type":"tool_use"', 'BEFORE-CANCEL');
+    expect(toolUse).toContain('"type":"tool_use"');
+    await new Promise((resolve) => setTimeout(resolve, 3000));
     await stack.client.cancelRun(started.id);
     const run = await finished(started);
     expect(run.status).toBe('cancelled');
@@ -319,7 +374,7 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     while (!existsSync(join(repo, 'cancelled-work.txt')) && Date.now() < collectedBy)
       await new Promise((resolve) => setTimeout(resolve, 500));
     expect(readFileSync(join(repo, 'cancelled-work.txt'), 'utf8')).toBe('BEFORE-CANCEL-42\n');
-    expect(await logOf(run.id)).toContain("the agent's changes came back");
+    expect(await logWith(run.id, "the agent's changes came back")).toContain("the agent's changes came back");
   });
 
   it('a run that fails half-way still brings back what it changed', async () => {
@@ -342,7 +397,7 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     );
     expect(run.status).toBe('timed_out');
     expect(readFileSync(join(repo, 'timeout-work.txt'), 'utf8')).toBe('BEFORE-TIMEOUT-42\n');
-    expect(await logOf(run.id)).toContain("the agent's changes came back");
+    expect(await logWith(run.id, "the agent's changes came back")).toContain("the agent's changes came back");
     expect(transferOf(run)).toMatchObject({ conflicts: [], applied: ['timeout-work.txt'] });
   });
 
@@ -392,50 +447,126 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     expect(existsSync(join(other, 'only-in-a-pod-7d21.txt'))).toBe(false);
   });
 
-  // Skipped until the re-wake is solved: after the SIGTERM restart Paperclip opens a board recovery action for the
-  // interrupted run, and neither a comment nor a wake with the issue made a new run within 120 s (2 runs, 23:40 and
-  // 23:45 UTC 2026-12-05). The next step: resolve the recovery action through Paperclip's API, then wake.
-  it.skip('Paperclip restarts (SIGTERM) during a run: the run that adopts the Job brings the changes back', async () => {
+  it('Paperclip restarts (SIGTERM) during a run: the board reconciles, the next run adopts the Job and brings the changes back', async () => {
     const agent = await createAgent('transfer-restart-agent');
+    const headBefore = gitAsServer('rev-parse', 'HEAD').trim();
+    // What else the workspace holds (earlier tests' leftovers): it must be the same afterwards.
+    const others = (): string[] =>
+      gitAsServer('status', '--porcelain')
+        .split('\n')
+        .filter((line) => line !== '' && !line.includes('restart-'));
+    const othersBefore = others();
+    // Before the restart: a commit and an uncommitted edit on top; after it (the same claude, in the same pod): one more
+    // edit and an untracked file.
     const script = [
-      'echo "BEFORE-RESTART-$((40 + 2))" > restart-work.txt',
+      'set -e',
+      'echo "COMMITTED-BEFORE-RESTART-$((40 + 2))" > restart-work.txt',
       'git add restart-work.txt',
+      'git -c user.name=Agent -c user.email=agent@example.com commit -q -m "agent: before the restart" -- restart-work.txt',
+      'echo "UNCOMMITTED-BEFORE-RESTART-$((40 + 2))" >> restart-work.txt',
       'sleep 45',
       'echo "AFTER-RESTART-$((40 + 2))" >> restart-work.txt',
+      'echo "UNTRACKED-AFTER-RESTART-$((40 + 2))" > restart-untracked.txt',
     ].join('; ');
+    const requestsBefore = stack.fakeModel!.requests.length;
     const { issue, run: orphan } = await createIssue(agent.id, 'Work across a restart', script);
     await copiedIn(orphan);
-    await new Promise((resolve) => setTimeout(resolve, 8000)); // the agent's command runs
+    // The model answered the agent's first turn (its Bash call): the commit is made within a few seconds.
+    await waitFor('the agent asked the model', 120_000, () =>
+      stack
+        .fakeModel!.requests.slice(requestsBefore)
+        .some((request) => JSON.stringify(request.body).includes(agent.id)),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 8000));
+    const { core, batch } = adminClients(stack);
+    const jobsOfAgent = async (): Promise<string[]> =>
+      (await batch.listNamespacedJob({ namespace, labelSelector: `claude-k8s.io/agent-id=${agent.id}` })).items.map(
+        (job) => job.metadata!.name!,
+      );
+    const [jobName, ...moreJobs] = await jobsOfAgent();
+    expect(jobName).toBeDefined();
+    expect(moreJobs).toEqual([]);
+
     const restartedAt = await restartPaperclip(stack, 'SIGTERM', 0);
     const ended = await stack.client.waitForRun(orphan.id, { timeoutMs: 60_000, until: TERMINAL });
     testProgress.info(`the orphan was ended by the shutdown as ${ended.status} (${String(ended['errorCode'])})`);
+    expect(ended.status).toBe('interrupted');
+    // Nothing came back yet: the shut-down run left its pod waiting (no collection by a process going away).
+    expect(gitAsServer('rev-parse', 'HEAD').trim()).toBe(headBefore);
     expect(existsSync(join(repo, 'restart-work.txt'))).toBe(false);
-    // Paperclip does not run the task again by itself (a legacy run whose provider started needs the board): a
-    // comment on the issue wakes the agent, as a user would.
-    const runsAfterRestart = await stack.client.listCompanyRuns(company.id, { agentId: agent.id, limit: 5 });
-    testProgress.info(`runs after the restart: ${JSON.stringify(runsAfterRestart.map((r) => [r.id, r.status]))}`);
-    await stack.client.addIssueComment(issue.id, 'Go on with the work.');
-    // The comment alone wakes nobody while the board's recovery action is open (observed): wake the agent for the issue.
-    await stack.client.wakeupAgent(agent.id, {
-      source: 'on_demand',
-      triggerDetail: 'manual',
-      reason: 'e2e: go on after the restart',
-      payload: { issueId: issue.id, taskKey: issue.id },
+
+    // Paperclip does not run the task again by itself (a legacy run whose provider started needs the board): it holds
+    // the issue with a board recovery action. The board reconciles it as a user would: the recorded run's outcome, and
+    // the task back to `todo`; Paperclip then wakes the agent for the issue (its reconciled continuation).
+    const blocker = await waitFor('the recovery action of the interrupted run', 120_000, async () => {
+      const read = await callApi<{ executionBlocker?: ExecutionBlocker | null }>(
+        `${stack.server.apiUrl}/issues/${issue.id}`,
+        'GET',
+      );
+      return read.body.executionBlocker ?? undefined;
     });
-    const adopting = await finished(
-      await laterRunOf(agent.id, [orphan.id], 120_000, (candidate) => candidate.id !== orphan.id),
+    testProgress.info(`recovery action: ${JSON.stringify(blocker)}`);
+    expect(blocker).toMatchObject({ runId: orphan.id, cause: 'legacy_execution_requires_reconciliation' });
+    expect(await stack.client.listCompanyRuns(company.id, { agentId: agent.id, limit: 5 })).toHaveLength(1);
+    const resolved = await callApi<{ issue?: Issue; recoveryAction?: { status?: string; outcome?: string } }>(
+      `${stack.server.apiUrl}/issues/${issue.id}/recovery-actions/resolve`,
+      'POST',
+      {
+        actionId: blocker.recoveryActionId,
+        outcome: 'restored',
+        sourceIssueStatus: 'todo',
+        resolutionNote: 'Continue: the agent pod kept working; the next run adopts it.',
+        executionReconciliation: {
+          runId: orphan.id,
+          providerStopped: true,
+          actionOutcome: 'mixed',
+          outcomeEvidence: 'The run was interrupted by a server restart; its Kubernetes Job kept the work.',
+        },
+      },
     );
-    testProgress.info(`adopting run ended ${Math.round(performance.now() - restartedAt)} ms after the restart`);
+    expect(resolved.status, JSON.stringify(resolved.body)).toBe(200);
+    expect(resolved.body.recoveryAction).toMatchObject({ status: 'resolved' });
+
+    const continuation = await laterRunOf(agent.id, [orphan.id], 120_000);
+    testProgress.info(
+      `the continuation run ${continuation.id} was queued ${msSince(restartedAt)} ms after the restart`,
+    );
+    const adopting = await finished(continuation);
+    testProgress.info(`the adopting run ended ${msSince(restartedAt)} ms after the restart`);
     expect(adopting.status, String(adopting['error'] ?? '')).toBe('succeeded');
-    const resultJson = (adopting['resultJson'] ?? {}) as { adoptedFrom?: { runId?: string } };
-    expect(resultJson.adoptedFrom?.runId).toBe(orphan.id);
-    // Both halves of the agent's work: before the restart (staged), and after it (unstaged on top).
-    expect(readFileSync(join(repo, 'restart-work.txt'), 'utf8')).toBe('BEFORE-RESTART-42\nAFTER-RESTART-42\n');
-    expect(gitAsServer('status', '--porcelain', '--', 'restart-work.txt').trim()).toBe('AM restart-work.txt');
-    expect(gitAsServer('show', ':restart-work.txt').trim()).toBe('BEFORE-RESTART-42');
-    const log = await logOf(adopting.id);
-    expect(log).toContain(`adopted Job`);
+    // Paperclip's reconciled continuation of the held run, on the same issue (so the same task key).
+    expect(adopting['contextSnapshot']).toMatchObject({
+      issueId: issue.id,
+      previousRunId: orphan.id,
+      wakeReason: 'issue_recovery_action_restored',
+    });
+    const resultJson = (adopting['resultJson'] ?? {}) as { adoptedFrom?: { runId?: string; jobName?: string } };
+    expect(resultJson.adoptedFrom).toMatchObject({ runId: orphan.id, jobName });
+    const log = await logWith(adopting.id, 'adopted Job', "the agent's changes came back");
+    expect(log).toContain(`adopted Job ${namespace}/${jobName} of run ${orphan.id}`);
     expect(log).toContain("the agent's changes came back");
-    expect(transferOf(adopting)).toMatchObject({ conflicts: [], claudeExitCode: 0 });
+    expect(transferOf(adopting)).toMatchObject({ commits: 1, conflicts: [], keptRefs: [], claudeExitCode: 0 });
+
+    // Nothing lost, nothing twice: the one commit on the branch (fast-forward), the edits before and after the restart
+    // once each, the untracked file; the rest of the workspace as it was.
+    testProgress.info(`history after the adoption:\n${gitAsServer('log', '--format=%H %P %s', '-3')}`);
+    expect(gitAsServer('log', '--format=%s', `${headBefore}..HEAD`).trim()).toBe('agent: before the restart');
+    expect(gitAsServer('rev-parse', 'HEAD~1').trim()).toBe(headBefore);
+    expect(gitAsServer('show', 'HEAD:restart-work.txt')).toBe('COMMITTED-BEFORE-RESTART-42\n');
+    expect(readFileSync(join(repo, 'restart-work.txt'), 'utf8')).toBe(
+      'COMMITTED-BEFORE-RESTART-42\nUNCOMMITTED-BEFORE-RESTART-42\nAFTER-RESTART-42\n',
+    );
+    expect(readFileSync(join(repo, 'restart-untracked.txt'), 'utf8')).toBe('UNTRACKED-AFTER-RESTART-42\n');
+    expect(gitAsServer('status', '--porcelain', '--', 'restart-work.txt', 'restart-untracked.txt').split('\n')).toEqual(
+      [' M restart-work.txt', '?? restart-untracked.txt', ''],
+    );
+    expect(others()).toEqual(othersBefore);
+
+    // The run adopted the Job instead of starting its own (one Job, one claude), and the pod is released. No third run:
+    // Paperclip makes no corrective follow-up of a run a recovery action drove (`decideSuccessfulRunHandoff`).
+    const runs = await stack.client.listCompanyRuns(company.id, { agentId: agent.id, limit: 5 });
+    expect(runs.map((run) => run.id).sort()).toEqual([orphan.id, adopting.id].sort());
+    await waitFor(`no Job of ${agent.id}`, 120_000, async () => (await jobsOfAgent()).length === 0);
+    expect(await podsOfJob(core, namespace, jobName!)).toEqual([]);
   });
 });
