@@ -322,6 +322,18 @@ describe('a transfer across a Paperclip restart (the adopting run resumes it)', 
     return Promise.resolve();
   };
 
+  /** The adopting run `run-b` resumes the transfer of `run-a`'s Job. */
+  const adopt = (through: TransferExec = exec) =>
+    resumeRunTransfer({
+      target: target(),
+      runId: 'run-b',
+      adoptedRunId: 'run-a',
+      handle: handle(),
+      exec: through,
+      limits,
+      log,
+    });
+
   /** The original run, until Paperclip's shutdown detached it: copy-in done, claude released, nothing collected. */
   async function detachedRun(): Promise<void> {
     const outcome = Promise.withResolvers<unknown>();
@@ -347,15 +359,7 @@ describe('a transfer across a Paperclip restart (the adopting run resumes it)', 
     await detachedRun();
     agentWorks();
     setTimeout(() => writeFileSync(control(CONTROL_FILE.exited), '0\n'), 300);
-    const report = await resumeRunTransfer({
-      target: target(),
-      runId: 'run-b',
-      adoptedRunId: 'run-a',
-      handle: handle(),
-      exec,
-      limits,
-      log,
-    });
+    const report = await adopt();
     expect(report.error).toBeNull();
     expect(report).toMatchObject({ claudeExit: 0, copiedIn: null });
     expect(report.collected).toMatchObject({ commits: 1, conflicts: [], keptRefs: [] });
@@ -373,15 +377,7 @@ describe('a transfer across a Paperclip restart (the adopting run resumes it)', 
     );
     mkdirSync(join(pod, '.git'), { recursive: true });
     writeFileSync(join(pod, 'half-copied.txt'), 'partial\n');
-    const resumed = resumeRunTransfer({
-      target: target(),
-      runId: 'run-b',
-      adoptedRunId: 'run-a',
-      handle: handle(),
-      exec,
-      limits,
-      log,
-    });
+    const resumed = adopt();
     while (!existsSync(control(CONTROL_FILE.ready))) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(existsSync(join(pod, 'half-copied.txt'))).toBe(false);
     expect(git(pod, 'status', '--short')).toBe(' M README.md\n?? untracked.txt');
@@ -399,15 +395,7 @@ describe('a transfer across a Paperclip restart (the adopting run resumes it)', 
       control('transfer.json'),
       `${JSON.stringify({ runId: 'run-a', hostDir: '/elsewhere', podDir: '/elsewhere', branch: 'main' })}\n`,
     );
-    const report = await resumeRunTransfer({
-      target: target(),
-      runId: 'run-b',
-      adoptedRunId: 'run-a',
-      handle: handle(),
-      exec,
-      limits,
-      log,
-    });
+    const report = await adopt();
     expect(report.error).toMatchObject({ trip: 'in' });
     expect(report.error?.message).toContain('/elsewhere');
     expect(existsSync(control(CONTROL_FILE.abort))).toBe(true);
@@ -416,26 +404,10 @@ describe('a transfer across a Paperclip restart (the adopting run resumes it)', 
 
   it('changes collected before the restart, or a pod that cannot be reached: nothing applied, and said so', async () => {
     writeFileSync(control(CONTROL_FILE.collected), '');
-    const done = await resumeRunTransfer({
-      target: target(),
-      runId: 'run-b',
-      adoptedRunId: 'run-a',
-      handle: handle(),
-      exec,
-      limits,
-      log,
-    });
+    const done = await adopt();
     expect(done).toMatchObject({ error: null, skipped: 'the changes had been collected before the restart' });
     const gone: TransferExec = () => Promise.reject(new Error('container agent is not running'));
-    const lost = await resumeRunTransfer({
-      target: target(),
-      runId: 'run-b',
-      adoptedRunId: 'run-a',
-      handle: handle(),
-      exec: gone,
-      limits,
-      log,
-    });
+    const lost = await adopt(gone);
     expect(lost.error?.message).toContain('cannot be reached');
   });
 });
