@@ -309,12 +309,18 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     expect(await logWith(run.id, "the agent's changes came back")).toContain("the agent's changes came back");
 
     // The next run on the same issue (woken by a comment) works on that state: the commit, the uncommitted change.
+    // Paperclip may already have queued its own follow-up of the issue (left in progress): it goes first, so the run
+    // the comment wakes is the next one.
+    await cancelRunsInFlight();
+    const earlier = (await stack.client.listCompanyRuns(company.id, { agentId: agent.id, limit: 50 })).map(
+      (candidate) => candidate.id,
+    );
     const headAfter = gitAsServer('rev-parse', 'HEAD').trim();
     const check = 'git log --format=%s -1; git status --porcelain; cat notes.txt; echo NEXT-RUN-$((40 + 2))';
     stack.fakeModel!.clearForcedScenarios();
     stack.fakeModel!.forceScenario(`bash:${check}`, { count: 2, match: agent.id });
     await stack.client.addIssueComment(issue.id, `Check the state of the repository. [[bash:${check}]]`);
-    const next = await finished(await laterRunOf(agent.id, [run.id], 120_000));
+    const next = await finished(await laterRunOf(agent.id, earlier, 120_000));
     expect(next.status, String(next['error'] ?? '')).toBe('succeeded');
     const seen = await toolOutput(next);
     expect(seen).toContain('NEXT-RUN-42');
