@@ -178,6 +178,18 @@ async function cancelRunsInFlight(): Promise<void> {
   }
 }
 
+/** Waits until no run of the agent has been in flight for 5 s (at most 240 s). */
+async function runsSettled(agentId: string): Promise<void> {
+  const deadline = Date.now() + 240_000;
+  let quietSince = Date.now();
+  while (Date.now() - quietSince < 5000) {
+    const runs = await stack.client.listCompanyRuns(company.id, { agentId, limit: 50 });
+    if (runs.some((candidate) => !(TERMINAL as readonly string[]).includes(candidate.status))) quietSince = Date.now();
+    if (Date.now() > deadline) throw new Error(`runs of agent ${agentId} still in flight after 240 s`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
 /** An issue of the project assigned to the agent; the fake model's script (one Bash call) is a marker in its text. */
 async function startIssue(agentId: string, title: string, command: string, project = projectId): Promise<HeartbeatRun> {
   return (await createIssue(agentId, title, command, project)).run;
@@ -309,9 +321,9 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     expect(await logWith(run.id, "the agent's changes came back")).toContain("the agent's changes came back");
 
     // The next run on the same issue (woken by a comment) works on that state: the commit, the uncommitted change.
-    // Paperclip may already have queued its own follow-up of the issue (left in progress): it goes first, so the run
-    // the comment wakes is the next one.
-    await cancelRunsInFlight();
+    // Paperclip may already have queued its own follow-up of the issue (left in progress): it ends first (a run the
+    // board cancels holds the issue, and the comment would wake nothing), so the run the comment wakes is the next one.
+    await runsSettled(agent.id);
     const earlier = (await stack.client.listCompanyRuns(company.id, { agentId: agent.id, limit: 50 })).map(
       (candidate) => candidate.id,
     );
