@@ -301,7 +301,8 @@ export async function deleteNamespaceAndVolumes(
   } catch (error) {
     if (!hasStatus(error, 404)) throw error;
   }
-  const volumes = await core.listPersistentVolume({ labelSelector: 'app.kubernetes.io/part-of=claude-k8s' });
+  // Every volume reserved for a claim of the namespace (the chart's session volume of `--in-cluster` too).
+  const volumes = await core.listPersistentVolume();
   for (const volume of volumes.items) {
     if (volume.spec?.claimRef?.namespace !== namespace) continue;
     try {
