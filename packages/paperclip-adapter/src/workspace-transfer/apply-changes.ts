@@ -10,6 +10,9 @@
  * - the index of the touched paths follows the pod's: what the agent staged (the bundle's `index` snapshot, when the
  *   pod could write it) is staged, the rest is reset to the new HEAD (uncommitted changes stay uncommitted).
  *
+ * Every path is checked first ({@link pathPlacementProblem}): one that would lead outside the workspace (`..`, `.git`, a
+ * symbolic link above it) is refused, never read or written.
+ *
  * What cannot be applied stays in the workspace's git directory as `refs/claude-k8s/runs/<runId>/{base,agent,worktree}`
  * (and `index`)
  * and is named in the result. Everything runs under Paperclip's directory merge lock (`withDirectoryMergeLock`).
@@ -19,6 +22,7 @@ import { lstat, mkdir, readlink, rm, symlink, writeFile, chmod } from 'node:fs/p
 import { dirname, join } from 'node:path';
 import { integrateImportedGitHead } from '@paperclipai/adapter-utils/git-workspace-sync';
 import { withDirectoryMergeLock } from '@paperclipai/adapter-utils/workspace-restore-merge';
+import { pathPlacementProblem } from './confine.ts';
 
 /** The ref namespace of one run's snapshots in the workspace's git directory. */
 function runRefPrefix(runId: string): string {
@@ -112,21 +116,22 @@ async function writeEntry(dir: string, path: string, entry: Entry): Promise<void
 /**
  * Stages in the server's index what the agent had staged in the pod: each path whose entry in the agent's index
  * differs from its HEAD gets the index entry (added, changed or removed), provided the server's working tree now holds
- * the agent's version of it (a conflict path is left alone).
+ * the agent's version of it (a conflicting or refused path is left alone).
  */
 async function restageAgentIndex(
   dir: string,
-  refs: { index: string; agentHead: string; worktree: string; conflicts: readonly string[] },
+  refs: { index: string; agentHead: string; worktree: string; skip: ReadonlySet<string> },
 ): Promise<string[]> {
   const staged = (await git(dir, ['diff', '--name-only', '--no-renames', '-z', refs.agentHead, refs.index])).text
     .split('\0')
-    .filter((path) => path !== '' && !refs.conflicts.includes(path));
+    .filter((path) => path !== '' && !refs.skip.has(path));
   if (staged.length === 0) return [];
   const indexed = await treeEntries(dir, refs.index, staged);
   const worktree = await treeEntries(dir, refs.worktree, staged);
   const zero = '0'.repeat(refs.agentHead.length);
   const lines: string[] = [];
   for (const path of staged) {
+    if ((await pathPlacementProblem(dir, path)) !== null) continue;
     if (!same(await diskEntry(dir, path), worktree.get(path) ?? null)) continue;
     const entry = indexed.get(path) ?? null;
     lines.push(entry === null ? `0 ${zero}\t${path}` : `${entry.mode} ${entry.oid}\t${path}`);
@@ -149,6 +154,8 @@ export interface AppliedChanges {
   applied: string[];
   /** Paths the server changed during the run as well: left as they are on the server. */
   conflicts: string[];
+  /** Paths refused because they lead outside the workspace, each with the reason (`<path>: <reason>`). */
+  refused: string[];
   /** Set when the agent's commits could not be integrated (nothing of the working tree was applied then). */
   commitConflict: string | null;
   /** The refs kept in the workspace's git directory (empty when everything applied). */
@@ -211,10 +218,19 @@ export async function applyTransferredChanges(input: ApplyInput): Promise<Applie
       .filter((path) => path !== '');
     const applied: string[] = [];
     const conflicts: string[] = [];
+    const refused: string[] = [];
+    const refusedPaths = new Set<string>();
     if (commitConflict === null) {
       const before = await treeEntries(dir, refs.base, changed);
       const after = await treeEntries(dir, refs.worktree, changed);
       for (const path of changed) {
+        // Checked at each path, not once: a write before this one may have put a symbolic link above it.
+        const problem = await pathPlacementProblem(dir, path);
+        if (problem !== null) {
+          refused.push(`${JSON.stringify(path)}: ${problem}`);
+          refusedPaths.add(path);
+          continue;
+        }
         const received = before.get(path) ?? null;
         const wanted = after.get(path) ?? null;
         const current = await diskEntry(dir, path);
@@ -239,13 +255,19 @@ export async function applyTransferredChanges(input: ApplyInput): Promise<Applie
           input: Buffer.from(touched.join('\0')),
         });
       // What the agent staged is staged here too (where the working tree holds the agent's version).
-      if (withIndex) await restageAgentIndex(dir, { index: indexRef, agentHead, worktree: refs.worktree, conflicts });
+      if (withIndex)
+        await restageAgentIndex(dir, {
+          index: indexRef,
+          agentHead,
+          worktree: refs.worktree,
+          skip: new Set([...conflicts, ...refusedPaths]),
+        });
     }
     const commits =
       commitConflict === null && agentHead !== input.baseHead
         ? Number((await git(dir, ['rev-list', '--count', agentHead, `^${input.baseHead}`])).text.trim())
         : 0;
-    const keep = commitConflict !== null || conflicts.length > 0;
+    const keep = commitConflict !== null || conflicts.length > 0 || refused.length > 0;
     if (!keep) for (const ref of [...Object.values(refs), indexRef]) await git(dir, ['update-ref', '-d', ref]);
     return {
       headBefore,
@@ -254,6 +276,7 @@ export async function applyTransferredChanges(input: ApplyInput): Promise<Applie
       commits,
       applied,
       conflicts: commitConflict === null ? conflicts : changed,
+      refused,
       commitConflict,
       keptRefs: keep ? [refs.agent, refs.worktree, refs.base, ...(withIndex ? [indexRef] : [])] : [],
     };

@@ -371,6 +371,10 @@ export function describeTransfer(report: TransferReport, target: TransferTarget)
       lines.push(
         `[claude-k8s] workspace conflict: changed on the server during the run, left as they are there: ${back.conflicts.join(', ')}`,
       );
+    if (back.refused.length > 0)
+      lines.push(
+        `[claude-k8s] workspace: refused, as they lead outside the workspace (nothing read or written there): ${back.refused.join(', ')}`,
+      );
     if (back.keptRefs.length > 0)
       lines.push(
         `[claude-k8s] workspace: what could not be applied is kept in ${target.hostDir}'s git directory as ${back.keptRefs.join(', ')} (e.g. git diff ${back.keptRefs[2] ?? ''} ${back.keptRefs[1] ?? ''})`,
@@ -397,6 +401,7 @@ function transferResultJson(report: TransferReport): Record<string, unknown> {
           commits: back.commits,
           applied: back.applied,
           conflicts: back.conflicts,
+          refused: back.refused,
           commitConflict: back.commitConflict,
           keptRefs: back.keptRefs,
         }),
