@@ -53,6 +53,7 @@ function worktreeHost(overrides: Partial<WorkspaceHostInputs> = {}): WorkspaceHo
           commonDir: { path: COMMON, realPath: COMMON },
         },
         holdsWorktrees: false,
+        holdsRepositories: false,
       },
     },
     agentHome: {
@@ -291,6 +292,21 @@ describe('planWorkspace', () => {
     });
   });
 
+  it('transfer: a workspace with nested project repositories: auto notes it and works in the pod, transfer fails', () => {
+    const multi = worktreeHost();
+    if (multi.read.ok) multi.read.value.holdsRepositories = true;
+    const auto = plan({ volume: null, host: multi });
+    expect(auto).toMatchObject({ mode: 'none' });
+    expect((auto as WorkspacePlan).notes[0]).toContain('nested project repositories (.paperclip-repositories)');
+    expect(plan({ volume: null, host: multi, mode: 'transfer' })).toMatchObject({
+      success: false,
+      code: 'adapter_config_invalid',
+      message: expect.stringContaining('theirs would be lost') as unknown,
+    });
+    // The shared mode mounts the workspace as it is: nested repositories included.
+    expect(plan({ host: multi })).toMatchObject({ mode: 'shared' });
+  });
+
   it("the agent's fallback home with a configured cwd: the cwd wins (as in claude_local)", () => {
     const result = plan({ context: worktreeContext({ source: 'agent_home' }), cwd: '/work' });
     expect(result).toMatchObject({ mode: 'none', cwd: null });
@@ -338,6 +354,7 @@ describe('readWorkspaceHost on a real git repository with a Paperclip worktree',
           commonDir: { path: join(repo, '.git'), realPath: join(repo, '.git') },
         },
         holdsWorktrees: false,
+        holdsRepositories: false,
       },
     });
     // Owned by root here (the test runs as root); the shared mode refuses that, so plan as if the server's user owned it.
@@ -359,13 +376,23 @@ describe('readWorkspaceHost on a real git repository with a Paperclip worktree',
   it('a project checkout is a repository that holds worktrees; a missing workspace is a read failure', async () => {
     const files = createNodeHostFiles();
     const checkout = await readWorkspaceHost(files, { paperclipWorkspace: { cwd: repo, agentHome: repo } });
-    expect(checkout?.read).toMatchObject({ ok: true, value: { git: { kind: 'repository' }, holdsWorktrees: true } });
+    expect(checkout?.read).toMatchObject({
+      ok: true,
+      value: { git: { kind: 'repository' }, holdsWorktrees: true, holdsRepositories: false },
+    });
     expect(checkout?.agentHome).toEqual({ path: repo, realPath: repo });
     const missing = await readWorkspaceHost(files, { paperclipWorkspace: { cwd: join(root, 'gone') } });
     expect(missing?.read.ok).toBe(false);
     expect(missing?.read.ok === false && missing.read.error).toContain('ENOENT');
     expect(await readWorkspaceHost(files, {})).toBeNull();
     expect(await readWorkspaceHost(files, { paperclipWorkspace: { cwd: 'relative/path' } })).toBeNull();
+    mkdirSync(join(repo, '.paperclip-repositories', 'lib'), { recursive: true });
+    try {
+      const multi = await readWorkspaceHost(files, { paperclipWorkspace: { cwd: repo } });
+      expect(multi?.read).toMatchObject({ ok: true, value: { holdsRepositories: true } });
+    } finally {
+      rmSync(join(repo, '.paperclip-repositories'), { recursive: true });
+    }
   });
 
   it('is read only with a shared volume: readHostInputs reads no workspace without a workspace context', async () => {

@@ -34,6 +34,8 @@ type V1VolumeMount = NonNullable<RunSpec['volumeMounts']>[number];
 
 /** Where Paperclip puts per-issue worktrees inside a project checkout (`<repo>/.paperclip/worktrees/<branch>`). */
 const NESTED_WORKTREES = '.paperclip/worktrees';
+/** Where Paperclip keeps a workspace's nested project repositories (adapter-utils' `PROJECT_REPOSITORIES_DIR`). */
+const NESTED_REPOSITORIES = '.paperclip-repositories';
 /** Name of the pod volume of the shared workspace claim. */
 const WORKSPACE_VOLUME = 'workspace';
 
@@ -55,6 +57,8 @@ export interface WorkspaceHostFacts {
   git: { kind: 'none' } | { kind: 'repository' } | { kind: 'worktree'; gitDir: HostPath; commonDir: HostPath };
   /** The workspace holds Paperclip's per-issue worktrees (`.paperclip/worktrees`): a project checkout. */
   holdsWorktrees: boolean;
+  /** The workspace holds nested project repositories (`.paperclip-repositories`), each a git repository of its own. */
+  holdsRepositories: boolean;
 }
 
 /** The run's workspace as read from the server (`null` when the run has none, or the server cannot stat files). */
@@ -148,6 +152,7 @@ export async function readWorkspaceHost(
         owner: { uid: info.uid, gid: info.gid },
         git,
         holdsWorktrees: nested?.isDirectory === true,
+        holdsRepositories: (await exists(`${realCwd}/${NESTED_REPOSITORIES}`)) !== null,
       },
     };
   } catch (error) {
@@ -370,6 +375,10 @@ function planTransfer(
   if (input.host === null) return skip('the server cannot read its filesystem here');
   if (!input.host.read.ok) return skip(`it cannot be read on the server: ${input.host.read.error}`);
   const facts = input.host.read.value;
+  if (facts.holdsRepositories)
+    return skip(
+      `it holds nested project repositories (${NESTED_REPOSITORIES}): the transfer mode brings back the changes of one repository, so theirs would be lost (the shared mode, with a workspace volume, carries them)`,
+    );
   if (facts.git.kind === 'none')
     return skip(
       'it is not a git repository: the transfer mode carries git workspaces (the shared mode, with a workspace volume, carries any directory)',
