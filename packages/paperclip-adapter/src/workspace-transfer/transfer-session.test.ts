@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunDetachedError } from '@claude-k8s/kube-runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { TransferTarget } from '../invocation/workspace.ts';
 import {
   collect,
   copyIn,
@@ -17,6 +18,13 @@ import {
 } from './transfer-session.ts';
 import { CONTROL_FILE, TRANSFER_LAUNCH_SCRIPT } from './pod-scripts.ts';
 import { resumeRunTransfer, startRunTransfer, type TransferExec, type TransferHandle } from './run-transfer.ts';
+
+/** {@link collect} of a git workspace. */
+async function collectGit(...args: Parameters<typeof collect>) {
+  const collected = await collect(...args);
+  if (collected.kind !== 'git') throw new Error(`collected a ${collected.kind}`);
+  return collected;
+}
 
 /** Runs the argv on this machine, like `pods/exec` would in the container. */
 const localExec: PodExec = (command, options = {}) =>
@@ -96,6 +104,7 @@ beforeEach(() => {
   mkdirSync(join(host, '.paperclip', 'worktrees', 'PAP-9-other'), { recursive: true });
   writeFileSync(join(host, '.paperclip', 'worktrees', 'PAP-9-other', 'secret.txt'), 'other issue\n');
   settings = {
+    kind: 'git',
     hostDir: host,
     podDir: pod,
     controlDir: control,
@@ -144,7 +153,7 @@ describe('the transfer round trip', () => {
     expect(git(pod, 'status', '--short')).toBe(' M README.md\n?? untracked.txt');
 
     agentWorks();
-    const collected = await collect({ settings, exec: localExec, runId: 'run-1', copied });
+    const collected = await collectGit({ settings, exec: localExec, runId: 'run-1', copied });
     expect(collected.conflicts).toEqual([]);
     expect(collected.commitConflict).toBeNull();
     expect(collected.commits).toBe(1);
@@ -169,7 +178,7 @@ describe('the transfer round trip', () => {
     writeFileSync(join(pod, 'untracked.txt'), 'the agent wrote this\n');
     writeFileSync(join(pod, 'README.md'), 'agent version\n');
     writeFileSync(join(host, 'README.md'), 'server version during the run\n');
-    const collected = await collect({ settings, exec: localExec, runId: 'run-2', copied });
+    const collected = await collectGit({ settings, exec: localExec, runId: 'run-2', copied });
     expect(collected.conflicts).toEqual(['README.md']);
     expect(collected.applied).toEqual(['untracked.txt']);
     expect(readFileSync(join(host, 'README.md'), 'utf8')).toBe('server version during the run\n');
@@ -190,7 +199,7 @@ describe('the transfer round trip', () => {
     writeFileSync(join(host, 'shared.txt'), 'server line\n');
     git(host, 'commit', '-q', '-m', 'server change', '--', 'shared.txt');
     const serverHead = git(host, 'rev-parse', 'HEAD');
-    const collected = await collect({ settings, exec: localExec, runId: 'run-3', copied });
+    const collected = await collectGit({ settings, exec: localExec, runId: 'run-3', copied });
     expect(collected.commitConflict).toContain('could not be merged');
     expect(git(host, 'rev-parse', 'HEAD')).toBe(serverHead);
     expect(git(host, 'log', '-1', '--format=%s', 'refs/claude-k8s/runs/run-3/agent')).toBe('agent change');
@@ -208,7 +217,7 @@ describe('the transfer round trip', () => {
     git(pod, 'add', 'README.md'); // the server's uncommitted edit, staged by the agent unchanged
     writeFileSync(join(pod, 'untracked.txt'), 'edited, not staged\n');
     const podStatus = git(pod, 'status', '--short').split('\n').sort();
-    const collected = await collect({ settings, exec: localExec, runId: 'run-staged', copied });
+    const collected = await collectGit({ settings, exec: localExec, runId: 'run-staged', copied });
     expect(collected).toMatchObject({ conflicts: [], commitConflict: null, commits: 0, keptRefs: [] });
     expect(statusOf(host)).toEqual(podStatus);
     expect(statusOf(host)).toEqual([
@@ -232,7 +241,7 @@ describe('the transfer round trip', () => {
     writeFileSync(join(host, 'server.txt'), 'server\n');
     git(host, 'add', 'server.txt');
     git(host, 'commit', '-q', '-m', 'server adds');
-    const collected = await collect({ settings, exec: localExec, runId: 'run-4', copied });
+    const collected = await collectGit({ settings, exec: localExec, runId: 'run-4', copied });
     expect(collected.commitConflict).toBeNull();
     expect(git(host, 'show', 'HEAD:added.txt')).toBe('agent');
     expect(git(host, 'show', 'HEAD:server.txt')).toBe('server');
@@ -309,7 +318,7 @@ describe('the transfer round trip', () => {
 describe('a transfer across a Paperclip restart (the adopting run resumes it)', () => {
   const exec: TransferExec = (input) => localExec(input.command, input);
   const limits = { maxInMiB: 64, maxOutMiB: 16 };
-  const target = () => ({ hostDir: settings.hostDir, podDir: settings.podDir, controlDir: settings.controlDir });
+  const target = (): TransferTarget => ({ kind: settings.kind, hostDir: settings.hostDir, podDir: settings.podDir, controlDir: settings.controlDir });
   const control = (file: string) => join(settings.controlDir, file);
   const handle = (outcome: Promise<unknown> = new Promise(() => {})): TransferHandle => ({
     containerName: 'agent',
