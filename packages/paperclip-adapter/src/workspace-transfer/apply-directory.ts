@@ -88,7 +88,8 @@ export function parseRawDiff(raw: Uint8Array): { changes: DirectoryChange[]; ref
     const head = fields[at] as string;
     const path = fields[at + 1] as string;
     const match = /^:(\d{6}) (\d{6}) ([0-9a-f]{40}) ([0-9a-f]{40}) [A-Z]\d*$/.exec(head);
-    if (match === null) throw new Error(`the pod's list of changes is malformed near ${JSON.stringify(head.slice(0, 80))}`);
+    if (match === null)
+      throw new Error(`the pod's list of changes is malformed near ${JSON.stringify(head.slice(0, 80))}`);
     const base = entryOf(match[1] as string, match[3] as string);
     const wanted = entryOf(match[2] as string, match[4] as string);
     if (base === 'bad' || wanted === 'bad') {
@@ -158,7 +159,11 @@ function missing(error: unknown): boolean {
  * directory (never a symlink) inside `root`; with `create`, missing ones are made. `absent`: a parent is missing;
  * `blocked`: a parent is not a directory.
  */
-async function parentDir(root: string, parts: readonly string[], create: boolean): Promise<string | 'absent' | 'blocked'> {
+async function parentDir(
+  root: string,
+  parts: readonly string[],
+  create: boolean,
+): Promise<string | 'absent' | 'blocked'> {
   let current = root;
   for (const part of parts.slice(0, -1)) {
     const next = join(current, part);
@@ -309,8 +314,7 @@ export async function applyDirectoryChanges(input: ApplyDirectoryInput): Promise
       const keptRoot = [...CONFLICTS_DIR.split('/'), runDirName(input.runId)];
       for (const change of changes) {
         const parts = change.path.split('/');
-        const content =
-          change.wanted === null ? null : await blobContent(handle, file, change.wanted.oid);
+        const content = change.wanted === null ? null : await blobContent(handle, file, change.wanted.oid);
         if (change.wanted !== null && content === null) {
           refused.push(`${change.path}: its content is missing from the pod's stream or does not match its id`);
           continue;

@@ -57,12 +57,7 @@ export const WORKSPACE_EXCLUDE = ['.paperclip/worktrees', '.paperclip/worktrees/
 
 /** The exclude patterns of the overlay, as Paperclip's `prepareSandboxManagedRuntime` builds them. */
 function overlayExcludes(snapshot: GitWorkspaceSnapshot): string[] {
-  return mergeExcludes(
-    HEAVY_DIR_EXCLUDES,
-    [...GIT_ARCHIVE_EXCLUDES],
-    WORKSPACE_EXCLUDE,
-    snapshot.ignoredPaths,
-  );
+  return mergeExcludes(HEAVY_DIR_EXCLUDES, [...GIT_ARCHIVE_EXCLUDES], WORKSPACE_EXCLUDE, snapshot.ignoredPaths);
 }
 
 /** The overlay's paths that exist on the server now and are not excluded (Paperclip's selection of the overlay). */

@@ -417,7 +417,13 @@ function transferResultJson(report: TransferReport): Record<string, unknown> {
     backMs: back?.durationMs ?? null,
     claudeExitCode: report.claudeExit,
     ...(back?.kind === 'directory'
-      ? { kind: 'directory', applied: back.applied, conflicts: back.conflicts, keptIn: back.keptIn, refused: back.refused }
+      ? {
+          kind: 'directory',
+          applied: back.applied,
+          conflicts: back.conflicts,
+          keptIn: back.keptIn,
+          refused: back.refused,
+        }
       : {}),
     ...(back === null || back.kind === 'directory'
       ? {}

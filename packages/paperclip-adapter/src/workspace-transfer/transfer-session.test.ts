@@ -318,7 +318,12 @@ describe('the transfer round trip', () => {
 describe('a transfer across a Paperclip restart (the adopting run resumes it)', () => {
   const exec: TransferExec = (input) => localExec(input.command, input);
   const limits = { maxInMiB: 64, maxOutMiB: 16 };
-  const target = (): TransferTarget => ({ kind: settings.kind, hostDir: settings.hostDir, podDir: settings.podDir, controlDir: settings.controlDir });
+  const target = (): TransferTarget => ({
+    kind: settings.kind,
+    hostDir: settings.hostDir,
+    podDir: settings.podDir,
+    controlDir: settings.controlDir,
+  });
   const control = (file: string) => join(settings.controlDir, file);
   const handle = (outcome: Promise<unknown> = new Promise(() => {})): TransferHandle => ({
     containerName: 'agent',
@@ -418,5 +423,142 @@ describe('a transfer across a Paperclip restart (the adopting run resumes it)', 
     const gone: TransferExec = () => Promise.reject(new Error('container agent is not running'));
     const lost = await adopt(gone);
     expect(lost.error?.message).toContain('cannot be reached');
+  });
+});
+
+describe('a directory workspace (not a git repository)', () => {
+  let plain: string;
+  beforeEach(() => {
+    plain = join(root, 'server', 'notes');
+    mkdirSync(join(plain, 'docs'), { recursive: true });
+    writeFileSync(join(plain, 'README.md'), 'hello\n');
+    writeFileSync(join(plain, 'todo.txt'), 'one\n');
+    writeFileSync(join(plain, 'obsolete.txt'), 'old\n');
+    writeFileSync(join(plain, 'docs', 'guide.md'), 'guide\n');
+    mkdirSync(join(plain, 'node_modules', 'dep'), { recursive: true });
+    writeFileSync(join(plain, 'node_modules', 'dep', 'index.js'), 'heavy\n');
+    mkdirSync(join(plain, '.paperclip', 'worktrees', 'PAP-9-other'), { recursive: true });
+    writeFileSync(join(plain, '.paperclip', 'worktrees', 'PAP-9-other', 'secret.txt'), 'other issue\n');
+    settings = { ...settings, kind: 'directory', hostDir: plain, podDir: join(root, 'pod', 'notes') };
+  });
+
+  it('goes in without a .git and without what Paperclip excludes; the changes come back file by file, conflicts kept', async () => {
+    const copied = await copyIn({ settings, exec: localExec, runId: 'run-d' });
+    const inPod = settings.podDir;
+    expect(readFileSync(join(inPod, 'README.md'), 'utf8')).toBe('hello\n');
+    expect(readFileSync(join(inPod, 'docs', 'guide.md'), 'utf8')).toBe('guide\n');
+    expect(existsSync(join(inPod, '.git'))).toBe(false);
+    expect(existsSync(join(inPod, 'node_modules'))).toBe(false);
+    expect(existsSync(join(inPod, '.paperclip', 'worktrees'))).toBe(false);
+    expect(existsSync(join(settings.controlDir, CONTROL_FILE.ready))).toBe(true);
+    expect(copied).toMatchObject({ baseHead: '', baseBranch: null });
+
+    // The agent edits, adds (an executable, a symlink), deletes; writes what the transfer leaves out.
+    writeFileSync(join(inPod, 'README.md'), 'hello\nfrom the agent\n');
+    writeFileSync(join(inPod, 'todo.txt'), 'one\ntwo (agent)\n');
+    mkdirSync(join(inPod, 'src'));
+    writeFileSync(join(inPod, 'src', 'run.sh'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
+    execFileSync('ln', ['-s', 'README.md', join(inPod, 'readme-link')]);
+    rmSync(join(inPod, 'obsolete.txt'));
+    mkdirSync(join(inPod, 'node_modules', 'new'), { recursive: true });
+    writeFileSync(join(inPod, 'node_modules', 'new', 'x.js'), 'installed in the pod\n');
+    // Meanwhile the server changes a file the agent also edits.
+    writeFileSync(join(plain, 'todo.txt'), 'one\nserver line\n');
+
+    const collected = await collect({ settings, exec: localExec, runId: 'run-d', copied });
+    if (collected.kind !== 'directory') throw new Error('expected a directory');
+    expect(collected.applied.sort()).toEqual(['README.md', 'obsolete.txt', 'readme-link', 'src/run.sh']);
+    expect(collected.conflicts).toEqual(['todo.txt']);
+    expect(collected.refused).toEqual([]);
+    expect(collected.keptIn).toBe('.claude-k8s/conflicts/run-d');
+    expect(readFileSync(join(plain, 'README.md'), 'utf8')).toBe('hello\nfrom the agent\n');
+    expect(readFileSync(join(plain, 'todo.txt'), 'utf8')).toBe('one\nserver line\n');
+    expect(readFileSync(join(plain, '.claude-k8s', 'conflicts', 'run-d', 'todo.txt'), 'utf8')).toBe(
+      'one\ntwo (agent)\n',
+    );
+    expect(existsSync(join(plain, 'obsolete.txt'))).toBe(false);
+    expect(
+      execFileSync('sh', ['-c', 'test -x "$1" && echo x', 'sh', join(plain, 'src', 'run.sh')], { encoding: 'utf8' }),
+    ).toBe('x\n');
+    expect(execFileSync('readlink', [join(plain, 'readme-link')], { encoding: 'utf8' }).trim()).toBe('README.md');
+    expect(existsSync(join(plain, 'node_modules', 'new'))).toBe(false);
+    expect(existsSync(join(plain, '.git'))).toBe(false);
+    // Bytes in proportion to the change.
+    expect(collected.bytesOut).toBeLessThan(2048);
+  });
+
+  it('an unchanged directory brings nothing back; a second collection (an adopter) applies nothing twice', async () => {
+    const copied = await copyIn({ settings, exec: localExec, runId: 'run-e' });
+    const nothing = await collect({ settings, exec: localExec, runId: 'run-e', copied });
+    expect(nothing).toMatchObject({ kind: 'directory', applied: [], conflicts: [] });
+    writeFileSync(join(settings.podDir, 'new.txt'), 'agent\n');
+    expect(await collect({ settings, exec: localExec, runId: 'run-e', copied })).toMatchObject({
+      applied: ['new.txt'],
+    });
+    expect(await collect({ settings, exec: localExec, runId: 'run-e', copied })).toMatchObject({
+      applied: [],
+      conflicts: [],
+    });
+  });
+
+  it('refuses a directory over transferMaxInMiB before claude starts', async () => {
+    writeFileSync(join(plain, 'big.bin'), randomBytes(64 * 1024));
+    const error = await copyIn({ settings: { ...settings, maxInBytes: 16 * 1024 }, exec: localExec, runId: 'r' }).catch(
+      (caught: unknown) => caught as Error,
+    );
+    expect((error as Error).message).toMatch(/larger than workspace.transferMaxInMiB .* so claude was not started/);
+    expect(existsSync(join(settings.controlDir, CONTROL_FILE.abort))).toBe(true);
+  });
+
+  it('after a restart the adopter collects a directory; a pod given a git workspace is refused', async () => {
+    const exec: TransferExec = (input) => localExec(input.command, input);
+    const limits = { maxInMiB: 64, maxOutMiB: 16 };
+    const target = (): TransferTarget => ({
+      kind: 'directory',
+      hostDir: settings.hostDir,
+      podDir: settings.podDir,
+      controlDir: settings.controlDir,
+    });
+    const handle = (outcome: Promise<unknown> = new Promise(() => {})): TransferHandle => ({
+      containerName: 'agent',
+      containerStarted: Promise.resolve('pod-1'),
+      outcome,
+    });
+    const log = (): Promise<void> => Promise.resolve();
+    const outcome = Promise.withResolvers<unknown>();
+    const running = startRunTransfer({
+      target: target(),
+      runId: 'run-a',
+      handle: handle(outcome.promise),
+      exec,
+      limits,
+      log,
+    });
+    while (!existsSync(join(settings.controlDir, CONTROL_FILE.ready)))
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    outcome.reject(new RunDetachedError('ns', 'job-a', 'run-a', 'server shutdown'));
+    expect((await running).skipped).toContain('shutting down');
+    const record = JSON.parse(readFileSync(join(settings.controlDir, 'transfer.json'), 'utf8')) as { kind: string };
+    expect(record.kind).toBe('directory');
+
+    writeFileSync(join(settings.podDir, 'after.txt'), 'written before the restart ended\n');
+    writeFileSync(join(settings.controlDir, CONTROL_FILE.exited), '0\n');
+    const adopt = (kind: TransferTarget['kind']) =>
+      resumeRunTransfer({
+        target: { ...target(), kind },
+        runId: 'run-b',
+        adoptedRunId: 'run-a',
+        handle: handle(),
+        exec,
+        limits,
+        log,
+      });
+    const refused = await adopt('git');
+    expect(refused.error?.message).toContain('(directory), but this run');
+    rmSync(join(settings.controlDir, CONTROL_FILE.collected), { force: true });
+    const report = await adopt('directory');
+    expect(report.error).toBeNull();
+    expect(report.collected).toMatchObject({ kind: 'directory', applied: ['after.txt'] });
+    expect(readFileSync(join(plain, 'after.txt'), 'utf8')).toBe('written before the restart ended\n');
   });
 });
