@@ -163,7 +163,7 @@ async function parentDir(
   root: string,
   parts: readonly string[],
   create: boolean,
-): Promise<string | 'absent' | 'blocked'> {
+): Promise<{ dir: string } | 'absent' | 'blocked'> {
   let current = root;
   for (const part of parts.slice(0, -1)) {
     const next = join(current, part);
@@ -181,7 +181,7 @@ async function parentDir(
     if (!info.isDirectory()) return 'blocked';
     current = next;
   }
-  return current;
+  return { dir: current };
 }
 
 /** The server's entry at `parts` as git would record it; `other` for what is no file (never read). */
@@ -189,7 +189,7 @@ async function serverEntry(root: string, parts: readonly string[]): Promise<Dire
   const parent = await parentDir(root, parts, false);
   if (parent === 'absent') return null;
   if (parent === 'blocked') return 'other';
-  const full = join(parent, parts[parts.length - 1] as string);
+  const full = join(parent.dir, parts[parts.length - 1] as string);
   const info = await lstat(full).catch((error: unknown) => {
     if (missing(error)) return null;
     throw error;
@@ -233,7 +233,7 @@ async function writeSafely(
   if (parent === 'absent') return;
   if (parent === 'blocked') throw new Error('a parent directory is not a directory on the server');
   const name = parts[parts.length - 1] as string;
-  const full = join(parent, name);
+  const full = join(parent.dir, name);
   const existing = await lstat(full).catch((error: unknown) => {
     if (missing(error)) return null;
     throw error;
@@ -251,7 +251,7 @@ async function writeSafely(
     }
     return;
   }
-  const temp = join(parent, `.${name.slice(0, 100)}.ck8s-${randomBytes(6).toString('hex')}`);
+  const temp = join(parent.dir, `.${name.slice(0, 100)}.ck8s-${randomBytes(6).toString('hex')}`);
   try {
     if (entry.mode === '120000') {
       if (entry.content.includes(0)) throw new Error('a symlink target with a NUL byte');

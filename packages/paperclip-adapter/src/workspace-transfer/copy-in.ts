@@ -178,8 +178,9 @@ export function fileStream(path: string): HostStream {
   const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
   return {
     chunks: stream,
-    settle: async () => {
+    settle: () => {
       stream.destroy();
+      return Promise.resolve();
     },
   };
 }

@@ -315,53 +315,59 @@ describe('the transfer round trip', () => {
   });
 });
 
+/** A run's transfer across a Paperclip restart, on this machine's "pod": run `run-a` is detached, `run-b` adopts it. */
+const restartExec: TransferExec = (input) => localExec(input.command, input);
+const restartLimits = { maxInMiB: 64, maxOutMiB: 16 };
+const logs: string[] = [];
+const log = (line: string): Promise<void> => {
+  logs.push(line);
+  return Promise.resolve();
+};
+const control = (file: string) => join(settings.controlDir, file);
+const target = (kind = settings.kind): TransferTarget => ({
+  kind,
+  hostDir: settings.hostDir,
+  podDir: settings.podDir,
+  controlDir: settings.controlDir,
+});
+const handle = (outcome: Promise<unknown> = new Promise(() => {})): TransferHandle => ({
+  containerName: 'agent',
+  containerStarted: Promise.resolve('pod-1'),
+  outcome,
+});
+
+/** The adopting run `run-b` resumes the transfer of `run-a`'s Job. */
+const adopt = (through: TransferExec = restartExec, kind = settings.kind) =>
+  resumeRunTransfer({
+    target: target(kind),
+    runId: 'run-b',
+    adoptedRunId: 'run-a',
+    handle: handle(),
+    exec: through,
+    limits: restartLimits,
+    log,
+  });
+
+/** The original run `run-a` until Paperclip's shutdown detached it (copy-in done, claude released). */
+async function detach(): Promise<Awaited<ReturnType<typeof startRunTransfer>>> {
+  const outcome = Promise.withResolvers<unknown>();
+  const running = startRunTransfer({
+    target: target(),
+    runId: 'run-a',
+    handle: handle(outcome.promise),
+    exec: restartExec,
+    limits: restartLimits,
+    log,
+  });
+  while (!existsSync(control(CONTROL_FILE.ready))) await new Promise((resolve) => setTimeout(resolve, 50));
+  outcome.reject(new RunDetachedError('ns', 'job-a', 'run-a', 'server shutdown'));
+  return running;
+}
+
 describe('a transfer across a Paperclip restart (the adopting run resumes it)', () => {
-  const exec: TransferExec = (input) => localExec(input.command, input);
-  const limits = { maxInMiB: 64, maxOutMiB: 16 };
-  const target = (): TransferTarget => ({
-    kind: settings.kind,
-    hostDir: settings.hostDir,
-    podDir: settings.podDir,
-    controlDir: settings.controlDir,
-  });
-  const control = (file: string) => join(settings.controlDir, file);
-  const handle = (outcome: Promise<unknown> = new Promise(() => {})): TransferHandle => ({
-    containerName: 'agent',
-    containerStarted: Promise.resolve('pod-1'),
-    outcome,
-  });
-  const logs: string[] = [];
-  const log = (line: string): Promise<void> => {
-    logs.push(line);
-    return Promise.resolve();
-  };
-
-  /** The adopting run `run-b` resumes the transfer of `run-a`'s Job. */
-  const adopt = (through: TransferExec = exec) =>
-    resumeRunTransfer({
-      target: target(),
-      runId: 'run-b',
-      adoptedRunId: 'run-a',
-      handle: handle(),
-      exec: through,
-      limits,
-      log,
-    });
-
   /** The original run, until Paperclip's shutdown detached it: copy-in done, claude released, nothing collected. */
   async function detachedRun(): Promise<void> {
-    const outcome = Promise.withResolvers<unknown>();
-    const running = startRunTransfer({
-      target: target(),
-      runId: 'run-a',
-      handle: handle(outcome.promise),
-      exec,
-      limits,
-      log,
-    });
-    while (!existsSync(control(CONTROL_FILE.ready))) await new Promise((resolve) => setTimeout(resolve, 50));
-    outcome.reject(new RunDetachedError('ns', 'job-a', 'run-a', 'server shutdown'));
-    const report = await running;
+    const report = await detach();
     expect(report).toMatchObject({ error: null, collected: null });
     expect(report.skipped).toContain('shutting down');
     // No `collected`: the entry keeps the pod (and the changes) for the adopter.
@@ -511,52 +517,16 @@ describe('a directory workspace (not a git repository)', () => {
   });
 
   it('after a restart the adopter collects a directory; a pod given a git workspace is refused', async () => {
-    const exec: TransferExec = (input) => localExec(input.command, input);
-    const limits = { maxInMiB: 64, maxOutMiB: 16 };
-    const target = (): TransferTarget => ({
-      kind: 'directory',
-      hostDir: settings.hostDir,
-      podDir: settings.podDir,
-      controlDir: settings.controlDir,
-    });
-    const handle = (outcome: Promise<unknown> = new Promise(() => {})): TransferHandle => ({
-      containerName: 'agent',
-      containerStarted: Promise.resolve('pod-1'),
-      outcome,
-    });
-    const log = (): Promise<void> => Promise.resolve();
-    const outcome = Promise.withResolvers<unknown>();
-    const running = startRunTransfer({
-      target: target(),
-      runId: 'run-a',
-      handle: handle(outcome.promise),
-      exec,
-      limits,
-      log,
-    });
-    while (!existsSync(join(settings.controlDir, CONTROL_FILE.ready)))
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    outcome.reject(new RunDetachedError('ns', 'job-a', 'run-a', 'server shutdown'));
-    expect((await running).skipped).toContain('shutting down');
+    expect((await detach()).skipped).toContain('shutting down');
     const record = JSON.parse(readFileSync(join(settings.controlDir, 'transfer.json'), 'utf8')) as { kind: string };
     expect(record.kind).toBe('directory');
 
     writeFileSync(join(settings.podDir, 'after.txt'), 'written before the restart ended\n');
     writeFileSync(join(settings.controlDir, CONTROL_FILE.exited), '0\n');
-    const adopt = (kind: TransferTarget['kind']) =>
-      resumeRunTransfer({
-        target: { ...target(), kind },
-        runId: 'run-b',
-        adoptedRunId: 'run-a',
-        handle: handle(),
-        exec,
-        limits,
-        log,
-      });
-    const refused = await adopt('git');
+    const refused = await adopt(restartExec, 'git');
     expect(refused.error?.message).toContain('(directory), but this run');
     rmSync(join(settings.controlDir, CONTROL_FILE.collected), { force: true });
-    const report = await adopt('directory');
+    const report = await adopt();
     expect(report.error).toBeNull();
     expect(report.collected).toMatchObject({ kind: 'directory', applied: ['after.txt'] });
     expect(readFileSync(join(plain, 'after.txt'), 'utf8')).toBe('written before the restart ended\n');
