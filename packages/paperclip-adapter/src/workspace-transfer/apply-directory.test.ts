@@ -18,7 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyDirectoryChanges, blobId, CONFLICTS_DIR, refusePodPath } from './apply-directory.ts';
+import { applyDirectoryChanges, blobId, CONFLICTS_DIR, parseRawDiff, refusePodPath } from './apply-directory.ts';
 
 let root: string;
 let dir: string;
@@ -213,6 +213,14 @@ describe('applyDirectoryChanges', () => {
     const result = await apply();
     expect(result.conflicts).toEqual(['tool.sh']);
     expect(read('tool.sh')).toBe('echo\n');
+  });
+
+  it('refuses a path that is not UTF-8 (it could not be written under the name the pod gave)', () => {
+    const head = `:000000 100644 ${ZERO} ${blobId(Buffer.from('x'))} A\0`;
+    const raw = Buffer.concat([Buffer.from(head), Buffer.from([0x61, 0xff, 0x62, 0]), Buffer.from(`${head}ok.txt\0`)]);
+    const parsed = parseRawDiff(raw);
+    expect(parsed.changes.map((change) => change.path)).toEqual(['ok.txt']);
+    expect(parsed.refused).toEqual(['a\ufffdb: a path that is not UTF-8 (not carried)']);
   });
 
   it('refuses a malformed stream as a whole', async () => {

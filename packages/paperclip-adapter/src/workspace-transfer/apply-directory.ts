@@ -81,12 +81,26 @@ function entryOf(mode: string, oid: string): DirectoryEntry | 'bad' {
  * Records of modes git gives no file (a nested repository's gitlink) come back in `refused`.
  */
 export function parseRawDiff(raw: Uint8Array): { changes: DirectoryChange[]; refused: string[] } {
-  const fields = new TextDecoder('utf-8', { fatal: false }).decode(raw).split('\0');
+  const fields: Uint8Array[] = [];
+  for (let start = 0; start < raw.byteLength;) {
+    const end = raw.indexOf(0, start);
+    fields.push(raw.subarray(start, end < 0 ? raw.byteLength : end));
+    start = end < 0 ? raw.byteLength : end + 1;
+  }
   const changes: DirectoryChange[] = [];
   const refused: string[] = [];
-  for (let at = 0; at + 1 < fields.length; at += 2) {
-    const head = fields[at] as string;
-    const path = fields[at + 1] as string;
+  for (let at = 0; at < fields.length; at += 2) {
+    const head = new TextDecoder().decode(fields[at]);
+    const pathBytes = fields[at + 1];
+    if (pathBytes === undefined)
+      throw new Error(`the pod's list of changes is malformed near ${JSON.stringify(head.slice(0, 80))}`);
+    let path: string;
+    try {
+      path = new TextDecoder('utf-8', { fatal: true }).decode(pathBytes);
+    } catch {
+      refused.push(`${new TextDecoder().decode(pathBytes)}: a path that is not UTF-8 (not carried)`);
+      continue;
+    }
     const match = /^:(\d{6}) (\d{6}) ([0-9a-f]{40}) ([0-9a-f]{40}) [A-Z]\d*$/.exec(head);
     if (match === null)
       throw new Error(`the pod's list of changes is malformed near ${JSON.stringify(head.slice(0, 80))}`);
