@@ -23,6 +23,7 @@ import { lstat, mkdir, open, readlink, rename, rmdir, symlink, unlink, type File
 import { join } from 'node:path';
 import { shouldExcludePath } from '@paperclipai/adapter-utils/exclude-patterns';
 import { withDirectoryMergeLock } from '@paperclipai/adapter-utils/workspace-restore-merge';
+import { pathSyntaxProblem } from './confine.ts';
 
 /** Where a run's conflicting versions are kept, relative to the workspace (excluded from every transfer). */
 export const CONFLICTS_DIR = '.claude-k8s/conflicts';
@@ -59,15 +60,7 @@ export function blobId(bytes: Uint8Array): string {
 
 /** Why the pod's `path` cannot be applied (`null`: it can). */
 export function refusePodPath(path: string, exclude: readonly string[]): string | null {
-  if (path === '') return 'an empty path';
-  if (path.startsWith('/')) return 'an absolute path';
-  if (path.includes('\0')) return 'a path with a NUL byte';
-  for (const part of path.split('/')) {
-    if (part === '' || part === '.' || part === '..') return 'a path with an empty, "." or ".." component';
-    if (part.toLowerCase() === '.git') return 'a path with a .git component';
-  }
-  if (shouldExcludePath(path, [...exclude])) return 'a path the transfer excludes';
-  return null;
+  return pathSyntaxProblem(path) ?? (shouldExcludePath(path, [...exclude]) ? 'a path the transfer excludes' : null);
 }
 
 function entryOf(mode: string, oid: string): DirectoryEntry | 'bad' {
@@ -98,7 +91,7 @@ export function parseRawDiff(raw: Uint8Array): { changes: DirectoryChange[]; ref
     try {
       path = new TextDecoder('utf-8', { fatal: true }).decode(pathBytes);
     } catch {
-      refused.push(`${new TextDecoder().decode(pathBytes)}: a path that is not UTF-8 (not carried)`);
+      refused.push(`${JSON.stringify(new TextDecoder().decode(pathBytes))}: a path that is not UTF-8 (not carried)`);
       continue;
     }
     const match = /^:(\d{6}) (\d{6}) ([0-9a-f]{40}) ([0-9a-f]{40}) [A-Z]\d*$/.exec(head);
@@ -108,7 +101,7 @@ export function parseRawDiff(raw: Uint8Array): { changes: DirectoryChange[]; ref
     const wanted = entryOf(match[2] as string, match[4] as string);
     if (base === 'bad' || wanted === 'bad') {
       refused.push(
-        `${path}: ${match[2] === '160000' || match[1] === '160000' ? 'a nested git repository (not carried)' : `mode ${match[2] as string} is not a file's`}`,
+        `${JSON.stringify(path)}: ${match[2] === '160000' || match[1] === '160000' ? 'a nested git repository (not carried)' : `mode ${match[2] as string} is not a file's`}`,
       );
       continue;
     }
@@ -317,7 +310,7 @@ export async function applyDirectoryChanges(input: ApplyDirectoryInput): Promise
     const refused = [...parsed.refused];
     const changes = parsed.changes.filter((change) => {
       const reason = refusePodPath(change.path, input.exclude);
-      if (reason !== null) refused.push(`${change.path}: ${reason}`);
+      if (reason !== null) refused.push(`${JSON.stringify(change.path)}: ${reason}`);
       return reason === null;
     });
     // Deletions first: a directory the agent replaced by a file (or the other way round) is free when written.
@@ -330,7 +323,9 @@ export async function applyDirectoryChanges(input: ApplyDirectoryInput): Promise
         const parts = change.path.split('/');
         const content = change.wanted === null ? null : await blobContent(handle, file, change.wanted.oid);
         if (change.wanted !== null && content === null) {
-          refused.push(`${change.path}: its content is missing from the pod's stream or does not match its id`);
+          refused.push(
+            `${JSON.stringify(change.path)}: its content is missing from the pod's stream or does not match its id`,
+          );
           continue;
         }
         const wanted = change.wanted === null || content === null ? null : { mode: change.wanted.mode, content };
@@ -342,7 +337,7 @@ export async function applyDirectoryChanges(input: ApplyDirectoryInput): Promise
             applied.push(change.path);
             continue;
           } catch (error) {
-            refused.push(`${change.path}: ${error instanceof Error ? error.message : String(error)}`);
+            refused.push(`${JSON.stringify(change.path)}: ${error instanceof Error ? error.message : String(error)}`);
             continue;
           }
         }
@@ -350,7 +345,7 @@ export async function applyDirectoryChanges(input: ApplyDirectoryInput): Promise
         if (wanted !== null)
           await writeSafely(input.dir, [...keptRoot, ...parts], wanted).catch((error: unknown) => {
             refused.push(
-              `${change.path}: the agent's version could not be kept: ${error instanceof Error ? error.message : String(error)}`,
+              `${JSON.stringify(change.path)}: the agent's version could not be kept: ${error instanceof Error ? error.message : String(error)}`,
             );
           });
       }
