@@ -234,7 +234,7 @@ export function describeSteps(steps: readonly CopyInStep[]): string {
 }
 
 /** The `<name> <ms>` lines a pod script prints about its phases. */
-export function podTimings(stdout: Uint8Array): Record<string, number> {
+function podTimings(stdout: Uint8Array): Record<string, number> {
   const timings: Record<string, number> = {};
   for (const line of new TextDecoder().decode(stdout).split('\n')) {
     const match = /^([a-z-]+) (\d+)$/.exec(line.trim());
