@@ -416,9 +416,9 @@ function transferResultJson(report: TransferReport): Record<string, unknown> {
     bytesOut: back?.bytesOut ?? null,
     backMs: back?.durationMs ?? null,
     claudeExitCode: report.claudeExit,
+    ...(back === null ? {} : { kind: back.kind }),
     ...(back?.kind === 'directory'
       ? {
-          kind: 'directory',
           applied: back.applied,
           conflicts: back.conflicts,
           keptIn: back.keptIn,
