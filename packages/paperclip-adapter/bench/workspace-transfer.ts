@@ -193,6 +193,7 @@ async function benchSize(
       execFileSync('sync');
       await exec(['sh', '-c', 'rm -rf /work/ws /work/control /work/cp && mkdir -p /work/control']);
       const settings = {
+        kind: 'git' as const,
         hostDir: repo,
         podDir: '/work/ws',
         controlDir: '/work/control',

@@ -588,3 +588,72 @@ describe(`the workspace goes into the pod and comes back through the Kubernetes 
     expect(await podsOfJob(core, namespace, jobName!)).toEqual([]);
   });
 });
+
+describe(`a workspace that is not a git repository goes into the pod and comes back (transfer mode, ${namespace})`, () => {
+  it('a plain directory: the agent reads, edits, adds and deletes; a file the server changed meanwhile is kept and named', async () => {
+    // A Paperclip project whose workspace is a plain local folder (no git anywhere), owned by the server's user.
+    const plain = join(root, 'notes');
+    mkdirSync(plain);
+    writeIn(plain, 'README.md', 'Plain folder.\nPLAIN-README-MARKER-7f3a\n');
+    writeIn(plain, 'notes.md', 'notes\n');
+    writeIn(plain, 'shared.txt', 'shared as it went in\n');
+    writeIn(plain, 'obsolete.txt', 'to be deleted\n');
+    writeIn(plain, 'node_modules/dep/index.js', 'HEAVY-ON-SERVER\n');
+    const project = await stack.client.createProject(company.id, {
+      name: 'notes',
+      workspace: { name: 'notes', sourceType: 'local_path', cwd: plain, isPrimary: true },
+    });
+    const agent = await createAgent('transfer-directory-agent');
+    const script = [
+      'pwd',
+      'cat README.md',
+      'test -e .git || echo NO-GIT-DIR-$((40 + 2))',
+      'ls node_modules 2>&1 || echo NO-NODE-MODULES-$((40 + 2))',
+      'sleep 20',
+      'echo "edited by the agent" >> notes.md',
+      'echo "the agent version" > shared.txt',
+      'echo "added by the agent" > added.txt',
+      'rm -f obsolete.txt',
+      'echo SCRIPT-DONE-$((40 + 2))',
+    ].join('; ');
+    const started = performance.now();
+    const run0 = await startIssue(agent.id, 'Tidy the notes', script, project.id);
+    // Once the folder is in the pod, the server changes a file the agent also edits.
+    await copiedIn(run0);
+    testProgress.info(`copied in after ${msSince(started)} ms`);
+    writeIn(plain, 'shared.txt', 'SERVER-EDIT-DURING-THE-RUN\n');
+    const run = await finished(run0);
+    testProgress.info(`run ended after ${msSince(started)} ms; transfer: ${JSON.stringify(transferOf(run))}`);
+    expect(run.status, String(run['error'] ?? '')).toBe('succeeded');
+    const output = await toolOutput(run);
+    expect(output).toContain(plain); // the pod works at the server's path
+    expect(output).toContain('PLAIN-README-MARKER-7f3a');
+    expect(output).toContain('NO-GIT-DIR-42'); // the pod's bookkeeping is outside the workspace
+    expect(output).toContain('NO-NODE-MODULES-42'); // Paperclip's heavy directories stay on the server
+    expect(output).toContain('SCRIPT-DONE-42');
+
+    // The agent's edit, addition and deletion are in the server's folder; the server's change is intact.
+    expect(readFileSync(join(plain, 'notes.md'), 'utf8')).toBe('notes\nedited by the agent\n');
+    expect(readFileSync(join(plain, 'added.txt'), 'utf8')).toBe('added by the agent\n');
+    expect(existsSync(join(plain, 'obsolete.txt'))).toBe(false);
+    expect(readFileSync(join(plain, 'shared.txt'), 'utf8')).toBe('SERVER-EDIT-DURING-THE-RUN\n');
+    expect(readFileSync(join(plain, 'node_modules/dep/index.js'), 'utf8')).toBe('HEAVY-ON-SERVER\n');
+    expect(existsSync(join(plain, '.git'))).toBe(false);
+    // The agent's version of the conflicting file is kept, and named in resultJson and the log.
+    const transfer = transferOf(run);
+    expect(transfer).toMatchObject({
+      kind: 'directory',
+      conflicts: ['shared.txt'],
+      keptIn: `.claude-k8s/conflicts/${run.id}`,
+      refused: [],
+    });
+    expect((transfer['applied'] as string[]).sort()).toEqual(['added.txt', 'notes.md', 'obsolete.txt']);
+    expect(readFileSync(join(plain, '.claude-k8s', 'conflicts', run.id, 'shared.txt'), 'utf8')).toBe(
+      'the agent version\n',
+    );
+    expect(Number(transfer['bytesOut'])).toBeLessThan(4096);
+    const log = await logWith(run.id, 'workspace conflict', "the agent's changes came back");
+    expect(log).toContain('workspace conflict');
+    expect(log).toContain(`the agent's versions are kept in ${plain}/.claude-k8s/conflicts/${run.id}`);
+  });
+});

@@ -239,15 +239,15 @@ describe('planWorkspace', () => {
     });
   }
 
-  it("without a volume, the agent's fallback home (no git repository) stays out of the pod without a note", () => {
+  it("without a volume, the agent's fallback home (no git repository) stays out of the pod without a note under auto; an explicit transfer carries it", () => {
     const context = worktreeContext({ source: 'agent_home', strategy: null, worktreePath: null });
     const home = worktreeHost();
     if (home.read.ok) home.read.value.git = { kind: 'none' };
     expect(plan({ context, volume: null, host: home })).toMatchObject({ mode: 'none', cwd: null, notes: [] });
     expect(plan({ context, volume: null, mode: 'shared' })).toMatchObject({ success: false });
     expect(plan({ context, volume: null, host: home, mode: 'transfer' })).toMatchObject({
-      success: false,
-      code: 'adapter_config_invalid',
+      mode: 'transfer',
+      transfer: { kind: 'directory', hostDir: WORKTREE },
     });
   });
 
@@ -263,8 +263,9 @@ describe('planWorkspace', () => {
         { name: 'workspace-transfer', mountPath: WORKTREE, subPath: 'workspace' },
         { name: 'workspace-transfer', mountPath: '/run/ck8s/transfer', subPath: 'control' },
       ],
-      transfer: { hostDir: WORKTREE, podDir: WORKTREE, controlDir: '/run/ck8s/transfer' },
+      transfer: { kind: 'git', hostDir: WORKTREE, podDir: WORKTREE, controlDir: '/run/ck8s/transfer' },
     });
+    expect(result.notes[0]).toContain('transfer (git repository)');
     expect(envOf(result)).toMatchObject({ PAPERCLIP_WORKSPACE_CWD: WORKTREE, PAPERCLIP_WORKSPACE_BRANCH: 'PAP-1-fix' });
     expect(envOf(result)).toMatchObject({
       GIT_CONFIG_COUNT: '1',
@@ -280,12 +281,21 @@ describe('planWorkspace', () => {
     });
   });
 
-  it('transfer: a workspace that is no git repository or cannot be read: auto notes it and works in the pod, transfer fails', () => {
+  it('transfer: a project workspace that is no git repository is carried as a directory (auto and transfer)', () => {
     const plain = worktreeHost();
     if (plain.read.ok) plain.read.value.git = { kind: 'none' };
-    const auto = plan({ volume: null, host: plain });
-    expect(auto).toMatchObject({ mode: 'none' });
-    expect((auto as WorkspacePlan).notes[0]).toContain('not a git repository');
+    for (const mode of ['auto', 'transfer'] as const) {
+      const result = plan({ volume: null, host: plain, mode });
+      expect(result).toMatchObject({
+        mode: 'transfer',
+        cwd: WORKTREE,
+        transfer: { kind: 'directory', hostDir: WORKTREE, podDir: WORKTREE },
+      });
+      expect((result as WorkspacePlan).notes[0]).toContain('transfer (directory, not a git repository)');
+    }
+  });
+
+  it('transfer: a workspace that cannot be read: transfer fails', () => {
     expect(plan({ volume: null, host: null, mode: 'transfer' })).toMatchObject({
       success: false,
       message: expect.stringContaining('cannot read its filesystem') as unknown,

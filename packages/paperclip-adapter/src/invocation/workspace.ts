@@ -11,7 +11,7 @@
  * - `none`: the pod starts in its own directory (`cwd`, or `$HOME/workspaces/<agent>`), as before this stage.
  *
  * `auto` (the default) is `shared` when a workspace volume is configured and the run's workspace lies on it,
- * `transfer` when no volume is configured and the workspace is a git repository, else `none`.
+ * `transfer` when no volume is configured (for the agent's fallback home only when it is a git repository), else `none`.
  * {@link readWorkspaceHost} is the IO part (called from `readHostInputs`), {@link planWorkspace} the pure part.
  */
 import { isAbsolute, relative, resolve } from 'node:path';
@@ -168,6 +168,8 @@ export async function readWorkspaceHost(
 
 /** Where the transfer mode copies the workspace from and to (see `workspace-transfer/`). */
 export interface TransferTarget {
+  /** A git repository (its HEAD, branch and changes travel) or a directory that is not one (its files travel). */
+  kind: 'git' | 'directory';
   /** The workspace on the server (symlinks resolved). */
   hostDir: string;
   /** The workspace in the pod: the server's path, on the pod's own volume. */
@@ -346,9 +348,11 @@ export function planWorkspace(input: WorkspaceInput): WorkspacePlan | Invocation
 const TRANSFER_VOLUME = 'workspace-transfer';
 
 /**
- * The transfer mode: the workspace (a git repository) is copied into the pod's own volume at the server's path, and the
- * agent's changes come back, through `pods/exec` (`workspace-transfer/`). `auto` falls back to `none` (quietly for the
- * agent's fallback home) when the workspace cannot be transferred; an explicit `transfer` fails the run.
+ * The transfer mode: the workspace (a git repository, or a directory that is not one) is copied into the pod's own
+ * volume at the server's path, and the agent's changes come back, through `pods/exec` (`workspace-transfer/`). `auto`
+ * falls back to `none` (quietly for the agent's fallback home) when the workspace cannot be transferred, and leaves the
+ * agent's fallback home out unless it is a git repository (its size is unbounded); an explicit `transfer` carries it,
+ * and fails the run when the workspace cannot be transferred.
  */
 function planTransfer(
   input: WorkspaceInput,
@@ -379,10 +383,8 @@ function planTransfer(
     return skip(
       `it holds nested project repositories (${NESTED_REPOSITORIES}): the transfer mode brings back the changes of one repository, so theirs would be lost (the shared mode, with a workspace volume, carries them)`,
     );
-  if (facts.git.kind === 'none')
-    return skip(
-      'it is not a git repository: the transfer mode carries git workspaces (the shared mode, with a workspace volume, carries any directory)',
-    );
+  const kind = facts.git.kind === 'none' ? 'directory' : 'git';
+  if (quiet && kind === 'directory') return none(workspace, input.podCwd, []);
   return {
     mode: 'transfer',
     cwd: facts.cwd.path,
@@ -401,9 +403,11 @@ function planTransfer(
       { name: TRANSFER_VOLUME, mountPath: TRANSFER_CONTROL_DIR, subPath: 'control' },
     ],
     runAs: null,
-    transfer: { hostDir: facts.cwd.realPath, podDir: facts.cwd.path, controlDir: TRANSFER_CONTROL_DIR },
+    transfer: { kind, hostDir: facts.cwd.realPath, podDir: facts.cwd.path, controlDir: TRANSFER_CONTROL_DIR },
     notes: [
-      `workspace: transfer: ${facts.cwd.path} is copied into the pod through the Kubernetes API (pods/exec) before claude starts; the agent's commits and changes come back when it ends`,
+      kind === 'git'
+        ? `workspace: transfer (git repository): ${facts.cwd.path} is copied into the pod through the Kubernetes API (pods/exec) before claude starts; the agent's commits and changes come back when it ends`
+        : `workspace: transfer (directory, not a git repository): ${facts.cwd.path} is copied into the pod through the Kubernetes API (pods/exec) before claude starts; the agent's changed files come back when it ends`,
     ],
   };
 }

@@ -11,6 +11,7 @@
  * overlay, and the deletions. See docs/decisions/workspace-transfer-mode.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { join } from 'node:path';
@@ -36,19 +37,27 @@ import type { PodExec, TransferSettings } from './transfer-session.ts';
  * `SANDBOX_WORKSPACE_HEAVY_DIR_NAMES`, not exported by `@paperclipai/adapter-utils`; kept equal by a test against
  * Paperclip's own copy-in).
  */
-const HEAVY_DIR_NAMES = ['node_modules', 'vendor', 'dist', 'build', 'out', 'coverage', '.next', '.turbo', '.cache'];
+export const HEAVY_DIR_NAMES = [
+  'node_modules',
+  'vendor',
+  'dist',
+  'build',
+  'out',
+  'coverage',
+  '.next',
+  '.turbo',
+  '.cache',
+];
+
+/** {@link HEAVY_DIR_NAMES} as Paperclip's exclude patterns (the directory anywhere, and what is in it). */
+export const HEAVY_DIR_EXCLUDES = HEAVY_DIR_NAMES.flatMap((name) => [name, `${name}/*`, `*/${name}`, `*/${name}/*`]);
 
 /** Paths of the server's workspace that never go into a pod (a project checkout's other issues' worktrees). */
 export const WORKSPACE_EXCLUDE = ['.paperclip/worktrees', '.paperclip/worktrees/*'];
 
 /** The exclude patterns of the overlay, as Paperclip's `prepareSandboxManagedRuntime` builds them. */
 function overlayExcludes(snapshot: GitWorkspaceSnapshot): string[] {
-  return mergeExcludes(
-    HEAVY_DIR_NAMES.flatMap((name) => [name, `${name}/*`, `*/${name}`, `*/${name}/*`]),
-    [...GIT_ARCHIVE_EXCLUDES],
-    WORKSPACE_EXCLUDE,
-    snapshot.ignoredPaths,
-  );
+  return mergeExcludes(HEAVY_DIR_EXCLUDES, [...GIT_ARCHIVE_EXCLUDES], WORKSPACE_EXCLUDE, snapshot.ignoredPaths);
 }
 
 /** The overlay's paths that exist on the server now and are not excluded (Paperclip's selection of the overlay). */
@@ -62,8 +71,8 @@ async function overlayPaths(hostDir: string, snapshot: GitWorkspaceSnapshot): Pr
   return selected;
 }
 
-/** The stdout of host processes as chunks. */
-interface HostStream {
+/** The stdout of host processes (or a file) as chunks. */
+export interface HostStream {
   chunks: AsyncIterable<Uint8Array>;
   /**
    * Once the pod's side ended: resolves when the processes succeeded; rejects when one failed. Processes still
@@ -158,13 +167,26 @@ async function* metered(
 }
 
 /** The bytes sent so far, and why a stream ended early. */
-interface Budget {
+export interface Budget {
   in: number;
   over: string | null;
   sourceError?: Error;
 }
 
-async function send(
+/** A file on the server as a host stream. */
+export function fileStream(path: string): HostStream {
+  const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
+  return {
+    chunks: stream,
+    settle: () => {
+      stream.destroy();
+      return Promise.resolve();
+    },
+  };
+}
+
+/** Sends `source` on the stdin of `command` in the pod, metered against the in-budget; throws on any failure. */
+export async function send(
   exec: PodExec,
   what: string,
   command: readonly string[],
@@ -221,6 +243,33 @@ function podTimings(stdout: Uint8Array): Record<string, number> {
   return timings;
 }
 
+/** Runs `command` in the pod; throws naming `what` when it exits non-zero. */
+export async function checked(
+  exec: PodExec,
+  what: string,
+  command: readonly string[],
+  options?: Parameters<PodExec>[1],
+): Promise<Awaited<ReturnType<PodExec>>> {
+  const result = await exec(command, options);
+  if (result.exitCode !== 0)
+    throw new Error(`${what} failed in the pod (exit ${result.exitCode}): ${result.stderr.trim().slice(-2000)}`);
+  return result;
+}
+
+/** Steps timed from the previous one (the first from now). */
+export function stepTimer(): { steps: CopyInStep[]; step: (name: string, podMs?: Record<string, number>) => void } {
+  const steps: CopyInStep[] = [];
+  let started = performance.now();
+  return {
+    steps,
+    step: (name, podMs) => {
+      const now = performance.now();
+      steps.push({ step: name, ms: Math.round(now - started), ...(podMs === undefined ? {} : { podMs }) });
+      started = now;
+    },
+  };
+}
+
 /** The in-budget was exceeded (the message names the setting). */
 export class LimitError extends Error {
   override name = 'LimitError';
@@ -238,13 +287,7 @@ export async function copyGitWorkspaceIn(input: {
 }): Promise<{ bytesIn: number; steps: CopyInStep[] }> {
   const { settings, exec, snapshot } = input;
   const budget: Budget = { in: 0, over: null };
-  const steps: CopyInStep[] = [];
-  let started = performance.now();
-  const step = (name: string, podMs?: Record<string, number>): void => {
-    const now = performance.now();
-    steps.push({ step: name, ms: Math.round(now - started), ...(podMs === undefined ? {} : { podMs }) });
-    started = now;
-  };
+  const { steps, step } = stepTimer();
   const [origin, overlay] = await Promise.all([
     readSanitizedOriginRemoteUrl(settings.hostDir),
     overlayPaths(settings.hostDir, snapshot),

@@ -161,3 +161,69 @@ export const WAIT_EXITED_SCRIPT = [
   'done',
   'cat -- "$d/exited"',
 ].join('\n');
+
+/**
+ * The directory kind (a workspace that is not a git repository): a scratch git repository outside the workspace, in
+ * the control directory (`GIT_DIR`; the work tree is the workspace), records what arrived and what the agent left.
+ * The agent sees no `.git` in its workspace. `G` runs git on it: no filters, no end-of-line conversion (the
+ * `info/attributes` below), so every blob is the file's bytes.
+ */
+const SCRATCH_GIT = [
+  'g="$ctl/scratch.git"',
+  'G() { git --git-dir="$g" --work-tree="$ws" -c core.autocrlf=false -c core.symlinks=true -c core.fileMode=true -c user.name=claude-k8s -c user.email=claude-k8s@invalid "$@"; }',
+];
+
+/**
+ * Directory kind, step 1: creates the workspace and the scratch repository; its `info/exclude` (gitignore lines: what
+ * the transfer leaves out) comes on stdin. Arguments: workspace, control directory.
+ */
+export const DIRECTORY_PREPARE_SCRIPT = [
+  'set -eu',
+  'ws=$1; ctl=$2',
+  ...SCRATCH_GIT,
+  'mkdir -p -- "$ws"',
+  'rm -rf -- "$g"',
+  'G init -q --object-format=sha1',
+  'mkdir -p -- "$g/info"',
+  'cat > "$g/info/exclude"',
+  'printf "%s\\n" "* -text -filter -ident !eol !working-tree-encoding" > "$g/info/attributes"',
+].join('\n');
+
+/**
+ * Directory kind, step 2: extracts the workspace (a tar on stdin) and commits it as `base` in the scratch repository.
+ * Arguments: workspace, control directory, ref, message.
+ */
+export const DIRECTORY_FINISH_IN_SCRIPT = [
+  'set -eu',
+  'ws=$1; ctl=$2; ref=$3; message=$4',
+  ...SCRATCH_GIT,
+  'tar -xf - -C "$ws"',
+  'cd -- "$ws"',
+  'G add -A -- .',
+  'tree=$(G write-tree)',
+  'commit=$(G commit-tree "$tree" -m "$message")',
+  'G update-ref "$ref" "$commit"',
+].join('\n');
+
+/**
+ * Directory kind, the way back: commits the workspace as `worktree` (on top of `base`), then writes to stdout the size
+ * of the raw diff in decimal and a newline, the raw diff (`git diff-tree -r -z --no-renames --raw base worktree`: each
+ * changed path with its base blob id and mode, and its new ones), and the new blobs (`git cat-file --batch` records,
+ * regular files and symlinks only). Stateless: it can run again, e.g. by the run that adopts the Job. Arguments:
+ * workspace, control directory, message.
+ */
+export const DIRECTORY_EXPORT_SCRIPT = [
+  'set -eu',
+  'ws=$1; ctl=$2; message=$3',
+  ...SCRATCH_GIT,
+  'cd -- "$ws"',
+  'G add -A -- .',
+  'tree=$(G write-tree)',
+  `commit=$(G commit-tree "$tree" -p ${POD_REF.base} -m "$message")`,
+  `G update-ref ${POD_REF.worktree} "$commit"`,
+  `G diff-tree -r -z --no-renames --raw ${POD_REF.base} ${POD_REF.worktree} > "$ctl/changes.raw"`,
+  'size=$(wc -c < "$ctl/changes.raw"); printf "%s\\n" $size',
+  'cat -- "$ctl/changes.raw"',
+  `G diff-tree -r --no-renames --raw ${POD_REF.base} ${POD_REF.worktree} | awk '$2 == "100644" || $2 == "100755" || $2 == "120000" { print $4 }' | G cat-file --batch`,
+  'rm -f -- "$ctl/changes.raw"',
+].join('\n');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PodExecError } from '@claude-k8s/kube-runtime';
 import type { AdapterExecutionResult } from '@paperclipai/adapter-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { TransferTarget } from '../invocation/workspace.ts';
 import {
   applyTransferToResult,
   describeTransfer,
@@ -16,7 +17,7 @@ import {
 } from './run-transfer.ts';
 
 let root: string;
-let target: { hostDir: string; podDir: string; controlDir: string };
+let target: TransferTarget;
 
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'run-transfer-test-'));
@@ -27,7 +28,7 @@ beforeEach(() => {
   execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@e', 'commit', '-qm', 'a', '--allow-empty'], {
     cwd: host,
   });
-  target = { hostDir: host, podDir: join(root, 'pod'), controlDir: join(root, 'control') };
+  target = { kind: 'git', hostDir: host, podDir: join(root, 'pod'), controlDir: join(root, 'control') };
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 

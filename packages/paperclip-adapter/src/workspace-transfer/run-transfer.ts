@@ -24,6 +24,7 @@ import {
   type Collected,
   type CopiedIn,
   type PodExec,
+  type TransferKind,
   type TransferSettings,
 } from './transfer-session.ts';
 
@@ -81,6 +82,8 @@ interface TransferRecord {
   runId: string;
   hostDir: string;
   podDir: string;
+  /** Absent in records written before directories were carried: `git`. */
+  kind: TransferKind;
   branch: string | null;
 }
 
@@ -112,6 +115,7 @@ async function transferContext(input: RunTransferInput): Promise<TransferContext
     exec: (command, options = {}) =>
       input.exec({ podName, containerName: input.handle.containerName, command, ...options }),
     settings: {
+      kind: input.target.kind,
       hostDir: input.target.hostDir,
       podDir: input.target.podDir,
       controlDir: input.target.controlDir,
@@ -179,8 +183,8 @@ export async function startRunTransfer(input: RunTransferInput): Promise<Transfe
   }
   const { settings } = context;
   try {
-    const record = { runId: input.runId, hostDir: settings.hostDir, podDir: settings.podDir };
-    const branch = await branchOf(settings.hostDir);
+    const record = { runId: input.runId, hostDir: settings.hostDir, podDir: settings.podDir, kind: settings.kind };
+    const branch = settings.kind === 'git' ? await branchOf(settings.hostDir) : null;
     await writeRecord(context, { ...record, branch });
     report.copiedIn = await copyIn({ settings, exec: context.exec, runId: input.runId });
     if (report.copiedIn.baseBranch !== branch)
@@ -207,6 +211,7 @@ const STATE_SCRIPT = [
   'done',
   `if [ -f "$d/${TRANSFER_RECORD}" ]; then printf "record="; head -c 8192 "$d/${TRANSFER_RECORD}" | tr -d "\\n"; printf "\\n"; fi`,
   `if base=$(cd -- "$ws" 2>/dev/null && git rev-parse -q --verify "${POD_REF.base}^1" 2>/dev/null); then printf "baseHead=%s\\n" "$base"; fi`,
+  `if git --git-dir="$d/scratch.git" rev-parse -q --verify "${POD_REF.base}" >/dev/null 2>&1; then printf "directoryBase=1\\n"; fi`,
   'exit 0',
 ].join('\n');
 
@@ -217,12 +222,16 @@ const RESET_SCRIPT = [
   `if [ -e "$d/${CONTROL_FILE.ready}" ]; then echo "the workspace is already in place" >&2; exit 3; fi`,
   'find "$ws" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +',
   'rm -f -- "$d/snapshot.index" "$d/snapshot.exclude"',
+  'rm -rf -- "$d/scratch.git"',
 ].join('\n');
 
 interface PodTransferState {
   markers: Set<string>;
   record: Partial<TransferRecord> | null;
+  /** The server HEAD under the pod's git `base` snapshot. */
   baseHead: string | null;
+  /** Whether the pod's scratch repository (a directory workspace) has its `base` snapshot. */
+  directoryBase: boolean;
 }
 
 async function readPodState(context: TransferContext): Promise<PodTransferState> {
@@ -247,7 +256,7 @@ async function readPodState(context: TransferContext): Promise<PodTransferState>
       'back',
       `reading the transfer's state in the adopted pod failed (exit ${result.exitCode}): ${result.stderr.trim().slice(-2000)}`,
     );
-  const state: PodTransferState = { markers: new Set(), record: null, baseHead: null };
+  const state: PodTransferState = { markers: new Set(), record: null, baseHead: null, directoryBase: false };
   for (const line of new TextDecoder().decode(result.stdout).split('\n')) {
     const at = line.indexOf('=');
     if (at < 0) continue;
@@ -262,6 +271,7 @@ async function readPodState(context: TransferContext): Promise<PodTransferState>
         state.record = null;
       }
     } else if (key === 'baseHead' && /^[0-9a-f]{40,64}$/.test(value)) state.baseHead = value;
+    else if (key === 'directoryBase' && value === '1') state.directoryBase = true;
   }
   return state;
 }
@@ -299,7 +309,11 @@ export async function resumeRunTransfer(input: ResumeTransferInput): Promise<Tra
       return report;
     }
     const record = state.record;
-    const sameWorkspace = record !== null && record.hostDir === settings.hostDir && record.podDir === settings.podDir;
+    const sameWorkspace =
+      record !== null &&
+      record.hostDir === settings.hostDir &&
+      record.podDir === settings.podDir &&
+      (record.kind ?? 'git') === settings.kind;
     if (!state.markers.has(CONTROL_FILE.ready)) {
       if (!sameWorkspace) {
         await context
@@ -330,16 +344,16 @@ export async function resumeRunTransfer(input: ResumeTransferInput): Promise<Tra
     if (!sameWorkspace)
       throw new TransferError(
         'back',
-        `the adopted pod was given ${record?.hostDir ?? 'a workspace this run cannot tell'}, but this run's workspace is ${settings.hostDir}: the agent's changes are not applied, and are lost with the pod`,
+        `the adopted pod was given ${record?.hostDir === undefined ? 'a workspace this run cannot tell' : `${record.hostDir} (${record.kind ?? 'git'})`}, but this run's workspace is ${settings.hostDir} (${settings.kind}): the agent's changes are not applied, and are lost with the pod`,
       );
-    if (state.baseHead === null)
+    if (settings.kind === 'git' ? state.baseHead === null : !state.directoryBase)
       throw new TransferError(
         'back',
         'the adopted pod has no base snapshot of its workspace: nothing can be collected',
       );
     await input.log(`[claude-k8s] workspace: collecting the adopted pod's changes once claude ends\n`);
     const copied: CopiedIn = {
-      baseHead: state.baseHead,
+      baseHead: state.baseHead ?? '',
       baseBranch: typeof record?.branch === 'string' ? record.branch : null,
       bytesIn: 0,
       durationMs: 0,
@@ -362,7 +376,17 @@ export function describeTransfer(report: TransferReport, target: TransferTarget)
       `[claude-k8s] workspace transfer ${report.error.trip === 'in' ? 'in' : 'back'} failed: ${report.error.message}`,
     );
   const back = report.collected;
-  if (back !== null) {
+  if (back?.kind === 'directory') {
+    lines.push(
+      `[claude-k8s] workspace: the agent's changes came back (${back.bytesOut} bytes in ${seconds(back.durationMs)}): ${back.applied.length} file(s) applied`,
+    );
+    if (back.conflicts.length > 0)
+      lines.push(
+        `[claude-k8s] workspace conflict: changed on the server during the run, left as they are there: ${back.conflicts.join(', ')}${back.keptIn === null ? '' : `; the agent's versions are kept in ${target.hostDir}/${back.keptIn}`}`,
+      );
+    if (back.refused.length > 0)
+      lines.push(`[claude-k8s] workspace: not applied (refused): ${back.refused.join('; ')}`);
+  } else if (back !== null) {
     lines.push(
       `[claude-k8s] workspace: the agent's changes came back (${back.bytesOut} bytes in ${seconds(back.durationMs)}): ${back.commits} commit(s), ${back.applied.length} file(s) applied${back.headAfter === back.headBefore ? '' : `, HEAD now ${back.headAfter.slice(0, 12)}`}`,
     );
@@ -392,7 +416,16 @@ function transferResultJson(report: TransferReport): Record<string, unknown> {
     bytesOut: back?.bytesOut ?? null,
     backMs: back?.durationMs ?? null,
     claudeExitCode: report.claudeExit,
-    ...(back === null
+    ...(back === null ? {} : { kind: back.kind }),
+    ...(back?.kind === 'directory'
+      ? {
+          applied: back.applied,
+          conflicts: back.conflicts,
+          keptIn: back.keptIn,
+          refused: back.refused,
+        }
+      : {}),
+    ...(back === null || back.kind === 'directory'
       ? {}
       : {
           headBefore: back.headBefore,

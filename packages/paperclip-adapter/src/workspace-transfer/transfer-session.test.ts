@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunDetachedError } from '@claude-k8s/kube-runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { TransferTarget } from '../invocation/workspace.ts';
 import {
   collect,
   copyIn,
@@ -17,6 +18,13 @@ import {
 } from './transfer-session.ts';
 import { CONTROL_FILE, TRANSFER_LAUNCH_SCRIPT } from './pod-scripts.ts';
 import { resumeRunTransfer, startRunTransfer, type TransferExec, type TransferHandle } from './run-transfer.ts';
+
+/** {@link collect} of a git workspace. */
+async function collectGit(...args: Parameters<typeof collect>) {
+  const collected = await collect(...args);
+  if (collected.kind !== 'git') throw new Error(`collected a ${collected.kind}`);
+  return collected;
+}
 
 /** Runs the argv on this machine, like `pods/exec` would in the container. */
 const localExec: PodExec = (command, options = {}) =>
@@ -96,6 +104,7 @@ beforeEach(() => {
   mkdirSync(join(host, '.paperclip', 'worktrees', 'PAP-9-other'), { recursive: true });
   writeFileSync(join(host, '.paperclip', 'worktrees', 'PAP-9-other', 'secret.txt'), 'other issue\n');
   settings = {
+    kind: 'git',
     hostDir: host,
     podDir: pod,
     controlDir: control,
@@ -144,7 +153,7 @@ describe('the transfer round trip', () => {
     expect(git(pod, 'status', '--short')).toBe(' M README.md\n?? untracked.txt');
 
     agentWorks();
-    const collected = await collect({ settings, exec: localExec, runId: 'run-1', copied });
+    const collected = await collectGit({ settings, exec: localExec, runId: 'run-1', copied });
     expect(collected.conflicts).toEqual([]);
     expect(collected.commitConflict).toBeNull();
     expect(collected.commits).toBe(1);
@@ -169,7 +178,7 @@ describe('the transfer round trip', () => {
     writeFileSync(join(pod, 'untracked.txt'), 'the agent wrote this\n');
     writeFileSync(join(pod, 'README.md'), 'agent version\n');
     writeFileSync(join(host, 'README.md'), 'server version during the run\n');
-    const collected = await collect({ settings, exec: localExec, runId: 'run-2', copied });
+    const collected = await collectGit({ settings, exec: localExec, runId: 'run-2', copied });
     expect(collected.conflicts).toEqual(['README.md']);
     expect(collected.applied).toEqual(['untracked.txt']);
     expect(readFileSync(join(host, 'README.md'), 'utf8')).toBe('server version during the run\n');
@@ -190,7 +199,7 @@ describe('the transfer round trip', () => {
     writeFileSync(join(host, 'shared.txt'), 'server line\n');
     git(host, 'commit', '-q', '-m', 'server change', '--', 'shared.txt');
     const serverHead = git(host, 'rev-parse', 'HEAD');
-    const collected = await collect({ settings, exec: localExec, runId: 'run-3', copied });
+    const collected = await collectGit({ settings, exec: localExec, runId: 'run-3', copied });
     expect(collected.commitConflict).toContain('could not be merged');
     expect(git(host, 'rev-parse', 'HEAD')).toBe(serverHead);
     expect(git(host, 'log', '-1', '--format=%s', 'refs/claude-k8s/runs/run-3/agent')).toBe('agent change');
@@ -208,7 +217,7 @@ describe('the transfer round trip', () => {
     git(pod, 'add', 'README.md'); // the server's uncommitted edit, staged by the agent unchanged
     writeFileSync(join(pod, 'untracked.txt'), 'edited, not staged\n');
     const podStatus = git(pod, 'status', '--short').split('\n').sort();
-    const collected = await collect({ settings, exec: localExec, runId: 'run-staged', copied });
+    const collected = await collectGit({ settings, exec: localExec, runId: 'run-staged', copied });
     expect(collected).toMatchObject({ conflicts: [], commitConflict: null, commits: 0, keptRefs: [] });
     expect(statusOf(host)).toEqual(podStatus);
     expect(statusOf(host)).toEqual([
@@ -232,7 +241,7 @@ describe('the transfer round trip', () => {
     writeFileSync(join(host, 'server.txt'), 'server\n');
     git(host, 'add', 'server.txt');
     git(host, 'commit', '-q', '-m', 'server adds');
-    const collected = await collect({ settings, exec: localExec, runId: 'run-4', copied });
+    const collected = await collectGit({ settings, exec: localExec, runId: 'run-4', copied });
     expect(collected.commitConflict).toBeNull();
     expect(git(host, 'show', 'HEAD:added.txt')).toBe('agent');
     expect(git(host, 'show', 'HEAD:server.txt')).toBe('server');
@@ -306,48 +315,59 @@ describe('the transfer round trip', () => {
   });
 });
 
-describe('a transfer across a Paperclip restart (the adopting run resumes it)', () => {
-  const exec: TransferExec = (input) => localExec(input.command, input);
-  const limits = { maxInMiB: 64, maxOutMiB: 16 };
-  const target = () => ({ hostDir: settings.hostDir, podDir: settings.podDir, controlDir: settings.controlDir });
-  const control = (file: string) => join(settings.controlDir, file);
-  const handle = (outcome: Promise<unknown> = new Promise(() => {})): TransferHandle => ({
-    containerName: 'agent',
-    containerStarted: Promise.resolve('pod-1'),
-    outcome,
+/** A run's transfer across a Paperclip restart, on this machine's "pod": run `run-a` is detached, `run-b` adopts it. */
+const restartExec: TransferExec = (input) => localExec(input.command, input);
+const restartLimits = { maxInMiB: 64, maxOutMiB: 16 };
+const logs: string[] = [];
+const log = (line: string): Promise<void> => {
+  logs.push(line);
+  return Promise.resolve();
+};
+const control = (file: string) => join(settings.controlDir, file);
+const target = (kind = settings.kind): TransferTarget => ({
+  kind,
+  hostDir: settings.hostDir,
+  podDir: settings.podDir,
+  controlDir: settings.controlDir,
+});
+const handle = (outcome: Promise<unknown> = new Promise(() => {})): TransferHandle => ({
+  containerName: 'agent',
+  containerStarted: Promise.resolve('pod-1'),
+  outcome,
+});
+
+/** The adopting run `run-b` resumes the transfer of `run-a`'s Job. */
+const adopt = (through: TransferExec = restartExec, kind = settings.kind) =>
+  resumeRunTransfer({
+    target: target(kind),
+    runId: 'run-b',
+    adoptedRunId: 'run-a',
+    handle: handle(),
+    exec: through,
+    limits: restartLimits,
+    log,
   });
-  const logs: string[] = [];
-  const log = (line: string): Promise<void> => {
-    logs.push(line);
-    return Promise.resolve();
-  };
 
-  /** The adopting run `run-b` resumes the transfer of `run-a`'s Job. */
-  const adopt = (through: TransferExec = exec) =>
-    resumeRunTransfer({
-      target: target(),
-      runId: 'run-b',
-      adoptedRunId: 'run-a',
-      handle: handle(),
-      exec: through,
-      limits,
-      log,
-    });
+/** The original run `run-a` until Paperclip's shutdown detached it (copy-in done, claude released). */
+async function detach(): Promise<Awaited<ReturnType<typeof startRunTransfer>>> {
+  const outcome = Promise.withResolvers<unknown>();
+  const running = startRunTransfer({
+    target: target(),
+    runId: 'run-a',
+    handle: handle(outcome.promise),
+    exec: restartExec,
+    limits: restartLimits,
+    log,
+  });
+  while (!existsSync(control(CONTROL_FILE.ready))) await new Promise((resolve) => setTimeout(resolve, 50));
+  outcome.reject(new RunDetachedError('ns', 'job-a', 'run-a', 'server shutdown'));
+  return running;
+}
 
+describe('a transfer across a Paperclip restart (the adopting run resumes it)', () => {
   /** The original run, until Paperclip's shutdown detached it: copy-in done, claude released, nothing collected. */
   async function detachedRun(): Promise<void> {
-    const outcome = Promise.withResolvers<unknown>();
-    const running = startRunTransfer({
-      target: target(),
-      runId: 'run-a',
-      handle: handle(outcome.promise),
-      exec,
-      limits,
-      log,
-    });
-    while (!existsSync(control(CONTROL_FILE.ready))) await new Promise((resolve) => setTimeout(resolve, 50));
-    outcome.reject(new RunDetachedError('ns', 'job-a', 'run-a', 'server shutdown'));
-    const report = await running;
+    const report = await detach();
     expect(report).toMatchObject({ error: null, collected: null });
     expect(report.skipped).toContain('shutting down');
     // No `collected`: the entry keeps the pod (and the changes) for the adopter.
@@ -409,5 +429,106 @@ describe('a transfer across a Paperclip restart (the adopting run resumes it)', 
     const gone: TransferExec = () => Promise.reject(new Error('container agent is not running'));
     const lost = await adopt(gone);
     expect(lost.error?.message).toContain('cannot be reached');
+  });
+});
+
+describe('a directory workspace (not a git repository)', () => {
+  let plain: string;
+  beforeEach(() => {
+    plain = join(root, 'server', 'notes');
+    mkdirSync(join(plain, 'docs'), { recursive: true });
+    writeFileSync(join(plain, 'README.md'), 'hello\n');
+    writeFileSync(join(plain, 'todo.txt'), 'one\n');
+    writeFileSync(join(plain, 'obsolete.txt'), 'old\n');
+    writeFileSync(join(plain, 'docs', 'guide.md'), 'guide\n');
+    mkdirSync(join(plain, 'node_modules', 'dep'), { recursive: true });
+    writeFileSync(join(plain, 'node_modules', 'dep', 'index.js'), 'heavy\n');
+    mkdirSync(join(plain, '.paperclip', 'worktrees', 'PAP-9-other'), { recursive: true });
+    writeFileSync(join(plain, '.paperclip', 'worktrees', 'PAP-9-other', 'secret.txt'), 'other issue\n');
+    settings = { ...settings, kind: 'directory', hostDir: plain, podDir: join(root, 'pod', 'notes') };
+  });
+
+  it('goes in without a .git and without what Paperclip excludes; the changes come back file by file, conflicts kept', async () => {
+    const copied = await copyIn({ settings, exec: localExec, runId: 'run-d' });
+    const inPod = settings.podDir;
+    expect(readFileSync(join(inPod, 'README.md'), 'utf8')).toBe('hello\n');
+    expect(readFileSync(join(inPod, 'docs', 'guide.md'), 'utf8')).toBe('guide\n');
+    expect(existsSync(join(inPod, '.git'))).toBe(false);
+    expect(existsSync(join(inPod, 'node_modules'))).toBe(false);
+    expect(existsSync(join(inPod, '.paperclip', 'worktrees'))).toBe(false);
+    expect(existsSync(join(settings.controlDir, CONTROL_FILE.ready))).toBe(true);
+    expect(copied).toMatchObject({ baseHead: '', baseBranch: null });
+
+    // The agent edits, adds (an executable, a symlink), deletes; writes what the transfer leaves out.
+    writeFileSync(join(inPod, 'README.md'), 'hello\nfrom the agent\n');
+    writeFileSync(join(inPod, 'todo.txt'), 'one\ntwo (agent)\n');
+    mkdirSync(join(inPod, 'src'));
+    writeFileSync(join(inPod, 'src', 'run.sh'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
+    execFileSync('ln', ['-s', 'README.md', join(inPod, 'readme-link')]);
+    rmSync(join(inPod, 'obsolete.txt'));
+    mkdirSync(join(inPod, 'node_modules', 'new'), { recursive: true });
+    writeFileSync(join(inPod, 'node_modules', 'new', 'x.js'), 'installed in the pod\n');
+    // Meanwhile the server changes a file the agent also edits.
+    writeFileSync(join(plain, 'todo.txt'), 'one\nserver line\n');
+
+    const collected = await collect({ settings, exec: localExec, runId: 'run-d', copied });
+    if (collected.kind !== 'directory') throw new Error('expected a directory');
+    expect(collected.applied.sort()).toEqual(['README.md', 'obsolete.txt', 'readme-link', 'src/run.sh']);
+    expect(collected.conflicts).toEqual(['todo.txt']);
+    expect(collected.refused).toEqual([]);
+    expect(collected.keptIn).toBe('.claude-k8s/conflicts/run-d');
+    expect(readFileSync(join(plain, 'README.md'), 'utf8')).toBe('hello\nfrom the agent\n');
+    expect(readFileSync(join(plain, 'todo.txt'), 'utf8')).toBe('one\nserver line\n');
+    expect(readFileSync(join(plain, '.claude-k8s', 'conflicts', 'run-d', 'todo.txt'), 'utf8')).toBe(
+      'one\ntwo (agent)\n',
+    );
+    expect(existsSync(join(plain, 'obsolete.txt'))).toBe(false);
+    expect(
+      execFileSync('sh', ['-c', 'test -x "$1" && echo x', 'sh', join(plain, 'src', 'run.sh')], { encoding: 'utf8' }),
+    ).toBe('x\n');
+    expect(execFileSync('readlink', [join(plain, 'readme-link')], { encoding: 'utf8' }).trim()).toBe('README.md');
+    expect(existsSync(join(plain, 'node_modules', 'new'))).toBe(false);
+    expect(existsSync(join(plain, '.git'))).toBe(false);
+    // Bytes in proportion to the change.
+    expect(collected.bytesOut).toBeLessThan(2048);
+  });
+
+  it('an unchanged directory brings nothing back; a second collection (an adopter) applies nothing twice', async () => {
+    const copied = await copyIn({ settings, exec: localExec, runId: 'run-e' });
+    const nothing = await collect({ settings, exec: localExec, runId: 'run-e', copied });
+    expect(nothing).toMatchObject({ kind: 'directory', applied: [], conflicts: [] });
+    writeFileSync(join(settings.podDir, 'new.txt'), 'agent\n');
+    expect(await collect({ settings, exec: localExec, runId: 'run-e', copied })).toMatchObject({
+      applied: ['new.txt'],
+    });
+    expect(await collect({ settings, exec: localExec, runId: 'run-e', copied })).toMatchObject({
+      applied: [],
+      conflicts: [],
+    });
+  });
+
+  it('refuses a directory over transferMaxInMiB before claude starts', async () => {
+    writeFileSync(join(plain, 'big.bin'), randomBytes(64 * 1024));
+    const error = await copyIn({ settings: { ...settings, maxInBytes: 16 * 1024 }, exec: localExec, runId: 'r' }).catch(
+      (caught: unknown) => caught as Error,
+    );
+    expect((error as Error).message).toMatch(/larger than workspace.transferMaxInMiB .* so claude was not started/);
+    expect(existsSync(join(settings.controlDir, CONTROL_FILE.abort))).toBe(true);
+  });
+
+  it('after a restart the adopter collects a directory; a pod given a git workspace is refused', async () => {
+    expect((await detach()).skipped).toContain('shutting down');
+    const record = JSON.parse(readFileSync(join(settings.controlDir, 'transfer.json'), 'utf8')) as { kind: string };
+    expect(record.kind).toBe('directory');
+
+    writeFileSync(join(settings.podDir, 'after.txt'), 'written before the restart ended\n');
+    writeFileSync(join(settings.controlDir, CONTROL_FILE.exited), '0\n');
+    const refused = await adopt(restartExec, 'git');
+    expect(refused.error?.message).toContain('(directory), but this run');
+    rmSync(join(settings.controlDir, CONTROL_FILE.collected), { force: true });
+    const report = await adopt();
+    expect(report.error).toBeNull();
+    expect(report.collected).toMatchObject({ kind: 'directory', applied: ['after.txt'] });
+    expect(readFileSync(join(plain, 'after.txt'), 'utf8')).toBe('written before the restart ended\n');
   });
 });

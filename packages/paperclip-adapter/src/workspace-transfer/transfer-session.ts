@@ -21,8 +21,17 @@ import { readGitWorkspaceSnapshot } from '@paperclipai/adapter-utils/git-workspa
 import type { SandboxSyncOperation, SandboxSyncResult } from '@paperclipai/adapter-utils/sandbox-managed-runtime';
 import { createTarballFromDirectory } from '@paperclipai/adapter-utils/sandbox-managed-runtime';
 import { applyTransferredChanges, type AppliedChanges } from './apply-changes.ts';
-import { copyGitWorkspaceIn, LimitError, WORKSPACE_EXCLUDE, type CopyInStep } from './copy-in.ts';
-import { CONTROL_FILE, EXPORT_SCRIPT, POD_REF, SNAPSHOT_SCRIPT, WAIT_EXITED_SCRIPT } from './pod-scripts.ts';
+import { applyDirectoryChanges, type AppliedDirectoryChanges } from './apply-directory.ts';
+import { copyDirectoryIn, directoryExcludes } from './directory-transfer.ts';
+import { checked, copyGitWorkspaceIn, LimitError, WORKSPACE_EXCLUDE, type CopyInStep } from './copy-in.ts';
+import {
+  CONTROL_FILE,
+  DIRECTORY_EXPORT_SCRIPT,
+  EXPORT_SCRIPT,
+  POD_REF,
+  SNAPSHOT_SCRIPT,
+  WAIT_EXITED_SCRIPT,
+} from './pod-scripts.ts';
 
 /** Runs an argv in the run's container (no shell unless the argv starts one). */
 export type PodExec = (
@@ -37,6 +46,8 @@ export type PodExec = (
 
 /** A transfer's limits and paths. */
 export interface TransferSettings {
+  /** What the workspace is on the server: a git repository, or a directory that is not one. */
+  kind: TransferKind;
   /** The workspace on the server (real path). */
   hostDir: string;
   /** The workspace in the pod (the server's path, on the pod's own volume). */
@@ -48,6 +59,9 @@ export interface TransferSettings {
   /** Bound of each single exec. Milliseconds. */
   execTimeoutMs: number;
 }
+
+/** A workspace the transfer carries: a git repository, or a plain directory (`directory-transfer.ts`). */
+export type TransferKind = 'git' | 'directory';
 
 /** The transfer's own failure: the message says which trip and why. */
 export class TransferError extends Error {
@@ -62,7 +76,9 @@ export class TransferError extends Error {
 
 /** What went in. */
 export interface CopiedIn {
+  /** The server's HEAD that went in (empty for a directory). */
   baseHead: string;
+  /** Its branch (`null`: detached, or a directory). */
   baseBranch: string | null;
   bytesIn: number;
   durationMs: number;
@@ -70,11 +86,11 @@ export interface CopiedIn {
   steps?: CopyInStep[];
 }
 
+/** What was applied: for a git workspace the commits and files, for a directory the files. */
+export type AppliedKind = ({ kind: 'git' } & AppliedChanges) | ({ kind: 'directory' } & AppliedDirectoryChanges);
+
 /** What came back. */
-export interface Collected extends AppliedChanges {
-  bytesOut: number;
-  durationMs: number;
-}
+export type Collected = AppliedKind & { bytesOut: number; durationMs: number };
 
 function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'"'"'`)}'`;
@@ -83,18 +99,6 @@ function shellQuote(value: string): string {
 async function* fileChunks(path: string): AsyncIterable<Uint8Array> {
   for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 }))
     yield new Uint8Array(chunk as Buffer);
-}
-
-async function checked(
-  exec: PodExec,
-  what: string,
-  command: readonly string[],
-  options?: Parameters<PodExec>[1],
-): Promise<Awaited<ReturnType<PodExec>>> {
-  const result = await exec(command, options);
-  if (result.exitCode !== 0)
-    throw new Error(`${what} failed in the pod (exit ${result.exitCode}): ${result.stderr.trim().slice(-2000)}`);
-  return result;
 }
 
 /**
@@ -247,10 +251,16 @@ export async function copyIn(input: { settings: TransferSettings; exec: PodExec;
   const budget = { in: 0 };
   const steps: CopyInStep[] = [];
   try {
-    const snapshot = await readGitWorkspaceSnapshot(settings.hostDir);
-    if (snapshot === null) throw new TransferError('in', `${settings.hostDir} is not a git repository with a commit`);
+    const snapshot = settings.kind === 'git' ? await readGitWorkspaceSnapshot(settings.hostDir) : null;
+    if (settings.kind === 'git' && snapshot === null)
+      throw new TransferError('in', `${settings.hostDir} is not a git repository with a commit`);
     steps.push({ step: 'workspace read', ms: Date.now() - started });
-    if ((snapshot.repositories ?? []).length === 0) {
+    if (snapshot === null) {
+      // A directory that is not a git repository (directory-transfer.ts).
+      const copied = await copyDirectoryIn({ settings, exec, runId: input.runId });
+      budget.in = copied.bytesIn;
+      steps.push(...copied.steps);
+    } else if ((snapshot.repositories ?? []).length === 0) {
       // The common case: HEAD's objects once, checked out in the pod (copy-in.ts).
       const copied = await copyGitWorkspaceIn({ settings, exec, snapshot, runId: input.runId });
       budget.in = copied.bytesIn;
@@ -300,7 +310,13 @@ export async function copyIn(input: { settings: TransferSettings; exec: PodExec;
     );
     const durationMs = Date.now() - started;
     steps.push({ step: 'claude released', ms: durationMs - steps.reduce((sum, entry) => sum + entry.ms, 0) });
-    return { baseHead: snapshot.headCommit, baseBranch: snapshot.branchName, bytesIn: budget.in, durationMs, steps };
+    return {
+      baseHead: snapshot?.headCommit ?? '',
+      baseBranch: snapshot?.branchName ?? null,
+      bytesIn: budget.in,
+      durationMs,
+      steps,
+    };
   } catch (error) {
     await exec(['sh', '-c', ': > "$1"', 'sh', `${settings.controlDir}/${CONTROL_FILE.abort}`], {
       timeoutMs: 30_000,
@@ -367,23 +383,27 @@ export async function collect(input: {
   const started = Date.now();
   const temp = await mkdtemp(join(tmpdir(), 'claude-k8s-collect-'));
   try {
-    const bundlePath = join(temp, 'changes.bundle');
-    const handle = await open(bundlePath, 'w');
+    // A git bundle of the snapshots, or for a directory the changed paths and their blobs.
+    const changesPath = join(temp, settings.kind === 'git' ? 'changes.bundle' : 'changes.stream');
+    const handle = await open(changesPath, 'w');
+    const message = `claude-k8s: the working tree when claude ended (run ${input.runId})`;
     let bytesOut = 0;
     try {
       const result = await exec(
-        [
-          'env',
-          `CK8S_SNAPSHOT=${SNAPSHOT_SCRIPT}`,
-          'sh',
-          '-c',
-          EXPORT_SCRIPT,
-          'export',
-          settings.podDir,
-          settings.controlDir,
-          copied.baseHead,
-          `claude-k8s: the working tree when claude ended (run ${input.runId})`,
-        ],
+        settings.kind === 'git'
+          ? [
+              'env',
+              `CK8S_SNAPSHOT=${SNAPSHOT_SCRIPT}`,
+              'sh',
+              '-c',
+              EXPORT_SCRIPT,
+              'export',
+              settings.podDir,
+              settings.controlDir,
+              copied.baseHead,
+              message,
+            ]
+          : ['sh', '-c', DIRECTORY_EXPORT_SCRIPT, 'export', settings.podDir, settings.controlDir, message],
         {
           onStdout: async (chunk) => {
             await handle.write(chunk);
@@ -411,15 +431,29 @@ export async function collect(input: {
     } finally {
       await handle.close();
     }
-    let applied: AppliedChanges;
+    let applied: AppliedKind;
     try {
-      applied = await applyTransferredChanges({
-        dir: settings.hostDir,
-        runId: input.runId,
-        baseHead: copied.baseHead,
-        baseBranch: copied.baseBranch,
-        bundlePath,
-      });
+      applied =
+        settings.kind === 'git'
+          ? {
+              kind: 'git',
+              ...(await applyTransferredChanges({
+                dir: settings.hostDir,
+                runId: input.runId,
+                baseHead: copied.baseHead,
+                baseBranch: copied.baseBranch,
+                bundlePath: changesPath,
+              })),
+            }
+          : {
+              kind: 'directory',
+              ...(await applyDirectoryChanges({
+                dir: settings.hostDir,
+                runId: input.runId,
+                changesPath,
+                exclude: (await directoryExcludes(settings.hostDir)).patterns,
+              })),
+            };
     } catch (error) {
       throw new TransferError(
         'back',
