@@ -249,6 +249,20 @@ describe('the transfer round trip', () => {
     expect(statusOf(host)).toEqual([' M README.md', '?? untracked.txt']);
   });
 
+  it('refuses a workspace that gained nested project repositories after planning: claude is not started', async () => {
+    const nested = join(host, '.paperclip-repositories', 'lib');
+    mkdirSync(nested, { recursive: true });
+    git(nested, 'init', '-q', '-b', 'main');
+    writeFileSync(join(nested, 'lib.txt'), 'lib\n');
+    git(nested, 'add', '-A');
+    git(nested, 'commit', '-q', '-m', 'lib');
+    await expect(copyIn({ settings, exec: localExec, runId: 'run-nested' })).rejects.toThrow(
+      /holds nested project repositories .*claude was not started/,
+    );
+    expect(existsSync(join(settings.controlDir, CONTROL_FILE.abort))).toBe(true);
+    expect(existsSync(join(settings.controlDir, CONTROL_FILE.ready))).toBe(false);
+  });
+
   it('refuses a workspace over transferMaxInMiB before claude starts, and changes over transferMaxOutMiB', async () => {
     // Incompressible, committed and in the working tree: past the limit while HEAD's objects go in.
     writeFileSync(join(host, 'big.bin'), randomBytes(3 * 1024 * 1024));

@@ -4,31 +4,25 @@
  * - in ({@link copyIn}): Paperclip's `readGitWorkspaceSnapshot` says what to bring (HEAD on its branch, the
  *   uncommitted and untracked files, the deletions; ignored files and heavy directories left out by Paperclip's
  *   exclude rules); HEAD's objects go once as a git pack and the pod checks them out, the overlay follows as a tar
- *   ({@link copyGitWorkspaceIn}). A workspace with nested project repositories goes through Paperclip's own sync
- *   (`prepareCommandManagedRuntime`, a runner whose native `syncIn` streams its archives as raw bytes). Then a `base`
- *   snapshot commit of what arrived, and the `ready` marker that lets the container's entry start claude;
+ *   ({@link copyGitWorkspaceIn}); a directory that is not a git repository goes as one tar ({@link copyDirectoryIn}).
+ *   A workspace with nested project repositories is refused (only one repository's changes would come back). Then a
+ *   `base` snapshot commit of what arrived, and the `ready` marker that lets the container's entry start claude;
  * - back ({@link collect}): once claude ended, a `worktree` snapshot and a git bundle of both snapshots relative to the
  *   server's HEAD (bytes in proportion to the change), applied by {@link applyTransferredChanges}; then the
  *   `collected` marker that lets the container end.
  */
-import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
-import type { CommandManagedRuntimeRunner } from '@paperclipai/adapter-utils/command-managed-runtime';
-import { prepareCommandManagedRuntime } from '@paperclipai/adapter-utils/command-managed-runtime';
+import { join } from 'node:path';
 import { readGitWorkspaceSnapshot } from '@paperclipai/adapter-utils/git-workspace-sync';
-import type { SandboxSyncOperation, SandboxSyncResult } from '@paperclipai/adapter-utils/sandbox-managed-runtime';
-import { createTarballFromDirectory } from '@paperclipai/adapter-utils/sandbox-managed-runtime';
 import { applyTransferredChanges, type AppliedChanges } from './apply-changes.ts';
 import { applyDirectoryChanges, type AppliedDirectoryChanges } from './apply-directory.ts';
 import { copyDirectoryIn, directoryExcludes } from './directory-transfer.ts';
-import { checked, copyGitWorkspaceIn, LimitError, WORKSPACE_EXCLUDE, type CopyInStep } from './copy-in.ts';
+import { checked, copyGitWorkspaceIn, LimitError, type CopyInStep } from './copy-in.ts';
 import {
   CONTROL_FILE,
   DIRECTORY_EXPORT_SCRIPT,
   EXPORT_SCRIPT,
-  POD_REF,
   SNAPSHOT_SCRIPT,
   WAIT_EXITED_SCRIPT,
 } from './pod-scripts.ts';
@@ -92,155 +86,6 @@ export type AppliedKind = ({ kind: 'git' } & AppliedChanges) | ({ kind: 'directo
 /** What came back. */
 export type Collected = AppliedKind & { bytesOut: number; durationMs: number };
 
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'"'"'`)}'`;
-}
-
-async function* fileChunks(path: string): AsyncIterable<Uint8Array> {
-  for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 }))
-    yield new Uint8Array(chunk as Buffer);
-}
-
-/**
- * A runner for Paperclip's `prepareCommandManagedRuntime` over {@link PodExec}. `syncIn` and `syncOut` are native:
- * files go as raw bytes on stdin/stdout (Paperclip's fallback would base64 them in 4 MiB execs). `budget.in` counts
- * the bytes sent and refuses past the limit before sending.
- */
-function createExecRunner(
-  exec: PodExec,
-  settings: Pick<TransferSettings, 'maxInBytes' | 'maxOutBytes' | 'execTimeoutMs'>,
-  budget: { in: number },
-): CommandManagedRuntimeRunner {
-  const spend = (bytes: number, what: string): void => {
-    if (budget.in + bytes > settings.maxInBytes)
-      throw new TransferError(
-        'in',
-        `the workspace is larger than workspace.transferMaxInMiB (${Math.round(settings.maxInBytes / 1048576)} MiB): ${what} would bring it to ${budget.in + bytes} bytes, so claude was not started (raise workspace.transferMaxInMiB, or use workspace.mode shared)`,
-      );
-    budget.in += bytes;
-  };
-  const sendFile = async (source: string, target: string): Promise<number> => {
-    const size = (await stat(source)).size;
-    spend(size, posix.basename(target));
-    await checked(
-      exec,
-      `writing ${target}`,
-      ['sh', '-c', 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"', 'sh', target],
-      { stdin: fileChunks(source), timeoutMs: settings.execTimeoutMs },
-    );
-    return size;
-  };
-  const runner: CommandManagedRuntimeRunner = {
-    async execute(input) {
-      const startedAt = new Date().toISOString();
-      const env = Object.entries(input.env ?? {}).map(([name, value]) => `${name}=${value}`);
-      const result = await exec(
-        [
-          'env',
-          ...env,
-          'sh',
-          '-c',
-          'cd -- "$1" && shift && exec "$@"',
-          'sh',
-          input.cwd ?? '/',
-          input.command,
-          ...(input.args ?? []),
-        ],
-        {
-          ...(input.stdin === undefined ? {} : { stdin: new TextEncoder().encode(input.stdin) }),
-          timeoutMs: input.timeoutMs ?? settings.execTimeoutMs,
-          maxStdoutBytes: 64 * 1024 * 1024,
-        },
-      );
-      return {
-        exitCode: result.exitCode,
-        signal: null,
-        timedOut: false,
-        stdout: new TextDecoder().decode(result.stdout),
-        stderr: result.stderr,
-        pid: null,
-        startedAt,
-      };
-    },
-    async syncIn(operations: SandboxSyncOperation[]): Promise<SandboxSyncResult> {
-      const results: SandboxSyncResult['operations'] = [];
-      for (const operation of operations) {
-        let bytes = 0;
-        for (const mapping of operation.files) {
-          if (mapping.kind === 'file') bytes += await sendFile(mapping.sourcePath, mapping.targetPath);
-          else {
-            const temp = await mkdtemp(join(tmpdir(), 'claude-k8s-syncin-'));
-            try {
-              const archive = join(temp, 'dir.tar');
-              await createTarballFromDirectory({
-                localDir: mapping.sourcePath,
-                archivePath: archive,
-                ...(mapping.exclude ? { exclude: mapping.exclude } : {}),
-                ...(mapping.followSymlinks === undefined ? {} : { followSymlinks: mapping.followSymlinks }),
-              });
-              const size = (await stat(archive)).size;
-              spend(size, mapping.targetPath);
-              await checked(
-                exec,
-                `extracting into ${mapping.targetPath}`,
-                ['sh', '-c', 'mkdir -p -- "$1" && tar -xf - -C "$1"', 'sh', mapping.targetPath],
-                { stdin: fileChunks(archive), timeoutMs: settings.execTimeoutMs },
-              );
-              bytes += size;
-            } finally {
-              await rm(temp, { recursive: true, force: true });
-            }
-          }
-        }
-        for (const command of operation.postUploadCommands ?? [])
-          await checked(
-            exec,
-            'a workspace extract step',
-            ['sh', '-c', command.cwd ? `cd ${shellQuote(command.cwd)} && ${command.command}` : command.command],
-            { timeoutMs: command.timeoutMs ?? settings.execTimeoutMs },
-          );
-        results.push({
-          operationId: operation.operationId,
-          filesTransferred: operation.files.length,
-          bytesTransferred: bytes,
-        });
-      }
-      return { operations: results };
-    },
-    async syncOut(operations: SandboxSyncOperation[]): Promise<SandboxSyncResult> {
-      // Paperclip's restore would use it; the transfer mode's way back is the bundle (collect). Files only.
-      const results: SandboxSyncResult['operations'] = [];
-      for (const operation of operations) {
-        let bytes = 0;
-        for (const mapping of operation.files) {
-          if (mapping.kind !== 'file')
-            throw new TransferError('back', 'directory sync out is not used by the transfer mode');
-          const handle = await open(mapping.targetPath, 'w');
-          try {
-            const result = await checked(exec, `reading ${mapping.sourcePath}`, ['cat', '--', mapping.sourcePath], {
-              onStdout: async (chunk) => {
-                await handle.write(chunk);
-              },
-              maxStdoutBytes: settings.maxOutBytes,
-              timeoutMs: settings.execTimeoutMs,
-            });
-            bytes += result.stdoutBytes;
-          } finally {
-            await handle.close();
-          }
-        }
-        results.push({
-          operationId: operation.operationId,
-          filesTransferred: operation.files.length,
-          bytesTransferred: bytes,
-        });
-      }
-      return { operations: results };
-    },
-  };
-  return runner;
-}
-
 /**
  * Copies the server's workspace into the pod and releases claude (`ready`). On failure writes `abort` (best effort),
  * so the entry ends without starting claude, and rejects with a {@link TransferError}.
@@ -266,33 +111,10 @@ export async function copyIn(input: { settings: TransferSettings; exec: PodExec;
       budget.in = copied.bytesIn;
       steps.push(...copied.steps);
     } else {
-      // Nested project repositories (`.paperclip-repositories`): Paperclip's own sync, which clones each of them.
-      await prepareCommandManagedRuntime({
-        runner: createExecRunner(exec, settings, budget),
-        spec: { remoteCwd: settings.podDir, timeoutMs: settings.execTimeoutMs, shellCommand: 'sh' },
-        adapterKey: 'claude_k8s',
-        workspaceLocalDir: settings.hostDir,
-        workspaceRemoteDir: settings.podDir,
-        workspaceGitSnapshot: snapshot,
-        // A project checkout holds the other issues' worktrees (`.paperclip/worktrees`): they stay on the server.
-        workspaceExclude: WORKSPACE_EXCLUDE,
-        // Paperclip's restore is not used (the way back is the bundle): skip its content-hash walk of the tree.
-        workspaceBaseline: { exclude: [], entries: new Map() },
-      });
-      await checked(
-        exec,
-        'the base snapshot',
-        [
-          'sh',
-          '-c',
-          SNAPSHOT_SCRIPT,
-          'snapshot',
-          settings.podDir,
-          settings.controlDir,
-          POD_REF.base,
-          `claude-k8s: the workspace as it arrived (run ${input.runId})`,
-        ],
-        { timeoutMs: settings.execTimeoutMs },
+      // Planning leaves such a workspace out (invocation/workspace.ts); it gained them since.
+      throw new TransferError(
+        'in',
+        `${settings.hostDir} holds nested project repositories (.paperclip-repositories): the transfer mode brings back one repository's changes, so theirs would be lost; claude was not started (use workspace.mode shared)`,
       );
     }
     await checked(
