@@ -17,7 +17,9 @@
  * Run: `node --conditions=@claude-k8s/source bench/workspace-transfer.ts` (Node strips the types). Sizes:
  * CK8S_BENCH_SIZES (default `100:10000,200:20000`: MB:files, comma-separated); CK8S_BENCH_ROUNDS (default 3) rounds,
  * medians shown; CK8S_BENCH_PACKED=1 (the repository's objects packed, as in a clone; default loose, as after
- * committing a new tree); CK8S_BENCH_NAMESPACE_PREFIX (default `transfer-bench`). Each round prints the copy-in's steps.
+ * committing a new tree); CK8S_BENCH_KIND=directory (the same tree as a plain folder, no git: the directory kind of the
+ * transfer; checked by a hash of every file); CK8S_BENCH_NAMESPACE_PREFIX (default `transfer-bench`). Each round prints
+ * the copy-in's steps.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -36,6 +38,7 @@ const SIZES = (process.env['CK8S_BENCH_SIZES'] ?? '100:10000,200:20000').split('
 });
 const PACKED = process.env['CK8S_BENCH_PACKED'] === '1';
 const ROUNDS = Number(process.env['CK8S_BENCH_ROUNDS'] ?? '3');
+const KIND: 'git' | 'directory' = process.env['CK8S_BENCH_KIND'] === 'directory' ? 'directory' : 'git';
 const IMAGE = process.env['CK8S_TEST_IMAGE'] ?? 'localhost/claude-k8s-agent:dev';
 const KUBECTL = process.env['KUBECTL'] ?? 'kubectl';
 
@@ -57,25 +60,36 @@ function git(dir: string, ...args: string[]): string {
   }).trim();
 }
 
-/** A repository of `files` files, `mb` MB of incompressible content, in 100 directories, committed. */
+/**
+ * A repository of `files` files, `mb` MB of incompressible content, in 100 directories, committed (with
+ * CK8S_BENCH_KIND=directory: the same files in a plain folder).
+ */
 function makeRepository(root: string, mb: number, files: number): string {
   const repo = join(root, `repo-${mb}-${files}`);
   mkdirSync(repo);
+  if (KIND === 'directory') {
+    writeTree(repo, mb, files);
+    return repo;
+  }
   git(repo, 'init', '-q', '-b', 'main');
   // No `git gc --auto` in the background after the commit (10,000 loose objects start one): it would compete with
   // whatever is measured first. The objects stay loose, the costlier case for a pack (each one is inflated and
   // deflated again); CK8S_BENCH_PACKED=1 packs them first, as in a cloned repository.
   git(repo, 'config', 'gc.auto', '0');
-  const size = Math.floor((mb * 1024 * 1024) / files);
-  for (let index = 0; index < files; index += 1) {
-    const dir = join(repo, `d${index % 100}`);
-    if (index < 100) mkdirSync(dir);
-    writeFileSync(join(dir, `f${index}.bin`), randomBytes(size));
-  }
+  writeTree(repo, mb, files);
   git(repo, 'add', '-A');
   git(repo, 'commit', '-q', '-m', 'bench tree');
   if (PACKED) git(repo, 'repack', '-a', '-d', '-q');
   return repo;
+}
+
+function writeTree(dir: string, mb: number, files: number): void {
+  const size = Math.floor((mb * 1024 * 1024) / files);
+  for (let index = 0; index < files; index += 1) {
+    const sub = join(dir, `d${index % 100}`);
+    if (index < 100) mkdirSync(sub);
+    writeFileSync(join(sub, `f${index}.bin`), randomBytes(size));
+  }
 }
 
 /** The overlay every round starts from: one uncommitted change, one untracked file. */
@@ -112,15 +126,18 @@ function timedCopy(clean: () => void, ...args: string[]): number {
 }
 
 /** What identifies a workspace's content: HEAD, branch, index entries (mode, blob, path), the overlay's bytes. */
-const FINGERPRINT = [
-  'set -eu',
-  'cd -- "$1"',
-  'git rev-parse HEAD',
-  'git symbolic-ref --short HEAD',
-  'git ls-files -s | sha256sum',
-  'git status --porcelain',
-  'cat d1/f1.bin untracked.txt | sha256sum',
-].join('\n');
+const FINGERPRINT =
+  KIND === 'directory'
+    ? ['set -eu', 'cd -- "$1"', 'find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum'].join('\n')
+    : [
+        'set -eu',
+        'cd -- "$1"',
+        'git rev-parse HEAD',
+        'git symbolic-ref --short HEAD',
+        'git ls-files -s | sha256sum',
+        'git status --porcelain',
+        'cat d1/f1.bin untracked.txt | sha256sum',
+      ].join('\n');
 
 function execText(exec: PodExec, command: string[]): Promise<string> {
   return exec(command, { maxStdoutBytes: 1024 * 1024 }).then((result) => {
@@ -193,7 +210,7 @@ async function benchSize(
       execFileSync('sync');
       await exec(['sh', '-c', 'rm -rf /work/ws /work/control /work/cp && mkdir -p /work/control']);
       const settings = {
-        kind: 'git' as const,
+        kind: KIND,
         hostDir: repo,
         podDir: '/work/ws',
         controlDir: '/work/control',
@@ -243,7 +260,7 @@ async function benchSize(
         ),
       );
       rmSync(dest, { recursive: true, force: true });
-      git(repo, 'reset', '-q', '--hard', copied.value.baseHead);
+      if (KIND === 'git') git(repo, 'reset', '-q', '--hard', copied.value.baseHead);
     }
   } finally {
     await handle.cancel('bench done');
@@ -289,7 +306,9 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     for (const size of SIZES) {
       process.stdout.write(
-        `tree: ${size.files} files, ${size.mb} MB (incompressible), one commit, objects ${PACKED ? 'packed' : 'loose'}; ${ROUNDS} rounds\n`,
+        KIND === 'directory'
+          ? `tree: ${size.files} files, ${size.mb} MB (incompressible), a plain folder (directory kind); ${ROUNDS} rounds\n`
+          : `tree: ${size.files} files, ${size.mb} MB (incompressible), one commit, objects ${PACKED ? 'packed' : 'loose'}; ${ROUNDS} rounds\n`,
       );
       rows.push(...(await benchSize(runtime, namespace, root, size)));
     }
