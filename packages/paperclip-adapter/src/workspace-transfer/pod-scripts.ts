@@ -191,7 +191,9 @@ export const DIRECTORY_PREPARE_SCRIPT = [
 
 /**
  * Directory kind, step 2: extracts the workspace (a tar on stdin) and commits it as `base` in the scratch repository.
- * Arguments: workspace, control directory, ref, message.
+ * Only the blob ids of what arrived are recorded (`update-index --info-only`): the way back needs a changed path's base
+ * id, never its base content, so the arrived files are hashed but not stored (storing them deflated 100 MB in 10,000
+ * files took 9–10 s of the copy-in). Arguments: workspace, control directory, ref, message.
  */
 export const DIRECTORY_FINISH_IN_SCRIPT = [
   'set -eu',
@@ -199,8 +201,8 @@ export const DIRECTORY_FINISH_IN_SCRIPT = [
   ...SCRATCH_GIT,
   'tar -xf - -C "$ws"',
   'cd -- "$ws"',
-  'G add -A -- .',
-  'tree=$(G write-tree)',
+  'G ls-files -z --others --exclude-standard -- . | G update-index -z --add --info-only --stdin',
+  'tree=$(G write-tree --missing-ok)',
   'commit=$(G commit-tree "$tree" -m "$message")',
   'G update-ref "$ref" "$commit"',
 ].join('\n');
@@ -217,8 +219,9 @@ export const DIRECTORY_EXPORT_SCRIPT = [
   'ws=$1; ctl=$2; message=$3',
   ...SCRATCH_GIT,
   'cd -- "$ws"',
+  // Changed and new files are hashed and stored (their blobs go back); the unchanged keep their ids (not stored).
   'G add -A -- .',
-  'tree=$(G write-tree)',
+  'tree=$(G write-tree --missing-ok)',
   `commit=$(G commit-tree "$tree" -p ${POD_REF.base} -m "$message")`,
   `G update-ref ${POD_REF.worktree} "$commit"`,
   `G diff-tree -r -z --no-renames --raw ${POD_REF.base} ${POD_REF.worktree} > "$ctl/changes.raw"`,
