@@ -18,11 +18,11 @@
  * and is named in the result. Everything runs under Paperclip's directory merge lock (`withDirectoryMergeLock`).
  */
 import { execFile } from 'node:child_process';
-import { lstat, mkdir, readlink, rm, symlink, writeFile, chmod } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { lstat, readlink, rm, symlink, writeFile, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
 import { integrateImportedGitHead } from '@paperclipai/adapter-utils/git-workspace-sync';
 import { withDirectoryMergeLock } from '@paperclipai/adapter-utils/workspace-restore-merge';
-import { pathPlacementProblem } from './confine.ts';
+import { pathPlacementProblem, walkParents } from './confine.ts';
 
 /** The ref namespace of one run's snapshots in the workspace's git directory. */
 function runRefPrefix(runId: string): string {
@@ -103,7 +103,9 @@ async function writeEntry(dir: string, path: string, entry: Entry): Promise<void
     await rm(full, { force: true });
     return;
   }
-  await mkdir(dirname(full), { recursive: true });
+  // The directories above are made the way they were checked: never through a symbolic link.
+  const parents = await walkParents(dir, path.split('/'), true);
+  if ('blocked' in parents) throw new Error(`${path}: ${parents.blocked}`);
   const blob = await git(dir, ['cat-file', 'blob', entry.oid], { raw: true });
   await rm(full, { force: true });
   if (entry.mode === '120000') await symlink(blob.stdout.toString('utf8'), full);

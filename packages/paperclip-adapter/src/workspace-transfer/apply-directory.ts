@@ -12,18 +12,18 @@
  *
  * Everything the pod says is untrusted: a path is refused (and named) when it is absolute, has an empty, `.`, `..` or
  * `.git` component, is one the transfer excludes, or has a mode git does not give files; a blob must hash to its id.
- * Writing never follows a symlink: every parent is checked with `lstat` to be a real directory inside the workspace,
- * new content is written to a fresh file (`O_EXCL | O_NOFOLLOW`) beside the target and renamed over it, a deletion
- * unlinks. Reading the server's entry opens with `O_NOFOLLOW | O_NONBLOCK` and hashes regular files only: a device,
+ * Writing never follows a symlink: every parent is checked with `lstat` to be a real directory inside the workspace
+ * (`walkParents`, which the git kind's apply checks too), new content is written to a fresh file
+ * (`O_EXCL | O_NOFOLLOW`) beside the target and renamed over it, a deletion unlinks. Reading the server's entry opens with `O_NOFOLLOW | O_NONBLOCK` and hashes regular files only: a device,
  * fifo, socket or directory where a file was is a conflict, never read.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readlink, rename, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readlink, rename, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shouldExcludePath } from '@paperclipai/adapter-utils/exclude-patterns';
 import { withDirectoryMergeLock } from '@paperclipai/adapter-utils/workspace-restore-merge';
-import { pathSyntaxProblem } from './confine.ts';
+import { pathSyntaxProblem, walkParents } from './confine.ts';
 
 /** Where a run's conflicting versions are kept, relative to the workspace (excluded from every transfer). */
 export const CONFLICTS_DIR = '.claude-k8s/conflicts';
@@ -161,41 +161,11 @@ function missing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'ENOENT';
 }
 
-/**
- * The directory that holds `parts`' last component, checked component by component with `lstat` to be a real
- * directory (never a symlink) inside `root`; with `create`, missing ones are made. `absent`: a parent is missing;
- * `blocked`: a parent is not a directory.
- */
-async function parentDir(
-  root: string,
-  parts: readonly string[],
-  create: boolean,
-): Promise<{ dir: string } | 'absent' | 'blocked'> {
-  let current = root;
-  for (const part of parts.slice(0, -1)) {
-    const next = join(current, part);
-    let info = await lstat(next).catch((error: unknown) => {
-      if (missing(error)) return null;
-      throw error;
-    });
-    if (info === null) {
-      if (!create) return 'absent';
-      await mkdir(next, { mode: 0o755 }).catch((error: unknown) => {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      });
-      info = await lstat(next);
-    }
-    if (!info.isDirectory()) return 'blocked';
-    current = next;
-  }
-  return { dir: current };
-}
-
 /** The server's entry at `parts` as git would record it; `other` for what is no file (never read). */
 async function serverEntry(root: string, parts: readonly string[]): Promise<DirectoryEntry | 'other'> {
-  const parent = await parentDir(root, parts, false);
-  if (parent === 'absent') return null;
-  if (parent === 'blocked') return 'other';
+  const parent = await walkParents(root, parts, false);
+  if ('absent' in parent) return null;
+  if ('blocked' in parent) return 'other';
   const full = join(parent.dir, parts[parts.length - 1] as string);
   const info = await lstat(full).catch((error: unknown) => {
     if (missing(error)) return null;
@@ -236,9 +206,9 @@ async function writeSafely(
   parts: readonly string[],
   entry: { mode: string; content: Buffer } | null,
 ): Promise<void> {
-  const parent = await parentDir(root, parts, entry !== null);
-  if (parent === 'absent') return;
-  if (parent === 'blocked') throw new Error('a parent directory is not a directory on the server');
+  const parent = await walkParents(root, parts, entry !== null);
+  if ('absent' in parent) return;
+  if ('blocked' in parent) throw new Error('a parent directory is not a directory on the server');
   const name = parts[parts.length - 1] as string;
   const full = join(parent.dir, name);
   const existing = await lstat(full).catch((error: unknown) => {
