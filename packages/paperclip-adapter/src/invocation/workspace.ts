@@ -28,6 +28,7 @@ import { isRecord, readText } from '../raw-values.ts';
 import type { InvocationFailure } from './invocation-failure.ts';
 import type { HostRead } from './host-inputs.ts';
 import { TRANSFER_CONTROL_DIR } from '../workspace-transfer/pod-scripts.ts';
+import type { TransferKind } from '../workspace-transfer/transfer-session.ts';
 
 type V1Volume = NonNullable<RunSpec['volumes']>[number];
 type V1VolumeMount = NonNullable<RunSpec['volumeMounts']>[number];
@@ -169,7 +170,7 @@ export async function readWorkspaceHost(
 /** Where the transfer mode copies the workspace from and to (see `workspace-transfer/`). */
 export interface TransferTarget {
   /** A git repository (its HEAD, branch and changes travel) or a directory that is not one (its files travel). */
-  kind: 'git' | 'directory';
+  kind: TransferKind;
   /** The workspace on the server (symlinks resolved). */
   hostDir: string;
   /** The workspace in the pod: the server's path, on the pod's own volume. */

@@ -143,6 +143,11 @@ function tarOf(hostDir: string, paths: readonly string[]): HostStream {
   return stream;
 }
 
+/** The message of a copy-in refused by `transferMaxInMiB`; `detail` says what passed it. */
+export function overInLimit(maxInBytes: number, detail: string): string {
+  return `the workspace is larger than workspace.transferMaxInMiB (${Math.round(maxInBytes / 1048576)} MiB): ${detail}, so claude was not started (raise workspace.transferMaxInMiB, or use workspace.mode shared)`;
+}
+
 /** Counts bytes against the in-budget; past it, ends the stream early and records the limit error. */
 async function* metered(
   source: HostStream,
@@ -154,7 +159,7 @@ async function* metered(
     for await (const chunk of source.chunks) {
       const bytes = chunk;
       if (budget.in + bytes.byteLength > maxInBytes) {
-        budget.over = `the workspace is larger than workspace.transferMaxInMiB (${Math.round(maxInBytes / 1048576)} MiB): ${what} passed ${maxInBytes} bytes, so claude was not started (raise workspace.transferMaxInMiB, or use workspace.mode shared)`;
+        budget.over = overInLimit(maxInBytes, `${what} passed ${maxInBytes} bytes`);
         return;
       }
       budget.in += bytes.byteLength;

@@ -25,6 +25,7 @@ import {
   HEAVY_DIR_EXCLUDES,
   HEAVY_DIR_NAMES,
   LimitError,
+  overInLimit,
   send,
   stepTimer,
   WORKSPACE_EXCLUDE,
@@ -102,9 +103,7 @@ export async function copyDirectoryIn(input: {
     const size = (await stat(archive)).size;
     step('directory archived');
     if (size > settings.maxInBytes)
-      throw new LimitError(
-        `the workspace is larger than workspace.transferMaxInMiB (${Math.round(settings.maxInBytes / 1048576)} MiB): its archive has ${size} bytes, so claude was not started (raise workspace.transferMaxInMiB, or use workspace.mode shared)`,
-      );
+      throw new LimitError(overInLimit(settings.maxInBytes, `its archive has ${size} bytes`));
     const budget: Budget = { in: 0, over: null };
     await send(
       exec,

@@ -416,27 +416,23 @@ function transferResultJson(report: TransferReport): Record<string, unknown> {
     bytesOut: back?.bytesOut ?? null,
     backMs: back?.durationMs ?? null,
     claudeExitCode: report.claudeExit,
-    ...(back === null ? {} : { kind: back.kind }),
-    ...(back?.kind === 'directory'
-      ? {
-          applied: back.applied,
-          conflicts: back.conflicts,
-          keptIn: back.keptIn,
-          refused: back.refused,
-        }
-      : {}),
-    ...(back === null || back.kind === 'directory'
+    ...(back === null
       ? {}
       : {
-          headBefore: back.headBefore,
-          headAfter: back.headAfter,
-          agentHead: back.agentHead,
-          commits: back.commits,
+          kind: back.kind,
           applied: back.applied,
           conflicts: back.conflicts,
           refused: back.refused,
-          commitConflict: back.commitConflict,
-          keptRefs: back.keptRefs,
+          ...(back.kind === 'directory'
+            ? { keptIn: back.keptIn }
+            : {
+                headBefore: back.headBefore,
+                headAfter: back.headAfter,
+                agentHead: back.agentHead,
+                commits: back.commits,
+                commitConflict: back.commitConflict,
+                keptRefs: back.keptRefs,
+              }),
         }),
     ...(report.error === null ? {} : { error: { trip: report.error.trip, message: report.error.message } }),
     ...(report.skipped === null ? {} : { skipped: report.skipped }),

@@ -93,30 +93,25 @@ export type Collected = AppliedKind & { bytesOut: number; durationMs: number };
 export async function copyIn(input: { settings: TransferSettings; exec: PodExec; runId: string }): Promise<CopiedIn> {
   const { settings, exec } = input;
   const started = Date.now();
-  const budget = { in: 0 };
   const steps: CopyInStep[] = [];
   try {
     const snapshot = settings.kind === 'git' ? await readGitWorkspaceSnapshot(settings.hostDir) : null;
     if (settings.kind === 'git' && snapshot === null)
       throw new TransferError('in', `${settings.hostDir} is not a git repository with a commit`);
-    steps.push({ step: 'workspace read', ms: Date.now() - started });
-    if (snapshot === null) {
-      // A directory that is not a git repository (directory-transfer.ts).
-      const copied = await copyDirectoryIn({ settings, exec, runId: input.runId });
-      budget.in = copied.bytesIn;
-      steps.push(...copied.steps);
-    } else if ((snapshot.repositories ?? []).length === 0) {
-      // The common case: HEAD's objects once, checked out in the pod (copy-in.ts).
-      const copied = await copyGitWorkspaceIn({ settings, exec, snapshot, runId: input.runId });
-      budget.in = copied.bytesIn;
-      steps.push(...copied.steps);
-    } else {
-      // Planning leaves such a workspace out (invocation/workspace.ts); it gained them since.
+    // Planning leaves such a workspace out (invocation/workspace.ts); it gained them since.
+    if ((snapshot?.repositories ?? []).length > 0)
       throw new TransferError(
         'in',
         `${settings.hostDir} holds nested project repositories (.paperclip-repositories): the transfer mode brings back one repository's changes, so theirs would be lost; claude was not started (use workspace.mode shared)`,
       );
-    }
+    steps.push({ step: 'workspace read', ms: Date.now() - started });
+    // A git repository: HEAD's objects once, checked out in the pod (copy-in.ts); else a directory that is not one
+    // (directory-transfer.ts).
+    const copied =
+      snapshot === null
+        ? await copyDirectoryIn({ settings, exec, runId: input.runId })
+        : await copyGitWorkspaceIn({ settings, exec, snapshot, runId: input.runId });
+    steps.push(...copied.steps);
     await checked(
       exec,
       'releasing claude',
@@ -135,7 +130,7 @@ export async function copyIn(input: { settings: TransferSettings; exec: PodExec;
     return {
       baseHead: snapshot?.headCommit ?? '',
       baseBranch: snapshot?.branchName ?? null,
-      bytesIn: budget.in,
+      bytesIn: copied.bytesIn,
       durationMs,
       steps,
     };
